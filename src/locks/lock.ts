@@ -1,0 +1,112 @@
+/**
+ * The lock interface shared by every lock design of the lock lab.
+ *
+ * Owns: nothing but vocabulary. A lock is a handful of 32-bit words inside some
+ * SharedArrayBuffer (its "lock block", LOCK_WORDS words = 64 bytes so two locks never
+ * share a cache line) plus, for queue locks, one queue node per thread.
+ * Locks know nothing of the allocator: whoever places them (the heap layout, the lock
+ * benchmark) hands them an Int32Array, a word index and the calling thread's owner id.
+ *
+ * Invariants every kind keeps:
+ * - ownerId is an integer in [1, MAX_OWNER_ID]; 0 means "nobody".
+ * - While a thread holds a lock, `holder()` returns its ownerId (so a later recovery step
+ *   can tell which thread died holding it). The owner is written as part of acquisition,
+ *   never as a separate step that a thread could die between.
+ * - A Lock object is per thread: it carries its owner id and its per-thread statistics
+ *   sink, which only that thread writes (plain, non-atomic float stores).
+ * - lock()/unlock()/tryLock() on the uncontended path allocate nothing and create no
+ *   closures.
+ */
+
+/** Words (Int32) reserved for one lock's shared state: 64 bytes, a cache line. */
+export const LOCK_WORDS = 16;
+
+/** Words (Int32) reserved for one thread's queue node (MCS); 64 bytes. */
+export const LOCK_NODE_WORDS = 16;
+
+/** Owner ids must fit in the bits a lock word can spare. */
+export const MAX_OWNER_ID = 0x3fff_ffff;
+
+export type LockKind = 'tas' | 'ttas' | 'ticket' | 'mcs' | 'futex' | 'adaptive';
+
+export const LOCK_KINDS: readonly LockKind[] = ['tas', 'ttas', 'ticket', 'mcs', 'futex', 'adaptive'];
+
+/** Numeric codes so a heap header can record which kind each tier uses. */
+export const LOCK_KIND_CODE: Readonly<Record<LockKind, number>> = {
+  tas: 1,
+  ttas: 2,
+  ticket: 3,
+  mcs: 4,
+  futex: 5,
+  adaptive: 6,
+};
+
+export function lockKindFromCode(code: number): LockKind | undefined {
+  for (const k of LOCK_KINDS) if (LOCK_KIND_CODE[k] === code) return k;
+  return undefined;
+}
+
+/**
+ * Per-thread statistics counters of one lock (or of a group of locks sharing one sink).
+ * Layout of the LOCK_STAT_SLOTS float64 slots starting at `base` in `f64`:
+ */
+export const LockStat = {
+  acquisitions: 0,
+  contended: 1, // acquisitions that did not succeed on the first attempt
+  spins: 2, // spin-loop iterations while waiting
+  parks: 3, // Atomics.wait calls (timed or not)
+  wakeups: 4, // Atomics.notify calls that woke somebody (as reported by notify)
+  handoffs: 5, // direct hand-offs of ownership to a waiter
+  latencySamples: 6, // number of sampled acquire latencies
+  latencyMaxNs: 7, // largest sampled acquire latency
+  /** 32 buckets: bucket b counts samples with latency in [2^b, 2^(b+1)) ns; bucket 0 also holds < 1 ns. */
+  latencyHistogram: 8,
+} as const;
+export const LOCK_LATENCY_BUCKETS = 32;
+export const LOCK_STAT_SLOTS = 8 + LOCK_LATENCY_BUCKETS; // 40 float64 = 320 bytes
+
+export interface LockInit {
+  /** View over the shared buffer holding the lock block (and queue nodes). */
+  readonly i32: Int32Array;
+  /** Index in `i32` of the lock's first word; LOCK_WORDS words from there are the lock's. */
+  readonly word: number;
+  /** This thread's id for the lock, in [1, MAX_OWNER_ID]. */
+  readonly ownerId: number;
+  /**
+   * Index in `i32` of this thread's queue node (LOCK_NODE_WORDS words), for queue locks
+   * (mcs). A thread may hold at most one lock per node at a time; the allocator never holds
+   * two locks at once, so one node per thread serves all its locks.
+   * Queue nodes of all threads must live in the same `i32` view. Node indices are found
+   * from owner ids with `nodeWordOf(ownerId)`.
+   */
+  readonly nodeWord?: (ownerId: number) => number;
+  /** Per-thread statistics sink: LOCK_STAT_SLOTS float64 slots at `statsBase`. */
+  readonly stats?: Float64Array;
+  readonly statsBase?: number;
+}
+
+export interface Lock {
+  readonly kind: LockKind;
+  /** Blocks (spinning and/or parking, per kind) until this thread holds the lock. */
+  lock(): void;
+  /** Releases the lock; the caller must hold it. */
+  unlock(): void;
+  /** Acquires the lock only if that needs no waiting; true if now held. */
+  tryLock(): boolean;
+  /** ownerId of the current holder, 0 if free (a racy snapshot). */
+  holder(): number;
+}
+
+/** Summary of one or more LockStat sinks, for reports. */
+export interface LockStatsSummary {
+  acquisitions: number;
+  contended: number;
+  spins: number;
+  parks: number;
+  wakeups: number;
+  handoffs: number;
+  latencySamples: number;
+  latencyP50Ns: number;
+  latencyP99Ns: number;
+  latencyMaxNs: number;
+}
