@@ -1,0 +1,122 @@
+/**
+ * Helpers shared by every lock kind: the statistics sink, the acquire-latency sample,
+ * the busy-wait delay used for backoff, and the timed "yield" wait.
+ *
+ * Owns: no shared state. `NO_STATS` is a per-thread scratch sink that locks created
+ * without `stats` write into, so every lock keeps one code path (no `if (stats)` on the
+ * hot path) and stays monomorphic.
+ *
+ * Invariants: the stats sink of a Lock is written only by its own thread with plain
+ * float stores (LockStat layout of lock.ts). Nothing here allocates.
+ *
+ * Descheduled holder: `yieldWait` is how every spinning waiter gives its core back. Node 20
+ * has no `Atomics.pause` and no sched_yield, so a short timed `Atomics.wait` is the only
+ * way to let a descheduled holder run when workers outnumber cores.
+ */
+import { LOCK_LATENCY_BUCKETS, LOCK_STAT_SLOTS, LockStat, type LockInit, type LockKind } from './lock.js';
+
+/** Scratch sink for locks created without `stats` (one per thread; nobody reads it). */
+export const NO_STATS = new Float64Array(LOCK_STAT_SLOTS);
+
+/** The sink and base a lock should write to. */
+export function statsOf(init: LockInit): Float64Array {
+  return init.stats ?? NO_STATS;
+}
+export function statsBaseOf(init: LockInit): number {
+  return init.stats ? (init.statsBase ?? 0) : 0;
+}
+
+export function checkInit(init: LockInit, kind: string): void {
+  const { i32, word, ownerId } = init;
+  if (!(ownerId >= 1 && ownerId <= 0x3fff_ffff && Number.isInteger(ownerId))) {
+    throw new RangeError(`${kind} lock: ownerId ${ownerId} outside [1, MAX_OWNER_ID]`);
+  }
+  if (!Number.isInteger(word) || word < 0 || word + 16 > i32.length) {
+    throw new RangeError(`${kind} lock: lock block at word ${word} does not fit the view`);
+  }
+  if (init.stats && (init.statsBase ?? 0) + LOCK_STAT_SLOTS > init.stats.length) {
+    throw new RangeError(`${kind} lock: stats sink too small`);
+  }
+}
+
+/**
+ * Fields every lock kind carries. Only the fields live here: each kind writes its own
+ * lock()/unlock() (no shared hot-path method), so every method only ever sees objects of
+ * one class and its property loads stay monomorphic.
+ */
+export abstract class LockFields {
+  abstract readonly kind: LockKind;
+  protected readonly i32: Int32Array;
+  /** Index of word 0 of the lock block. */
+  protected readonly w: number;
+  protected readonly id: number;
+  /** Statistics sink and base (NO_STATS when the caller gave none). */
+  protected readonly s: Float64Array;
+  protected readonly b: number;
+
+  constructor(init: LockInit, kind: LockKind) {
+    checkInit(init, kind);
+    this.i32 = init.i32;
+    this.w = init.word;
+    this.id = init.ownerId;
+    this.s = statsOf(init);
+    this.b = statsBaseOf(init);
+  }
+}
+
+/** Monotonic milliseconds (performance.now), only read on contended paths. */
+export const now = (): number => performance.now();
+
+/**
+ * Books one contended acquisition: counts, then the latency sample (log2-ns histogram).
+ * Called once per slow-path acquire, never on the fast path.
+ */
+export function recordContended(
+  s: Float64Array,
+  b: number,
+  t0: number,
+  spins: number,
+  parks: number,
+): void {
+  const ns = (performance.now() - t0) * 1e6;
+  s[b + LockStat.acquisitions]++;
+  s[b + LockStat.contended]++;
+  s[b + LockStat.spins] += spins;
+  s[b + LockStat.parks] += parks;
+  s[b + LockStat.latencySamples]++;
+  if (ns > s[b + LockStat.latencyMaxNs]) s[b + LockStat.latencyMaxNs] = ns;
+  s[b + LockStat.latencyHistogram + latencyBucket(ns)]++;
+}
+
+/** Bucket b holds [2^b, 2^(b+1)) ns; bucket 0 also holds < 1 ns; the last one is open. */
+export function latencyBucket(ns: number): number {
+  if (!(ns >= 2)) return 0;
+  const n = ns >= 0xffff_ffff ? 0xffff_ffff : ns >>> 0;
+  const bucket = 31 - Math.clz32(n);
+  return bucket < LOCK_LATENCY_BUCKETS ? bucket : LOCK_LATENCY_BUCKETS - 1;
+}
+
+/**
+ * Busy delay of about `n` cheap iterations, for exponential backoff. It writes a module
+ * variable so the JIT cannot drop the loop. (No Atomics.pause in Node 20.)
+ */
+let relaxSink = 0;
+export function cpuRelax(n: number): void {
+  let x = relaxSink;
+  for (let k = 0; k < n; k++) x = (x + k) | 0;
+  relaxSink = x;
+}
+
+/**
+ * Gives the core away for at most `ms` while `i32[index]` still equals `value`; the timed
+ * wait is the JS stand-in for sched_yield/sleep. Returns true if it was woken by notify.
+ */
+export function yieldWait(i32: Int32Array, index: number, value: number, ms: number): boolean {
+  return Atomics.wait(i32, index, value, ms) === 'ok';
+}
+
+/** Books a notify that woke somebody (LockStat.wakeups counts woken threads). */
+export function notifyOne(i32: Int32Array, index: number, s: Float64Array, b: number): void {
+  const woken = Atomics.notify(i32, index, 1);
+  if (woken > 0) s[b + LockStat.wakeups] += woken;
+}

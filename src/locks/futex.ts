@@ -1,0 +1,106 @@
+/**
+ * Futex mutex (Drepper, "Futexes Are Tricky", mutex #2) with the owner in the word.
+ *
+ * Owns: word 0 of its lock block. Value 0 = free; otherwise (ownerId * 2) | W, where W
+ * (bit 0) says "somebody may be parked in Atomics.wait on this word". MAX_OWNER_ID is
+ * 2^30-1, so ownerId * 2 + 1 stays a positive int32.
+ *
+ * Invariants:
+ * - The owner is written by the acquiring CAS itself: holder() is never stale while held.
+ * - W is only ever set while the lock is held, and only cleared by unlock (exchange to 0).
+ *   A thread that took the lock after parking acquires with W already set (Drepper's
+ *   "lock with c = 2"), because it cannot know whether other sleepers remain; the cost is
+ *   one spare notify at its unlock, never a lost wake-up.
+ * - unlock notifies exactly when the old value carried W.
+ *
+ * Descheduled holder: waiters spin only briefly (SPIN re-reads), then park in an untimed
+ * Atomics.wait and take no CPU, so a descheduled holder gets the cores back. A holder
+ * that dies leaves its id in the word; forceUnlock (index.ts) clears it and wakes all.
+ */
+import { LockStat, type Lock, type LockInit, type LockKind } from './lock.js';
+import { LockFields, notifyOne, now, recordContended } from './common.js';
+
+/** Re-reads before parking: about the cost of a short critical section on this machine. */
+const SPIN = 48;
+
+export class FutexLock extends LockFields implements Lock {
+  readonly kind: LockKind = 'futex';
+  private readonly me: number; // ownerId * 2, the word value while held
+
+  constructor(init: LockInit) {
+    super(init, 'futex');
+    this.me = init.ownerId * 2;
+  }
+
+  lock(): void {
+    if (Atomics.compareExchange(this.i32, this.w, 0, this.me) === 0) {
+      this.s[this.b + LockStat.acquisitions]++;
+      return;
+    }
+    this.lockSlow();
+  }
+
+  private lockSlow(): void {
+    const i32 = this.i32;
+    const w = this.w;
+    const me = this.me;
+    const t0 = now();
+    let spins = 0;
+    let parks = 0;
+    // Phase 1: re-read (no stores, so no cache-line ping-pong) and grab it if it frees up.
+    for (; spins < SPIN; spins++) {
+      const v = Atomics.load(i32, w);
+      if (v === 0) {
+        if (Atomics.compareExchange(i32, w, 0, me) === 0) {
+          recordContended(this.s, this.b, t0, spins, 0);
+          return;
+        }
+      } else if ((v & 1) !== 0) {
+        break; // others already sleep: spinning longer only delays joining the queue
+      }
+    }
+    // Phase 2: announce a sleeper (W) and park; after a wake-up acquire with W set.
+    for (;;) {
+      let v = Atomics.load(i32, w);
+      if (v === 0) {
+        if (Atomics.compareExchange(i32, w, 0, me | 1) === 0) break;
+        continue;
+      }
+      if ((v & 1) === 0) {
+        const seen = Atomics.compareExchange(i32, w, v, v | 1);
+        if (seen !== v) continue; // released or changed hands: look again
+        v |= 1;
+      }
+      parks++;
+      Atomics.wait(i32, w, v);
+    }
+    recordContended(this.s, this.b, t0, spins, parks);
+  }
+
+  tryLock(): boolean {
+    if (Atomics.compareExchange(this.i32, this.w, 0, this.me) === 0) {
+      this.s[this.b + LockStat.acquisitions]++;
+      return true;
+    }
+    return false;
+  }
+
+  unlock(): void {
+    const old = Atomics.exchange(this.i32, this.w, 0);
+    if ((old & 1) !== 0) notifyOne(this.i32, this.w, this.s, this.b);
+  }
+
+  holder(): number {
+    return Atomics.load(this.i32, this.w) >>> 1;
+  }
+}
+
+export function futexHolder(i32: Int32Array, word: number): number {
+  return Atomics.load(i32, word) >>> 1;
+}
+
+/** Recovery: frees the lock whoever holds it and wakes every sleeper to re-contend. */
+export function futexForceUnlock(i32: Int32Array, word: number): void {
+  Atomics.store(i32, word, 0);
+  Atomics.notify(i32, word);
+}

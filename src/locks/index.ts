@@ -1,0 +1,127 @@
+/**
+ * The lock lab's front door: the factory, lock-block set-up, recovery helpers and the
+ * statistics summary. Re-exports the whole vocabulary of lock.ts.
+ *
+ * Owns: no state. `createLock` returns one class per kind, so a call site that always
+ * builds the same kind stays monomorphic.
+ *
+ * Invariants: a lock block is LOCK_WORDS zeroed words (initLockBlock) before any thread
+ * builds a Lock on it; every kind reads an all-zero block as "free, nobody waiting".
+ *
+ * Descheduled or dead holder: every kind records the holder's ownerId while held
+ * (holderOf). If that thread died, forceUnlock(kind, ...) puts the block back to a state
+ * where the lock is free and wakes every sleeper, so the survivors re-contend. It must
+ * only be called when the holder is known dead (it does not stop a live holder).
+ */
+import {
+  LOCK_LATENCY_BUCKETS,
+  LOCK_STAT_SLOTS,
+  LOCK_WORDS,
+  LockStat,
+  type Lock,
+  type LockInit,
+  type LockKind,
+  type LockStatsSummary,
+} from './lock.js';
+import { FutexLock, futexForceUnlock, futexHolder } from './futex.js';
+import { TtasLock } from './ttas.js';
+
+export * from './lock.js';
+export { FutexLock } from './futex.js';
+export { TtasLock } from './ttas.js';
+
+export function createLock(kind: LockKind, init: LockInit): Lock {
+  switch (kind) {
+    case 'futex':
+      return new FutexLock(init);
+    case 'ttas':
+      return new TtasLock(init);
+    default:
+      throw new Error(`lock kind ${String(kind)} is not implemented yet`);
+  }
+}
+
+/** Zeroes the LOCK_WORDS words of a lock block. Call once, before any thread uses it. */
+export function initLockBlock(i32: Int32Array, word: number): void {
+  i32.fill(0, word, word + LOCK_WORDS);
+}
+
+/** ownerId of the thread holding the lock at `word`, 0 if free (racy snapshot). */
+export function holderOf(kind: LockKind, i32: Int32Array, word: number): number {
+  switch (kind) {
+    case 'futex':
+      return futexHolder(i32, word);
+    case 'ttas':
+      return Atomics.load(i32, word);
+    default:
+      throw new Error(`lock kind ${String(kind)} is not implemented yet`);
+  }
+}
+
+/**
+ * Recovery of a lock whose holder died: frees it and wakes all sleepers. Only call it
+ * once the holder is known dead and while no live thread releases the same lock.
+ */
+export function forceUnlock(kind: LockKind, i32: Int32Array, word: number): void {
+  switch (kind) {
+    case 'futex':
+      futexForceUnlock(i32, word);
+      return;
+    case 'ttas':
+      Atomics.store(i32, word, 0);
+      Atomics.notify(i32, word);
+      return;
+    default:
+      throw new Error(`lock kind ${String(kind)} is not implemented yet`);
+  }
+}
+
+/**
+ * Sums the per-thread sinks at `bases` in `f64` (LockStat layout). p50/p99 come from the
+ * merged log2 histogram: the lower edge 2^b ns of the bucket holding that rank (so they
+ * are accurate to a factor of two); the max is the largest sampled latency.
+ */
+export function summarizeLockStats(f64: Float64Array, bases: readonly number[]): LockStatsSummary {
+  const hist = new Float64Array(LOCK_LATENCY_BUCKETS);
+  const sum: LockStatsSummary = {
+    acquisitions: 0,
+    contended: 0,
+    spins: 0,
+    parks: 0,
+    wakeups: 0,
+    handoffs: 0,
+    latencySamples: 0,
+    latencyP50Ns: 0,
+    latencyP99Ns: 0,
+    latencyMaxNs: 0,
+  };
+  for (const b of bases) {
+    if (b < 0 || b + LOCK_STAT_SLOTS > f64.length) throw new RangeError(`stats base ${b} out of range`);
+    sum.acquisitions += f64[b + LockStat.acquisitions];
+    sum.contended += f64[b + LockStat.contended];
+    sum.spins += f64[b + LockStat.spins];
+    sum.parks += f64[b + LockStat.parks];
+    sum.wakeups += f64[b + LockStat.wakeups];
+    sum.handoffs += f64[b + LockStat.handoffs];
+    sum.latencySamples += f64[b + LockStat.latencySamples];
+    sum.latencyMaxNs = Math.max(sum.latencyMaxNs, f64[b + LockStat.latencyMaxNs]);
+    for (let k = 0; k < LOCK_LATENCY_BUCKETS; k++) hist[k] += f64[b + LockStat.latencyHistogram + k];
+  }
+  sum.latencyP50Ns = histogramQuantile(hist, 0.5);
+  sum.latencyP99Ns = histogramQuantile(hist, 0.99);
+  return sum;
+}
+
+/** Lower edge (ns) of the log2 bucket holding quantile q; 0 when there are no samples. */
+export function histogramQuantile(hist: Float64Array, q: number): number {
+  let total = 0;
+  for (let k = 0; k < hist.length; k++) total += hist[k];
+  if (total === 0) return 0;
+  const rank = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (let k = 0; k < hist.length; k++) {
+    seen += hist[k];
+    if (seen >= rank) return k === 0 ? 0 : 2 ** k;
+  }
+  return 2 ** (hist.length - 1);
+}

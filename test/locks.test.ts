@@ -1,0 +1,220 @@
+/**
+ * Lock lab tests: mutual exclusion under 8+ real workers for every lock kind, tryLock and
+ * holder() semantics, statistics, recovery (forceUnlock) and the stats summary.
+ * Workers run the compiled dist/workers/lock-worker.js (`npm test` builds first).
+ * No assertion depends on timing.
+ */
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import {
+  LOCK_KINDS,
+  LOCK_LATENCY_BUCKETS,
+  LOCK_NODE_WORDS,
+  LOCK_STAT_SLOTS,
+  LOCK_WORDS,
+  LockStat,
+  createLock,
+  forceUnlock,
+  holderOf,
+  initLockBlock,
+  summarizeLockStats,
+  type LockKind,
+} from '../src/locks/index.js';
+import { latencyBucket } from '../src/locks/common.js';
+import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from '../workers/lock-hammer.js';
+
+const WORKER_URL = new URL('../dist/workers/lock-worker.js', import.meta.url);
+const KINDS: readonly LockKind[] = LOCK_KINDS.filter((k) => k === 'futex' || k === 'ttas');
+const WORKERS = 8;
+
+interface Run {
+  results: HammerResult[];
+  counter: number;
+  stats: Float64Array;
+}
+
+function spawn(task: HammerTask): Promise<HammerResult> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(WORKER_URL, { workerData: task });
+    w.once('message', resolve);
+    w.once('error', reject);
+    w.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`lock worker exited with ${code}`));
+    });
+  });
+}
+
+/** `workers` threads each take the lock `iterations` times, released together. */
+async function hammerRun(kind: LockKind, workers: number, iterations: number, extra: Partial<HammerTask> = {}): Promise<Run> {
+  const sab = new SharedArrayBuffer(hammerWords(workers) * 4);
+  const statsSab = new SharedArrayBuffer(workers * LOCK_STAT_SLOTS * 8);
+  const i32 = new Int32Array(sab);
+  initLockBlock(i32, LOCK_WORD);
+  const runs: Promise<HammerResult>[] = [];
+  for (let id = 1; id <= workers; id++) {
+    runs.push(
+      spawn({ sab, statsSab, kind, ownerId: id, iterations, csWrites: 4, outsideWork: 16, useTryLock: true, ...extra }),
+    );
+  }
+  while (Atomics.load(i32, CTRL.ready) < workers) await new Promise((r) => setTimeout(r, 2));
+  Atomics.store(i32, CTRL.go, 1);
+  Atomics.notify(i32, CTRL.go);
+  const results = await Promise.all(runs);
+  return { results, counter: Atomics.load(i32, CTRL.counter), stats: new Float64Array(statsSab) };
+}
+
+function blockWith(ids: number): Int32Array {
+  const i32 = new Int32Array(new SharedArrayBuffer(hammerWords(ids) * 4));
+  initLockBlock(i32, LOCK_WORD);
+  return i32;
+}
+
+function lockFor(kind: LockKind, i32: Int32Array, ownerId: number, stats?: Float64Array) {
+  return createLock(kind, { i32, word: LOCK_WORD, ownerId, nodeWord: nodeWordOf, stats, statsBase: stats ? 0 : undefined });
+}
+
+it('the compiled lock worker exists (run `npm run build`)', () => {
+  expect(existsSync(WORKER_URL)).toBe(true);
+});
+
+describe.each(KINDS)('%s lock', (kind) => {
+  it(`keeps ${WORKERS} workers mutually exclusive and loses no increment`, async () => {
+    const iterations = 3000;
+    const { results, counter, stats } = await hammerRun(kind, WORKERS, iterations);
+    const total = results.reduce((a, r) => a + r.acquisitions, 0);
+    expect(total).toBe(WORKERS * iterations);
+    expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
+    expect(counter).toBe(WORKERS * iterations);
+    const sum = summarizeLockStats(stats, results.map((r) => statsBaseOf(r.ownerId)));
+    expect(sum.acquisitions).toBe(WORKERS * iterations);
+    expect(sum.contended).toBeGreaterThan(0);
+    expect(sum.latencySamples).toBe(sum.contended);
+    expect(sum.latencyMaxNs).toBeGreaterThan(0);
+  });
+
+  it('tryLock fails while another holds it, succeeds when free; holder() is right', () => {
+    const i32 = blockWith(4);
+    const a = lockFor(kind, i32, 1);
+    const b = lockFor(kind, i32, 2);
+    expect(a.holder()).toBe(0);
+    expect(a.tryLock()).toBe(true);
+    expect(a.holder()).toBe(1);
+    expect(b.holder()).toBe(1);
+    expect(holderOf(kind, i32, LOCK_WORD)).toBe(1);
+    expect(b.tryLock()).toBe(false);
+    expect(a.holder()).toBe(1);
+    a.unlock();
+    expect(b.holder()).toBe(0);
+    expect(b.tryLock()).toBe(true);
+    expect(a.holder()).toBe(2);
+    expect(a.tryLock()).toBe(false);
+    b.unlock();
+    a.lock();
+    expect(holderOf(kind, i32, LOCK_WORD)).toBe(1);
+    a.unlock();
+    expect(holderOf(kind, i32, LOCK_WORD)).toBe(0);
+  });
+
+  it('counts uncontended acquisitions in the sink, and works without a sink', () => {
+    const i32 = blockWith(4);
+    const stats = new Float64Array(LOCK_STAT_SLOTS);
+    const a = lockFor(kind, i32, 3, stats);
+    for (let k = 0; k < 10; k++) {
+      a.lock();
+      a.unlock();
+    }
+    expect(a.tryLock()).toBe(true);
+    a.unlock();
+    expect(stats[LockStat.acquisitions]).toBe(11);
+    expect(stats[LockStat.contended]).toBe(0);
+    const bare = lockFor(kind, i32, 4);
+    bare.lock();
+    expect(bare.holder()).toBe(4);
+    bare.unlock();
+    expect(bare.holder()).toBe(0);
+  });
+
+  it('forceUnlock recovers a lock whose holder died, waking blocked waiters', async () => {
+    const workers = 3;
+    const sab = new SharedArrayBuffer(hammerWords(workers + 1) * 4);
+    const statsSab = new SharedArrayBuffer((workers + 1) * LOCK_STAT_SLOTS * 8);
+    const i32 = new Int32Array(sab);
+    initLockBlock(i32, LOCK_WORD);
+    const dead = workers + 1; // an owner id that takes the lock and never releases it
+    const ghost = lockFor(kind, i32, dead);
+    ghost.lock();
+    expect(holderOf(kind, i32, LOCK_WORD)).toBe(dead);
+    const runs: Promise<HammerResult>[] = [];
+    for (let id = 1; id <= workers; id++) {
+      runs.push(spawn({ sab, statsSab, kind, ownerId: id, iterations: 50, csWrites: 1, outsideWork: 0, useTryLock: false }));
+    }
+    while (Atomics.load(i32, CTRL.ready) < workers) await new Promise((r) => setTimeout(r, 2));
+    Atomics.store(i32, CTRL.go, 1);
+    Atomics.notify(i32, CTRL.go);
+    // Let the workers block on the ghost's lock; nothing below depends on how long.
+    await new Promise((r) => setTimeout(r, 30));
+    expect(Atomics.load(i32, CTRL.counter)).toBe(0);
+    forceUnlock(kind, i32, LOCK_WORD);
+    const results = await Promise.all(runs);
+    expect(results.reduce((a, r) => a + r.acquisitions, 0)).toBe(workers * 50);
+    expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
+    expect(Atomics.load(i32, CTRL.counter)).toBe(workers * 50);
+    expect(holderOf(kind, i32, LOCK_WORD)).toBe(0);
+  });
+});
+
+describe('lock block and statistics helpers', () => {
+  it('initLockBlock zeroes exactly LOCK_WORDS words', () => {
+    const i32 = new Int32Array(LOCK_WORDS + 2).fill(7);
+    initLockBlock(i32, 1);
+    expect(i32[0]).toBe(7);
+    expect(Array.from(i32.subarray(1, 1 + LOCK_WORDS))).toEqual(new Array(LOCK_WORDS).fill(0));
+    expect(i32[LOCK_WORDS + 1]).toBe(7);
+  });
+
+  it('latency buckets are log2 of nanoseconds', () => {
+    expect(latencyBucket(0)).toBe(0);
+    expect(latencyBucket(0.5)).toBe(0);
+    expect(latencyBucket(1)).toBe(0);
+    expect(latencyBucket(2)).toBe(1);
+    expect(latencyBucket(1023)).toBe(9);
+    expect(latencyBucket(1024)).toBe(10);
+    expect(latencyBucket(1e12)).toBe(LOCK_LATENCY_BUCKETS - 1);
+  });
+
+  it('summarizeLockStats sums sinks and takes p50/p99 from the merged histogram', () => {
+    const f64 = new Float64Array(3 * LOCK_STAT_SLOTS);
+    const bases = [0, 2 * LOCK_STAT_SLOTS]; // the middle sink is not summed
+    const h = LockStat.latencyHistogram;
+    f64[0 + LockStat.acquisitions] = 10;
+    f64[0 + LockStat.contended] = 60;
+    f64[0 + LockStat.latencySamples] = 60;
+    f64[0 + h + 4] = 60; // 60 samples in [16, 32) ns
+    f64[0 + LockStat.latencyMaxNs] = 31;
+    f64[LOCK_STAT_SLOTS + LockStat.acquisitions] = 1000;
+    const b = 2 * LOCK_STAT_SLOTS;
+    f64[b + LockStat.acquisitions] = 5;
+    f64[b + LockStat.parks] = 3;
+    f64[b + LockStat.handoffs] = 2;
+    f64[b + LockStat.latencySamples] = 40;
+    f64[b + h + 10] = 39; // [1024, 2048) ns
+    f64[b + h + 20] = 1; // [~1 ms, ~2 ms)
+    f64[b + LockStat.latencyMaxNs] = 1.5e6;
+    const s = summarizeLockStats(f64, bases);
+    expect(s.acquisitions).toBe(15);
+    expect(s.contended).toBe(60);
+    expect(s.parks).toBe(3);
+    expect(s.handoffs).toBe(2);
+    expect(s.latencySamples).toBe(100);
+    expect(s.latencyP50Ns).toBe(16);
+    expect(s.latencyP99Ns).toBe(1024);
+    expect(s.latencyMaxNs).toBe(1.5e6);
+    expect(summarizeLockStats(f64, []).latencyP99Ns).toBe(0);
+  });
+
+  it('queue nodes do not overlap the lock block or each other', () => {
+    expect(nodeWordOf(1) - nodeWordOf(0)).toBe(LOCK_NODE_WORDS);
+    expect(nodeWordOf(0)).toBeGreaterThanOrEqual(LOCK_WORD + LOCK_WORDS);
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * The loop one worker runs to hammer a lock: shared by the lock tests (plain
+ * worker_threads, workers/lock-worker.ts) and the lock benchmark (piscina,
+ * bench/lock-bench-worker.ts).
+ *
+ * Owns: nothing; everything lives in the SharedArrayBuffer laid out by `hammerLayout`:
+ *   [lock block: LOCK_WORDS][control: 16 words][critical-section data: 16 words]
+ *   [queue nodes: (maxOwnerId + 1) * LOCK_NODE_WORDS]
+ * Control words: READY (workers arrived at the barrier), GO (1 = start), STOP (1 = stop),
+ * COUNTER (incremented non-atomically under the lock), WITNESS (mutual-exclusion witness).
+ * Each group sits on its own cache line so control traffic does not slow the lock word.
+ *
+ * Invariants: under a correct lock COUNTER ends equal to the sum of acquisitions and the
+ * WITNESS check never fails. Under a broken lock the read-work-write of COUNTER loses
+ * increments and the witness records violations, so the validation can fail.
+ *
+ * Descheduled holder: the loop does nothing special; how long others wait is the lock's
+ * business. Workers park on GO in Atomics.wait, so a barrier costs no CPU.
+ */
+import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, createLock, type LockKind } from '../src/locks/index.js';
+import { cpuRelax } from '../src/locks/common.js';
+
+export const CTRL = {
+  ready: LOCK_WORDS + 0,
+  go: LOCK_WORDS + 1,
+  stop: LOCK_WORDS + 2,
+  counter: LOCK_WORDS + 4,
+  witness: LOCK_WORDS + 8,
+} as const;
+const DATA = LOCK_WORDS * 2;
+const NODES = LOCK_WORDS * 3;
+export const LOCK_WORD = 0;
+
+/** Int32 words needed for a hammer SAB serving owner ids 1..maxOwnerId. */
+export function hammerWords(maxOwnerId: number): number {
+  return NODES + (maxOwnerId + 1) * LOCK_NODE_WORDS;
+}
+export const nodeWordOf = (ownerId: number): number => NODES + ownerId * LOCK_NODE_WORDS;
+
+export interface HammerTask {
+  sab: SharedArrayBuffer;
+  statsSab: SharedArrayBuffer;
+  kind: LockKind;
+  ownerId: number; // also picks the stats slot: base = (ownerId - 1) * LOCK_STAT_SLOTS
+  /** Stop after this many acquisitions (0: run until STOP is set). */
+  iterations: number;
+  /** Shared writes inside each critical section (besides the counter). */
+  csWrites: number;
+  /** cpuRelax iterations between critical sections. */
+  outsideWork: number;
+  /** Also exercise tryLock (every 8th acquisition tries first). */
+  useTryLock: boolean;
+}
+
+export interface HammerResult {
+  ownerId: number;
+  acquisitions: number;
+  violations: number;
+  tryLockSuccesses: number;
+  elapsedMs: number;
+}
+
+export function statsBaseOf(ownerId: number): number {
+  return (ownerId - 1) * LOCK_STAT_SLOTS;
+}
+
+export function hammer(t: HammerTask): HammerResult {
+  const i32 = new Int32Array(t.sab);
+  const stats = new Float64Array(t.statsSab);
+  const me = t.ownerId;
+  const lock = createLock(t.kind, {
+    i32,
+    word: LOCK_WORD,
+    ownerId: me,
+    nodeWord: nodeWordOf,
+    stats,
+    statsBase: statsBaseOf(me),
+  });
+  // Barrier: report, then sleep until the coordinator opens the gate.
+  Atomics.add(i32, CTRL.ready, 1);
+  Atomics.notify(i32, CTRL.ready);
+  while (Atomics.load(i32, CTRL.go) === 0) Atomics.wait(i32, CTRL.go, 0, 100);
+
+  const limit = t.iterations > 0 ? t.iterations : Infinity;
+  const csWrites = t.csWrites;
+  const outside = t.outsideWork;
+  let acquisitions = 0;
+  let violations = 0;
+  let tries = 0;
+  const t0 = performance.now();
+  while (acquisitions < limit && Atomics.load(i32, CTRL.stop) === 0) {
+    if (t.useTryLock && (acquisitions & 7) === 0 && lock.tryLock()) tries++;
+    else lock.lock();
+    Atomics.store(i32, CTRL.witness, me);
+    if (lock.holder() !== me) violations++;
+    const c = i32[CTRL.counter];
+    for (let k = 0; k < csWrites; k++) i32[DATA + (k & 15)] += k;
+    i32[CTRL.counter] = c + 1;
+    if (Atomics.load(i32, CTRL.witness) !== me) violations++;
+    lock.unlock();
+    acquisitions++;
+    if (outside > 0) cpuRelax(outside);
+  }
+  return { ownerId: me, acquisitions, violations, tryLockSuccesses: tries, elapsedMs: performance.now() - t0 };
+}
