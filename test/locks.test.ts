@@ -25,7 +25,7 @@ import { latencyBucket } from '../src/locks/common.js';
 import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from '../workers/lock-hammer.js';
 
 const WORKER_URL = new URL('../dist/workers/lock-worker.js', import.meta.url);
-const KINDS: readonly LockKind[] = LOCK_KINDS.filter((k) => k === 'futex' || k === 'ttas');
+const KINDS: readonly LockKind[] = LOCK_KINDS;
 const WORKERS = 8;
 
 interface Run {

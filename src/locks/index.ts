@@ -25,10 +25,18 @@ import {
 } from './lock.js';
 import { FutexLock, futexForceUnlock, futexHolder } from './futex.js';
 import { TtasLock } from './ttas.js';
+import { TasLock } from './tas.js';
+import { TicketLock, ticketForceUnlock, ticketHolder } from './ticket.js';
+import { McsLock, mcsForceUnlock, mcsHolder } from './mcs.js';
+import { AdaptiveLock } from './adaptive.js';
 
 export * from './lock.js';
 export { FutexLock } from './futex.js';
 export { TtasLock } from './ttas.js';
+export { TasLock } from './tas.js';
+export { TicketLock } from './ticket.js';
+export { McsLock } from './mcs.js';
+export { AdaptiveLock } from './adaptive.js';
 
 export function createLock(kind: LockKind, init: LockInit): Lock {
   switch (kind) {
@@ -36,8 +44,16 @@ export function createLock(kind: LockKind, init: LockInit): Lock {
       return new FutexLock(init);
     case 'ttas':
       return new TtasLock(init);
+    case 'tas':
+      return new TasLock(init);
+    case 'ticket':
+      return new TicketLock(init);
+    case 'mcs':
+      return new McsLock(init);
+    case 'adaptive':
+      return new AdaptiveLock(init);
     default:
-      throw new Error(`lock kind ${String(kind)} is not implemented yet`);
+      throw new RangeError(`unknown lock kind ${String(kind)}`);
   }
 }
 
@@ -50,11 +66,17 @@ export function initLockBlock(i32: Int32Array, word: number): void {
 export function holderOf(kind: LockKind, i32: Int32Array, word: number): number {
   switch (kind) {
     case 'futex':
+    case 'adaptive': // same encoding: ownerId * 2 | flag; the hand-off value 1 reads 0
       return futexHolder(i32, word);
+    case 'tas':
     case 'ttas':
       return Atomics.load(i32, word);
+    case 'ticket':
+      return ticketHolder(i32, word);
+    case 'mcs':
+      return mcsHolder(i32, word);
     default:
-      throw new Error(`lock kind ${String(kind)} is not implemented yet`);
+      throw new RangeError(`unknown lock kind ${String(kind)}`);
   }
 }
 
@@ -65,14 +87,19 @@ export function holderOf(kind: LockKind, i32: Int32Array, word: number): number 
 export function forceUnlock(kind: LockKind, i32: Int32Array, word: number): void {
   switch (kind) {
     case 'futex':
+    case 'adaptive': // registered sleepers stay registered and re-contend when woken
+    case 'tas':
+    case 'ttas': // word 0 of each is "0 = free"; sleepers wait on word 0
       futexForceUnlock(i32, word);
       return;
-    case 'ttas':
-      Atomics.store(i32, word, 0);
-      Atomics.notify(i32, word);
+    case 'ticket':
+      ticketForceUnlock(i32, word);
+      return;
+    case 'mcs':
+      mcsForceUnlock(i32, word);
       return;
     default:
-      throw new Error(`lock kind ${String(kind)} is not implemented yet`);
+      throw new RangeError(`unknown lock kind ${String(kind)}`);
   }
 }
 

@@ -1,0 +1,126 @@
+/**
+ * Spin-then-park lock after WebKit's WTF::Lock: spin briefly while nobody is parked,
+ * then park; newcomers may barge; about once per millisecond the unlocker hands the lock
+ * directly to a parked waiter so nobody starves.
+ *
+ * Owns, in its lock block: w+0 STATE, w+1 PARKED (threads in the parking phase, i.e.
+ * registered sleepers whether or not inside Atomics.wait right now).
+ * STATE: 0 = free; HANDOFF (1) = free but reserved for a parked waiter; otherwise
+ * (ownerId * 2) | P where P (bit 0) says "PARKED may be nonzero, unlock must look".
+ *
+ * Invariants:
+ * - Owner is written by the acquiring CAS (0 or HANDOFF -> ownerId*2[|P]); holder() is
+ *   exact except during a hand-off, when it reads 0 until a waiter claims the lock.
+ * - A thread registers (PARKED++) before it sets P or sleeps, and unregisters only after
+ *   it has acquired; so PARKED > 0 guarantees somebody will look at STATE again.
+ * - Fast unlock is one CAS ownerId*2 -> 0 (fails only when P is set). Slow unlock:
+ *   either HANDOFF + notify one (fairness due and somebody is registered: the lock stays
+ *   taken for newcomers, only a registered waiter may claim HANDOFF), or store 0 and then,
+ *   if PARKED > 0, notify one (barging allowed).
+ * - The last parked waiter to acquire clears P again so the fast unlock comes back.
+ *
+ * Descheduled holder: spinners stop after SPIN re-reads, and at once when P shows that
+ * others already sleep, then sleep in an untimed Atomics.wait (every slow unlock notifies
+ * when PARKED > 0), so a descheduled holder gets the cores. A dead holder or a dead
+ * HANDOFF claimant is recovered by forceUnlock (store 0, wake all).
+ */
+import { LockStat, type Lock, type LockInit, type LockKind } from './lock.js';
+import { LockFields, notifyOne, now, recordContended } from './common.js';
+
+const STATE = 0;
+const PARKED = 1;
+const HANDOFF = 1;
+/** Spin re-reads before parking while nobody is parked (WebKit spins 40 times). */
+const SPIN = 40;
+/** Minimum time between two fair hand-offs by the same thread. */
+const FAIR_MS = 1;
+
+export class AdaptiveLock extends LockFields implements Lock {
+  readonly kind: LockKind = 'adaptive';
+  private readonly me: number; // ownerId * 2, the STATE while held with P clear
+  private nextFairAt = 0; // performance.now() after which this thread's next slow unlock hands off
+
+  constructor(init: LockInit) {
+    super(init, 'adaptive');
+    this.me = init.ownerId * 2;
+  }
+
+  lock(): void {
+    if (Atomics.compareExchange(this.i32, this.w, 0, this.me) === 0) {
+      this.s[this.b + LockStat.acquisitions]++;
+      return;
+    }
+    this.lockSlow();
+  }
+
+  private lockSlow(): void {
+    const i32 = this.i32;
+    const w = this.w;
+    const me = this.me;
+    const t0 = now();
+    let spins = 0;
+    let parks = 0;
+    for (; spins < SPIN; spins++) {
+      const v = Atomics.load(i32, w);
+      if (v === 0) {
+        if (Atomics.compareExchange(i32, w, 0, me) === 0) {
+          recordContended(this.s, this.b, t0, spins, 0);
+          return;
+        }
+      } else if ((v & 1) !== 0) {
+        break; // somebody parked already: queue up behind them instead of spinning
+      }
+    }
+    Atomics.add(i32, w + PARKED, 1);
+    for (;;) {
+      let v = Atomics.load(i32, w);
+      if (v === 0 || v === HANDOFF) {
+        if (Atomics.compareExchange(i32, w, v, me | 1) === v) break;
+        continue;
+      }
+      if ((v & 1) === 0) {
+        if (Atomics.compareExchange(i32, w, v, v | 1) !== v) continue;
+        v |= 1;
+      }
+      parks++;
+      Atomics.wait(i32, w, v);
+    }
+    // We hold it with P set. If we were the last registered sleeper, drop P again.
+    if (Atomics.sub(i32, w + PARKED, 1) === 1) Atomics.compareExchange(i32, w, me | 1, me);
+    recordContended(this.s, this.b, t0, spins, parks);
+  }
+
+  tryLock(): boolean {
+    if (Atomics.compareExchange(this.i32, this.w, 0, this.me) === 0) {
+      this.s[this.b + LockStat.acquisitions]++;
+      return true;
+    }
+    return false;
+  }
+
+  unlock(): void {
+    if (Atomics.compareExchange(this.i32, this.w, this.me, 0) !== this.me) this.unlockSlow();
+  }
+
+  private unlockSlow(): void {
+    const i32 = this.i32;
+    const w = this.w;
+    if (Atomics.load(i32, w + PARKED) !== 0) {
+      const t = now();
+      if (t >= this.nextFairAt) {
+        this.nextFairAt = t + FAIR_MS;
+        Atomics.store(i32, w, HANDOFF);
+        this.s[this.b + LockStat.handoffs]++;
+        notifyOne(i32, w, this.s, this.b);
+        return;
+      }
+    }
+    Atomics.store(i32, w, 0);
+    if (Atomics.load(i32, w + PARKED) !== 0) notifyOne(i32, w, this.s, this.b);
+  }
+
+  holder(): number {
+    const v = Atomics.load(this.i32, this.w);
+    return v === HANDOFF ? 0 : v >>> 1;
+  }
+}
