@@ -26,6 +26,7 @@
  */
 import { LockStat, type Lock, type LockInit, type LockKind } from './lock.js';
 import { LockFields, notifyOne, now, recordContended } from './common.js';
+import { parkUntilAcquired, spinForFree } from './futex.js';
 
 const STATE = 0;
 const PARKED = 1;
@@ -58,36 +59,16 @@ export class AdaptiveLock extends LockFields implements Lock {
     const w = this.w;
     const me = this.me;
     const t0 = now();
-    let spins = 0;
-    let parks = 0;
-    for (; spins < SPIN; spins++) {
-      const v = Atomics.load(i32, w);
-      if (v === 0) {
-        if (Atomics.compareExchange(i32, w, 0, me) === 0) {
-          recordContended(this.s, this.b, t0, spins, 0);
-          return;
-        }
-      } else if ((v & 1) !== 0) {
-        break; // somebody parked already: queue up behind them instead of spinning
-      }
+    const spun = spinForFree(i32, w, me, SPIN);
+    if (spun >= 0) {
+      recordContended(this.s, this.b, t0, spun, 0);
+      return;
     }
     Atomics.add(i32, w + PARKED, 1);
-    for (;;) {
-      let v = Atomics.load(i32, w);
-      if (v === 0 || v === HANDOFF) {
-        if (Atomics.compareExchange(i32, w, v, me | 1) === v) break;
-        continue;
-      }
-      if ((v & 1) === 0) {
-        if (Atomics.compareExchange(i32, w, v, v | 1) !== v) continue;
-        v |= 1;
-      }
-      parks++;
-      Atomics.wait(i32, w, v);
-    }
+    const parks = parkUntilAcquired(i32, w, me);
     // We hold it with P set. If we were the last registered sleeper, drop P again.
     if (Atomics.sub(i32, w + PARKED, 1) === 1) Atomics.compareExchange(i32, w, me | 1, me);
-    recordContended(this.s, this.b, t0, spins, parks);
+    recordContended(this.s, this.b, t0, -spun - 1, parks);
   }
 
   tryLock(): boolean {

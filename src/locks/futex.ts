@@ -41,40 +41,14 @@ export class FutexLock extends LockFields implements Lock {
   }
 
   private lockSlow(): void {
-    const i32 = this.i32;
-    const w = this.w;
-    const me = this.me;
     const t0 = now();
-    let spins = 0;
-    let parks = 0;
-    // Phase 1: re-read (no stores, so no cache-line ping-pong) and grab it if it frees up.
-    for (; spins < SPIN; spins++) {
-      const v = Atomics.load(i32, w);
-      if (v === 0) {
-        if (Atomics.compareExchange(i32, w, 0, me) === 0) {
-          recordContended(this.s, this.b, t0, spins, 0);
-          return;
-        }
-      } else if ((v & 1) !== 0) {
-        break; // others already sleep: spinning longer only delays joining the queue
-      }
+    const spun = spinForFree(this.i32, this.w, this.me, SPIN);
+    if (spun >= 0) {
+      recordContended(this.s, this.b, t0, spun, 0);
+      return;
     }
-    // Phase 2: announce a sleeper (W) and park; after a wake-up acquire with W set.
-    for (;;) {
-      let v = Atomics.load(i32, w);
-      if (v === 0) {
-        if (Atomics.compareExchange(i32, w, 0, me | 1) === 0) break;
-        continue;
-      }
-      if ((v & 1) === 0) {
-        const seen = Atomics.compareExchange(i32, w, v, v | 1);
-        if (seen !== v) continue; // released or changed hands: look again
-        v |= 1;
-      }
-      parks++;
-      Atomics.wait(i32, w, v);
-    }
-    recordContended(this.s, this.b, t0, spins, parks);
+    const parks = parkUntilAcquired(this.i32, this.w, this.me);
+    recordContended(this.s, this.b, t0, -spun - 1, parks);
   }
 
   tryLock(): boolean {
@@ -92,6 +66,46 @@ export class FutexLock extends LockFields implements Lock {
 
   holder(): number {
     return Atomics.load(this.i32, this.w) >>> 1;
+  }
+}
+
+/**
+ * Phase 1 of a spin-then-park acquire on a word encoded ownerId*2 | W: re-reads the word
+ * (no stores, so no cache-line ping-pong) up to `limit` times and CASes 0 -> `me` when it
+ * reads free. Stops early when W is set: others already sleep, and spinning longer only
+ * delays joining them. Returns the spins done if it acquired, else -(spins) - 1.
+ */
+export function spinForFree(i32: Int32Array, w: number, me: number, limit: number): number {
+  for (let spins = 0; spins < limit; spins++) {
+    const v = Atomics.load(i32, w);
+    if (v === 0) {
+      if (Atomics.compareExchange(i32, w, 0, me) === 0) return spins;
+    } else if ((v & 1) !== 0) {
+      return -spins - 1;
+    }
+  }
+  return -limit - 1;
+}
+
+/**
+ * Phase 2: sets W (announcing a sleeper) and sleeps until the word changes; acquires with
+ * W set (me | 1) when the word reads 0, or 1 (adaptive's hand-off value; a futex word is
+ * never 1 because ownerId >= 1). Returns the number of Atomics.wait calls.
+ */
+export function parkUntilAcquired(i32: Int32Array, w: number, me: number): number {
+  let parks = 0;
+  for (;;) {
+    let v = Atomics.load(i32, w);
+    if (v === 0 || v === 1) {
+      if (Atomics.compareExchange(i32, w, v, me | 1) === v) return parks;
+      continue;
+    }
+    if ((v & 1) === 0) {
+      if (Atomics.compareExchange(i32, w, v, v | 1) !== v) continue; // changed: look again
+      v |= 1;
+    }
+    parks++;
+    Atomics.wait(i32, w, v);
   }
 }
 
