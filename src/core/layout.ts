@@ -1,0 +1,327 @@
+/**
+ * The shared memory layout: the one place that says where everything lives in the
+ * SharedArrayBuffer. Every other module reads offsets from here (via HeapLayout) and never
+ * computes one on its own.
+ *
+ * The buffer is "physical memory". Pointers handed to the application are byte offsets
+ * into it (plain numbers, 16-byte aligned, < 2^32; arithmetic uses `>>>` and `-`, never
+ * signed `>>` or `|`, so offsets above 2 GiB stay correct).
+ *
+ *  byte offset            region            contents
+ *  ---------------------  ----------------  --------------------------------------------------
+ *  0                      HEADER (4 KiB)    Int32 words, see `H` below
+ *  regionOff.pageHeap     PAGEHEAP          lock block (64 B), then PH_* words, then free-list
+ *                                           heads: word PH_LISTS + n for spans of n pages
+ *                                           (1..MAX_PAGES_LIST), PH_LISTS + 0 = spans longer
+ *                                           than that (best fit)
+ *  regionOff.globalLock   GLOBAL LOCK       lock block used only by the globalLock baseline
+ *  regionOff.central      CENTRAL           per size class c (CENTRAL_WORDS words each):
+ *                                           lock block, then CC_* words, then the
+ *                                           TransferCache: TRANSFER_SLOTS x (head, count)
+ *  regionOff.slots        THREAD SLOTS      per thread slot (slotBytes each), see `S` below
+ *  regionOff.spans        SPAN RECORDS      SPAN_WORDS Int32 words per page index; the record
+ *                                           of a span lives at its first page's index
+ *  regionOff.pageMap      PAGEMAP           Int32 per page index -> first page index of the
+ *                                           span containing it (all pages of in-use spans,
+ *                                           first and last page of free spans)
+ *  regionOff.pageClass    PAGECLASS         Uint8 per page index -> size class of the in-use
+ *                                           small span holding it, 0 otherwise
+ *  regionOff.shadow       SHADOW            Uint8 per 16-byte granule of the pages region:
+ *                                           block state at each block start (`Shadow`)
+ *  pagesOff (page aligned) PAGES            the heap proper: committedPages pages; a growable
+ *                                           buffer extends it up to capacityPages
+ *
+ * "Page index" i means the page at byte pagesOff + i * pageSize.
+ * Lock blocks are LOCK_WORDS words (64 bytes), so no two locks share a cache line.
+ *
+ * Ownership (who may write what):
+ * - HEADER: written once by create(); afterwards H.COMMITTED_PAGES, H.GROW_* by the PageHeap
+ *   lock holder; H.ATTACHED, H.TC_TOTAL_BYTES with Atomics.
+ * - PAGEHEAP words, span records of free spans, PAGEMAP, PAGECLASS, SHADOW of free spans:
+ *   PageHeap lock holder.
+ * - CENTRAL words of class c, TransferCache slots of c, span records of c's spans
+ *   (free-list head, free count, list links): class c's central lock holder.
+ * - THREAD SLOT s: the thread attached to slot s (plain stores, no atomics); others read it
+ *   only for statistics, check() and recovery of a dead thread. S.STATE with Atomics.
+ * - SHADOW of a small block: whoever owns the block (the application thread that holds it
+ *   allocated, or the cache tier that holds it free).
+ */
+
+import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS } from '../locks/lock.js';
+
+export const MAGIC = 0x4d424153; // 'SABM'
+export const LAYOUT_VERSION = 1;
+export const HEADER_BYTES = 4096;
+
+/** Header words (Int32 indexes). */
+export const H = {
+  MAGIC: 0,
+  VERSION: 1,
+  PAGE_SIZE: 2,
+  PAGE_SHIFT: 3,
+  CAPACITY_PAGES: 4, // pages the metadata is sized for (max heap)
+  COMMITTED_PAGES: 5, // pages currently in the buffer
+  MAX_THREADS: 6,
+  NUM_CLASSES: 7,
+  FLAGS: 8,
+  CENTRAL_LOCK_KIND: 9,
+  PAGEHEAP_LOCK_KIND: 10,
+  KEY: 11, // safe-linking key
+  HEAP_ID_LO: 12,
+  HEAP_ID_HI: 13,
+  PAGES_OFF: 14,
+  PAGEHEAP_OFF: 15,
+  GLOBAL_LOCK_OFF: 16,
+  CENTRAL_OFF: 17,
+  SLOTS_OFF: 18,
+  SLOT_BYTES: 19,
+  SPANS_OFF: 20,
+  PAGEMAP_OFF: 21,
+  PAGECLASS_OFF: 22,
+  SHADOW_OFF: 23,
+  ATTACHED: 24, // attached thread count (Atomics)
+  TC_TOTAL_BYTES: 25, // bytes cached in all thread caches, published on slow paths (Atomics)
+  TC_TOTAL_BUDGET: 26,
+  TC_THREAD_BUDGET: 27,
+  GROW_COUNT: 28,
+  CENTRAL_WORDS: 29,
+  SLOT_SEQ: 30, // round-robin hint for slot search (Atomics)
+} as const;
+
+export const Flag = {
+  THREAD_CACHE: 1,
+  GLOBAL_LOCK: 2,
+  DEBUG: 4,
+  ZERO_ON_FREE: 8,
+  GROWABLE: 16,
+} as const;
+
+/** Block state in the SHADOW byte of a block's first granule. */
+export const Shadow = {
+  NONE: 0, // not the start of a block (interior, free pages, metadata)
+  ALLOCATED: 1, // held by the application
+  FREE: 2, // small block held free by a ThreadCache, TransferCache or span free list
+  FREED_LARGE: 3, // start of a large block already freed (for double-free reports)
+} as const;
+
+/** PageHeap words, relative to the region's first word (after the lock block). */
+export const PH = {
+  FREE_PAGES: LOCK_WORDS + 0,
+  FREE_SPANS: LOCK_WORDS + 1,
+  LARGE_SPANS: LOCK_WORDS + 2, // in-use large spans
+  LARGE_PAGES: LOCK_WORDS + 3,
+  SMALL_SPANS: LOCK_WORDS + 4, // in-use small-object spans
+  SMALL_PAGES: LOCK_WORDS + 5,
+  LISTS: LOCK_WORDS + 16, // + n: head of the free list of spans of n pages (0: longer)
+} as const;
+/** Exact-length free lists cover 1..MAX_PAGES_LIST pages; longer spans are best fit. */
+export const MAX_PAGES_LIST = 128;
+export const PAGEHEAP_WORDS = PH.LISTS + MAX_PAGES_LIST + 1;
+
+/** CentralCache words of one class, relative to the class block's first word. */
+export const CC = {
+  NONEMPTY: LOCK_WORDS + 0, // head of the list of c's spans with free objects (-1: none)
+  SPANS: LOCK_WORDS + 1, // spans owned by c
+  FREE_IN_SPANS: LOCK_WORDS + 2, // objects on span free lists
+  TRANSFER_USED: LOCK_WORDS + 3, // TransferCache slots in use
+  TRANSFER_OBJECTS: LOCK_WORDS + 4,
+  TRANSFER: LOCK_WORDS + 16, // TRANSFER_SLOTS pairs (head pointer, count)
+} as const;
+export const TRANSFER_SLOTS = 64;
+export const CENTRAL_WORDS = CC.TRANSFER + 2 * TRANSFER_SLOTS;
+
+/** Span record words (Int32), at SPAN_WORDS * pageIndex in the SPAN RECORDS region. */
+export const SP = {
+  PAGES: 0, // length in pages; 0: this page index starts no span
+  STATE: 1, // SpanState
+  CLASS: 2, // size class of a small span
+  PREV: 3, // list links (page indexes, -1 = none): PageHeap free list or central nonempty list
+  NEXT: 4,
+  FREE_HEAD: 5, // small span: head of its object free list (pointer, safe-linked)
+  FREE_COUNT: 6, // small span: objects on that list
+  IN_USE: 7, // small span: objects handed out of the span (to caches or the application)
+} as const;
+export const SPAN_WORDS = 8;
+
+export const SpanState = {
+  NONE: 0,
+  FREE: 1,
+  SMALL: 2,
+  LARGE: 3,
+} as const;
+
+/**
+ * Thread slot: Int32 words at the slot's first word, then float64 counters.
+ * The thread-cache lists are structure-of-arrays so the fast path touches one word each.
+ */
+export const S = {
+  STATE: 0, // SlotState (Atomics)
+  THREAD_ID: 1, // worker_threads threadId of the attached thread
+  GENERATION: 2, // bumped at each attach
+  CACHED_BYTES: 3, // bytes in this thread cache, published on slow paths
+  MAX_BYTES: 4, // this thread's current budget
+  HEADS: 16, // + c: free-list head (pointer, read through the Uint32 view)
+  // LENGTHS, MAX_LENGTHS, OVERAGES follow at slot-relative offsets from slotLayout()
+} as const;
+
+export const SlotState = {
+  FREE: 0,
+  ATTACHED: 1,
+  DEAD: 2,
+} as const;
+
+/** Float64 counters per slot (indexes relative to the slot's counter base). */
+export const SC = {
+  // + c: objects of class c allocated (c = 0: large objects)
+  ALLOCS: 0,
+  // FREES at + numClasses + c, MISSES etc. after: see slotLayout()
+} as const;
+
+export interface SlotLayout {
+  /** Int32 word offsets inside a slot. */
+  readonly heads: number;
+  readonly lengths: number;
+  readonly maxLengths: number;
+  readonly overages: number;
+  readonly lockNode: number;
+  /** Float64 offsets inside a slot (counting float64s from the slot start). */
+  readonly allocs: number;
+  readonly frees: number;
+  readonly misses: number; // thread-cache misses (fetches from central)
+  readonly largeBytesAllocated: number;
+  readonly largeBytesFreed: number;
+  readonly centralLockStats: number;
+  readonly pageHeapLockStats: number;
+  readonly globalLockStats: number;
+  readonly bytes: number;
+}
+
+const align = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+export function slotLayout(numClasses: number): SlotLayout {
+  const nc = align(numClasses, 16);
+  let w: number = S.HEADS;
+  const heads = w;
+  w += nc;
+  const lengths = w;
+  w += nc;
+  const maxLengths = w;
+  w += nc;
+  const overages = w;
+  w += nc;
+  const lockNode = align(w, 16);
+  w = lockNode + LOCK_NODE_WORDS;
+  let f = align(w, 16) / 2; // float64 index
+  const allocs = f;
+  f += nc;
+  const frees = f;
+  f += nc;
+  const misses = f++;
+  const largeBytesAllocated = f++;
+  const largeBytesFreed = f++;
+  f = align(f, 8);
+  const centralLockStats = f;
+  f += align(LOCK_STAT_SLOTS, 8);
+  const pageHeapLockStats = f;
+  f += align(LOCK_STAT_SLOTS, 8);
+  const globalLockStats = f;
+  f += align(LOCK_STAT_SLOTS, 8);
+  return {
+    heads,
+    lengths,
+    maxLengths,
+    overages,
+    lockNode,
+    allocs,
+    frees,
+    misses,
+    largeBytesAllocated,
+    largeBytesFreed,
+    centralLockStats,
+    pageHeapLockStats,
+    globalLockStats,
+    bytes: align(f * 8, 64),
+  };
+}
+
+export interface Geometry {
+  pageSize: number;
+  pageShift: number;
+  capacityPages: number;
+  committedPages: number;
+  maxThreads: number;
+  numClasses: number;
+}
+
+export interface RegionOffsets {
+  pageHeap: number;
+  globalLock: number;
+  central: number;
+  slots: number;
+  slotBytes: number;
+  spans: number;
+  pageMap: number;
+  pageClass: number;
+  shadow: number;
+  pages: number;
+}
+
+/** Computes the byte offset of every region for a geometry (create() writes them to the header). */
+export function computeRegions(g: Geometry): RegionOffsets {
+  let off = HEADER_BYTES;
+  const take = (bytes: number): number => {
+    const at = off;
+    off = align(off + bytes, 64);
+    return at;
+  };
+  const pageHeap = take(PAGEHEAP_WORDS * 4);
+  const globalLock = take(LOCK_WORDS * 4);
+  const central = take(g.numClasses * CENTRAL_WORDS * 4);
+  const slotBytes = slotLayout(g.numClasses).bytes;
+  const slots = take(g.maxThreads * slotBytes);
+  const spans = take(g.capacityPages * SPAN_WORDS * 4);
+  const pageMap = take(g.capacityPages * 4);
+  const pageClass = take(g.capacityPages);
+  const shadow = take((g.capacityPages * g.pageSize) / 16);
+  const pages = align(off, g.pageSize);
+  return { pageHeap, globalLock, central, slots, slotBytes, spans, pageMap, pageClass, shadow, pages };
+}
+
+/** Everything a thread needs to find its way in a heap, read back from the header. */
+export interface HeapLayout extends Geometry, RegionOffsets {
+  flags: number;
+  key: number;
+  slot: SlotLayout;
+}
+
+export function readLayout(i32: Int32Array): HeapLayout {
+  const numClasses = i32[H.NUM_CLASSES]!;
+  return {
+    pageSize: i32[H.PAGE_SIZE]!,
+    pageShift: i32[H.PAGE_SHIFT]!,
+    capacityPages: i32[H.CAPACITY_PAGES]!,
+    committedPages: Atomics.load(i32, H.COMMITTED_PAGES),
+    maxThreads: i32[H.MAX_THREADS]!,
+    numClasses,
+    flags: i32[H.FLAGS]!,
+    key: i32[H.KEY]! >>> 0,
+    pageHeap: i32[H.PAGEHEAP_OFF]!,
+    globalLock: i32[H.GLOBAL_LOCK_OFF]!,
+    central: i32[H.CENTRAL_OFF]!,
+    slots: i32[H.SLOTS_OFF]!,
+    slotBytes: i32[H.SLOT_BYTES]!,
+    spans: i32[H.SPANS_OFF]!,
+    pageMap: i32[H.PAGEMAP_OFF]!,
+    pageClass: i32[H.PAGECLASS_OFF]!,
+    shadow: i32[H.SHADOW_OFF]!,
+    pages: i32[H.PAGES_OFF]!,
+    slot: slotLayout(numClasses),
+  };
+}
+
+/** Bytes of the buffer holding a heap of `committedPages` pages. */
+export function bufferBytesFor(regions: RegionOffsets, pageSize: number, pages: number): number {
+  return regions.pages + pages * pageSize;
+}
+
+export const MAX_BUFFER_BYTES = 2 ** 32;

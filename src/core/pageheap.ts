@@ -1,0 +1,227 @@
+/**
+ * PageHeap: the bottom tier. Hands out spans of contiguous pages and takes them back.
+ *
+ * Owns (under its one global lock, a futex-style mutex by default): the free span lists
+ * (exact length 1..MAX_PAGES_LIST, then one best-fit list for longer spans), the records
+ * and PageMap entries of free spans, the PAGECLASS bytes, the growth of the buffer.
+ *
+ * Invariants (checked by check()):
+ * - the spans tile the committed pages exactly; no two free spans are adjacent (freeing
+ *   coalesces with both neighbours);
+ * - a free span is on the list for its length and its first and last PageMap entries
+ *   point at it; its SHADOW granules are all NONE except FREED_LARGE marks;
+ * - an in-use span has every PageMap entry pointing at it, and PAGECLASS = its class.
+ *
+ * Lock order: the PageHeap lock is a leaf. Callers never hold a central lock while they
+ * call in here (CentralCache drops its lock first), so no thread ever holds two locks.
+ * Large objects (> SMALL_MAX) are served here directly as spans of their own.
+ */
+
+import type { Lock } from '../locks/lock.js';
+import { H, MAX_PAGES_LIST, PH, SP, Shadow, SpanState } from './layout.js';
+import type { HeapMemory } from './memory.js';
+import { NO_SPAN, type SpanTable } from './span.js';
+
+/** Growth step: at least this many bytes, or an eighth of the heap, whichever is more. */
+const MIN_GROW_BYTES = 1 << 20;
+
+export class PageHeap {
+  private readonly mem: HeapMemory;
+  private readonly spans: SpanTable;
+  readonly lock: Lock;
+  /** Int32 index of the PageHeap region (its lock block). */
+  private readonly phWord: number;
+
+  constructor(mem: HeapMemory, spans: SpanTable, lock: Lock) {
+    this.mem = mem;
+    this.spans = spans;
+    this.lock = lock;
+    this.phWord = mem.layout.pageHeap >>> 2;
+  }
+
+  /** Sets up the free lists with one free span of all committed pages. Creation only. */
+  initialize(): void {
+    const i32 = this.mem.i32;
+    for (let n = 0; n <= MAX_PAGES_LIST; n++) i32[this.phWord + PH.LISTS + n] = NO_SPAN;
+    const pages = this.mem.committedPages();
+    this.insertFree(0, pages);
+    i32[this.phWord + PH.FREE_PAGES] = pages;
+    i32[this.phWord + PH.FREE_SPANS] = 1;
+  }
+
+  word(f: number): number {
+    return this.mem.i32[this.phWord + f]!;
+  }
+
+  /**
+   * A span of `n` pages for size class `cls` (0: a large object). Returns its first page
+   * index, or NO_SPAN when the heap cannot provide (or grow to) n pages.
+   * The span's SHADOW is cleared by the caller, outside the lock.
+   */
+  allocateSpan(n: number, cls: number): number {
+    this.lock.lock();
+    let s = this.findFree(n);
+    if (s === NO_SPAN && this.growLocked(n)) s = this.findFree(n);
+    if (s !== NO_SPAN) this.carveLocked(s, n, cls);
+    this.lock.unlock();
+    if (s !== NO_SPAN && this.mem.pageAddress(s + n) > this.mem.limit) this.mem.refresh();
+    return s;
+  }
+
+  /**
+   * Takes back an in-use span (its objects are all free, or it is a large object being
+   * freed). The caller has already put its SHADOW in the free-span state.
+   */
+  deallocateSpan(s: number): void {
+    this.lock.lock();
+    const sp = this.spans;
+    const n = sp.get(s, SP.PAGES);
+    if (sp.get(s, SP.STATE) === SpanState.LARGE) {
+      this.mem.i32[this.phWord + PH.LARGE_SPANS]--;
+      this.mem.i32[this.phWord + PH.LARGE_PAGES] -= n;
+    } else {
+      this.mem.i32[this.phWord + PH.SMALL_SPANS]--;
+      this.mem.i32[this.phWord + PH.SMALL_PAGES] -= n;
+    }
+    this.mem.pageClass.fill(0, s, s + n);
+    this.releaseLocked(s, n);
+    this.lock.unlock();
+  }
+
+  /** Best span for n pages: exact lists n..MAX, then best fit among longer spans. */
+  private findFree(n: number): number {
+    const i32 = this.mem.i32;
+    const lists = this.phWord + PH.LISTS;
+    for (let k = n; k <= MAX_PAGES_LIST; k++) {
+      const head = i32[lists + k]!;
+      if (head !== NO_SPAN) return head;
+    }
+    let best = NO_SPAN;
+    let bestPages = 0;
+    for (let s = i32[lists]!; s !== NO_SPAN; s = this.spans.get(s, SP.NEXT)) {
+      const pages = this.spans.get(s, SP.PAGES);
+      if (pages >= n && (best === NO_SPAN || pages < bestPages || (pages === bestPages && s < best))) {
+        best = s;
+        bestPages = pages;
+      }
+    }
+    return best;
+  }
+
+  private listHeadWord(pages: number): number {
+    return this.phWord + PH.LISTS + (pages <= MAX_PAGES_LIST ? pages : 0);
+  }
+
+  /** Removes free span s from its list, splits off the tail beyond n pages, marks it in use. */
+  private carveLocked(s: number, n: number, cls: number): void {
+    const sp = this.spans;
+    const i32 = this.mem.i32;
+    const pages = sp.get(s, SP.PAGES);
+    sp.listRemove(this.listHeadWord(pages), s);
+    i32[this.phWord + PH.FREE_PAGES] -= n;
+    if (pages > n) {
+      this.insertFree(s + n, pages - n);
+    } else {
+      i32[this.phWord + PH.FREE_SPANS]--;
+    }
+    sp.set(s, SP.PAGES, n);
+    sp.set(s, SP.STATE, cls === 0 ? SpanState.LARGE : SpanState.SMALL);
+    sp.set(s, SP.CLASS, cls);
+    sp.set(s, SP.FREE_HEAD, 0);
+    sp.set(s, SP.FREE_COUNT, 0);
+    sp.set(s, SP.IN_USE, 0);
+    sp.mapAllPages(s, n);
+    this.mem.pageClass.fill(cls, s, s + n);
+    if (cls === 0) {
+      i32[this.phWord + PH.LARGE_SPANS]++;
+      i32[this.phWord + PH.LARGE_PAGES] += n;
+    } else {
+      i32[this.phWord + PH.SMALL_SPANS]++;
+      i32[this.phWord + PH.SMALL_PAGES] += n;
+    }
+  }
+
+  /** Records [s, s+n) as one free span on its list (no coalescing). */
+  private insertFree(s: number, n: number): void {
+    const sp = this.spans;
+    sp.set(s, SP.PAGES, n);
+    sp.set(s, SP.STATE, SpanState.FREE);
+    sp.set(s, SP.CLASS, 0);
+    sp.set(s, SP.FREE_HEAD, 0);
+    sp.set(s, SP.FREE_COUNT, 0);
+    sp.set(s, SP.IN_USE, 0);
+    sp.mapEnds(s, n);
+    sp.listPush(this.listHeadWord(n), s);
+  }
+
+  /** Frees [s, s+n), merging with a free left and right neighbour. */
+  private releaseLocked(s: number, n: number): void {
+    const sp = this.spans;
+    const i32 = this.mem.i32;
+    let start = s;
+    let len = n;
+    i32[this.phWord + PH.FREE_PAGES] += n;
+    i32[this.phWord + PH.FREE_SPANS]++;
+    if (start > 0) {
+      const left = sp.spanOfPage(start - 1);
+      if (left >= 0 && sp.get(left, SP.STATE) === SpanState.FREE && left + sp.get(left, SP.PAGES) === start) {
+        const leftPages = sp.get(left, SP.PAGES);
+        sp.listRemove(this.listHeadWord(leftPages), left);
+        sp.clearRecord(start);
+        start = left;
+        len += leftPages;
+        i32[this.phWord + PH.FREE_SPANS]--;
+      }
+    }
+    const r = start + len;
+    if (r < this.mem.committedPages()) {
+      const right = sp.spanOfPage(r);
+      if (right === r && sp.get(right, SP.STATE) === SpanState.FREE) {
+        const rightPages = sp.get(right, SP.PAGES);
+        sp.listRemove(this.listHeadWord(rightPages), right);
+        sp.clearRecord(right);
+        len += rightPages;
+        i32[this.phWord + PH.FREE_SPANS]--;
+      }
+    }
+    if (start !== s) sp.clearRecord(s);
+    this.insertFree(start, len);
+  }
+
+  /**
+   * Grows a growable buffer by at least n pages (like brk/mmap growing a process). The new
+   * pages become a free span, merged with a free last span. Under the PageHeap lock, so
+   * COMMITTED_PAGES only ever rises under it.
+   */
+  private growLocked(n: number): boolean {
+    const mem = this.mem;
+    const buffer = mem.buffer;
+    if (!buffer.growable) return false;
+    const committed = mem.committedPages();
+    const capacity = mem.layout.capacityPages;
+    if (committed + n > capacity) return false;
+    const step = Math.max(n, Math.ceil(Math.max(MIN_GROW_BYTES, committed * mem.pageSize / 8) / mem.pageSize));
+    const add = Math.min(step, capacity - committed);
+    const newBytes = mem.base + (committed + add) * mem.pageSize;
+    try {
+      if (newBytes > buffer.byteLength) buffer.grow(newBytes);
+    } catch {
+      return false; // the system refused the memory: report OOM, heap unchanged
+    }
+    mem.refresh();
+    Atomics.store(mem.i32, H.COMMITTED_PAGES, committed + add);
+    Atomics.add(mem.i32, H.GROW_COUNT, 1);
+    mem.limit = mem.base + (committed + add) * mem.pageSize;
+    // New pages are zero-filled, so their SHADOW and PAGECLASS are already clear.
+    this.releaseLocked(committed, add);
+    return true;
+  }
+
+  /** Clears the SHADOW of a span that the caller now owns exclusively. */
+  clearShadow(s: number, pages: number): void {
+    // Division, not >>> 4: a span of the whole 4 GiB heap is 2^32 bytes.
+    const granulesPerPage = this.mem.pageSize / 16;
+    const from = s * granulesPerPage;
+    this.mem.shadow.fill(Shadow.NONE, from, from + pages * granulesPerPage);
+  }
+}

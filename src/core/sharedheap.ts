@@ -1,0 +1,570 @@
+/**
+ * SharedHeap: the public face of the allocator, one handle per (thread, heap).
+ *
+ * Owns: this thread's handle on a heap: its views (HeapMemory), its ThreadCache and its Lock
+ * objects. Creating a heap lays out the buffer (layout.ts) and attaches the creating thread;
+ * attach() from any other thread claims a free thread slot.
+ *
+ * Data flows downward only: ThreadCache -> CentralCache -> PageHeap -> memory.
+ * malloc/free validate their argument completely before changing anything, so every
+ * error leaves the heap intact.
+ *
+ * Modes (recorded in the header so every thread behaves alike):
+ * - default: thread caches in front of the central caches;
+ * - threadCache: false: every malloc/free goes to the CentralCache (one object at a time);
+ * - globalLock: true: the baseline of single-lock allocators (dlmalloc under pthreads): the
+ *   same page heap and size classes, every operation under one mutex, no thread caches.
+ */
+
+import { threadId } from 'node:worker_threads';
+import { createLock, initLockBlock, LOCK_KIND_CODE, lockKindFromCode, type Lock, type LockKind } from '../locks/index.js';
+import { LOCK_WORDS } from '../locks/lock.js';
+import { CentralCache } from './centralcache.js';
+import { checkHeap, type CheckOptions } from './check.js';
+import {
+  DetachedHeapError,
+  DoubleFreeError,
+  HeapCorruptionError,
+  InvalidHeapError,
+  InvalidPointerError,
+  OutOfMemoryError,
+  SabmallocError,
+} from './errors.js';
+import {
+  bufferBytesFor,
+  computeRegions,
+  Flag,
+  H,
+  HEADER_BYTES,
+  LAYOUT_VERSION,
+  MAGIC,
+  MAX_BUFFER_BYTES,
+  readLayout,
+  S,
+  Shadow,
+  SlotState,
+  SP,
+  SpanState,
+  type HeapLayout,
+} from './layout.js';
+import { HeapMemory } from './memory.js';
+import { PageHeap } from './pageheap.js';
+import { NoLock } from './nolock.js';
+import { encodeLink } from './safelink.js';
+import { SMALL_MAX, sizeClassTable, type SizeClassTable } from './sizeclasses.js';
+import { NO_SPAN, SpanTable } from './span.js';
+import { collectStats, type HeapStats } from './stats.js';
+import { ThreadCache } from './threadcache.js';
+
+export interface HeapOptions {
+  /** Initial bytes of the heap's pages (1 MiB .. 4 GiB). */
+  size: number;
+  /** Largest size the heap may grow to; > size makes the buffer growable. */
+  maxSize?: number;
+  /** Page size, a power of two from 4 KiB to 64 KiB; default 8 KiB. */
+  pageSize?: number;
+  /** Thread slots (threads attached at once); default 128. */
+  maxThreads?: number;
+  /** Lock kind per tier; defaults: central 'ttas', pageHeap 'futex'. */
+  locks?: { central?: LockKind; pageHeap?: LockKind };
+  /** Thread caches in front of the central caches; default true. */
+  threadCache?: boolean;
+  /** Baseline mode: one mutex around every operation, no thread caches. */
+  globalLock?: boolean;
+  /** Total bytes all thread caches may hold (default min(32 MiB, heap/8)). */
+  threadCacheBudget?: number;
+  /** Bytes one thread cache may hold (default 4 MiB). */
+  threadCacheThreadBudget?: number;
+}
+
+export const DEFAULT_LOCKS: { central: LockKind; pageHeap: LockKind } = { central: 'ttas', pageHeap: 'futex' };
+const MIN_HEAP = 1 << 20;
+const DEFAULT_PAGE_SIZE = 8192;
+const DEFAULT_MAX_THREADS = 128;
+
+/** This thread's handles, by heap id: attach() of the same heap returns the same handle. */
+const handles = new Map<string, SharedHeap>();
+
+export class TooManyThreadsError extends SabmallocError {
+  constructor(maxThreads: number) {
+    super('ERR_SABMALLOC_NO_THREAD_SLOT', `all ${maxThreads} thread slots of this heap are attached`);
+  }
+}
+
+export class SharedHeap {
+  readonly buffer: SharedArrayBuffer;
+  /** This thread's slot in the heap (0 .. maxThreads-1). */
+  readonly threadSlot: number;
+  readonly layout: HeapLayout;
+  readonly sizeClasses: SizeClassTable;
+  /** @internal */ readonly mem: HeapMemory;
+  /** @internal */ readonly spans: SpanTable;
+  /** @internal */ readonly pageHeap: PageHeap;
+  /** @internal */ readonly central: CentralCache;
+  /** @internal */ readonly threadCache: ThreadCache;
+  private readonly globalLock: Lock;
+  private readonly globalMode: boolean;
+  private readonly classOf: Uint8Array;
+  private readonly heapId: string;
+  /** False after detach (and in modes without thread caches): sends every call to the slow path. */
+  private fast: boolean;
+  private detached = false;
+
+  private constructor(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number, heapId: string) {
+    this.buffer = buffer;
+    this.layout = layout;
+    this.threadSlot = slot;
+    this.heapId = heapId;
+    this.sizeClasses = sizeClassTable(layout.pageSize);
+    this.classOf = this.sizeClasses.classOf;
+    this.mem = new HeapMemory(buffer, layout);
+    this.spans = new SpanTable(this.mem);
+    this.globalMode = (layout.flags & Flag.GLOBAL_LOCK) !== 0;
+    this.fast = (layout.flags & Flag.THREAD_CACHE) !== 0;
+
+    const i32 = this.mem.i32;
+    const ownerId = slot + 1;
+    const slotF64 = (layout.slots + slot * layout.slotBytes) >>> 3;
+    const slotsWord = layout.slots >>> 2;
+    const slotWords = layout.slotBytes >>> 2;
+    const nodeWord = (id: number): number => slotsWord + (id - 1) * slotWords + layout.slot.lockNode;
+    const make = (kindCode: number, word: number, statsAt: number): Lock => {
+      const kind = lockKindFromCode(kindCode);
+      if (kind === undefined) throw new InvalidHeapError(`unknown lock kind code ${kindCode}`);
+      return createLock(kind, { i32, word, ownerId, nodeWord, stats: this.mem.f64, statsBase: slotF64 + statsAt });
+    };
+    this.globalLock = make(LOCK_KIND_CODE.futex, layout.globalLock >>> 2, layout.slot.globalLockStats);
+    const phLock = this.globalMode
+      ? new NoLock()
+      : make(i32[H.PAGEHEAP_LOCK_KIND]!, layout.pageHeap >>> 2, layout.slot.pageHeapLockStats);
+    this.pageHeap = new PageHeap(this.mem, this.spans, phLock);
+    const centralLocks: Lock[] = [new NoLock()];
+    for (let c = 1; c < this.sizeClasses.count; c++) {
+      const word = (layout.central >>> 2) + c * (i32[H.CENTRAL_WORDS]! | 0);
+      centralLocks.push(
+        this.globalMode ? new NoLock() : make(i32[H.CENTRAL_LOCK_KIND]!, word, layout.slot.centralLockStats),
+      );
+    }
+    this.central = new CentralCache(this.mem, this.spans, this.pageHeap, this.sizeClasses, centralLocks);
+    this.threadCache = new ThreadCache(this.mem, this.central, this.sizeClasses, slot);
+  }
+
+  /** Lays out a new heap in a fresh SharedArrayBuffer and attaches the calling thread. */
+  static create(options: HeapOptions): SharedHeap {
+    if (options === null || typeof options !== 'object') throw new TypeError('SharedHeap.create needs an options object');
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 4096 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
+      throw new RangeError(`pageSize must be a power of two from 4096 to 65536, got ${pageSize}`);
+    }
+    const size = options.size;
+    if (!Number.isInteger(size) || size < MIN_HEAP || size > MAX_BUFFER_BYTES) {
+      throw new RangeError(`size must be an integer from 1 MiB to 4 GiB, got ${size}`);
+    }
+    const maxSize = options.maxSize ?? size;
+    if (!Number.isInteger(maxSize) || maxSize < size || maxSize > MAX_BUFFER_BYTES) {
+      throw new RangeError(`maxSize must be an integer from size (${size}) to 4 GiB, got ${maxSize}`);
+    }
+    const maxThreads = options.maxThreads ?? DEFAULT_MAX_THREADS;
+    if (!Number.isInteger(maxThreads) || maxThreads < 1 || maxThreads > 4096) {
+      throw new RangeError(`maxThreads must be an integer from 1 to 4096, got ${maxThreads}`);
+    }
+    const centralKind = options.locks?.central ?? DEFAULT_LOCKS.central;
+    const pageHeapKind = options.locks?.pageHeap ?? DEFAULT_LOCKS.pageHeap;
+    for (const k of [centralKind, pageHeapKind]) {
+      if (LOCK_KIND_CODE[k] === undefined) throw new RangeError(`unknown lock kind ${String(k)}`);
+    }
+    const table = sizeClassTable(pageSize);
+    const pageShift = 31 - Math.clz32(pageSize);
+    const growable = maxSize > size;
+    // The metadata is sized for the largest heap; the pages region is what is left of 4 GiB.
+    let capacityPages = Math.floor(maxSize / pageSize);
+    let regions = computeRegions({ pageSize, pageShift, capacityPages, committedPages: 0, maxThreads, numClasses: table.count });
+    while (bufferBytesFor(regions, pageSize, capacityPages) > MAX_BUFFER_BYTES) {
+      capacityPages = Math.floor((MAX_BUFFER_BYTES - regions.pages) / pageSize);
+      regions = computeRegions({ pageSize, pageShift, capacityPages, committedPages: 0, maxThreads, numClasses: table.count });
+    }
+    const committedPages = Math.min(capacityPages, Math.floor(size / pageSize));
+    const initialBytes = bufferBytesFor(regions, pageSize, committedPages);
+    const maxBytes = bufferBytesFor(regions, pageSize, capacityPages);
+    const buffer = growable
+      ? new SharedArrayBuffer(initialBytes, { maxByteLength: maxBytes })
+      : new SharedArrayBuffer(initialBytes);
+
+    const i32 = new Int32Array(buffer, 0, HEADER_BYTES >>> 2);
+    const heapBudget = capacityPages * pageSize;
+    const random = new Uint32Array(3);
+    globalThis.crypto.getRandomValues(random);
+    i32[H.VERSION] = LAYOUT_VERSION;
+    i32[H.PAGE_SIZE] = pageSize;
+    i32[H.PAGE_SHIFT] = pageShift;
+    i32[H.CAPACITY_PAGES] = capacityPages;
+    i32[H.COMMITTED_PAGES] = committedPages;
+    i32[H.MAX_THREADS] = maxThreads;
+    i32[H.NUM_CLASSES] = table.count;
+    i32[H.FLAGS] =
+      (options.globalLock ? Flag.GLOBAL_LOCK : options.threadCache === false ? 0 : Flag.THREAD_CACHE) |
+      (growable ? Flag.GROWABLE : 0);
+    i32[H.CENTRAL_LOCK_KIND] = LOCK_KIND_CODE[centralKind];
+    i32[H.PAGEHEAP_LOCK_KIND] = LOCK_KIND_CODE[pageHeapKind];
+    i32[H.KEY] = random[0]! | 1;
+    i32[H.HEAP_ID_LO] = random[1]!;
+    i32[H.HEAP_ID_HI] = random[2]!;
+    i32[H.PAGES_OFF] = regions.pages;
+    i32[H.PAGEHEAP_OFF] = regions.pageHeap;
+    i32[H.GLOBAL_LOCK_OFF] = regions.globalLock;
+    i32[H.CENTRAL_OFF] = regions.central;
+    i32[H.SLOTS_OFF] = regions.slots;
+    i32[H.SLOT_BYTES] = regions.slotBytes;
+    i32[H.SPANS_OFF] = regions.spans;
+    i32[H.PAGEMAP_OFF] = regions.pageMap;
+    i32[H.PAGECLASS_OFF] = regions.pageClass;
+    i32[H.SHADOW_OFF] = regions.shadow;
+    i32[H.CENTRAL_WORDS] = (regions.slots - regions.central) / 4 / table.count | 0;
+    i32[H.TC_TOTAL_BUDGET] = Math.min(options.threadCacheBudget ?? 32 << 20, Math.max(heapBudget >>> 3, 64 << 10));
+    i32[H.TC_THREAD_BUDGET] = Math.min(options.threadCacheThreadBudget ?? 4 << 20, i32[H.TC_TOTAL_BUDGET]!);
+    const layout = readLayout(i32);
+    // Lock blocks: zeroed by the fresh buffer; initLockBlock states the requirement.
+    const full = new Int32Array(buffer, 0, regions.pages >>> 2);
+    initLockBlock(full, layout.pageHeap >>> 2);
+    initLockBlock(full, layout.globalLock >>> 2);
+    for (let c = 1; c < table.count; c++) initLockBlock(full, (layout.central >>> 2) + c * i32[H.CENTRAL_WORDS]!);
+    const mem = new HeapMemory(buffer, layout);
+    const spans = new SpanTable(mem);
+    new PageHeap(mem, spans, new NoLock()).initialize();
+    new CentralCache(mem, spans, new PageHeap(mem, spans, new NoLock()), table, []).initialize();
+    // The magic goes last: a half-built heap is never mistaken for a heap.
+    Atomics.store(i32, H.MAGIC, MAGIC);
+    return SharedHeap.attach(buffer);
+  }
+
+  /** Attaches the calling thread to a heap (same thread and heap: the same handle). */
+  static attach(buffer: SharedArrayBuffer): SharedHeap {
+    const layout = validateHeapBuffer(buffer);
+    const i32 = new Int32Array(buffer, 0, HEADER_BYTES >>> 2);
+    const heapId = `${i32[H.HEAP_ID_LO]! >>> 0}:${i32[H.HEAP_ID_HI]! >>> 0}:${threadId}`;
+    const existing = handles.get(heapId);
+    if (existing !== undefined) return existing;
+    const slot = claimSlot(buffer, layout);
+    let heap: SharedHeap;
+    try {
+      heap = new SharedHeap(buffer, layout, slot, heapId);
+    } catch (e) {
+      releaseSlot(buffer, layout, slot);
+      throw e;
+    }
+    heap.threadCache.reset();
+    handles.set(heapId, heap);
+    return heap;
+  }
+
+  // ---------------------------------------------------------------- allocation
+
+  /** Allocates n bytes; returns the block's byte offset (16-byte aligned, > 0). */
+  malloc(n: number): number {
+    if ((n >>> 0) === n && n <= SMALL_MAX && this.fast) {
+      const p = this.threadCache.allocate(this.classOf[(n + 15) >>> 4]!);
+      if (p !== 0) return p;
+    }
+    return this.mallocSlow(n);
+  }
+
+  /** Frees a block from malloc/calloc/realloc (any thread's); free(0) does nothing. */
+  free(p: number): void {
+    if (this.fast && this.threadCache.free(p)) return;
+    this.freeSlow(p);
+  }
+
+  /** count * size zeroed bytes. */
+  calloc(count: number, size: number): number {
+    checkSize(count, 'calloc count');
+    checkSize(size, 'calloc size');
+    const total = count * size;
+    if (!Number.isSafeInteger(total) || total > MAX_BUFFER_BYTES) {
+      throw new RangeError(`calloc(${count}, ${size}): ${count} * ${size} overflows the heap`);
+    }
+    const p = this.malloc(total);
+    this.mem.u8.fill(0, p, p + total);
+    return p;
+  }
+
+  /** Resizes a block, in place when it still fits; p = 0 behaves as malloc. */
+  realloc(p: number, n: number): number {
+    if (p === 0) return this.malloc(n);
+    checkSize(n, 'realloc size');
+    const usable = this.usableSize(p);
+    if (n <= usable && (n > usable >>> 1 || usable <= 16)) return p;
+    const q = this.malloc(n); // on OutOfMemoryError p is untouched and still valid
+    const u8 = this.mem.u8;
+    u8.copyWithin(q, p, p + Math.min(usable, n));
+    this.free(p);
+    return q;
+  }
+
+  /** Bytes usable at p (>= the size asked for). */
+  usableSize(p: number): number {
+    const kind = this.classify(p, 'usableSize');
+    if (kind > 0) return this.sizeClasses.sizeOf[kind]!;
+    return this.spans.get(this.mem.pageOf(p), SP.PAGES) * this.mem.pageSize;
+  }
+
+  private mallocSlow(n: number): number {
+    checkSize(n, 'malloc size');
+    this.checkAttached();
+    if (n > this.maxHeapBytes()) {
+      throw new RangeError(`malloc(${n}): larger than the heap can ever be (${this.maxHeapBytes()} bytes)`);
+    }
+    if (n <= SMALL_MAX) {
+      const cls = this.classOf[(n + 15) >>> 4]!;
+      let p = this.allocateSmall(cls);
+      if (p === 0) {
+        this.releaseCachedMemory();
+        p = this.allocateSmall(cls);
+      }
+      if (p === 0) throw new OutOfMemoryError(n, `no span of ${this.sizeClasses.classes[cls]!.pages} page(s) left for class ${cls}`);
+      return p;
+    }
+    let p = this.allocateLarge(n);
+    if (p === 0) {
+      this.releaseCachedMemory();
+      p = this.allocateLarge(n);
+    }
+    if (p === 0) throw new OutOfMemoryError(n, `no run of ${Math.ceil(n / this.mem.pageSize)} free pages`);
+    return p;
+  }
+
+  private allocateSmall(cls: number): number {
+    if (this.fast) return this.threadCache.allocate(cls);
+    if (this.globalMode) this.globalLock.lock();
+    const got = this.central.removeRange(cls, 1);
+    if (this.globalMode) this.globalLock.unlock();
+    if (got === 0) return 0;
+    const p = this.central.removedHead;
+    this.mem.shadow[(p - this.mem.base) >>> 4] = Shadow.ALLOCATED;
+    this.mem.f64[this.slotF64() + this.layout.slot.allocs + cls]++;
+    return p;
+  }
+
+  private allocateLarge(n: number): number {
+    const pages = Math.ceil(n / this.mem.pageSize);
+    if (this.globalMode) this.globalLock.lock();
+    const s = this.pageHeap.allocateSpan(pages, 0);
+    if (this.globalMode) this.globalLock.unlock();
+    if (s === NO_SPAN) return 0;
+    this.pageHeap.clearShadow(s, pages);
+    const p = this.mem.pageAddress(s);
+    this.mem.shadow[(p - this.mem.base) >>> 4] = Shadow.ALLOCATED;
+    const f = this.slotF64();
+    this.mem.f64[f + this.layout.slot.allocs]++;
+    this.mem.f64[f + this.layout.slot.largeBytesAllocated] += pages * this.mem.pageSize;
+    return p;
+  }
+
+  private freeSlow(p: number): void {
+    if (p === 0) return;
+    const cls = this.classify(p, 'free');
+    if (cls === 0) {
+      this.freeLarge(p);
+      return;
+    }
+    if (this.fast) {
+      this.threadCache.deallocate(p, cls);
+      return;
+    }
+    const mem = this.mem;
+    mem.shadow[(p - mem.base) >>> 4] = Shadow.FREE;
+    mem.u32[p >>> 2] = encodeLink(0, p, this.layout.key);
+    mem.f64[this.slotF64() + this.layout.slot.frees + cls]++;
+    if (this.globalMode) this.globalLock.lock();
+    this.central.insertRange(cls, p, 1, false);
+    if (this.globalMode) this.globalLock.unlock();
+  }
+
+  private freeLarge(p: number): void {
+    const mem = this.mem;
+    const s = mem.pageOf(p);
+    const bytes = this.spans.get(s, SP.PAGES) * mem.pageSize;
+    mem.shadow[(p - mem.base) >>> 4] = Shadow.FREED_LARGE;
+    const f = this.slotF64();
+    mem.f64[f + this.layout.slot.frees]++;
+    mem.f64[f + this.layout.slot.largeBytesFreed] += bytes;
+    if (this.globalMode) this.globalLock.lock();
+    this.pageHeap.deallocateSpan(s);
+    if (this.globalMode) this.globalLock.unlock();
+  }
+
+  /**
+   * Validates p as the start of a live block; returns its size class (0: large block).
+   * Throws InvalidPointerError / DoubleFreeError naming what p really is.
+   */
+  private classify(p: number, op: string): number {
+    this.checkAttached();
+    const mem = this.mem;
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0) {
+      throw new InvalidPointerError(p, `${op} needs a block offset (a non-negative integer)`);
+    }
+    if (p < mem.base) throw new InvalidPointerError(p, `${op}: points into the heap's header and metadata`);
+    if (p >= mem.limit) {
+      this.threadCache.refresh();
+      if (p >= mem.limit) throw new InvalidPointerError(p, `${op}: beyond the end of the heap (${mem.limit} bytes)`);
+    }
+    if ((p & 15) !== 0) throw new InvalidPointerError(p, `${op}: not 16-byte aligned, so not a block start`);
+    const state = mem.shadow[(p - mem.base) >>> 4];
+    if (state === Shadow.ALLOCATED) {
+      const cls = mem.pageClass[mem.pageOf(p)]!;
+      if (cls === 0 && this.spans.spanOfPage(mem.pageOf(p)) !== mem.pageOf(p)) {
+        throw new HeapCorruptionError(`shadow says ${p} is allocated but no span starts there`, p);
+      }
+      return cls;
+    }
+    if (state === Shadow.FREE || state === Shadow.FREED_LARGE) throw new DoubleFreeError(p);
+    const s = this.spans.spanOfPage(mem.pageOf(p));
+    const spanState = s >= 0 ? this.spans.get(s, SP.STATE) : SpanState.NONE;
+    const inSpan = s >= 0 && mem.pageOf(p) < s + this.spans.get(s, SP.PAGES);
+    if (spanState === SpanState.SMALL && inSpan) {
+      throw new InvalidPointerError(p, `${op}: inside a block of size class ${this.spans.get(s, SP.CLASS)}, not at its start`);
+    }
+    if (spanState === SpanState.LARGE && inSpan) {
+      throw new InvalidPointerError(p, `${op}: inside a large block starting at ${mem.pageAddress(s)}`);
+    }
+    throw new InvalidPointerError(p, `${op}: inside free pages of the heap`);
+  }
+
+  // ---------------------------------------------------------------- housekeeping
+
+  /** Returns cached memory so it can be reused by any thread: own cache, transfer caches. */
+  releaseCachedMemory(): void {
+    this.checkAttached();
+    if (this.fast) this.threadCache.flushAll(false);
+    if (this.globalMode) this.globalLock.lock();
+    this.central.drainTransferCaches();
+    if (this.globalMode) this.globalLock.unlock();
+  }
+
+  /**
+   * TCMalloc's ReleaseFreeMemory: flushes this thread's cache and every TransferCache, so
+   * every span with no object in use goes back to the PageHeap. (Other threads' caches
+   * are theirs: they flush on detach.)
+   */
+  trim(): void {
+    this.releaseCachedMemory();
+  }
+
+  /** Gives this thread's cached objects back and frees its slot. The handle is dead afterwards. */
+  detach(): void {
+    if (this.detached) return;
+    if (this.fast) this.threadCache.flushAll(false);
+    this.fast = false;
+    this.detached = true;
+    handles.delete(this.heapId);
+    releaseSlot(this.buffer, this.layout, this.threadSlot);
+  }
+
+  get isDetached(): boolean {
+    return this.detached;
+  }
+
+  stats(): HeapStats {
+    this.checkAttached();
+    this.threadCache.refresh();
+    return collectStats(this);
+  }
+
+  /** Walks every invariant of the heap; throws HeapCorruptionError on the first broken one. */
+  check(options?: CheckOptions): void {
+    this.checkAttached();
+    this.threadCache.refresh();
+    checkHeap(this, options);
+  }
+
+  /** @internal */ lockKinds(): { central: LockKind; pageHeap: LockKind } {
+    const i32 = this.mem.i32;
+    return {
+      central: lockKindFromCode(i32[H.CENTRAL_LOCK_KIND]!)!,
+      pageHeap: lockKindFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!,
+    };
+  }
+
+  /** @internal */ get modes(): { threadCache: boolean; globalLock: boolean } {
+    return { threadCache: (this.layout.flags & Flag.THREAD_CACHE) !== 0, globalLock: this.globalMode };
+  }
+
+  /** @internal */ globalLockHandle(): Lock {
+    return this.globalLock;
+  }
+
+  private slotF64(): number {
+    return (this.layout.slots + this.threadSlot * this.layout.slotBytes) >>> 3;
+  }
+
+  private maxHeapBytes(): number {
+    return this.layout.capacityPages * this.layout.pageSize;
+  }
+
+  private checkAttached(): void {
+    if (this.detached) throw new DetachedHeapError();
+  }
+}
+
+function checkSize(n: number, what: string): void {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+    throw new RangeError(`${what} must be a non-negative integer, got ${typeof n === 'number' ? n : typeof n}`);
+  }
+  if (n > MAX_BUFFER_BYTES) throw new RangeError(`${what} ${n} is larger than any heap (4 GiB)`);
+}
+
+/** Reads and checks the header of a buffer handed to attach(). */
+function validateHeapBuffer(buffer: SharedArrayBuffer): HeapLayout {
+  if (!(buffer instanceof SharedArrayBuffer)) {
+    throw new InvalidHeapError(`expected a SharedArrayBuffer, got ${Object.prototype.toString.call(buffer)}`);
+  }
+  if (buffer.byteLength < HEADER_BYTES) throw new InvalidHeapError(`buffer of ${buffer.byteLength} bytes is too small`);
+  const i32 = new Int32Array(buffer, 0, HEADER_BYTES >>> 2);
+  if (Atomics.load(i32, H.MAGIC) !== MAGIC) throw new InvalidHeapError('no sabmalloc magic number in the header');
+  if (i32[H.VERSION] !== LAYOUT_VERSION) {
+    throw new InvalidHeapError(`layout version ${i32[H.VERSION]} (this sabmalloc reads version ${LAYOUT_VERSION})`);
+  }
+  const layout = readLayout(i32);
+  const table = sizeClassTable(layout.pageSize);
+  if (layout.pageSize !== 1 << layout.pageShift || layout.numClasses !== table.count) {
+    throw new InvalidHeapError('page size / size-class geometry in the header does not match');
+  }
+  const expected = computeRegions(layout);
+  const mismatched = (Object.keys(expected) as (keyof typeof expected)[]).find((k) => expected[k] !== layout[k]);
+  if (mismatched !== undefined) throw new InvalidHeapError(`region offset ${mismatched} does not match the geometry`);
+  const needed = bufferBytesFor(expected, layout.pageSize, layout.committedPages);
+  if (buffer.byteLength < needed) {
+    throw new InvalidHeapError(`buffer holds ${buffer.byteLength} bytes, the heap needs ${needed} (truncated?)`);
+  }
+  if (i32[H.CENTRAL_WORDS]! < LOCK_WORDS) throw new InvalidHeapError('bad central block size');
+  return layout;
+}
+
+function slotWord(layout: HeapLayout, slot: number): number {
+  return (layout.slots + slot * layout.slotBytes) >>> 2;
+}
+
+function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): number {
+  const i32 = new Int32Array(buffer, 0, layout.pages >>> 2);
+  const n = layout.maxThreads;
+  const start = (Atomics.add(i32, H.SLOT_SEQ, 1) >>> 0) % n;
+  for (let k = 0; k < n; k++) {
+    const slot = (start + k) % n;
+    const w = slotWord(layout, slot) + S.STATE;
+    if (Atomics.compareExchange(i32, w, SlotState.FREE, SlotState.ATTACHED) === SlotState.FREE) {
+      i32[slotWord(layout, slot) + S.THREAD_ID] = threadId;
+      i32[slotWord(layout, slot) + S.GENERATION]++;
+      Atomics.add(i32, H.ATTACHED, 1);
+      return slot;
+    }
+  }
+  throw new TooManyThreadsError(n);
+}
+
+function releaseSlot(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number): void {
+  const i32 = new Int32Array(buffer, 0, layout.pages >>> 2);
+  const w = slotWord(layout, slot);
+  Atomics.add(i32, H.TC_TOTAL_BYTES, -i32[w + S.CACHED_BYTES]!);
+  i32[w + S.CACHED_BYTES] = 0;
+  Atomics.sub(i32, H.ATTACHED, 1);
+  Atomics.store(i32, w + S.STATE, SlotState.FREE);
+}

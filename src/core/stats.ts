@@ -1,0 +1,184 @@
+/**
+ * stats(): TCMalloc GetStats / Go MemStats for a sabmalloc heap.
+ *
+ * Owns nothing: it reads. Counters are owner-local on the fast path (each thread slot's
+ * float64 counters, written only by its thread) and summed here, so the figures of
+ * running threads are a racy but consistent-enough snapshot; central and PageHeap figures
+ * are read without their locks for the same reason (stats must never stall the allocator).
+ */
+
+import { summarizeLockStats, type LockKind, type LockStatsSummary } from '../locks/index.js';
+import { CC, H, PH, S, SlotState, SP, SpanState } from './layout.js';
+import type { SharedHeap } from './sharedheap.js';
+
+export interface SizeClassStats {
+  sizeClass: number;
+  size: number;
+  pagesPerSpan: number;
+  objectsInUse: number;
+  /** Free objects of the class in thread caches, transfer caches and span free lists. */
+  freeObjects: number;
+  spans: number;
+}
+
+export interface TierLockStats extends LockStatsSummary {
+  kind: LockKind | 'none';
+}
+
+export interface HeapStats {
+  pageSize: number;
+  /** Bytes of pages in the heap now. */
+  heapBytes: number;
+  /** Bytes of pages the heap may grow to. */
+  maxHeapBytes: number;
+  /** buffer.byteLength: metadata plus pages. */
+  committedBytes: number;
+  metadataBytes: number;
+  /** Usable bytes of blocks held by the application. */
+  inUseBytes: number;
+  inUseObjects: number;
+  pageHeapFreeBytes: number;
+  centralCacheFreeBytes: number;
+  transferCacheFreeBytes: number;
+  threadCacheFreeBytes: number;
+  /** Bytes in in-use small spans (objects of any state plus tail waste). */
+  smallSpanBytes: number;
+  largeObjects: number;
+  largeBytes: number;
+  mallocCount: number;
+  freeCount: number;
+  attachedThreads: number;
+  threadCacheHits: number;
+  threadCacheMisses: number;
+  growCount: number;
+  sizeClasses: SizeClassStats[];
+  pageHeapFreeSpans: { pages: number; count: number }[];
+  pageHeapFreeSpanCount: number;
+  locks: { central: TierLockStats; pageHeap: TierLockStats; global: TierLockStats };
+}
+
+export function collectStats(heap: SharedHeap): HeapStats {
+  const mem = heap.mem;
+  const L = heap.layout;
+  const i32 = mem.i32;
+  const f64 = mem.f64;
+  const table = heap.sizeClasses;
+  const nc = table.count;
+  const pageSize = L.pageSize;
+  const committedPages = mem.committedPages();
+
+  // Per-class sums over every slot ever used (counters outlive detach).
+  const allocs = new Float64Array(nc);
+  const frees = new Float64Array(nc);
+  const cached = new Float64Array(nc);
+  let misses = 0;
+  let largeAllocated = 0;
+  let largeFreed = 0;
+  let attached = 0;
+  const centralBases: number[] = [];
+  const pageHeapBases: number[] = [];
+  const globalBases: number[] = [];
+  for (let s = 0; s < L.maxThreads; s++) {
+    const w = (L.slots + s * L.slotBytes) >>> 2;
+    const f = (L.slots + s * L.slotBytes) >>> 3;
+    if (Atomics.load(i32, w + S.STATE) === SlotState.ATTACHED) {
+      attached++;
+      for (let c = 1; c < nc; c++) cached[c]! += i32[w + L.slot.lengths + c]!;
+    }
+    for (let c = 0; c < nc; c++) {
+      allocs[c]! += f64[f + L.slot.allocs + c]!;
+      frees[c]! += f64[f + L.slot.frees + c]!;
+    }
+    misses += f64[f + L.slot.misses]!;
+    largeAllocated += f64[f + L.slot.largeBytesAllocated]!;
+    largeFreed += f64[f + L.slot.largeBytesFreed]!;
+    centralBases.push(f + L.slot.centralLockStats);
+    pageHeapBases.push(f + L.slot.pageHeapLockStats);
+    globalBases.push(f + L.slot.globalLockStats);
+  }
+
+  const sizeClasses: SizeClassStats[] = [];
+  let inUseBytes = largeAllocated - largeFreed;
+  let inUseObjects = allocs[0]! - frees[0]!;
+  let centralFree = 0;
+  let transferFree = 0;
+  let threadFree = 0;
+  let mallocCount = 0;
+  let freeCount = 0;
+  let smallSpanBytes = 0;
+  for (let c = 0; c < nc; c++) {
+    mallocCount += allocs[c]!;
+    freeCount += frees[c]!;
+  }
+  for (let c = 1; c < nc; c++) {
+    const info = table.classes[c]!;
+    const b = heap.central.classWord(c);
+    const inSpans = i32[b + CC.FREE_IN_SPANS]!;
+    const inTransfer = i32[b + CC.TRANSFER_OBJECTS]!;
+    const spans = i32[b + CC.SPANS]!;
+    const live = allocs[c]! - frees[c]!;
+    inUseObjects += live;
+    inUseBytes += live * info.size;
+    centralFree += inSpans * info.size;
+    transferFree += inTransfer * info.size;
+    threadFree += cached[c]! * info.size;
+    smallSpanBytes += spans * info.pages * pageSize;
+    sizeClasses.push({
+      sizeClass: c,
+      size: info.size,
+      pagesPerSpan: info.pages,
+      objectsInUse: live,
+      freeObjects: inSpans + inTransfer + cached[c]!,
+      spans,
+    });
+  }
+
+  // Free spans by length, walking the PageHeap lists (racy snapshot, bounded walk).
+  const phWord = L.pageHeap >>> 2;
+  const byLength = new Map<number, number>();
+  let freeSpanCount = 0;
+  for (let k = 0; k <= 128; k++) {
+    let s = i32[phWord + PH.LISTS + k]!;
+    for (let guard = 0; s >= 0 && guard <= committedPages; guard++) {
+      const pages = heap.spans.get(s, SP.PAGES);
+      if (heap.spans.get(s, SP.STATE) !== SpanState.FREE) break;
+      byLength.set(pages, (byLength.get(pages) ?? 0) + 1);
+      freeSpanCount++;
+      s = heap.spans.get(s, SP.NEXT);
+    }
+  }
+  const pageHeapFreeSpans = [...byLength.entries()].sort((a, b) => a[0] - b[0]).map(([pages, count]) => ({ pages, count }));
+
+  const kinds = heap.lockKinds();
+  const global = heap.modes.globalLock;
+  return {
+    pageSize,
+    heapBytes: committedPages * pageSize,
+    maxHeapBytes: L.capacityPages * pageSize,
+    committedBytes: heap.buffer.byteLength,
+    metadataBytes: L.pages,
+    inUseBytes,
+    inUseObjects,
+    pageHeapFreeBytes: i32[phWord + PH.FREE_PAGES]! * pageSize,
+    centralCacheFreeBytes: centralFree,
+    transferCacheFreeBytes: transferFree,
+    threadCacheFreeBytes: threadFree,
+    smallSpanBytes,
+    largeObjects: i32[phWord + PH.LARGE_SPANS]!,
+    largeBytes: i32[phWord + PH.LARGE_PAGES]! * pageSize,
+    mallocCount,
+    freeCount,
+    attachedThreads: attached,
+    threadCacheHits: heap.modes.threadCache ? mallocCount - allocs[0]! - misses : 0,
+    threadCacheMisses: heap.modes.threadCache ? misses : 0,
+    growCount: i32[H.GROW_COUNT]!,
+    sizeClasses,
+    pageHeapFreeSpans,
+    pageHeapFreeSpanCount: freeSpanCount,
+    locks: {
+      central: { kind: global ? 'none' : kinds.central, ...summarizeLockStats(f64, centralBases) },
+      pageHeap: { kind: global ? 'none' : kinds.pageHeap, ...summarizeLockStats(f64, pageHeapBases) },
+      global: { kind: global ? 'futex' : 'none', ...summarizeLockStats(f64, globalBases) },
+    },
+  };
+}

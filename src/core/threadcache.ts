@@ -1,0 +1,288 @@
+/**
+ * ThreadCache: the top tier, one per attached thread, no lock at all.
+ *
+ * Owns: its thread slot (free-list heads, lengths, max lengths, overage counts, counters)
+ * and every object on its lists. Only the owning thread writes any of it, with plain
+ * typed-array stores: the fast path (allocate/deallocate) touches no atomics. Other threads
+ * read a slot only for stats(), check() and recovery of a dead owner.
+ *
+ * Invariants:
+ * - list c is a safe-linked chain of exactly LENGTHS[c] FREE objects of class c, ending in 0;
+ * - LENGTHS[c] <= MAX_LENGTHS[c] + 1 at all times (a free over the limit releases a batch);
+ * - cachedBytes = sum of LENGTHS[c] * size(c); it is published to the slot and to the
+ *   heap-wide total only on slow paths, so budget bookkeeping never takes the PageHeap lock
+ *   (gperftools #959) and never costs the fast path an atomic.
+ *
+ * Slow start and release follow gperftools: max length starts at 1, grows by one up to a
+ * batch, then by whole batches; a list that overflows releases a batch to the CentralCache
+ * and, after more than 3 overflows, shrinks by a batch.
+ */
+
+import { HeapCorruptionError } from './errors.js';
+import { H, S, Shadow } from './layout.js';
+import type { CentralCache } from './centralcache.js';
+import type { HeapMemory } from './memory.js';
+import { decodeLink, encodeLink } from './safelink.js';
+import type { SizeClassTable } from './sizeclasses.js';
+
+/** gperftools kMaxDynamicFreeListLength. */
+const MAX_LIST_LENGTH = 8192;
+const MAX_OVERAGES = 3;
+
+export class ThreadCache {
+  private readonly mem: HeapMemory;
+  private readonly central: CentralCache;
+  private readonly sizeOf: Int32Array;
+  private readonly batchOf: Int32Array;
+  private readonly numClasses: number;
+  private readonly key: number;
+  private readonly base: number;
+  private readonly pageShift: number;
+  /** Int32/Uint32 index of this slot's first word. */
+  private readonly slotWord: number;
+  private readonly heads: number;
+  private readonly lengths: number;
+  private readonly maxLengths: number;
+  private readonly overages: number;
+  private readonly allocs: number;
+  private readonly frees: number;
+  private readonly misses: number;
+  // Views copied from HeapMemory so the fast path does one property load per access;
+  // re-synced after every slow path (another thread may have grown the buffer).
+  private u32: Uint32Array;
+  private i32: Int32Array;
+  private readonly shadow: Uint8Array;
+  private readonly pageClass: Uint8Array;
+  private readonly f64: Float64Array;
+  private limit: number;
+  /** Bytes on this cache's lists (owner-local; published on slow paths). */
+  private cachedBytes = 0;
+  private maxBytes = 0;
+
+  constructor(mem: HeapMemory, central: CentralCache, table: SizeClassTable, slot: number) {
+    const L = mem.layout;
+    this.mem = mem;
+    this.central = central;
+    this.sizeOf = table.sizeOf;
+    this.batchOf = table.batchOf;
+    this.numClasses = table.count;
+    this.key = L.key;
+    this.base = mem.base;
+    this.pageShift = mem.pageShift;
+    this.slotWord = (L.slots + slot * L.slotBytes) >>> 2;
+    this.heads = this.slotWord + L.slot.heads;
+    this.lengths = this.slotWord + L.slot.lengths;
+    this.maxLengths = this.slotWord + L.slot.maxLengths;
+    this.overages = this.slotWord + L.slot.overages;
+    const f64Base = (L.slots + slot * L.slotBytes) >>> 3;
+    this.allocs = f64Base + L.slot.allocs;
+    this.frees = f64Base + L.slot.frees;
+    this.misses = f64Base + L.slot.misses;
+    this.u32 = mem.u32;
+    this.i32 = mem.i32;
+    this.shadow = mem.shadow;
+    this.pageClass = mem.pageClass;
+    this.f64 = mem.f64;
+    this.limit = mem.limit;
+  }
+
+  /** Fresh slot: empty lists, slow start from 1. */
+  reset(): void {
+    const i32 = this.mem.i32;
+    for (let c = 0; c < this.numClasses; c++) {
+      i32[this.heads + c] = 0;
+      i32[this.lengths + c] = 0;
+      i32[this.maxLengths + c] = 1;
+      i32[this.overages + c] = 0;
+    }
+    this.cachedBytes = 0;
+    i32[this.slotWord + S.CACHED_BYTES] = 0;
+    this.updateBudget();
+  }
+
+  private syncViews(): void {
+    this.u32 = this.mem.u32;
+    this.i32 = this.mem.i32;
+    this.limit = this.mem.limit;
+  }
+
+  /** Re-reads the views after another thread may have grown the buffer. */
+  refresh(): void {
+    this.mem.refresh();
+    this.syncViews();
+  }
+
+  /**
+   * Fast path of malloc for class cls. Returns 0 when neither this cache nor the central
+   * cache could provide an object (out of memory).
+   */
+  allocate(cls: number): number {
+    const u32 = this.u32;
+    const hw = this.heads + cls;
+    const head = u32[hw]!;
+    if (head === 0) return this.fetchFromCentral(cls);
+    const next = decodeLink(u32[head >>> 2]!, head, this.key);
+    if (next !== 0) {
+      const rel = next - this.base;
+      if ((next & 15) !== 0 || this.shadow[rel >>> 4] !== Shadow.FREE || this.pageClass[rel >>> this.pageShift] !== cls) {
+        return this.corruptList(head, next, cls);
+      }
+    }
+    u32[hw] = next;
+    this.i32[this.lengths + cls]--;
+    this.shadow[(head - this.base) >>> 4] = Shadow.ALLOCATED;
+    this.f64[this.allocs + cls]++;
+    this.cachedBytes -= this.sizeOf[cls]!;
+    return head;
+  }
+
+  /**
+   * Fast path of free. Returns false (and changes nothing) unless p is an allocated small
+   * block this thread's views cover; the caller's slow path then sorts out why.
+   */
+  free(p: number): boolean {
+    if ((p >>> 0) !== p || (p & 15) !== 0 || p < this.base || p >= this.limit) return false;
+    const rel = p - this.base;
+    if (this.shadow[rel >>> 4] !== Shadow.ALLOCATED) return false;
+    const cls = this.pageClass[rel >>> this.pageShift]!;
+    if (cls === 0) return false;
+    this.deallocate(p, cls);
+    return true;
+  }
+
+  /** Pushes an allocated small block (already validated) onto list cls. */
+  deallocate(p: number, cls: number): void {
+    const u32 = this.u32;
+    const hw = this.heads + cls;
+    this.shadow[(p - this.base) >>> 4] = Shadow.FREE;
+    u32[p >>> 2] = encodeLink(u32[hw]!, p, this.key);
+    u32[hw] = p;
+    const length = this.i32[this.lengths + cls]! + 1;
+    this.i32[this.lengths + cls] = length;
+    this.f64[this.frees + cls]++;
+    this.cachedBytes += this.sizeOf[cls]!;
+    if (length > this.i32[this.maxLengths + cls]!) this.listTooLong(cls);
+    else if (this.cachedBytes > this.maxBytes) this.scavenge();
+  }
+
+  private fetchFromCentral(cls: number): number {
+    const batch = this.batchOf[cls]!;
+    let maxLength = this.i32[this.maxLengths + cls]!;
+    const got = this.central.removeRange(cls, Math.min(maxLength, batch));
+    this.syncViews();
+    if (got === 0) return 0;
+    const head = this.central.removedHead;
+    if (maxLength < batch) maxLength++;
+    else {
+      maxLength = Math.min(maxLength + batch, MAX_LIST_LENGTH);
+      maxLength -= maxLength % batch;
+    }
+    this.i32[this.maxLengths + cls] = maxLength;
+    const u32 = this.u32;
+    u32[this.heads + cls] = decodeLink(u32[head >>> 2]!, head, this.key);
+    this.i32[this.lengths + cls] = got - 1;
+    this.shadow[(head - this.base) >>> 4] = Shadow.ALLOCATED;
+    this.f64[this.allocs + cls]++;
+    this.f64[this.misses]++;
+    this.cachedBytes += (got - 1) * this.sizeOf[cls]!;
+    this.publish();
+    if (this.cachedBytes > this.maxBytes) this.scavenge();
+    return head;
+  }
+
+  private listTooLong(cls: number): void {
+    const batch = this.batchOf[cls]!;
+    const length = this.i32[this.lengths + cls]!;
+    this.releaseToCentral(cls, Math.min(length, batch), true);
+    const maxLength = this.i32[this.maxLengths + cls]!;
+    if (maxLength < batch) {
+      this.i32[this.maxLengths + cls] = maxLength + 1;
+    } else if (maxLength > batch) {
+      const overages = this.i32[this.overages + cls]! + 1;
+      if (overages > MAX_OVERAGES) {
+        this.i32[this.maxLengths + cls] = maxLength - batch;
+        this.i32[this.overages + cls] = 0;
+      } else {
+        this.i32[this.overages + cls] = overages;
+      }
+    }
+    this.publish();
+  }
+
+  /** Over budget: give back half of every list (gperftools halves the low-water mark). */
+  private scavenge(): void {
+    for (let c = 1; c < this.numClasses; c++) {
+      const length = this.i32[this.lengths + c]!;
+      if (length > 0) this.releaseToCentral(c, Math.ceil(length / 2), true);
+      if (this.i32[this.maxLengths + c]! > this.batchOf[c]!) this.i32[this.maxLengths + c] = this.batchOf[c]!;
+    }
+    this.publish();
+  }
+
+  /** Returns every cached object to the central caches (detach, out-of-memory retry). */
+  flushAll(viaTransfer: boolean): void {
+    for (let c = 1; c < this.numClasses; c++) {
+      const length = this.i32[this.lengths + c]!;
+      if (length > 0) this.releaseToCentral(c, length, viaTransfer);
+    }
+    this.publish();
+  }
+
+  /** Moves the first n objects of list cls to the central cache, a batch at a time. */
+  private releaseToCentral(cls: number, n: number, viaTransfer: boolean): void {
+    const batch = this.batchOf[cls]!;
+    const size = this.sizeOf[cls]!;
+    while (n > 0) {
+      const take = Math.min(n, batch);
+      const u32 = this.u32;
+      const hw = this.heads + cls;
+      const head = u32[hw]!;
+      // Walk to the take-th object, cut the chain there.
+      let last = head;
+      for (let k = 1; k < take; k++) last = decodeLink(u32[last >>> 2]!, last, this.key);
+      const rest = decodeLink(u32[last >>> 2]!, last, this.key);
+      u32[last >>> 2] = encodeLink(0, last, this.key);
+      u32[hw] = rest;
+      this.i32[this.lengths + cls] -= take;
+      this.cachedBytes -= take * size;
+      this.central.insertRange(cls, head, take, viaTransfer);
+      this.syncViews();
+      n -= take;
+    }
+  }
+
+  /** Publishes cachedBytes to the slot and the heap-wide total; re-reads the budget. */
+  private publish(): void {
+    const i32 = this.mem.i32;
+    const w = this.slotWord + S.CACHED_BYTES;
+    const delta = this.cachedBytes - i32[w]!;
+    if (delta !== 0) {
+      i32[w] = this.cachedBytes;
+      const total = Atomics.add(i32, H.TC_TOTAL_BYTES, delta) + delta;
+      if (total > i32[H.TC_TOTAL_BUDGET]! && this.cachedBytes > 0 && delta > 0) this.maxBytes = this.cachedBytes >>> 1;
+      else this.updateBudget();
+    } else {
+      this.updateBudget();
+    }
+  }
+
+  /** Per-thread budget: a fair share of the total budget, at most the per-thread cap. */
+  private updateBudget(): void {
+    const i32 = this.mem.i32;
+    const attached = Math.max(1, Atomics.load(i32, H.ATTACHED));
+    this.maxBytes = Math.min(i32[H.TC_THREAD_BUDGET]!, Math.floor(i32[H.TC_TOTAL_BUDGET]! / attached));
+    i32[this.slotWord + S.MAX_BYTES] = this.maxBytes;
+  }
+
+  private corruptList(head: number, next: number, cls: number): never {
+    throw new HeapCorruptionError(
+      `thread cache list of class ${cls} (size ${this.sizeOf[cls]}): block ${head} links to ${next}, ` +
+        'which is not a free block of that class (write after free or overflow into block ' + head + ')',
+      head,
+    );
+  }
+
+  length(cls: number): number {
+    return this.i32[this.lengths + cls]!;
+  }
+}
