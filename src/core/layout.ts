@@ -97,12 +97,13 @@ export const Flag = {
 } as const;
 
 /** Block state in the SHADOW byte of a block's first granule. */
-export const Shadow = {
-  NONE: 0, // not the start of a block (interior, free pages, metadata)
-  ALLOCATED: 1, // held by the application
-  FREE: 2, // small block held free by a ThreadCache, TransferCache or span free list
-  FREED_LARGE: 3, // start of a large block already freed (for double-free reports)
-} as const;
+// A const enum: tsc inlines the values, so the fast paths compare against literals.
+export const enum Shadow {
+  NONE = 0, // not the start of a block (interior, free pages, metadata)
+  ALLOCATED = 1, // held by the application
+  FREE = 2, // small block held free by a ThreadCache, TransferCache or span free list
+  FREED_LARGE = 3, // start of a large block already freed (for double-free reports)
+}
 
 /** PageHeap words, relative to the region's first word (after the lock block). */
 export const PH = {

@@ -18,7 +18,7 @@
  */
 
 import type { Lock } from '../locks/lock.js';
-import { H, MAX_PAGES_LIST, PH, SP, Shadow, SpanState } from './layout.js';
+import { Flag, H, MAX_PAGES_LIST, PH, SP, Shadow, SpanState } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import { NO_SPAN, type SpanTable } from './span.js';
 
@@ -196,7 +196,7 @@ export class PageHeap {
   private growLocked(n: number): boolean {
     const mem = this.mem;
     const buffer = mem.buffer;
-    if (!buffer.growable) return false;
+    if (!buffer.growable || (mem.layout.flags & Flag.GROWABLE) === 0) return false;
     const committed = mem.committedPages();
     const capacity = mem.layout.capacityPages;
     if (committed + n > capacity) return false;

@@ -186,9 +186,10 @@ export class SharedHeap {
     const committedPages = Math.min(capacityPages, Math.floor(size / pageSize));
     const initialBytes = bufferBytesFor(regions, pageSize, committedPages);
     const maxBytes = bufferBytesFor(regions, pageSize, capacityPages);
-    const buffer = growable
-      ? new SharedArrayBuffer(initialBytes, { maxByteLength: maxBytes })
-      : new SharedArrayBuffer(initialBytes);
+    // Always a growable SharedArrayBuffer (a fixed heap simply has maxByteLength = its
+    // length): typed arrays over growable and fixed buffers have different element kinds
+    // in V8, and mixing both kinds of heap in one thread would make the fast path polymorphic.
+    const buffer = new SharedArrayBuffer(initialBytes, { maxByteLength: growable ? maxBytes : initialBytes });
 
     const i32 = new Int32Array(buffer, 0, HEADER_BYTES >>> 2);
     const heapBudget = capacityPages * pageSize;

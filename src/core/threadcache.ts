@@ -9,9 +9,11 @@
  * Invariants:
  * - list c is a safe-linked chain of exactly LENGTHS[c] FREE objects of class c, ending in 0;
  * - LENGTHS[c] <= MAX_LENGTHS[c] + 1 at all times (a free over the limit releases a batch);
- * - cachedBytes = sum of LENGTHS[c] * size(c); it is published to the slot and to the
- *   heap-wide total only on slow paths, so budget bookkeeping never takes the PageHeap lock
- *   (gperftools #959) and never costs the fast path an atomic.
+ * - the budget is kept on capacity, not on contents: capacityBytes = sum of
+ *   (MAX_LENGTHS[c] + 1) * size(c) bounds the bytes this cache can hold, and it changes only
+ *   on slow paths (fetch, overflow, scavenge). So the fast path does no byte accounting at
+ *   all, and budget bookkeeping never takes the PageHeap lock (gperftools #959) nor an atomic
+ *   outside slow paths.
  *
  * Slow start and release follow gperftools: max length starts at 1, grows by one up to a
  * batch, then by whole batches; a list that overflows releases a batch to the CentralCache
@@ -55,8 +57,8 @@ export class ThreadCache {
   private readonly pageClass: Uint8Array;
   private readonly f64: Float64Array;
   private limit: number;
-  /** Bytes on this cache's lists (owner-local; published on slow paths). */
-  private cachedBytes = 0;
+  /** Upper bound of the bytes this cache can hold: sum of (max length + 1) * size. */
+  private capacityBytes = 0;
   private maxBytes = 0;
 
   constructor(mem: HeapMemory, central: CentralCache, table: SizeClassTable, slot: number) {
@@ -95,7 +97,7 @@ export class ThreadCache {
       i32[this.maxLengths + c] = 1;
       i32[this.overages + c] = 0;
     }
-    this.cachedBytes = 0;
+    this.capacityBytes = this.recomputeCapacity();
     i32[this.slotWord + S.CACHED_BYTES] = 0;
     this.updateBudget();
   }
@@ -132,7 +134,6 @@ export class ThreadCache {
     this.i32[this.lengths + cls]--;
     this.shadow[(head - this.base) >>> 4] = Shadow.ALLOCATED;
     this.f64[this.allocs + cls]++;
-    this.cachedBytes -= this.sizeOf[cls]!;
     return head;
   }
 
@@ -160,9 +161,7 @@ export class ThreadCache {
     const length = this.i32[this.lengths + cls]! + 1;
     this.i32[this.lengths + cls] = length;
     this.f64[this.frees + cls]++;
-    this.cachedBytes += this.sizeOf[cls]!;
     if (length > this.i32[this.maxLengths + cls]!) this.listTooLong(cls);
-    else if (this.cachedBytes > this.maxBytes) this.scavenge();
   }
 
   private fetchFromCentral(cls: number): number {
@@ -172,21 +171,21 @@ export class ThreadCache {
     this.syncViews();
     if (got === 0) return 0;
     const head = this.central.removedHead;
+    const oldMax = maxLength;
     if (maxLength < batch) maxLength++;
     else {
       maxLength = Math.min(maxLength + batch, MAX_LIST_LENGTH);
       maxLength -= maxLength % batch;
     }
-    this.i32[this.maxLengths + cls] = maxLength;
+    this.setMaxLength(cls, oldMax, maxLength);
     const u32 = this.u32;
     u32[this.heads + cls] = decodeLink(u32[head >>> 2]!, head, this.key);
     this.i32[this.lengths + cls] = got - 1;
     this.shadow[(head - this.base) >>> 4] = Shadow.ALLOCATED;
     this.f64[this.allocs + cls]++;
     this.f64[this.misses]++;
-    this.cachedBytes += (got - 1) * this.sizeOf[cls]!;
-    this.publish();
-    if (this.cachedBytes > this.maxBytes) this.scavenge();
+    if (this.capacityBytes > this.maxBytes) this.scavenge();
+    else this.publish();
     return head;
   }
 
@@ -196,26 +195,44 @@ export class ThreadCache {
     this.releaseToCentral(cls, Math.min(length, batch), true);
     const maxLength = this.i32[this.maxLengths + cls]!;
     if (maxLength < batch) {
-      this.i32[this.maxLengths + cls] = maxLength + 1;
+      this.setMaxLength(cls, maxLength, maxLength + 1);
     } else if (maxLength > batch) {
       const overages = this.i32[this.overages + cls]! + 1;
       if (overages > MAX_OVERAGES) {
-        this.i32[this.maxLengths + cls] = maxLength - batch;
+        this.setMaxLength(cls, maxLength, maxLength - batch);
         this.i32[this.overages + cls] = 0;
       } else {
         this.i32[this.overages + cls] = overages;
       }
     }
-    this.publish();
+    if (this.capacityBytes > this.maxBytes) this.scavenge();
+    else this.publish();
   }
 
-  /** Over budget: give back half of every list (gperftools halves the low-water mark). */
+  private setMaxLength(cls: number, from: number, to: number): void {
+    this.i32[this.maxLengths + cls] = to;
+    this.capacityBytes += (to - from) * this.sizeOf[cls]!;
+  }
+
+  private recomputeCapacity(): number {
+    let bytes = 0;
+    for (let c = 1; c < this.numClasses; c++) bytes += (this.i32[this.maxLengths + c]! + 1) * this.sizeOf[c]!;
+    return bytes;
+  }
+
+  /**
+   * Over budget: give back half of every list (gperftools halves the low-water mark) and
+   * cap every max length at half, so capacity comes back under the budget.
+   */
   private scavenge(): void {
     for (let c = 1; c < this.numClasses; c++) {
       const length = this.i32[this.lengths + c]!;
-      if (length > 0) this.releaseToCentral(c, Math.ceil(length / 2), true);
-      if (this.i32[this.maxLengths + c]! > this.batchOf[c]!) this.i32[this.maxLengths + c] = this.batchOf[c]!;
+      const maxLength = this.i32[this.maxLengths + c]!;
+      const keep = Math.max(1, maxLength >>> 1);
+      if (length > 0) this.releaseToCentral(c, length - Math.min(length, keep >>> 1), true);
+      this.i32[this.maxLengths + c] = keep;
     }
+    this.capacityBytes = this.recomputeCapacity();
     this.publish();
   }
 
@@ -231,7 +248,6 @@ export class ThreadCache {
   /** Moves the first n objects of list cls to the central cache, a batch at a time. */
   private releaseToCentral(cls: number, n: number, viaTransfer: boolean): void {
     const batch = this.batchOf[cls]!;
-    const size = this.sizeOf[cls]!;
     while (n > 0) {
       const take = Math.min(n, batch);
       const u32 = this.u32;
@@ -244,26 +260,22 @@ export class ThreadCache {
       u32[last >>> 2] = encodeLink(0, last, this.key);
       u32[hw] = rest;
       this.i32[this.lengths + cls] -= take;
-      this.cachedBytes -= take * size;
       this.central.insertRange(cls, head, take, viaTransfer);
       this.syncViews();
       n -= take;
     }
   }
 
-  /** Publishes cachedBytes to the slot and the heap-wide total; re-reads the budget. */
+  /** Publishes capacityBytes to the slot and the heap-wide total; re-reads the budget. */
   private publish(): void {
     const i32 = this.mem.i32;
     const w = this.slotWord + S.CACHED_BYTES;
-    const delta = this.cachedBytes - i32[w]!;
+    const delta = this.capacityBytes - i32[w]!;
     if (delta !== 0) {
-      i32[w] = this.cachedBytes;
-      const total = Atomics.add(i32, H.TC_TOTAL_BYTES, delta) + delta;
-      if (total > i32[H.TC_TOTAL_BUDGET]! && this.cachedBytes > 0 && delta > 0) this.maxBytes = this.cachedBytes >>> 1;
-      else this.updateBudget();
-    } else {
-      this.updateBudget();
+      i32[w] = this.capacityBytes;
+      Atomics.add(i32, H.TC_TOTAL_BYTES, delta);
     }
+    this.updateBudget();
   }
 
   /** Per-thread budget: a fair share of the total budget, at most the per-thread cap. */
