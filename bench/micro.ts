@@ -1,0 +1,284 @@
+/**
+ * Single-thread microbenchmark of the allocator (issue 2, "Benchmarks"), tinybench, one process:
+ *  (a) sabmalloc malloc(64) + free on the thread-cache fast path;
+ *  (b) the same pair with @thi.ng/malloc's MemPool over an ArrayBuffer of the same size;
+ *  (c) the floor: a bare typed-array free-list pop + push;
+ *  (d) random churn: 1,000 live blocks of 16 B..1 KiB; each op frees a random live block and
+ *      allocates a new random size into its slot. The slots and sizes are generated once, so
+ *      sabmalloc and @thi.ng/malloc do exactly the same work.
+ * Each tinybench sample runs a loop of OPS operations; ns/op = mean sample time / OPS.
+ * Ratios: pair vs thi.ng (target <= 0.7x), pair vs floor (target <= 8x), churn speed-up vs
+ * thi.ng (target >= 100x).
+ *
+ * Run: `npm run build && node dist/bench/micro.js [--quick]` (or `sabmalloc bench`).
+ * Writes bench/results/micro.json and bench/results/micro.md unless `write: false`.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import { SharedHeap } from '../src/index.js';
+import { between, rng32 } from '../workers/heap-pattern.js';
+
+export interface MicroRow {
+  name: string;
+  nsPerOp: number;
+  /** relative margin of error of the mean, percent */
+  rmePct: number;
+  samples: number;
+  opsPerSample: number;
+}
+
+export interface MicroResult {
+  command: string;
+  date: string;
+  quick: boolean;
+  machine: { cpus: number; cpuModel: string; node: string; platform: string; arch: string };
+  rows: MicroRow[];
+  ratios: {
+    /** sabmalloc pair time / thi.ng pair time (lower is better) */
+    pairVsThing: number | null;
+    /** sabmalloc pair time / free-list floor time */
+    pairVsFloor: number;
+    /** thi.ng churn time / sabmalloc churn time (higher is better) */
+    churnSpeedupVsThing: number | null;
+  };
+  targets: { pairVsThing: number; pairVsFloor: number; churnSpeedupVsThing: number };
+  met: { pairVsThing: boolean | null; pairVsFloor: boolean; churnSpeedupVsThing: boolean | null };
+  /** why a comparison is missing (e.g. @thi.ng/malloc not installed) */
+  notes: string[];
+}
+
+export interface MicroOptions {
+  quick?: boolean;
+  /** write bench/results/micro.{json,md} (default true) */
+  write?: boolean;
+  /** print the table (default true) */
+  print?: boolean;
+  /** the command line recorded in the results */
+  command?: string;
+}
+
+const TARGETS = { pairVsThing: 0.7, pairVsFloor: 8, churnSpeedupVsThing: 100 };
+const HEAP_BYTES = 64 * 1024 * 1024;
+const PAIR_OPS = 10_000;
+const CHURN_OPS = 1_000;
+const LIVE = 1_000;
+const CHURN_SEQUENCE = 1 << 16;
+
+export const TASK = {
+  pair: 'sabmalloc malloc(64)+free',
+  thingPair: '@thi.ng/malloc malloc(64)+free',
+  floor: 'typed-array free-list pop+push (floor)',
+  churn: 'sabmalloc churn (1,000 live, 16 B..1 KiB)',
+  thingChurn: '@thi.ng/malloc churn (same sequence)',
+} as const;
+
+/** The minimal allocator surface both contenders share. */
+interface Allocator {
+  malloc(n: number): number;
+  free(p: number): unknown;
+}
+
+/** Pre-generated churn: initial sizes of the LIVE slots, then (slot, size) per op. */
+interface ChurnPlan {
+  initial: Int32Array;
+  slots: Int32Array;
+  sizes: Int32Array;
+}
+
+function churnPlan(): ChurnPlan {
+  const next = rng32(0xc0ffee);
+  const initial = Int32Array.from({ length: LIVE }, () => between(next, 16, 1024));
+  const slots = Int32Array.from({ length: CHURN_SEQUENCE }, () => next() % LIVE);
+  const sizes = Int32Array.from({ length: CHURN_SEQUENCE }, () => between(next, 16, 1024));
+  return { initial, slots, sizes };
+}
+
+let sink = 0;
+
+function pairTask(a: Allocator): () => void {
+  return () => {
+    let s = 0;
+    for (let i = 0; i < PAIR_OPS; i++) {
+      const p = a.malloc(64);
+      a.free(p);
+      s ^= p;
+    }
+    sink ^= s;
+  };
+}
+
+function floorTask(): () => void {
+  const next = new Int32Array(1024);
+  for (let i = 0; i < next.length; i++) next[i] = i + 1 < next.length ? i + 1 : -1;
+  let head = 0;
+  return () => {
+    let s = 0;
+    for (let i = 0; i < PAIR_OPS; i++) {
+      const p = head; // pop
+      head = next[p]!;
+      next[p] = head; // push back
+      head = p;
+      s ^= p;
+    }
+    sink ^= s;
+  };
+}
+
+function churnTask(a: Allocator, plan: ChurnPlan): () => void {
+  const live = new Float64Array(LIVE);
+  for (let k = 0; k < LIVE; k++) {
+    live[k] = a.malloc(plan.initial[k]!);
+    if (live[k] === 0) throw new Error('churn set-up: allocation failed');
+  }
+  let at = 0;
+  return () => {
+    for (let i = 0; i < CHURN_OPS; i++) {
+      const k = plan.slots[at]!;
+      a.free(live[k]!);
+      const p = a.malloc(plan.sizes[at]!);
+      if (p === 0) throw new Error('churn: allocation failed');
+      live[k] = p;
+      at = (at + 1) & (CHURN_SEQUENCE - 1);
+    }
+  };
+}
+
+/** @thi.ng/malloc is a dev dependency: a production install runs without the comparison. */
+async function thingPool(): Promise<Allocator | string> {
+  try {
+    const { MemPool } = await import('@thi.ng/malloc');
+    return new MemPool({ buf: new ArrayBuffer(HEAP_BYTES), align: 16 });
+  } catch (e) {
+    return `@thi.ng/malloc unavailable (${(e as Error).message}); its comparisons are skipped`;
+  }
+}
+
+function machine(): MicroResult['machine'] {
+  return {
+    cpus: os.availableParallelism?.() ?? os.cpus().length,
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+  };
+}
+
+export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResult> {
+  const quick = opts.quick ?? false;
+  const bench = new Bench({ time: quick ? 150 : 1000, warmupTime: quick ? 50 : 200, warmupIterations: 8, iterations: 8 });
+  const heap = SharedHeap.create({ size: HEAP_BYTES });
+  const thing = await thingPool();
+  const plan = churnPlan();
+  const notes: string[] = [];
+
+  bench.add(TASK.pair, pairTask(heap));
+  if (typeof thing !== 'string') bench.add(TASK.thingPair, pairTask(thing));
+  bench.add(TASK.floor, floorTask());
+  bench.add(TASK.churn, churnTask(heap, plan));
+  if (typeof thing !== 'string') bench.add(TASK.thingChurn, churnTask(thing, plan));
+  else notes.push(thing);
+  await bench.run();
+  heap.check();
+
+  const rows: MicroRow[] = bench.tasks.map((t) => {
+    const r = t.result;
+    if (r.state !== 'completed') throw new Error(`benchmark ${t.name} did not complete: ${r.state === 'errored' ? r.error.message : r.state}`);
+    const ops = t.name === TASK.churn || t.name === TASK.thingChurn ? CHURN_OPS : PAIR_OPS;
+    return { name: t.name, nsPerOp: (r.latency.mean * 1e6) / ops, rmePct: r.latency.rme, samples: r.latency.samplesCount, opsPerSample: ops };
+  });
+  heap.detach();
+
+  const ns = (name: string): number | null => rows.find((r) => r.name === name)?.nsPerOp ?? null;
+  const pair = ns(TASK.pair)!;
+  const thingPair = ns(TASK.thingPair);
+  const thingChurn = ns(TASK.thingChurn);
+  const ratios = {
+    pairVsThing: thingPair === null ? null : pair / thingPair,
+    pairVsFloor: pair / ns(TASK.floor)!,
+    churnSpeedupVsThing: thingChurn === null ? null : thingChurn / ns(TASK.churn)!,
+  };
+  const result: MicroResult = {
+    command: opts.command ?? `npm run build && node dist/bench/micro.js${quick ? ' --quick' : ''}`,
+    date: new Date().toISOString(),
+    quick,
+    machine: machine(),
+    rows,
+    ratios,
+    targets: TARGETS,
+    met: {
+      pairVsThing: ratios.pairVsThing === null ? null : ratios.pairVsThing <= TARGETS.pairVsThing,
+      pairVsFloor: ratios.pairVsFloor <= TARGETS.pairVsFloor,
+      churnSpeedupVsThing: ratios.churnSpeedupVsThing === null ? null : ratios.churnSpeedupVsThing >= TARGETS.churnSpeedupVsThing,
+    },
+    notes,
+  };
+  if (sink === 0.5) console.log(sink); // keeps the loops' results observable
+  if (opts.print ?? true) printMicro(result);
+  if (opts.write ?? true) writeMicro(result);
+  return result;
+}
+
+const fmt = (x: number | null, digits = 2): string => (x === null ? 'n/a' : x.toFixed(digits));
+const verdict = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? 'met' : 'MISSED');
+
+function ratioLines(r: MicroResult): [string, string, string, string][] {
+  return [
+    ['pair vs @thi.ng/malloc pair', `${fmt(r.ratios.pairVsThing)}x`, `<= ${r.targets.pairVsThing}x`, verdict(r.met.pairVsThing)],
+    ['pair vs free-list floor', `${fmt(r.ratios.pairVsFloor)}x`, `<= ${r.targets.pairVsFloor}x`, verdict(r.met.pairVsFloor)],
+    ['churn speed-up vs @thi.ng/malloc', `${fmt(r.ratios.churnSpeedupVsThing, 0)}x`, `>= ${r.targets.churnSpeedupVsThing}x`, verdict(r.met.churnSpeedupVsThing)],
+  ];
+}
+
+export function printMicro(r: MicroResult): void {
+  console.log(`sabmalloc microbenchmark (${r.machine.cpus} cores, Node ${r.machine.node.slice(1)}, ${r.machine.cpuModel})`);
+  console.table(r.rows.map((x) => ({ benchmark: x.name, 'ns/op': Number(x.nsPerOp.toFixed(2)), '±%': Number(x.rmePct.toFixed(1)), samples: x.samples })));
+  console.table(ratioLines(r).map(([ratio, value, target, status]) => ({ ratio, value, target, status })));
+  for (const n of r.notes) console.log(`note: ${n}`);
+}
+
+export function microMarkdown(r: MicroResult): string {
+  const lines = [
+    '### Microbenchmark (single thread, `bench/micro.ts`)',
+    '',
+    `Command: \`${r.command}\`${r.quick ? ' (quick mode: short sampling)' : ''}. ` +
+      `Machine: ${r.machine.cpus} cores, Node ${r.machine.node.slice(1)}, ${r.machine.cpuModel}, ${r.machine.platform}/${r.machine.arch}; ${r.date.slice(0, 10)}.`,
+    '',
+    '| benchmark | ns/op | ±% | samples |',
+    '|---|---:|---:|---:|',
+    ...r.rows.map((x) => `| ${x.name} | ${x.nsPerOp.toFixed(2)} | ${x.rmePct.toFixed(1)} | ${x.samples} |`),
+    '',
+    '| ratio | value | target | status |',
+    '|---|---:|---:|---|',
+    ...ratioLines(r).map((l) => `| ${l.join(' | ')} |`),
+    ...r.notes.map((n) => `\nNote: ${n}`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** The package root: the nearest ancestor of this module holding package.json. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('package.json not found above bench/micro');
+    dir = up;
+  }
+  return dir;
+}
+
+export function writeMicro(r: MicroResult): string {
+  const out = join(packageRoot(), 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'micro.json'), JSON.stringify(r, null, 2) + '\n');
+  writeFileSync(join(out, 'micro.md'), microMarkdown(r));
+  return out;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const quick = process.argv.includes('--quick');
+  await runMicroBench({ quick, command: `node dist/bench/micro.js${quick ? ' --quick' : ''}` });
+}

@@ -1,0 +1,216 @@
+/**
+ * PageHeap behaviour through the public API, single thread. Blocks above 256 KiB are spans of
+ * their own, so large mallocs drive the page heap directly and stats().pageHeapFreeSpans
+ * shows its free lists:
+ * - split: a large block carves its pages from a free span, the remainder stays one span;
+ * - coalesce with both neighbours: four adjacent blocks A B C D, free A and C, then B: one
+ *   free span of exactly A+B+C pages appears (D keeps it apart from the rest);
+ * - exact-length lists (<= 128 pages) and best fit for longer spans: holes of several
+ *   lengths, ordered so that first fit by address would choose differently;
+ * - growth of a growable heap up to maxSize, then OutOfMemoryError, and the heap still works.
+ */
+import { describe, expect, it } from 'vitest';
+import { OutOfMemoryError, SharedHeap } from '../src/index.js';
+import { stampBlock, verifyBlock, viewsOf } from '../workers/heap-pattern.js';
+import { CODES, expectThrows } from './helpers/errors.js';
+import { KiB, MiB, expectAllPagesFree, expectPagesAccounted, freeSpans, pagesOf } from './helpers/heap.js';
+
+/** A request that needs exactly `pages` pages as a large block. */
+const pagesRequest = (pages: number, pageSize: number): number => pages * pageSize - 1000;
+
+function totalPages(heap: SharedHeap): number {
+  const s = heap.stats();
+  return s.heapBytes / s.pageSize;
+}
+
+describe('page heap: split and coalesce', () => {
+  it('a fresh heap is a single free span holding every page', () => {
+    const heap = SharedHeap.create({ size: 8 * MiB });
+    const s = heap.stats();
+    expect(s.heapBytes).toBe(8 * MiB);
+    expect(s.pageSize).toBe(8 * KiB);
+    expect(s.pageHeapFreeBytes).toBe(s.heapBytes);
+    expect(s.pageHeapFreeSpanCount).toBe(1);
+    expect([...freeSpans(heap)]).toEqual([[totalPages(heap), 1]]);
+    heap.check();
+  });
+
+  it('splits a free span: the remainder stays one free span of the right length', () => {
+    const heap = SharedHeap.create({ size: 8 * MiB });
+    const ps = heap.stats().pageSize;
+    const total = totalPages(heap);
+    const a = heap.malloc(300 * KiB);
+    expect(pagesOf(heap, a)).toBe(Math.ceil((300 * KiB) / ps));
+    const b = heap.malloc(pagesRequest(128, ps));
+    expect(pagesOf(heap, b)).toBe(128);
+    const used = pagesOf(heap, a) + 128;
+    expect([...freeSpans(heap)]).toEqual([[total - used, 1]]);
+    const s = heap.stats();
+    expect(s.pageHeapFreeBytes).toBe((total - used) * ps);
+    expect(s.largeObjects).toBe(2);
+    expect(s.inUseObjects).toBe(2);
+    heap.check();
+    heap.free(a);
+    heap.free(b);
+    expectAllPagesFree(heap);
+    expect(heap.stats().pageHeapFreeSpanCount).toBe(1);
+  });
+
+  it('coalesces a freed span with both its free neighbours', () => {
+    const heap = SharedHeap.create({ size: 8 * MiB });
+    const ps = heap.stats().pageSize;
+    const total = totalPages(heap);
+    const lens = [40, 41, 42, 43];
+    const blocks = lens.map((n) => heap.malloc(pagesRequest(n, ps)));
+    const byAddr = blocks.map((p) => ({ p, pages: pagesOf(heap, p) })).sort((x, y) => x.p - y.p);
+    // Precondition: a fresh heap carves consecutive large blocks next to each other.
+    for (let i = 1; i < byAddr.length; i++) {
+      expect(byAddr[i]!.p, 'consecutive large blocks of a fresh heap are adjacent').toBe(byAddr[i - 1]!.p + byAddr[i - 1]!.pages * ps);
+    }
+    const [x, y, z, w] = byAddr as [(typeof byAddr)[0], (typeof byAddr)[0], (typeof byAddr)[0], (typeof byAddr)[0]];
+    const rest = total - lens.reduce((a, b) => a + b, 0);
+    heap.free(x.p);
+    heap.free(z.p);
+    heap.check();
+    let spans = freeSpans(heap);
+    expect(spans.get(x.pages), 'left hole stays its own span').toBeGreaterThanOrEqual(1);
+    expect(spans.get(z.pages), 'right hole stays its own span').toBeGreaterThanOrEqual(1);
+    expect(heap.stats().pageHeapFreeSpanCount).toBe(3);
+    heap.free(y.p); // merges with x on the left and z on the right
+    heap.check();
+    spans = freeSpans(heap);
+    expect(spans.get(x.pages + y.pages + z.pages), `one span of ${x.pages}+${y.pages}+${z.pages} pages; free spans: ${JSON.stringify([...spans])}`).toBe(1);
+    expect(heap.stats().pageHeapFreeSpanCount).toBe(2);
+    expect(spans.get(rest)).toBe(1);
+    heap.free(w.p);
+    expect([...freeSpans(heap)]).toEqual([[total, 1]]);
+    expectAllPagesFree(heap);
+  });
+});
+
+/**
+ * Allocates holes (large blocks of the given page lengths) separated by guard blocks, frees
+ * the holes and returns their ranges. Every hole is bounded by guards or the heap's ends.
+ */
+function makeHoles(heap: SharedHeap, holePages: number[], guardPages: number): { holes: { p: number; pages: number }[]; guards: number[] } {
+  const ps = heap.stats().pageSize;
+  const holes: { p: number; pages: number }[] = [];
+  const guards: number[] = [];
+  for (const n of holePages) {
+    const p = heap.malloc(pagesRequest(n, ps));
+    expect(pagesOf(heap, p)).toBe(n);
+    holes.push({ p, pages: n });
+    guards.push(heap.malloc(pagesRequest(guardPages, ps)));
+  }
+  for (const h of holes) heap.free(h.p);
+  heap.check();
+  const spans = freeSpans(heap);
+  for (const n of holePages) expect(spans.get(n), `hole of ${n} pages is a free span; free spans: ${JSON.stringify([...spans])}`).toBe(1);
+  return { holes, guards };
+}
+
+function expectInside(heap: SharedHeap, p: number, hole: { p: number; pages: number }, what: string): void {
+  const ps = heap.stats().pageSize;
+  expect(p >= hole.p && p + heap.usableSize(p) <= hole.p + hole.pages * ps, `${what}: block ${p} lies in the ${hole.pages}-page hole at ${hole.p}`).toBe(true);
+}
+
+describe('page heap: choosing a span', () => {
+  it('serves spans longer than 128 pages by best fit, not first fit by address', () => {
+    const heap = SharedHeap.create({ size: 32 * MiB });
+    const ps = heap.stats().pageSize;
+    const { holes, guards } = makeHoles(heap, [300, 200, 150], 33);
+    const [h300, h200, h150] = holes as [(typeof holes)[0], (typeof holes)[0], (typeof holes)[0]];
+    const a = heap.malloc(pagesRequest(140, ps));
+    expect(pagesOf(heap, a)).toBe(140);
+    expectInside(heap, a, h150, '140 pages');
+    const b = heap.malloc(pagesRequest(160, ps));
+    expectInside(heap, b, h200, '160 pages');
+    const c = heap.malloc(pagesRequest(250, ps));
+    expectInside(heap, c, h300, '250 pages');
+    const spans = freeSpans(heap);
+    for (const left of [10, 40, 50]) expect(spans.get(left), `${left}-page remainder`).toBe(1);
+    heap.check();
+    for (const p of [a, b, c, ...guards]) heap.free(p);
+    expect([...freeSpans(heap)]).toEqual([[totalPages(heap), 1]]);
+    expectAllPagesFree(heap);
+  });
+
+  it('serves spans up to 128 pages from the smallest non-empty exact-length list', () => {
+    // 64 KiB pages, so large blocks (> 256 KiB) can be as short as 5 pages.
+    const heap = SharedHeap.create({ size: 64 * MiB, pageSize: 64 * KiB });
+    const ps = heap.stats().pageSize;
+    expect(ps).toBe(64 * KiB);
+    const { holes, guards } = makeHoles(heap, [40, 10, 20], 5);
+    const [h40, h10, h20] = holes as [(typeof holes)[0], (typeof holes)[0], (typeof holes)[0]];
+    const a = heap.malloc(pagesRequest(10, ps));
+    expect(a, 'exact fit reuses the 10-page hole').toBe(h10.p);
+    const b = heap.malloc(pagesRequest(15, ps));
+    expectInside(heap, b, h20, '15 pages');
+    const c = heap.malloc(pagesRequest(38, ps));
+    expectInside(heap, c, h40, '38 pages');
+    heap.check();
+    for (const p of [a, b, c, ...guards]) heap.free(p);
+    expect([...freeSpans(heap)]).toEqual([[totalPages(heap), 1]]);
+    expectAllPagesFree(heap);
+  });
+});
+
+describe('page heap: growth', () => {
+  it('grows a growable heap on demand, up to maxSize, then throws OutOfMemoryError and keeps working', () => {
+    const heap = SharedHeap.create({ size: 1 * MiB, maxSize: 8 * MiB });
+    const v = viewsOf(heap.buffer); // length-tracking views, created before any growth
+    const s0 = heap.stats();
+    expect(s0.heapBytes).toBe(1 * MiB);
+    expect(s0.maxHeapBytes).toBe(8 * MiB);
+    expect(s0.committedBytes).toBe(heap.buffer.byteLength);
+    expect(heap.buffer.growable).toBe(true);
+    const live: [number, number][] = [];
+    const alloc = (n: number, tag: number): number => {
+      const p = heap.malloc(n);
+      const len = heap.usableSize(p);
+      expect(p + len).toBeLessThanOrEqual(heap.buffer.byteLength);
+      stampBlock(v, p, len, tag, n);
+      live.push([p, tag]);
+      return p;
+    };
+    // More than the initial size, in large blocks and in small ones.
+    for (let i = 0; i < 3; i++) alloc(600 * KiB, i);
+    for (let i = 0; i < 1024; i++) alloc(1000, 100 + i);
+    const s1 = heap.stats();
+    expect(s1.heapBytes).toBeGreaterThan(s0.heapBytes);
+    expect(s1.committedBytes).toBeGreaterThan(s0.committedBytes);
+    expect(heap.buffer.byteLength).toBe(s1.committedBytes);
+    for (const [p, tag] of live) expect(verifyBlock(v, p, heap.usableSize(p), tag)).toBeNull();
+    heap.check();
+
+    // Keep asking for 512 KiB until the heap cannot grow any more.
+    let oom: OutOfMemoryError | undefined;
+    for (let i = 0; i < 64 && oom === undefined; i++) {
+      try {
+        alloc(512 * KiB, 5000 + i);
+      } catch (e) {
+        oom = e as OutOfMemoryError;
+      }
+    }
+    expect(oom, 'a 512 KiB request eventually fails at maxSize').toBeInstanceOf(OutOfMemoryError);
+    expect(oom!.code).toBe(CODES.oom);
+    const s2 = heap.stats();
+    expect(s2.heapBytes).toBeLessThanOrEqual(8 * MiB);
+    expect(s2.heapBytes).toBeGreaterThanOrEqual(7 * MiB); // it did grow close to maxSize first
+    expect(heap.buffer.byteLength).toBe(s2.committedBytes);
+    expectThrows(() => heap.malloc(4 * MiB), OutOfMemoryError, CODES.oom);
+    heap.check();
+
+    // The heap still works: free a large block, its space serves a new one.
+    const [big] = live.splice(live.length - 1, 1);
+    heap.free(big![0]);
+    alloc(512 * KiB, 9999);
+    for (const [p, tag] of live) expect(verifyBlock(v, p, heap.usableSize(p), tag)).toBeNull();
+    heap.check();
+    for (const [p] of live) heap.free(p);
+    heap.check();
+    expect(heap.stats().inUseObjects).toBe(0);
+    // Every page is either free in the page heap or in a small-object span.
+    expectPagesAccounted(heap);
+  });
+});
