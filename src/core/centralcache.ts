@@ -206,10 +206,22 @@ export class CentralCache {
   private returnEmptiedSpans(count: number): void {
     for (let k = 0; k < count; k++) {
       const s = this.emptied[k]!;
-      const pages = this.spans.get(s, SP.PAGES);
-      this.pageHeap.clearShadow(s, pages);
+      this.markObjectsFreed(s);
       this.pageHeap.deallocateSpan(s);
     }
+  }
+
+  /**
+   * The span is ours alone now (no object of it is anywhere). Its object starts become
+   * FREED rather than NONE, so a late second free of one of them is still reported as a
+   * double free until the pages are reused.
+   */
+  private markObjectsFreed(s: number): void {
+    const info = this.table.classes[this.spans.get(s, SP.CLASS)]!;
+    const shadow = this.mem.shadow;
+    const first = (this.mem.pageAddress(s) - this.mem.base) / 16;
+    const step = info.size / 16;
+    for (let k = 0, g = first; k < info.objectsPerSpan; k++, g += step) shadow[g] = Shadow.FREED;
   }
 
   /**

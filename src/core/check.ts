@@ -96,7 +96,7 @@ class HeapChecker {
         if (spans.spanOfPage(s) !== s || spans.spanOfPage(s + pages - 1) !== s) fail(`free span ${s}: PageMap ends wrong`);
         for (let g = g0; g < g1; g++) {
           const st = mem.shadow[g]!;
-          if (st !== Shadow.NONE && st !== Shadow.FREED_LARGE) fail(`free span ${s} has a live block at ${mem.base + g * 16}`, mem.base + g * 16);
+          if (st !== Shadow.NONE && st !== Shadow.FREED) fail(`free span ${s} has a live block at ${mem.base + g * 16}`, mem.base + g * 16);
         }
         freeSpans++;
         freePages += pages;

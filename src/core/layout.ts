@@ -86,6 +86,7 @@ export const H = {
   GROW_COUNT: 28,
   CENTRAL_WORDS: 29,
   SLOT_SEQ: 30, // round-robin hint for slot search (Atomics)
+  PROBE: 31, // bumped by attach() to tell a heap from a byte copy of it (Atomics)
 } as const;
 
 export const Flag = {
@@ -102,7 +103,7 @@ export const enum Shadow {
   NONE = 0, // not the start of a block (interior, free pages, metadata)
   ALLOCATED = 1, // held by the application
   FREE = 2, // small block held free by a ThreadCache, TransferCache or span free list
-  FREED_LARGE = 3, // start of a large block already freed (for double-free reports)
+  FREED = 3, // start of a block already freed whose memory went back to the PageHeap (double-free reports)
 }
 
 /** PageHeap words, relative to the region's first word (after the lock block). */

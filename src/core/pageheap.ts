@@ -9,7 +9,7 @@
  * - the spans tile the committed pages exactly; no two free spans are adjacent (freeing
  *   coalesces with both neighbours);
  * - a free span is on the list for its length and its first and last PageMap entries
- *   point at it; its SHADOW granules are all NONE except FREED_LARGE marks;
+ *   point at it; its SHADOW granules are all NONE except FREED marks;
  * - an in-use span has every PageMap entry pointing at it, and PAGECLASS = its class.
  *
  * Lock order: the PageHeap lock is a leaf. Callers never hold a central lock while they

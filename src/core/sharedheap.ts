@@ -82,8 +82,11 @@ const MIN_HEAP = 1 << 20;
 const DEFAULT_PAGE_SIZE = 8192;
 const DEFAULT_MAX_THREADS = 128;
 
-/** This thread's handles, by heap id: attach() of the same heap returns the same handle. */
-const handles = new Map<string, SharedHeap>();
+/**
+ * This thread's handles, by heap id: attach() of the same heap returns the same handle.
+ * A list, because byte copies of a heap share its id (see sameMemory()).
+ */
+const handles = new Map<string, SharedHeap[]>();
 
 export class TooManyThreadsError extends SabmallocError {
   constructor(maxThreads: number) {
@@ -243,7 +246,9 @@ export class SharedHeap {
     const layout = validateHeapBuffer(buffer);
     const i32 = new Int32Array(buffer, 0, HEADER_BYTES >>> 2);
     const heapId = `${i32[H.HEAP_ID_LO]! >>> 0}:${i32[H.HEAP_ID_HI]! >>> 0}:${threadId}`;
-    const existing = handles.get(heapId);
+    // A byte copy of a heap carries the same id: it is the same heap only if a write
+    // through this buffer shows through the existing handle's buffer.
+    const existing = handles.get(heapId)?.find((h) => sameMemory(h.buffer, buffer));
     if (existing !== undefined) return existing;
     const slot = claimSlot(buffer, layout);
     let heap: SharedHeap;
@@ -254,7 +259,7 @@ export class SharedHeap {
       throw e;
     }
     heap.threadCache.reset();
-    handles.set(heapId, heap);
+    handles.set(heapId, [...(handles.get(heapId) ?? []), heap]);
     return heap;
   }
 
@@ -384,7 +389,7 @@ export class SharedHeap {
     const mem = this.mem;
     const s = mem.pageOf(p);
     const bytes = this.spans.get(s, SP.PAGES) * mem.pageSize;
-    mem.shadow[(p - mem.base) >>> 4] = Shadow.FREED_LARGE;
+    mem.shadow[(p - mem.base) >>> 4] = Shadow.FREED;
     const f = this.slotF64();
     mem.f64[f + this.layout.slot.frees]++;
     mem.f64[f + this.layout.slot.largeBytesFreed] += bytes;
@@ -417,7 +422,7 @@ export class SharedHeap {
       }
       return cls;
     }
-    if (state === Shadow.FREE || state === Shadow.FREED_LARGE) throw new DoubleFreeError(p);
+    if (state === Shadow.FREE || state === Shadow.FREED) throw new DoubleFreeError(p);
     const s = this.spans.spanOfPage(mem.pageOf(p));
     const spanState = s >= 0 ? this.spans.get(s, SP.STATE) : SpanState.NONE;
     const inSpan = s >= 0 && mem.pageOf(p) < s + this.spans.get(s, SP.PAGES);
@@ -450,13 +455,19 @@ export class SharedHeap {
     this.releaseCachedMemory();
   }
 
-  /** Gives this thread's cached objects back and frees its slot. The handle is dead afterwards. */
+  /**
+   * Gives this thread's cached objects back, drains the TransferCaches (so every span with
+   * no object in use returns to the PageHeap: after every thread has detached, or flushed,
+   * all pages are free again) and frees the slot. The handle is dead afterwards.
+   */
   detach(): void {
     if (this.detached) return;
-    if (this.fast) this.threadCache.flushAll(false);
+    this.releaseCachedMemory();
     this.fast = false;
     this.detached = true;
-    handles.delete(this.heapId);
+    const rest = (handles.get(this.heapId) ?? []).filter((h) => h !== this);
+    if (rest.length > 0) handles.set(this.heapId, rest);
+    else handles.delete(this.heapId);
     releaseSlot(this.buffer, this.layout, this.threadSlot);
   }
 
@@ -538,6 +549,14 @@ function validateHeapBuffer(buffer: SharedArrayBuffer): HeapLayout {
   }
   if (i32[H.CENTRAL_WORDS]! < LOCK_WORDS) throw new InvalidHeapError('bad central block size');
   return layout;
+}
+
+function sameMemory(a: SharedArrayBuffer, b: SharedArrayBuffer): boolean {
+  if (a === b) return true;
+  const ia = new Int32Array(a, 0, HEADER_BYTES >>> 2);
+  const ib = new Int32Array(b, 0, HEADER_BYTES >>> 2);
+  const bumped = Atomics.add(ib, H.PROBE, 1) + 1;
+  return Atomics.load(ia, H.PROBE) === bumped;
 }
 
 function slotWord(layout: HeapLayout, slot: number): number {

@@ -81,9 +81,17 @@ function generate(pageSize: number): SizeClassTable {
     const pages = spanBytes / pageSize;
     const objectsPerSpan = Math.floor(spanBytes / size);
     const prev = classes[classes.length - 1]!;
-    if (classes.length > 1 && prev.pages === pages && prev.objectsPerSpan === objectsPerSpan) {
-      // Same span shape: widen the previous class instead of adding one; fragmentation
-      // of the span is unchanged and one fewer class means fuller central lists.
+    const below = classes[classes.length - 2]?.size ?? 0;
+    if (
+      classes.length > 1 &&
+      prev.pages === pages &&
+      prev.objectsPerSpan === objectsPerSpan &&
+      size > 128 &&
+      (size - below - 1) / size <= 1 / 8
+    ) {
+      // Same span shape: widen the previous class instead of adding one (fewer classes
+      // mean fuller central lists), unless that would waste more than 1/8 of the widened
+      // class on the smallest request it would serve (gperftools merges regardless).
       classes[classes.length - 1] = { size, pages, objectsPerSpan, batch: batchSizeFor(size) };
       continue;
     }
