@@ -49,7 +49,8 @@ export function requestedOf(v: BlockViews, p: number): number {
 }
 
 /**
- * Checks the stamp over [p, p + len) with the given tag (undefined: trust the stored tag).
+ * Checks the stamp over [p, p + len) with the given tag (undefined: trust the stored tag):
+ * word 0, the tag, the requested-size word within [1, len], and every fill byte.
  * Returns null when intact, else a description of the first mismatch.
  */
 export function verifyBlock(v: BlockViews, p: number, len: number, tag?: number): string | null {
@@ -57,6 +58,8 @@ export function verifyBlock(v: BlockViews, p: number, len: number, tag?: number)
   if (v.u32[w] !== p / 16) return `block ${p}: word 0 is ${v.u32[w]}, expected ${p / 16}`;
   const t = tag ?? v.u32[w + 1]!;
   if (v.u32[w + 1] !== t >>> 0) return `block ${p}: owner tag is ${v.u32[w + 1]}, expected ${t}`;
+  const req = v.u32[w + 2]!;
+  if (req < 1 || req > len) return `block ${p}: requested size word ${req} is not in [1, ${len}]`;
   return verifyFill(v, p, 12, len, fillByte(p, t));
 }
 

@@ -20,13 +20,22 @@ export function pagesOf(heap: SharedHeap, p: number): number {
   return u / ps;
 }
 
-/** Everything freed and every cache flushed: nothing in use, every page free, check() passes. */
-export function expectAllPagesFree(heap: SharedHeap): void {
+/**
+ * Everything freed and every cache flushed: nothing in use, every page free, check() passes.
+ * With `trim`, first calls heap.trim() (TCMalloc's ReleaseFreeMemory: this thread's cache and
+ * every TransferCache), since TransferCaches keep whole batches after the threads that
+ * filled them have detached.
+ */
+export function expectAllPagesFree(heap: SharedHeap, opts: { trim?: boolean } = {}): void {
+  if (opts.trim) heap.trim();
   heap.check();
   const s = heap.stats();
   expect(s.inUseObjects, 'inUseObjects').toBe(0);
   expect(s.inUseBytes, 'inUseBytes').toBe(0);
-  expect(s.pageHeapFreeBytes, 'pageHeapFreeBytes === heapBytes').toBe(s.heapBytes);
+  const where =
+    `pageHeapFreeBytes === heapBytes; elsewhere: central ${s.centralCacheFreeBytes} B, transfer ${s.transferCacheFreeBytes} B, ` +
+    `thread caches ${s.threadCacheFreeBytes} B, small spans ${s.smallSpanBytes} B, large ${s.largeBytes} B`;
+  expect(s.pageHeapFreeBytes, where).toBe(s.heapBytes);
 }
 
 /** Checks that no two [p, p + len) ranges overlap; returns a description of the first clash. */

@@ -1,0 +1,55 @@
+/**
+ * ThreadCache behaviour seen through stats() (no timing): freed small objects stay in the
+ * freeing thread's cache and serve later mallocs (hits), within the per-thread byte budget;
+ * a random mixed-size churn is mostly served from the cache.
+ */
+import { describe, expect, it } from 'vitest';
+import { SharedHeap } from '../src/index.js';
+import { between, rng32 } from '../workers/heap-pattern.js';
+import { KiB, MiB } from './helpers/heap.js';
+
+describe('thread cache', () => {
+  it('keeps freed objects of a class and serves the next mallocs from them', () => {
+    const heap = SharedHeap.create({ size: 64 * MiB });
+    const ps = Array.from({ length: 1000 }, () => heap.malloc(100));
+    for (const p of ps) heap.free(p);
+    const s0 = heap.stats();
+    expect(s0.threadCacheFreeBytes, 'the cache holds some of the freed objects').toBeGreaterThan(0);
+    for (let i = 0; i < ps.length; i++) ps[i] = heap.malloc(100);
+    const s1 = heap.stats();
+    const hits = s1.threadCacheHits - s0.threadCacheHits;
+    const misses = s1.threadCacheMisses - s0.threadCacheMisses;
+    expect(hits + misses).toBe(1000);
+    expect(hits, `hits ${hits}, misses ${misses}`).toBeGreaterThanOrEqual(100);
+    for (const p of ps) heap.free(p);
+    heap.check();
+  });
+
+  it('stays within the per-thread budget (4 MiB by default)', () => {
+    const heap = SharedHeap.create({ size: 64 * MiB });
+    const ps = Array.from({ length: 8192 }, () => heap.malloc(1 * KiB)); // 8 MiB
+    for (const p of ps) heap.free(p);
+    const s = heap.stats();
+    expect(s.threadCacheFreeBytes).toBeGreaterThan(0);
+    expect(s.threadCacheFreeBytes).toBeLessThanOrEqual(4 * MiB);
+    heap.check();
+  });
+
+  it('serves most of a random 16 B..1 KiB churn from the cache', () => {
+    const heap = SharedHeap.create({ size: 64 * MiB });
+    const next = rng32(99);
+    const live = Array.from({ length: 1000 }, () => heap.malloc(between(next, 16, 1024)));
+    const s0 = heap.stats();
+    for (let i = 0; i < 50_000; i++) {
+      const k = next() % live.length;
+      heap.free(live[k]!);
+      live[k] = heap.malloc(between(next, 16, 1024));
+    }
+    const s1 = heap.stats();
+    const hits = s1.threadCacheHits - s0.threadCacheHits;
+    const misses = s1.threadCacheMisses - s0.threadCacheMisses;
+    expect(hits / (hits + misses), `hits ${hits}, misses ${misses}`).toBeGreaterThan(0.5);
+    for (const p of live) heap.free(p);
+    heap.check();
+  });
+});
