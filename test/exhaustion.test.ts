@@ -60,7 +60,7 @@ describe('exhaustion by many workers', () => {
         expect(liveBytes, `round ${round}: ${liveBytes} bytes live at exhaustion`).toBeGreaterThan(s.heapBytes / 4);
 
         await freeRotated(heap, got.map((r) => r.blocks));
-        expectAllPagesFree(heap, { trim: true });
+        expectAllPagesFree(heap);
 
         const again = await runAll<AllocTask, AllocResult>(
           'allocSizes',
@@ -70,7 +70,7 @@ describe('exhaustion by many workers', () => {
         // And one block of nearly the whole heap: the freed pages coalesced.
         const big = heap.malloc(heap.stats().heapBytes - 64 * KiB);
         heap.free(big);
-        expectAllPagesFree(heap, { trim: true });
+        expectAllPagesFree(heap);
       }
     },
     200_000,
@@ -106,7 +106,7 @@ describe('exhaustion by many workers', () => {
       }
       heap.check();
       await freeRotated(heap, got.map((r) => r.blocks));
-      expectAllPagesFree(heap, { trim: true });
+      expectAllPagesFree(heap);
     },
     120_000,
   );

@@ -1,6 +1,7 @@
 /**
- * Many workers on one heap (piscina, 16 threads, 48 churn tasks so every thread runs several
- * tasks: attach -> work -> detach, then re-attach in a later task).
+ * Many workers on one heap (piscina, 16 threads, 32-48 churn tasks so every thread runs several
+ * tasks: attach -> work -> detach, then re-attach in a later task), once per heap
+ * configuration: default, other lock kinds, no thread caches, one global lock.
  *
  * Workers allocate random sizes from 16 B to 1 MiB (mostly small, some large), stamp every
  * block with a pattern derived from (pointer, owner thread), and swap most new blocks into a
@@ -9,24 +10,29 @@
  * remote free). Drain tasks then empty the exchange array, verifying and freeing each block.
  *
  * At the end: every worker has detached, so only the creating thread is attached and every
- * thread cache has been flushed; check() passes, nothing is in use, and after heap.trim()
- * (which drains the TransferCaches) every page is back in the page heap as one free span
- * (pageHeapFreeBytes === heapBytes).
+ * thread cache has been flushed; check() passes, nothing is in use, and every page is back in
+ * the page heap as one free span (pageHeapFreeBytes === heapBytes), with no explicit trim().
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Piscina } from 'piscina';
-import { SharedHeap } from '../src/index.js';
+import { SharedHeap, type HeapOptions } from '../src/index.js';
 import type { ChurnTask, DrainTask, TaskCounts } from '../workers/heap-worker.js';
 import { KiB, MiB, expectAllPagesFree, expectPagesAccounted } from './helpers/heap.js';
 import { heapPool, withTimeout } from './helpers/pool.js';
 
 const THREADS = 16;
-const CHURN_TASKS = 48;
-const OPS_PER_TASK = 400;
 const SLOTS = 2048;
 const DRAIN_TASKS = 16;
 
-describe('sixteen workers on one heap', () => {
+/** Heap configurations: the default one works hardest; the other modes get a shorter run. */
+const CONFIGS: { name: string; opts: Partial<HeapOptions>; tasks: number; ops: number }[] = [
+  { name: 'default (thread caches, ttas central locks, futex page-heap lock)', opts: {}, tasks: 48, ops: 600 },
+  { name: 'mcs central locks, adaptive page-heap lock', opts: { locks: { central: 'mcs', pageHeap: 'adaptive' } }, tasks: 32, ops: 300 },
+  { name: 'no thread caches (threadCache: false)', opts: { threadCache: false }, tasks: 32, ops: 300 },
+  { name: 'one global lock (globalLock: true)', opts: { globalLock: true }, tasks: 32, ops: 300 },
+];
+
+describe.each(CONFIGS)('sixteen workers on one heap: $name', ({ opts, tasks: CHURN_TASKS, ops: OPS_PER_TASK }) => {
   let pool: Piscina | undefined;
   afterAll(async () => {
     await pool?.destroy();
@@ -35,7 +41,7 @@ describe('sixteen workers on one heap', () => {
   it(
     'churns with remote frees, verifies every block, and gives every page back',
     async () => {
-      const heap = SharedHeap.create({ size: 96 * MiB });
+      const heap = SharedHeap.create({ size: 96 * MiB, ...opts });
       // The exchange array is a large block (a span of its own), so freeing it at the end
       // returns its pages straight to the page heap, not to this thread's cache.
       const slotsPtr = heap.malloc(Math.max(SLOTS * 4, 300 * KiB));
@@ -78,10 +84,8 @@ describe('sixteen workers on one heap', () => {
       expect(s.threadCacheFreeBytes, 'no thread cache holds anything').toBe(0);
       expect(s.inUseObjects).toBe(0);
       heap.check();
-      // Before trim, pages not free in the page heap are small spans whose objects sit in
-      // TransferCaches (whole batches) or central free lists, nothing else.
       expectPagesAccounted(heap);
-      expectAllPagesFree(heap, { trim: true });
+      expectAllPagesFree(heap);
       expect(heap.stats().pageHeapFreeSpanCount, 'the free pages coalesced into one span').toBe(1);
 
       // The heap keeps working for a new round of workers after all that.
@@ -91,7 +95,7 @@ describe('sixteen workers on one heap', () => {
         'second round',
       );
       expect(again.every((c) => c.allocs === 4 && c.frees === 4)).toBe(true);
-      expectAllPagesFree(heap, { trim: true });
+      expectAllPagesFree(heap);
     },
     180_000,
   );

@@ -20,14 +20,8 @@ export function pagesOf(heap: SharedHeap, p: number): number {
   return u / ps;
 }
 
-/**
- * Everything freed and every cache flushed: nothing in use, every page free, check() passes.
- * With `trim`, first calls heap.trim() (TCMalloc's ReleaseFreeMemory: this thread's cache and
- * every TransferCache), since TransferCaches keep whole batches after the threads that
- * filled them have detached.
- */
-export function expectAllPagesFree(heap: SharedHeap, opts: { trim?: boolean } = {}): void {
-  if (opts.trim) heap.trim();
+/** Everything freed and every cache flushed: nothing in use, every page free, check() passes. */
+export function expectAllPagesFree(heap: SharedHeap): void {
   heap.check();
   const s = heap.stats();
   expect(s.inUseObjects, 'inUseObjects').toBe(0);
