@@ -1,0 +1,31 @@
+/**
+ * Which adapter serves which allocator spec, on both sides: `createHeap` (main thread,
+ * once per run) and `attachAdapter` (each worker, once per task).
+ */
+import { attachSabmalloc, createSabmallocHeap } from './sabmalloc.js';
+import { attachThing, createThingHeap } from './thing.js';
+import type { AllocatorAdapter, AllocatorSpec, HeapInstance, HeapSizing } from './types.js';
+
+export function createHeap(spec: AllocatorSpec, sizing: HeapSizing): HeapInstance {
+  switch (spec.family) {
+    case 'sabmalloc':
+      return createSabmallocHeap(spec, sizing);
+    case 'thing':
+      return createThingHeap(spec, sizing);
+    default:
+      throw new Error(`allocator family ${String(spec.family)} is not available`);
+  }
+}
+
+export function attachAdapter(spec: AllocatorSpec, buffer: SharedArrayBuffer, workerIndex: number): AllocatorAdapter {
+  switch (spec.family) {
+    case 'sabmalloc':
+      return attachSabmalloc(buffer);
+    case 'thing':
+      return attachThing(buffer, workerIndex);
+    default:
+      throw new Error(`allocator family ${String(spec.family)} is not available`);
+  }
+}
+
+export * from './types.js';

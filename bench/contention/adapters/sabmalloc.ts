@@ -1,0 +1,89 @@
+/**
+ * sabmalloc (SharedHeap) behind the common adapter: the default heap, its lock-kind
+ * variants, the no-thread-cache mode and the global-lock baseline all go through this one
+ * class (the variant is recorded in the heap header, so every thread behaves alike).
+ *
+ * Sizing: the heap starts at 1 MiB of pages and grows on demand up to `maxSize`, so
+ * "committed" (buffer.byteLength) follows what the allocator really claimed. The
+ * metadata prefix is sized for `maxSize` (page map, shadow bytes), so maxSize is kept
+ * near the run's expected live set: 2.5x it, at least 8 MiB.
+ */
+import { SharedHeap } from '../../../src/index.js';
+import type {
+  AllocatorAdapter,
+  AllocatorSnapshot,
+  AllocatorSpec,
+  HeapInstance,
+  HeapSizing,
+  MemorySample,
+} from './types.js';
+
+const MIB = 2 ** 20;
+
+export class SabmallocAdapter implements AllocatorAdapter {
+  readonly buffer: SharedArrayBuffer;
+  readonly heap: SharedHeap;
+
+  constructor(heap: SharedHeap) {
+    this.heap = heap;
+    this.buffer = heap.buffer;
+  }
+
+  malloc(n: number): number {
+    return this.heap.malloc(n);
+  }
+
+  free(p: number): void {
+    this.heap.free(p);
+  }
+
+  detach(): void {
+    this.heap.detach();
+  }
+
+  memory(): MemorySample {
+    const s = this.heap.stats();
+    return { committed: s.committedBytes, live: s.inUseBytes, metadata: s.metadataBytes };
+  }
+
+  snapshot(): AllocatorSnapshot {
+    const s = this.heap.stats();
+    const locks: AllocatorSnapshot['locks'] = {};
+    for (const [tier, l] of Object.entries(s.locks)) if (l.kind !== 'none') locks[tier] = { ...l };
+    return {
+      locks,
+      threadCacheHits: s.threadCacheHits,
+      threadCacheMisses: s.threadCacheMisses,
+      mallocCount: s.mallocCount,
+      freeCount: s.freeCount,
+      committed: s.committedBytes,
+      live: s.inUseBytes,
+      metadata: s.metadataBytes,
+    };
+  }
+}
+
+export function attachSabmalloc(buffer: SharedArrayBuffer): SabmallocAdapter {
+  return new SabmallocAdapter(SharedHeap.attach(buffer));
+}
+
+export function createSabmallocHeap(spec: AllocatorSpec, sizing: HeapSizing): HeapInstance {
+  const maxSize = Math.min(4096 * MIB - 64 * MIB, Math.max(8 * MIB, Math.ceil((sizing.liveBytes * 2.5) / MIB) * MIB));
+  const heap = SharedHeap.create({
+    size: MIB,
+    maxSize,
+    ...(spec.heap?.locks ? { locks: spec.heap.locks } : {}),
+    ...(spec.heap?.threadCache === false ? { threadCache: false } : {}),
+    ...(spec.heap?.globalLock ? { globalLock: true } : {}),
+  });
+  const adapter = new SabmallocAdapter(heap);
+  return {
+    spec,
+    buffer: heap.buffer,
+    adapter,
+    check: () => heap.check(),
+    liveObjects: () => heap.stats().inUseObjects,
+    cheapCleanup: false,
+    dispose: () => heap.detach(),
+  };
+}

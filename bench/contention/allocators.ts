@@ -1,0 +1,73 @@
+/**
+ * The catalogue of allocators the suite can compare, by id:
+ *   sabmalloc                 default SharedHeap (its default lock per tier, thread caches on)
+ *   sabmalloc-<c>-<p>         lock kind <c> for the central caches, <p> for the page heap
+ *                             (e.g. sabmalloc-tas-tas, sabmalloc-mcs-futex)
+ *   sabmalloc-notc            threadCache: false (every malloc/free goes to the central cache)
+ *   global-lock               SharedHeap({ globalLock: true }): same page heap and size classes
+ *                             behind one mutex, no thread caches (dlmalloc-under-pthreads style)
+ *   thing-futex               @thi.ng/malloc MemPool behind one futex lock
+ * and these shorthands on the command line:
+ *   locks-all                 sabmalloc-<k>-<k> for every lock kind k
+ *   locks-matrix              every (central, page heap) pair of lock kinds
+ */
+import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
+import type { AllocatorSpec } from './adapters/types.js';
+
+export const DEFAULT_ALLOCATORS: readonly string[] = [
+  'sabmalloc',
+  'sabmalloc-tas-tas',
+  'sabmalloc-mcs-mcs',
+  'sabmalloc-futex-futex',
+  'sabmalloc-notc',
+  'global-lock',
+  'thing-futex',
+];
+
+export const QUICK_ALLOCATORS: readonly string[] = ['sabmalloc', 'sabmalloc-tas-tas', 'sabmalloc-notc', 'global-lock', 'thing-futex'];
+
+function isLockKind(s: string): s is LockKind {
+  return (LOCK_KINDS as readonly string[]).includes(s);
+}
+
+export function allocatorSpec(id: string): AllocatorSpec {
+  switch (id) {
+    case 'sabmalloc':
+      return { id, label: 'sabmalloc', family: 'sabmalloc', heap: {}, role: 'default' };
+    case 'sabmalloc-notc':
+      return { id, label: 'sabmalloc, no thread cache', family: 'sabmalloc', heap: { threadCache: false } };
+    case 'global-lock':
+      return { id, label: 'global lock (same heap, one mutex)', family: 'sabmalloc', heap: { globalLock: true }, role: 'global-lock' };
+    case 'thing-futex':
+      return { id, label: '@thi.ng/malloc + futex lock', family: 'thing', role: 'thing' };
+  }
+  const m = /^sabmalloc-([a-z]+)-([a-z]+)$/.exec(id);
+  if (m && isLockKind(m[1]) && isLockKind(m[2])) {
+    return {
+      id,
+      label: `sabmalloc, locks ${m[1]}/${m[2]}`,
+      family: 'sabmalloc',
+      heap: { locks: { central: m[1], pageHeap: m[2] } },
+    };
+  }
+  throw new Error(
+    `unknown allocator "${id}" (known: sabmalloc, sabmalloc-<central>-<pageheap> with kinds ${LOCK_KINDS.join('/')}, ` +
+      'sabmalloc-notc, global-lock, thing-futex, locks-all, locks-matrix)',
+  );
+}
+
+/** Expands shorthands and removes duplicates, keeping the order given. */
+export function expandAllocatorIds(ids: readonly string[]): string[] {
+  const out: string[] = [];
+  const add = (id: string): void => {
+    if (!out.includes(id)) out.push(id);
+  };
+  for (const id of ids) {
+    if (id === 'locks-all') for (const k of LOCK_KINDS) add(`sabmalloc-${k}-${k}`);
+    else if (id === 'locks-matrix') for (const c of LOCK_KINDS) for (const p of LOCK_KINDS) add(`sabmalloc-${c}-${p}`);
+    else if (id === 'default') DEFAULT_ALLOCATORS.forEach(add);
+    else add(id);
+  }
+  for (const id of out) allocatorSpec(id); // validate early
+  return out;
+}

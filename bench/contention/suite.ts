@@ -1,0 +1,475 @@
+/**
+ * The contention suite's runner: for each allocator (one fresh piscina pool each, so
+ * every call site in the workers only ever sees one adapter and one lock class), for each
+ * workload, worker count and repetition, one run: a fresh heap, all workers set up, meet
+ * on the start barrier, run the timed window, meet on the end barrier, verify and free
+ * everything; then the heap's consistency check and leak check.
+ *
+ * Owns: the pools, the heaps and the per-run control blocks; nothing outlives the call.
+ *
+ * Invariants:
+ * - A run's tasks all go to distinct pool threads (pool size = largest worker count,
+ *   one task per thread at a time), so a barrier of n never waits on a queued task.
+ * - A failed run (verification, allocator error, leak, failed check, time-out) is
+ *   recorded in `failures`, printed at once on stderr, and makes the CLI exit non-zero;
+ *   with `failFast` it throws instead. A run that hangs is aborted and its pool replaced.
+ * - The main thread samples memory and CPU every few ms while a run is in its timed
+ *   window and raises STOP at the deadline (workers also do on their own clocks).
+ */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { allocatorSpec, DEFAULT_ALLOCATORS, expandAllocatorIds, QUICK_ALLOCATORS } from './allocators.js';
+import { createHeap, type AllocatorSnapshot, type AllocatorSpec, type HeapInstance } from './adapters/index.js';
+import { CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs, type ControlViews } from './control.js';
+import { computeFigures, evaluateTargets } from './figures.js';
+import { ProgressBar } from './progress.js';
+import type { ContentionOptions, ContentionResults, ProgressEvent, RunRecord, TierLockStats } from './types.js';
+import type { WorkerOutcome, WorkerTask, WorkloadDef, WorkloadParams } from './workloads/common.js';
+import { WORKLOADS, WORKLOAD_NAMES, workloadByName } from './workloads/index.js';
+
+export const DEFAULT_WORKERS = [1, 2, 4, 8, 16, 32, 64];
+export const QUICK_WORKERS = [1, 2, 4];
+export const DEFAULT_DURATION_MS = 250;
+export const QUICK_DURATION_MS = 120;
+export const DEFAULT_REPS = 3;
+export const QUICK_REPS = 1;
+
+export interface ContentionFailure {
+  allocator: string;
+  workload: string;
+  workers: number;
+  rep: number;
+  error: string;
+}
+
+export interface SuiteResults extends ContentionResults {
+  failures: ContentionFailure[];
+}
+
+/** dist/workers/contention-worker.js, found from the source tree (tests) or from dist/. */
+export function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  const candidates = [
+    new URL('../../workers/contention-worker.js', import.meta.url),
+    new URL('../../dist/workers/contention-worker.js', import.meta.url),
+  ];
+  for (const c of candidates) if (existsSync(fileURLToPath(c))) return c.href;
+  throw new Error(`contention worker not found next to ${here}: run \`npm run build\` first`);
+}
+
+export function resolveParams(def: WorkloadDef, scale: string, overrides?: WorkloadParams): WorkloadParams {
+  const extra = scale === 'quick' ? def.quick : scale === 'small' ? def.small : {};
+  return { ...def.defaults, ...extra, ...(overrides ?? {}) };
+}
+
+/**
+ * Main-thread watcher of one round: raises STOP at the deadline (in case every worker is
+ * stuck behind a slow allocator) and samples the heap's memory every ~100 ms of the timed
+ * window.
+ */
+class Sampler {
+  private readonly timer: NodeJS.Timeout;
+  private ticks = 0;
+  peakCommitted = 0;
+  peakLive = 0;
+  metadata = 0;
+
+  constructor(
+    private readonly heap: HeapInstance,
+    private readonly ctl: ControlViews,
+  ) {
+    this.timer = setInterval(() => this.tick(), 5);
+  }
+
+  private tick(): void {
+    const phase = Atomics.load(this.ctl.i32, CTL_I32.phase);
+    if (phase === PHASE_RUNNING) {
+      if (nowAbs() >= this.ctl.f64[CTL_F64.deadlineAbs]) Atomics.store(this.ctl.i32, CTL_I32.stop, 1);
+      if (this.ticks++ % 20 === 0) this.sample();
+    }
+  }
+
+  private sample(): void {
+    const m = this.heap.adapter.memory();
+    if (m.committed > this.peakCommitted) this.peakCommitted = m.committed;
+    if (m.live > this.peakLive) this.peakLive = m.live;
+    if (m.metadata > this.metadata) this.metadata = m.metadata;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+function subtractLocks(end: AllocatorSnapshot, start: AllocatorSnapshot | undefined): Record<string, TierLockStats> {
+  const out: Record<string, TierLockStats> = {};
+  for (const [tier, e] of Object.entries(end.locks)) {
+    const s = start?.locks[tier];
+    out[tier] = {
+      kind: e.kind,
+      acquisitions: e.acquisitions - (s?.acquisitions ?? 0),
+      contended: e.contended - (s?.contended ?? 0),
+      spins: e.spins - (s?.spins ?? 0),
+      parks: e.parks - (s?.parks ?? 0),
+      wakeups: e.wakeups - (s?.wakeups ?? 0),
+      handoffs: e.handoffs - (s?.handoffs ?? 0),
+      latencySamples: e.latencySamples - (s?.latencySamples ?? 0),
+      latencyP50Ns: e.latencyP50Ns,
+      latencyP99Ns: e.latencyP99Ns,
+      latencyMaxNs: e.latencyMaxNs,
+    };
+  }
+  return out;
+}
+
+function addLocks(into: Record<string, TierLockStats>, more: Record<string, TierLockStats>): void {
+  for (const [tier, m] of Object.entries(more)) {
+    const a = into[tier];
+    if (!a) {
+      into[tier] = { ...m };
+      continue;
+    }
+    a.acquisitions += m.acquisitions;
+    a.contended += m.contended;
+    a.spins += m.spins;
+    a.parks += m.parks;
+    a.wakeups += m.wakeups;
+    a.handoffs += m.handoffs;
+    a.latencySamples += m.latencySamples;
+    a.latencyP50Ns = m.latencyP50Ns;
+    a.latencyP99Ns = m.latencyP99Ns;
+    a.latencyMaxNs = Math.max(a.latencyMaxNs, m.latencyMaxNs);
+  }
+}
+
+class RunFailure extends Error {}
+
+interface RunSetup {
+  spec: AllocatorSpec;
+  def: WorkloadDef;
+  params: WorkloadParams;
+  workers: number;
+  rep: number;
+  durationMs: number;
+  seed: number;
+  check: boolean;
+  fullCleanup: boolean;
+}
+
+/** Generous bound on one round: set-up of big live sets on 2 cores can take a while. */
+function roundTimeoutMs(s: RunSetup): number {
+  return 120_000 + s.durationMs * 4 + s.workers * 2_000;
+}
+
+async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSetup): Promise<RunRecord> {
+  const { spec, def, params, workers } = s;
+  const rounds = Math.max(1, def.rounds(params));
+  const heap = createHeap(spec, { liveBytes: def.liveBytes(params, workers), workers });
+  const skipCleanupFrees = heap.cheapCleanup && !s.fullCleanup;
+  try {
+    const data = new SharedArrayBuffer(Math.max(16, def.dataWords(params, workers) * 4));
+    def.initData?.(new Int32Array(data), params, workers);
+    let seconds = 0;
+    let ops = 0;
+    let mallocs = 0;
+    let frees = 0;
+    let units = 0;
+    let peakCommitted = 0;
+    let peakLive = 0;
+    let metadata = 0;
+    let tcHits = 0;
+    let tcMisses = 0;
+    let cpuUs = 0;
+    let wallMs = 0;
+    let busyJiffies = 0;
+    let totalJiffies = 0;
+    let machineKnown = true;
+    const locks: Record<string, TierLockStats> = {};
+    for (let round = 0; round < rounds; round++) {
+      const ctlSab = createControl();
+      const ctl = controlViews(ctlSab);
+      const sampler = new Sampler(heap, ctl);
+      const tasks: Promise<WorkerOutcome>[] = [];
+      for (let w = 0; w < workers; w++) {
+        const task: WorkerTask = {
+          workload: def.name,
+          allocator: spec,
+          heap: heap.buffer,
+          ctl: ctlSab,
+          data,
+          worker: w,
+          workers,
+          params,
+          seed: s.seed,
+          round,
+          rounds,
+          durationMs: s.durationMs / rounds,
+          skipCleanupFrees,
+        };
+        tasks.push(poolRef.pool.run(task));
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), roundTimeoutMs(s));
+      });
+      const settled = await Promise.race([Promise.allSettled(tasks), timedOut]);
+      clearTimeout(timer);
+      sampler.stop();
+      if (settled === 'timeout') {
+        abortRun(ctl);
+        const late = await Promise.race([Promise.allSettled(tasks), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5_000))]);
+        if (late === 'timeout') {
+          // Some worker is stuck inside the allocator: the pool cannot be trusted any more.
+          await poolRef.pool.destroy().catch(() => undefined);
+          poolRef.pool = poolRef.make();
+        }
+        throw new RunFailure(`round ${round} did not finish within ${roundTimeoutMs(s)} ms (deadlock or livelock?)`);
+      }
+      const rejected = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (rejected.length > 0) {
+        const real = rejected.find((r) => !(r.reason instanceof Error && r.reason.name === 'AbortedError')) ?? rejected[0];
+        const reason = real.reason instanceof Error ? (real.reason.stack ?? real.reason.message) : String(real.reason);
+        throw new RunFailure(reason);
+      }
+      const outs = settled.map((r) => (r as PromiseFulfilledResult<WorkerOutcome>).value);
+      const roundSeconds = (ctl.f64[CTL_F64.endAbs] - ctl.f64[CTL_F64.startAbs]) / 1000;
+      if (!(roundSeconds > 0)) throw new RunFailure(`round ${round}: no timed window recorded`);
+      seconds += roundSeconds;
+      let startSnap: AllocatorSnapshot | undefined;
+      let endSnap: AllocatorSnapshot | undefined;
+      for (const o of outs) {
+        ops += o.ops;
+        mallocs += o.mallocs;
+        frees += o.frees;
+        units += o.units;
+        peakCommitted = Math.max(peakCommitted, o.peakCommitted);
+        peakLive = Math.max(peakLive, o.peakLive);
+        metadata = Math.max(metadata, o.metadata);
+        if (o.startSnapshot) startSnap = o.startSnapshot;
+        if (o.endSnapshot) endSnap = o.endSnapshot;
+      }
+      peakCommitted = Math.max(peakCommitted, sampler.peakCommitted);
+      peakLive = Math.max(peakLive, sampler.peakLive);
+      metadata = Math.max(metadata, sampler.metadata);
+      if (endSnap) {
+        addLocks(locks, subtractLocks(endSnap, startSnap));
+        tcHits += endSnap.threadCacheHits - (startSnap?.threadCacheHits ?? 0);
+        tcMisses += endSnap.threadCacheMisses - (startSnap?.threadCacheMisses ?? 0);
+      }
+      const f = ctl.f64;
+      cpuUs += f[CTL_F64.cpuEndUs] - f[CTL_F64.cpuStartUs];
+      wallMs += f[CTL_F64.endAbs] - f[CTL_F64.startAbs];
+      if (f[CTL_F64.busyStart] >= 0 && f[CTL_F64.busyEnd] >= 0) {
+        busyJiffies += f[CTL_F64.busyEnd] - f[CTL_F64.busyStart];
+        totalJiffies += f[CTL_F64.totalEnd] - f[CTL_F64.totalStart];
+      } else {
+        machineKnown = false;
+      }
+    }
+    if (s.check) {
+      try {
+        heap.check();
+      } catch (err) {
+        throw new RunFailure(`heap check failed after the run: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (!skipCleanupFrees) {
+      const live = heap.liveObjects();
+      if (live !== 0) throw new RunFailure(`${live} objects still in use after every block was freed (leak or lost free)`);
+    }
+    const coresUsed = wallMs > 0 ? cpuUs / 1000 / wallMs : null;
+    // /proc/stat counts jiffies of all cores: busy share x cores = cores busy machine-wide.
+    // (10 ms jiffies: coarse for short windows, so this is a median-of-runs figure.)
+    const machineCores = machineKnown && totalJiffies > 0 ? (busyJiffies / totalJiffies) * os.cpus().length : null;
+    const otherCores = coresUsed !== null && machineCores !== null ? Math.max(0, machineCores - coresUsed) : null;
+    const throughput = ops / seconds;
+    return {
+      allocator: spec.id,
+      workload: def.name,
+      workers,
+      rep: s.rep,
+      seconds,
+      ops,
+      mallocs,
+      frees,
+      units,
+      throughput,
+      metric: def.metric.compute({ ops, mallocs, frees, units, seconds }),
+      peakCommittedBytes: peakCommitted,
+      peakLiveBytes: peakLive,
+      blowup: peakLive > 0 ? peakCommitted / peakLive : NaN,
+      metadataBytes: metadata,
+      blowupExclMetadata: peakLive > 0 ? (peakCommitted - metadata) / peakLive : NaN,
+      locks,
+      threadCacheHits: tcHits,
+      threadCacheMisses: tcMisses,
+      coresUsed,
+      otherCores,
+    };
+  } finally {
+    heap.dispose();
+  }
+}
+
+interface Resolved {
+  workers: number[];
+  workloads: WorkloadDef[];
+  allocators: string[];
+  durationMs: number;
+  reps: number;
+  quick: boolean;
+  scale: 'default' | 'quick' | 'small';
+  seed: number;
+  params: Record<string, WorkloadParams>;
+  check: boolean;
+  fullCleanup: boolean;
+  warmup: boolean;
+  failFast: boolean;
+}
+
+export function resolveOptions(o: ContentionOptions & { failFast?: boolean }): Resolved {
+  const quick = Boolean(o.quick);
+  const workers = [...new Set(o.workers ?? (quick ? QUICK_WORKERS : DEFAULT_WORKERS))].sort((a, b) => a - b);
+  for (const n of workers) if (!Number.isInteger(n) || n < 1 || n > 128) throw new RangeError(`worker count ${n} outside 1..128`);
+  const workloads = (o.workloads ?? WORKLOAD_NAMES).map(workloadByName);
+  const allocators = expandAllocatorIds(o.allocators ?? (quick ? QUICK_ALLOCATORS : DEFAULT_ALLOCATORS));
+  const scale = o.scale ?? (quick ? 'quick' : 'default');
+  const durationMs = o.durationMs ?? (quick ? QUICK_DURATION_MS : DEFAULT_DURATION_MS);
+  if (!(durationMs > 0)) throw new RangeError(`duration ${durationMs} ms must be > 0`);
+  const reps = o.reps ?? (quick ? QUICK_REPS : DEFAULT_REPS);
+  if (!Number.isInteger(reps) || reps < 1) throw new RangeError(`reps ${reps} must be a positive integer`);
+  const params: Record<string, WorkloadParams> = {};
+  for (const def of workloads) params[def.name] = resolveParams(def, scale, o.params?.[def.name]);
+  return {
+    workers,
+    workloads,
+    allocators,
+    durationMs,
+    reps,
+    quick,
+    scale,
+    seed: o.seed ?? 1,
+    params,
+    check: o.check ?? true,
+    fullCleanup: o.fullCleanup ?? false,
+    warmup: o.warmup ?? true,
+    failFast: o.failFast ?? false,
+  };
+}
+
+/**
+ * Runs the whole matrix and returns every figure: raw runs, aggregated figures and the
+ * target evaluation. Rejects only on bad options or (with failFast) a failed run.
+ */
+export async function runContentionSuite(options: ContentionOptions & { failFast?: boolean } = {}): Promise<SuiteResults> {
+  const r = resolveOptions(options);
+  const bar = options.progress === false ? null : typeof options.progress === 'function' ? null : options.progress === true || process.stderr.isTTY ? new ProgressBar() : null;
+  const onProgress = typeof options.progress === 'function' ? options.progress : (e: ProgressEvent) => bar?.update(e);
+  const note = (msg: string): void => {
+    if (bar) bar.note(msg);
+    else if (options.progress !== false) process.stderr.write(`${msg}\n`);
+  };
+  const filename = workerFile();
+  const maxWorkers = Math.max(...r.workers);
+  const started = Date.now();
+  const loadStart = os.loadavg();
+  const runs: RunRecord[] = [];
+  const failures: ContentionFailure[] = [];
+  const perCombo = r.workers.length * r.reps + (r.warmup ? 1 : 0);
+  const total = r.allocators.length * r.workloads.length * perCombo;
+  let done = 0;
+
+  for (const id of r.allocators) {
+    const spec = allocatorSpec(id);
+    const make = (): Piscina =>
+      new Piscina({ filename, minThreads: maxWorkers, maxThreads: maxWorkers, idleTimeout: 600_000, maxQueue: 'auto', concurrentTasksPerWorker: 1 });
+    const poolRef = { pool: make(), make };
+    try {
+      for (const def of r.workloads) {
+        const params = r.params[def.name];
+        const base = { spec, def, check: r.check, fullCleanup: r.fullCleanup };
+        if (r.warmup) {
+          onProgress({ done, total, allocator: id, workload: def.name, workers: maxWorkers, rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: true });
+          try {
+            await runOne(poolRef, {
+              ...base,
+              params: resolveParams(def, 'small', options.params?.[def.name]),
+              workers: maxWorkers,
+              rep: -1,
+              durationMs: Math.min(100, r.durationMs),
+              seed: r.seed + 999,
+            });
+          } catch (err) {
+            const msg = err instanceof Error ? err.message : String(err);
+            failures.push({ allocator: id, workload: def.name, workers: maxWorkers, rep: -1, error: `warm-up: ${msg}` });
+            note(`\n!!! FAILED warm-up ${def.name} / ${id} / ${maxWorkers} workers:\n${msg}\n`);
+            if (r.failFast) throw err;
+          }
+          done++;
+        }
+        for (const workers of r.workers) {
+          for (let rep = 0; rep < r.reps; rep++) {
+            onProgress({ done, total, allocator: id, workload: def.name, workers, rep, reps: r.reps, elapsedMs: Date.now() - started, warmup: false });
+            try {
+              runs.push(await runOne(poolRef, { ...base, params, workers, rep, durationMs: r.durationMs, seed: r.seed + rep }));
+            } catch (err) {
+              const msg = err instanceof Error ? err.message : String(err);
+              failures.push({ allocator: id, workload: def.name, workers, rep, error: msg });
+              note(`\n!!! FAILED ${def.name} / ${id} / ${workers} workers / rep ${rep + 1}:\n${msg}\n`);
+              if (r.failFast) throw err;
+            }
+            done++;
+          }
+        }
+      }
+    } finally {
+      await poolRef.pool.destroy();
+    }
+  }
+  onProgress({ done, total, allocator: '', workload: '', workers: 0, rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: false });
+  bar?.done();
+
+  const allocatorLabels: Record<string, string> = {};
+  for (const id of r.allocators) allocatorLabels[id] = allocatorSpec(id).label;
+  const metrics: ContentionResults['meta']['metrics'] = {};
+  for (const def of r.workloads) {
+    metrics[def.name] = { name: def.metric.name, unit: def.metric.unit, higherIsBetter: def.metric.higherIsBetter, description: def.description };
+  }
+  const figures = computeFigures(runs, r.allocators);
+  const targets = evaluateTargets(figures, { workers: r.workers, workloads: r.workloads.map((w) => w.name), allocators: r.allocators });
+  const cpus = os.cpus();
+  return {
+    meta: {
+      date: new Date().toISOString(),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      cpus: cpus.length,
+      cpuModel: cpus[0]?.model ?? 'unknown',
+      totalMemoryBytes: os.totalmem(),
+      loadAverageStart: loadStart,
+      loadAverageEnd: os.loadavg(),
+      wallSeconds: (Date.now() - started) / 1000,
+      options: {
+        workers: r.workers,
+        workloads: r.workloads.map((w) => w.name),
+        allocators: r.allocators,
+        durationMs: r.durationMs,
+        reps: r.reps,
+        quick: r.quick,
+        scale: r.scale,
+        seed: r.seed,
+        params: r.params,
+      },
+      allocatorLabels,
+      metrics,
+    },
+    runs,
+    figures,
+    targets,
+    failures,
+  };
+}
+
+export { WORKLOADS };

@@ -1,0 +1,230 @@
+/**
+ * What every workload shares: the task a worker receives, the context it runs in, the
+ * block stamp/verify helpers and the pre-generated random numbers.
+ *
+ * Owns: nothing shared. A workload's shared state lives in `data` (a SharedArrayBuffer the
+ * suite sizes from the workload's `dataWords`), never in the heap under test.
+ *
+ * Invariants:
+ * - Every block a workload allocates is stamped over its whole usable request
+ *   (`stamp`: Int32Array.fill, native speed) with a tag unique to that allocation, and
+ *   checked (`verify`: first, middle and last word) before it is freed. Two live blocks
+ *   that overlap, or one block handed out twice, break some tag: the run then fails with a
+ *   VerificationError naming the block.
+ * - Requested sizes are >= 8 bytes, so a block has at least two whole words.
+ * - Hot loops draw random numbers from `rand` (a pre-generated seeded xorshift32 table,
+ *   RAND_MASK + 1 entries) and allocate nothing but the blocks under test.
+ */
+import type { AllocatorAdapter } from '../adapters/types.js';
+import { endBarrier, startBarrier, type ControlViews } from '../control.js';
+
+export const RAND_BITS = 16;
+export const RAND_MASK = (1 << RAND_BITS) - 1;
+
+export class VerificationError extends Error {
+  constructor(workload: string, detail: string) {
+    super(`${workload}: verification failed: ${detail}`);
+    this.name = 'VerificationError';
+  }
+}
+
+/** What the main thread sends each worker of a run (structured-clonable). */
+export interface WorkerTask {
+  workload: string;
+  allocator: import('../adapters/types.js').AllocatorSpec;
+  heap: SharedArrayBuffer;
+  ctl: SharedArrayBuffer;
+  data: SharedArrayBuffer;
+  worker: number;
+  workers: number;
+  params: Record<string, number>;
+  seed: number;
+  round: number;
+  rounds: number;
+  durationMs: number;
+  /** skip frees in the untimed cleanup (blocks are still verified); see HeapInstance.cheapCleanup */
+  skipCleanupFrees: boolean;
+}
+
+export interface WorkerOutcome {
+  /** allocator calls (malloc + free) in the timed window */
+  ops: number;
+  mallocs: number;
+  frees: number;
+  /** workload-specific count (e.g. object iterations of cache-*) */
+  units: number;
+  /** present in the result of the worker that released the start / end barrier */
+  startSnapshot?: import('../adapters/types.js').AllocatorSnapshot;
+  endSnapshot?: import('../adapters/types.js').AllocatorSnapshot;
+  /** memory sampled by this worker (end-barrier releaser: just before cleanup) */
+  peakCommitted: number;
+  peakLive: number;
+  /** allocator metadata inside peakCommitted */
+  metadata: number;
+}
+
+export interface WorkloadContext {
+  readonly task: WorkerTask;
+  readonly adapter: AllocatorAdapter;
+  readonly ctl: ControlViews;
+  /** view over the shared workload data */
+  readonly data: Int32Array;
+  readonly rand: Uint32Array;
+  readonly worker: number;
+  readonly workers: number;
+  readonly params: Record<string, number>;
+}
+
+/**
+ * This thread's int32 view of the heap buffer. Fixed-length (length-tracking views over a
+ * growable buffer are several times slower on Node 20) and refreshed when a block lies
+ * beyond it because another thread grew the buffer.
+ */
+export class HeapView {
+  h: Int32Array;
+  private end: number;
+  private readonly buffer: SharedArrayBuffer;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.buffer = buffer;
+    this.end = buffer.byteLength & ~3;
+    this.h = new Int32Array(buffer, 0, this.end >>> 2);
+  }
+
+  /** The view, covering at least [0, end). */
+  at(end: number): Int32Array {
+    if (end > this.end) this.refresh(end);
+    return this.h;
+  }
+
+  private refresh(end: number): void {
+    this.end = this.buffer.byteLength & ~3;
+    this.h = new Int32Array(this.buffer, 0, this.end >>> 2);
+    if (end > this.end) throw new VerificationError('heap view', `block ending at ${end} lies beyond the heap buffer (${this.end} bytes)`);
+  }
+}
+
+/** Writes `tag` over the whole words of the block [p, p + n). */
+export function stamp(v: HeapView, p: number, n: number, tag: number): void {
+  v.at(p + n).fill(tag, p >>> 2, (p + n) >>> 2);
+}
+
+/** True if the first, middle and last whole words of [p, p + n) still hold `tag`. */
+export function intact(v: HeapView, p: number, n: number, tag: number): boolean {
+  const h = v.at(p + n);
+  const a = p >>> 2;
+  const e = ((p + n) >>> 2) - 1;
+  return h[a] === tag && h[e] === tag && h[(a + e) >>> 1] === tag;
+}
+
+export function describeBlock(v: HeapView, p: number, n: number, tag: number): string {
+  const h = v.h;
+  const a = p >>> 2;
+  const e = ((p + n) >>> 2) - 1;
+  return `block ${p} (${n} B) expected tag ${tag}, found first=${h[a]} middle=${h[(a + e) >>> 1]} last=${h[e]}`;
+}
+
+/** Fills `out` from a seeded xorshift32 stream (seed 0 is replaced). */
+export function fillRandom(out: Uint32Array, seed: number): Uint32Array {
+  let x = (seed ^ 0x9e3779b9) >>> 0 || 0x1234567;
+  for (let i = 0; i < out.length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x;
+  }
+  return out;
+}
+
+/** Tag stream: distinct per worker and allocation, never 0 (0 is what fresh memory holds). */
+export function tagBase(worker: number, round: number): number {
+  return (((worker + 1) * 0x01000193) ^ (round * 0x7feb352d)) | 1;
+}
+export const TAG_STEP = 0x9e3779b2; // even: tags keep the low bit of tagBase (1) and never reach 0
+
+export function nowMs(): number {
+  return performance.now();
+}
+
+/** A fresh outcome record for one worker. */
+export function newOutcome(): WorkerOutcome {
+  return { ops: 0, mallocs: 0, frees: 0, units: 0, peakCommitted: 0, peakLive: 0, metadata: 0 };
+}
+
+/**
+ * Waits for all workers at the start barrier (the releaser snapshots the allocator first)
+ * and returns the deadline as a local performance.now() value.
+ */
+export function beginTimed(ctx: WorkloadContext, out: WorkerOutcome): number {
+  const { adapter } = ctx;
+  return startBarrier(ctx.ctl, ctx.workers, ctx.task.durationMs, () => {
+    out.startSnapshot = adapter.snapshot();
+    sampleInto(adapter, out);
+  });
+}
+
+/**
+ * Waits for all workers at the end barrier. The last one to finish stamps the end time,
+ * snapshots the allocator and samples its memory while every other worker is parked
+ * (the live set is at its steady-state high, before any cleanup).
+ */
+export function endTimed(ctx: WorkloadContext, out: WorkerOutcome): void {
+  const { adapter } = ctx;
+  endBarrier(ctx.ctl, ctx.workers, () => {
+    out.endSnapshot = adapter.snapshot();
+    sampleInto(adapter, out);
+  });
+}
+
+function sampleInto(adapter: AllocatorAdapter, out: WorkerOutcome): void {
+  const m = adapter.memory();
+  if (m.committed > out.peakCommitted) out.peakCommitted = m.committed;
+  if (m.live > out.peakLive) out.peakLive = m.live;
+  if (m.metadata > out.metadata) out.metadata = m.metadata;
+}
+
+/** Parameter values of one run: defaults, overridden per mode and by the user. */
+export type WorkloadParams = Record<string, number>;
+
+/** A workload as the suite sees it (main side) plus its worker-side `run`. */
+export interface WorkloadDef {
+  readonly name: string;
+  readonly description: string;
+  /** the workload's own metric, derived from the run's totals */
+  readonly metric: {
+    readonly name: string;
+    readonly unit: string;
+    readonly higherIsBetter: boolean;
+    compute(t: { ops: number; mallocs: number; frees: number; units: number; seconds: number }): number;
+  };
+  readonly defaults: WorkloadParams;
+  /** overrides for --quick */
+  readonly quick: WorkloadParams;
+  /** overrides for the tests (tiny live sets) */
+  readonly small: WorkloadParams;
+  /** int32 words of shared workload data the run needs */
+  dataWords(p: WorkloadParams, workers: number): number;
+  /** initialises the shared data before any worker starts */
+  initData?(data: Int32Array, p: WorkloadParams, workers: number): void;
+  /** expected peak live bytes (heap sizing) */
+  liveBytes(p: WorkloadParams, workers: number): number;
+  /** rounds of fresh attach/detach (mstress); 1 for the others */
+  rounds(p: WorkloadParams): number;
+  /** worker side: one worker's share of one round */
+  run(ctx: WorkloadContext): WorkerOutcome;
+}
+
+/** Frees p unless the run skips cleanup frees (blocks are verified either way). */
+export function cleanupFree(ctx: WorkloadContext, p: number): void {
+  if (!ctx.task.skipCleanupFrees) ctx.adapter.free(p);
+}
+
+/** The metric of the throughput workloads: allocator calls per second. */
+export const CALLS_PER_SECOND: WorkloadDef['metric'] = {
+  name: 'ops/s',
+  unit: 'malloc+free calls/s',
+  higherIsBetter: true,
+  compute: (t) => t.ops / t.seconds,
+};

@@ -1,0 +1,179 @@
+/**
+ * mstress (mimalloc-bench, after Daan Leijen's test): random sizes (8..128 B, retained
+ * ones up to 512 B; 0.9% of blocks x100 and 0.1% x1000, so up to 512 KiB: above the
+ * small-object limit), with each iteration: allocate (into a local ring of `slots`) or
+ * retain (kept until the worker's round ends), a 66% chance to free a random local block,
+ * and a 25% chance to swap a random local block with a random cell of the shared transfer
+ * array (Atomics.exchange). Workers are replaced over `rounds` rounds: each round is a
+ * fresh set of tasks that attach, run, free everything local and detach (a thread exit),
+ * while the blocks parked in the transfer array outlive them into the next round. The last
+ * round's workers free the transfer array after the end barrier.
+ *
+ * Block layout: word 0 = requested size, the remaining words = the tag. A block received
+ * through the transfer array carries its own size and tag (checked for consistency);
+ * blocks a worker allocated itself are also checked against the tag it remembers.
+ *
+ * Shared data: `transfer` cells of block pointers (0 = empty).
+ * Metric: allocator calls per second, plus peak memory (blowup) over all rounds.
+ */
+import { shouldStop } from '../control.js';
+import {
+  CALLS_PER_SECOND,
+  RAND_MASK,
+  TAG_STEP,
+  VerificationError,
+  beginTimed,
+  cleanupFree,
+  endTimed,
+  HeapView,
+  intact,
+  newOutcome,
+  stamp,
+  tagBase,
+  type WorkloadContext,
+  type WorkloadDef,
+} from './common.js';
+
+/** Tag value meaning "not known locally: take the block's own". */
+const UNKNOWN = 0;
+
+/** Size in bytes for `items` 8-byte words, with the rare large multipliers. */
+function pickSize(r: number, maxShift: number): number {
+  let items = 1 << (r % maxShift);
+  const c = (r >>> 8) % 1000;
+  if (c < 1) items *= 1000;
+  else if (c < 10) items *= 100;
+  return items * 8;
+}
+
+function check(v: HeapView, p: number, want: number): number {
+  const h = v.at(p + 8);
+  const a = p >>> 2;
+  const n = h[a];
+  const tag = h[a + 1];
+  if (n < 8 || (want !== UNKNOWN && tag !== want) || !intact(v, p + 4, n - 4, tag)) {
+    throw new VerificationError(
+      'mstress',
+      `block ${p}: size word ${n}, tag ${tag}${want !== UNKNOWN ? ` (expected ${want})` : ''}, last word ${n >= 8 ? v.h[((p + n) >>> 2) - 1] : 'n/a'}`,
+    );
+  }
+  return n;
+}
+
+function write(v: HeapView, p: number, n: number, tag: number): void {
+  v.at(p + n)[p >>> 2] = n;
+  stamp(v, p + 4, n - 4, tag);
+}
+
+export const mstress: WorkloadDef = {
+  name: 'mstress',
+  description: 'random sizes with rare large ones, random frees, swaps through a shared array (Atomics.exchange); workers replaced each round',
+  metric: CALLS_PER_SECOND,
+  defaults: { slots: 2000, retain: 1000, transfer: 1000, rounds: 4 },
+  quick: { rounds: 2 },
+  small: { slots: 100, retain: 50, transfer: 64, rounds: 2 },
+  dataWords: (p) => p.transfer,
+  // average request about 200 B (small ones plus the rare x100 / x1000) plus headers
+  liveBytes: (p, workers) => workers * (p.slots + p.retain) * 260 + p.transfer * 260 + 2 * 512 * 1024 * workers,
+  rounds: (p) => p.rounds,
+
+  run(ctx: WorkloadContext) {
+    const out = newOutcome();
+    const { adapter, data: transfer, rand, worker, workers, params: p, task } = ctx;
+    const h = new HeapView(adapter.buffer);
+    const ci = ctx.ctl.i32;
+    const slots = p.slots;
+    const retainCap = p.retain;
+    const cells = p.transfer;
+    const ptr = new Int32Array(slots);
+    const ptag = new Int32Array(slots);
+    const kept = new Int32Array(retainCap);
+    const keptTag = new Int32Array(retainCap);
+    let keptCount = 0;
+    let top = 0;
+    let tag = tagBase(worker, task.round);
+    let ri = ((worker + 1) * 7919 + task.round * 104729) & RAND_MASK;
+    let it = 0;
+    let mallocs = 0;
+    let frees = 0;
+
+    const deadline = beginTimed(ctx, out);
+    while (!shouldStop(ci, deadline, it++)) {
+      const r = rand[ri];
+      ri = (ri + 1) & RAND_MASK;
+      if (keptCount >= retainCap || (r & 0x80000000) !== 0) {
+        // allocate into the ring, freeing whatever the ring still holds there
+        const old = ptr[top];
+        if (old !== 0) {
+          check(h, old, ptag[top]);
+          adapter.free(old);
+          frees++;
+        }
+        const n = pickSize(r >>> 3, 5);
+        const q = adapter.malloc(n);
+        tag = (tag + TAG_STEP) | 0;
+        write(h, q, n, tag);
+        ptr[top] = q;
+        ptag[top] = tag;
+        mallocs++;
+        if (++top === slots) top = 0;
+      } else {
+        const n = pickSize(r >>> 3, 7);
+        const q = adapter.malloc(n);
+        tag = (tag + TAG_STEP) | 0;
+        write(h, q, n, tag);
+        kept[keptCount] = q;
+        keptTag[keptCount++] = tag;
+        mallocs++;
+      }
+      const r2 = rand[ri];
+      ri = (ri + 1) & RAND_MASK;
+      if (r2 % 100 < 66) {
+        const i = (r2 >>> 8) % slots;
+        const q = ptr[i];
+        if (q !== 0) {
+          check(h, q, ptag[i]);
+          adapter.free(q);
+          frees++;
+          ptr[i] = 0;
+        }
+      }
+      const r3 = rand[ri];
+      ri = (ri + 1) & RAND_MASK;
+      if (r3 % 4 === 0) {
+        const i = (r3 >>> 4) % slots;
+        const c = (r3 >>> 16) % cells;
+        ptr[i] = Atomics.exchange(transfer, c, ptr[i]);
+        ptag[i] = UNKNOWN;
+      }
+    }
+    out.mallocs = mallocs;
+    out.frees = frees;
+    out.ops = mallocs + frees;
+    out.units = out.ops;
+    endTimed(ctx, out);
+
+    // The worker "exits": everything it holds locally is freed (always: later rounds
+    // would otherwise see a live set that grows with every round).
+    for (let i = 0; i < slots; i++) {
+      if (ptr[i] !== 0) {
+        check(h, ptr[i], ptag[i]);
+        adapter.free(ptr[i]);
+      }
+    }
+    for (let i = 0; i < keptCount; i++) {
+      check(h, kept[i], keptTag[i]);
+      adapter.free(kept[i]);
+    }
+    if (task.round === task.rounds - 1) {
+      for (let c = worker; c < cells; c += workers) {
+        const q = Atomics.exchange(transfer, c, 0);
+        if (q !== 0) {
+          check(h, q, UNKNOWN);
+          cleanupFree(ctx, q);
+        }
+      }
+    }
+    return out;
+  },
+};

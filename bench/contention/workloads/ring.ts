@@ -1,0 +1,86 @@
+/**
+ * ring (emscripten's test_malloc_multithreading): each worker keeps a ring of `slots`
+ * blocks; every iteration verifies and frees the block in the next slot and allocates
+ * `base + slot` bytes into it (1000..2023 B by default). No sharing at all: the case where
+ * one global lock collapses while per-thread caches should scale.
+ *
+ * Worker-local state only (the ring is a local Int32Array of (ptr, tag)).
+ * Metric: allocator calls per second (one free + one malloc per iteration).
+ */
+import { shouldStop } from '../control.js';
+import {
+  CALLS_PER_SECOND,
+  TAG_STEP,
+  VerificationError,
+  beginTimed,
+  cleanupFree,
+  describeBlock,
+  endTimed,
+  HeapView,
+  intact,
+  newOutcome,
+  stamp,
+  tagBase,
+  type WorkloadContext,
+  type WorkloadDef,
+} from './common.js';
+
+export const ring: WorkloadDef = {
+  name: 'ring',
+  description: 'per worker a ring of 1,024 slots: free the old block, allocate 1000+slot bytes',
+  metric: CALLS_PER_SECOND,
+  defaults: { slots: 1024, base: 1000 },
+  quick: {},
+  small: { slots: 64 },
+  dataWords: () => 0,
+  liveBytes: (p, workers) => workers * p.slots * (p.base + p.slots / 2 + 16),
+  rounds: () => 1,
+
+  run(ctx: WorkloadContext) {
+    const out = newOutcome();
+    const { adapter, worker, params: p } = ctx;
+    const h = new HeapView(adapter.buffer);
+    const ci = ctx.ctl.i32;
+    const slots = p.slots;
+    const sizeBase = p.base;
+    const ringPtr = new Int32Array(slots);
+    const ringTag = new Int32Array(slots);
+    let tag = tagBase(worker, 0);
+    for (let s = 0; s < slots; s++) {
+      const q = adapter.malloc(sizeBase + s);
+      tag = (tag + TAG_STEP) | 0;
+      stamp(h, q, sizeBase + s, tag);
+      ringPtr[s] = q;
+      ringTag[s] = tag;
+    }
+
+    let s = 0;
+    let it = 0;
+    const deadline = beginTimed(ctx, out);
+    while (!shouldStop(ci, deadline, it)) {
+      const n = sizeBase + s;
+      const q = ringPtr[s];
+      if (!intact(h, q, n, ringTag[s])) throw new VerificationError('ring', describeBlock(h, q, n, ringTag[s]));
+      adapter.free(q);
+      const r = adapter.malloc(n);
+      tag = (tag + TAG_STEP) | 0;
+      stamp(h, r, n, tag);
+      ringPtr[s] = r;
+      ringTag[s] = tag;
+      if (++s === slots) s = 0;
+      it++;
+    }
+    out.ops = it * 2;
+    out.mallocs = it;
+    out.frees = it;
+    out.units = it;
+    endTimed(ctx, out);
+
+    for (let k = 0; k < slots; k++) {
+      const n = sizeBase + k;
+      if (!intact(h, ringPtr[k], n, ringTag[k])) throw new VerificationError('ring', describeBlock(h, ringPtr[k], n, ringTag[k]));
+      cleanupFree(ctx, ringPtr[k]);
+    }
+    return out;
+  },
+};
