@@ -3,7 +3,8 @@
  *
  * Owns, under class c's central lock (a spinlock that yields, by default): c's list of
  * spans with free objects (NONEMPTY), each such span's object free list and counts, and
- * c's TransferCache. Moves objects to and from thread caches in batches.
+ * c's TransferCache. Moves objects in batches between a caller's free list (a thread
+ * cache list, given as the Int32 indexes of its head and length words) and the spans.
  *
  * Invariants (checked by check()):
  * - every small span of class c has FREE_COUNT + IN_USE = objects per span, and is on
@@ -11,46 +12,64 @@
  * - a span whose IN_USE drops to 0 leaves the class and goes back to the PageHeap;
  * - every object on a span free list or transfer chain has SHADOW = FREE.
  *
+ * Recovery: each operation is one transaction of the caller's undo log (Txn), including
+ * the caller's list words, committed just before unlocking. So objects are always either
+ * on the caller's list or in the class, never in flight. Spans that empty are recorded in
+ * the caller's slot (S.PENDING) inside the transaction and handed to the PageHeap after
+ * the unlock; a new span from the PageHeap stays in the caller's S.TRANSIT_SPAN until the
+ * transaction that links it into the class.
+ *
  * Lock order: at most one lock at a time. The central lock is dropped before calling the
- * PageHeap (to get a new span or give an empty one back), so a thread never holds two
- * central locks or a central lock and the PageHeap lock together.
+ * PageHeap, so a thread never holds two central locks or a central lock and the PageHeap
+ * lock together.
  */
 
 import type { Lock } from '../locks/lock.js';
 import { HeapCorruptionError } from './errors.js';
-import { CC, CENTRAL_WORDS, SP, Shadow } from './layout.js';
+import { CC, CENTRAL_WORDS, PENDING_SPANS, S, SP, Shadow } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import type { PageHeap } from './pageheap.js';
 import { decodeLink, encodeLink } from './safelink.js';
 import type { SizeClassTable } from './sizeclasses.js';
 import { NO_SPAN, type SpanTable } from './span.js';
 import { TransferCache } from './transfercache.js';
+import type { Txn } from './txn.js';
 
 export class CentralCache {
   private readonly mem: HeapMemory;
   private readonly spans: SpanTable;
   private readonly pageHeap: PageHeap;
   private readonly table: SizeClassTable;
+  private readonly txn: Txn;
   readonly transfer: TransferCache;
   /** locks[c]: this thread's handle on class c's central lock. */
   readonly locks: Lock[];
   private readonly centralWord: number;
   private readonly key: number;
-  /** Spans emptied by one insertRange, returned to the PageHeap after the lock is dropped. */
-  private readonly emptied: Int32Array;
-  /** Head of the chain produced by the last removeRange(). */
-  removedHead = 0;
+  /** Int32 index of this thread's S.PENDING words and S.TRANSIT_SPAN. */
+  private readonly pendingWord: number;
+  private readonly transitWord: number;
 
-  constructor(mem: HeapMemory, spans: SpanTable, pageHeap: PageHeap, table: SizeClassTable, locks: Lock[]) {
+  constructor(
+    mem: HeapMemory,
+    spans: SpanTable,
+    pageHeap: PageHeap,
+    table: SizeClassTable,
+    locks: Lock[],
+    txn: Txn,
+    slotWord: number,
+  ) {
     this.mem = mem;
     this.spans = spans;
     this.pageHeap = pageHeap;
     this.table = table;
     this.locks = locks;
-    this.transfer = new TransferCache(mem);
+    this.txn = txn;
+    this.transfer = new TransferCache(mem, txn);
     this.centralWord = mem.layout.central >>> 2;
     this.key = mem.layout.key;
-    this.emptied = new Int32Array(64);
+    this.pendingWord = slotWord + S.PENDING;
+    this.transitWord = slotWord + S.TRANSIT_SPAN;
   }
 
   /** Int32 index of class c's block (its lock block comes first). */
@@ -60,124 +79,137 @@ export class CentralCache {
 
   initialize(): void {
     const i32 = this.mem.i32;
-    for (let c = 1; c < this.table.count; c++) {
-      const b = this.classWord(c);
-      i32[b + CC.NONEMPTY] = NO_SPAN;
-    }
+    for (let c = 1; c < this.table.count; c++) i32[this.classWord(c) + CC.NONEMPTY] = NO_SPAN;
   }
 
   /**
-   * Takes up to n objects of class cls; returns how many (0: out of memory) and leaves
-   * the chain's head in `removedHead`. The chain is safe-linked and ends in 0.
+   * Moves up to n objects of class cls onto the (empty or not) list whose head and length
+   * live at Int32 indexes headWord and lengthWord. Returns how many (0: out of memory).
    */
-  removeRange(cls: number, n: number): number {
+  removeRange(cls: number, n: number, headWord: number, lengthWord: number): number {
     if (this.mem.buffer.byteLength !== this.mem.u8.length) this.mem.refresh();
     const lock = this.locks[cls]!;
+    const txn = this.txn;
     lock.lock();
-    if (n === this.table.batchOf[cls]) {
+    if (n === this.table.batchOf[cls] && this.mem.i32[lengthWord] === 0) {
       const got = this.transfer.remove(cls);
       if (got > 0) {
+        txn.set(headWord, this.transfer.removedHead);
+        txn.set(lengthWord, got);
+        txn.commit();
         lock.unlock();
-        this.removedHead = this.transfer.removedHead;
         return got;
       }
     }
     const b = this.classWord(cls);
-    const i32 = this.mem.i32;
     const key = this.key;
-    let head = 0;
     let got = 0;
     while (got < n) {
-      const s = i32[b + CC.NONEMPTY]!;
+      const s = this.mem.i32[b + CC.NONEMPTY]!;
       if (s === NO_SPAN) {
+        txn.commit();
         lock.unlock();
         const fresh = this.populate(cls);
         lock.lock();
         if (fresh === NO_SPAN) break;
         continue;
       }
-      const u32 = this.mem.u32;
       const sw = this.spans.w(s, 0);
+      const i32 = this.mem.i32;
+      const u32 = this.mem.u32;
       let obj = i32[sw + SP.FREE_HEAD]! >>> 0;
-      let free = i32[sw + SP.FREE_COUNT]!;
-      let take = Math.min(n - got, free);
-      // Pop `take` objects off the span's list and push them onto the outgoing chain.
-      while (take-- > 0) {
+      const free = i32[sw + SP.FREE_COUNT]!;
+      const take = Math.min(n - got, free);
+      let head = i32[headWord]! >>> 0;
+      // Pop `take` objects off the span's list and push them onto the caller's list.
+      for (let k = 0; k < take; k++) {
         const next = decodeLink(u32[obj >>> 2]!, obj, key);
-        u32[obj >>> 2] = encodeLink(head, obj, key);
+        if (k + 1 < free && !this.isFreeObjectOf(next, s)) {
+          txn.rollback(); // back to the state before this call, then report
+          lock.unlock();
+          throw new HeapCorruptionError(
+            `free list of a class ${cls} span (page ${s}): block ${obj} links to ${next}, not a free block of the span (write after free or overflow into block ${obj})`,
+            obj,
+          );
+        }
+        txn.set(obj >>> 2, encodeLink(head, obj, key));
         head = obj;
         obj = next;
-        free--;
-        got++;
       }
-      i32[sw + SP.FREE_HEAD] = obj;
-      i32[sw + SP.IN_USE] += i32[sw + SP.FREE_COUNT]! - free;
-      i32[b + CC.FREE_IN_SPANS] -= i32[sw + SP.FREE_COUNT]! - free;
-      i32[sw + SP.FREE_COUNT] = free;
-      if (free === 0) this.spans.listRemove(b + CC.NONEMPTY, s);
-      else if (!this.isFreeObjectOf(obj, s)) {
-        lock.unlock();
-        throw new HeapCorruptionError(
-          `free list of a class ${cls} span (page ${s}) holds a bad pointer ${obj}: a freed block was written to`,
-          obj,
-        );
-      }
+      txn.set(headWord, head);
+      txn.set(lengthWord, i32[lengthWord]! + take);
+      txn.set(sw + SP.FREE_HEAD, obj);
+      txn.set(sw + SP.FREE_COUNT, free - take);
+      txn.set(sw + SP.IN_USE, i32[sw + SP.IN_USE]! + take);
+      txn.set(b + CC.FREE_IN_SPANS, i32[b + CC.FREE_IN_SPANS]! - take);
+      if (free === take) this.spans.listRemove(b + CC.NONEMPTY, s);
+      got += take;
     }
+    txn.commit();
     lock.unlock();
-    this.removedHead = head;
     return got;
   }
 
   /**
-   * Returns a chain of `count` objects of class cls (safe-linked, ending in 0). A whole
-   * batch goes to the TransferCache when it has room (unless viaTransfer is false);
-   * otherwise each object goes back to its span, and spans left with no object in use go
-   * back to the PageHeap.
+   * Moves the first `count` objects (count <= batch size) of the list at headWord /
+   * lengthWord back to class cls: a whole batch into the TransferCache when it has room
+   * (unless viaTransfer is false), otherwise each object to its span; spans left with no
+   * object in use go back to the PageHeap.
    */
-  insertRange(cls: number, head: number, count: number, viaTransfer: boolean): void {
+  insertRange(cls: number, headWord: number, lengthWord: number, count: number, viaTransfer: boolean): void {
     if (this.mem.buffer.byteLength !== this.mem.u8.length) this.mem.refresh();
     const lock = this.locks[cls]!;
+    const txn = this.txn;
     lock.lock();
-    if (viaTransfer && count === this.table.batchOf[cls] && this.transfer.insert(cls, head, count)) {
-      lock.unlock();
-      return;
+    // Cut the chain off the caller's list, inside the transaction.
+    const i32 = this.mem.i32;
+    const u32 = this.mem.u32;
+    const key = this.key;
+    const head = i32[headWord]! >>> 0;
+    let last = head;
+    for (let k = 1; k < count; k++) last = decodeLink(u32[last >>> 2]!, last, key);
+    const rest = decodeLink(u32[last >>> 2]!, last, key);
+    txn.set(last >>> 2, encodeLink(0, last, key));
+    txn.set(headWord, rest);
+    txn.set(lengthWord, i32[lengthWord]! - count);
+    if (!(viaTransfer && count === this.table.batchOf[cls] && this.transfer.insert(cls, head, count))) {
+      this.releaseToSpansLocked(cls, head, count);
     }
-    const emptiedCount = this.releaseToSpansLocked(cls, head, count);
+    txn.commit();
     lock.unlock();
-    this.returnEmptiedSpans(emptiedCount);
+    this.returnPendingSpans();
   }
 
   /** Moves every TransferCache batch of every class back into spans (ReleaseFreeMemory). */
   drainTransferCaches(): void {
     for (let c = 1; c < this.table.count; c++) {
       const lock = this.locks[c]!;
-      lock.lock();
-      let emptiedCount = 0;
-      for (let got = this.transfer.remove(c); got > 0; got = this.transfer.remove(c)) {
-        emptiedCount = this.releaseToSpansLocked(c, this.transfer.removedHead, got, emptiedCount);
-        if (emptiedCount >= this.emptied.length - 32) {
-          lock.unlock();
-          this.returnEmptiedSpans(emptiedCount);
-          emptiedCount = 0;
-          lock.lock();
-        }
+      for (;;) {
+        lock.lock();
+        const got = this.transfer.remove(c);
+        if (got > 0) this.releaseToSpansLocked(c, this.transfer.removedHead, got);
+        this.txn.commit();
+        lock.unlock();
+        this.returnPendingSpans();
+        if (got === 0) break;
       }
-      lock.unlock();
-      this.returnEmptiedSpans(emptiedCount);
     }
   }
 
-  /** Walks a chain back onto span free lists. Returns the updated count of emptied spans. */
-  private releaseToSpansLocked(cls: number, head: number, count: number, emptiedCount = 0): number {
+  /** Walks a chain of `count` objects back onto span free lists (central lock held). */
+  private releaseToSpansLocked(cls: number, head: number, count: number): void {
+    const txn = this.txn;
     const i32 = this.mem.i32;
     const u32 = this.mem.u32;
     const key = this.key;
     const b = this.classWord(cls);
     const spans = this.spans;
     const perSpan = this.table.classes[cls]!.objectsPerSpan;
+    let pending = 0;
     let obj = head;
     for (let k = 0; k < count; k++) {
       if (obj === 0 || !this.isFreeObjectOf(obj, -1)) {
+        txn.rollback();
         this.locks[cls]!.unlock();
         throw new HeapCorruptionError(`class ${cls} chain of ${count} objects broken after ${k}: bad pointer ${obj}`, obj);
       }
@@ -185,29 +217,33 @@ export class CentralCache {
       const s = spans.spanOfPage(this.mem.pageOf(obj));
       const sw = spans.w(s, 0);
       const free = i32[sw + SP.FREE_COUNT]!;
-      u32[obj >>> 2] = encodeLink(i32[sw + SP.FREE_HEAD]! >>> 0, obj, key);
-      i32[sw + SP.FREE_HEAD] = obj;
-      i32[sw + SP.FREE_COUNT] = free + 1;
-      i32[sw + SP.IN_USE]--;
-      i32[b + CC.FREE_IN_SPANS]++;
+      txn.set(obj >>> 2, encodeLink(i32[sw + SP.FREE_HEAD]! >>> 0, obj, key));
+      txn.set(sw + SP.FREE_HEAD, obj);
+      txn.set(sw + SP.FREE_COUNT, free + 1);
+      txn.set(sw + SP.IN_USE, i32[sw + SP.IN_USE]! - 1);
+      txn.set(b + CC.FREE_IN_SPANS, i32[b + CC.FREE_IN_SPANS]! + 1);
       if (free === 0) spans.listPush(b + CC.NONEMPTY, s);
       if (free + 1 === perSpan) {
         // Nothing of this span is out any more: it leaves the class.
         spans.listRemove(b + CC.NONEMPTY, s);
-        i32[b + CC.SPANS]--;
-        i32[b + CC.FREE_IN_SPANS] -= perSpan;
-        this.emptied[emptiedCount++] = s;
+        txn.set(b + CC.SPANS, i32[b + CC.SPANS]! - 1);
+        txn.set(b + CC.FREE_IN_SPANS, i32[b + CC.FREE_IN_SPANS]! - perSpan);
+        while (i32[this.pendingWord + pending] !== NO_SPAN) pending++;
+        if (pending >= PENDING_SPANS) throw new Error('sabmalloc internal error: too many emptied spans at once');
+        txn.set(this.pendingWord + pending, s);
       }
       obj = next;
     }
-    return emptiedCount;
   }
 
-  private returnEmptiedSpans(count: number): void {
-    for (let k = 0; k < count; k++) {
-      const s = this.emptied[k]!;
+  /** Hands the spans this thread emptied (its S.PENDING words) to the PageHeap. No lock held. */
+  returnPendingSpans(): void {
+    const i32 = this.mem.i32;
+    for (let k = 0; k < PENDING_SPANS; k++) {
+      const s = i32[this.pendingWord + k]!;
+      if (s === NO_SPAN) continue;
       this.markObjectsFreed(s);
-      this.pageHeap.deallocateSpan(s);
+      this.pageHeap.deallocateSpan(s, this.pendingWord + k);
     }
   }
 
@@ -216,7 +252,7 @@ export class CentralCache {
    * FREED rather than NONE, so a late second free of one of them is still reported as a
    * double free until the pages are reused.
    */
-  private markObjectsFreed(s: number): void {
+  markObjectsFreed(s: number): void {
     const info = this.table.classes[this.spans.get(s, SP.CLASS)]!;
     const shadow = this.mem.shadow;
     const first = (this.mem.pageAddress(s) - this.mem.base) / 16;
@@ -230,9 +266,10 @@ export class CentralCache {
    */
   private populate(cls: number): number {
     const info = this.table.classes[cls]!;
-    const s = this.pageHeap.allocateSpan(info.pages, cls);
+    const s = this.pageHeap.allocateSpan(info.pages, cls, this.transitWord);
     if (s === NO_SPAN) return NO_SPAN;
     this.pageHeap.clearShadow(s, info.pages);
+    // The span is only ours until it is linked: no log needed for carving it.
     // Link the objects lowest address first, so a fresh span hands out ascending addresses.
     const u32 = this.mem.u32;
     const shadow = this.mem.shadow;
@@ -248,14 +285,18 @@ export class CentralCache {
       head = obj;
     }
     const lock = this.locks[cls]!;
+    const txn = this.txn;
     lock.lock();
     const b = this.classWord(cls);
+    const i32 = this.mem.i32;
     this.spans.set(s, SP.FREE_HEAD, head);
     this.spans.set(s, SP.FREE_COUNT, info.objectsPerSpan);
     this.spans.set(s, SP.IN_USE, 0);
     this.spans.listPush(b + CC.NONEMPTY, s);
-    this.mem.i32[b + CC.SPANS]++;
-    this.mem.i32[b + CC.FREE_IN_SPANS] += info.objectsPerSpan;
+    txn.set(b + CC.SPANS, i32[b + CC.SPANS]! + 1);
+    txn.set(b + CC.FREE_IN_SPANS, i32[b + CC.FREE_IN_SPANS]! + info.objectsPerSpan);
+    txn.set(this.transitWord, NO_SPAN);
+    txn.commit();
     lock.unlock();
     return s;
   }

@@ -43,6 +43,8 @@
  *   (free-list head, free count, list links): class c's central lock holder.
  * - THREAD SLOT s: the thread attached to slot s (plain stores, no atomics); others read it
  *   only for statistics, check() and recovery of a dead thread. S.STATE with Atomics.
+ *   Its undo log records the old value of every word the thread changes while it holds a
+ *   lock (txn.ts), so a thread that dies inside a critical section can be rolled back.
  * - SHADOW of a small block: whoever owns the block (the application thread that holds it
  *   allocated, or the cache tier that holds it free).
  */
@@ -160,11 +162,19 @@ export const S = {
   STATE: 0, // SlotState (Atomics)
   THREAD_ID: 1, // worker_threads threadId of the attached thread
   GENERATION: 2, // bumped at each attach
-  CACHED_BYTES: 3, // bytes in this thread cache, published on slow paths
+  CACHED_BYTES: 3, // capacity of this thread cache, published on slow paths
   MAX_BYTES: 4, // this thread's current budget
-  HEADS: 16, // + c: free-list head (pointer, read through the Uint32 view)
-  // LENGTHS, MAX_LENGTHS, OVERAGES follow at slot-relative offsets from slotLayout()
+  LOG_LEN: 5, // entries in this thread's undo log (0 outside a critical section)
+  TRANSIT_SPAN: 6, // span taken from the PageHeap, not yet linked into a class / handed out (-1: none)
+  TRANSIT_FREE: 7, // large span being freed, not yet back in the PageHeap (-1: none)
+  PENDING: 16, // PENDING_SPANS words: spans emptied by a central operation, on their way to the PageHeap (-1: none)
+  // HEADS, LENGTHS, MAX_LENGTHS, OVERAGES, the lock node and the undo log follow at
+  // slot-relative offsets from slotLayout().
 } as const;
+export const PENDING_SPANS = 64;
+/** Undo-log capacity (entries of LOG_ENTRY_WORDS words) per thread slot. */
+export const LOG_ENTRIES = 640;
+export const LOG_ENTRY_WORDS = 3;
 
 export const SlotState = {
   FREE: 0,
@@ -186,6 +196,7 @@ export interface SlotLayout {
   readonly maxLengths: number;
   readonly overages: number;
   readonly lockNode: number;
+  readonly log: number;
   /** Float64 offsets inside a slot (counting float64s from the slot start). */
   readonly allocs: number;
   readonly frees: number;
@@ -202,7 +213,7 @@ const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 export function slotLayout(numClasses: number): SlotLayout {
   const nc = align(numClasses, 16);
-  let w: number = S.HEADS;
+  let w: number = S.PENDING + PENDING_SPANS;
   const heads = w;
   w += nc;
   const lengths = w;
@@ -213,6 +224,8 @@ export function slotLayout(numClasses: number): SlotLayout {
   w += nc;
   const lockNode = align(w, 16);
   w = lockNode + LOCK_NODE_WORDS;
+  const log = w;
+  w += LOG_ENTRIES * LOG_ENTRY_WORDS;
   let f = align(w, 16) / 2; // float64 index
   const allocs = f;
   f += nc;
@@ -234,6 +247,7 @@ export function slotLayout(numClasses: number): SlotLayout {
     maxLengths,
     overages,
     lockNode,
+    log,
     allocs,
     frees,
     misses,

@@ -12,6 +12,12 @@
  *   point at it; its SHADOW granules are all NONE except FREED marks;
  * - an in-use span has every PageMap entry pointing at it, and PAGECLASS = its class.
  *
+ * Recovery: every change made under the lock goes through the holder's undo log (Txn) and
+ * is committed just before unlocking, so a holder that dies is rolled back (recovery.ts).
+ * A span leaving the PageHeap is recorded in its taker's slot (S.TRANSIT_SPAN) inside the
+ * same transaction, and a span coming back clears the giver's record (S.TRANSIT_FREE or a
+ * S.PENDING entry) inside it: no span is ever in nobody's hands.
+ *
  * Lock order: the PageHeap lock is a leaf. Callers never hold a central lock while they
  * call in here (CentralCache drops its lock first), so no thread ever holds two locks.
  * Large objects (> SMALL_MAX) are served here directly as spans of their own.
@@ -21,6 +27,7 @@ import type { Lock } from '../locks/lock.js';
 import { Flag, H, MAX_PAGES_LIST, PH, SP, Shadow, SpanState } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import { NO_SPAN, type SpanTable } from './span.js';
+import type { Txn } from './txn.js';
 
 /** Growth step: at least this many bytes, or an eighth of the heap, whichever is more. */
 const MIN_GROW_BYTES = 1 << 20;
@@ -32,10 +39,13 @@ export class PageHeap {
   /** Int32 index of the PageHeap region (its lock block). */
   private readonly phWord: number;
 
-  constructor(mem: HeapMemory, spans: SpanTable, lock: Lock) {
+  private readonly txn: Txn;
+
+  constructor(mem: HeapMemory, spans: SpanTable, lock: Lock, txn: Txn) {
     this.mem = mem;
     this.spans = spans;
     this.lock = lock;
+    this.txn = txn;
     this.phWord = mem.layout.pageHeap >>> 2;
   }
 
@@ -47,6 +57,11 @@ export class PageHeap {
     this.insertFree(0, pages);
     i32[this.phWord + PH.FREE_PAGES] = pages;
     i32[this.phWord + PH.FREE_SPANS] = 1;
+    this.txn.commit();
+  }
+
+  private add(f: number, delta: number): void {
+    this.txn.set(this.phWord + f, this.mem.i32[this.phWord + f]! + delta);
   }
 
   word(f: number): number {
@@ -58,11 +73,15 @@ export class PageHeap {
    * index, or NO_SPAN when the heap cannot provide (or grow to) n pages.
    * The span's SHADOW is cleared by the caller, outside the lock.
    */
-  allocateSpan(n: number, cls: number): number {
+  allocateSpan(n: number, cls: number, transitWord: number): number {
     this.lock.lock();
     let s = this.findFree(n);
     if (s === NO_SPAN && this.growLocked(n)) s = this.findFree(n);
-    if (s !== NO_SPAN) this.carveLocked(s, n, cls);
+    if (s !== NO_SPAN) {
+      this.carveLocked(s, n, cls);
+      this.txn.set(transitWord, s);
+    }
+    this.txn.commit();
     this.lock.unlock();
     if (s !== NO_SPAN && this.mem.pageAddress(s + n) > this.mem.limit) this.mem.refresh();
     return s;
@@ -72,19 +91,22 @@ export class PageHeap {
    * Takes back an in-use span (its objects are all free, or it is a large object being
    * freed). The caller has already put its SHADOW in the free-span state.
    */
-  deallocateSpan(s: number): void {
+  deallocateSpan(s: number, holderWord: number): void {
     this.lock.lock();
     const sp = this.spans;
     const n = sp.get(s, SP.PAGES);
     if (sp.get(s, SP.STATE) === SpanState.LARGE) {
-      this.mem.i32[this.phWord + PH.LARGE_SPANS]--;
-      this.mem.i32[this.phWord + PH.LARGE_PAGES] -= n;
+      this.add(PH.LARGE_SPANS, -1);
+      this.add(PH.LARGE_PAGES, -n);
+      this.txn.fillPageClass(s, n, 0, 0);
     } else {
-      this.mem.i32[this.phWord + PH.SMALL_SPANS]--;
-      this.mem.i32[this.phWord + PH.SMALL_PAGES] -= n;
+      this.add(PH.SMALL_SPANS, -1);
+      this.add(PH.SMALL_PAGES, -n);
+      this.txn.fillPageClass(s, n, 0, sp.get(s, SP.CLASS));
     }
-    this.mem.pageClass.fill(0, s, s + n);
     this.releaseLocked(s, n);
+    this.txn.set(holderWord, NO_SPAN);
+    this.txn.commit();
     this.lock.unlock();
   }
 
@@ -115,14 +137,13 @@ export class PageHeap {
   /** Removes free span s from its list, splits off the tail beyond n pages, marks it in use. */
   private carveLocked(s: number, n: number, cls: number): void {
     const sp = this.spans;
-    const i32 = this.mem.i32;
     const pages = sp.get(s, SP.PAGES);
     sp.listRemove(this.listHeadWord(pages), s);
-    i32[this.phWord + PH.FREE_PAGES] -= n;
+    this.add(PH.FREE_PAGES, -n);
     if (pages > n) {
       this.insertFree(s + n, pages - n);
     } else {
-      i32[this.phWord + PH.FREE_SPANS]--;
+      this.add(PH.FREE_SPANS, -1);
     }
     sp.set(s, SP.PAGES, n);
     sp.set(s, SP.STATE, cls === 0 ? SpanState.LARGE : SpanState.SMALL);
@@ -131,13 +152,13 @@ export class PageHeap {
     sp.set(s, SP.FREE_COUNT, 0);
     sp.set(s, SP.IN_USE, 0);
     sp.mapAllPages(s, n);
-    this.mem.pageClass.fill(cls, s, s + n);
+    this.txn.fillPageClass(s, n, cls, 0);
     if (cls === 0) {
-      i32[this.phWord + PH.LARGE_SPANS]++;
-      i32[this.phWord + PH.LARGE_PAGES] += n;
+      this.add(PH.LARGE_SPANS, 1);
+      this.add(PH.LARGE_PAGES, n);
     } else {
-      i32[this.phWord + PH.SMALL_SPANS]++;
-      i32[this.phWord + PH.SMALL_PAGES] += n;
+      this.add(PH.SMALL_SPANS, 1);
+      this.add(PH.SMALL_PAGES, n);
     }
   }
 
@@ -157,11 +178,10 @@ export class PageHeap {
   /** Frees [s, s+n), merging with a free left and right neighbour. */
   private releaseLocked(s: number, n: number): void {
     const sp = this.spans;
-    const i32 = this.mem.i32;
     let start = s;
     let len = n;
-    i32[this.phWord + PH.FREE_PAGES] += n;
-    i32[this.phWord + PH.FREE_SPANS]++;
+    this.add(PH.FREE_PAGES, n);
+    this.add(PH.FREE_SPANS, 1);
     if (start > 0) {
       const left = sp.spanOfPage(start - 1);
       if (left >= 0 && sp.get(left, SP.STATE) === SpanState.FREE && left + sp.get(left, SP.PAGES) === start) {
@@ -170,7 +190,7 @@ export class PageHeap {
         sp.clearRecord(start);
         start = left;
         len += leftPages;
-        i32[this.phWord + PH.FREE_SPANS]--;
+        this.add(PH.FREE_SPANS, -1);
       }
     }
     const r = start + len;
@@ -181,7 +201,7 @@ export class PageHeap {
         sp.listRemove(this.listHeadWord(rightPages), right);
         sp.clearRecord(right);
         len += rightPages;
-        i32[this.phWord + PH.FREE_SPANS]--;
+        this.add(PH.FREE_SPANS, -1);
       }
     }
     if (start !== s) sp.clearRecord(s);
@@ -209,7 +229,9 @@ export class PageHeap {
       return false; // the system refused the memory: report OOM, heap unchanged
     }
     mem.refresh();
-    Atomics.store(mem.i32, H.COMMITTED_PAGES, committed + add);
+    // A rollback of this transaction shrinks COMMITTED_PAGES back: the extra bytes of the
+    // buffer then simply wait for the next growth, which finds them already there.
+    this.txn.set(H.COMMITTED_PAGES, committed + add);
     Atomics.add(mem.i32, H.GROW_COUNT, 1);
     mem.limit = mem.base + (committed + add) * mem.pageSize;
     // New pages are zero-filled, so their SHADOW and PAGECLASS are already clear.

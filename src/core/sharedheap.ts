@@ -50,11 +50,12 @@ import {
 import { HeapMemory } from './memory.js';
 import { PageHeap } from './pageheap.js';
 import { NoLock } from './nolock.js';
-import { encodeLink } from './safelink.js';
 import { SMALL_MAX, sizeClassTable, type SizeClassTable } from './sizeclasses.js';
 import { NO_SPAN, SpanTable } from './span.js';
 import { collectStats, type HeapStats } from './stats.js';
 import { ThreadCache } from './threadcache.js';
+import { Txn } from './txn.js';
+import { recoverThread, type RecoveryReport } from './recovery.js';
 
 export interface HeapOptions {
   /** Initial bytes of the heap's pages (1 MiB .. 4 GiB). */
@@ -105,6 +106,8 @@ export class SharedHeap {
   /** @internal */ readonly pageHeap: PageHeap;
   /** @internal */ readonly central: CentralCache;
   /** @internal */ readonly threadCache: ThreadCache;
+  /** @internal */ readonly txn: Txn;
+  /** @internal Int32 index of this thread's slot. */ readonly slotWord: number;
   private readonly globalLock: Lock;
   private readonly globalMode: boolean;
   private readonly classOf: Uint8Array;
@@ -121,7 +124,9 @@ export class SharedHeap {
     this.sizeClasses = sizeClassTable(layout.pageSize);
     this.classOf = this.sizeClasses.classOf;
     this.mem = new HeapMemory(buffer, layout);
-    this.spans = new SpanTable(this.mem);
+    this.slotWord = (layout.slots + slot * layout.slotBytes) >>> 2;
+    this.txn = new Txn(this.mem, this.slotWord, layout.slot.log);
+    this.spans = new SpanTable(this.mem, this.txn);
     this.globalMode = (layout.flags & Flag.GLOBAL_LOCK) !== 0;
     this.fast = (layout.flags & Flag.THREAD_CACHE) !== 0;
 
@@ -140,7 +145,7 @@ export class SharedHeap {
     const phLock = this.globalMode
       ? new NoLock()
       : make(i32[H.PAGEHEAP_LOCK_KIND]!, layout.pageHeap >>> 2, layout.slot.pageHeapLockStats);
-    this.pageHeap = new PageHeap(this.mem, this.spans, phLock);
+    this.pageHeap = new PageHeap(this.mem, this.spans, phLock, this.txn);
     const centralLocks: Lock[] = [new NoLock()];
     for (let c = 1; c < this.sizeClasses.count; c++) {
       const word = (layout.central >>> 2) + c * (i32[H.CENTRAL_WORDS]! | 0);
@@ -148,7 +153,7 @@ export class SharedHeap {
         this.globalMode ? new NoLock() : make(i32[H.CENTRAL_LOCK_KIND]!, word, layout.slot.centralLockStats),
       );
     }
-    this.central = new CentralCache(this.mem, this.spans, this.pageHeap, this.sizeClasses, centralLocks);
+    this.central = new CentralCache(this.mem, this.spans, this.pageHeap, this.sizeClasses, centralLocks, this.txn, this.slotWord);
     this.threadCache = new ThreadCache(this.mem, this.central, this.sizeClasses, slot);
   }
 
@@ -233,9 +238,11 @@ export class SharedHeap {
     initLockBlock(full, layout.globalLock >>> 2);
     for (let c = 1; c < table.count; c++) initLockBlock(full, (layout.central >>> 2) + c * i32[H.CENTRAL_WORDS]!);
     const mem = new HeapMemory(buffer, layout);
-    const spans = new SpanTable(mem);
-    new PageHeap(mem, spans, new NoLock()).initialize();
-    new CentralCache(mem, spans, new PageHeap(mem, spans, new NoLock()), table, []).initialize();
+    const txn = new Txn(mem, layout.slots >>> 2, layout.slot.log); // slot 0's log, committed at once
+    const spans = new SpanTable(mem, txn);
+    const pageHeap = new PageHeap(mem, spans, new NoLock(), txn);
+    pageHeap.initialize();
+    new CentralCache(mem, spans, pageHeap, table, [], txn, layout.slots >>> 2).initialize();
     // The magic goes last: a half-built heap is never mistaken for a heap.
     Atomics.store(i32, H.MAGIC, MAGIC);
     return SharedHeap.attach(buffer);
@@ -341,24 +348,24 @@ export class SharedHeap {
   private allocateSmall(cls: number): number {
     if (this.fast) return this.threadCache.allocate(cls);
     if (this.globalMode) this.globalLock.lock();
-    const got = this.central.removeRange(cls, 1);
+    const p = this.threadCache.allocateUncached(cls);
     if (this.globalMode) this.globalLock.unlock();
-    if (got === 0) return 0;
-    const p = this.central.removedHead;
-    this.mem.shadow[(p - this.mem.base) >>> 4] = Shadow.ALLOCATED;
-    this.mem.f64[this.slotF64() + this.layout.slot.allocs + cls]++;
     return p;
   }
 
   private allocateLarge(n: number): number {
     const pages = Math.ceil(n / this.mem.pageSize);
     if (this.globalMode) this.globalLock.lock();
-    const s = this.pageHeap.allocateSpan(pages, 0);
+    const transit = this.slotWord + S.TRANSIT_SPAN;
+    const s = this.pageHeap.allocateSpan(pages, 0, transit);
     if (this.globalMode) this.globalLock.unlock();
     if (s === NO_SPAN) return 0;
     this.pageHeap.clearShadow(s, pages);
     const p = this.mem.pageAddress(s);
+    // ALLOCATED before the transit record is dropped: recovery then knows the block was
+    // handed out (it stays allocated) rather than lost on the way.
     this.mem.shadow[(p - this.mem.base) >>> 4] = Shadow.ALLOCATED;
+    this.mem.i32[transit] = NO_SPAN;
     const f = this.slotF64();
     this.mem.f64[f + this.layout.slot.allocs]++;
     this.mem.f64[f + this.layout.slot.largeBytesAllocated] += pages * this.mem.pageSize;
@@ -376,12 +383,8 @@ export class SharedHeap {
       this.threadCache.deallocate(p, cls);
       return;
     }
-    const mem = this.mem;
-    mem.shadow[(p - mem.base) >>> 4] = Shadow.FREE;
-    mem.u32[p >>> 2] = encodeLink(0, p, this.layout.key);
-    mem.f64[this.slotF64() + this.layout.slot.frees + cls]++;
     if (this.globalMode) this.globalLock.lock();
-    this.central.insertRange(cls, p, 1, false);
+    this.threadCache.deallocateUncached(p, cls);
     if (this.globalMode) this.globalLock.unlock();
   }
 
@@ -389,12 +392,16 @@ export class SharedHeap {
     const mem = this.mem;
     const s = mem.pageOf(p);
     const bytes = this.spans.get(s, SP.PAGES) * mem.pageSize;
+    // Recorded before the block is marked freed: a thread dying from here on leaves a
+    // free that recovery completes.
+    const transit = this.slotWord + S.TRANSIT_FREE;
+    mem.i32[transit] = s;
     mem.shadow[(p - mem.base) >>> 4] = Shadow.FREED;
     const f = this.slotF64();
     mem.f64[f + this.layout.slot.frees]++;
     mem.f64[f + this.layout.slot.largeBytesFreed] += bytes;
     if (this.globalMode) this.globalLock.lock();
-    this.pageHeap.deallocateSpan(s);
+    this.pageHeap.deallocateSpan(s, transit);
     if (this.globalMode) this.globalLock.unlock();
   }
 
@@ -469,6 +476,20 @@ export class SharedHeap {
     if (rest.length > 0) handles.set(this.heapId, rest);
     else handles.delete(this.heapId);
     releaseSlot(this.buffer, this.layout, this.threadSlot);
+  }
+
+  /**
+   * Recovers the heap from a thread that died (worker.terminate(), an uncaught exception,
+   * process.exit() in the worker): call it once the worker has exited, with its threadId.
+   * Locks it held are rolled back and released, its cached objects go back to the central
+   * caches, spans it had in flight go back to the PageHeap, and its slot is freed. Blocks
+   * it allocated and did not free stay allocated (they may be shared with others).
+   */
+  recover(deadThreadId: number): RecoveryReport {
+    this.checkAttached();
+    this.threadCache.refresh();
+    if (deadThreadId === threadId) throw new RangeError('a thread cannot recover itself; detach() instead');
+    return recoverThread(this, deadThreadId);
   }
 
   get isDetached(): boolean {

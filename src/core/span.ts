@@ -10,11 +10,16 @@
  *
  * Locking: a free span's record and PageMap entries belong to the PageHeap lock holder; a
  * small span's list links, free list and counts belong to its class's central lock
- * holder. This module takes no lock: callers must hold the right one.
+ * holder. This module takes no lock: callers must hold the right one. Every write goes
+ * through the caller's undo log (Txn), except mapAllPages: the PageMap entries inside a
+ * span only matter while it is in use, so a rolled-back allocation may leave them stale.
+ *
+ * Invariant: the record of a page that starts no span is all zero.
  */
 
 import { SP, SPAN_WORDS } from './layout.js';
 import type { HeapMemory } from './memory.js';
+import type { Txn } from './txn.js';
 
 export const NO_SPAN = -1;
 
@@ -25,8 +30,11 @@ export class SpanTable {
   /** Int32 index of pageMap[0]. */
   private readonly pageMapWord: number;
 
-  constructor(mem: HeapMemory) {
+  private readonly txn: Txn;
+
+  constructor(mem: HeapMemory, txn: Txn) {
     this.mem = mem;
+    this.txn = txn;
     this.spansWord = mem.layout.spans >>> 2;
     this.pageMapWord = mem.layout.pageMap >>> 2;
   }
@@ -41,7 +49,7 @@ export class SpanTable {
   }
 
   set(s: number, f: number, v: number): void {
-    this.mem.i32[this.spansWord + s * SPAN_WORDS + f] = v;
+    this.txn.set(this.spansWord + s * SPAN_WORDS + f, v);
   }
 
   /** First page index of the span holding page index `page` (stale for interiors of free spans). */
@@ -50,7 +58,7 @@ export class SpanTable {
   }
 
   setPageMap(page: number, span: number): void {
-    this.mem.i32[this.pageMapWord + page] = span;
+    this.txn.set(this.pageMapWord + page, span);
   }
 
   /** Points every page of span [s, s+n) at s. */
@@ -60,35 +68,35 @@ export class SpanTable {
 
   /** A free span records only its ends: enough for its neighbours to find it. */
   mapEnds(s: number, n: number): void {
-    const i32 = this.mem.i32;
-    i32[this.pageMapWord + s] = s;
-    i32[this.pageMapWord + s + n - 1] = s;
+    this.txn.set(this.pageMapWord + s, s);
+    this.txn.set(this.pageMapWord + s + n - 1, s);
   }
 
   clearRecord(s: number): void {
     const at = this.spansWord + s * SPAN_WORDS;
-    this.mem.i32.fill(0, at, at + SPAN_WORDS);
+    for (let k = 0; k < SPAN_WORDS; k++) if (this.mem.i32[at + k] !== 0) this.txn.set(at + k, 0);
   }
 
   // Doubly linked span lists; `headWord` is the Int32 index of the list head (NO_SPAN = empty).
 
   listPush(headWord: number, s: number): void {
-    const i32 = this.mem.i32;
-    const head = i32[headWord]!;
-    i32[this.w(s, SP.PREV)] = NO_SPAN;
-    i32[this.w(s, SP.NEXT)] = head;
-    if (head !== NO_SPAN) i32[this.w(head, SP.PREV)] = s;
-    i32[headWord] = s;
+    const txn = this.txn;
+    const head = this.mem.i32[headWord]!;
+    txn.set(this.w(s, SP.PREV), NO_SPAN);
+    txn.set(this.w(s, SP.NEXT), head);
+    if (head !== NO_SPAN) txn.set(this.w(head, SP.PREV), s);
+    txn.set(headWord, s);
   }
 
   listRemove(headWord: number, s: number): void {
+    const txn = this.txn;
     const i32 = this.mem.i32;
     const prev = i32[this.w(s, SP.PREV)]!;
     const next = i32[this.w(s, SP.NEXT)]!;
-    if (prev === NO_SPAN) i32[headWord] = next;
-    else i32[this.w(prev, SP.NEXT)] = next;
-    if (next !== NO_SPAN) i32[this.w(next, SP.PREV)] = prev;
-    i32[this.w(s, SP.PREV)] = NO_SPAN;
-    i32[this.w(s, SP.NEXT)] = NO_SPAN;
+    if (prev === NO_SPAN) txn.set(headWord, next);
+    else txn.set(this.w(prev, SP.NEXT), next);
+    if (next !== NO_SPAN) txn.set(this.w(next, SP.PREV), prev);
+    txn.set(this.w(s, SP.PREV), NO_SPAN);
+    txn.set(this.w(s, SP.NEXT), NO_SPAN);
   }
 }

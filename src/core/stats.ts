@@ -72,8 +72,6 @@ export function collectStats(heap: SharedHeap): HeapStats {
   const frees = new Float64Array(nc);
   const cached = new Float64Array(nc);
   let misses = 0;
-  let largeAllocated = 0;
-  let largeFreed = 0;
   let attached = 0;
   const centralBases: number[] = [];
   const pageHeapBases: number[] = [];
@@ -90,16 +88,15 @@ export function collectStats(heap: SharedHeap): HeapStats {
       frees[c]! += f64[f + L.slot.frees + c]!;
     }
     misses += f64[f + L.slot.misses]!;
-    largeAllocated += f64[f + L.slot.largeBytesAllocated]!;
-    largeFreed += f64[f + L.slot.largeBytesFreed]!;
     centralBases.push(f + L.slot.centralLockStats);
     pageHeapBases.push(f + L.slot.pageHeapLockStats);
     globalBases.push(f + L.slot.globalLockStats);
   }
 
   const sizeClasses: SizeClassStats[] = [];
-  let inUseBytes = largeAllocated - largeFreed;
-  let inUseObjects = allocs[0]! - frees[0]!;
+  const phWord = L.pageHeap >>> 2;
+  let inUseBytes = i32[phWord + PH.LARGE_PAGES]! * pageSize;
+  let inUseObjects = i32[phWord + PH.LARGE_SPANS]!;
   let centralFree = 0;
   let transferFree = 0;
   let threadFree = 0;
@@ -116,7 +113,9 @@ export function collectStats(heap: SharedHeap): HeapStats {
     const inSpans = i32[b + CC.FREE_IN_SPANS]!;
     const inTransfer = i32[b + CC.TRANSFER_OBJECTS]!;
     const spans = i32[b + CC.SPANS]!;
-    const live = allocs[c]! - frees[c]!;
+    // Objects out of spans, minus those on free lists: what the application holds. Derived
+    // from structure, not counters, so it stays right across killed threads.
+    const live = spans * info.objectsPerSpan - inSpans - inTransfer - cached[c]!;
     inUseObjects += live;
     inUseBytes += live * info.size;
     centralFree += inSpans * info.size;
@@ -134,7 +133,6 @@ export function collectStats(heap: SharedHeap): HeapStats {
   }
 
   // Free spans by length, walking the PageHeap lists (racy snapshot, bounded walk).
-  const phWord = L.pageHeap >>> 2;
   const byLength = new Map<number, number>();
   let freeSpanCount = 0;
   for (let k = 0; k <= 128; k++) {

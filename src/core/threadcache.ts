@@ -15,13 +15,20 @@
  *   all, and budget bookkeeping never takes the PageHeap lock (gperftools #959) nor an atomic
  *   outside slow paths.
  *
+ * Crash consistency (a worker can be terminated between any two statements): the fast
+ * path orders its stores so that the list is always a well-formed chain, and the only
+ * trace of an interrupted operation is a list head whose SHADOW says ALLOCATED (a pop or a
+ * push cut short), or a LENGTHS word off by one. Recovery walks the chain, marks such a
+ * head FREE, and trusts the walk, not the length. Moves to and from the CentralCache
+ * happen inside the central lock's transaction (the list words are logged there).
+ *
  * Slow start and release follow gperftools: max length starts at 1, grows by one up to a
  * batch, then by whole batches; a list that overflows releases a batch to the CentralCache
  * and, after more than 3 overflows, shrinks by a batch.
  */
 
 import { HeapCorruptionError } from './errors.js';
-import { H, S, Shadow } from './layout.js';
+import { H, PENDING_SPANS, S, Shadow } from './layout.js';
 import type { CentralCache } from './centralcache.js';
 import type { HeapMemory } from './memory.js';
 import { decodeLink, encodeLink } from './safelink.js';
@@ -97,6 +104,10 @@ export class ThreadCache {
       i32[this.maxLengths + c] = 1;
       i32[this.overages + c] = 0;
     }
+    i32[this.slotWord + S.LOG_LEN] = 0;
+    i32[this.slotWord + S.TRANSIT_SPAN] = -1;
+    i32[this.slotWord + S.TRANSIT_FREE] = -1;
+    i32.fill(-1, this.slotWord + S.PENDING, this.slotWord + S.PENDING + PENDING_SPANS);
     this.capacityBytes = this.recomputeCapacity();
     i32[this.slotWord + S.CACHED_BYTES] = 0;
     this.updateBudget();
@@ -130,9 +141,11 @@ export class ThreadCache {
         return this.corruptList(head, next, cls);
       }
     }
+    // Mark before unlinking: if the thread dies in between, recovery finds an ALLOCATED
+    // head still on the list and knows the pop never completed.
+    this.shadow[(head - this.base) >>> 4] = Shadow.ALLOCATED;
     u32[hw] = next;
     this.i32[this.lengths + cls]--;
-    this.shadow[(head - this.base) >>> 4] = Shadow.ALLOCATED;
     this.f64[this.allocs + cls]++;
     return head;
   }
@@ -155,9 +168,11 @@ export class ThreadCache {
   deallocate(p: number, cls: number): void {
     const u32 = this.u32;
     const hw = this.heads + cls;
-    this.shadow[(p - this.base) >>> 4] = Shadow.FREE;
+    // Link first, mark FREE last: an interrupted push leaves either an allocated block
+    // off the list, or an ALLOCATED head on it (completed as a free by recovery).
     u32[p >>> 2] = encodeLink(u32[hw]!, p, this.key);
     u32[hw] = p;
+    this.shadow[(p - this.base) >>> 4] = Shadow.FREE;
     const length = this.i32[this.lengths + cls]! + 1;
     this.i32[this.lengths + cls] = length;
     this.f64[this.frees + cls]++;
@@ -167,10 +182,11 @@ export class ThreadCache {
   private fetchFromCentral(cls: number): number {
     const batch = this.batchOf[cls]!;
     let maxLength = this.i32[this.maxLengths + cls]!;
-    const got = this.central.removeRange(cls, Math.min(maxLength, batch));
+    const got = this.central.removeRange(cls, Math.min(maxLength, batch), this.heads + cls, this.lengths + cls);
     this.syncViews();
     if (got === 0) return 0;
-    const head = this.central.removedHead;
+    // Take ours first: the budget check below may give half of every list back.
+    const p = this.allocate(cls);
     const oldMax = maxLength;
     if (maxLength < batch) maxLength++;
     else {
@@ -178,15 +194,30 @@ export class ThreadCache {
       maxLength -= maxLength % batch;
     }
     this.setMaxLength(cls, oldMax, maxLength);
-    const u32 = this.u32;
-    u32[this.heads + cls] = decodeLink(u32[head >>> 2]!, head, this.key);
-    this.i32[this.lengths + cls] = got - 1;
-    this.shadow[(head - this.base) >>> 4] = Shadow.ALLOCATED;
-    this.f64[this.allocs + cls]++;
     this.f64[this.misses]++;
     if (this.capacityBytes > this.maxBytes) this.scavenge();
     else this.publish();
-    return head;
+    return p;
+  }
+
+  /** malloc without caching (threadCache: false, globalLock): one object from central. */
+  allocateUncached(cls: number): number {
+    if (this.central.removeRange(cls, 1, this.heads + cls, this.lengths + cls) === 0) return 0;
+    this.syncViews();
+    return this.allocate(cls);
+  }
+
+  /** free without caching: the block goes straight back to its span. */
+  deallocateUncached(p: number, cls: number): void {
+    const u32 = this.u32;
+    const hw = this.heads + cls;
+    u32[p >>> 2] = encodeLink(u32[hw]!, p, this.key);
+    u32[hw] = p;
+    this.shadow[(p - this.base) >>> 4] = Shadow.FREE;
+    this.i32[this.lengths + cls]++;
+    this.f64[this.frees + cls]++;
+    this.central.insertRange(cls, this.heads + cls, this.lengths + cls, 1, false);
+    this.syncViews();
   }
 
   private listTooLong(cls: number): void {
@@ -250,17 +281,7 @@ export class ThreadCache {
     const batch = this.batchOf[cls]!;
     while (n > 0) {
       const take = Math.min(n, batch);
-      const u32 = this.u32;
-      const hw = this.heads + cls;
-      const head = u32[hw]!;
-      // Walk to the take-th object, cut the chain there.
-      let last = head;
-      for (let k = 1; k < take; k++) last = decodeLink(u32[last >>> 2]!, last, this.key);
-      const rest = decodeLink(u32[last >>> 2]!, last, this.key);
-      u32[last >>> 2] = encodeLink(0, last, this.key);
-      u32[hw] = rest;
-      this.i32[this.lengths + cls] -= take;
-      this.central.insertRange(cls, head, take, viaTransfer);
+      this.central.insertRange(cls, this.heads + cls, this.lengths + cls, take, viaTransfer);
       this.syncViews();
       n -= take;
     }

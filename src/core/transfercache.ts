@@ -3,6 +3,7 @@
  *
  * Owns: the TRANSFER_SLOTS (head, count) pairs of its class block and the objects chained
  * from them (each chain is a safe-linked list of exactly `count` FREE objects ending in 0).
+ * Changes go through the lock holder's undo log (Txn).
  * Guarded by the class's central lock (as in gperftools, where the transfer cache shares
  * the central free list's lock): every method here must be called with that lock held.
  *
@@ -12,6 +13,7 @@
 
 import { CC, CENTRAL_WORDS, TRANSFER_SLOTS } from './layout.js';
 import type { HeapMemory } from './memory.js';
+import type { Txn } from './txn.js';
 
 export class TransferCache {
   private readonly mem: HeapMemory;
@@ -19,8 +21,11 @@ export class TransferCache {
   /** Head of the chain taken by the last successful remove(). */
   removedHead = 0;
 
-  constructor(mem: HeapMemory) {
+  private readonly txn: Txn;
+
+  constructor(mem: HeapMemory, txn: Txn) {
     this.mem = mem;
+    this.txn = txn;
     this.centralWord = mem.layout.central >>> 2;
   }
 
@@ -34,11 +39,10 @@ export class TransferCache {
     const b = this.base(cls);
     const used = i32[b + CC.TRANSFER_USED]!;
     if (used >= TRANSFER_SLOTS) return false;
-    i32[b + CC.TRANSFER + 2 * used] = head;
-    i32[b + CC.TRANSFER + 2 * used + 1] = count;
-    // The slot is complete before it is counted: an interrupted insert leaves it unused.
-    i32[b + CC.TRANSFER_USED] = used + 1;
-    i32[b + CC.TRANSFER_OBJECTS] += count;
+    this.txn.set(b + CC.TRANSFER + 2 * used, head);
+    this.txn.set(b + CC.TRANSFER + 2 * used + 1, count);
+    this.txn.set(b + CC.TRANSFER_USED, used + 1);
+    this.txn.set(b + CC.TRANSFER_OBJECTS, i32[b + CC.TRANSFER_OBJECTS]! + count);
     return true;
   }
 
@@ -51,8 +55,8 @@ export class TransferCache {
     const slot = b + CC.TRANSFER + 2 * (used - 1);
     this.removedHead = i32[slot]! >>> 0;
     const count = i32[slot + 1]!;
-    i32[b + CC.TRANSFER_USED] = used - 1;
-    i32[b + CC.TRANSFER_OBJECTS] -= count;
+    this.txn.set(b + CC.TRANSFER_USED, used - 1);
+    this.txn.set(b + CC.TRANSFER_OBJECTS, i32[b + CC.TRANSFER_OBJECTS]! - count);
     return count;
   }
 

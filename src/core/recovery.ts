@@ -1,0 +1,183 @@
+/**
+ * Recovery from a thread that died holding heap state (issue: killed workers).
+ *
+ * Owns nothing; it runs on a live, attached thread (the one whose handle recover() was
+ * called on) once the dead worker has exited. For each slot the dead thread had:
+ *
+ * 1. Locks. Every lock word records its holder's owner id (slot + 1). If the dead thread
+ *    holds one, its undo log (txn.ts) is rolled back, which restores the structure as it
+ *    was when the lock was taken, and the lock is forced free (waiters wake and re-contend).
+ *    Nobody else touched the structure meanwhile: the dead thread still "held" the lock.
+ * 2. Spans in flight, recorded in its slot inside the transactions that moved them: a span
+ *    taken from the PageHeap but not yet linked into a class or handed out
+ *    (S.TRANSIT_SPAN), a large block whose free did not finish (S.TRANSIT_FREE), spans
+ *    emptied by a central operation on their way back (S.PENDING). Each goes back to the
+ *    PageHeap (a large block already handed to the application stays allocated).
+ * 3. Its ThreadCache lists are walked (a head marked ALLOCATED is an interrupted pop or
+ *    push: it becomes FREE) and returned to the central caches.
+ * 4. The slot is freed. Blocks the thread allocated and did not free stay allocated; the
+ *    slot's counters tell how many it allocated net of its own frees.
+ */
+
+import { forceUnlock, holderOf, lockKindFromCode, type LockKind } from '../locks/index.js';
+import { HeapCorruptionError } from './errors.js';
+import { CENTRAL_WORDS, H, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState } from './layout.js';
+import { decodeLink, encodeLink } from './safelink.js';
+import type { SharedHeap } from './sharedheap.js';
+import { NO_SPAN } from './span.js';
+import { undoLog } from './txn.js';
+
+export interface RecoveryReport {
+  threadId: number;
+  /** Slots the dead thread had attached (usually one per heap). */
+  slots: number[];
+  /** Locks it held, rolled back and released ('pageHeap', 'global', 'central[c]'). */
+  locksReleased: string[];
+  /** Undo-log entries rolled back. */
+  writesUndone: number;
+  /** Objects of its thread cache returned to the central caches. */
+  cachedObjectsReturned: number;
+  /** Spans it had in flight, returned to the PageHeap. */
+  spansReturned: number;
+  /** Per slot: blocks it allocated minus blocks it freed (they stay allocated). */
+  netAllocationsBySlot: Record<number, number>;
+}
+
+interface LockSite {
+  name: string;
+  kind: LockKind;
+  word: number;
+}
+
+function lockSites(heap: SharedHeap): LockSite[] {
+  const i32 = heap.mem.i32;
+  const L = heap.layout;
+  if (heap.modes.globalLock) return [{ name: 'global', kind: 'futex', word: L.globalLock >>> 2 }];
+  const central = lockKindFromCode(i32[H.CENTRAL_LOCK_KIND]!)!;
+  const sites: LockSite[] = [{ name: 'pageHeap', kind: lockKindFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!, word: L.pageHeap >>> 2 }];
+  for (let c = 1; c < heap.sizeClasses.count; c++) {
+    sites.push({ name: `central[${c}]`, kind: central, word: (L.central >>> 2) + c * CENTRAL_WORDS });
+  }
+  return sites;
+}
+
+export function recoverThread(heap: SharedHeap, deadThreadId: number): RecoveryReport {
+  const { mem, layout } = heap;
+  const report: RecoveryReport = {
+    threadId: deadThreadId,
+    slots: [],
+    locksReleased: [],
+    writesUndone: 0,
+    cachedObjectsReturned: 0,
+    spansReturned: 0,
+    netAllocationsBySlot: {},
+  };
+  const sites = lockSites(heap);
+  for (let slot = 0; slot < layout.maxThreads; slot++) {
+    const w = (layout.slots + slot * layout.slotBytes) >>> 2;
+    const i32 = mem.i32;
+    if (Atomics.load(i32, w + S.STATE) !== SlotState.ATTACHED || i32[w + S.THREAD_ID] !== deadThreadId) continue;
+    if (slot === heap.threadSlot) continue;
+    if (Atomics.compareExchange(i32, w + S.STATE, SlotState.ATTACHED, SlotState.DEAD) !== SlotState.ATTACHED) continue;
+    report.slots.push(slot);
+    releaseLocks(heap, slot, w, sites, report);
+    returnSpansInFlight(heap, w, report);
+    returnThreadCache(heap, slot, w, report);
+    let net = 0;
+    const f = (layout.slots + slot * layout.slotBytes) >>> 3;
+    for (let c = 0; c < heap.sizeClasses.count; c++) net += mem.f64[f + layout.slot.allocs + c]! - mem.f64[f + layout.slot.frees + c]!;
+    report.netAllocationsBySlot[slot] = net;
+    Atomics.add(mem.i32, H.TC_TOTAL_BYTES, -mem.i32[w + S.CACHED_BYTES]!);
+    mem.i32[w + S.CACHED_BYTES] = 0;
+    Atomics.sub(mem.i32, H.ATTACHED, 1);
+    Atomics.store(mem.i32, w + S.STATE, SlotState.FREE);
+  }
+  return report;
+}
+
+function releaseLocks(heap: SharedHeap, slot: number, w: number, sites: LockSite[], report: RecoveryReport): void {
+  const ownerId = slot + 1;
+  for (const site of sites) {
+    if (holderOf(site.kind, heap.mem.i32, site.word) !== ownerId) continue;
+    report.writesUndone += undoLog(heap.mem, w, heap.layout.slot.log);
+    forceUnlock(site.kind, heap.mem.i32, site.word);
+    report.locksReleased.push(site.name);
+  }
+  // A log left open without a recorded lock can only come from a lock kind that records
+  // its holder after acquiring; nobody else can be inside that section either way.
+  if (heap.mem.i32[w + S.LOG_LEN]! > 0) report.writesUndone += undoLog(heap.mem, w, heap.layout.slot.log);
+}
+
+function returnSpansInFlight(heap: SharedHeap, w: number, report: RecoveryReport): void {
+  const { mem, spans, pageHeap, central } = heap;
+  const i32 = mem.i32;
+  const transit = i32[w + S.TRANSIT_SPAN]!;
+  if (transit !== NO_SPAN) {
+    const handedOut =
+      spans.get(transit, SP.STATE) === SpanState.LARGE &&
+      mem.shadow[(mem.pageAddress(transit) - mem.base) >>> 4] === Shadow.ALLOCATED;
+    if (handedOut) {
+      i32[w + S.TRANSIT_SPAN] = NO_SPAN;
+    } else {
+      pageHeap.clearShadow(transit, spans.get(transit, SP.PAGES));
+      pageHeap.deallocateSpan(transit, w + S.TRANSIT_SPAN);
+      report.spansReturned++;
+    }
+  }
+  const freeing = i32[w + S.TRANSIT_FREE]!;
+  if (freeing !== NO_SPAN) {
+    if (spans.get(freeing, SP.STATE) === SpanState.LARGE) {
+      mem.shadow[(mem.pageAddress(freeing) - mem.base) >>> 4] = Shadow.FREED;
+      pageHeap.deallocateSpan(freeing, w + S.TRANSIT_FREE);
+      report.spansReturned++;
+    } else {
+      i32[w + S.TRANSIT_FREE] = NO_SPAN; // the free had finished
+    }
+  }
+  for (let k = 0; k < PENDING_SPANS; k++) {
+    const s = i32[w + S.PENDING + k]!;
+    if (s === NO_SPAN) continue;
+    central.markObjectsFreed(s);
+    pageHeap.deallocateSpan(s, w + S.PENDING + k);
+    report.spansReturned++;
+  }
+}
+
+function returnThreadCache(heap: SharedHeap, slot: number, w: number, report: RecoveryReport): void {
+  const { mem, layout, central } = heap;
+  const key = layout.key;
+  for (let c = 1; c < heap.sizeClasses.count; c++) {
+    const headWord = w + layout.slot.heads + c;
+    const lengthWord = w + layout.slot.lengths + c;
+    let count = 0;
+    let prev = 0;
+    for (let p = mem.u32[headWord]!; p !== 0; ) {
+      const rel = p - mem.base;
+      const st = mem.shadow[rel >>> 4];
+      const ok =
+        (p & 15) === 0 &&
+        p >= mem.base &&
+        p < mem.limit &&
+        mem.pageClass[rel >>> mem.pageShift] === c &&
+        (st === Shadow.FREE || (count === 0 && st === Shadow.ALLOCATED));
+      if (!ok) {
+        // Only corruption by the application can get here: cut the list before the bad link.
+        if (prev === 0) mem.u32[headWord] = 0;
+        else mem.u32[prev >>> 2] = encodeLink(0, prev, key);
+        throw new HeapCorruptionError(`dead thread slot ${slot}: class ${c} cache list holds bad pointer ${p}`, p);
+      }
+      if (st === Shadow.ALLOCATED) mem.shadow[rel >>> 4] = Shadow.FREE; // interrupted pop/push
+      if (++count > 1 << 20) throw new HeapCorruptionError(`dead thread slot ${slot}: class ${c} cache list loops`, p);
+      prev = p;
+      p = decodeLink(mem.u32[p >>> 2]!, p, key);
+    }
+    mem.i32[lengthWord] = count;
+    const batch = heap.sizeClasses.batchOf[c]!;
+    while (count > 0) {
+      const take = Math.min(count, batch);
+      central.insertRange(c, headWord, lengthWord, take, false);
+      count -= take;
+      report.cachedObjectsReturned += take;
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Txn: the undo log that makes every critical section recoverable.
+ *
+ * Owns: the undo log in its thread's slot (S.LOG_LEN + LOG_ENTRIES entries). While a thread
+ * holds a lock, every shared word it changes goes through set(), which first appends
+ * (word index, old value) to the log, then counts the entry, then writes. commit() (the
+ * last step before unlocking) empties the log. A worker can be terminated between any two
+ * of these steps; recovery (recovery.ts) then undoes the log from the newest entry back,
+ * which restores exactly the state the structure had when the lock was taken: a prefix of
+ * complete entries, the last write done or not, is undone alike (undo is idempotent).
+ *
+ * Only the PAGECLASS fills are logged as ranges; PageMap interiors of free spans are
+ * don't-care and need no undo (see span.ts).
+ *
+ * Invariant: LOG_LEN is 0 whenever the thread holds no lock.
+ */
+
+import { LOG_ENTRIES, LOG_ENTRY_WORDS, S } from './layout.js';
+import type { HeapMemory } from './memory.js';
+
+/** Log entry tags (first word); a plain word entry stores the word index there (>= 0). */
+const TAG_PAGECLASS = -1; // entry: tag, start page, (pages << 8) | old class byte
+
+export class Txn {
+  private readonly mem: HeapMemory;
+  private readonly lenWord: number;
+  private readonly logWord: number;
+
+  constructor(mem: HeapMemory, slotWord: number, logOffset: number) {
+    this.mem = mem;
+    this.lenWord = slotWord + S.LOG_LEN;
+    this.logWord = slotWord + logOffset;
+  }
+
+  /** Logs then writes i32[index] = value. */
+  set(index: number, value: number): void {
+    const i32 = this.mem.i32;
+    const n = i32[this.lenWord]!;
+    if (n >= LOG_ENTRIES) throw new Error(`sabmalloc internal error: undo log overflow (${n} entries)`);
+    const e = this.logWord + n * LOG_ENTRY_WORDS;
+    i32[e] = index;
+    i32[e + 1] = i32[index]!;
+    i32[this.lenWord] = n + 1;
+    i32[index] = value;
+  }
+
+  /** Logs then sets PAGECLASS of pages [start, start + pages) from `old` to `value`. */
+  fillPageClass(start: number, pages: number, value: number, old: number): void {
+    const i32 = this.mem.i32;
+    const n = i32[this.lenWord]!;
+    if (n >= LOG_ENTRIES) throw new Error(`sabmalloc internal error: undo log overflow (${n} entries)`);
+    const e = this.logWord + n * LOG_ENTRY_WORDS;
+    i32[e] = TAG_PAGECLASS;
+    i32[e + 1] = start;
+    i32[e + 2] = pages * 256 + old;
+    i32[this.lenWord] = n + 1;
+    this.mem.pageClass.fill(value, start, start + pages);
+  }
+
+  commit(): void {
+    this.mem.i32[this.lenWord] = 0;
+  }
+
+  /** Undoes this thread's open transaction (on an error found halfway through it). */
+  rollback(): void {
+    undoLog(this.mem, this.lenWord - S.LOG_LEN, this.logWord - (this.lenWord - S.LOG_LEN));
+  }
+
+  length(): number {
+    return this.mem.i32[this.lenWord]!;
+  }
+}
+
+/** Rolls back the undo log of a (dead) thread's slot; returns how many entries it undid. */
+export function undoLog(mem: HeapMemory, slotWord: number, logOffset: number): number {
+  const i32 = mem.i32;
+  const lenWord = slotWord + S.LOG_LEN;
+  const n = Math.min(i32[lenWord]!, LOG_ENTRIES);
+  for (let k = n - 1; k >= 0; k--) {
+    const e = slotWord + logOffset + k * LOG_ENTRY_WORDS;
+    const tag = i32[e]!;
+    if (tag === TAG_PAGECLASS) {
+      const packed = i32[e + 2]!;
+      const start = i32[e + 1]!;
+      mem.pageClass.fill(packed & 255, start, start + Math.floor(packed / 256));
+    } else {
+      i32[tag] = i32[e + 1]!;
+    }
+  }
+  i32[lenWord] = 0;
+  return n;
+}
