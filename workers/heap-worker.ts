@@ -18,6 +18,7 @@ import {
   stampBlock,
   tagOf,
   verifyBlock,
+  verifyFill,
   viewsOf,
   type BlockViews,
 } from './heap-pattern.js';
@@ -32,6 +33,11 @@ export interface TaskCounts {
   frees: number;
   /** frees of blocks another thread allocated */
   remoteFrees: number;
+  /** of `allocs`, those made with calloc (verified zeroed) */
+  callocs: number;
+  reallocs: number;
+  /** reallocs of blocks another thread allocated */
+  remoteReallocs: number;
   oom: number;
 }
 
@@ -44,7 +50,7 @@ interface Session {
 /** Attaches this thread (a fresh handle after an earlier task detached) and zeroes counts. */
 function begin(buffer: SharedArrayBuffer): Session {
   const heap = SharedHeap.attach(buffer);
-  const c = { threadId, threadSlot: heap.threadSlot, allocs: 0, frees: 0, remoteFrees: 0, oom: 0 };
+  const c = { threadId, threadSlot: heap.threadSlot, allocs: 0, frees: 0, remoteFrees: 0, callocs: 0, reallocs: 0, remoteReallocs: 0, oom: 0 };
   return { heap, v: viewsOf(buffer), c };
 }
 
@@ -60,13 +66,40 @@ function verifyAndFree(heap: SharedHeap, v: BlockViews, p: number, c: TaskCounts
   c.frees++;
 }
 
-function allocStamped(heap: SharedHeap, v: BlockViews, n: number, c: TaskCounts): number {
-  const p = heap.malloc(n);
+/** malloc(n), or calloc(1, n) checked to be zeroed, then stamped with this thread's tag. */
+function allocStamped(heap: SharedHeap, v: BlockViews, n: number, c: TaskCounts, zeroed = false): number {
+  const p = zeroed ? heap.calloc(1, n) : heap.malloc(n);
   const len = heap.usableSize(p);
   if (p <= 0 || p % 16 !== 0 || len < n) throw new Error(`malloc(${n}) gave ${p} with usableSize ${len}`);
+  if (zeroed) {
+    const bad = verifyFill(v, p, 0, n, 0);
+    if (bad !== null) throw new Error(`thread ${threadId}: calloc(1, ${n}): ${bad}`);
+    c.callocs++;
+  }
   stampBlock(v, p, len, OWNER, n);
   c.allocs++;
   return p;
+}
+
+/**
+ * Verifies a stamped block (maybe another thread's), reallocs it to n bytes, checks that the
+ * first min(requested, n) bytes moved along, and stamps the result as this thread's.
+ */
+function verifyAndRealloc(heap: SharedHeap, v: BlockViews, p: number, n: number, c: TaskCounts): number {
+  const bad = verifyBlock(v, p, heap.usableSize(p));
+  if (bad !== null) throw new Error(`thread ${threadId}: before realloc: ${bad}`);
+  const keep = Math.min(requestedOf(v, p), n);
+  const before = v.u8.slice(p, p + keep);
+  if (tagOf(v, p) !== OWNER) c.remoteReallocs++;
+  const q = heap.realloc(p, n);
+  const len = heap.usableSize(q);
+  if (q <= 0 || q % 16 !== 0 || len < n) throw new Error(`realloc(${p}, ${n}) gave ${q} with usableSize ${len}`);
+  for (let i = 0; i < keep; i++) {
+    if (v.u8[q + i] !== before[i]) throw new Error(`thread ${threadId}: realloc(${p}, ${n}) -> ${q} changed byte ${i} of ${keep}`);
+  }
+  stampBlock(v, q, len, OWNER, n);
+  c.reallocs++;
+  return q;
 }
 
 export interface ChurnTask {
@@ -79,28 +112,35 @@ export interface ChurnTask {
 }
 
 /**
- * larson/mstress-style churn: allocate mixed sizes; most new blocks are swapped into a random
- * slot of the shared exchange array with Atomics.exchange and whatever was there (allocated
- * by any thread) is verified and freed; the rest live briefly in a local list.
+ * larson/mstress-style churn: allocate mixed sizes (a tenth with calloc); most new blocks are
+ * swapped into a random slot of the shared exchange array with Atomics.exchange and whatever
+ * was there (allocated by any thread) is verified and freed, or now and then realloc'ed and
+ * kept; the rest live briefly in a local list.
  */
 export function churn(t: ChurnTask): TaskCounts {
   const { heap, v, c } = begin(t.buffer);
   const slots = new Int32Array(t.buffer, t.slotsPtr, t.slotCount);
   const next = rng32(t.seed);
   const local: number[] = [];
+  const keepLocal = (p: number): void => {
+    local.push(p);
+    if (local.length > 16) {
+      const k = next() % local.length;
+      verifyAndFree(heap, v, local[k]!, c);
+      local[k] = local[local.length - 1]!;
+      local.pop();
+    }
+  };
   for (let i = 0; i < t.ops; i++) {
-    const p = allocStamped(heap, v, mixedSize(next), c);
+    const p = allocStamped(heap, v, mixedSize(next), c, next() % 10 === 0);
     if (next() % 10 < 8) {
       const old = Atomics.exchange(slots, next() % t.slotCount, p / 16);
-      if (old !== 0) verifyAndFree(heap, v, old * 16, c);
+      if (old === 0) continue;
+      // Mostly free what came back; sometimes resize it and keep it.
+      if (next() % 8 === 0) keepLocal(verifyAndRealloc(heap, v, old * 16, mixedSize(next), c));
+      else verifyAndFree(heap, v, old * 16, c);
     } else {
-      local.push(p);
-      if (local.length > 16) {
-        const k = next() % local.length;
-        verifyAndFree(heap, v, local[k]!, c);
-        local[k] = local[local.length - 1]!;
-        local.pop();
-      }
+      keepLocal(p);
     }
   }
   for (const p of local) verifyAndFree(heap, v, p, c);
