@@ -17,7 +17,9 @@
  *   either HANDOFF + notify one (fairness due and somebody is registered: the lock stays
  *   taken for newcomers, only a registered waiter may claim HANDOFF), or store 0 and then,
  *   if PARKED > 0, notify one (barging allowed).
- * - The last parked waiter to acquire clears P again so the fast unlock comes back.
+ * - P is only cleared by unlock (STATE := 0 or HANDOFF), never by an acquirer: after the
+ *   sleepers are gone, one slow unlock (a load of PARKED and a store) brings the fast path
+ *   back. (Clearing P on acquisition loses wake-ups: see lockSlow.)
  *
  * Descheduled holder: spinners stop after SPIN re-reads, and at once when P shows that
  * others already sleep, then sleep in an untimed Atomics.wait (every slow unlock notifies
@@ -66,8 +68,11 @@ export class AdaptiveLock extends LockFields implements Lock {
     }
     Atomics.add(i32, w + PARKED, 1);
     const parks = parkUntilAcquired(i32, w, me);
-    // We hold it with P set. If we were the last registered sleeper, drop P again.
-    if (Atomics.sub(i32, w + PARKED, 1) === 1) Atomics.compareExchange(i32, w, me | 1, me);
+    // We hold it with P set and leave P set even if we were the last sleeper: clearing it
+    // here could race with a newcomer that registered and went to sleep on the value with
+    // P (it would never be woken). Our unlock takes the slow path once, stores 0 (P gone)
+    // and notifies only if PARKED is still nonzero.
+    Atomics.sub(i32, w + PARKED, 1);
     recordContended(this.s, this.b, t0, -spun - 1, parks);
   }
 

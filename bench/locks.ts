@@ -1,0 +1,477 @@
+/**
+ * The lock benchmark (`sabmalloc locks`): what every lock kind costs uncontended, and how
+ * it behaves when 1..64 workers fight over one lock on this machine.
+ *
+ * Owns: one piscina pool for the whole run (threads = the largest worker count), one fresh
+ * SharedArrayBuffer per measured point (lock block + control words + queue nodes, see
+ * workers/lock-hammer.ts) and one float64 stats sink per worker.
+ *
+ * Method (after WebKit's LockSpeedTest / LockFairnessTest and ck_spinlock's benchmark):
+ * - uncontended: tinybench, main thread, 1000 lock+unlock pairs per sample;
+ * - contention sweep: for each kind x worker count x critical-section length, all workers
+ *   are released together by a barrier word, run for a fixed duration, then stop on a
+ *   STOP word. Reported: throughput, per-worker acquisition counts (min, max, Jain's
+ *   fairness index), parks per acquisition, and the contended acquire latency p50/p99
+ *   (only contended acquisitions are timed; the uncontended fast path is never timed);
+ * - validation: every point checks the shared counter (incremented non-atomically under
+ *   the lock) and the mutual-exclusion witness; `validate` adds a dedicated pass with
+ *   tryLock mixed in. Any violation throws LockValidationError (the CLI exits non-zero).
+ *
+ * Invariants: workers never outlive a point (each task returns after STOP); the pool is
+ * destroyed even when a point fails. Nothing here asserts timing; figures are reported.
+ *
+ * Descheduled holders are the subject, not a problem: with 64 workers on 2 cores most
+ * workers are descheduled most of the time, which is what separates the kinds.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Piscina } from 'piscina';
+import { Bench } from 'tinybench';
+import {
+  LOCK_KINDS,
+  LOCK_STAT_SLOTS,
+  createLock,
+  initLockBlock,
+  summarizeLockStats,
+  type LockKind,
+} from '../src/locks/index.js';
+import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from '../workers/lock-hammer.js';
+import { lineChartSvg } from './charts.js';
+
+export interface LockBenchOptions {
+  kinds?: readonly LockKind[];
+  workers?: readonly number[];
+  /** Critical-section lengths, in shared-memory writes (about 2 ns each here). */
+  csWrites?: readonly number[];
+  /** Work between critical sections, in cpuRelax iterations (about 2 ns each). */
+  outsideWork?: number;
+  durationMs?: number;
+  /** Fewer points and short durations: the whole run in well under a minute. */
+  quick?: boolean;
+  /** Also run the dedicated validation pass (tryLock mixed in, fixed iteration counts). */
+  validate?: boolean;
+  /** Run the uncontended tinybench part. */
+  uncontended?: boolean;
+  /** Directory for JSON + SVG results; null writes nothing. */
+  outDir?: string | null;
+  /** File name stem of the results (default 'locks', or 'locks-quick' with quick). */
+  name?: string;
+  /** Progress sink (default: stderr). */
+  progress?: (line: string) => void;
+  /** Print the tables to stdout (default true). */
+  print?: boolean;
+}
+
+export interface UncontendedRow {
+  kind: LockKind | 'reference: CAS + store';
+  nsPerLockUnlock: number;
+  rmePercent: number;
+}
+
+export interface LockBenchPoint {
+  kind: LockKind;
+  workers: number;
+  csWrites: number;
+  outsideWork: number;
+  elapsedMs: number;
+  acquisitions: number;
+  throughput: number; // acquisitions per second, all workers
+  perWorkerMin: number;
+  perWorkerMax: number;
+  jain: number; // (sum x)^2 / (n * sum x^2); 1 = perfectly even
+  contendedFraction: number;
+  parksPerAcquisition: number;
+  wakeups: number;
+  handoffs: number;
+  latencyP50Ns: number; // contended acquisitions only
+  latencyP99Ns: number;
+  latencyMaxNs: number;
+}
+
+export interface LockBenchReport {
+  machine: { cpus: number; cpuModel: string; node: string; platform: string };
+  options: Required<Omit<LockBenchOptions, 'progress' | 'outDir' | 'print'>>;
+  startedAt: string;
+  csNs: Record<number, number>;
+  uncontended: UncontendedRow[];
+  points: LockBenchPoint[];
+  validation: { kind: LockKind; workers: number; acquisitions: number; ok: boolean }[];
+  files: string[];
+}
+
+export class LockValidationError extends Error {
+  override readonly name = 'LockValidationError';
+}
+
+const FULL = { workers: [1, 2, 4, 8, 16, 32, 64], csWrites: [4, 64, 1024], durationMs: 600 };
+const QUICK = { workers: [1, 4, 16, 64], csWrites: [4], durationMs: 250 };
+const WORKER_URL = new URL('./lock-bench-worker.js', import.meta.url);
+
+export async function runLockBench(options: LockBenchOptions = {}): Promise<LockBenchReport> {
+  const quick = options.quick ?? false;
+  const base = quick ? QUICK : FULL;
+  const opts = {
+    kinds: options.kinds ?? LOCK_KINDS,
+    workers: options.workers ?? base.workers,
+    csWrites: options.csWrites ?? base.csWrites,
+    outsideWork: options.outsideWork ?? 64,
+    durationMs: options.durationMs ?? base.durationMs,
+    quick,
+    validate: options.validate ?? false,
+    uncontended: options.uncontended ?? true,
+    name: options.name ?? (quick ? 'locks-quick' : 'locks'),
+  };
+  for (const w of opts.workers) if (!(Number.isInteger(w) && w >= 1 && w <= 1024)) throw new RangeError(`bad worker count ${w}`);
+  for (const k of opts.kinds) if (!LOCK_KINDS.includes(k)) throw new RangeError(`unknown lock kind ${k}`);
+  const progress = options.progress ?? ((line: string) => process.stderr.write(line + '\n'));
+  const print = options.print ?? true;
+  const outDir = options.outDir === undefined ? resolve('bench/results') : options.outDir;
+
+  const report: LockBenchReport = {
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: process.platform },
+    options: opts,
+    startedAt: new Date().toISOString(),
+    csNs: {},
+    uncontended: [],
+    points: [],
+    validation: [],
+    files: [],
+  };
+  for (const cs of opts.csWrites) report.csNs[cs] = calibrateCs(cs);
+
+  if (opts.uncontended) {
+    progress(`uncontended lock+unlock cost (tinybench, main thread) ...`);
+    report.uncontended = await measureUncontended(opts.kinds, quick ? 150 : 500);
+    if (print) printUncontended(report.uncontended);
+  }
+
+  const maxWorkers = Math.max(...opts.workers, opts.validate ? 8 : 1);
+  const pool = new Piscina<HammerTask, HammerResult>({
+    filename: WORKER_URL.href,
+    minThreads: maxWorkers,
+    maxThreads: maxWorkers,
+    concurrentTasksPerWorker: 1,
+    idleTimeout: 600_000,
+    // Node 20.19+ lets piscina's worker require() our ESM task file; with many threads
+    // starting at once that path intermittently dies with ERR_INTERNAL_ASSERTION ("module
+    // imported again after being required"). Without require(esm) piscina falls back to
+    // import(), which is reliable.
+    execArgv: [...process.execArgv, '--no-experimental-require-module'],
+  });
+  try {
+    // Bring every pool thread up (the barrier forces one task per thread) so that thread
+    // start-up and module loading do not land in the first measured points.
+    progress(`starting ${maxWorkers} pool threads ...`);
+    await runTasks(pool, 'futex', maxWorkers, { iterations: 2000, csWrites: 4, outsideWork: 4, useTryLock: true }, 0);
+    const total = opts.kinds.length * opts.workers.length * opts.csWrites.length;
+    let done = 0;
+    for (const cs of opts.csWrites) {
+      for (const kind of opts.kinds) {
+        for (const workers of opts.workers) {
+          const p = await runPoint(pool, kind, workers, cs, opts.outsideWork, opts.durationMs);
+          report.points.push(p);
+          done++;
+          progress(
+            `[${done}/${total}] ${kind.padEnd(8)} workers=${String(workers).padStart(2)} cs=${cs}: ` +
+              `${fmtRate(p.throughput)} acq/s, jain ${p.jain.toFixed(2)}, parks/acq ${p.parksPerAcquisition.toFixed(3)}, ` +
+              `handoffs ${p.handoffs}`,
+          );
+        }
+      }
+      if (print) printSweep(report.points.filter((p) => p.csWrites === cs), cs, report.csNs[cs]);
+    }
+    if (opts.validate) {
+      for (const kind of opts.kinds) {
+        for (const workers of [2, Math.min(8, maxWorkers), maxWorkers]) {
+          const v = await validatePoint(pool, kind, workers);
+          report.validation.push(v);
+          progress(`validate ${kind} workers=${workers}: ${v.acquisitions} acquisitions ok`);
+        }
+      }
+    }
+  } finally {
+    await pool.destroy();
+  }
+  if (print) printWinners(report);
+  if (outDir) report.files = await writeResults(report, outDir, opts.name);
+  return report;
+}
+
+/** One sweep point: `workers` tasks released together, stopped after `durationMs`. */
+async function runPoint(
+  pool: Piscina<HammerTask, HammerResult>,
+  kind: LockKind,
+  workers: number,
+  csWrites: number,
+  outsideWork: number,
+  durationMs: number,
+): Promise<LockBenchPoint> {
+  const { results, stats } = await runTasks(pool, kind, workers, { iterations: 0, csWrites, outsideWork, useTryLock: false }, durationMs);
+  const counts = results.map((r) => r.acquisitions);
+  const acquisitions = counts.reduce((a, b) => a + b, 0);
+  const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
+  const sum = summarizeLockStats(stats, results.map((r) => statsBaseOf(r.ownerId)));
+  return {
+    kind,
+    workers,
+    csWrites,
+    outsideWork,
+    elapsedMs,
+    acquisitions,
+    throughput: acquisitions / (elapsedMs / 1000),
+    perWorkerMin: Math.min(...counts),
+    perWorkerMax: Math.max(...counts),
+    jain: jainIndex(counts),
+    contendedFraction: acquisitions ? sum.contended / acquisitions : 0,
+    parksPerAcquisition: acquisitions ? sum.parks / acquisitions : 0,
+    wakeups: sum.wakeups,
+    handoffs: sum.handoffs,
+    latencyP50Ns: sum.latencyP50Ns,
+    latencyP99Ns: sum.latencyP99Ns,
+    latencyMaxNs: sum.latencyMaxNs,
+  };
+}
+
+/** Fixed iteration counts with tryLock mixed in; throws on any lost update or violation. */
+async function validatePoint(pool: Piscina<HammerTask, HammerResult>, kind: LockKind, workers: number) {
+  const iterations = 2000;
+  await runTasks(pool, kind, workers, { iterations, csWrites: 8, outsideWork: 8, useTryLock: true }, 0);
+  return { kind, workers, acquisitions: workers * iterations, ok: true };
+}
+
+/**
+ * Starts `workers` hammer tasks on one fresh lock, opens the barrier, and (when
+ * durationMs > 0) sets STOP after that long. Validates the counter and the witness.
+ */
+async function runTasks(
+  pool: Piscina<HammerTask, HammerResult>,
+  kind: LockKind,
+  workers: number,
+  shape: Pick<HammerTask, 'iterations' | 'csWrites' | 'outsideWork' | 'useTryLock'>,
+  durationMs: number,
+): Promise<{ results: HammerResult[]; stats: Float64Array }> {
+  const sab = new SharedArrayBuffer(hammerWords(workers) * 4);
+  const statsSab = new SharedArrayBuffer(workers * LOCK_STAT_SLOTS * 8);
+  const i32 = new Int32Array(sab);
+  initLockBlock(i32, LOCK_WORD);
+  const runs: Promise<HammerResult>[] = [];
+  for (let id = 1; id <= workers; id++) runs.push(pool.run({ sab, statsSab, kind, ownerId: id, ...shape }));
+  const deadline = Date.now() + 60_000;
+  while (Atomics.load(i32, CTRL.ready) < workers) {
+    if (Date.now() > deadline) throw new Error(`lock bench: only ${Atomics.load(i32, CTRL.ready)}/${workers} workers reached the barrier`);
+    await sleep(1);
+  }
+  Atomics.store(i32, CTRL.go, 1);
+  Atomics.notify(i32, CTRL.go);
+  if (durationMs > 0) {
+    await sleep(durationMs);
+    Atomics.store(i32, CTRL.stop, 1);
+  }
+  const results = await withWatchdog(Promise.all(runs), WATCHDOG_MS + (shape.iterations > 0 ? 60_000 : 0), () => {
+    const block = Array.from(i32.subarray(LOCK_WORD, LOCK_WORD + 8)).join(',');
+    return new LockValidationError(
+      `lock ${kind} with ${workers} workers: no progress ${WATCHDOG_MS} ms after STOP (lost wake-up or livelock?); ` +
+        `lock block words 0..7 = [${block}]`,
+    );
+  });
+  const acquisitions = results.reduce((a, r) => a + r.acquisitions, 0);
+  const violations = results.reduce((a, r) => a + r.violations, 0);
+  const counter = Atomics.load(i32, CTRL.counter);
+  if (violations !== 0 || counter !== (acquisitions | 0)) {
+    throw new LockValidationError(
+      `lock ${kind} with ${workers} workers broke mutual exclusion: ${violations} witness violations, ` +
+        `counter ${counter} after ${acquisitions} acquisitions`,
+    );
+  }
+  return { results, stats: new Float64Array(statsSab) };
+}
+
+/** Jain's fairness index of per-worker counts: 1 when even, 1/n when one worker gets all. */
+export function jainIndex(xs: readonly number[]): number {
+  let s = 0;
+  let s2 = 0;
+  for (const x of xs) {
+    s += x;
+    s2 += x * x;
+  }
+  return s2 === 0 ? 1 : (s * s) / (xs.length * s2);
+}
+
+const REFERENCE = 'reference: CAS + store' as const;
+
+async function measureUncontended(kinds: readonly LockKind[], timeMs: number): Promise<UncontendedRow[]> {
+  const PAIRS = 1000;
+  const i32 = new Int32Array(new SharedArrayBuffer(hammerWords(2) * 4));
+  const bench = new Bench({ time: timeMs, warmupTime: Math.min(100, timeMs) });
+  bench.add(REFERENCE, () => {
+    for (let k = 0; k < PAIRS; k++) {
+      Atomics.compareExchange(i32, LOCK_WORD, 0, 1);
+      Atomics.store(i32, LOCK_WORD, 0);
+    }
+  });
+  for (const kind of kinds) {
+    const lock = createLock(kind, { i32, word: LOCK_WORD, ownerId: 1, nodeWord: nodeWordOf });
+    bench.add(kind, () => {
+      for (let k = 0; k < PAIRS; k++) {
+        lock.lock();
+        lock.unlock();
+      }
+    });
+  }
+  await bench.run();
+  return bench.tasks.map((t) => {
+    const r = t.result;
+    if (r.state !== 'completed') throw new Error(`uncontended bench of ${t.name} did not complete: ${r.state}`);
+    return { kind: t.name as UncontendedRow['kind'], nsPerLockUnlock: (r.latency.mean * 1e6) / PAIRS, rmePercent: r.latency.rme };
+  });
+}
+
+/** Average ns of the critical-section body (csWrites shared writes), measured here. */
+function calibrateCs(csWrites: number): number {
+  const i32 = new Int32Array(new SharedArrayBuffer(hammerWords(1) * 4));
+  const rounds = Math.max(200, Math.floor(200_000 / Math.max(1, csWrites)));
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < rounds; i++) for (let k = 0; k < csWrites; k++) i32[CTRL.counter + 32 + (k & 15)] += k;
+    best = Math.min(best, ((performance.now() - t0) * 1e6) / rounds);
+  }
+  return best;
+}
+
+/** How long workers may take to finish after STOP before the run is declared stuck. */
+const WATCHDOG_MS = 30_000;
+
+function withWatchdog<T>(p: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const alarm = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), ms);
+  });
+  return Promise.race([p, alarm]).finally(() => clearTimeout(timer));
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function fmtRate(x: number): string {
+  if (x >= 1e6) return (x / 1e6).toFixed(2) + 'M';
+  if (x >= 1e3) return (x / 1e3).toFixed(1) + 'k';
+  return x.toFixed(0);
+}
+
+function fmtNs(ns: number): string {
+  if (ns >= 1e6) return (ns / 1e6).toFixed(1) + 'ms';
+  if (ns >= 1e3) return (ns / 1e3).toFixed(1) + 'us';
+  return ns.toFixed(0) + 'ns';
+}
+
+/** Plain aligned text table (first column left-aligned, the rest right-aligned). */
+export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (r: readonly string[]) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function printUncontended(rows: readonly UncontendedRow[]): void {
+  console.log('\nUncontended lock+unlock (main thread)');
+  console.log(textTable(['kind', 'ns/pair', '±%'], rows.map((r) => [r.kind, r.nsPerLockUnlock.toFixed(1), r.rmePercent.toFixed(1)])));
+}
+
+function printSweep(points: readonly LockBenchPoint[], cs: number, csNs: number): void {
+  console.log(`\nContention sweep, critical section = ${cs} shared writes (~${fmtNs(csNs)}), work between = ${points[0]?.outsideWork ?? 0} relax`);
+  console.log(
+    textTable(
+      ['kind', 'workers', 'acq/s', 'min count', 'max count', 'jain', 'contended', 'parks/acq', 'p50', 'p99'],
+      points.map((p) => [
+        p.kind,
+        String(p.workers),
+        fmtRate(p.throughput),
+        fmtRate(p.perWorkerMin),
+        fmtRate(p.perWorkerMax),
+        p.jain.toFixed(3),
+        (100 * p.contendedFraction).toFixed(1) + '%',
+        p.parksPerAcquisition.toFixed(3),
+        fmtNs(p.latencyP50Ns),
+        fmtNs(p.latencyP99Ns),
+      ]),
+    ),
+  );
+}
+
+/** For each cs length and worker count: the best kind, and adaptive relative to it. */
+export function winners(points: readonly LockBenchPoint[]) {
+  const out: { csWrites: number; workers: number; best: LockKind; bestThroughput: number; adaptiveRatio: number | null }[] = [];
+  const keys = new Set(points.map((p) => `${p.csWrites}/${p.workers}`));
+  for (const key of keys) {
+    const [cs, w] = key.split('/').map(Number);
+    const at = points.filter((p) => p.csWrites === cs && p.workers === w);
+    const best = at.reduce((a, b) => (b.throughput > a.throughput ? b : a));
+    const adaptive = at.find((p) => p.kind === 'adaptive');
+    out.push({ csWrites: cs, workers: w, best: best.kind, bestThroughput: best.throughput, adaptiveRatio: adaptive ? adaptive.throughput / best.throughput : null });
+  }
+  return out;
+}
+
+function printWinners(report: LockBenchReport): void {
+  if (report.points.length === 0) return;
+  console.log('\nBest kind per point (adaptive as a fraction of the best)');
+  console.log(
+    textTable(
+      ['cs writes', 'workers', 'best', 'acq/s', 'adaptive/best'],
+      winners(report.points).map((x) => [
+        String(x.csWrites),
+        String(x.workers),
+        x.best,
+        fmtRate(x.bestThroughput),
+        x.adaptiveRatio === null ? '-' : x.adaptiveRatio.toFixed(2),
+      ]),
+    ),
+  );
+}
+
+async function writeResults(report: LockBenchReport, outDir: string, name: string): Promise<string[]> {
+  mkdirSync(outDir, { recursive: true });
+  const files: string[] = [];
+  const sub = `${report.machine.cpus} cores, Node ${report.machine.node}, ${report.options.durationMs} ms per point`;
+  for (const cs of report.options.csWrites) {
+    const pts = report.points.filter((p) => p.csWrites === cs);
+    if (pts.length === 0) continue;
+    const series = (y: (p: LockBenchPoint) => number) =>
+      report.options.kinds.map((kind) => ({
+        name: kind,
+        points: pts.filter((p) => p.kind === kind).map((p) => [p.workers, y(p)] as const),
+      }));
+    const csLabel = `critical section ${cs} shared writes (~${fmtNs(report.csNs[cs])})`;
+    const throughput = join(outDir, `${name}-throughput-cs${cs}.svg`);
+    writeFileSync(
+      throughput,
+      await lineChartSvg({
+        title: `Lock throughput vs workers, ${csLabel}`,
+        subtitle: sub,
+        xLabel: 'workers',
+        yLabel: 'acquisitions / s',
+        logX: true,
+        logY: true,
+        series: series((p) => p.throughput),
+      }),
+    );
+    const fairness = join(outDir, `${name}-fairness-cs${cs}.svg`);
+    writeFileSync(
+      fairness,
+      await lineChartSvg({
+        title: `Lock fairness (Jain's index of per-worker acquisitions), ${csLabel}`,
+        subtitle: sub,
+        xLabel: 'workers',
+        yLabel: "Jain's fairness index",
+        logX: true,
+        yDomain: [0, 1],
+        series: series((p) => p.jain),
+      }),
+    );
+    files.push(throughput, fairness);
+  }
+  const json = join(outDir, `${name}.json`);
+  files.unshift(json);
+  writeFileSync(json, JSON.stringify({ ...report, files, winners: winners(report.points) }, null, 2) + '\n');
+  return files;
+}
