@@ -1,0 +1,650 @@
+/**
+ * `sabmalloc stress`: many workers hammering one heap, every block verified, and a strict
+ * audit of the heap at the end of every round.
+ *
+ * A round:
+ *  1. the main thread mallocs a CONTROL block (workers/stress-shared.ts: control words,
+ *     per-worker counters, the HAND-OFF array and one LOCAL table per worker);
+ *  2. WORK: a fresh piscina pool of `workers` threads; each runs `stress` (seeded from
+ *     seed + round + index): malloc / free / realloc / hand-off, verifying every block's
+ *     pattern before it is freed or reallocated, and leaves its live blocks in its table;
+ *  3. AUDIT (main thread, workers idle): every block named by a table or the hand-off array
+ *     must be allocated (else LOST), appear once (else DUPLICATE), not overlap another
+ *     (else OVERLAP), carry its pattern (else CORRUPT); the heap's own count of objects in
+ *     use must equal the blocks we hold (else LEAK: the heap holds blocks nobody has);
+ *     check() must pass while they are live;
+ *  4. DRAIN: the same threads free every block, each another worker's (remote frees);
+ *  5. the main thread frees the control block, trims, and requires: every worker detached,
+ *     check() passes, nothing in use, pageHeapFreeBytes === heapBytes, and the free pages
+ *     coalesced into one span.
+ * A soak repeats rounds (on the same heap, with fresh workers) until its time is up.
+ * Every failure names the block's pointer, size class, who allocated it and who found it.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { SharedHeap, SMALL_MAX, type HeapStats, type LockKind } from '../src/index.js';
+import {
+  CW,
+  controlLayout,
+  controlViews,
+  deriveSeed,
+  maxSizeOf,
+  ownerName,
+  stampBytes,
+  statsBase,
+  tokenGen,
+  tokenOwner,
+  tokenPtr,
+  verifyStamp,
+  WS,
+  type ControlViews,
+  type SizeMix,
+} from '../workers/stress-shared.js';
+import { OP_COUNT_KEYS, type ControlRef, type DrainTask, type OpCounts, type StressFailure, type StressTask, type WorkCounts } from '../workers/stress-worker.js';
+
+export type { StressFailure } from '../workers/stress-worker.js';
+
+const MiB = 1024 * 1024;
+
+export interface StressOptions {
+  /** worker threads (default 64) */
+  workers?: number;
+  /** operations per worker per round (default 3000 unless durationSec is given) */
+  ops?: number;
+  /** run each round's work phase for this many seconds instead of a fixed op count */
+  durationSec?: number;
+  /** size distribution (default 'mixed') */
+  sizes?: SizeMix;
+  /** fraction of frees that go through the hand-off array (default 0.5) */
+  remoteFreeRate?: number;
+  /** fraction of operations that are reallocs (default 0.05) */
+  reallocRate?: number;
+  locks?: { central?: LockKind; pageHeap?: LockKind };
+  /** initial heap bytes (default by size mix: small 64 MiB, mixed 256 MiB, large 768 MiB) */
+  heapSize?: number;
+  /** > heapSize makes the heap growable */
+  maxHeapSize?: number;
+  /** run seed (default random); each worker's op sequence derives from seed, round, index */
+  seed?: number;
+  /** rounds (default 1; a soak runs rounds until its time is up) */
+  rounds?: number;
+  /** soak: repeat rounds until this many minutes have passed */
+  soakMinutes?: number;
+  /** blocks each worker may keep (default 32) */
+  localCap?: number;
+  /** slots of the hand-off array (default 2 x workers) */
+  handoffSlots?: number;
+  /** a phase that has not finished after this long is a hang (default 120 s + duration) */
+  phaseTimeoutMs?: number;
+  /** called every progressIntervalMs with a snapshot (stderr output is the caller's) */
+  onProgress?: (p: StressProgress) => void;
+  progressIntervalMs?: number;
+}
+
+export interface StressProgress {
+  round: number;
+  phase: 'start' | 'work' | 'audit' | 'drain' | 'check';
+  elapsedMs: number;
+  ops: number;
+  opsPerSec: number;
+  liveBytes: number;
+  committedBytes: number;
+  workersDone: number;
+  workers: number;
+}
+
+export interface ResolvedStressOptions {
+  workers: number;
+  ops: number;
+  durationSec: number;
+  sizes: SizeMix;
+  remoteFreeRate: number;
+  reallocRate: number;
+  locks: { central: LockKind; pageHeap: LockKind };
+  heapSize: number;
+  maxHeapSize: number;
+  seed: number;
+  rounds: number;
+  soakMinutes: number;
+  localCap: number;
+  handoffSlots: number;
+}
+
+export interface StressSummary extends OpCounts {
+  ok: boolean;
+  failures: StressFailure[];
+  options: ResolvedStressOptions;
+  rounds: number;
+  /** wall time of the work phases (what ops/s is measured over) */
+  workMs: number;
+  elapsedMs: number;
+  opsPerSec: number;
+  /** largest live bytes seen (sampled while running; exact at each audit) */
+  peakLiveBytes: number;
+  peakCommittedBytes: number;
+  /** blocks live at the audit of the round with the most */
+  peakLiveBlocks: number;
+  growCount: number;
+  heapBytes: number;
+  maxHeapBytes: number;
+  threadsUsed: number;
+  locks: HeapStats['locks'] | null;
+  final: {
+    checkPassed: boolean;
+    inUseObjects: number;
+    attachedThreads: number;
+    pageHeapFreeBytes: number;
+    heapBytes: number;
+    pageHeapFreeSpanCount: number;
+  } | null;
+}
+
+const DEFAULT_HEAP: Record<SizeMix, number> = { small: 64 * MiB, mixed: 256 * MiB, large: 768 * MiB };
+
+export function resolveStressOptions(o: StressOptions = {}): ResolvedStressOptions {
+  const int = (v: number | undefined, d: number, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const x = v ?? d;
+    if (!Number.isInteger(x) || x < min || x > max) throw new RangeError(`${what} must be an integer from ${min} to ${max}, got ${v}`);
+    return x;
+  };
+  const rate = (v: number | undefined, d: number, what: string): number => {
+    const x = v ?? d;
+    if (typeof x !== 'number' || !(x >= 0 && x <= 1)) throw new RangeError(`${what} must be a number from 0 to 1, got ${v}`);
+    return x;
+  };
+  const sizes = o.sizes ?? 'mixed';
+  if (!['small', 'mixed', 'large'].includes(sizes)) throw new RangeError(`sizes must be small, mixed or large, got ${String(sizes)}`);
+  const workers = int(o.workers, 64, 'workers', 1, 4000);
+  const durationSec = o.durationSec ?? 0;
+  if (typeof durationSec !== 'number' || !(durationSec >= 0)) throw new RangeError(`duration must be >= 0 seconds, got ${o.durationSec}`);
+  const heapSize = int(o.heapSize, DEFAULT_HEAP[sizes], 'heap size', MiB, 2 ** 32);
+  const maxHeapSize = int(o.maxHeapSize, heapSize, 'max heap size', heapSize, 2 ** 32);
+  const soakMinutes = o.soakMinutes ?? 0;
+  if (typeof soakMinutes !== 'number' || !(soakMinutes >= 0)) throw new RangeError(`soak must be >= 0 minutes, got ${o.soakMinutes}`);
+  return {
+    workers,
+    ops: int(o.ops, durationSec > 0 ? 0 : 3000, 'ops', 0),
+    durationSec,
+    sizes,
+    remoteFreeRate: rate(o.remoteFreeRate, 0.5, 'remote free rate'),
+    reallocRate: rate(o.reallocRate, 0.05, 'realloc rate'),
+    locks: { central: o.locks?.central ?? 'ttas', pageHeap: o.locks?.pageHeap ?? 'futex' },
+    heapSize,
+    maxHeapSize,
+    seed: int(o.seed, (Math.random() * 2 ** 32) >>> 0, 'seed', 0, 2 ** 32 - 1),
+    rounds: int(o.rounds, 1, 'rounds', 1),
+    soakMinutes,
+    localCap: int(o.localCap, sizes === 'large' ? 12 : 32, 'local cap', 1, 1 << 16),
+    handoffSlots: int(o.handoffSlots, 2 * workers, 'hand-off slots', 1, 1 << 20),
+  };
+}
+
+/** dist/workers/stress-worker.js of this package, from src (vitest) or dist. */
+export function stressWorkerUrl(): URL {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the package root from ' + import.meta.url);
+    dir = up;
+  }
+  const file = join(dir, 'dist', 'workers', 'stress-worker.js');
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
+  return new URL(`file://${file}`);
+}
+
+class PhaseTimeout extends Error {}
+
+async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PhaseTimeout(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sizeClassName(heap: SharedHeap, usable: number | undefined): string {
+  if (usable === undefined) return 'unknown';
+  if (usable > SMALL_MAX) return `large (${usable / heap.layout.pageSize} pages)`;
+  return `class ${heap.sizeClasses.classOf[(usable + 15) >>> 4]} (${usable} B)`;
+}
+
+interface Held {
+  token: bigint;
+  p: number;
+  where: string;
+  usable: number;
+}
+
+/**
+ * Audit with the workers idle: every held block allocated, unique, disjoint, intact; the
+ * heap's count of objects in use equals what we hold (+ the control block).
+ */
+function audit(heap: SharedHeap, cv: ControlViews, salt: number, round: number, failures: StressFailure[]): { blocks: number; bytes: number } {
+  const L = cv.layout;
+  const seenBy = `the audit of round ${round}`;
+  const held: Held[] = [];
+  const add = (token: bigint, where: string): void => {
+    const p = tokenPtr(token);
+    let usable: number;
+    try {
+      usable = heap.usableSize(p);
+    } catch (e) {
+      failures.push({
+        kind: 'lost',
+        pointer: p,
+        sizeClass: 'unknown',
+        allocatedBy: `${ownerName(tokenOwner(token))} (gen ${tokenGen(token)})`,
+        seenBy,
+        detail: `held in ${where}, but the heap does not know it as allocated: ${(e as Error).message}`,
+      });
+      return;
+    }
+    held.push({ token, p, where, usable });
+  };
+  for (let w = 0; w < L.workers; w++) {
+    for (let k = 0; k < L.localCap; k++) {
+      const t = cv.local[w * L.localCap + k]!;
+      if (t !== 0n) add(t, `the table of worker ${w}`);
+    }
+  }
+  for (let k = 0; k < L.handoffSlots; k++) {
+    const t = cv.handoff[k]!;
+    if (t !== 0n) add(t, `hand-off slot ${k}`);
+  }
+  held.sort((a, b) => a.p - b.p);
+  const u32 = new Uint32Array(heap.buffer, 0, heap.buffer.byteLength >>> 2);
+  let bytes = 0;
+  for (let i = 0; i < held.length; i++) {
+    const h = held[i]!;
+    bytes += h.usable;
+    const by = `${ownerName(tokenOwner(h.token))} (gen ${tokenGen(h.token)})`;
+    const prev = i > 0 ? held[i - 1]! : undefined;
+    if (prev !== undefined && prev.p === h.p) {
+      failures.push({
+        kind: 'duplicate',
+        pointer: h.p,
+        sizeClass: sizeClassName(heap, h.usable),
+        allocatedBy: `${by} and ${ownerName(tokenOwner(prev.token))} (gen ${tokenGen(prev.token)})`,
+        seenBy,
+        detail: `the same block is held in ${prev.where} and in ${h.where}`,
+      });
+      continue;
+    }
+    if (prev !== undefined && prev.p + prev.usable > h.p) {
+      failures.push({
+        kind: 'overlap',
+        pointer: h.p,
+        sizeClass: sizeClassName(heap, h.usable),
+        allocatedBy: `${by}; the other by ${ownerName(tokenOwner(prev.token))} (gen ${tokenGen(prev.token)})`,
+        seenBy,
+        detail: `[${h.p}, +${h.usable}) in ${h.where} overlaps [${prev.p}, +${prev.usable}) in ${prev.where}`,
+      });
+    }
+    const requested = u32[(h.p >>> 2) + 3]!;
+    const bad =
+      requested < 1 || stampBytes(requested) > h.usable
+        ? `requested-size word ${requested} is not in [1, ${h.usable}]`
+        : verifyStamp(u32, h.p, { p: h.p, gen: tokenGen(h.token), owner: tokenOwner(h.token), requested }, salt);
+    if (bad !== null) {
+      failures.push({ kind: 'corrupt', pointer: h.p, sizeClass: sizeClassName(heap, h.usable), allocatedBy: by, seenBy, detail: `held in ${h.where}: ${bad}` });
+    }
+  }
+  const s = heap.stats();
+  if (s.inUseObjects !== held.length + 1) {
+    failures.push({
+      kind: 'leak',
+      seenBy,
+      detail: `the heap counts ${s.inUseObjects} objects in use, the workers hold ${held.length} blocks (+1 control block)`,
+    });
+  }
+  try {
+    heap.check();
+  } catch (e) {
+    failures.push({ kind: 'check', seenBy, detail: `check() with ${held.length} blocks live: ${(e as Error).message}` });
+  }
+  return { blocks: held.length, bytes };
+}
+
+/** Runs the stress test; never throws for a heap problem (see `failures`). */
+export async function runStress(options: StressOptions = {}): Promise<StressSummary> {
+  const o = resolveStressOptions(options);
+  const url = stressWorkerUrl();
+  const started = Date.now();
+  const failures: StressFailure[] = [];
+  const heap = SharedHeap.create({
+    size: o.heapSize,
+    maxSize: o.maxHeapSize,
+    locks: o.locks,
+    maxThreads: Math.max(128, o.workers + 8),
+  });
+  const summary: StressSummary = {
+    ok: false,
+    failures,
+    options: o,
+    rounds: 0,
+    ops: 0,
+    allocs: 0,
+    frees: 0,
+    remoteFrees: 0,
+    reallocs: 0,
+    handoffs: 0,
+    oom: 0,
+    bytesAllocated: 0,
+    workMs: 0,
+    elapsedMs: 0,
+    opsPerSec: 0,
+    peakLiveBytes: 0,
+    peakCommittedBytes: heap.buffer.byteLength,
+    peakLiveBlocks: 0,
+    growCount: 0,
+    heapBytes: 0,
+    maxHeapBytes: 0,
+    threadsUsed: 0,
+    locks: null,
+    final: null,
+  };
+  const threads = new Set<number>();
+  const layout = controlLayout(o.workers, o.handoffSlots, o.localCap);
+  const heapBytes = heap.stats().heapBytes;
+  // Each worker keeps at most its share of half the heap (the hand-off array holds more).
+  const liveBudget = Math.max(maxSizeOf(o.sizes), Math.floor((heapBytes * 0.4) / o.workers));
+  const phaseTimeout = options.phaseTimeoutMs ?? 120_000 + o.durationSec * 1000;
+  let healthy = true; // false once a hang leaves threads killed mid-operation
+
+  for (let round = 0; healthy; round++) {
+    if (o.soakMinutes > 0 ? Date.now() - started >= o.soakMinutes * 60_000 && round > 0 : round >= o.rounds) break;
+    const salt = deriveSeed(o.seed, round, 0xfffff);
+    const ctrl = heap.malloc(layout.bytes);
+    new Uint8Array(heap.buffer, ctrl, layout.bytes).fill(0);
+    const cv = controlViews(heap.buffer, ctrl, layout);
+    cv.i32[CW.WORKERS] = o.workers;
+    cv.i32[CW.HANDOFF] = o.handoffSlots;
+    cv.i32[CW.LOCAL_CAP] = o.localCap;
+    const ref: ControlRef = { buffer: heap.buffer, ctrl, workers: o.workers, handoffSlots: o.handoffSlots, localCap: o.localCap, salt };
+
+    const pool = new Piscina({
+      filename: url.href,
+      minThreads: o.workers,
+      maxThreads: o.workers,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 600_000,
+      maxQueue: 'auto',
+    });
+    let phase: StressProgress['phase'] = 'start';
+    let workStart = Date.now();
+    let opsBefore = summary.ops;
+    const sample = (): StressProgress => {
+      let ops = 0;
+      let live = 0;
+      let done = 0;
+      for (let w = 0; w < o.workers; w++) {
+        const b = statsBase(w);
+        ops += cv.f64[b + WS.OPS]!;
+        live += cv.f64[b + WS.LIVE_BYTES]!;
+        done += cv.f64[b + WS.DONE]!;
+      }
+      if (phase === 'work') summary.peakLiveBytes = Math.max(summary.peakLiveBytes, live + layout.bytes);
+      summary.peakCommittedBytes = Math.max(summary.peakCommittedBytes, heap.buffer.byteLength);
+      const workMs = phase === 'work' ? Date.now() - workStart : 0;
+      return {
+        round,
+        phase,
+        elapsedMs: Date.now() - started,
+        ops: opsBefore + ops,
+        opsPerSec: workMs > 0 ? ops / (workMs / 1000) : 0,
+        liveBytes: live,
+        committedBytes: heap.buffer.byteLength,
+        workersDone: done,
+        workers: o.workers,
+      };
+    };
+    const timer = setInterval(() => {
+      const p = sample();
+      options.onProgress?.(p);
+    }, options.progressIntervalMs ?? 1000);
+    try {
+      // WORK
+      phase = 'work';
+      workStart = Date.now();
+      opsBefore = summary.ops;
+      const deadline = o.durationSec > 0 ? workStart + o.durationSec * 1000 : 0;
+      const tasks: Promise<WorkCounts>[] = [];
+      for (let w = 0; w < o.workers; w++) {
+        const t: StressTask = {
+          ...ref,
+          worker: w,
+          ops: o.ops,
+          deadline,
+          seed: deriveSeed(o.seed, round, w),
+          sizes: o.sizes,
+          remoteFreeRate: o.remoteFreeRate,
+          reallocRate: o.reallocRate,
+          liveBudget,
+        };
+        tasks.push(pool.run(t, { name: 'stress' }));
+      }
+      const worked = await settle(tasks, phaseTimeout, `round ${round} work phase`, cv, failures);
+      summary.workMs += Date.now() - workStart;
+      sample();
+      for (const c of worked) account(summary, c, threads, failures);
+      if (worked.length < o.workers) {
+        healthy = false;
+        break;
+      }
+
+      // AUDIT
+      phase = 'audit';
+      const a = audit(heap, cv, salt, round, failures);
+      summary.peakLiveBlocks = Math.max(summary.peakLiveBlocks, a.blocks);
+      summary.peakLiveBytes = Math.max(summary.peakLiveBytes, a.bytes + heap.usableSize(ctrl));
+      if (failures.length > 0) break;
+
+      // DRAIN: worker w empties the table of worker w + 1 and a slice of the hand-off array.
+      phase = 'drain';
+      for (let w = 0; w < o.workers; w++) cv.f64[statsBase(w) + WS.DONE] = 0;
+      const per = Math.ceil(o.handoffSlots / o.workers);
+      const drains: Promise<WorkCounts>[] = [];
+      for (let w = 0; w < o.workers; w++) {
+        const t: DrainTask = {
+          ...ref,
+          worker: w,
+          tables: [(w + 1) % o.workers],
+          handoffFrom: Math.min(o.handoffSlots, w * per),
+          handoffTo: Math.min(o.handoffSlots, (w + 1) * per),
+        };
+        drains.push(pool.run(t, { name: 'drain' }));
+      }
+      const drained = await settle(drains, phaseTimeout, `round ${round} drain phase`, cv, failures);
+      for (const c of drained) account(summary, c, threads, failures, true);
+      if (drained.length < o.workers) {
+        healthy = false;
+        break;
+      }
+      if (failures.length > 0) break;
+
+      // CHECK
+      phase = 'check';
+      heap.free(ctrl);
+      heap.trim();
+      const fin = finalState(heap, failures, `the end of round ${round}`);
+      summary.final = fin;
+      summary.rounds++;
+      if (failures.length > 0) break;
+      options.onProgress?.(sample());
+    } catch (e) {
+      failures.push({ kind: 'error', seenBy: 'the main thread', detail: `round ${round}: ${(e as Error).stack ?? String(e)}` });
+      break;
+    } finally {
+      clearInterval(timer);
+      await pool.destroy();
+    }
+  }
+
+  summary.elapsedMs = Date.now() - started;
+  summary.opsPerSec = summary.workMs > 0 ? summary.ops / (summary.workMs / 1000) : 0;
+  summary.threadsUsed = threads.size;
+  if (healthy) {
+    const s = heap.stats();
+    summary.locks = s.locks;
+    summary.growCount = s.growCount;
+    summary.heapBytes = s.heapBytes;
+    summary.maxHeapBytes = s.maxHeapBytes;
+  }
+  summary.ok = failures.length === 0 && summary.rounds > 0;
+  if (healthy) heap.detach();
+  return summary;
+}
+
+function account(summary: StressSummary, c: WorkCounts, threads: Set<number>, failures: StressFailure[], drain = false): void {
+  for (const k of OP_COUNT_KEYS) if (k !== 'ops' || !drain) summary[k] += c[k];
+  threads.add(c.threadId);
+  failures.push(...c.failures);
+}
+
+/** Waits for every task, bounded; a hang raises STOP, waits a little more, then gives up. */
+async function settle(tasks: Promise<WorkCounts>[], ms: number, what: string, cv: ControlViews, failures: StressFailure[]): Promise<WorkCounts[]> {
+  const all = Promise.allSettled(tasks);
+  let results: PromiseSettledResult<WorkCounts>[];
+  try {
+    results = await bounded(all, ms, what);
+  } catch (e) {
+    if (!(e instanceof PhaseTimeout)) throw e;
+    Atomics.store(cv.i32, CW.STOP, 1);
+    try {
+      results = await bounded(all, 10_000, what);
+      failures.push({ kind: 'hang', seenBy: 'the main thread', detail: `${what} needed a STOP after ${ms} ms (progress too slow or stuck)` });
+    } catch {
+      const stuck: number[] = [];
+      for (let w = 0; w < cv.layout.workers; w++) if (cv.f64[statsBase(w) + WS.DONE] !== 1) stuck.push(w);
+      failures.push({
+        kind: 'hang',
+        seenBy: 'the main thread',
+        detail: `${what} did not finish within ${ms} ms, nor 10 s after STOP; workers not done: ${stuck.slice(0, 20).join(', ')}${stuck.length > 20 ? ', ...' : ''}`,
+      });
+      return [];
+    }
+  }
+  const ok: WorkCounts[] = [];
+  for (const r of results) {
+    if (r.status === 'fulfilled') ok.push(r.value);
+    else failures.push({ kind: 'error', seenBy: 'a worker', detail: `task failed: ${(r.reason as Error)?.stack ?? String(r.reason)}` });
+  }
+  return ok;
+}
+
+/** The end-of-round requirements; returns the figures, pushes failures. */
+function finalState(heap: SharedHeap, failures: StressFailure[], when: string): NonNullable<StressSummary['final']> {
+  let checkPassed = true;
+  try {
+    heap.check();
+  } catch (e) {
+    checkPassed = false;
+    failures.push({ kind: 'check', seenBy: 'the main thread', detail: `check() at ${when}: ${(e as Error).message}` });
+  }
+  const s = heap.stats();
+  const fin = {
+    checkPassed,
+    inUseObjects: s.inUseObjects,
+    attachedThreads: s.attachedThreads,
+    pageHeapFreeBytes: s.pageHeapFreeBytes,
+    heapBytes: s.heapBytes,
+    pageHeapFreeSpanCount: s.pageHeapFreeSpanCount,
+  };
+  const problems: string[] = [];
+  if (fin.attachedThreads !== 1) problems.push(`${fin.attachedThreads} threads attached (only the main thread should be)`);
+  if (fin.inUseObjects !== 0) problems.push(`${fin.inUseObjects} objects still in use (${s.inUseBytes} bytes)`);
+  if (fin.pageHeapFreeBytes !== fin.heapBytes) {
+    problems.push(
+      `page heap holds ${fin.pageHeapFreeBytes} of ${fin.heapBytes} bytes free (central ${s.centralCacheFreeBytes} B, ` +
+        `transfer ${s.transferCacheFreeBytes} B, thread caches ${s.threadCacheFreeBytes} B, small spans ${s.smallSpanBytes} B, large ${s.largeBytes} B)`,
+    );
+  }
+  if (fin.pageHeapFreeSpanCount !== 1) {
+    problems.push(`free pages in ${fin.pageHeapFreeSpanCount} spans, not coalesced into 1: ${JSON.stringify(s.pageHeapFreeSpans)}`);
+  }
+  if (problems.length > 0) failures.push({ kind: 'leak', seenBy: 'the main thread', detail: `at ${when}: ${problems.join('; ')}` });
+  return fin;
+}
+
+// ------------------------------------------------------------------- formatting
+
+function fmtBytes(n: number): string {
+  if (Math.abs(n) >= MiB) return `${(n / MiB).toFixed(1)} MiB`;
+  if (Math.abs(n) >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function formatProgress(p: StressProgress): string {
+  return (
+    `[stress] round ${p.round} ${p.phase.padEnd(5)} ${(p.elapsedMs / 1000).toFixed(1)} s | ops ${fmtInt(p.ops)}` +
+    (p.opsPerSec > 0 ? ` (${fmtInt(p.opsPerSec)}/s)` : '') +
+    ` | live ${fmtBytes(p.liveBytes)} | committed ${fmtBytes(p.committedBytes)} | workers done ${p.workersDone}/${p.workers}`
+  );
+}
+
+export function formatFailure(f: StressFailure): string {
+  const parts = [f.kind.toUpperCase()];
+  if (f.pointer !== undefined) parts.push(`block ${f.pointer} (0x${f.pointer.toString(16)})`);
+  if (f.sizeClass !== undefined) parts.push(f.sizeClass);
+  if (f.allocatedBy !== undefined) parts.push(`allocated by ${f.allocatedBy}`);
+  parts.push(`found by ${f.seenBy}`);
+  return `${parts.join(', ')}: ${f.detail}`;
+}
+
+/** The summary as text lines (for the terminal and for bench/results/stress.md). */
+export function formatSummary(s: StressSummary): string[] {
+  const o = s.options;
+  const lines: string[] = [];
+  lines.push(`result: ${s.ok ? 'OK, zero failures' : `FAILED, ${s.failures.length} failure(s)`}`);
+  lines.push(
+    `workers ${o.workers}, ${o.durationSec > 0 ? `${o.durationSec} s` : `${fmtInt(o.ops)} ops`} per worker per round, sizes ${o.sizes}, ` +
+      `remote-free rate ${o.remoteFreeRate}, realloc rate ${o.reallocRate}, locks central=${o.locks.central} pageHeap=${o.locks.pageHeap}, ` +
+      `heap ${fmtBytes(o.heapSize)}${o.maxHeapSize > o.heapSize ? ` growable to ${fmtBytes(o.maxHeapSize)}` : ' fixed'}, seed ${o.seed}` +
+      (o.soakMinutes > 0 ? `, soak ${o.soakMinutes} min` : ''),
+  );
+  lines.push(`rounds ${s.rounds}, threads used ${s.threadsUsed}, elapsed ${(s.elapsedMs / 1000).toFixed(1)} s (work phases ${(s.workMs / 1000).toFixed(1)} s)`);
+  lines.push(
+    `ops ${fmtInt(s.ops)} (${fmtInt(s.opsPerSec)} ops/s during work): mallocs ${fmtInt(s.allocs)}, frees ${fmtInt(s.frees)} ` +
+      `(remote ${fmtInt(s.remoteFrees)}), reallocs ${fmtInt(s.reallocs)}, hand-offs ${fmtInt(s.handoffs)}, out-of-memory ${fmtInt(s.oom)}, ` +
+      `bytes allocated ${fmtBytes(s.bytesAllocated)}`,
+  );
+  lines.push(
+    `peak live ${fmtBytes(s.peakLiveBytes)} (${fmtInt(s.peakLiveBlocks)} blocks at the largest audit), peak committed ${fmtBytes(s.peakCommittedBytes)}, ` +
+      `heap ${fmtBytes(s.heapBytes)} of max ${fmtBytes(s.maxHeapBytes)}, grown ${s.growCount} time(s)`,
+  );
+  if (s.locks) {
+    for (const [tier, l] of Object.entries(s.locks)) {
+      if (l.kind === 'none') continue;
+      const r = l as unknown as Record<string, unknown>;
+      const keys = ['acquisitions', 'contended', 'spins', 'parks', 'wakeups', 'handoffs'].filter((k) => typeof r[k] === 'number');
+      const extra = Object.entries(r)
+        .filter(([k, v]) => !keys.includes(k) && k !== 'kind' && typeof v === 'number')
+        .map(([k, v]) => `${k} ${fmtStat(v as number)}`);
+      lines.push(`lock ${tier} (${l.kind}): ${[...keys.map((k) => `${k} ${fmtStat(r[k] as number)}`), ...extra].join(', ')}`);
+    }
+  }
+  if (s.final) {
+    const f = s.final;
+    lines.push(
+      `end: check() ${f.checkPassed ? 'passed' : 'FAILED'}, in use ${f.inUseObjects} objects, attached threads ${f.attachedThreads}, ` +
+        `page heap free ${fmtBytes(f.pageHeapFreeBytes)} of ${fmtBytes(f.heapBytes)} in ${f.pageHeapFreeSpanCount} span(s)`,
+    );
+  }
+  for (const f of s.failures.slice(0, 20)) lines.push(`  ${formatFailure(f)}`);
+  if (s.failures.length > 20) lines.push(`  ... and ${s.failures.length - 20} more`);
+  return lines;
+}
+
+function fmtStat(v: number): string {
+  return Number.isInteger(v) ? fmtInt(v) : v.toFixed(3);
+}

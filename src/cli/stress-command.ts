@@ -1,0 +1,210 @@
+/**
+ * `sabmalloc stress`: argument parsing and printing for the stress tester (bench/stress.ts).
+ *
+ * Owns: the mapping from argv to StressOptions and from the outcome to an exit code:
+ * 0 = zero failures, 1 = a failure (lost, duplicated, overlapping or corrupted block, leak,
+ * check() failure, hang), 2 = bad arguments. Progress goes to stderr, the summary to stdout.
+ * Wire it from the main CLI with
+ *   `case 'stress': process.exitCode = await stressCommand(argv.slice(1)); break;`
+ * It also runs standalone: `node dist/src/cli/stress-command.js --workers 16`.
+ */
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LOCK_KINDS, type LockKind } from '../locks/index.js';
+import { formatProgress, formatSummary, runStress, type StressOptions, type StressSummary } from '../../bench/stress.js';
+
+export const STRESS_USAGE = `usage: sabmalloc stress [options]
+  --workers N             worker threads (default 64)
+  --ops N                 operations per worker per round (default 3000)
+  --duration S            run each round's work for S seconds instead of --ops
+  --sizes small|mixed|large
+                          size mix (default mixed; large goes up to 6 MiB)
+  --remote-free-rate R    fraction of frees through the shared hand-off array,
+                          which frees another worker's block (default 0.5)
+  --realloc-rate R        fraction of operations that are reallocs (default 0.05)
+  --central-lock KIND     central-cache lock (default ttas)
+  --page-heap-lock KIND   page-heap lock (default futex); kinds: ${LOCK_KINDS.join(', ')}
+  --heap-size SIZE        initial heap, e.g. 256M, 1G (default by --sizes: 64M / 256M / 768M)
+  --max-heap-size SIZE    > heap size makes the heap growable
+  --seed N                run seed (default random; printed, every run replays from it)
+  --rounds N              rounds on the same heap, fresh workers each (default 1)
+  --soak MINUTES          repeat rounds until MINUTES have passed
+  --local-cap N           blocks each worker keeps (default 32; large: 12)
+  --handoff-slots N       slots of the hand-off array (default 2 x workers)
+  --kill-rate R           terminate workers at random (needs heap.recover; not available yet)
+  --out FILE              also write the summary as markdown to FILE
+  --json                  print the summary as JSON instead of text
+  --quiet                 no progress lines`;
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** "256M", "1.5G", "1048576" -> bytes. */
+export function parseSize(s: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(s);
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new RangeError(`bad ${what}: ${s} (e.g. 256M, 1G)`);
+  return Math.round(Number(m[1]) * unit);
+}
+
+function num(s: string | undefined, what: string, integer = false): number | undefined {
+  if (s === undefined) return undefined;
+  const x = Number(s);
+  if (s.trim() === '' || !Number.isFinite(x) || (integer && !Number.isInteger(x))) throw new RangeError(`bad ${what}: ${s}`);
+  return x;
+}
+
+function lockKind(s: string | undefined, what: string): LockKind | undefined {
+  if (s === undefined) return undefined;
+  if (!LOCK_KINDS.includes(s as LockKind)) throw new RangeError(`unknown ${what} kind: ${s} (kinds: ${LOCK_KINDS.join(', ')})`);
+  return s as LockKind;
+}
+
+export interface ParsedStressArgs {
+  options: StressOptions;
+  out: string | undefined;
+  json: boolean;
+  quiet: boolean;
+  killRate: number;
+}
+
+export function parseStressArgs(argv: readonly string[]): ParsedStressArgs {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      workers: { type: 'string' },
+      ops: { type: 'string' },
+      duration: { type: 'string' },
+      sizes: { type: 'string' },
+      'remote-free-rate': { type: 'string' },
+      'realloc-rate': { type: 'string' },
+      'central-lock': { type: 'string' },
+      'page-heap-lock': { type: 'string' },
+      'heap-size': { type: 'string' },
+      'max-heap-size': { type: 'string' },
+      seed: { type: 'string' },
+      rounds: { type: 'string' },
+      soak: { type: 'string' },
+      'local-cap': { type: 'string' },
+      'handoff-slots': { type: 'string' },
+      'kill-rate': { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.ops !== undefined && values.duration !== undefined) throw new RangeError('give --ops or --duration, not both');
+  const sizes = values.sizes;
+  if (sizes !== undefined && !['small', 'mixed', 'large'].includes(sizes)) throw new RangeError(`bad --sizes: ${sizes} (small, mixed or large)`);
+  const central = lockKind(values['central-lock'], '--central-lock');
+  const pageHeap = lockKind(values['page-heap-lock'], '--page-heap-lock');
+  const options: StressOptions = {
+    workers: num(values.workers, '--workers', true),
+    ops: num(values.ops, '--ops', true),
+    durationSec: num(values.duration, '--duration'),
+    sizes: sizes as StressOptions['sizes'],
+    remoteFreeRate: num(values['remote-free-rate'], '--remote-free-rate'),
+    reallocRate: num(values['realloc-rate'], '--realloc-rate'),
+    locks: central || pageHeap ? { central, pageHeap } : undefined,
+    heapSize: values['heap-size'] === undefined ? undefined : parseSize(values['heap-size'], '--heap-size'),
+    maxHeapSize: values['max-heap-size'] === undefined ? undefined : parseSize(values['max-heap-size'], '--max-heap-size'),
+    seed: num(values.seed, '--seed', true),
+    rounds: num(values.rounds, '--rounds', true),
+    soakMinutes: num(values.soak, '--soak'),
+    localCap: num(values['local-cap'], '--local-cap', true),
+    handoffSlots: num(values['handoff-slots'], '--handoff-slots', true),
+  };
+  // A growable heap given only --max-heap-size starts at the default size.
+  for (const k of Object.keys(options) as (keyof StressOptions)[]) if (options[k] === undefined) delete options[k];
+  return {
+    options,
+    out: values.out,
+    json: values.json ?? false,
+    quiet: values.quiet ?? false,
+    killRate: num(values['kill-rate'], '--kill-rate') ?? 0,
+  };
+}
+
+/** The summary as a markdown section (bench/results/stress.md). */
+export function summaryMarkdown(s: StressSummary, command: string): string {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  return [
+    '### Stress run (`sabmalloc stress`, `bench/stress.ts`)',
+    '',
+    `Command: \`${command}\``,
+    '',
+    `Machine: ${os.cpus().length} cores (${cpu}), Node ${process.versions.node}, ${os.platform()}/${os.arch()}; ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+    '```',
+    ...formatSummary(s),
+    '```',
+    '',
+  ].join('\n');
+}
+
+/** Runs `sabmalloc stress` for `argv` (the arguments after `stress`); returns the exit code. */
+export async function stressCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(STRESS_USAGE);
+    return 0;
+  }
+  let parsed: ParsedStressArgs;
+  try {
+    parsed = parseStressArgs(argv);
+    if (parsed.killRate !== 0) {
+      throw new RangeError('--kill-rate needs heap.recover(threadId), which this build of the allocator does not have yet');
+    }
+  } catch (e) {
+    console.error(`sabmalloc stress: ${(e as Error).message}\n\n${STRESS_USAGE}`);
+    return 2;
+  }
+  const tty = process.stderr.isTTY === true;
+  let lastPrinted = 0;
+  let lastLength = 0;
+  const options: StressOptions = {
+    ...parsed.options,
+    progressIntervalMs: tty ? 500 : 1000,
+    onProgress: parsed.quiet
+      ? undefined
+      : (p) => {
+          const line = formatProgress(p);
+          if (tty) {
+            process.stderr.write(`\r${line.padEnd(lastLength)}`);
+            lastLength = line.length;
+          } else if (p.phase === 'check' || Date.now() - lastPrinted >= 5000) {
+            process.stderr.write(`${line}\n`);
+            lastPrinted = Date.now();
+          }
+        },
+  };
+  let summary: StressSummary;
+  try {
+    summary = await runStress(options);
+  } catch (e) {
+    if (e instanceof RangeError) {
+      console.error(`sabmalloc stress: ${e.message}\n\n${STRESS_USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (tty && !parsed.quiet) process.stderr.write('\n');
+  if (parsed.json) console.log(JSON.stringify(summary, null, 2));
+  else for (const line of formatSummary(summary)) console.log(line);
+  if (parsed.out !== undefined) {
+    const command = `sabmalloc stress ${argv.filter((a, i) => a !== '--out' && argv[i - 1] !== '--out').join(' ')}`.trim();
+    mkdirSync(dirname(parsed.out), { recursive: true });
+    writeFileSync(parsed.out, summaryMarkdown(summary, command));
+    console.error(`wrote ${parsed.out}`);
+  }
+  return summary.ok ? 0 : 1;
+}
+
+// Standalone: node dist/src/cli/stress-command.js [options]
+const self = fileURLToPath(import.meta.url);
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === self) {
+  process.exitCode = await stressCommand(process.argv.slice(2));
+}
