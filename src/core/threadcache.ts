@@ -9,8 +9,9 @@
  * Invariants:
  * - list c is a safe-linked chain of exactly LENGTHS[c] FREE objects of class c, ending in 0;
  * - LENGTHS[c] <= MAX_LENGTHS[c] + 1 at all times (a free over the limit releases a batch);
- * - the budget is kept on capacity, not on contents: capacityBytes = sum of
- *   (MAX_LENGTHS[c] + 1) * size(c) bounds the bytes this cache can hold, and it changes only
+ * - the budget is kept on capacity, not on contents: capacityBytes = sum over the classes
+ *   this thread has used of (MAX_LENGTHS[c] + 1) * size(c) bounds the bytes this cache can
+ *   hold (a class never fetched holds nothing), and it changes only
  *   on slow paths (fetch, overflow, scavenge). So the fast path does no byte accounting at
  *   all, and budget bookkeeping never takes the PageHeap lock (gperftools #959) nor an atomic
  *   outside slow paths.
@@ -64,8 +65,10 @@ export class ThreadCache {
   private readonly pageClass: Uint8Array;
   private readonly f64: Float64Array;
   private limit: number;
-  /** Upper bound of the bytes this cache can hold: sum of (max length + 1) * size. */
+  /** Upper bound of the bytes this cache can hold: sum of (max length + 1) * size over used classes. */
   private capacityBytes = 0;
+  /** used[c] = 1 once class c has been fetched by this thread (owner-local). */
+  private readonly used: Uint8Array;
   private maxBytes = 0;
 
   constructor(mem: HeapMemory, central: CentralCache, table: SizeClassTable, slot: number) {
@@ -93,6 +96,7 @@ export class ThreadCache {
     this.pageClass = mem.pageClass;
     this.f64 = mem.f64;
     this.limit = mem.limit;
+    this.used = new Uint8Array(table.count);
   }
 
   /** Fresh slot: empty lists, slow start from 1. */
@@ -108,6 +112,7 @@ export class ThreadCache {
     i32[this.slotWord + S.TRANSIT_SPAN] = -1;
     i32[this.slotWord + S.TRANSIT_FREE] = -1;
     i32.fill(-1, this.slotWord + S.PENDING, this.slotWord + S.PENDING + PENDING_SPANS);
+    this.used.fill(0);
     this.capacityBytes = this.recomputeCapacity();
     i32[this.slotWord + S.CACHED_BYTES] = 0;
     this.updateBudget();
@@ -187,6 +192,10 @@ export class ThreadCache {
     if (got === 0) return 0;
     // Take ours first: the budget check below may give half of every list back.
     const p = this.allocate(cls);
+    if (this.used[cls] === 0) {
+      this.used[cls] = 1;
+      this.capacityBytes += (maxLength + 1) * this.sizeOf[cls]!;
+    }
     const oldMax = maxLength;
     if (maxLength < batch) maxLength++;
     else {
@@ -242,12 +251,14 @@ export class ThreadCache {
 
   private setMaxLength(cls: number, from: number, to: number): void {
     this.i32[this.maxLengths + cls] = to;
-    this.capacityBytes += (to - from) * this.sizeOf[cls]!;
+    if (this.used[cls] === 1) this.capacityBytes += (to - from) * this.sizeOf[cls]!;
   }
 
   private recomputeCapacity(): number {
     let bytes = 0;
-    for (let c = 1; c < this.numClasses; c++) bytes += (this.i32[this.maxLengths + c]! + 1) * this.sizeOf[c]!;
+    for (let c = 1; c < this.numClasses; c++) {
+      if (this.used[c] === 1) bytes += (this.i32[this.maxLengths + c]! + 1) * this.sizeOf[c]!;
+    }
     return bytes;
   }
 
