@@ -23,7 +23,7 @@ import { forceUnlock, holderOf, lockKindFromCode, type LockKind } from '../locks
 import { HeapCorruptionError } from './errors.js';
 import { CENTRAL_WORDS, H, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState } from './layout.js';
 import { decodeLink, encodeLink } from './safelink.js';
-import type { SharedHeap } from './sharedheap.js';
+import { claimingState, type SharedHeap } from './sharedheap.js';
 import { NO_SPAN } from './span.js';
 import { undoLog } from './txn.js';
 
@@ -76,6 +76,13 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number): RecoveryR
   for (let slot = 0; slot < layout.maxThreads; slot++) {
     const w = (layout.slots + slot * layout.slotBytes) >>> 2;
     const i32 = mem.i32;
+    if (Atomics.load(i32, w + S.STATE) === claimingState(deadThreadId)) {
+      // Killed while claiming the slot: nothing of the heap is in its hands yet.
+      if (Atomics.compareExchange(i32, w + S.STATE, claimingState(deadThreadId), SlotState.FREE) === claimingState(deadThreadId)) {
+        report.slots.push(slot);
+      }
+      continue;
+    }
     if (Atomics.load(i32, w + S.STATE) !== SlotState.ATTACHED || i32[w + S.THREAD_ID] !== deadThreadId) continue;
     if (slot === heap.threadSlot) continue;
     if (Atomics.compareExchange(i32, w + S.STATE, SlotState.ATTACHED, SlotState.DEAD) !== SlotState.ATTACHED) continue;

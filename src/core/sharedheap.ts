@@ -38,6 +38,7 @@ import {
   HEADER_BYTES,
   LAYOUT_VERSION,
   MAGIC,
+  PENDING_SPANS,
   MAX_BUFFER_BYTES,
   readLayout,
   S,
@@ -232,6 +233,11 @@ export class SharedHeap {
     i32[H.TC_TOTAL_BUDGET] = Math.min(options.threadCacheBudget ?? 32 << 20, Math.max(heapBudget >>> 3, 64 << 10));
     i32[H.TC_THREAD_BUDGET] = Math.min(options.threadCacheThreadBudget ?? 4 << 20, i32[H.TC_TOTAL_BUDGET]!);
     const layout = readLayout(i32);
+    {
+      // Every slot starts in the "nothing in flight" state, claimed or not.
+      const all = new Int32Array(buffer, 0, regions.pages >>> 2);
+      for (let s = 0; s < maxThreads; s++) initSlot(all, layout, (layout.slots + s * layout.slotBytes) >>> 2);
+    }
     // Lock blocks: zeroed by the fresh buffer; initLockBlock states the requirement.
     const full = new Int32Array(buffer, 0, regions.pages >>> 2);
     initLockBlock(full, layout.pageHeap >>> 2);
@@ -591,14 +597,39 @@ function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): number {
   for (let k = 0; k < n; k++) {
     const slot = (start + k) % n;
     const w = slotWord(layout, slot) + S.STATE;
-    if (Atomics.compareExchange(i32, w, SlotState.FREE, SlotState.ATTACHED) === SlotState.FREE) {
-      i32[slotWord(layout, slot) + S.THREAD_ID] = threadId;
-      i32[slotWord(layout, slot) + S.GENERATION]++;
+    // Claimed in two steps: the state word first names the claiming thread (a negative
+    // value), so a thread killed while it sets the slot up leaves a slot that recovery can
+    // tell apart and free; only a fully set-up slot becomes ATTACHED.
+    if (Atomics.compareExchange(i32, w, SlotState.FREE, claimingState(threadId)) === SlotState.FREE) {
+      const sw = slotWord(layout, slot);
+      initSlot(i32, layout, sw);
+      i32[sw + S.THREAD_ID] = threadId;
+      i32[sw + S.GENERATION]++;
       Atomics.add(i32, H.ATTACHED, 1);
+      Atomics.store(i32, w, SlotState.ATTACHED);
       return slot;
     }
   }
   throw new TooManyThreadsError(n);
+}
+
+/** State word of a slot being claimed by thread `tid`. */
+export function claimingState(tid: number): number {
+  return -(tid + 1);
+}
+
+/** Empty lists, slow start from 1, nothing in flight, no open transaction. */
+function initSlot(i32: Int32Array, layout: HeapLayout, sw: number): void {
+  const nc = layout.numClasses;
+  i32.fill(0, sw + layout.slot.heads, sw + layout.slot.heads + nc);
+  i32.fill(0, sw + layout.slot.lengths, sw + layout.slot.lengths + nc);
+  i32.fill(1, sw + layout.slot.maxLengths, sw + layout.slot.maxLengths + nc);
+  i32.fill(0, sw + layout.slot.overages, sw + layout.slot.overages + nc);
+  i32[sw + S.LOG_LEN] = 0;
+  i32[sw + S.TRANSIT_SPAN] = NO_SPAN;
+  i32[sw + S.TRANSIT_FREE] = NO_SPAN;
+  i32.fill(NO_SPAN, sw + S.PENDING, sw + S.PENDING + PENDING_SPANS);
+  i32[sw + S.CACHED_BYTES] = 0;
 }
 
 function releaseSlot(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number): void {

@@ -29,7 +29,7 @@
  */
 
 import { HeapCorruptionError } from './errors.js';
-import { H, PENDING_SPANS, S, Shadow } from './layout.js';
+import { H, S, Shadow } from './layout.js';
 import type { CentralCache } from './centralcache.js';
 import type { HeapMemory } from './memory.js';
 import { decodeLink, encodeLink } from './safelink.js';
@@ -99,22 +99,10 @@ export class ThreadCache {
     this.used = new Uint8Array(table.count);
   }
 
-  /** Fresh slot: empty lists, slow start from 1. */
+  /** Owner-local state of a freshly claimed slot (claimSlot set up the shared words). */
   reset(): void {
-    const i32 = this.mem.i32;
-    for (let c = 0; c < this.numClasses; c++) {
-      i32[this.heads + c] = 0;
-      i32[this.lengths + c] = 0;
-      i32[this.maxLengths + c] = 1;
-      i32[this.overages + c] = 0;
-    }
-    i32[this.slotWord + S.LOG_LEN] = 0;
-    i32[this.slotWord + S.TRANSIT_SPAN] = -1;
-    i32[this.slotWord + S.TRANSIT_FREE] = -1;
-    i32.fill(-1, this.slotWord + S.PENDING, this.slotWord + S.PENDING + PENDING_SPANS);
     this.used.fill(0);
-    this.capacityBytes = this.recomputeCapacity();
-    i32[this.slotWord + S.CACHED_BYTES] = 0;
+    this.capacityBytes = 0;
     this.updateBudget();
   }
 
