@@ -103,9 +103,11 @@ export function nowAbs(): number {
   return performance.timeOrigin + performance.now();
 }
 
+export const ABORTED_MESSAGE = 'run aborted because another worker failed';
+
 export class AbortedError extends Error {
   constructor() {
-    super('run aborted because another worker failed');
+    super(ABORTED_MESSAGE);
     this.name = 'AbortedError';
   }
 }

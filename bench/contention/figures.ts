@@ -86,7 +86,7 @@ function lockLine(f: Figure | undefined): string {
 
 function cpuLine(f: Figure | undefined): string {
   if (!f || f.coresUsed === null) return '';
-  return `the runs got ${fx(f.coresUsed)} cores of the machine's ${''}${f.otherCores !== null ? `(other processes used ${fx(f.otherCores)})` : ''}`;
+  return `the ${f.workers}-worker runs got ${fx(f.coresUsed)} cores of the machine${f.otherCores !== null ? ` while other processes used ${fx(f.otherCores)}` : ''}`;
 }
 
 interface TargetScope {

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { allocatorSpec, DEFAULT_ALLOCATORS, expandAllocatorIds, QUICK_ALLOCATORS } from './allocators.js';
 import { createHeap, type AllocatorSnapshot, type AllocatorSpec, type HeapInstance } from './adapters/index.js';
-import { CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs, type ControlViews } from './control.js';
+import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs, type ControlViews } from './control.js';
 import { computeFigures, evaluateTargets } from './figures.js';
 import { ProgressBar } from './progress.js';
 import type { ContentionOptions, ContentionResults, ProgressEvent, RunRecord, TierLockStats } from './types.js';
@@ -156,6 +156,7 @@ interface RunSetup {
   seed: number;
   check: boolean;
   fullCleanup: boolean;
+  preallocate: boolean;
 }
 
 /** Generous bound on one round: set-up of big live sets on 2 cores can take a while. */
@@ -166,7 +167,7 @@ function roundTimeoutMs(s: RunSetup): number {
 async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSetup): Promise<RunRecord> {
   const { spec, def, params, workers } = s;
   const rounds = Math.max(1, def.rounds(params));
-  const heap = createHeap(spec, { liveBytes: def.liveBytes(params, workers), workers });
+  const heap = createHeap(spec, { liveBytes: def.liveBytes(params, workers), workers, preallocate: s.preallocate });
   const skipCleanupFrees = heap.cheapCleanup && !s.fullCleanup;
   try {
     const data = new SharedArrayBuffer(Math.max(16, def.dataWords(params, workers) * 4));
@@ -229,7 +230,9 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
       }
       const rejected = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (rejected.length > 0) {
-        const real = rejected.find((r) => !(r.reason instanceof Error && r.reason.name === 'AbortedError')) ?? rejected[0];
+        // Error classes do not survive the trip from the worker (structured clone keeps only
+        // the message and stack), so the workers that merely stopped are told by message.
+        const real = rejected.find((r) => !String(r.reason?.message ?? r.reason).includes(ABORTED_MESSAGE)) ?? rejected[0];
         const reason = real.reason instanceof Error ? (real.reason.stack ?? real.reason.message) : String(real.reason);
         throw new RunFailure(reason);
       }
@@ -325,6 +328,7 @@ interface Resolved {
   params: Record<string, WorkloadParams>;
   check: boolean;
   fullCleanup: boolean;
+  preallocate: boolean;
   warmup: boolean;
   failFast: boolean;
 }
@@ -354,6 +358,7 @@ export function resolveOptions(o: ContentionOptions & { failFast?: boolean }): R
     params,
     check: o.check ?? true,
     fullCleanup: o.fullCleanup ?? false,
+    preallocate: o.preallocate ?? false,
     warmup: o.warmup ?? true,
     failFast: o.failFast ?? false,
   };
@@ -389,7 +394,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
     try {
       for (const def of r.workloads) {
         const params = r.params[def.name];
-        const base = { spec, def, check: r.check, fullCleanup: r.fullCleanup };
+        const base = { spec, def, check: r.check, fullCleanup: r.fullCleanup, preallocate: r.preallocate };
         if (r.warmup) {
           onProgress({ done, total, allocator: id, workload: def.name, workers: maxWorkers, rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: true });
           try {
@@ -460,6 +465,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
         quick: r.quick,
         scale: r.scale,
         seed: r.seed,
+        preallocate: r.preallocate,
         params: r.params,
       },
       allocatorLabels,

@@ -24,6 +24,11 @@ export interface ContentionOptions {
   seed?: number;
   /** run the allocator's consistency check after every run (default true) */
   check?: boolean;
+  /**
+   * create sabmalloc heaps at their full size instead of 1 MiB growing on demand: takes
+   * buffer growth out of the picture (its blowup figures then only reflect the pre-size)
+   */
+  preallocate?: boolean;
   /** free every block in cleanups even where the allocator makes that slow (thi.ng) */
   fullCleanup?: boolean;
   /** an untimed short run per (allocator, workload) at the largest count first (default true) */
@@ -149,6 +154,7 @@ export interface ContentionResults {
       quick: boolean;
       scale: string;
       seed: number;
+      preallocate: boolean;
       params: Record<string, WorkloadParams>;
     };
     allocatorLabels: Record<string, string>;

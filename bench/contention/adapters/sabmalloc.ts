@@ -6,7 +6,8 @@
  * Sizing: the heap starts at 1 MiB of pages and grows on demand up to `maxSize`, so
  * "committed" (buffer.byteLength) follows what the allocator really claimed. The
  * metadata prefix is sized for `maxSize` (page map, shadow bytes), so maxSize is kept
- * near the run's expected live set: 2.5x it, at least 8 MiB.
+ * near the run's expected live set: 2.5x it, at least 8 MiB. With `preallocate` the heap
+ * is committed whole from the start (no growth while workers run).
  */
 import { SharedHeap } from '../../../src/index.js';
 import type {
@@ -70,7 +71,7 @@ export function attachSabmalloc(buffer: SharedArrayBuffer): SabmallocAdapter {
 export function createSabmallocHeap(spec: AllocatorSpec, sizing: HeapSizing): HeapInstance {
   const maxSize = Math.min(4096 * MIB - 64 * MIB, Math.max(8 * MIB, Math.ceil((sizing.liveBytes * 2.5) / MIB) * MIB));
   const heap = SharedHeap.create({
-    size: MIB,
+    size: sizing.preallocate ? maxSize : MIB,
     maxSize,
     ...(spec.heap?.locks ? { locks: spec.heap.locks } : {}),
     ...(spec.heap?.threadCache === false ? { threadCache: false } : {}),

@@ -74,6 +74,8 @@ export interface HeapSizing {
   liveBytes: number;
   /** workers that will attach at once */
   workers: number;
+  /** commit the whole heap up front (no growth during the run; blowup then meaningless) */
+  preallocate: boolean;
 }
 
 /** The main thread's side of one heap: creates it, samples it, checks it, drops it. */

@@ -1,0 +1,308 @@
+/**
+ * Output of the contention suite: the terminal summary, the JSON of every figure, the
+ * Markdown report and its SVG charts (rendered by bench/charts.ts: Vega-Lite, headless).
+ *
+ * Owns: the files it writes under the output directory (stem `contention`, or
+ * `contention-quick` for --quick runs):
+ *   <stem>.json                    every run, figure and target
+ *   <stem>.md                      the report
+ *   <stem>-<workload>.svg          throughput vs workers, one line per allocator
+ *   <stem>-locks-<workload>.svg    contended lock acquisitions per 1k calls vs workers,
+ *                                  one line per (allocator, lock tier)
+ * Invariants: everything shown is computed from the results passed in; chart and table
+ * files depend only on them (so committed results change only when the figures do).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { lineChartSpec, specToSvg, type ChartSeries, type LineChartOptions } from '../charts.js';
+import type { ContentionFailure, SuiteResults } from './suite.js';
+import type { Figure, TargetCheck } from './types.js';
+
+const fmtRate = (x: number): string => {
+  if (!Number.isFinite(x)) return 'n/a';
+  if (x >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
+  return x.toFixed(0);
+};
+const fx = (x: number | null | undefined, d = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
+const pct = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : `${(x * 100).toFixed(0)}%`);
+const mib = (b: number): string => (Number.isFinite(b) ? `${(b / 2 ** 20).toFixed(1)}` : 'n/a');
+
+/**
+ * Workloads whose live set stays up for the whole window, so the barrier and timer samples
+ * catch its peak: blowup is shown for these only (threadtest, xmalloc and cache-* hold a
+ * batch or a single object at a time and their samples land at arbitrary points).
+ */
+const STEADY_LIVE_SET = ['larson', 'ring', 'mstress'];
+
+function figureOf(figs: readonly Figure[], a: string, w: string, n: number): Figure | undefined {
+  return figs.find((f) => f.allocator === a && f.workload === w && f.workers === n);
+}
+
+function targetStatus(t: TargetCheck): string {
+  if (t.met === null) return 'not measured';
+  return t.met ? 'MET' : `MISSED by ${fx(t.missByPercent, 1)}%`;
+}
+
+/** The plain-text summary printed at the end of a run. */
+export function formatSummary(r: SuiteResults): string {
+  const { workers, allocators, workloads } = r.meta.options;
+  const lines: string[] = [];
+  const w0 = Math.max(...allocators.map((a) => a.length), 10);
+  lines.push(`Contention suite: median allocator calls/s (spread) · ${workers.join(',')} workers · ${r.meta.options.reps} rep(s) · ${r.meta.options.durationMs} ms windows · ${fx(r.meta.wallSeconds, 0)} s`);
+  for (const w of workloads) {
+    lines.push('');
+    lines.push(`${w} — ${r.meta.metrics[w]?.description ?? ''}`);
+    lines.push(`${'allocator'.padEnd(w0)} ${workers.map((n) => `${n}w`.padStart(14)).join('')}`);
+    for (const a of allocators) {
+      const cells = workers.map((n) => {
+        const f = figureOf(r.figures, a, w, n);
+        return (f ? `${fmtRate(f.throughput.median)} ±${(f.throughput.spread * 50).toFixed(0)}%` : '-').padStart(14);
+      });
+      lines.push(`${a.padEnd(w0)} ${cells.join('')}`);
+    }
+  }
+  lines.push('');
+  lines.push('Targets:');
+  for (const t of r.targets) lines.push(`  [${targetStatus(t)}] ${t.description}: worst ${fx(t.worst)} (threshold ${t.comparison} ${t.threshold})`);
+  if (r.failures.length > 0) {
+    lines.push('');
+    lines.push(`FAILED RUNS (${r.failures.length}):`);
+    for (const f of r.failures) lines.push(`  ${f.workload} / ${f.allocator} / ${f.workers} workers / rep ${f.rep + 1}: ${f.error.split('\n')[0]}`);
+  }
+  return lines.join('\n');
+}
+
+/** bench/charts.ts line chart with a legend wide enough for "allocator · tier (kind)" names. */
+async function chart(o: LineChartOptions): Promise<string> {
+  const spec = lineChartSpec(o) as { config?: { legend?: Record<string, unknown> } };
+  spec.config = { ...spec.config, legend: { ...spec.config?.legend, labelLimit: 320 } };
+  return specToSvg(spec as Parameters<typeof specToSvg>[0]);
+}
+
+async function throughputChart(r: SuiteResults, workload: string): Promise<string> {
+  const series: ChartSeries[] = r.meta.options.allocators.map((a) => ({
+    name: a,
+    points: r.figures.filter((f) => f.allocator === a && f.workload === workload).map((f) => [f.workers, f.throughput.median] as const),
+  }));
+  return chart({
+    title: `${workload}: throughput vs workers`,
+    subtitle: `median of ${r.meta.options.reps} run(s), ${r.meta.options.durationMs} ms each · ${r.meta.cpus} cores · Node ${r.meta.node}`,
+    xLabel: 'workers',
+    yLabel: 'allocator calls / s (log)',
+    series,
+    logX: true,
+    logY: true,
+    width: 560,
+    height: 320,
+  });
+}
+
+async function lockChart(r: SuiteResults, workload: string): Promise<string> {
+  const series: ChartSeries[] = [];
+  for (const a of r.meta.options.allocators) {
+    const figs = r.figures.filter((f) => f.allocator === a && f.workload === workload);
+    const tiers = new Set(figs.flatMap((f) => Object.keys(f.locks)));
+    for (const tier of tiers) {
+      const kind = figs.find((f) => f.locks[tier])?.locks[tier].kind ?? '';
+      series.push({
+        name: `${a} · ${tier} (${kind})`,
+        points: figs.filter((f) => f.locks[tier]).map((f) => [f.workers, f.locks[tier].contendedPer1kOps] as const),
+      });
+    }
+  }
+  return chart({
+    title: `${workload}: lock waits per tier`,
+    subtitle: 'contended acquisitions per 1,000 allocator calls (median); 0 is not drawn on the log axis',
+    xLabel: 'workers',
+    yLabel: 'contended acquisitions / 1k calls (log)',
+    series,
+    logX: true,
+    logY: true,
+    width: 560,
+    height: 320,
+  });
+}
+
+function markdownTable(header: string[], rows: string[][], align?: string[]): string {
+  const a = align ?? header.map((_, i) => (i === 0 ? '---' : '---:'));
+  return [`| ${header.join(' | ')} |`, `| ${a.join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function failuresMd(fails: readonly ContentionFailure[]): string {
+  if (fails.length === 0) return 'None: every run passed its verification, the heap check and the leak check.';
+  return (
+    `**${fails.length} run(s) FAILED** (their figures are missing from the tables):\n\n` +
+    fails
+      .map((f) => `- \`${f.workload}\` / \`${f.allocator}\` / ${f.workers} workers / rep ${f.rep + 1}:\n\n  \`\`\`\n  ${f.error.split('\n').slice(0, 6).join('\n  ')}\n  \`\`\``)
+      .join('\n')
+  );
+}
+
+export function markdownReport(r: SuiteResults, charts: { workload: string; throughput: string; locks: string }[], jsonName = 'contention.json'): string {
+  const o = r.meta.options;
+  const def = o.allocators.find((a) => a === 'sabmalloc') ?? o.allocators[0];
+  const out: string[] = [];
+  out.push('# sabmalloc contention benchmark');
+  out.push('');
+  out.push(
+    `Generated ${r.meta.date} by \`${r.meta.command ?? 'sabmalloc bench'}\` on ${r.meta.cpus} cores (${r.meta.cpuModel}), ` +
+      `${(r.meta.totalMemoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${r.meta.node}, ${r.meta.platform}. ` +
+      `Worker counts ${o.workers.join(', ')}; ${o.reps} repetition(s) of ${o.durationMs} ms timed windows; parameter scale \`${o.scale}\`; ` +
+      `wall time ${fx(r.meta.wallSeconds / 60, 1)} min. Load average before / after: ${r.meta.loadAverageStart.map((x) => x.toFixed(2)).join(' ')} / ${r.meta.loadAverageEnd.map((x) => x.toFixed(2)).join(' ')} ` +
+      '(the machine is shared: see the "cores" columns for what each run really got).' +
+      (o.preallocate ? ' sabmalloc heaps were created at full size (--prealloc): no growth during runs, so its blowup figures only reflect that pre-size.' : ''),
+  );
+  out.push('');
+  out.push('## Targets');
+  out.push('');
+  out.push(
+    markdownTable(
+      ['target', 'worst case', 'threshold', 'status'],
+      r.targets.map((t) => [t.description, fx(t.worst), `${t.comparison} ${t.threshold}`, targetStatus(t)]),
+      ['---', '---:', '---:', '---'],
+    ),
+  );
+  out.push('');
+  for (const t of r.targets) {
+    out.push(`- **${t.id}** (${targetStatus(t)}): ${t.explanation.split('\n').join('\n  - ')}`);
+  }
+  out.push('');
+  out.push('## How to read this');
+  out.push('');
+  out.push(
+    [
+      '- **Throughput** is allocator calls (malloc + free) per second of the timed window, summed over all workers, median of the repetitions; ± is half the (max - min) spread relative to the median.',
+      '- Every workload stamps each block it allocates and checks it before freeing, so a broken allocator fails the run instead of posting a number; after each run the heap\'s `check()` runs and (where everything was freed) `inUseObjects` must be 0.',
+      '- All workers of a run meet on a barrier in a SharedArrayBuffer before the clock starts and after it stops; the window is fixed, so a slow allocator does fewer operations rather than taking longer.',
+      '- **Scaling** is throughput / throughput of the same allocator at 1 worker. On 2 cores the ceiling is 2x, and only if the two workers never contend and nothing else runs; beyond 2 workers the threads time-share the 2 cores, so flat is ideal.',
+      '- **cores** is the CPU time the process used in the window divided by its length (process.cpuUsage); **other** is what the rest of the machine used meanwhile (/proc/stat). A 2-worker run that got 1.5 cores cannot scale 2x.',
+      '- **Blowup** is peak committed bytes / peak live bytes (sabmalloc: buffer.byteLength vs inUseBytes; thi.ng: its high-water mark vs the usable sizes handed out). sabmalloc\'s committed bytes include its metadata, which is sized for the heap\'s maxSize; the "excl. metadata" figure leaves it out.',
+      '- **Lock waits** are contended acquisitions (not won on the first try) per 1,000 allocator calls, per lock tier, from the allocator\'s own per-thread lock statistics over the timed window.',
+      '- @thi.ng/malloc frees in O(live blocks), so its cleanups (after the timed window) only verify blocks instead of freeing them; its timed numbers are unaffected.',
+    ].join('\n'),
+  );
+  out.push('');
+  for (const w of o.workloads) {
+    const m = r.meta.metrics[w];
+    out.push(`## ${w}`);
+    out.push('');
+    out.push(`${m?.description ?? ''}. Native metric: ${m?.name} (${m?.unit}${m && !m.higherIsBetter ? ', lower is better' : ''}). Parameters: ${Object.entries(o.params[w] ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')}.`);
+    out.push('');
+    const c = charts.find((x) => x.workload === w);
+    if (c) out.push(`![${w} throughput](${c.throughput})`);
+    out.push('');
+    out.push('Throughput (allocator calls/s, median ± half-spread):');
+    out.push('');
+    out.push(
+      markdownTable(
+        ['allocator', ...o.workers.map((n) => `${n}w`)],
+        o.allocators.map((a) => [
+          `\`${a}\``,
+          ...o.workers.map((n) => {
+            const f = figureOf(r.figures, a, w, n);
+            return f ? `${fmtRate(f.throughput.median)} ±${(f.throughput.spread * 50).toFixed(0)}%` : '-';
+          }),
+        ]),
+      ),
+    );
+    out.push('');
+    const rows: string[][] = [];
+    for (const a of o.allocators) {
+      rows.push([`\`${a}\` ${m?.name}`, ...o.workers.map((n) => {
+        const f = figureOf(r.figures, a, w, n);
+        return f ? (m?.higherIsBetter ? fmtRate(f.metric.median) : fx(f.metric.median, 1)) : '-';
+      })]);
+    }
+    if (m?.name !== 'ops/s') {
+      out.push(`Native metric (${m?.unit}):`);
+      out.push('');
+      out.push(markdownTable(['allocator', ...o.workers.map((n) => `${n}w`)], rows));
+      out.push('');
+    }
+    out.push(`\`${def}\` in detail:`);
+    out.push('');
+    const d = (n: number): Figure | undefined => figureOf(r.figures, def, w, n);
+    const detail: [string, (f: Figure) => string][] = [
+      ['scaling vs 1 worker', (f) => fx(f.scaling)],
+      ['x global-lock', (f) => fx(f.ratioToGlobalLock)],
+      ['x thi.ng + lock', (f) => fx(f.ratioToThing)],
+      ['thread-cache hit rate', (f) => pct(f.threadCacheHitRate)],
+      ...Object.keys(d(o.workers[o.workers.length - 1])?.locks ?? d(o.workers[0])?.locks ?? {}).map(
+        (tier) => [`${tier} lock contended / 1k calls`, (f: Figure) => fx(f.locks[tier]?.contendedPer1kOps, 1)] as [string, (f: Figure) => string],
+      ),
+      ...(STEADY_LIVE_SET.includes(w)
+        ? ([
+            ['blowup (excl. metadata)', (f) => `${fx(f.blowup.median)} (${fx(f.blowupExclMetadata.median)})`],
+            ['peak live / committed MiB', (f) => `${mib(f.peakLiveBytes)} / ${mib(f.peakCommittedBytes)}`],
+          ] as [string, (f: Figure) => string][])
+        : []),
+      ['cores used (other)', (f) => `${fx(f.coresUsed)} (${fx(f.otherCores)})`],
+    ];
+    out.push(markdownTable(['figure', ...o.workers.map((n) => `${n}w`)], detail.map(([label, get]) => [label, ...o.workers.map((n) => {
+      const f = d(n);
+      return f ? get(f) : '-';
+    })])));
+    out.push('');
+    if (c) out.push(`![${w} lock waits](${c.locks})`);
+    out.push('');
+    const lockRows: string[][] = [];
+    for (const a of o.allocators) {
+      const figs = o.workers.map((n) => figureOf(r.figures, a, w, n));
+      const tiers = new Set(figs.flatMap((f) => (f ? Object.keys(f.locks) : [])));
+      for (const tier of tiers) {
+        lockRows.push([`\`${a}\` ${tier} (${figs.find((f) => f?.locks[tier])?.locks[tier].kind})`, ...figs.map((f) => (f?.locks[tier] ? `${fx(f.locks[tier].contendedPer1kOps, 1)} / ${fx(f.locks[tier].parksPer1kOps, 1)}` : '-'))]);
+      }
+    }
+    out.push('Lock waits: contended acquisitions / parks per 1,000 allocator calls:');
+    out.push('');
+    out.push(markdownTable(['allocator · tier', ...o.workers.map((n) => `${n}w`)], lockRows));
+    out.push('');
+  }
+  out.push('## Failures');
+  out.push('');
+  out.push(failuresMd(r.failures));
+  out.push('');
+  out.push('## Method');
+  out.push('');
+  out.push(
+    [
+      '- Each allocator gets its own pool of worker threads (piscina), as many as the largest worker count, so the adapter and lock call sites in the workers only ever see one class. Each (allocator, workload) first gets an untimed warm-up run at the largest worker count.',
+      '- Each run creates a fresh heap (sabmalloc: 1 MiB growing on demand up to 2.5x the expected live set; thi.ng: a fixed buffer of 4x the live set + 32 MiB), lets every worker set up (e.g. larson fills its slots), starts the clock at a barrier and stops it at the next one, after which workers verify and free what they hold and detach.',
+      '- Random numbers come from a pre-generated seeded xorshift32 table; hot loops allocate nothing besides the blocks under test.',
+      '- mstress runs its window in rounds; each round is a fresh set of tasks that attach, run, free their local blocks and detach (a thread exit in sabmalloc: the thread cache is flushed and the slot released); blocks parked in the shared transfer array outlive the round.',
+      '- Fixed duration throughout (also for cache-* and mstress, whose native metric is time): the native metrics are derived from the throughput of the window.',
+      '- Lock statistics and thread-cache hits come from the allocator\'s `stats()` snapshots taken by the workers that release the start and end barriers (window deltas; p99 latencies are cumulative).',
+    ].join('\n'),
+  );
+  out.push('');
+  out.push(`Raw figures: [${jsonName}](${jsonName}).`);
+  out.push('');
+  return out.join('\n');
+}
+
+/**
+ * Writes JSON, charts and the Markdown report into outDir, file names starting with
+ * `stem` (default 'contention'); returns the paths written.
+ */
+export async function writeReport(r: SuiteResults, outDir: string, stem = 'contention'): Promise<string[]> {
+  mkdirSync(outDir, { recursive: true });
+  const written: string[] = [];
+  const jsonPath = path.join(outDir, `${stem}.json`);
+  writeFileSync(jsonPath, `${JSON.stringify(r, null, 1)}\n`);
+  written.push(jsonPath);
+  const charts: { workload: string; throughput: string; locks: string }[] = [];
+  for (const w of r.meta.options.workloads) {
+    if (!r.figures.some((f) => f.workload === w)) continue;
+    const tp = `${stem}-${w}.svg`;
+    const lk = `${stem}-locks-${w}.svg`;
+    writeFileSync(path.join(outDir, tp), await throughputChart(r, w));
+    writeFileSync(path.join(outDir, lk), await lockChart(r, w));
+    written.push(path.join(outDir, tp), path.join(outDir, lk));
+    charts.push({ workload: w, throughput: tp, locks: lk });
+  }
+  const mdPath = path.join(outDir, `${stem}.md`);
+  writeFileSync(mdPath, markdownReport(r, charts, `${stem}.json`));
+  written.push(mdPath);
+  return written;
+}
