@@ -225,7 +225,7 @@ interface Held {
  * Audit with the workers idle: every held block allocated, unique, disjoint, intact; the
  * heap's count of objects in use equals what we hold (+ the control block).
  */
-function audit(heap: SharedHeap, cv: ControlViews, salt: number, round: number, failures: StressFailure[]): { blocks: number; bytes: number } {
+export function audit(heap: SharedHeap, cv: ControlViews, salt: number, round: number, failures: StressFailure[]): { blocks: number; bytes: number } {
   const L = cv.layout;
   const seenBy = `the audit of round ${round}`;
   const held: Held[] = [];

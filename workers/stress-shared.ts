@@ -190,7 +190,7 @@ export function stampBlock(u32: Uint32Array, at: number, s: Stamp, salt: number)
 export function verifyStamp(u32: Uint32Array, at: number, s: Stamp, salt: number, limit?: number): string | null {
   const w = at >>> 2;
   const full = stampBytes(s.requested) >>> 2;
-  const words = Math.min(full, (limit ?? Infinity) >>> 2);
+  const words = limit === undefined ? full : Math.min(full, limit >>> 2);
   for (let i = 0; i < 4 && i < words; i++) {
     const want = i === 0 ? s.p / 16 : i === 1 ? s.gen >>> 0 : i === 2 ? s.owner >>> 0 : s.requested >>> 0;
     if (u32[w + i] !== want) {

@@ -1,0 +1,228 @@
+/**
+ * `sabmalloc stress` (bench/stress.ts) in bounded form:
+ * - 16 workers, a few thousand operations each, mixed sizes, on a fixed and on a growable
+ *   heap: zero failures, every block freed (many by another worker), every worker
+ *   detached, check() passes, the page heap holds every page in one free span;
+ * - a CI-sized soak: rounds of fresh workers on one heap until ~12 s have passed;
+ * - the detectors themselves: the block pattern catches a changed byte anywhere it covers,
+ *   and the audit reports a corrupted, duplicated, lost or leaked block by pointer, size
+ *   class and owner (so a green stress run means something);
+ * - the CLI argument parsing.
+ * Workers run from dist/ (npm test builds first).
+ */
+import { describe, expect, it } from 'vitest';
+import { audit, formatFailure, formatSummary, runStress, type StressSummary } from '../bench/stress.js';
+import { parseSize, parseStressArgs, stressCommand } from '../src/cli/stress-command.js';
+import { SharedHeap } from '../src/index.js';
+import {
+  controlLayout,
+  controlViews,
+  makeToken,
+  prng,
+  sizeOf,
+  stampBlock,
+  verifyStamp,
+  type Stamp,
+} from '../workers/stress-shared.js';
+import type { StressFailure } from '../workers/stress-worker.js';
+
+const MiB = 1024 * 1024;
+
+function expectClean(s: StressSummary): void {
+  expect(s.failures.map(formatFailure), formatSummary(s).join('\n')).toEqual([]);
+  expect(s.ok).toBe(true);
+  expect(s.final).not.toBeNull();
+  const f = s.final!;
+  expect(f.checkPassed).toBe(true);
+  expect(f.inUseObjects).toBe(0);
+  expect(f.attachedThreads, 'only the main thread is attached').toBe(1);
+  expect(f.pageHeapFreeBytes, 'every page is back in the page heap').toBe(f.heapBytes);
+  expect(f.pageHeapFreeSpanCount, 'coalesced into one span').toBe(1);
+  expect(s.frees, 'every malloc was matched by a free').toBe(s.allocs);
+  expect(s.remoteFrees, 'blocks crossed threads').toBeGreaterThan(0);
+}
+
+describe('stress runner', () => {
+  it('16 workers, mixed sizes, fixed heap: zero failures', async () => {
+    const s = await runStress({ workers: 16, ops: 1500, sizes: 'mixed', heapSize: 96 * MiB, seed: 0x5eed1 });
+    expectClean(s);
+    expect(s.ops).toBe(16 * 1500);
+    expect(s.threadsUsed).toBe(16);
+    expect(s.reallocs).toBeGreaterThan(0);
+    expect(s.growCount).toBe(0);
+    expect(s.locks?.central.acquisitions).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('16 workers, large sizes, growable heap that has to grow: zero failures', async () => {
+    const s = await runStress({
+      workers: 16,
+      ops: 600,
+      sizes: 'large',
+      heapSize: 16 * MiB,
+      maxHeapSize: 512 * MiB,
+      localCap: 6,
+      seed: 0x5eed2,
+      locks: { central: 'mcs', pageHeap: 'adaptive' },
+    });
+    expectClean(s);
+    expect(s.growCount, 'the heap grew').toBeGreaterThan(0);
+    expect(s.final!.heapBytes).toBeGreaterThan(16 * MiB);
+    expect(s.peakCommittedBytes).toBeGreaterThan(16 * MiB);
+    expect(s.locks?.pageHeap.kind).toBe('adaptive');
+  }, 180_000);
+
+  it('a bounded soak: fresh workers each round on one heap until the time is up', async () => {
+    const s = await runStress({ workers: 6, ops: 800, sizes: 'small', heapSize: 32 * MiB, soakMinutes: 0.2, seed: 0x50a4 });
+    expectClean(s);
+    expect(s.rounds, 'several rounds').toBeGreaterThanOrEqual(2);
+    expect(s.ops).toBe(s.rounds * 6 * 800);
+  }, 180_000);
+});
+
+describe('block pattern', () => {
+  const sab = new SharedArrayBuffer(8 * MiB);
+  const u32 = new Uint32Array(sab);
+
+  it('a changed word anywhere the pattern covers is reported, at every size', () => {
+    const next = prng(7);
+    for (const requested of [1, 15, 16, 17, 100, 4095, 4096, 4097, 5000, 70_000, 3 * MiB]) {
+      const s: Stamp = { p: 4096, gen: 9, owner: 3, requested };
+      stampBlock(u32, s.p, s, 42);
+      expect(verifyStamp(u32, s.p, s, 42)).toBeNull();
+      expect(verifyStamp(u32, s.p, { ...s, gen: 10 }, 42), 'another generation').not.toBeNull();
+      if (requested > 16) expect(verifyStamp(u32, s.p, s, 43), 'another salt').not.toBeNull();
+      // Covered words: header, the first 4 KiB, every 16th word, the last 16 words.
+      const words = Math.max(16, (requested + 3) & ~3) / 4;
+      const probes = [0, 1, 2, 3, Math.min(words - 1, 4), words - 1, Math.min(words - 1, 1023)];
+      if (words > 1100) probes.push(1024, 1024 + 16 * (1 + (next() % Math.floor((words - 1100) / 16))));
+      for (const i of probes) {
+        const w = s.p / 4 + i;
+        const saved = u32[w]!;
+        u32[w] = saved ^ 0x100;
+        expect(verifyStamp(u32, s.p, s, 42), `size ${requested}, word ${i}`).not.toBeNull();
+        u32[w] = saved;
+      }
+      expect(verifyStamp(u32, s.p, s, 42)).toBeNull();
+    }
+  });
+
+  it('a block shifted by a realloc that copied from the wrong place is reported', () => {
+    const s: Stamp = { p: 8192, gen: 1, owner: 1, requested: 256 };
+    stampBlock(u32, s.p, s, 5);
+    new Uint8Array(sab).copyWithin(65536, s.p + 16, s.p + 16 + 256);
+    expect(verifyStamp(u32, 65536, s, 5, 256)).not.toBeNull();
+    new Uint8Array(sab).copyWithin(65536, s.p, s.p + 256);
+    expect(verifyStamp(u32, 65536, s, 5, 256)).toBeNull();
+  });
+
+  it('size mixes stay in their ranges', () => {
+    const next = prng(1);
+    for (let i = 0; i < 2000; i++) {
+      expect(sizeOf('small', next)).toBeLessThanOrEqual(32 * 1024);
+      expect(sizeOf('mixed', next)).toBeLessThanOrEqual(MiB);
+      const l = sizeOf('large', next);
+      expect(l).toBeGreaterThanOrEqual(1);
+      expect(l).toBeLessThanOrEqual(6 * MiB);
+    }
+  });
+});
+
+describe('audit', () => {
+  /** A heap, a control block for 2 workers, and three stamped blocks in worker 0's table. */
+  function setup() {
+    const heap = SharedHeap.create({ size: 8 * MiB });
+    const L = controlLayout(2, 4, 8);
+    const ctrl = heap.malloc(L.bytes);
+    new Uint8Array(heap.buffer, ctrl, L.bytes).fill(0);
+    const cv = controlViews(heap.buffer, ctrl, L);
+    const u32 = new Uint32Array(heap.buffer);
+    const blocks = [48, 3000, 300 * 1024].map((n, i) => {
+      const p = heap.malloc(n);
+      stampBlock(u32, p, { p, gen: i + 1, owner: 1, requested: n }, 77);
+      cv.local[i] = makeToken(p, 1, i + 1);
+      return p;
+    });
+    return { heap, cv, u32, blocks, ctrl };
+  }
+  const run = (x: ReturnType<typeof setup>): StressFailure[] => {
+    const failures: StressFailure[] = [];
+    audit(x.heap, x.cv, 77, 0, failures);
+    return failures;
+  };
+
+  it('passes a consistent heap', () => {
+    const x = setup();
+    expect(run(x)).toEqual([]);
+  });
+
+  it('reports a corrupted block with pointer, size class and owner', () => {
+    const x = setup();
+    x.u32[x.blocks[1]! / 4 + 100]! ^= 1;
+    const f = run(x);
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ kind: 'corrupt', pointer: x.blocks[1], allocatedBy: 'worker 0 (gen 2)' });
+    expect(f[0]!.sizeClass).toMatch(/^class \d+ \(3072 B\)$/);
+    expect(formatFailure(f[0]!)).toContain(`block ${x.blocks[1]}`);
+  });
+
+  it('reports a block held twice (duplicate) and a block the heap freed behind our back (lost)', () => {
+    const x = setup();
+    x.cv.handoff[2] = x.cv.local[0]!;
+    let f = run(x);
+    expect(f.map((e) => e.kind)).toEqual(['duplicate', 'leak']);
+    expect(f[0]).toMatchObject({ pointer: x.blocks[0] });
+    expect(f[0]!.detail).toContain('hand-off slot 2');
+    x.cv.handoff[2] = 0n;
+    x.heap.free(x.blocks[2]!);
+    f = run(x);
+    expect(f.map((e) => e.kind)).toEqual(['lost']);
+    expect(f[0]).toMatchObject({ pointer: x.blocks[2], allocatedBy: 'worker 0 (gen 3)' });
+  });
+
+  it('reports blocks the heap holds that no worker has (leak)', () => {
+    const x = setup();
+    x.cv.local[1] = 0n;
+    const f = run(x);
+    expect(f).toHaveLength(1);
+    expect(f[0]!.kind).toBe('leak');
+    expect(f[0]!.detail).toContain('4 objects in use, the workers hold 2 blocks');
+  });
+});
+
+describe('stress CLI', () => {
+  it('parses options', () => {
+    const a = parseStressArgs([
+      '--workers', '8', '--ops', '100', '--sizes', 'large', '--remote-free-rate', '0.25', '--realloc-rate', '0.1',
+      '--central-lock', 'ticket', '--page-heap-lock', 'mcs', '--heap-size', '64M', '--max-heap-size', '1G', '--seed', '99', '--soak', '2',
+    ]);
+    expect(a.options).toEqual({
+      workers: 8,
+      ops: 100,
+      sizes: 'large',
+      remoteFreeRate: 0.25,
+      reallocRate: 0.1,
+      locks: { central: 'ticket', pageHeap: 'mcs' },
+      heapSize: 64 * MiB,
+      maxHeapSize: 1024 * MiB,
+      seed: 99,
+      soakMinutes: 2,
+    });
+    expect(parseSize('1.5k', 'x')).toBe(1536);
+    expect(() => parseSize('12 parsecs', 'x')).toThrow(RangeError);
+    expect(() => parseStressArgs(['--central-lock', 'spinny'])).toThrow(/unknown --central-lock kind: spinny/);
+    expect(() => parseStressArgs(['--ops', '10', '--duration', '1'])).toThrow(/not both/);
+    expect(() => parseStressArgs(['--sizes', 'huge'])).toThrow(/bad --sizes/);
+  });
+
+  it('exits 2 on bad arguments and on a heap smaller than allowed', async () => {
+    const err = console.error;
+    console.error = () => {};
+    try {
+      expect(await stressCommand(['--workers', 'many'])).toBe(2);
+      expect(await stressCommand(['--heap-size', '1k', '--quiet'])).toBe(2);
+      expect(await stressCommand(['--realloc-rate', '2', '--quiet'])).toBe(2);
+    } finally {
+      console.error = err;
+    }
+  });
+});
