@@ -580,3 +580,46 @@ export function runOps(t: FuzzTask): FuzzResult {
   s.detach();
   return { worker: t.worker, ops: c.ops, allocs: c.allocs, frees: c.frees, remoteFrees: c.remoteFrees, failures: c.failures };
 }
+
+// ------------------------------------------------------------------- probes
+
+export interface ProbeTask {
+  buffer: SharedArrayBuffer;
+  op: 'free' | 'usableSize' | 'realloc' | 'malloc';
+  p: number;
+  /** realloc / malloc size */
+  size?: number;
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  /** the error's class name and code (class identity does not cross threads) */
+  name: string;
+  code: string;
+  message: string;
+  /** malloc / realloc result */
+  value: number;
+  threadId: number;
+}
+
+/**
+ * One call from another thread (a remote free, a double free from another worker, ...):
+ * attach, call, report, then check() and a malloc/free round trip, detach.
+ */
+export function probe(t: ProbeTask): ProbeResult {
+  const heap = SharedHeap.attach(t.buffer);
+  const r: ProbeResult = { ok: true, name: '', code: '', message: '', value: 0, threadId };
+  try {
+    if (t.op === 'free') heap.free(t.p);
+    else if (t.op === 'usableSize') r.value = heap.usableSize(t.p);
+    else if (t.op === 'realloc') r.value = heap.realloc(t.p, t.size ?? 32);
+    else r.value = heap.malloc(t.size ?? 32);
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    Object.assign(r, { ok: false, name: err.constructor.name, code: err.code ?? '', message: err.message });
+  }
+  heap.check();
+  heap.free(heap.malloc(48));
+  heap.detach();
+  return r;
+}
