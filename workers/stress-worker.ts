@@ -585,10 +585,15 @@ export function runOps(t: FuzzTask): FuzzResult {
 
 export interface ProbeTask {
   buffer: SharedArrayBuffer;
-  op: 'free' | 'usableSize' | 'realloc' | 'malloc';
-  p: number;
-  /** realloc / malloc size */
+  /**
+   * free / usableSize / realloc / malloc: one call on `p` (and `size`);
+   * freeMany: free every pointer of `ps`; callocMany: `count` x calloc(1, size), kept.
+   */
+  op: 'free' | 'usableSize' | 'realloc' | 'malloc' | 'freeMany' | 'callocMany';
+  p?: number;
+  ps?: number[];
   size?: number;
+  count?: number;
 }
 
 export interface ProbeResult {
@@ -597,23 +602,38 @@ export interface ProbeResult {
   name: string;
   code: string;
   message: string;
-  /** malloc / realloc result */
+  /** malloc / realloc / usableSize result; callocMany: the blocks */
   value: number;
+  values: number[];
+  /** callocMany: bytes that were not zero */
+  nonZero: number;
   threadId: number;
 }
 
 /**
- * One call from another thread (a remote free, a double free from another worker, ...):
- * attach, call, report, then check() and a malloc/free round trip, detach.
+ * Calls from another thread (a remote free, a double free from another worker, calloc of
+ * memory another thread dirtied): attach, call, report, then check() and a malloc/free
+ * round trip, detach (which flushes this thread's cache to the central caches).
  */
 export function probe(t: ProbeTask): ProbeResult {
   const heap = SharedHeap.attach(t.buffer);
-  const r: ProbeResult = { ok: true, name: '', code: '', message: '', value: 0, threadId };
+  const r: ProbeResult = { ok: true, name: '', code: '', message: '', value: 0, values: [], nonZero: 0, threadId };
+  const p = t.p ?? 0;
   try {
-    if (t.op === 'free') heap.free(t.p);
-    else if (t.op === 'usableSize') r.value = heap.usableSize(t.p);
-    else if (t.op === 'realloc') r.value = heap.realloc(t.p, t.size ?? 32);
-    else r.value = heap.malloc(t.size ?? 32);
+    if (t.op === 'free') heap.free(p);
+    else if (t.op === 'usableSize') r.value = heap.usableSize(p);
+    else if (t.op === 'realloc') r.value = heap.realloc(p, t.size ?? 32);
+    else if (t.op === 'malloc') r.value = heap.malloc(t.size ?? 32);
+    else if (t.op === 'freeMany') for (const q of t.ps ?? []) heap.free(q);
+    else {
+      const size = t.size ?? 32;
+      for (let k = 0; k < (t.count ?? 1); k++) {
+        const q = heap.calloc(1, size);
+        r.values.push(q);
+        const bytes = new Uint8Array(t.buffer, q, size);
+        for (let i = 0; i < size; i++) if (bytes[i] !== 0) r.nonZero++;
+      }
+    }
   } catch (e) {
     const err = e as Error & { code?: string };
     Object.assign(r, { ok: false, name: err.constructor.name, code: err.code ?? '', message: err.message });
