@@ -14,11 +14,11 @@ import { describe, expect, it } from 'vitest';
 import type { AllocatorAdapter, AllocatorSnapshot, MemorySample } from '../bench/contention/adapters/types.js';
 import { CTL_I32, controlViews, createControl } from '../bench/contention/control.js';
 import { resolveParams, runContentionSuite } from '../bench/contention/suite.js';
-import { RAND_MASK, VerificationError, fillRandom, type WorkerTask } from '../bench/contention/workloads/common.js';
+import { RAND_MASK, VerificationError, fillRandom, setTouchMode, type TouchMode, type WorkerTask } from '../bench/contention/workloads/common.js';
 import { WORKLOADS, WORKLOAD_NAMES } from '../bench/contention/workloads/index.js';
 import { parseBenchArgs } from '../src/cli/bench-command.js';
 
-const SMALL = { scale: 'small' as const, durationMs: 40, reps: 1, warmup: false, fullCleanup: true, failFast: true, progress: false as const };
+const SMALL = { scale: 'small' as const, touch: 'full' as const, durationMs: 40, reps: 1, warmup: false, fullCleanup: true, failFast: true, progress: false as const };
 
 describe.each(['sabmalloc', 'sabmalloc-notc', 'global-lock', 'thing-futex'])('every workload on %s (2 and 4 workers)', (allocator) => {
   it('passes verification, the heap check and the leak check', async () => {
@@ -56,29 +56,48 @@ describe('figures and targets', () => {
   });
 });
 
-/** A toy single-threaded allocator: bump allocation with exact free tracking. */
+/**
+ * A toy single-threaded allocator: bump allocation with exact free tracking. Broken modes:
+ * 'overlap' hands out every 50th block 16 bytes after the previous one; 'duplicate' hands
+ * out every 50th block a second time while it is still live (the race of a free list).
+ */
 class ToyAdapter implements AllocatorAdapter {
   readonly buffer = new SharedArrayBuffer(64 << 20);
   private top = 64;
   private readonly live = new Map<number, number>();
   private readonly free16 = new Map<number, number[]>();
-  constructor(private readonly overlap: boolean) {}
+  private calls = 0;
+  private last = 0;
+  private readonly dup = new Map<number, number>();
+  constructor(private readonly mode: 'ok' | 'overlap' | 'duplicate') {}
   malloc(n: number): number {
     const size = (n + 15) & ~15;
+    const broken = ++this.calls % 50 === 0;
+    if (broken && this.mode === 'duplicate' && this.live.has(this.last) && this.live.get(this.last)! >= size) {
+      this.dup.set(this.last, (this.dup.get(this.last) ?? 0) + 1);
+      return this.last;
+    }
     const list = this.free16.get(size);
     let p = list?.pop();
     if (p === undefined) {
       p = this.top;
-      // the broken variant hands out every 50th block overlapping the previous one
-      this.top += this.overlap && this.live.size % 50 === 49 ? 16 : size;
+      this.top += broken && this.mode === 'overlap' ? 16 : size;
     }
     if (p + size > this.buffer.byteLength) throw new Error('toy allocator out of memory');
     this.live.set(p, size);
+    this.last = p;
     return p;
   }
   free(p: number): void {
     const size = this.live.get(p);
     if (size === undefined) throw new Error(`toy allocator: bad free ${p}`);
+    const d = this.dup.get(p);
+    if (d) {
+      // the second owner's free of a duplicated block
+      if (d === 1) this.dup.delete(p);
+      else this.dup.set(p, d - 1);
+      return;
+    }
     this.live.delete(p);
     (this.free16.get(size) ?? this.free16.set(size, []).get(size)!).push(p);
   }
@@ -94,7 +113,8 @@ class ToyAdapter implements AllocatorAdapter {
   }
 }
 
-function runInProcess(name: string, adapter: ToyAdapter, rounds = 1): void {
+function runInProcess(name: string, adapter: ToyAdapter, rounds = 1, touch: TouchMode = 'full'): void {
+  setTouchMode(touch);
   const def = WORKLOADS.find((w) => w.name === name)!;
   const params = resolveParams(def, 'small');
   const data = new SharedArrayBuffer(Math.max(16, def.dataWords(params, 1) * 4));
@@ -117,6 +137,7 @@ function runInProcess(name: string, adapter: ToyAdapter, rounds = 1): void {
       rounds: total,
       durationMs: 15,
       skipCleanupFrees: false,
+      touch,
     };
     const ctl = controlViews(ctlSab);
     def.run({ task, adapter, ctl, data: new Int32Array(data), rand, worker: 0, workers: 1, params });
@@ -126,15 +147,21 @@ function runInProcess(name: string, adapter: ToyAdapter, rounds = 1): void {
 
 describe.each(WORKLOAD_NAMES)('%s in-process against a toy allocator', (name) => {
   it('runs clean and frees every block with a correct allocator', () => {
-    const toy = new ToyAdapter(false);
+    const toy = new ToyAdapter('ok');
     runInProcess(name, toy, 99);
     expect(toy.liveCount).toBe(0);
   });
-  it('fails verification when the allocator hands out overlapping blocks', () => {
-    // cache-* hold one object at a time: an overlap needs two live blocks, so they are
-    // covered by larson-style workloads only when the overlap hits a live block.
-    if (name === 'cache-thrash' || name === 'cache-scratch') return;
-    expect(() => runInProcess(name, new ToyAdapter(true), 99)).toThrow(VerificationError);
+});
+
+// cache-* hold one object at a time, so a broken allocator cannot give them two live
+// blocks that clash: nothing to detect there.
+describe.each(WORKLOAD_NAMES.filter((n) => !n.startsWith('cache-')))('%s in-process against a broken toy allocator', (name) => {
+  it('fails verification when the allocator hands out overlapping blocks (full touch)', () => {
+    expect(() => runInProcess(name, new ToyAdapter('overlap'), 99)).toThrow(VerificationError);
+  });
+  it('fails verification when the allocator hands a live block out twice (full and sparse touch)', () => {
+    expect(() => runInProcess(name, new ToyAdapter('duplicate'), 99)).toThrow(VerificationError);
+    expect(() => runInProcess(name, new ToyAdapter('duplicate'), 99, 'sparse')).toThrow(VerificationError);
   });
 });
 

@@ -12,7 +12,7 @@
  */
 import { attachAdapter } from '../bench/contention/adapters/index.js';
 import { AbortedError, abortRun, controlViews } from '../bench/contention/control.js';
-import { RAND_MASK, fillRandom, type WorkerOutcome, type WorkerTask } from '../bench/contention/workloads/common.js';
+import { RAND_MASK, fillRandom, setTouchMode, type WorkerOutcome, type WorkerTask } from '../bench/contention/workloads/common.js';
 import { workloadByName } from '../bench/contention/workloads/index.js';
 
 let randSeed = -1;
@@ -23,6 +23,7 @@ export default function runTask(task: WorkerTask): WorkerOutcome {
   let adapter;
   try {
     const def = workloadByName(task.workload);
+    setTouchMode(task.touch);
     const seed = (task.seed * 65_537 + task.worker) | 0;
     if (seed !== randSeed) {
       fillRandom(rand, seed);

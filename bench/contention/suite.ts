@@ -26,7 +26,7 @@ import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlView
 import { computeFigures, evaluateTargets } from './figures.js';
 import { ProgressBar } from './progress.js';
 import type { ContentionOptions, ContentionResults, ProgressEvent, RunRecord, TierLockStats } from './types.js';
-import type { WorkerOutcome, WorkerTask, WorkloadDef, WorkloadParams } from './workloads/common.js';
+import type { TouchMode, WorkerOutcome, WorkerTask, WorkloadDef, WorkloadParams } from './workloads/common.js';
 import { WORKLOADS, WORKLOAD_NAMES, workloadByName } from './workloads/index.js';
 
 export const DEFAULT_WORKERS = [1, 2, 4, 8, 16, 32, 64];
@@ -157,6 +157,7 @@ interface RunSetup {
   check: boolean;
   fullCleanup: boolean;
   preallocate: boolean;
+  touch: TouchMode;
 }
 
 /** Generous bound on one round: set-up of big live sets on 2 cores can take a while. */
@@ -208,6 +209,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
           rounds,
           durationMs: s.durationMs / rounds,
           skipCleanupFrees,
+          touch: s.touch,
         };
         tasks.push(poolRef.pool.run(task));
       }
@@ -329,6 +331,7 @@ interface Resolved {
   check: boolean;
   fullCleanup: boolean;
   preallocate: boolean;
+  touch: TouchMode;
   warmup: boolean;
   failFast: boolean;
 }
@@ -359,6 +362,7 @@ export function resolveOptions(o: ContentionOptions & { failFast?: boolean }): R
     check: o.check ?? true,
     fullCleanup: o.fullCleanup ?? false,
     preallocate: o.preallocate ?? false,
+    touch: o.touch ?? 'sparse',
     warmup: o.warmup ?? true,
     failFast: o.failFast ?? false,
   };
@@ -394,7 +398,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
     try {
       for (const def of r.workloads) {
         const params = r.params[def.name];
-        const base = { spec, def, check: r.check, fullCleanup: r.fullCleanup, preallocate: r.preallocate };
+        const base = { spec, def, check: r.check, fullCleanup: r.fullCleanup, preallocate: r.preallocate, touch: r.touch };
         if (r.warmup) {
           onProgress({ done, total, allocator: id, workload: def.name, workers: maxWorkers, rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: true });
           try {
@@ -466,6 +470,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
         scale: r.scale,
         seed: r.seed,
         preallocate: r.preallocate,
+        touch: r.touch,
         params: r.params,
       },
       allocatorLabels,

@@ -29,6 +29,8 @@ export interface ContentionOptions {
    * buffer growth out of the picture (its blowup figures then only reflect the pre-size)
    */
   preallocate?: boolean;
+  /** how much of each block workloads write: 'sparse' (default) or 'full' (see TouchMode) */
+  touch?: 'full' | 'sparse';
   /** free every block in cleanups even where the allocator makes that slow (thi.ng) */
   fullCleanup?: boolean;
   /** an untimed short run per (allocator, workload) at the largest count first (default true) */
@@ -155,6 +157,7 @@ export interface ContentionResults {
       scale: string;
       seed: number;
       preallocate: boolean;
+      touch: string;
       params: Record<string, WorkloadParams>;
     };
     allocatorLabels: Record<string, string>;

@@ -33,6 +33,8 @@ and the JSON of every figure.
   --seed N               random seed (default 1)
   --out DIR              results directory (default bench/results); --no-write to skip files
   --name STEM            file name stem (default contention; quick contention-quick)
+  --touch sparse|full    how much of each block is written and checked (default sparse:
+                         blocks > 128 B get one word per 64 B; full: every word)
   --prealloc             create sabmalloc heaps at full size (no growth during runs)
   --no-check             skip the heap check after each run
   --no-warmup            skip the warm-up run per (allocator, workload)
@@ -86,6 +88,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommandOptions {
       'no-write': { type: 'boolean' },
       name: { type: 'string' },
       prealloc: { type: 'boolean' },
+      touch: { type: 'string' },
       'no-check': { type: 'boolean' },
       'no-warmup': { type: 'boolean' },
       'fail-fast': { type: 'boolean' },
@@ -109,6 +112,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommandOptions {
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && !Number.isInteger(seed)) throw new RangeError(`bad --seed: ${values.seed}`);
   const quick = values.quick ?? false;
+  if (values.touch !== undefined && values.touch !== 'full' && values.touch !== 'sparse') throw new RangeError(`bad --touch "${values.touch}": full or sparse`);
   return {
     suite: {
       quick,
@@ -121,6 +125,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommandOptions {
       seed,
       check: !values['no-check'],
       preallocate: values.prealloc ?? false,
+      touch: values.touch as 'full' | 'sparse' | undefined,
       warmup: !values['no-warmup'],
       failFast: values['fail-fast'] ?? false,
       progress: true,
