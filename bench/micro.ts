@@ -98,17 +98,29 @@ function churnPlan(): ChurnPlan {
 
 let sink = 0;
 
-function pairTask(a: Allocator): () => void {
-  return () => {
-    let s = 0;
-    for (let i = 0; i < PAIR_OPS; i++) {
-      const p = a.malloc(64);
-      a.free(p);
-      s ^= p;
-    }
-    sink ^= s;
-  };
-}
+/*
+ * Each contender gets its own copy of the loops (the same source text, separate function
+ * literals): closures of one literal share V8's type feedback, so a shared loop would turn
+ * polymorphic once the second allocator ran and would measure dispatch, not allocators.
+ */
+const sabPairTask = (a: SharedHeap) => (): void => {
+  let s = 0;
+  for (let i = 0; i < PAIR_OPS; i++) {
+    const p = a.malloc(64);
+    a.free(p);
+    s ^= p;
+  }
+  sink ^= s;
+};
+const thingPairTask = (a: Allocator) => (): void => {
+  let s = 0;
+  for (let i = 0; i < PAIR_OPS; i++) {
+    const p = a.malloc(64);
+    a.free(p);
+    s ^= p;
+  }
+  sink ^= s;
+};
 
 function floorTask(): () => void {
   const next = new Int32Array(1024);
@@ -127,24 +139,43 @@ function floorTask(): () => void {
   };
 }
 
-function churnTask(a: Allocator, plan: ChurnPlan): () => void {
+/** Allocates the LIVE initial blocks of the plan. */
+function churnSetup(a: Allocator, plan: ChurnPlan): Float64Array {
   const live = new Float64Array(LIVE);
   for (let k = 0; k < LIVE; k++) {
     live[k] = a.malloc(plan.initial[k]!);
     if (live[k] === 0) throw new Error('churn set-up: allocation failed');
   }
+  return live;
+}
+
+// Separate literals again (see above); `at` walks the shared plan cyclically.
+const sabChurnTask = (a: SharedHeap, plan: ChurnPlan) => {
+  const live = churnSetup(a, plan);
   let at = 0;
-  return () => {
+  return (): void => {
+    for (let i = 0; i < CHURN_OPS; i++) {
+      const k = plan.slots[at]!;
+      a.free(live[k]!);
+      live[k] = a.malloc(plan.sizes[at]!);
+      at = (at + 1) & (CHURN_SEQUENCE - 1);
+    }
+  };
+};
+const thingChurnTask = (a: Allocator, plan: ChurnPlan) => {
+  const live = churnSetup(a, plan);
+  let at = 0;
+  return (): void => {
     for (let i = 0; i < CHURN_OPS; i++) {
       const k = plan.slots[at]!;
       a.free(live[k]!);
       const p = a.malloc(plan.sizes[at]!);
-      if (p === 0) throw new Error('churn: allocation failed');
+      if (p === 0) throw new Error('@thi.ng/malloc churn: allocation failed');
       live[k] = p;
       at = (at + 1) & (CHURN_SEQUENCE - 1);
     }
   };
-}
+};
 
 /**
  * A factory of fresh @thi.ng/malloc pools (each over its own ArrayBuffer of HEAP_BYTES), or
@@ -180,11 +211,11 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   const plan = churnPlan();
   const notes: string[] = [];
 
-  bench.add(TASK.pair, pairTask(pairHeap));
-  if (typeof thing !== 'string') bench.add(TASK.thingPair, pairTask(thing()));
+  bench.add(TASK.pair, sabPairTask(pairHeap));
+  if (typeof thing !== 'string') bench.add(TASK.thingPair, thingPairTask(thing()));
   bench.add(TASK.floor, floorTask());
-  bench.add(TASK.churn, churnTask(churnHeap, plan));
-  if (typeof thing !== 'string') bench.add(TASK.thingChurn, churnTask(thing(), plan));
+  bench.add(TASK.churn, sabChurnTask(churnHeap, plan));
+  if (typeof thing !== 'string') bench.add(TASK.thingChurn, thingChurnTask(thing(), plan));
   else notes.push(thing);
   await bench.run();
   pairHeap.check();
