@@ -44,11 +44,11 @@ export function sizeClassRows(pageSize = 8192): SizeClassRow[] {
 export function printSizeClasses(pageSize = 8192): void {
   const rows = sizeClassRows(pageSize);
   console.log(`${rows.length} size classes for ${pageSize}-byte pages (class 0 is reserved for large spans)`);
-  console.log(['class', 'size', 'pages', 'objects/span', 'batch', 'tail waste %', 'max rounding %'].map((h) => h.padStart(14)).join(''));
+  console.log(['class', 'size', 'pages', 'objects/span', 'batch', 'tail waste %', 'max rounding %'].map((h) => h.padStart(16)).join(''));
   for (const r of rows) {
     console.log(
       [r.sizeClass, r.size, r.pages, r.objectsPerSpan, r.batch, r.tailWastePct.toFixed(2), r.roundingWastePct.toFixed(2)]
-        .map((x) => String(x).padStart(14))
+        .map((x) => String(x).padStart(16))
         .join(''),
     );
   }
