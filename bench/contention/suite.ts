@@ -32,9 +32,9 @@ import { WORKLOADS, WORKLOAD_NAMES, workloadByName } from './workloads/index.js'
 export const DEFAULT_WORKERS = [1, 2, 4, 8, 16, 32, 64];
 export const QUICK_WORKERS = [1, 2, 4];
 export const DEFAULT_DURATION_MS = 250;
-export const QUICK_DURATION_MS = 120;
+export const QUICK_DURATION_MS = 100;
 export const DEFAULT_REPS = 3;
-export const QUICK_REPS = 1;
+export const QUICK_REPS = 2;
 
 export interface ContentionFailure {
   allocator: string;
@@ -189,6 +189,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
     let totalJiffies = 0;
     let machineKnown = true;
     const locks: Record<string, TierLockStats> = {};
+    const t0 = performance.now();
     for (let round = 0; round < rounds; round++) {
       const ctlSab = createControl();
       const ctl = controlViews(ctlSab);
@@ -273,6 +274,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
         machineKnown = false;
       }
     }
+    const t1 = performance.now();
     if (s.check) {
       try {
         heap.check();
@@ -284,6 +286,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
       const live = heap.liveObjects();
       if (live !== 0) throw new RunFailure(`${live} objects still in use after every block was freed (leak or lost free)`);
     }
+    const t2 = performance.now();
     const coresUsed = wallMs > 0 ? cpuUs / 1000 / wallMs : null;
     // /proc/stat counts jiffies of all cores: busy share x cores = cores busy machine-wide.
     // (10 ms jiffies: coarse for short windows, so this is a median-of-runs figure.)
@@ -312,6 +315,8 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
       threadCacheMisses: tcMisses,
       coresUsed,
       otherCores,
+      overheadMs: Math.max(0, t1 - t0 - seconds * 1000),
+      checkMs: t2 - t1,
     };
   } finally {
     heap.dispose();

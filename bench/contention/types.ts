@@ -85,6 +85,10 @@ export interface RunRecord {
   /** CPU cores this process used during the timed window, and the rest of the machine */
   coresUsed: number | null;
   otherCores: number | null;
+  /** wall time of the run outside its timed window: dispatch, set-up, cleanup, detach */
+  overheadMs: number;
+  /** the heap check after the run */
+  checkMs: number;
 }
 
 export interface Spread {

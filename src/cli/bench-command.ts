@@ -21,14 +21,14 @@ Contention benchmark suite: allocator workloads on 1..64 workers, sabmalloc agai
 global-lock baseline and @thi.ng/malloc behind a lock. Writes a Markdown report, SVG charts
 and the JSON of every figure.
 
-  --quick                about a minute: workers 1,2,4, 1 rep, short windows, fewer allocators
+  --quick                about a minute: workers 1,2,4, 2 reps, short windows, fewer allocators
   --workers 1,2,4,...    worker counts (default 1,2,4,8,16,32,64; quick 1,2,4)
   --workloads a,b,...    of ${WORKLOAD_NAMES.join(',')} (default all)
   --allocators a,b,...   default ${DEFAULT_ALLOCATORS.join(',')}
                          (quick: ${QUICK_ALLOCATORS.join(',')}); also sabmalloc-<central>-<pageheap>
                          for any lock kinds, locks-all (every kind on both tiers), locks-matrix
-  --duration MS          timed window of each run (default 250; quick 120)
-  --reps N               repetitions per point (default 3; quick 1)
+  --duration MS          timed window of each run (default 250; quick 100)
+  --reps N               repetitions per point (default 3; quick 2)
   --param w.key=value    workload parameter, repeatable (e.g. --param larson.slots=1000)
   --seed N               random seed (default 1)
   --out DIR              results directory (default bench/results); --no-write to skip files

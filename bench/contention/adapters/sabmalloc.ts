@@ -6,7 +6,8 @@
  * Sizing: the heap starts at 1 MiB of pages and grows on demand up to `maxSize`, so
  * "committed" (buffer.byteLength) follows what the allocator really claimed. The
  * metadata prefix is sized for `maxSize` (page map, shadow bytes), so maxSize is kept
- * near the run's expected live set: 2.5x it, at least 8 MiB. With `preallocate` the heap
+ * near the run's expected live set: 2.5x it, at least 8 MiB (metadata is about 7% of
+ * maxSize plus ~12 KiB per thread slot, so maxThreads is the run's worker count + 2). With `preallocate` the heap
  * is committed whole from the start (no growth while workers run).
  */
 import { SharedHeap } from '../../../src/index.js';
@@ -73,6 +74,9 @@ export function createSabmallocHeap(spec: AllocatorSpec, sizing: HeapSizing): He
   const heap = SharedHeap.create({
     size: sizing.preallocate ? maxSize : MIB,
     maxSize,
+    // one slot per worker plus the main thread (and one spare): each slot is ~12 KiB of
+    // metadata that would otherwise count against the blowup
+    maxThreads: sizing.workers + 2,
     ...(spec.heap?.locks ? { locks: spec.heap.locks } : {}),
     ...(spec.heap?.threadCache === false ? { threadCache: false } : {}),
     ...(spec.heap?.globalLock ? { globalLock: true } : {}),
