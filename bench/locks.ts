@@ -47,6 +47,8 @@ export interface LockBenchOptions {
   /** Work between critical sections, in cpuRelax iterations (about 2 ns each). */
   outsideWork?: number;
   durationMs?: number;
+  /** Repetitions of each point (interleaved across kinds); the median is reported. */
+  reps?: number;
   /** Fewer points and short durations: the whole run in well under a minute. */
   quick?: boolean;
   /** Also run the dedicated validation pass (tryLock mixed in, fixed iteration counts). */
@@ -87,6 +89,8 @@ export interface LockBenchPoint {
   latencyP50Ns: number; // contended acquisitions only
   latencyP99Ns: number;
   latencyMaxNs: number;
+  /** Throughput of every repetition (the fields above are those of the median one). */
+  throughputReps: number[];
 }
 
 export interface LockBenchReport {
@@ -104,8 +108,8 @@ export class LockValidationError extends Error {
   override readonly name = 'LockValidationError';
 }
 
-const FULL = { workers: [1, 2, 4, 8, 16, 32, 64], csWrites: [4, 64, 1024], durationMs: 600 };
-const QUICK = { workers: [1, 4, 16, 64], csWrites: [4], durationMs: 250 };
+const FULL = { workers: [1, 2, 4, 8, 16, 32, 64], csWrites: [4, 64, 1024], durationMs: 300, reps: 3 };
+const QUICK = { workers: [1, 4, 16, 64], csWrites: [4], durationMs: 250, reps: 1 };
 const WORKER_URL = new URL('./lock-bench-worker.js', import.meta.url);
 
 export async function runLockBench(options: LockBenchOptions = {}): Promise<LockBenchReport> {
@@ -117,11 +121,13 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
     csWrites: options.csWrites ?? base.csWrites,
     outsideWork: options.outsideWork ?? 64,
     durationMs: options.durationMs ?? base.durationMs,
+    reps: options.reps ?? base.reps,
     quick,
     validate: options.validate ?? false,
     uncontended: options.uncontended ?? true,
     name: options.name ?? (quick ? 'locks-quick' : 'locks'),
   };
+  if (!(Number.isInteger(opts.reps) && opts.reps >= 1)) throw new RangeError(`bad reps ${opts.reps}`);
   for (const w of opts.workers) if (!(Number.isInteger(w) && w >= 1 && w <= 1024)) throw new RangeError(`bad worker count ${w}`);
   for (const k of opts.kinds) if (!LOCK_KINDS.includes(k)) throw new RangeError(`unknown lock kind ${k}`);
   const progress = options.progress ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -164,20 +170,26 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
     // start-up and module loading do not land in the first measured points.
     progress(`starting ${maxWorkers} pool threads ...`);
     await runTasks(pool, 'futex', maxWorkers, { iterations: 2000, csWrites: 4, outsideWork: 4, useTryLock: true }, 0);
-    const total = opts.kinds.length * opts.workers.length * opts.csWrites.length;
+    // Repetitions are interleaved across kinds (workers -> rep -> kind) so that a burst of
+    // load from other processes on this shared machine hits every kind alike; each point
+    // reports its median repetition.
+    const total = opts.kinds.length * opts.workers.length * opts.csWrites.length * opts.reps;
     let done = 0;
     for (const cs of opts.csWrites) {
-      for (const kind of opts.kinds) {
-        for (const workers of opts.workers) {
-          const p = await runPoint(pool, kind, workers, cs, opts.outsideWork, opts.durationMs);
-          report.points.push(p);
-          done++;
-          progress(
-            `[${done}/${total}] ${kind.padEnd(8)} workers=${String(workers).padStart(2)} cs=${cs}: ` +
-              `${fmtRate(p.throughput)} acq/s, jain ${p.jain.toFixed(2)}, parks/acq ${p.parksPerAcquisition.toFixed(3)}, ` +
-              `handoffs ${p.handoffs}`,
-          );
+      for (const workers of opts.workers) {
+        const reps = new Map<LockKind, LockBenchPoint[]>(opts.kinds.map((k) => [k, []]));
+        for (let rep = 0; rep < opts.reps; rep++) {
+          for (const kind of opts.kinds) {
+            const p = await runPoint(pool, kind, workers, cs, opts.outsideWork, opts.durationMs);
+            reps.get(kind)!.push(p);
+            done++;
+            progress(
+              `[${done}/${total}] ${kind.padEnd(8)} workers=${String(workers).padStart(2)} cs=${cs}: ` +
+                `${fmtRate(p.throughput)} acq/s, jain ${p.jain.toFixed(2)}, parks/acq ${p.parksPerAcquisition.toFixed(3)}`,
+            );
+          }
         }
+        for (const kind of opts.kinds) report.points.push(medianPoint(reps.get(kind)!));
       }
       if (print) printSweep(report.points.filter((p) => p.csWrites === cs), cs, report.csNs[cs]);
     }
@@ -230,7 +242,14 @@ async function runPoint(
     latencyP50Ns: sum.latencyP50Ns,
     latencyP99Ns: sum.latencyP99Ns,
     latencyMaxNs: sum.latencyMaxNs,
+    throughputReps: [],
   };
+}
+
+/** The repetition with the median throughput, carrying all repetitions' throughputs. */
+function medianPoint(reps: readonly LockBenchPoint[]): LockBenchPoint {
+  const sorted = [...reps].sort((a, b) => a.throughput - b.throughput);
+  return { ...sorted[(sorted.length - 1) >> 1], throughputReps: reps.map((p) => p.throughput) };
 }
 
 /** Fixed iteration counts with tryLock mixed in; throws on any lost update or violation. */
@@ -302,7 +321,10 @@ const REFERENCE = 'reference: CAS + store' as const;
 
 async function measureUncontended(kinds: readonly LockKind[], timeMs: number): Promise<UncontendedRow[]> {
   const PAIRS = 1000;
-  const i32 = new Int32Array(new SharedArrayBuffer(hammerWords(2) * 4));
+  // Every lock (and the reference) gets its own block: kinds encode their words
+  // differently, so a block one kind leaves behind is not "free" to another.
+  const block = () => new Int32Array(new SharedArrayBuffer(hammerWords(2) * 4));
+  const i32 = block();
   const bench = new Bench({ time: timeMs, warmupTime: Math.min(100, timeMs) });
   bench.add(REFERENCE, () => {
     for (let k = 0; k < PAIRS; k++) {
@@ -311,7 +333,7 @@ async function measureUncontended(kinds: readonly LockKind[], timeMs: number): P
     }
   });
   for (const kind of kinds) {
-    const lock = createLock(kind, { i32, word: LOCK_WORD, ownerId: 1, nodeWord: nodeWordOf });
+    const lock = createLock(kind, { i32: block(), word: LOCK_WORD, ownerId: 1, nodeWord: nodeWordOf });
     bench.add(kind, () => {
       for (let k = 0; k < PAIRS; k++) {
         lock.lock();

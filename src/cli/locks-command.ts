@@ -20,7 +20,8 @@ export const LOCKS_USAGE = `usage: sabmalloc locks [options]
   --workers 1,2,4,...  worker counts (default 1,2,4,8,16,32,64; quick: 1,4,16,64)
   --cs 4,64,1024       critical-section lengths in shared writes (~2 ns each)
   --outside N          work between critical sections, relax iterations (default 64)
-  --duration MS        duration of each point (default 600; quick: 250)
+  --duration MS        duration of each repetition of a point (default 300; quick: 250)
+  --reps N             repetitions per point, interleaved across kinds; median reported (default 3; quick: 1)
   --no-uncontended     skip the tinybench uncontended costs
   --out DIR            results directory (default bench/results); --no-write to skip
   --name STEM          results file name stem (default locks / locks-quick)`;
@@ -43,6 +44,7 @@ export function parseLocksArgs(argv: readonly string[]): LockBenchOptions {
       cs: { type: 'string' },
       outside: { type: 'string' },
       duration: { type: 'string' },
+      reps: { type: 'string' },
       'no-uncontended': { type: 'boolean' },
       out: { type: 'string' },
       'no-write': { type: 'boolean' },
@@ -58,6 +60,7 @@ export function parseLocksArgs(argv: readonly string[]): LockBenchOptions {
   }
   const outside = numberList(values.outside, '--outside');
   const duration = numberList(values.duration, '--duration');
+  const reps = numberList(values.reps, '--reps');
   return {
     quick: values.quick ?? false,
     validate: values.validate ?? false,
@@ -66,6 +69,7 @@ export function parseLocksArgs(argv: readonly string[]): LockBenchOptions {
     csWrites: numberList(values.cs, '--cs'),
     outsideWork: outside?.[0],
     durationMs: duration?.[0],
+    reps: reps?.[0],
     uncontended: !values['no-uncontended'],
     outDir: values['no-write'] ? null : values.out,
     name: values.name,

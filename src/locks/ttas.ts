@@ -1,27 +1,27 @@
 /**
  * Test-and-test-and-set spinlock with exponential backoff (Anderson 1990) that yields.
  *
- * Owns: two words of its lock block. w+0: 0 = free, else the holder's ownerId (written by
- * the acquiring CAS, so holder() is exact while held). w+1: number of threads currently
- * inside a timed Atomics.wait on w+0 (the "parked" count).
+ * Owns: word 0 of its lock block: 0 = free, else the holder's ownerId (written by the
+ * acquiring CAS, so holder() is exact while held).
  *
  * Invariants:
  * - Waiters spin on plain Atomics.load (no stores) until the word reads 0, then try one
  *   CAS 0 -> ownerId; a failed CAS doubles the backoff delay (up to MAX_BACKOFF).
- * - unlock stores 0 and notifies one sleeper only if the parked count is nonzero, so an
- *   unlock with nobody asleep costs one store and one load.
- * - A sleeper increments the count before it waits and decrements it after; a notify
- *   that races with a sleeper entering the wait can at worst be missed, and then the
- *   sleeper's timeout (at most MAX_YIELD_MS) bounds the delay.
+ * - unlock is one store of 0 and never notifies: sleepers only ever sleep with a timeout.
+ *   Measured on 2 cores (bench/results/locks.md): a parked-waiter count plus a notify on
+ *   unlock was no better and mostly worse (at 32..64 workers about half the throughput)
+ *   than timeout-only, because every wake-up puts one more runnable thread on the two
+ *   busy cores; so the cheaper unlock won.
  *
  * Descheduled holder (workers can outnumber the 2 cores): after SPIN_LIMIT spins a waiter
  * YIELDS with a short timed Atomics.wait on the lock word, starting at MIN_YIELD_MS and
  * doubling up to MAX_YIELD_MS, so the descheduled holder can get a core and finish. The
- * wait returns at once if the word changed, so yielding costs nothing when the holder is
- * already gone. A holder that dies leaves its id; forceUnlock clears it and wakes all.
+ * wait returns at once if the word has already changed, so yielding costs nothing when
+ * the holder is gone; a release while a waiter sleeps costs that waiter at most
+ * MAX_YIELD_MS. A holder that dies leaves its id; forceUnlock clears it and wakes all.
  */
 import { LockStat, type Lock, type LockInit, type LockKind } from './lock.js';
-import { LockFields, cpuRelax, notifyOne, now, recordContended } from './common.js';
+import { LockFields, cpuRelax, now, recordContended } from './common.js';
 
 const SPIN_LIMIT = 200; // spin iterations (loads) before the first yield
 const MAX_BACKOFF = 1024; // cpuRelax iterations, the cap of the exponential backoff
@@ -66,9 +66,7 @@ export class TtasLock extends LockFields implements Lock {
       // The holder may be descheduled: give the core away for a little while.
       sinceYield = 0;
       parks++;
-      Atomics.add(i32, w + 1, 1);
       Atomics.wait(i32, w, v, yieldMs);
-      Atomics.sub(i32, w + 1, 1);
       if (yieldMs < MAX_YIELD_MS) yieldMs = Math.min(MAX_YIELD_MS, yieldMs * 2);
     }
     recordContended(this.s, this.b, t0, spins, parks);
@@ -84,7 +82,6 @@ export class TtasLock extends LockFields implements Lock {
 
   unlock(): void {
     Atomics.store(this.i32, this.w, 0);
-    if (Atomics.load(this.i32, this.w + 1) !== 0) notifyOne(this.i32, this.w, this.s, this.b);
   }
 
   holder(): number {
