@@ -287,6 +287,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
       if (live !== 0) throw new RunFailure(`${live} objects still in use after every block was freed (leak or lost free)`);
     }
     const t2 = performance.now();
+    disposeChecked(heap);
     const coresUsed = wallMs > 0 ? cpuUs / 1000 / wallMs : null;
     // /proc/stat counts jiffies of all cores: busy share x cores = cores busy machine-wide.
     // (10 ms jiffies: coarse for short windows, so this is a median-of-runs figure.)
@@ -318,8 +319,21 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
       overheadMs: Math.max(0, t1 - t0 - seconds * 1000),
       checkMs: t2 - t1,
     };
-  } finally {
+  } catch (err) {
+    try {
+      heap.dispose();
+    } catch {
+      // the run's own failure is the one to report
+    }
+    throw err;
+  }
+}
+
+function disposeChecked(heap: HeapInstance): void {
+  try {
     heap.dispose();
+  } catch (err) {
+    throw new RunFailure(`releasing the heap after the run (main thread detach) failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
