@@ -180,7 +180,11 @@ export class CentralCache {
     this.returnPendingSpans();
   }
 
-  /** Moves every TransferCache batch of every class back into spans (ReleaseFreeMemory). */
+  /**
+   * ReleaseFreeMemory: moves every TransferCache batch of every class back into spans, and
+   * returns every span with no object out to the PageHeap. (A span can sit in its class
+   * with nothing out when a thread populated it while another refilled the class first.)
+   */
   drainTransferCaches(): void {
     for (let c = 1; c < this.table.count; c++) {
       const lock = this.locks[c]!;
@@ -188,11 +192,32 @@ export class CentralCache {
         lock.lock();
         const got = this.transfer.remove(c);
         if (got > 0) this.releaseToSpansLocked(c, this.transfer.removedHead, got);
+        else this.releaseUnusedSpansLocked(c);
         this.txn.commit();
         lock.unlock();
         this.returnPendingSpans();
         if (got === 0) break;
       }
+    }
+  }
+
+  /** Moves c's spans that have no object out (IN_USE = 0) to this thread's S.PENDING. */
+  private releaseUnusedSpansLocked(cls: number): void {
+    const b = this.classWord(cls);
+    const i32 = this.mem.i32;
+    const perSpan = this.table.classes[cls]!.objectsPerSpan;
+    let pending = 0;
+    for (let s = i32[b + CC.NONEMPTY]!; s !== NO_SPAN; ) {
+      const next = this.spans.get(s, SP.NEXT);
+      if (this.spans.get(s, SP.IN_USE) === 0) {
+        while (pending < PENDING_SPANS && i32[this.pendingWord + pending] !== NO_SPAN) pending++;
+        if (pending >= PENDING_SPANS) return; // the rest go on a later drain
+        this.spans.listRemove(b + CC.NONEMPTY, s);
+        this.txn.set(b + CC.SPANS, i32[b + CC.SPANS]! - 1);
+        this.txn.set(b + CC.FREE_IN_SPANS, i32[b + CC.FREE_IN_SPANS]! - perSpan);
+        this.txn.set(this.pendingWord + pending, s);
+      }
+      s = next;
     }
   }
 

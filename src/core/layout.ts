@@ -182,13 +182,6 @@ export const SlotState = {
   DEAD: 2,
 } as const;
 
-/** Float64 counters per slot (indexes relative to the slot's counter base). */
-export const SC = {
-  // + c: objects of class c allocated (c = 0: large objects)
-  ALLOCS: 0,
-  // FREES at + numClasses + c, MISSES etc. after: see slotLayout()
-} as const;
-
 export interface SlotLayout {
   /** Int32 word offsets inside a slot. */
   readonly heads: number;
@@ -197,12 +190,12 @@ export interface SlotLayout {
   readonly overages: number;
   readonly lockNode: number;
   readonly log: number;
-  /** Float64 offsets inside a slot (counting float64s from the slot start). */
-  readonly allocs: number;
+  /** Float64 counters inside a slot (float64 index from the slot start); statistics only. */
+  readonly mallocs: number; // every malloc (small counts are published on slow paths)
   readonly frees: number;
+  readonly largeMallocs: number;
+  readonly largeFrees: number;
   readonly misses: number; // thread-cache misses (fetches from central)
-  readonly largeBytesAllocated: number;
-  readonly largeBytesFreed: number;
   readonly centralLockStats: number;
   readonly pageHeapLockStats: number;
   readonly globalLockStats: number;
@@ -227,13 +220,11 @@ export function slotLayout(numClasses: number): SlotLayout {
   const log = w;
   w += LOG_ENTRIES * LOG_ENTRY_WORDS;
   let f = align(w, 16) / 2; // float64 index
-  const allocs = f;
-  f += nc;
-  const frees = f;
-  f += nc;
+  const mallocs = f++;
+  const frees = f++;
+  const largeMallocs = f++;
+  const largeFrees = f++;
   const misses = f++;
-  const largeBytesAllocated = f++;
-  const largeBytesFreed = f++;
   f = align(f, 8);
   const centralLockStats = f;
   f += align(LOCK_STAT_SLOTS, 8);
@@ -248,11 +239,11 @@ export function slotLayout(numClasses: number): SlotLayout {
     overages,
     lockNode,
     log,
-    allocs,
+    mallocs,
     frees,
+    largeMallocs,
+    largeFrees,
     misses,
-    largeBytesAllocated,
-    largeBytesFreed,
     centralLockStats,
     pageHeapLockStats,
     globalLockStats,
@@ -320,7 +311,7 @@ export function readLayout(i32: Int32Array): HeapLayout {
     maxThreads: i32[H.MAX_THREADS]!,
     numClasses,
     flags: i32[H.FLAGS]!,
-    key: i32[H.KEY]! >>> 0,
+    key: i32[H.KEY]! | 0, // signed: a small integer for the JIT, the same bits for XOR
     pageHeap: i32[H.PAGEHEAP_OFF]!,
     globalLock: i32[H.GLOBAL_LOCK_OFF]!,
     central: i32[H.CENTRAL_OFF]!,

@@ -39,7 +39,7 @@ export interface RecoveryReport {
   cachedObjectsReturned: number;
   /** Spans it had in flight, returned to the PageHeap. */
   spansReturned: number;
-  /** Per slot: blocks it allocated minus blocks it freed (they stay allocated). */
+  /** Per slot: blocks it allocated minus blocks it freed, as far as its published counters tell. */
   netAllocationsBySlot: Record<number, number>;
 }
 
@@ -92,7 +92,7 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number): RecoveryR
     returnThreadCache(heap, slot, w, report);
     let net = 0;
     const f = (layout.slots + slot * layout.slotBytes) >>> 3;
-    for (let c = 0; c < heap.sizeClasses.count; c++) net += mem.f64[f + layout.slot.allocs + c]! - mem.f64[f + layout.slot.frees + c]!;
+    net += mem.f64[f + layout.slot.mallocs]! - mem.f64[f + layout.slot.frees]!;
     report.netAllocationsBySlot[slot] = net;
     Atomics.add(mem.i32, H.TC_TOTAL_BYTES, -mem.i32[w + S.CACHED_BYTES]!);
     mem.i32[w + S.CACHED_BYTES] = 0;

@@ -10,10 +10,13 @@
  * The arithmetic is unsigned 32-bit: pointers above 2 GiB round-trip exactly.
  */
 
+/** Multiplier that spreads a block's address over the link (the golden ratio, as int32). */
+export const LINK_MIX = -1640531535; // 0x9e3779b1 | 0
+
 export function encodeLink(next: number, at: number, key: number): number {
-  return (next ^ key ^ Math.imul(at, 0x9e3779b1)) >>> 0;
+  return (next ^ key ^ Math.imul(at, LINK_MIX)) >>> 0;
 }
 
 export function decodeLink(stored: number, at: number, key: number): number {
-  return (stored ^ key ^ Math.imul(at, 0x9e3779b1)) >>> 0;
+  return (stored ^ key ^ Math.imul(at, LINK_MIX)) >>> 0;
 }

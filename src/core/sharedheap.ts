@@ -280,7 +280,8 @@ export class SharedHeap {
 
   /** Allocates n bytes; returns the block's byte offset (16-byte aligned, > 0). */
   malloc(n: number): number {
-    if ((n >>> 0) === n && n <= SMALL_MAX && this.fast) {
+    // 262144 = SMALL_MAX, written out: a module constant costs a binding-cell check per call.
+    if ((n >>> 0) === n && n <= 262144 && this.fast) {
       const p = this.threadCache.allocate(this.classOf[(n + 15) >>> 4]!);
       if (p !== 0) return p;
     }
@@ -373,8 +374,8 @@ export class SharedHeap {
     this.mem.shadow[(p - this.mem.base) >>> 4] = Shadow.ALLOCATED;
     this.mem.i32[transit] = NO_SPAN;
     const f = this.slotF64();
-    this.mem.f64[f + this.layout.slot.allocs]++;
-    this.mem.f64[f + this.layout.slot.largeBytesAllocated] += pages * this.mem.pageSize;
+    this.mem.f64[f + this.layout.slot.mallocs]++;
+    this.mem.f64[f + this.layout.slot.largeMallocs]++;
     return p;
   }
 
@@ -405,7 +406,7 @@ export class SharedHeap {
     mem.shadow[(p - mem.base) >>> 4] = Shadow.FREED;
     const f = this.slotF64();
     mem.f64[f + this.layout.slot.frees]++;
-    mem.f64[f + this.layout.slot.largeBytesFreed] += bytes;
+    mem.f64[f + this.layout.slot.largeFrees]++;
     if (this.globalMode) this.globalLock.lock();
     this.pageHeap.deallocateSpan(s, transit);
     if (this.globalMode) this.globalLock.unlock();
@@ -476,6 +477,7 @@ export class SharedHeap {
   detach(): void {
     if (this.detached) return;
     this.releaseCachedMemory();
+    this.threadCache.flushCounters();
     this.fast = false;
     this.detached = true;
     const rest = (handles.get(this.heapId) ?? []).filter((h) => h !== this);
@@ -505,6 +507,7 @@ export class SharedHeap {
   stats(): HeapStats {
     this.checkAttached();
     this.threadCache.refresh();
+    this.threadCache.flushCounters();
     return collectStats(this);
   }
 

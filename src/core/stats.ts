@@ -68,8 +68,9 @@ export function collectStats(heap: SharedHeap): HeapStats {
   const committedPages = mem.committedPages();
 
   // Per-class sums over every slot ever used (counters outlive detach).
-  const allocs = new Float64Array(nc);
-  const frees = new Float64Array(nc);
+  let mallocCount = 0;
+  let freeCount = 0;
+  let largeMallocs = 0;
   const cached = new Float64Array(nc);
   let misses = 0;
   let attached = 0;
@@ -83,10 +84,9 @@ export function collectStats(heap: SharedHeap): HeapStats {
       attached++;
       for (let c = 1; c < nc; c++) cached[c]! += i32[w + L.slot.lengths + c]!;
     }
-    for (let c = 0; c < nc; c++) {
-      allocs[c]! += f64[f + L.slot.allocs + c]!;
-      frees[c]! += f64[f + L.slot.frees + c]!;
-    }
+    mallocCount += f64[f + L.slot.mallocs]!;
+    freeCount += f64[f + L.slot.frees]!;
+    largeMallocs += f64[f + L.slot.largeMallocs]!;
     misses += f64[f + L.slot.misses]!;
     centralBases.push(f + L.slot.centralLockStats);
     pageHeapBases.push(f + L.slot.pageHeapLockStats);
@@ -100,13 +100,7 @@ export function collectStats(heap: SharedHeap): HeapStats {
   let centralFree = 0;
   let transferFree = 0;
   let threadFree = 0;
-  let mallocCount = 0;
-  let freeCount = 0;
   let smallSpanBytes = 0;
-  for (let c = 0; c < nc; c++) {
-    mallocCount += allocs[c]!;
-    freeCount += frees[c]!;
-  }
   for (let c = 1; c < nc; c++) {
     const info = table.classes[c]!;
     const b = heap.central.classWord(c);
@@ -167,7 +161,7 @@ export function collectStats(heap: SharedHeap): HeapStats {
     mallocCount,
     freeCount,
     attachedThreads: attached,
-    threadCacheHits: heap.modes.threadCache ? mallocCount - allocs[0]! - misses : 0,
+    threadCacheHits: heap.modes.threadCache ? mallocCount - largeMallocs - misses : 0,
     threadCacheMisses: heap.modes.threadCache ? misses : 0,
     growCount: i32[H.GROW_COUNT]!,
     sizeClasses,

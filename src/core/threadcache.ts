@@ -32,7 +32,7 @@ import { HeapCorruptionError } from './errors.js';
 import { H, S, Shadow } from './layout.js';
 import type { CentralCache } from './centralcache.js';
 import type { HeapMemory } from './memory.js';
-import { decodeLink, encodeLink } from './safelink.js';
+import { encodeLink } from './safelink.js';
 import type { SizeClassTable } from './sizeclasses.js';
 
 /** gperftools kMaxDynamicFreeListLength. */
@@ -55,12 +55,19 @@ export class ThreadCache {
   private readonly maxLengths: number;
   private readonly overages: number;
   private readonly allocs: number;
-  private readonly frees: number;
+  private readonly freesCounter: number;
   private readonly misses: number;
   // Views copied from HeapMemory so the fast path does one property load per access;
   // re-synced after every slow path (another thread may have grown the buffer).
   private u32: Uint32Array;
   private i32: Int32Array;
+  private u8: Uint8Array;
+  /** Indexes in u8 of SHADOW[0] and PAGECLASS[0]. */
+  private readonly shadowAt: number;
+  private readonly pageClassAt: number;
+  /** malloc/free counts not yet published to the slot (owner-local, plain numbers). */
+  private mallocs = 0;
+  private frees = 0;
   private readonly shadow: Uint8Array;
   private readonly pageClass: Uint8Array;
   private readonly f64: Float64Array;
@@ -87,11 +94,14 @@ export class ThreadCache {
     this.maxLengths = this.slotWord + L.slot.maxLengths;
     this.overages = this.slotWord + L.slot.overages;
     const f64Base = (L.slots + slot * L.slotBytes) >>> 3;
-    this.allocs = f64Base + L.slot.allocs;
-    this.frees = f64Base + L.slot.frees;
+    this.allocs = f64Base + L.slot.mallocs;
+    this.freesCounter = f64Base + L.slot.frees;
     this.misses = f64Base + L.slot.misses;
     this.u32 = mem.u32;
     this.i32 = mem.i32;
+    this.u8 = mem.u8;
+    this.shadowAt = L.shadow;
+    this.pageClassAt = L.pageClass;
     this.shadow = mem.shadow;
     this.pageClass = mem.pageClass;
     this.f64 = mem.f64;
@@ -109,6 +119,7 @@ export class ThreadCache {
   private syncViews(): void {
     this.u32 = this.mem.u32;
     this.i32 = this.mem.i32;
+    this.u8 = this.mem.u8;
     this.limit = this.mem.limit;
   }
 
@@ -123,23 +134,28 @@ export class ThreadCache {
    * cache could provide an object (out of memory).
    */
   allocate(cls: number): number {
+    // Two views only (u32 for words, u8 for the SHADOW and PAGECLASS bytes): every
+    // distinct typed array costs the JIT a map check and a bounds load per use.
     const u32 = this.u32;
+    const u8 = this.u8;
     const hw = this.heads + cls;
     const head = u32[hw]!;
     if (head === 0) return this.fetchFromCentral(cls);
-    const next = decodeLink(u32[head >>> 2]!, head, this.key);
+    // decodeLink, inlined by hand: an imported function is reached through a module
+    // binding cell that the JIT re-checks on every call.
+    const next = (u32[head >>> 2]! ^ this.key ^ Math.imul(head, -1640531535 /* LINK_MIX */)) >>> 0;
     if (next !== 0) {
       const rel = next - this.base;
-      if ((next & 15) !== 0 || this.shadow[rel >>> 4] !== Shadow.FREE || this.pageClass[rel >>> this.pageShift] !== cls) {
+      if ((next & 15) !== 0 || u8[this.shadowAt + (rel >>> 4)] !== Shadow.FREE || u8[this.pageClassAt + (rel >>> this.pageShift)] !== cls) {
         return this.corruptList(head, next, cls);
       }
     }
     // Mark before unlinking: if the thread dies in between, recovery finds an ALLOCATED
     // head still on the list and knows the pop never completed.
-    this.shadow[(head - this.base) >>> 4] = Shadow.ALLOCATED;
+    u8[this.shadowAt + ((head - this.base) >>> 4)] = Shadow.ALLOCATED;
     u32[hw] = next;
-    this.i32[this.lengths + cls]--;
-    this.f64[this.allocs + cls]++;
+    u32[this.lengths + cls]--;
+    this.mallocs++;
     return head;
   }
 
@@ -150,8 +166,9 @@ export class ThreadCache {
   free(p: number): boolean {
     if ((p >>> 0) !== p || (p & 15) !== 0 || p < this.base || p >= this.limit) return false;
     const rel = p - this.base;
-    if (this.shadow[rel >>> 4] !== Shadow.ALLOCATED) return false;
-    const cls = this.pageClass[rel >>> this.pageShift]!;
+    const u8 = this.u8;
+    if (u8[this.shadowAt + (rel >>> 4)] !== Shadow.ALLOCATED) return false;
+    const cls = u8[this.pageClassAt + (rel >>> this.pageShift)]!;
     if (cls === 0) return false;
     this.deallocate(p, cls);
     return true;
@@ -163,13 +180,22 @@ export class ThreadCache {
     const hw = this.heads + cls;
     // Link first, mark FREE last: an interrupted push leaves either an allocated block
     // off the list, or an ALLOCATED head on it (completed as a free by recovery).
-    u32[p >>> 2] = encodeLink(u32[hw]!, p, this.key);
+    u32[p >>> 2] = (u32[hw]! ^ this.key ^ Math.imul(p, -1640531535 /* LINK_MIX */)) >>> 0; // encodeLink, inlined
     u32[hw] = p;
-    this.shadow[(p - this.base) >>> 4] = Shadow.FREE;
-    const length = this.i32[this.lengths + cls]! + 1;
-    this.i32[this.lengths + cls] = length;
-    this.f64[this.frees + cls]++;
-    if (length > this.i32[this.maxLengths + cls]!) this.listTooLong(cls);
+    this.u8[this.shadowAt + ((p - this.base) >>> 4)] = Shadow.FREE;
+    const length = u32[this.lengths + cls]! + 1;
+    u32[this.lengths + cls] = length;
+    this.frees++;
+    if (length > u32[this.maxLengths + cls]!) this.listTooLong(cls);
+  }
+
+  /** Publishes the owner-local malloc/free counts to the slot (slow paths, stats, detach). */
+  flushCounters(): void {
+    const f64 = this.mem.f64;
+    f64[this.allocs] = f64[this.allocs]! + this.mallocs;
+    f64[this.freesCounter] = f64[this.freesCounter]! + this.frees;
+    this.mallocs = 0;
+    this.frees = 0;
   }
 
   private fetchFromCentral(cls: number): number {
@@ -192,6 +218,7 @@ export class ThreadCache {
     }
     this.setMaxLength(cls, oldMax, maxLength);
     this.f64[this.misses]++;
+    this.flushCounters();
     if (this.capacityBytes > this.maxBytes) this.scavenge();
     else this.publish();
     return p;
@@ -212,8 +239,9 @@ export class ThreadCache {
     u32[hw] = p;
     this.shadow[(p - this.base) >>> 4] = Shadow.FREE;
     this.i32[this.lengths + cls]++;
-    this.f64[this.frees + cls]++;
+    this.frees++;
     this.central.insertRange(cls, this.heads + cls, this.lengths + cls, 1, false);
+    this.flushCounters();
     this.syncViews();
   }
 
@@ -233,6 +261,7 @@ export class ThreadCache {
         this.i32[this.overages + cls] = overages;
       }
     }
+    this.flushCounters();
     if (this.capacityBytes > this.maxBytes) this.scavenge();
     else this.publish();
   }
