@@ -26,7 +26,7 @@
 
 import type { Lock } from '../locks/lock.js';
 import { HeapCorruptionError } from './errors.js';
-import { CC, CENTRAL_WORDS, PENDING_SPANS, S, SP, Shadow } from './layout.js';
+import { CC, CENTRAL_WORDS, Flag, PENDING_SPANS, S, SP, Shadow } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import type { PageHeap } from './pageheap.js';
 import { decodeLink, encodeLink } from './safelink.js';
@@ -302,6 +302,8 @@ export class CentralCache {
     const start = this.mem.pageAddress(s);
     const size = info.size;
     const base = this.mem.base;
+    // Debug heaps poison fresh objects too, so every reuse can be checked for writes after free.
+    if ((this.mem.layout.flags & Flag.DEBUG) !== 0) this.mem.u8.fill(0xdd, start, start + info.objectsPerSpan * size);
     let head = 0;
     for (let k = info.objectsPerSpan - 1; k >= 0; k--) {
       const obj = start + k * size;

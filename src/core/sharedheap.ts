@@ -77,6 +77,24 @@ export interface HeapOptions {
   threadCacheBudget?: number;
   /** Bytes one thread cache may hold (default 4 MiB). */
   threadCacheThreadBudget?: number;
+  /**
+   * Debugging aids (slower): freed blocks are poisoned and checked when reused, guard bytes
+   * after each block are checked on free, allocation stacks are kept for leakReport().
+   */
+  debug?: boolean;
+  /** Freed memory is zeroed, so no worker ever sees another's old data. */
+  zeroOnFree?: boolean;
+}
+
+/** Debug mode: bytes a block carries beyond the request (guard, serial, requested size). */
+const DEBUG_EXTRA = 12;
+const POISON = 0xdd;
+const GUARD = 0xab;
+
+export interface LeakReportEntry {
+  pointer: number;
+  size: number;
+  stack: string;
 }
 
 export const DEFAULT_LOCKS: { central: LockKind; pageHeap: LockKind } = { central: 'ttas', pageHeap: 'futex' };
@@ -113,8 +131,15 @@ export class SharedHeap {
   private readonly globalMode: boolean;
   private readonly classOf: Uint8Array;
   private readonly heapId: string;
-  /** False after detach (and in modes without thread caches): sends every call to the slow path. */
+  /** Thread caches in use (not threadCache: false, not globalLock). */
+  private readonly cached: boolean;
+  /** The inlined fast paths apply: cached, no debug/zeroOnFree, not detached. */
   private fast: boolean;
+  private readonly debug: boolean;
+  private readonly zeroOnFree: boolean;
+  /** Debug mode: this thread's live allocations (pointer -> serial, size, stack). */
+  private readonly allocations = new Map<number, { serial: number; size: number; stack: string }>();
+  private serial = 0;
   private detached = false;
 
   private constructor(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number, heapId: string) {
@@ -129,7 +154,10 @@ export class SharedHeap {
     this.txn = new Txn(this.mem, this.slotWord, layout.slot.log);
     this.spans = new SpanTable(this.mem, this.txn);
     this.globalMode = (layout.flags & Flag.GLOBAL_LOCK) !== 0;
-    this.fast = (layout.flags & Flag.THREAD_CACHE) !== 0;
+    this.cached = (layout.flags & Flag.THREAD_CACHE) !== 0;
+    this.debug = (layout.flags & Flag.DEBUG) !== 0;
+    this.zeroOnFree = (layout.flags & Flag.ZERO_ON_FREE) !== 0;
+    this.fast = this.cached && !this.debug && !this.zeroOnFree;
 
     const i32 = this.mem.i32;
     const ownerId = slot + 1;
@@ -213,7 +241,9 @@ export class SharedHeap {
     i32[H.NUM_CLASSES] = table.count;
     i32[H.FLAGS] =
       (options.globalLock ? Flag.GLOBAL_LOCK : options.threadCache === false ? 0 : Flag.THREAD_CACHE) |
-      (growable ? Flag.GROWABLE : 0);
+      (growable ? Flag.GROWABLE : 0) |
+      (options.debug ? Flag.DEBUG : 0) |
+      (options.zeroOnFree ? Flag.ZERO_ON_FREE : 0);
     i32[H.CENTRAL_LOCK_KIND] = LOCK_KIND_CODE[centralKind];
     i32[H.PAGEHEAP_LOCK_KIND] = LOCK_KIND_CODE[pageHeapKind];
     i32[H.KEY] = random[0]! | 1;
@@ -312,7 +342,8 @@ export class SharedHeap {
     if (p === 0) return this.malloc(n);
     checkSize(n, 'realloc size');
     const usable = this.usableSize(p);
-    if (n <= usable && (n > usable >>> 1 || usable <= 16)) return p;
+    // In debug mode the guard bytes sit right after the size asked for: always move.
+    if (!this.debug && n <= usable && (n > usable >>> 1 || usable <= 16)) return p;
     const q = this.malloc(n); // on OutOfMemoryError p is untouched and still valid
     const u8 = this.mem.u8;
     u8.copyWithin(q, p, p + Math.min(usable, n));
@@ -320,10 +351,16 @@ export class SharedHeap {
     return q;
   }
 
-  /** Bytes usable at p (>= the size asked for). */
+  /** Bytes usable at p (>= the size asked for; in debug mode exactly the size asked for). */
   usableSize(p: number): number {
-    const kind = this.classify(p, 'usableSize');
-    if (kind > 0) return this.sizeClasses.sizeOf[kind]!;
+    const cls = this.classify(p, 'usableSize');
+    if (this.debug) return this.mem.u32[(p + this.blockBytes(p, cls) - 4) >>> 2]!;
+    return this.blockBytes(p, cls);
+  }
+
+  /** Bytes of the block at p of class cls (0: a large block). */
+  private blockBytes(p: number, cls: number): number {
+    if (cls > 0) return this.sizeClasses.sizeOf[cls]!;
     return this.spans.get(this.mem.pageOf(p), SP.PAGES) * this.mem.pageSize;
   }
 
@@ -333,6 +370,14 @@ export class SharedHeap {
     if (n > this.maxHeapBytes()) {
       throw new RangeError(`malloc(${n}): larger than the heap can ever be (${this.maxHeapBytes()} bytes)`);
     }
+    if (this.debug) return this.debugAllocate(n);
+    const p = this.allocateBlock(n);
+    // With zeroOnFree, a freed block is zero but for its free-list link word.
+    if (this.zeroOnFree) this.mem.u32[p >>> 2] = 0;
+    return p;
+  }
+
+  private allocateBlock(n: number): number {
     if (n <= SMALL_MAX) {
       const cls = this.classOf[(n + 15) >>> 4]!;
       let p = this.allocateSmall(cls);
@@ -353,7 +398,7 @@ export class SharedHeap {
   }
 
   private allocateSmall(cls: number): number {
-    if (this.fast) return this.threadCache.allocate(cls);
+    if (this.cached) return this.threadCache.allocate(cls);
     if (this.globalMode) this.globalLock.lock();
     const p = this.threadCache.allocateUncached(cls);
     if (this.globalMode) this.globalLock.unlock();
@@ -382,17 +427,81 @@ export class SharedHeap {
   private freeSlow(p: number): void {
     if (p === 0) return;
     const cls = this.classify(p, 'free');
+    if (this.debug) this.debugFree(p, cls);
+    else if (this.zeroOnFree) this.mem.u8.fill(0, p, p + this.blockBytes(p, cls));
     if (cls === 0) {
       this.freeLarge(p);
       return;
     }
-    if (this.fast) {
+    if (this.cached) {
       this.threadCache.deallocate(p, cls);
       return;
     }
     if (this.globalMode) this.globalLock.lock();
     this.threadCache.deallocateUncached(p, cls);
     if (this.globalMode) this.globalLock.unlock();
+  }
+
+  /**
+   * Debug allocation: the block carries, after the n bytes asked for, guard bytes, then a
+   * serial number and n in its last 8 bytes. A reused small block must still be poisoned
+   * from its free, else something wrote to it while it was free.
+   */
+  private debugAllocate(n: number): number {
+    const p = this.allocateBlock(n + DEBUG_EXTRA);
+    const mem = this.mem;
+    const cls = mem.pageClass[mem.pageOf(p)]!;
+    const bytes = this.blockBytes(p, cls);
+    if (cls > 0) {
+      for (let k = p + 4; k < p + bytes; k++) {
+        if (mem.u8[k] !== POISON) {
+          throw new HeapCorruptionError(
+            `block ${p} (size class ${cls}) was written at offset ${k - p} while it was free (use after free)`,
+            p,
+          );
+        }
+      }
+    }
+    mem.u8.fill(GUARD, p + n, p + bytes - 8);
+    const serial = (this.threadSlot * 0x1000000 + (++this.serial & 0xffffff)) >>> 0;
+    mem.u32[(p + bytes - 8) >>> 2] = serial;
+    mem.u32[(p + bytes - 4) >>> 2] = n;
+    this.allocations.set(p, { serial, size: n, stack: new Error('allocated here').stack ?? '' });
+    return p;
+  }
+
+  /** Debug free: the guard bytes must be intact; the block is poisoned. */
+  private debugFree(p: number, cls: number): void {
+    const mem = this.mem;
+    const bytes = this.blockBytes(p, cls);
+    const n = mem.u32[(p + bytes - 4) >>> 2]!;
+    if (n > bytes - DEBUG_EXTRA) {
+      throw new HeapCorruptionError(`block ${p}: its size record was overwritten (write past its end)`, p);
+    }
+    for (let k = p + n; k < p + bytes - 8; k++) {
+      if (mem.u8[k] !== GUARD) {
+        throw new HeapCorruptionError(`block ${p} of ${n} bytes was written past its end, at offset ${k - p}`, p);
+      }
+    }
+    this.allocations.delete(p);
+    mem.u8.fill(POISON, p, p + bytes);
+  }
+
+  /**
+   * Debug mode: blocks this thread allocated that are still allocated, with the stack of
+   * their allocation (blocks freed by another thread are recognised by their serial).
+   */
+  leakReport(): LeakReportEntry[] {
+    this.checkAttached();
+    const out: LeakReportEntry[] = [];
+    const mem = this.mem;
+    for (const [p, a] of this.allocations) {
+      if (mem.shadow[(p - mem.base) >>> 4] !== Shadow.ALLOCATED) continue;
+      const bytes = this.blockBytes(p, mem.pageClass[mem.pageOf(p)]!);
+      if (mem.u32[(p + bytes - 8) >>> 2] !== a.serial) continue;
+      out.push({ pointer: p, size: a.size, stack: a.stack });
+    }
+    return out;
   }
 
   private freeLarge(p: number): void {
@@ -454,7 +563,7 @@ export class SharedHeap {
   /** Returns cached memory so it can be reused by any thread: own cache, transfer caches. */
   releaseCachedMemory(): void {
     this.checkAttached();
-    if (this.fast) this.threadCache.flushAll(false);
+    if (this.cached) this.threadCache.flushAll(false);
     if (this.globalMode) this.globalLock.lock();
     this.central.drainTransferCaches();
     if (this.globalMode) this.globalLock.unlock();
