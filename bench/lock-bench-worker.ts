@@ -2,11 +2,30 @@
  * Piscina task module of the lock benchmark: one task = one worker hammering the lock
  * until the coordinator sets STOP (see workers/lock-hammer.ts for the shared layout).
  *
- * Owns: nothing. A pool thread runs one task at a time (concurrentTasksPerWorker = 1),
- * so N tasks in flight are N threads contending; they start together at the barrier.
+ * Owns: one private copy of the hammer module per lock kind. A pool thread runs tasks of
+ * every kind over a sweep; with a single hammer loop its `lock.lock()` call site would
+ * go megamorphic after the fourth kind (and be fast only for the kinds measured before
+ * that), so each kind gets its own module instance (a distinct URL, hence distinct
+ * compiled code and type feedback), as each allocator call site has its own.
+ *
+ * A pool thread runs one task at a time (concurrentTasksPerWorker = 1), so N tasks in
+ * flight are N threads contending; they start together at the barrier.
  */
-import { hammer, type HammerResult, type HammerTask } from '../workers/lock-hammer.js';
+import type { LockKind } from '../src/locks/index.js';
+import type { HammerResult, HammerTask } from '../workers/lock-hammer.js';
 
-export default function lockBenchTask(task: HammerTask): HammerResult {
-  return hammer(task);
+type HammerModule = typeof import('../workers/lock-hammer.js');
+const perKind = new Map<LockKind, Promise<HammerModule>>();
+
+function hammerFor(kind: LockKind): Promise<HammerModule> {
+  let m = perKind.get(kind);
+  if (!m) {
+    m = import(new URL(`../workers/lock-hammer.js?kind=${kind}`, import.meta.url).href) as Promise<HammerModule>;
+    perKind.set(kind, m);
+  }
+  return m;
+}
+
+export default async function lockBenchTask(task: HammerTask): Promise<HammerResult> {
+  return (await hammerFor(task.kind)).hammer(task);
 }

@@ -93,6 +93,14 @@ describe.each(KINDS)('%s lock', (kind) => {
     expect(sum.latencyMaxNs).toBeGreaterThan(0);
   });
 
+  it('makes progress with 16 workers on 2 cores (no lost wake-up, no livelock)', async () => {
+    const workers = 16;
+    const iterations = 300;
+    const { results, counter } = await hammerRun(kind, workers, iterations, { csWrites: 16, outsideWork: 0, useTryLock: false });
+    expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
+    expect(counter).toBe(workers * iterations);
+  });
+
   it('tryLock fails while another holds it, succeeds when free; holder() is right', () => {
     const i32 = blockWith(4);
     const a = lockFor(kind, i32, 1);
@@ -161,6 +169,33 @@ describe.each(KINDS)('%s lock', (kind) => {
     expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
     expect(Atomics.load(i32, CTRL.counter)).toBe(workers * 50);
     expect(holderOf(kind, i32, LOCK_WORD)).toBe(0);
+  });
+});
+
+describe('adaptive lock fairness', () => {
+  it('hands the lock directly to a parked waiter and counts the hand-off', async () => {
+    const sab = new SharedArrayBuffer(hammerWords(2) * 4);
+    const statsSab = new SharedArrayBuffer(2 * LOCK_STAT_SLOTS * 8);
+    const i32 = new Int32Array(sab);
+    initLockBlock(i32, LOCK_WORD);
+    const stats = new Float64Array(LOCK_STAT_SLOTS);
+    const main = lockFor('adaptive', i32, 2, stats);
+    main.lock();
+    const waiter = spawn({ sab, statsSab, kind: 'adaptive', ownerId: 1, iterations: 1, csWrites: 1, outsideWork: 0, useTryLock: false });
+    while (Atomics.load(i32, CTRL.ready) < 1) await new Promise((r) => setTimeout(r, 2));
+    Atomics.store(i32, CTRL.go, 1);
+    Atomics.notify(i32, CTRL.go);
+    // Word 1 of the adaptive block counts registered sleepers: wait until the worker is one.
+    while (Atomics.load(i32, LOCK_WORD + 1) === 0) await new Promise((r) => setTimeout(r, 2));
+    main.unlock(); // no hand-off has happened on this lock yet, so this one is due
+    expect(stats[LockStat.handoffs]).toBe(1);
+    const r = await waiter;
+    expect(r.acquisitions).toBe(1);
+    expect(r.violations).toBe(0);
+    expect(Atomics.load(i32, CTRL.counter)).toBe(1);
+    expect(main.holder()).toBe(0);
+    expect(main.tryLock()).toBe(true);
+    main.unlock();
   });
 });
 

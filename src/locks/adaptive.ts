@@ -4,7 +4,9 @@
  * directly to a parked waiter so nobody starves.
  *
  * Owns, in its lock block: w+0 STATE, w+1 PARKED (threads in the parking phase, i.e.
- * registered sleepers whether or not inside Atomics.wait right now).
+ * registered sleepers whether or not inside Atomics.wait right now), w+2 LAST_FAIR (time
+ * of the last hand-off, in FAIR_UNIT_MS units of a clock shared by all threads, wrapping
+ * int32; written only by the holder in unlock, so a plain store suffices).
  * STATE: 0 = free; HANDOFF (1) = free but reserved for a parked waiter; otherwise
  * (ownerId * 2) | P where P (bit 0) says "PARKED may be nonzero, unlock must look".
  *
@@ -14,7 +16,8 @@
  * - A thread registers (PARKED++) before it sets P or sleeps, and unregisters only after
  *   it has acquired; so PARKED > 0 guarantees somebody will look at STATE again.
  * - Fast unlock is one CAS ownerId*2 -> 0 (fails only when P is set). Slow unlock:
- *   either HANDOFF + notify one (fairness due and somebody is registered: the lock stays
+ *   either HANDOFF + notify one (at least FAIR_MS since this lock's last hand-off and
+ *   somebody is registered: the lock stays
  *   taken for newcomers, only a registered waiter may claim HANDOFF), or store 0 and then,
  *   if PARKED > 0, notify one (barging allowed).
  * - P is only cleared by unlock (STATE := 0 or HANDOFF), never by an acquirer: after the
@@ -32,16 +35,31 @@ import { parkUntilAcquired, spinForFree } from './futex.js';
 
 const STATE = 0;
 const PARKED = 1;
+const LAST_FAIR = 2;
 const HANDOFF = 1;
 /** Spin re-reads before parking while nobody is parked (WebKit spins 40 times). */
 const SPIN = 40;
-/** Minimum time between two fair hand-offs by the same thread. */
+/**
+ * Minimum time between two hand-offs of one lock. A hand-off keeps the lock idle until the
+ * woken waiter gets a core (milliseconds when 64 workers share 2 cores), so it is the price
+ * of the starvation bound and is paid at most once per FAIR_MS per lock, not per thread.
+ */
 const FAIR_MS = 1;
+const FAIR_UNIT_MS = 0.1;
+const FAIR_UNITS = FAIR_MS / FAIR_UNIT_MS;
+/**
+ * performance.now() counts from each thread's own timeOrigin; adding the origin (made
+ * small by a fixed epoch so the sum keeps sub-ms precision) gives a clock all threads
+ * share.
+ */
+const CLOCK_OFFSET_MS = performance.timeOrigin - Date.UTC(2025, 0, 1);
+function fairClock(): number {
+  return ((performance.now() + CLOCK_OFFSET_MS) / FAIR_UNIT_MS) | 0;
+}
 
 export class AdaptiveLock extends LockFields implements Lock {
   readonly kind: LockKind = 'adaptive';
   private readonly me: number; // ownerId * 2, the STATE while held with P clear
-  private nextFairAt = 0; // performance.now() after which this thread's next slow unlock hands off
 
   constructor(init: LockInit) {
     super(init, 'adaptive');
@@ -92,9 +110,11 @@ export class AdaptiveLock extends LockFields implements Lock {
     const i32 = this.i32;
     const w = this.w;
     if (Atomics.load(i32, w + PARKED) !== 0) {
-      const t = now();
-      if (t >= this.nextFairAt) {
-        this.nextFairAt = t + FAIR_MS;
+      const t = fairClock();
+      const since = (t - Atomics.load(i32, w + LAST_FAIR)) | 0;
+      // since < 0: LAST_FAIR was never set (0 in a fresh block) or is stale by 2^31 units.
+      if (since >= FAIR_UNITS || since < 0) {
+        Atomics.store(i32, w + LAST_FAIR, t);
         Atomics.store(i32, w, HANDOFF);
         this.s[this.b + LockStat.handoffs]++;
         notifyOne(i32, w, this.s, this.b);
