@@ -10,6 +10,8 @@
 export { SharedHeap, TooManyThreadsError, DEFAULT_LOCKS, type HeapOptions } from './core/sharedheap.js';
 export type { HeapStats, SizeClassStats, TierLockStats } from './core/stats.js';
 export type { CheckOptions } from './core/check.js';
+export type { RecoveryReport } from './core/recovery.js';
+export type { LeakReportEntry } from './core/sharedheap.js';
 export {
   SabmallocError,
   OutOfMemoryError,
