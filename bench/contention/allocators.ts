@@ -18,7 +18,6 @@ export const DEFAULT_ALLOCATORS: readonly string[] = [
   'sabmalloc',
   'sabmalloc-tas-tas',
   'sabmalloc-mcs-mcs',
-  'sabmalloc-futex-futex',
   'sabmalloc-notc',
   'global-lock',
   'thing-futex',

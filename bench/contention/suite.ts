@@ -31,7 +31,7 @@ import { WORKLOADS, WORKLOAD_NAMES, workloadByName } from './workloads/index.js'
 
 export const DEFAULT_WORKERS = [1, 2, 4, 8, 16, 32, 64];
 export const QUICK_WORKERS = [1, 2, 4];
-export const DEFAULT_DURATION_MS = 250;
+export const DEFAULT_DURATION_MS = 200;
 export const QUICK_DURATION_MS = 100;
 export const DEFAULT_REPS = 3;
 export const QUICK_REPS = 2;

@@ -27,7 +27,7 @@ and the JSON of every figure.
   --allocators a,b,...   default ${DEFAULT_ALLOCATORS.join(',')}
                          (quick: ${QUICK_ALLOCATORS.join(',')}); also sabmalloc-<central>-<pageheap>
                          for any lock kinds, locks-all (every kind on both tiers), locks-matrix
-  --duration MS          timed window of each run (default 250; quick 100)
+  --duration MS          timed window of each run (default 200; quick 100)
   --reps N               repetitions per point (default 3; quick 2)
   --param w.key=value    workload parameter, repeatable (e.g. --param larson.slots=1000)
   --seed N               random seed (default 1)
