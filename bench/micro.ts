@@ -6,7 +6,9 @@
  *  (d) random churn: 1,000 live blocks of 16 B..1 KiB; each op frees a random live block and
  *      allocates a new random size into its slot. The slots and sizes are generated once, so
  *      sabmalloc and @thi.ng/malloc do exactly the same work.
- * Each tinybench sample runs a loop of OPS operations; ns/op = mean sample time / OPS.
+ * Each tinybench sample runs a loop of OPS operations; ns/op = median sample time / OPS (the
+ * mean is recorded too; the median resists interference from other work on the machine).
+ * Full mode runs 3 interleaved rounds of all tasks and takes the median over rounds.
  * Ratios: pair vs thi.ng (target <= 0.7x), pair vs floor (target <= 8x), churn speed-up vs
  * thi.ng (target >= 100x).
  *
@@ -23,9 +25,13 @@ import { between, rng32 } from '../workers/heap-pattern.js';
 
 export interface MicroRow {
   name: string;
+  /** median sample time / ops per sample (median over rounds of each round's median) */
   nsPerOp: number;
-  /** relative margin of error of the mean, percent */
+  /** mean sample time / ops per sample (median over rounds) */
+  meanNsPerOp: number;
+  /** relative margin of error of the mean, percent (median over rounds) */
   rmePct: number;
+  /** samples over all rounds */
   samples: number;
   opsPerSample: number;
 }
@@ -34,7 +40,10 @@ export interface MicroResult {
   command: string;
   date: string;
   quick: boolean;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string; arch: string };
+  /** loadAvg1m: the 1-minute load average when the run ended (other work on the machine) */
+  machine: { cpus: number; cpuModel: string; node: string; platform: string; arch: string; loadAvg1m: number };
+  /** interleaved rounds of every task (1 in quick mode, else 3) */
+  rounds: number;
   rows: MicroRow[];
   ratios: {
     /** sabmalloc pair time / thi.ng pair time (lower is better) */
@@ -197,6 +206,7 @@ function machine(): MicroResult['machine'] {
     node: process.version,
     platform: process.platform,
     arch: process.arch,
+    loadAvg1m: Number(os.loadavg()[0]!.toFixed(2)),
   };
 }
 
@@ -217,15 +227,39 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   bench.add(TASK.churn, sabChurnTask(churnHeap, plan));
   if (typeof thing !== 'string') bench.add(TASK.thingChurn, thingChurnTask(thing(), plan));
   else notes.push(thing);
-  await bench.run();
+  // Interleaved repetitions (every task once per round), so a burst of other work on the
+  // machine hits one round of every task rather than all of one task; medians across rounds.
+  const rounds = quick ? 1 : 3;
+  const perRound = new Map<string, { p50: number; mean: number; rme: number; samples: number }[]>();
+  for (let round = 0; round < rounds; round++) {
+    if (round > 0) bench.reset();
+    await bench.run();
+    for (const t of bench.tasks) {
+      const r = t.result;
+      if (r.state !== 'completed') throw new Error(`benchmark ${t.name} did not complete: ${r.state === 'errored' ? r.error.message : r.state}`);
+      const l = r.latency;
+      const list = perRound.get(t.name) ?? [];
+      list.push({ p50: l.p50, mean: l.mean, rme: l.rme, samples: l.samplesCount });
+      perRound.set(t.name, list);
+    }
+  }
   pairHeap.check();
   churnHeap.check();
 
-  const rows: MicroRow[] = bench.tasks.map((t) => {
-    const r = t.result;
-    if (r.state !== 'completed') throw new Error(`benchmark ${t.name} did not complete: ${r.state === 'errored' ? r.error.message : r.state}`);
-    const ops = t.name === TASK.churn || t.name === TASK.thingChurn ? CHURN_OPS : PAIR_OPS;
-    return { name: t.name, nsPerOp: (r.latency.mean * 1e6) / ops, rmePct: r.latency.rme, samples: r.latency.samplesCount, opsPerSample: ops };
+  const median = (xs: number[]): number => {
+    const a = [...xs].sort((x, y) => x - y);
+    return a.length % 2 === 1 ? a[a.length >> 1]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2;
+  };
+  const rows: MicroRow[] = [...perRound].map(([name, list]) => {
+    const ops = name === TASK.churn || name === TASK.thingChurn ? CHURN_OPS : PAIR_OPS;
+    return {
+      name,
+      nsPerOp: (median(list.map((x) => x.p50)) * 1e6) / ops,
+      meanNsPerOp: (median(list.map((x) => x.mean)) * 1e6) / ops,
+      rmePct: median(list.map((x) => x.rme)),
+      samples: list.reduce((a, x) => a + x.samples, 0),
+      opsPerSample: ops,
+    };
   });
   pairHeap.detach();
   churnHeap.detach();
@@ -243,6 +277,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
     command: opts.command ?? `npm run build && node dist/bench/micro.js${quick ? ' --quick' : ''}`,
     date: new Date().toISOString(),
     quick,
+    rounds,
     machine: machine(),
     rows,
     ratios,
@@ -260,7 +295,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   return result;
 }
 
-const fmt = (x: number | null, digits = 2): string => (x === null ? 'n/a' : x.toFixed(digits));
+const fmt = (x: number | null, digits = 3): string => (x === null ? 'n/a' : x.toFixed(digits));
 const verdict = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? 'met' : 'MISSED');
 
 function ratioLines(r: MicroResult): [string, string, string, string][] {
@@ -272,8 +307,18 @@ function ratioLines(r: MicroResult): [string, string, string, string][] {
 }
 
 export function printMicro(r: MicroResult): void {
-  console.log(`sabmalloc microbenchmark (${r.machine.cpus} cores, Node ${r.machine.node.slice(1)}, ${r.machine.cpuModel})`);
-  console.table(r.rows.map((x) => ({ benchmark: x.name, 'ns/op': Number(x.nsPerOp.toFixed(2)), '±%': Number(x.rmePct.toFixed(1)), samples: x.samples })));
+  console.log(
+    `sabmalloc microbenchmark (${r.machine.cpus} cores, Node ${r.machine.node.slice(1)}, ${r.machine.cpuModel}, load average ${r.machine.loadAvg1m})`,
+  );
+  console.table(
+    r.rows.map((x) => ({
+      benchmark: x.name,
+      'ns/op (median)': Number(x.nsPerOp.toFixed(2)),
+      'ns/op (mean)': Number(x.meanNsPerOp.toFixed(2)),
+      'mean ±%': Number(x.rmePct.toFixed(1)),
+      samples: x.samples,
+    })),
+  );
   console.table(ratioLines(r).map(([ratio, value, target, status]) => ({ ratio, value, target, status })));
   for (const n of r.notes) console.log(`note: ${n}`);
 }
@@ -283,11 +328,13 @@ export function microMarkdown(r: MicroResult): string {
     '### Microbenchmark (single thread, `bench/micro.ts`)',
     '',
     `Command: \`${r.command}\`${r.quick ? ' (quick mode: short sampling)' : ''}. ` +
-      `Machine: ${r.machine.cpus} cores, Node ${r.machine.node.slice(1)}, ${r.machine.cpuModel}, ${r.machine.platform}/${r.machine.arch}; ${r.date.slice(0, 10)}.`,
+      `Machine: ${r.machine.cpus} cores, Node ${r.machine.node.slice(1)}, ${r.machine.cpuModel}, ${r.machine.platform}/${r.machine.arch}, ` +
+      `1-minute load average ${r.machine.loadAvg1m} at the end of the run; ${r.date.slice(0, 10)}. ` +
+      `${r.rounds} interleaved round(s); ratios use the medians.`,
     '',
-    '| benchmark | ns/op | ±% | samples |',
-    '|---|---:|---:|---:|',
-    ...r.rows.map((x) => `| ${x.name} | ${x.nsPerOp.toFixed(2)} | ${x.rmePct.toFixed(1)} | ${x.samples} |`),
+    '| benchmark | ns/op (median) | ns/op (mean) | mean ±% | samples |',
+    '|---|---:|---:|---:|---:|',
+    ...r.rows.map((x) => `| ${x.name} | ${x.nsPerOp.toFixed(2)} | ${x.meanNsPerOp.toFixed(2)} | ${x.rmePct.toFixed(1)} | ${x.samples} |`),
     '',
     '| ratio | value | target | status |',
     '|---|---:|---:|---|',
@@ -319,5 +366,5 @@ export function writeMicro(r: MicroResult): string {
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const quick = process.argv.includes('--quick');
-  await runMicroBench({ quick, command: `node dist/bench/micro.js${quick ? ' --quick' : ''}` });
+  await runMicroBench({ quick, command: `npm run build && node dist/bench/micro.js${quick ? ' --quick' : ''}` });
 }
