@@ -11,12 +11,14 @@ import type { Piscina } from 'piscina';
 import {
   DetachedHeapError,
   DoubleFreeError,
+  HEADER as H,
   InvalidHeapError,
   InvalidPointerError,
+  LAYOUT_VERSION,
+  MAGIC,
   SabmallocError,
   SharedHeap,
 } from '../src/index.js';
-import { H, LAYOUT_VERSION, MAGIC } from '../src/core/layout.js';
 import { stampBlock, verifyBlock, viewsOf } from '../workers/heap-pattern.js';
 import type { TryResult, TryTask } from '../workers/heap-worker.js';
 import { CODES, expectThrows } from './helpers/errors.js';
