@@ -108,7 +108,7 @@ export class LockValidationError extends Error {
   override readonly name = 'LockValidationError';
 }
 
-const FULL = { workers: [1, 2, 4, 8, 16, 32, 64], csWrites: [4, 64, 1024], durationMs: 300, reps: 3 };
+const FULL = { workers: [1, 2, 4, 8, 16, 32, 64], csWrites: [4, 64, 1024], durationMs: 200, reps: 9 };
 const QUICK = { workers: [1, 4, 16, 64], csWrites: [4], durationMs: 250, reps: 1 };
 const WORKER_URL = new URL('./lock-bench-worker.js', import.meta.url);
 
@@ -179,7 +179,9 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
       for (const workers of opts.workers) {
         const reps = new Map<LockKind, LockBenchPoint[]>(opts.kinds.map((k) => [k, []]));
         for (let rep = 0; rep < opts.reps; rep++) {
-          for (const kind of opts.kinds) {
+          // Rotate the starting kind each repetition so no kind always runs first.
+          for (let j = 0; j < opts.kinds.length; j++) {
+            const kind = opts.kinds[(j + rep) % opts.kinds.length];
             const p = await runPoint(pool, kind, workers, cs, opts.outsideWork, opts.durationMs);
             reps.get(kind)!.push(p);
             done++;

@@ -20,8 +20,8 @@ export const LOCKS_USAGE = `usage: sabmalloc locks [options]
   --workers 1,2,4,...  worker counts (default 1,2,4,8,16,32,64; quick: 1,4,16,64)
   --cs 4,64,1024       critical-section lengths in shared writes (~2 ns each)
   --outside N          work between critical sections, relax iterations (default 64)
-  --duration MS        duration of each repetition of a point (default 300; quick: 250)
-  --reps N             repetitions per point, interleaved across kinds; median reported (default 3; quick: 1)
+  --duration MS        duration of each repetition of a point (default 200; quick: 250)
+  --reps N             repetitions per point, interleaved across kinds; median reported (default 9; quick: 1)
   --no-uncontended     skip the tinybench uncontended costs
   --out DIR            results directory (default bench/results); --no-write to skip
   --name STEM          results file name stem (default locks / locks-quick)`;
