@@ -267,7 +267,7 @@ export function markdownReport(r: SuiteResults, charts: { workload: string; thro
   out.push('');
   out.push(
     [
-      '- Each allocator gets its own pool of worker threads (piscina), as many as the largest worker count, so the adapter and lock call sites in the workers only ever see one class. Each (allocator, workload) first gets an untimed warm-up run at the largest worker count.',
+      '- Each allocator gets its own pool of worker threads (piscina), as many as the largest worker count, alive for the whole suite, so the adapter and lock call sites in the workers only ever see one class. The allocators take turns at every (workload, worker count, repetition), in an order rotated each repetition, so load from other processes on this shared machine falls on all of them alike. Each (allocator, workload) first gets an untimed warm-up run at the largest worker count.',
       '- Each run creates a fresh heap (sabmalloc: 1 MiB growing on demand up to 2.5x the expected live set; thi.ng: a fixed buffer of 4x the live set + 32 MiB), lets every worker set up (e.g. larson fills its slots), starts the clock at a barrier and stops it at the next one, after which workers verify and free what they hold and detach.',
       '- Random numbers come from a pre-generated seeded xorshift32 table; hot loops allocate nothing besides the blocks under test.',
       '- mstress runs its window in rounds; each round is a fresh set of tasks that attach, run, free their local blocks and detach (a thread exit in sabmalloc: the thread cache is flushed and the slot released); blocks parked in the shared transfer array outlive the round.',

@@ -1,9 +1,10 @@
 /**
- * The contention suite's runner: for each allocator (one fresh piscina pool each, so
- * every call site in the workers only ever sees one adapter and one lock class), for each
- * workload, worker count and repetition, one run: a fresh heap, all workers set up, meet
- * on the start barrier, run the timed window, meet on the end barrier, verify and free
- * everything; then the heap's consistency check and leak check.
+ * The contention suite's runner: for each workload, worker count and repetition, one run
+ * per allocator (in an order rotated every repetition): a fresh heap, all workers set up,
+ * meet on the start barrier, run the timed window, meet on the end barrier, verify and
+ * free everything; then the heap's consistency check and leak check. Every allocator has
+ * its own piscina pool for the whole suite, so every call site in the workers only ever
+ * sees one adapter and one lock class.
  *
  * Owns: the pools, the heaps and the per-run control blocks; nothing outlives the call.
  *
@@ -409,52 +410,61 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
   const total = r.allocators.length * r.workloads.length * perCombo;
   let done = 0;
 
-  for (const id of r.allocators) {
-    const spec = allocatorSpec(id);
-    const make = (): Piscina =>
-      new Piscina({ filename, minThreads: maxWorkers, maxThreads: maxWorkers, idleTimeout: 600_000, maxQueue: 'auto', concurrentTasksPerWorker: 1 });
-    const poolRef = { pool: make(), make };
+  // One pool per allocator, all alive for the whole suite, so the allocators can take
+  // turns at every (workload, worker count, repetition): load from other processes then
+  // falls on all of them alike instead of on whichever allocator ran while it lasted.
+  const make = (): Piscina =>
+    new Piscina({ filename, minThreads: maxWorkers, maxThreads: maxWorkers, idleTimeout: 3_600_000, maxQueue: 'auto', concurrentTasksPerWorker: 1 });
+  const pools = new Map<string, { pool: Piscina; make: () => Piscina }>();
+  const poolOf = (id: string): { pool: Piscina; make: () => Piscina } => {
+    let p = pools.get(id);
+    if (!p) pools.set(id, (p = { pool: make(), make }));
+    return p;
+  };
+  const attempt = async (id: string, def: WorkloadDef, workers: number, rep: number, run: () => Promise<RunRecord>): Promise<void> => {
     try {
-      for (const def of r.workloads) {
-        const params = r.params[def.name];
-        const base = { spec, def, check: r.check, fullCleanup: r.fullCleanup, preallocate: r.preallocate, touch: r.touch };
-        if (r.warmup) {
+      const rec = await run();
+      if (rep >= 0) runs.push(rec);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      failures.push({ allocator: id, workload: def.name, workers, rep, error: rep < 0 ? `warm-up: ${msg}` : msg });
+      note(`\n!!! FAILED ${rep < 0 ? 'warm-up ' : ''}${def.name} / ${id} / ${workers} workers${rep < 0 ? '' : ` / rep ${rep + 1}`}:\n${msg}\n`);
+      if (r.failFast) throw err;
+    }
+    done++;
+  };
+  try {
+    for (const def of r.workloads) {
+      const params = r.params[def.name];
+      const base = (id: string) => ({ spec: allocatorSpec(id), def, check: r.check, fullCleanup: r.fullCleanup, preallocate: r.preallocate, touch: r.touch });
+      if (r.warmup) {
+        for (const id of r.allocators) {
           onProgress({ done, total, allocator: id, workload: def.name, workers: maxWorkers, rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: true });
-          try {
-            await runOne(poolRef, {
-              ...base,
+          await attempt(id, def, maxWorkers, -1, () =>
+            runOne(poolOf(id), {
+              ...base(id),
               params: resolveParams(def, 'small', options.params?.[def.name]),
               workers: maxWorkers,
               rep: -1,
               durationMs: Math.min(100, r.durationMs),
               seed: r.seed + 999,
-            });
-          } catch (err) {
-            const msg = err instanceof Error ? err.message : String(err);
-            failures.push({ allocator: id, workload: def.name, workers: maxWorkers, rep: -1, error: `warm-up: ${msg}` });
-            note(`\n!!! FAILED warm-up ${def.name} / ${id} / ${maxWorkers} workers:\n${msg}\n`);
-            if (r.failFast) throw err;
-          }
-          done++;
+            }),
+          );
         }
-        for (const workers of r.workers) {
-          for (let rep = 0; rep < r.reps; rep++) {
+      }
+      for (const workers of r.workers) {
+        for (let rep = 0; rep < r.reps; rep++) {
+          // rotate the order each repetition so no allocator always runs first or last
+          const order = r.allocators.map((_, i) => r.allocators[(i + rep) % r.allocators.length]);
+          for (const id of order) {
             onProgress({ done, total, allocator: id, workload: def.name, workers, rep, reps: r.reps, elapsedMs: Date.now() - started, warmup: false });
-            try {
-              runs.push(await runOne(poolRef, { ...base, params, workers, rep, durationMs: r.durationMs, seed: r.seed + rep }));
-            } catch (err) {
-              const msg = err instanceof Error ? err.message : String(err);
-              failures.push({ allocator: id, workload: def.name, workers, rep, error: msg });
-              note(`\n!!! FAILED ${def.name} / ${id} / ${workers} workers / rep ${rep + 1}:\n${msg}\n`);
-              if (r.failFast) throw err;
-            }
-            done++;
+            await attempt(id, def, workers, rep, () => runOne(poolOf(id), { ...base(id), params, workers, rep, durationMs: r.durationMs, seed: r.seed + rep }));
           }
         }
       }
-    } finally {
-      await poolRef.pool.destroy();
     }
+  } finally {
+    await Promise.all([...pools.values()].map((p) => p.pool.destroy()));
   }
   onProgress({ done, total, allocator: '', workload: '', workers: 0, rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: false });
   bar?.done();
