@@ -148,7 +148,7 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
 
   if (opts.uncontended) {
     progress(`uncontended lock+unlock cost (tinybench, main thread) ...`);
-    report.uncontended = await measureUncontended(opts.kinds, quick ? 150 : 500);
+    report.uncontended = await measureUncontended(opts.kinds, quick ? 150 : 1000);
     if (print) printUncontended(report.uncontended);
   }
 
@@ -320,6 +320,7 @@ export function jainIndex(xs: readonly number[]): number {
 }
 
 const REFERENCE = 'reference: CAS + store' as const;
+type PairLoopModule = typeof import('./lock-pair-loop.js');
 
 async function measureUncontended(kinds: readonly LockKind[], timeMs: number): Promise<UncontendedRow[]> {
   const PAIRS = 1000;
@@ -336,12 +337,9 @@ async function measureUncontended(kinds: readonly LockKind[], timeMs: number): P
   });
   for (const kind of kinds) {
     const lock = createLock(kind, { i32: block(), word: LOCK_WORD, ownerId: 1, nodeWord: nodeWordOf });
-    bench.add(kind, () => {
-      for (let k = 0; k < PAIRS; k++) {
-        lock.lock();
-        lock.unlock();
-      }
-    });
+    // A private copy of the loop per kind keeps its call site monomorphic (see the module).
+    const { lockPairs } = (await import(new URL(`./lock-pair-loop.js?kind=${kind}`, import.meta.url).href)) as PairLoopModule;
+    bench.add(kind, () => lockPairs(lock, PAIRS));
   }
   await bench.run();
   return bench.tasks.map((t) => {
