@@ -84,9 +84,9 @@ describe('heaps above 2 GiB', () => {
     heap.trim();
     expectAllPagesFree(heap);
     heap.detach();
-  }, 90_000);
+  }, 180_000);
 
-  it('a growable heap grows past 2 GiB', { timeout: 60_000 }, () => {
+  it('a growable heap grows past 2 GiB', { timeout: 180_000 }, () => {
     const heap = SharedHeap.create({ size: 1 * MiB, maxSize: 3 * GiB });
     const huge = heap.malloc(2.25 * GiB);
     expect(heap.stats().heapBytes).toBeGreaterThan(2.25 * GiB);
@@ -97,7 +97,7 @@ describe('heaps above 2 GiB', () => {
     heap.detach();
   });
 
-  it('a 4 GiB heap (the limit) keeps every block inside a buffer of at most 2^32 bytes', { timeout: 60_000 }, () => {
+  it('a 4 GiB heap (the limit) keeps every block inside a buffer of at most 2^32 bytes', { timeout: 180_000 }, () => {
     const heap = SharedHeap.create({ size: 4 * GiB });
     const s = heap.stats();
     expect(heap.buffer.byteLength).toBeLessThanOrEqual(2 ** 32);
