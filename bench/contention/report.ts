@@ -151,9 +151,16 @@ export function markdownReport(r: SuiteResults, charts: { workload: string; thro
       `Worker counts ${o.workers.join(', ')}; ${o.reps} repetition(s) of ${o.durationMs} ms timed windows; parameter scale \`${o.scale}\`; ` +
       `wall time ${fx(r.meta.wallSeconds / 60, 1)} min. Load average before / after: ${r.meta.loadAverageStart.map((x) => x.toFixed(2)).join(' ')} / ${r.meta.loadAverageEnd.map((x) => x.toFixed(2)).join(' ')} ` +
       '(the machine is shared: see the "cores" columns for what each run really got).' +
-      (o.preallocate ? ' sabmalloc heaps were created at full size (--prealloc): no growth during runs, so its blowup figures only reflect that pre-size.' : ''),
+      (o.preallocate
+        ? ' **sabmalloc heaps were created at full size (`--prealloc`)**, so no buffer growth happened during the runs; ' +
+          "sabmalloc's committed bytes are then counted as what growth would have committed: its metadata plus the pages its page heap handed out (heapBytes - pageHeapFreeBytes)."
+        : ''),
   );
   out.push('');
+  if (r.meta.note) {
+    out.push(`> ${r.meta.note}`);
+    out.push('');
+  }
   out.push('## Targets');
   out.push('');
   out.push(

@@ -151,6 +151,8 @@ export interface ContentionResults {
     loadAverageEnd: number[];
     wallSeconds: number;
     command?: string;
+    /** free text given with --note */
+    note?: string;
     options: {
       workers: number[];
       workloads: string[];

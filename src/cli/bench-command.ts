@@ -39,6 +39,7 @@ and the JSON of every figure.
   --no-check             skip the heap check after each run
   --no-warmup            skip the warm-up run per (allocator, workload)
   --fail-fast            stop at the first failed run
+  --note TEXT            a paragraph for the top of the report (why the run was made this way)
   --json                 print the results JSON on stdout instead of the summary table`;
 
 function list(s: string | undefined): string[] | undefined {
@@ -70,6 +71,7 @@ export interface BenchCommandOptions {
   outDir: string | null;
   stem: string;
   json: boolean;
+  note?: string;
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchCommandOptions {
@@ -93,6 +95,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommandOptions {
       'no-warmup': { type: 'boolean' },
       'fail-fast': { type: 'boolean' },
       json: { type: 'boolean' },
+      note: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -133,6 +136,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommandOptions {
     outDir: values['no-write'] ? null : (values.out ?? 'bench/results'),
     stem: values.name ?? (quick ? 'contention-quick' : 'contention'),
     json: values.json ?? false,
+    note: values.note,
   };
 }
 
@@ -158,7 +162,8 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
     process.exitCode = 1;
     return 1;
   }
-  results.meta.command = `sabmalloc bench${argv.length ? ` ${argv.join(' ')}` : ''}`;
+  results.meta.command = `sabmalloc bench${argv.length ? ` ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}` : ''}`;
+  if (opts.note) results.meta.note = opts.note;
   if (opts.outDir !== null) {
     const files = await writeReport(results, opts.outDir, opts.stem);
     console.error(`wrote ${files.length} files under ${opts.outDir}: ${files.filter((f) => f.endsWith('.md') || f.endsWith('.json')).join(', ')}`);

@@ -10,7 +10,7 @@
  * maxSize plus ~12 KiB per thread slot, so maxThreads is the run's worker count + 2). With `preallocate` the heap
  * is committed whole from the start (no growth while workers run).
  */
-import { SharedHeap } from '../../../src/index.js';
+import { SharedHeap, type HeapStats } from '../../../src/index.js';
 import type {
   AllocatorAdapter,
   AllocatorSnapshot,
@@ -21,6 +21,17 @@ import type {
 } from './types.js';
 
 const MIB = 2 ** 20;
+
+/**
+ * Committed bytes: buffer.byteLength, as the issue defines it. A heap created at its full
+ * size (--prealloc: it never grew and cannot grow) has every page committed from the start,
+ * so there the figure is what growth would have committed: the metadata plus the pages the
+ * page heap has handed out (heapBytes - pageHeapFreeBytes).
+ */
+function committedOf(s: HeapStats): number {
+  if (s.growCount === 0 && s.heapBytes === s.maxHeapBytes) return s.metadataBytes + s.heapBytes - s.pageHeapFreeBytes;
+  return s.committedBytes;
+}
 
 export class SabmallocAdapter implements AllocatorAdapter {
   readonly buffer: SharedArrayBuffer;
@@ -45,7 +56,7 @@ export class SabmallocAdapter implements AllocatorAdapter {
 
   memory(): MemorySample {
     const s = this.heap.stats();
-    return { committed: s.committedBytes, live: s.inUseBytes, metadata: s.metadataBytes };
+    return { committed: committedOf(s), live: s.inUseBytes, metadata: s.metadataBytes };
   }
 
   snapshot(): AllocatorSnapshot {
@@ -58,7 +69,7 @@ export class SabmallocAdapter implements AllocatorAdapter {
       threadCacheMisses: s.threadCacheMisses,
       mallocCount: s.mallocCount,
       freeCount: s.freeCount,
-      committed: s.committedBytes,
+      committed: committedOf(s),
       live: s.inUseBytes,
       metadata: s.metadataBytes,
     };
