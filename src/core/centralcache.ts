@@ -72,6 +72,16 @@ export class CentralCache {
     this.transitWord = slotWord + S.TRANSIT_SPAN;
   }
 
+  /**
+   * Takes a class lock, then catches up with growth: while this thread waited, another may
+   * have grown the buffer and put objects of the new pages in the class, which the old
+   * fixed-length views would read as undefined and silently fail to write.
+   */
+  private lockClass(lock: Lock): void {
+    lock.lock();
+    if (this.mem.buffer.byteLength !== this.mem.u8.length) this.mem.refresh();
+  }
+
   /** Int32 index of class c's block (its lock block comes first). */
   classWord(cls: number): number {
     return this.centralWord + cls * CENTRAL_WORDS;
@@ -87,10 +97,9 @@ export class CentralCache {
    * live at Int32 indexes headWord and lengthWord. Returns how many (0: out of memory).
    */
   removeRange(cls: number, n: number, headWord: number, lengthWord: number): number {
-    if (this.mem.buffer.byteLength !== this.mem.u8.length) this.mem.refresh();
     const lock = this.locks[cls]!;
     const txn = this.txn;
-    lock.lock();
+    this.lockClass(lock);
     if (n === this.table.batchOf[cls] && this.mem.i32[lengthWord] === 0) {
       const got = this.transfer.remove(cls);
       if (got > 0) {
@@ -110,7 +119,7 @@ export class CentralCache {
         txn.commit();
         lock.unlock();
         const fresh = this.populate(cls);
-        lock.lock();
+        this.lockClass(lock);
         if (fresh === NO_SPAN) break;
         continue;
       }
@@ -157,10 +166,9 @@ export class CentralCache {
    * object in use go back to the PageHeap.
    */
   insertRange(cls: number, headWord: number, lengthWord: number, count: number, viaTransfer: boolean): void {
-    if (this.mem.buffer.byteLength !== this.mem.u8.length) this.mem.refresh();
     const lock = this.locks[cls]!;
     const txn = this.txn;
-    lock.lock();
+    this.lockClass(lock);
     // Cut the chain off the caller's list, inside the transaction.
     const i32 = this.mem.i32;
     const u32 = this.mem.u32;
@@ -189,7 +197,7 @@ export class CentralCache {
     for (let c = 1; c < this.table.count; c++) {
       const lock = this.locks[c]!;
       for (;;) {
-        lock.lock();
+        this.lockClass(lock);
         const got = this.transfer.remove(c);
         if (got > 0) this.releaseToSpansLocked(c, this.transfer.removedHead, got);
         else this.releaseUnusedSpansLocked(c);
@@ -313,7 +321,7 @@ export class CentralCache {
     }
     const lock = this.locks[cls]!;
     const txn = this.txn;
-    lock.lock();
+    this.lockClass(lock);
     const b = this.classWord(cls);
     const i32 = this.mem.i32;
     this.spans.set(s, SP.FREE_HEAD, head);
