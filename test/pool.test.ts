@@ -28,10 +28,10 @@ describe('createHeapPool', () => {
       const reports: RecoveryReport[] = [];
       const pool = createHeapPool(heap, { filename: WORKER, minThreads: 1, maxThreads: 1 }, { onRecovered: (r) => reports.push(r) });
       const run = pool.run({ buffer: heap.buffer, death }).catch((e: unknown) => e);
-      await waitFor(() => heap.stats().attachedThreads === 2, 10_000);
+      await waitFor(() => heap.stats().attachedThreads === 2, 60_000);
       if (death === 'hang') await pool.destroy();
       await run;
-      await waitFor(() => reports.some((r) => r.slots.length > 0), 10_000);
+      await waitFor(() => reports.some((r) => r.slots.length > 0), 60_000);
       const report = reports.find((r) => r.slots.length > 0)!;
       expect(report.cachedObjectsReturned, 'its thread cache came back').toBeGreaterThan(0);
       expect(heap.stats().attachedThreads).toBe(1);
