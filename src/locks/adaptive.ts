@@ -6,7 +6,9 @@
  * Owns, in its lock block: w+0 STATE, w+1 PARKED (threads in the parking phase, i.e.
  * registered sleepers whether or not inside Atomics.wait right now), w+2 LAST_FAIR (time
  * of the last hand-off, in FAIR_UNIT_MS units of a clock shared by all threads, wrapping
- * int32; written only by the holder in unlock, so a plain store suffices).
+ * int32), w+3 PENDING (1 from a hand-off until its claimer has acquired), w+4 CLAIM_COST
+ * (how long the last hand-off left the lock idle, same units). LAST_FAIR, PENDING and
+ * CLAIM_COST are only written by the thread that owns the lock (unlocker or claimer).
  * STATE: 0 = free; HANDOFF (1) = free but reserved for a parked waiter; otherwise
  * (ownerId * 2) | P where P (bit 0) says "PARKED may be nonzero, unlock must look".
  *
@@ -16,8 +18,8 @@
  * - A thread registers (PARKED++) before it sets P or sleeps, and unregisters only after
  *   it has acquired; so PARKED > 0 guarantees somebody will look at STATE again.
  * - Fast unlock is one CAS ownerId*2 -> 0 (fails only when P is set). Slow unlock:
- *   either HANDOFF + notify one (at least FAIR_MS since this lock's last hand-off and
- *   somebody is registered: the lock stays
+ *   either HANDOFF + notify one (somebody is registered and the hand-off is due: at least
+ *   max(FAIR_MS, IDLE_RATIO * CLAIM_COST) since this lock's last one; the lock stays
  *   taken for newcomers, only a registered waiter may claim HANDOFF), or store 0 and then,
  *   if PARKED > 0, notify one (barging allowed).
  * - P is only cleared by unlock (STATE := 0 or HANDOFF), never by an acquirer: after the
@@ -36,6 +38,8 @@ import { parkUntilAcquired, spinForFree } from './futex.js';
 const STATE = 0;
 const PARKED = 1;
 const LAST_FAIR = 2;
+const PENDING = 3;
+const CLAIM_COST = 4;
 const HANDOFF = 1;
 /** Spin re-reads before parking while nobody is parked (WebKit spins 40 times). */
 const SPIN = 40;
@@ -47,6 +51,13 @@ const SPIN = 40;
 const FAIR_MS = 1;
 const FAIR_UNIT_MS = 0.1;
 const FAIR_UNITS = FAIR_MS / FAIR_UNIT_MS;
+/**
+ * A hand-off leaves the lock idle until the woken waiter runs: microseconds with idle
+ * cores, milliseconds with 64 workers on 2 cores. Spacing hand-offs at least IDLE_RATIO
+ * times the last one's idle time keeps that loss to about 1/(IDLE_RATIO+1) of the lock's
+ * time whatever the scheduler does, while keeping the ~1 ms bound when wake-ups are fast.
+ */
+const IDLE_RATIO = 10;
 /**
  * performance.now() counts from each thread's own timeOrigin; adding the origin (made
  * small by a fixed epoch so the sum keeps sub-ms precision) gives a clock all threads
@@ -86,6 +97,13 @@ export class AdaptiveLock extends LockFields implements Lock {
     }
     Atomics.add(i32, w + PARKED, 1);
     const parks = parkUntilAcquired(i32, w, me);
+    // While a hand-off is pending nobody else can acquire, so if one is pending we are its
+    // claimer: record how long the lock sat idle, for the spacing of the next one.
+    if (Atomics.load(i32, w + PENDING) !== 0) {
+      Atomics.store(i32, w + PENDING, 0);
+      const idle = (fairClock() - Atomics.load(i32, w + LAST_FAIR)) | 0;
+      Atomics.store(i32, w + CLAIM_COST, idle > 0 ? idle : 0);
+    }
     // We hold it with P set and leave P set even if we were the last sleeper: clearing it
     // here could race with a newcomer that registered and went to sleep on the value with
     // P (it would never be woken). Our unlock takes the slow path once, stores 0 (P gone)
@@ -113,8 +131,10 @@ export class AdaptiveLock extends LockFields implements Lock {
       const t = fairClock();
       const since = (t - Atomics.load(i32, w + LAST_FAIR)) | 0;
       // since < 0: LAST_FAIR was never set (0 in a fresh block) or is stale by 2^31 units.
-      if (since >= FAIR_UNITS || since < 0) {
+      const spacing = Math.max(FAIR_UNITS, IDLE_RATIO * Atomics.load(i32, w + CLAIM_COST));
+      if (since >= spacing || since < 0) {
         Atomics.store(i32, w + LAST_FAIR, t);
+        Atomics.store(i32, w + PENDING, 1);
         Atomics.store(i32, w, HANDOFF);
         this.s[this.b + LockStat.handoffs]++;
         notifyOne(i32, w, this.s, this.b);
@@ -129,4 +149,11 @@ export class AdaptiveLock extends LockFields implements Lock {
     const v = Atomics.load(this.i32, this.w);
     return v === HANDOFF ? 0 : v >>> 1;
   }
+}
+
+/** Recovery: frees the lock (also a pending hand-off) and wakes every sleeper. */
+export function adaptiveForceUnlock(i32: Int32Array, w: number): void {
+  Atomics.store(i32, w + PENDING, 0);
+  Atomics.store(i32, w + STATE, 0);
+  Atomics.notify(i32, w + STATE);
 }

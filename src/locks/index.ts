@@ -28,7 +28,7 @@ import { TtasLock } from './ttas.js';
 import { TasLock } from './tas.js';
 import { TicketLock, ticketForceUnlock, ticketHolder } from './ticket.js';
 import { McsLock, mcsForceUnlock, mcsHolder } from './mcs.js';
-import { AdaptiveLock } from './adaptive.js';
+import { AdaptiveLock, adaptiveForceUnlock } from './adaptive.js';
 
 export * from './lock.js';
 export { FutexLock } from './futex.js';
@@ -86,8 +86,10 @@ export function holderOf(kind: LockKind, i32: Int32Array, word: number): number 
  */
 export function forceUnlock(kind: LockKind, i32: Int32Array, word: number): void {
   switch (kind) {
-    case 'futex':
     case 'adaptive': // registered sleepers stay registered and re-contend when woken
+      adaptiveForceUnlock(i32, word);
+      return;
+    case 'futex':
     case 'tas':
     case 'ttas': // word 0 of each is "0 = free"; sleepers wait on word 0
       futexForceUnlock(i32, word);
