@@ -23,9 +23,9 @@
  * Descheduled holders are the subject, not a problem: with 64 workers on 2 cores most
  * workers are descheduled most of the time, which is what separates the kinds.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { Bench } from 'tinybench';
 import {
@@ -94,7 +94,7 @@ export interface LockBenchPoint {
 }
 
 export interface LockBenchReport {
-  machine: { cpus: number; cpuModel: string; node: string; platform: string };
+  machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAvgStart?: number; loadAvgEnd?: number };
   options: Required<Omit<LockBenchOptions, 'progress' | 'outDir' | 'print'>>;
   startedAt: string;
   csNs: Record<number, number>;
@@ -135,7 +135,14 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
   const outDir = options.outDir === undefined ? resolve('bench/results') : options.outDir;
 
   const report: LockBenchReport = {
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: process.platform },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      platform: process.platform,
+      // Other processes share this machine; their load is the main source of noise.
+      loadAvgStart: loadavg()[0],
+    },
     options: opts,
     startedAt: new Date().toISOString(),
     csNs: {},
@@ -207,6 +214,7 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
   } finally {
     await pool.destroy();
   }
+  report.machine.loadAvgEnd = loadavg()[0];
   if (print) printWinners(report);
   if (outDir) report.files = await writeResults(report, outDir, opts.name);
   return report;
@@ -451,10 +459,24 @@ function printWinners(report: LockBenchReport): void {
   );
 }
 
+/**
+ * Re-renders the tables, charts and JSON of a saved report (e.g. after a chart change)
+ * without measuring again.
+ */
+export async function replotLockBench(jsonPath: string, outDir?: string, name?: string): Promise<LockBenchReport> {
+  const report = JSON.parse(readFileSync(jsonPath, 'utf8')) as LockBenchReport;
+  printUncontended(report.uncontended);
+  for (const cs of report.options.csWrites) printSweep(report.points.filter((p) => p.csWrites === cs), cs, report.csNs[cs]);
+  printWinners(report);
+  report.files = await writeResults(report, outDir ?? dirname(resolve(jsonPath)), name ?? report.options.name);
+  return report;
+}
+
 async function writeResults(report: LockBenchReport, outDir: string, name: string): Promise<string[]> {
   mkdirSync(outDir, { recursive: true });
   const files: string[] = [];
-  const sub = `${report.machine.cpus} cores, Node ${report.machine.node}, ${report.options.durationMs} ms per point`;
+  const o = report.options;
+  const sub = `${report.machine.cpus} cores, Node ${report.machine.node}, median of ${o.reps} x ${o.durationMs} ms per point`;
   for (const cs of report.options.csWrites) {
     const pts = report.points.filter((p) => p.csWrites === cs);
     if (pts.length === 0) continue;

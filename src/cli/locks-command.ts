@@ -11,7 +11,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LOCK_KINDS, type LockKind } from '../locks/index.js';
-import { LockValidationError, runLockBench, type LockBenchOptions } from '../../bench/locks.js';
+import { LockValidationError, replotLockBench, runLockBench, type LockBenchOptions } from '../../bench/locks.js';
 
 export const LOCKS_USAGE = `usage: sabmalloc locks [options]
   --quick              few points, short durations (well under a minute)
@@ -24,7 +24,8 @@ export const LOCKS_USAGE = `usage: sabmalloc locks [options]
   --reps N             repetitions per point, interleaved across kinds; median reported (default 9; quick: 1)
   --no-uncontended     skip the tinybench uncontended costs
   --out DIR            results directory (default bench/results); --no-write to skip
-  --name STEM          results file name stem (default locks / locks-quick)`;
+  --name STEM          results file name stem (default locks / locks-quick)
+  --replot FILE        re-render tables, charts and JSON from a saved report; no measuring`;
 
 function numberList(s: string | undefined, what: string): number[] | undefined {
   if (s === undefined) return undefined;
@@ -33,7 +34,7 @@ function numberList(s: string | undefined, what: string): number[] | undefined {
   return xs;
 }
 
-export function parseLocksArgs(argv: readonly string[]): LockBenchOptions {
+export function parseLocksArgs(argv: readonly string[]): LockBenchOptions & { replot?: string } {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -49,6 +50,7 @@ export function parseLocksArgs(argv: readonly string[]): LockBenchOptions {
       out: { type: 'string' },
       'no-write': { type: 'boolean' },
       name: { type: 'string' },
+      replot: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -73,12 +75,13 @@ export function parseLocksArgs(argv: readonly string[]): LockBenchOptions {
     uncontended: !values['no-uncontended'],
     outDir: values['no-write'] ? null : values.out,
     name: values.name,
+    replot: values.replot,
   };
 }
 
 /** Runs the lock benchmark for `argv` (arguments after `locks`); returns the exit code. */
 export async function runLocksCommand(argv: readonly string[]): Promise<number> {
-  let options: LockBenchOptions;
+  let options: LockBenchOptions & { replot?: string };
   try {
     if (argv.includes('--help') || argv.includes('-h')) {
       console.log(LOCKS_USAGE);
@@ -90,7 +93,9 @@ export async function runLocksCommand(argv: readonly string[]): Promise<number> 
     return 2;
   }
   try {
-    const report = await runLockBench(options);
+    const report = options.replot
+      ? await replotLockBench(options.replot, options.outDir ?? undefined, options.name)
+      : await runLockBench(options);
     for (const f of report.files) console.error(`wrote ${f}`);
     return 0;
   } catch (e) {
