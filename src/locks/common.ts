@@ -13,7 +13,7 @@
  * has no `Atomics.pause` and no sched_yield, so a short timed `Atomics.wait` is the only
  * way to let a descheduled holder run when workers outnumber cores.
  */
-import { LOCK_LATENCY_BUCKETS, LOCK_STAT_SLOTS, LockStat, type LockInit, type LockKind } from './lock.js';
+import { LOCK_LATENCY_BUCKETS, LOCK_STAT_SLOTS, LOCK_WORDS, LockStat, MAX_OWNER_ID, type LockInit, type LockKind } from './lock.js';
 
 /** Scratch sink for locks created without `stats` (one per thread; nobody reads it). */
 export const NO_STATS = new Float64Array(LOCK_STAT_SLOTS);
@@ -28,10 +28,10 @@ export function statsBaseOf(init: LockInit): number {
 
 export function checkInit(init: LockInit, kind: string): void {
   const { i32, word, ownerId } = init;
-  if (!(ownerId >= 1 && ownerId <= 0x3fff_ffff && Number.isInteger(ownerId))) {
+  if (!(ownerId >= 1 && ownerId <= MAX_OWNER_ID && Number.isInteger(ownerId))) {
     throw new RangeError(`${kind} lock: ownerId ${ownerId} outside [1, MAX_OWNER_ID]`);
   }
-  if (!Number.isInteger(word) || word < 0 || word + 16 > i32.length) {
+  if (!Number.isInteger(word) || word < 0 || word + LOCK_WORDS > i32.length) {
     throw new RangeError(`${kind} lock: lock block at word ${word} does not fit the view`);
   }
   if (init.stats && (init.statsBase ?? 0) + LOCK_STAT_SLOTS > init.stats.length) {
