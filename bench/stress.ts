@@ -30,6 +30,7 @@ import {
   controlLayout,
   controlViews,
   deriveSeed,
+  Intent,
   maxSizeOf,
   ownerName,
   stampBytes,
@@ -226,7 +227,6 @@ interface Held {
  * heap's count of objects in use equals what we hold (+ the control block).
  */
 export function audit(heap: SharedHeap, cv: ControlViews, salt: number, round: number, failures: StressFailure[]): { blocks: number; bytes: number } {
-  const L = cv.layout;
   const seenBy = `the audit of round ${round}`;
   const held: Held[] = [];
   const add = (token: bigint, where: string): void => {
@@ -247,16 +247,7 @@ export function audit(heap: SharedHeap, cv: ControlViews, salt: number, round: n
     }
     held.push({ token, p, where, usable });
   };
-  for (let w = 0; w < L.workers; w++) {
-    for (let k = 0; k < L.localCap; k++) {
-      const t = cv.local[w * L.localCap + k]!;
-      if (t !== 0n) add(t, `the table of worker ${w}`);
-    }
-  }
-  for (let k = 0; k < L.handoffSlots; k++) {
-    const t = cv.handoff[k]!;
-    if (t !== 0n) add(t, `hand-off slot ${k}`);
-  }
+  for (const h of heldTokens(cv)) add(h.token, h.where);
   held.sort((a, b) => a.p - b.p);
   const u32 = new Uint32Array(heap.buffer, 0, heap.buffer.byteLength >>> 2);
   let bytes = 0;
@@ -309,6 +300,95 @@ export function audit(heap: SharedHeap, cv: ControlViews, salt: number, round: n
     failures.push({ kind: 'check', seenBy, detail: `check() with ${held.length} blocks live: ${(e as Error).message}` });
   }
   return { blocks: held.length, bytes };
+}
+
+/** Every block named by a LOCAL table or the HAND-OFF array, with where it is. */
+export function heldTokens(cv: ControlViews): { token: bigint; where: string }[] {
+  const L = cv.layout;
+  const out: { token: bigint; where: string }[] = [];
+  for (let w = 0; w < L.workers; w++) {
+    for (let k = 0; k < L.localCap; k++) {
+      const t = cv.local[w * L.localCap + k]!;
+      if (t !== 0n) out.push({ token: t, where: `the table of worker ${w}` });
+    }
+  }
+  for (let k = 0; k < L.handoffSlots; k++) {
+    const t = cv.handoff[k]!;
+    if (t !== 0n) out.push({ token: t, where: `hand-off slot ${k}` });
+  }
+  return out;
+}
+
+/**
+ * Main thread, workers idle: verifies and frees every block named by a LOCAL table or the
+ * HAND-OFF array, emptying them. Returns the problems (corrupt or lost blocks).
+ */
+export function freeHeld(heap: SharedHeap, cv: ControlViews, salt: number, seenBy: string): StressFailure[] {
+  const failures: StressFailure[] = [];
+  for (const { token, where } of heldTokens(cv)) {
+    const p = tokenPtr(token);
+    const by = `${ownerName(tokenOwner(token))} (gen ${tokenGen(token)})`;
+    let usable: number;
+    try {
+      usable = heap.usableSize(p);
+    } catch (e) {
+      failures.push({ kind: 'lost', pointer: p, sizeClass: 'unknown', allocatedBy: by, seenBy, detail: `held in ${where}: ${(e as Error).message}` });
+      continue;
+    }
+    const u32 = new Uint32Array(heap.buffer, 0, heap.buffer.byteLength >>> 2);
+    const requested = u32[(p >>> 2) + 3]!;
+    const bad =
+      requested < 1 || stampBytes(requested) > usable
+        ? `requested-size word ${requested} is not in [1, ${usable}]`
+        : verifyStamp(u32, p, { p, gen: tokenGen(token), owner: tokenOwner(token), requested }, salt);
+    if (bad !== null) {
+      failures.push({ kind: 'corrupt', pointer: p, sizeClass: sizeClassName(heap, usable), allocatedBy: by, seenBy, detail: `held in ${where}: ${bad}` });
+      continue;
+    }
+    heap.free(p);
+  }
+  cv.local.fill(0n);
+  cv.handoff.fill(0n);
+  return failures;
+}
+
+/**
+ * After worker w died (and heap.recover() ran), with every other worker idle: the blocks
+ * its interrupted operation was about that are still allocated and held by nobody (a
+ * malloc that returned, a free or hand-off that had not happened yet, a realloc's old or
+ * new block). The worker writes its intent before every change to its table, so at most
+ * one block of a killed worker can be lost to the bookkeeping: one that malloc (or
+ * realloc) returned before the worker could record it.
+ */
+export function inFlightBlocks(heap: SharedHeap, cv: ControlViews, w: number, salt: number): number[] {
+  const f = cv.f64;
+  const b = statsBase(w);
+  const op = f[b + WS.INTENT_OP]!;
+  if (op === Intent.NONE) return [];
+  const held = new Set(heldTokens(cv).map((h) => tokenPtr(h.token)));
+  const allocated = (p: number): boolean => {
+    if (p === 0 || held.has(p)) return false;
+    try {
+      heap.usableSize(p);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const out: number[] = [];
+  const ptr = f[b + WS.INTENT_PTR]!;
+  const token = BigInt(f[b + WS.INTENT_TOKEN_LO]!) | (BigInt(f[b + WS.INTENT_TOKEN_HI]!) << 32n);
+  const tp = token === 0n ? 0 : tokenPtr(token);
+  // The block the op started from: still ours if still allocated with our stamp.
+  if (tp !== 0 && allocated(tp)) {
+    const u32 = new Uint32Array(heap.buffer, 0, heap.buffer.byteLength >>> 2);
+    const requested = u32[(tp >>> 2) + 3]!;
+    const s = { p: tp, gen: tokenGen(token), owner: tokenOwner(token), requested };
+    if (requested >= 1 && stampBytes(requested) <= heap.usableSize(tp) && verifyStamp(u32, tp, s, salt) === null) out.push(tp);
+  }
+  // A block malloc or realloc returned: allocated, and nobody else can know it.
+  if ((op === Intent.MALLOC || op === Intent.REALLOC) && ptr !== tp && allocated(ptr)) out.push(ptr);
+  return out;
 }
 
 /** Runs the stress test; never throws for a heap problem (see `failures`). */

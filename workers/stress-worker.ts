@@ -80,7 +80,13 @@ export interface StressTask extends ControlRef {
   reallocRate: number;
   /** usable bytes this worker may keep in its local table */
   liveBudget: number;
+  /** killed-worker tests: at this op, die by an uncaught exception or process.exit() */
+  dieAtOp?: number;
+  dieHow?: 'throw' | 'exit';
 }
+
+/** The deliberate uncaught exception of a killed-worker test (never caught as a failure). */
+export class WorkerDeath extends Error {}
 
 /** Operation counts of a task (and, summed, of a run). */
 export interface OpCounts {
@@ -402,6 +408,10 @@ export function stress(t: StressTask): WorkCounts {
         f64[sb + WS.OPS] = i;
         if (Atomics.load(stop, CW.STOP) !== 0 || (t.deadline !== 0 && Date.now() >= t.deadline)) break;
       }
+      if (i === t.dieAtOp) {
+        if (t.dieHow === 'exit') process.exit(7);
+        throw new WorkerDeath(`worker ${t.worker} dies at op ${i} (test)`);
+      }
       c.ops++;
       const r = unit(next);
       let ok = true;
@@ -424,6 +434,7 @@ export function stress(t: StressTask): WorkCounts {
       if (!ok) break;
     }
   } catch (e) {
+    if (e instanceof WorkerDeath) throw e;
     s.fail({ kind: 'error', detail: `unexpected ${(e as Error).name}: ${(e as Error).stack ?? (e as Error).message}` });
   }
   f64[sb + WS.OPS] = c.ops;
@@ -473,7 +484,9 @@ export type FuzzOp =
   | { op: 'realloc'; pick: number; size: number }
   | { op: 'give'; pick: number; slot: number }
   | { op: 'takeFree'; slot: number }
-  | { op: 'trim' };
+  | { op: 'trim' }
+  /** a bad call on a live block (freed first for 'double'): must throw the right error */
+  | { op: 'bad'; pick: number; kind: 'double' | 'interior' | 'misaligned' };
 
 export interface FuzzTask extends ControlRef {
   worker: number;
@@ -571,6 +584,26 @@ export function runOps(t: FuzzTask): FuzzResult {
         case 'trim':
           heap.trim();
           break;
+        case 'bad': {
+          if (live.length === 0) break;
+          const tok = o.kind === 'double' ? pick(o.pick) : live[o.pick % live.length]!;
+          const p = tokenPtr(tok);
+          const usable = heap.usableSize(p);
+          if (o.kind === 'double' && !s.verifyAndFree(tok, 'before a double free')) break;
+          if (o.kind === 'interior' && usable <= 16) break;
+          const q = o.kind === 'double' ? p : o.kind === 'interior' ? p + 16 : p + 8;
+          const want = o.kind === 'double' ? 'DoubleFreeError' : 'InvalidPointerError';
+          let got = 'nothing';
+          try {
+            heap.free(q);
+          } catch (e) {
+            got = (e as Error).constructor.name;
+          }
+          if (got !== want) {
+            s.fail({ kind: 'error', pointer: p, sizeClass: s.classOf(usable), detail: `${o.kind} free of ${q}: expected ${want}, got ${got}` });
+          }
+          break;
+        }
       }
     }
     while (live.length > 0 && c.failures.length === 0) s.verifyAndFree(live.pop()!, 'fuzz end');
