@@ -230,8 +230,11 @@ export function evaluateTargets(figures: readonly Figure[], scope: TargetScope):
           return { workload: w, workers: n, value: v, met: check(v, 1.3, '<=') };
         }),
       );
-    targets.push(
-      finish(
+    const excl = cases
+      .map((c) => ({ c, v: fig(def, c.workload, c.workers)?.blowupExclMetadata.median }))
+      .filter((x): x is { c: (typeof cases)[number]; v: number } => x.v !== undefined && Number.isFinite(x.v));
+    const worstExcl = excl.length ? excl.reduce((a, b) => (b.v > a.v ? b : a)) : null;
+    const t = finish(
         { id: 'blowup', description: 'sabmalloc blowup (peak committed / peak live bytes) <= 1.3 (larson, mstress)', threshold: 1.3, comparison: '<=', cases },
         (c) => {
           const f = fig(def, c.workload, c.workers);
@@ -241,12 +244,19 @@ export function evaluateTargets(figures: readonly Figure[], scope: TargetScope):
           return (
             `peak committed ${mb(f.peakCommittedBytes)} vs peak live ${mb(f.peakLiveBytes)}: ${mb(over)} more, of which ${mb(f.metadataBytes)} is metadata ` +
             `(sized for the heap's maxSize, not for what is committed); without it the blowup is ${fx(f.blowupExclMetadata.median)}` +
-            (pagesOver > 0 ? `; the other ${mb(pagesOver)} (${fx(pagesOver / c.workers / 1024, 0)} KiB per worker) are free objects in thread and central caches, partly used spans of each size class, and the last growth step` : '')
+            (pagesOver > 0 ? `; the other ${mb(pagesOver)} (${fx(pagesOver / c.workers / 1024, 0)} KiB per worker) are free objects in thread and central caches, partly used spans of each size class and growth granularity` : '')
           );
         },
         'no sabmalloc runs of larson or mstress',
-      ),
-    );
+      );
+    if (t.met === false && worstExcl) {
+      t.explanation =
+        `Leaving out sabmalloc's metadata (about 7% of the heap's maxSize plus ~12 KiB per thread slot, committed whatever the live set), ` +
+        `the worst blowup is ${fx(worstExcl.v)} (${worstExcl.c.workload} @ ${worstExcl.c.workers} workers), which ${worstExcl.v <= 1.3 ? 'meets' : 'misses'} the 1.3 target: ` +
+        'the miss comes from metadata sized for maxSize (the harness sets maxSize to 2.5x its live-set estimate), not from fragmentation. Per case:\n' +
+        t.explanation;
+    }
+    targets.push(t);
   }
   return targets;
 }

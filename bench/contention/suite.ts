@@ -512,4 +512,15 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
   };
 }
 
+/**
+ * Recomputes figures and targets of saved results from their raw runs (so a report can be
+ * re-rendered with the current figure and target logic without running again).
+ */
+export function recomputeResults(r: SuiteResults): SuiteResults {
+  const o = r.meta.options;
+  const figures = computeFigures(r.runs, o.allocators);
+  const targets = evaluateTargets(figures, { workers: o.workers, workloads: o.workloads, allocators: o.allocators });
+  return { ...r, figures, targets };
+}
+
 export { WORKLOADS };

@@ -7,12 +7,12 @@
  *   `case 'bench': process.exitCode = await benchCommand(argv.slice(1)); break;`
  * It also runs standalone: `node dist/src/cli/bench-command.js --quick`.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ALLOCATORS, QUICK_ALLOCATORS } from '../../bench/contention/allocators.js';
 import { formatSummary, writeReport } from '../../bench/contention/report.js';
-import { runContentionSuite, type SuiteResults } from '../../bench/contention/suite.js';
+import { recomputeResults, runContentionSuite, type SuiteResults } from '../../bench/contention/suite.js';
 import type { ContentionOptions } from '../../bench/contention/types.js';
 import { WORKLOAD_NAMES } from '../../bench/contention/workloads/index.js';
 
@@ -40,6 +40,7 @@ and the JSON of every figure.
   --no-warmup            skip the warm-up run per (allocator, workload)
   --fail-fast            stop at the first failed run
   --note TEXT            a paragraph for the top of the report (why the run was made this way)
+  --from-json FILE       re-render the report from saved results (no run)
   --json                 print the results JSON on stdout instead of the summary table`;
 
 function list(s: string | undefined): string[] | undefined {
@@ -72,6 +73,7 @@ export interface BenchCommandOptions {
   stem: string;
   json: boolean;
   note?: string;
+  fromJson?: string;
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchCommandOptions {
@@ -96,6 +98,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommandOptions {
       'fail-fast': { type: 'boolean' },
       json: { type: 'boolean' },
       note: { type: 'string' },
+      'from-json': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -137,6 +140,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommandOptions {
     stem: values.name ?? (quick ? 'contention-quick' : 'contention'),
     json: values.json ?? false,
     note: values.note,
+    fromJson: values['from-json'],
   };
 }
 
@@ -155,14 +159,18 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
     return 2;
   }
   let results: SuiteResults;
-  try {
-    results = await runContentionSuite(opts.suite);
-  } catch (err) {
-    console.error(`sabmalloc bench: FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exitCode = 1;
-    return 1;
+  if (opts.fromJson) {
+    results = recomputeResults(JSON.parse(readFileSync(opts.fromJson, 'utf8')) as SuiteResults);
+  } else {
+    try {
+      results = await runContentionSuite(opts.suite);
+    } catch (err) {
+      console.error(`sabmalloc bench: FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exitCode = 1;
+      return 1;
+    }
+    results.meta.command = `sabmalloc bench${argv.length ? ` ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}` : ''}`;
   }
-  results.meta.command = `sabmalloc bench${argv.length ? ` ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}` : ''}`;
   if (opts.note) results.meta.note = opts.note;
   if (opts.outDir !== null) {
     const files = await writeReport(results, opts.outDir, opts.stem);
