@@ -17,6 +17,13 @@ import type { RecoveryReport } from '../core/recovery.js';
 
 export type PiscinaOptions = ConstructorParameters<typeof Piscina>[0];
 
+/**
+ * execArgv for pool workers. Node 20.19+ loads ESM through require() by default, and
+ * piscina's worker start sometimes then fails with ERR_INTERNAL_ASSERTION ("module
+ * imported again after being required"); turning require(esm) off avoids it.
+ */
+export const POOL_EXEC_ARGV: readonly string[] = [...process.execArgv, '--no-experimental-require-module'];
+
 /** Piscina hands out a public view of each worker; the Node Worker sits behind a symbol. */
 function nodeWorkerOf(view: object): Worker | undefined {
   for (const sym of Object.getOwnPropertySymbols(view)) {
@@ -57,7 +64,7 @@ export function recoverOnWorkerExit(pool: Piscina, heap: SharedHeap, hooks: Reco
 
 /** A Piscina pool whose dying workers are recovered from `heap` automatically. */
 export function createHeapPool(heap: SharedHeap, options: PiscinaOptions, hooks: RecoveryHooks = {}): Piscina {
-  const pool = new Piscina(options);
+  const pool = new Piscina({ execArgv: [...POOL_EXEC_ARGV], ...options });
   recoverOnWorkerExit(pool, heap, hooks);
   return pool;
 }

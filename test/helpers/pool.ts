@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Piscina from 'piscina';
+import { POOL_EXEC_ARGV } from '../../src/pool/heappool.js';
 
 export const HEAP_WORKER = new URL('../../dist/workers/heap-worker.js', import.meta.url);
 
@@ -20,6 +21,7 @@ export function heapPool(threads: number): Piscina {
     idleTimeout: 60_000,
     // Tasks wait in the queue; the pool never spawns more than `threads`.
     maxQueue: 'auto',
+    execArgv: [...POOL_EXEC_ARGV],
   });
 }
 
