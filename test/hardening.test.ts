@@ -257,3 +257,128 @@ describe('calloc never returns dirty memory', () => {
     heap.check();
   }, 60_000);
 });
+
+describe("zeroOnFree: freed memory never carries one worker's data to another", () => {
+  const SIZES = [64, 3000, 400 * KiB];
+
+  /**
+   * This thread dirties and frees blocks; a worker then mallocs (not calloc) the same sizes.
+   * Returns the bytes the worker found not zero in the blocks it got back from the dirty
+   * ones, and how many it got back.
+   */
+  async function hereThenThere(zeroOnFree: boolean): Promise<{ nonZero: number; reused: number }> {
+    const heap = SharedHeap.create({ size: 8 * MiB, zeroOnFree });
+    let nonZero = 0;
+    let reused = 0;
+    for (const size of SIZES) {
+      const keep = heap.malloc(size); // keeps the small blocks' span in its class
+      const dirty = Array.from({ length: 8 }, () => heap.malloc(size));
+      for (const p of dirty) new Uint8Array(heap.buffer, p, heap.usableSize(p)).fill(0x5e);
+      for (const p of dirty) heap.free(p);
+      heap.trim(); // to the central caches and the page heap, where the worker finds them
+      const r = await remote({ buffer: heap.buffer, op: 'mallocMany', size, count: 8 });
+      expect(r.ok, r.message).toBe(true);
+      r.values.forEach((p, i) => {
+        if (!dirty.includes(p)) return;
+        reused++;
+        nonZero += r.nonZeroByBlock[i]!;
+      });
+      for (const p of [...r.values, keep]) heap.free(p);
+    }
+    heap.check();
+    return { nonZero, reused };
+  }
+
+  it('a block this thread freed is all zero when a worker mallocs it', async () => {
+    const on = await hereThenThere(true);
+    expect(on.reused, 'the worker got blocks this thread had dirtied').toBeGreaterThan(8);
+    expect(on.nonZero).toBe(0);
+    // Control: without zeroOnFree the same sequence shows the old bytes (so the check can fail).
+    const off = await hereThenThere(false);
+    expect(off.reused).toBeGreaterThan(8);
+    expect(off.nonZero).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a block a worker dirtied and freed is all zero when this thread mallocs it', async () => {
+    const heap = SharedHeap.create({ size: 8 * MiB, zeroOnFree: true });
+    let reused = 0;
+    for (const size of SIZES) {
+      const keep = heap.malloc(size);
+      const r = await remote({ buffer: heap.buffer, op: 'dirtyFree', size, count: 8, fill: 0x77 });
+      expect(r.ok, r.message).toBe(true);
+      heap.trim();
+      const got = Array.from({ length: 8 }, () => heap.malloc(size));
+      for (const p of got.filter((q) => r.values.includes(q))) {
+        reused++;
+        const bytes = new Uint8Array(heap.buffer, p, heap.usableSize(p));
+        expect(bytes.findIndex((b) => b !== 0), `block ${p} of ${size} B`).toBe(-1);
+      }
+      for (const p of [...got, keep]) heap.free(p);
+    }
+    expect(reused, "this thread got blocks the worker had dirtied").toBeGreaterThan(8);
+    heap.check();
+  }, 60_000);
+});
+
+describe('debug heaps', () => {
+  it('a write to a freed block (past its link word) is reported when the block is reused', () => {
+    const heap = SharedHeap.create({ size: 4 * MiB, debug: true });
+    for (const [size, offset] of [
+      [100, 20],
+      [2000, 1999],
+      [40 * KiB, 4],
+    ] as const) {
+      const [p, keep] = [heap.malloc(size), heap.malloc(size)];
+      heap.free(p);
+      new Uint8Array(heap.buffer)[p + offset] = 0x11; // a stale pointer still in use
+      const e = corruption(() => heap.malloc(size));
+      expectNames(e, p);
+      expect(e.message).toContain(`was written at offset ${offset} while it was free (use after free)`);
+      heap.check();
+      // Service goes on (the damaged block is not handed out again).
+      const q = heap.malloc(size);
+      expect(q).not.toBe(p);
+      heap.free(q);
+      heap.free(keep);
+    }
+    heap.check();
+  });
+
+  it('a write past the size asked for, into the guard bytes, is reported on free (here and on another worker)', async () => {
+    const heap = SharedHeap.create({ size: 8 * MiB, debug: true });
+    const u8 = new Uint8Array(heap.buffer);
+    for (const size of [1, 100, 3000, 300 * KiB]) {
+      const p = heap.malloc(size);
+      expect(heap.usableSize(p), 'debug: usable size is exactly the size asked for').toBe(size);
+      u8.fill(0x33, p, p + size); // all of its own bytes: fine
+      const saved = u8[p + size]!;
+      u8[p + size] = 0x33; // one byte too far
+      const e = corruption(() => heap.free(p));
+      expectNames(e, p);
+      expect(e.message).toContain(`block ${p} of ${size} bytes was written past its end, at offset ${size}`);
+      // The failed free changed nothing: with the guard byte back, the free goes through.
+      u8[p + size] = saved;
+      heap.free(p);
+      heap.check();
+    }
+    const p = heap.malloc(500);
+    u8[p + 503] = 0;
+    const r = await remote({ buffer: heap.buffer, op: 'free', p });
+    expect(r).toMatchObject({ ok: false, name: 'HeapCorruptionError', code: 'ERR_SABMALLOC_HEAP_CORRUPTION' });
+    expect(r.message).toContain(`block ${p} of 500 bytes was written past its end, at offset 503`);
+    heap.check();
+  }, 60_000);
+
+  it('leakReport() lists the blocks this thread still holds, with where they were allocated', () => {
+    const heap = SharedHeap.create({ size: 4 * MiB, debug: true });
+    const [a, b, c] = [heap.malloc(24), heap.malloc(5000), heap.malloc(300 * KiB)];
+    heap.free(b);
+    const leaks = heap.leakReport();
+    expect(leaks.map((l) => [l.pointer, l.size]).sort((x, y) => x[0]! - y[0]!)).toEqual([[a, 24], [c, 300 * KiB]].sort((x, y) => x[0]! - y[0]!));
+    for (const l of leaks) expect(l.stack).toContain('hardening.test');
+    heap.free(a);
+    heap.free(c);
+    expect(heap.leakReport()).toEqual([]);
+    heap.check();
+  });
+});

@@ -620,9 +620,12 @@ export interface ProbeTask {
   buffer: SharedArrayBuffer;
   /**
    * free / usableSize / realloc / malloc: one call on `p` (and `size`);
-   * freeMany: free every pointer of `ps`; callocMany: `count` x calloc(1, size), kept.
+   * freeMany: free every pointer of `ps`; callocMany / mallocMany: `count` x calloc(1, size)
+   * or malloc(size), kept, counting the bytes that are not zero; dirtyFree: `count` x
+   * malloc(size), filled with `fill` over their usable size, then freed.
    */
-  op: 'free' | 'usableSize' | 'realloc' | 'malloc' | 'freeMany' | 'callocMany';
+  op: 'free' | 'usableSize' | 'realloc' | 'malloc' | 'freeMany' | 'callocMany' | 'mallocMany' | 'dirtyFree';
+  fill?: number;
   p?: number;
   ps?: number[];
   size?: number;
@@ -638,8 +641,9 @@ export interface ProbeResult {
   /** malloc / realloc / usableSize result; callocMany: the blocks */
   value: number;
   values: number[];
-  /** callocMany: bytes that were not zero */
+  /** callocMany / mallocMany: bytes that were not zero, in all and per block of `values` */
   nonZero: number;
+  nonZeroByBlock: number[];
   threadId: number;
 }
 
@@ -650,7 +654,7 @@ export interface ProbeResult {
  */
 export function probe(t: ProbeTask): ProbeResult {
   const heap = SharedHeap.attach(t.buffer);
-  const r: ProbeResult = { ok: true, name: '', code: '', message: '', value: 0, values: [], nonZero: 0, threadId };
+  const r: ProbeResult = { ok: true, name: '', code: '', message: '', value: 0, values: [], nonZero: 0, nonZeroByBlock: [], threadId };
   const p = t.p ?? 0;
   try {
     if (t.op === 'free') heap.free(p);
@@ -661,11 +665,18 @@ export function probe(t: ProbeTask): ProbeResult {
     else {
       const size = t.size ?? 32;
       for (let k = 0; k < (t.count ?? 1); k++) {
-        const q = heap.calloc(1, size);
+        const q = t.op === 'callocMany' ? heap.calloc(1, size) : heap.malloc(size);
         r.values.push(q);
-        const bytes = new Uint8Array(t.buffer, q, size);
-        for (let i = 0; i < size; i++) if (bytes[i] !== 0) r.nonZero++;
+        const bytes = new Uint8Array(t.buffer, q, t.op === 'callocMany' ? size : heap.usableSize(q));
+        if (t.op === 'dirtyFree') bytes.fill(t.fill ?? 0x77);
+        else {
+          let n = 0;
+          for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) n++;
+          r.nonZero += n;
+          r.nonZeroByBlock.push(n);
+        }
       }
+      if (t.op === 'dirtyFree') for (const q of r.values) heap.free(q);
     }
   } catch (e) {
     const err = e as Error & { code?: string };
