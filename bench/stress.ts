@@ -52,7 +52,7 @@ const MiB = 1024 * 1024;
 export interface StressOptions {
   /** worker threads (default 64) */
   workers?: number;
-  /** operations per worker per round (default 3000 unless durationSec is given) */
+  /** operations per worker per round (default 8000 unless durationSec is given) */
   ops?: number;
   /** run each round's work phase for this many seconds instead of a fixed op count */
   durationSec?: number;
@@ -166,7 +166,7 @@ export function resolveStressOptions(o: StressOptions = {}): ResolvedStressOptio
   if (typeof soakMinutes !== 'number' || !(soakMinutes >= 0)) throw new RangeError(`soak must be >= 0 minutes, got ${o.soakMinutes}`);
   return {
     workers,
-    ops: int(o.ops, durationSec > 0 ? 0 : 3000, 'ops', 0),
+    ops: int(o.ops, durationSec > 0 ? 0 : 8000, 'ops', 0),
     durationSec,
     sizes,
     remoteFreeRate: rate(o.remoteFreeRate, 0.5, 'remote free rate'),
@@ -726,5 +726,5 @@ export function formatSummary(s: StressSummary): string[] {
 }
 
 function fmtStat(v: number): string {
-  return Number.isInteger(v) ? fmtInt(v) : v.toFixed(3);
+  return Number.isInteger(v) || Math.abs(v) >= 1000 ? fmtInt(v) : v.toFixed(3);
 }

@@ -18,7 +18,7 @@ import { formatProgress, formatSummary, runStress, type StressOptions, type Stre
 
 export const STRESS_USAGE = `usage: sabmalloc stress [options]
   --workers N             worker threads (default 64)
-  --ops N                 operations per worker per round (default 3000)
+  --ops N                 operations per worker per round (default 8000)
   --duration S            run each round's work for S seconds instead of --ops
   --sizes small|mixed|large
                           size mix (default mixed; large goes up to 6 MiB)
@@ -137,7 +137,7 @@ export function summaryMarkdown(s: StressSummary, command: string): string {
     '',
     `Command: \`${command}\``,
     '',
-    `Machine: ${os.cpus().length} cores (${cpu}), Node ${process.versions.node}, ${os.platform()}/${os.arch()}; ${new Date().toISOString().slice(0, 10)}.`,
+    `Machine: ${os.cpus().length} cores (${cpu}), Node ${process.versions.node}, ${os.platform()}/${os.arch()}, load average ${os.loadavg()[0]!.toFixed(1)} at the end; ${new Date().toISOString().slice(0, 10)}.`,
     '',
     '```',
     ...formatSummary(s),
