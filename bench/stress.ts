@@ -33,11 +33,13 @@ import {
   Intent,
   maxSizeOf,
   ownerName,
+  prng,
   stampBytes,
   statsBase,
   tokenGen,
   tokenOwner,
   tokenPtr,
+  unit,
   verifyStamp,
   WS,
   type ControlViews,
@@ -77,6 +79,11 @@ export interface StressOptions {
   localCap?: number;
   /** slots of the hand-off array (default 2 x workers) */
   handoffSlots?: number;
+  /**
+   * Probability that each worker is terminated (worker.terminate()) at a random moment of
+   * a round's work; the main thread then calls heap.recover(threadId) (default 0).
+   */
+  killRate?: number;
   /** a phase that has not finished after this long is a hang (default 120 s + duration) */
   phaseTimeoutMs?: number;
   /** called every progressIntervalMs with a snapshot (stderr output is the caller's) */
@@ -111,6 +118,7 @@ export interface ResolvedStressOptions {
   soakMinutes: number;
   localCap: number;
   handoffSlots: number;
+  killRate: number;
 }
 
 export interface StressSummary extends OpCounts {
@@ -131,6 +139,13 @@ export interface StressSummary extends OpCounts {
   heapBytes: number;
   maxHeapBytes: number;
   threadsUsed: number;
+  /** workers terminated (kill mode), and of those, how many died attached to the heap */
+  kills: number;
+  killsMidTask: number;
+  /** blocks a killed worker's interrupted operation was about, taken back by the main thread */
+  inFlightRecovered: number;
+  /** blocks malloc returned to a worker that died before recording them: stay allocated */
+  lostToKills: number;
   locks: HeapStats['locks'] | null;
   final: {
     checkPassed: boolean;
@@ -179,6 +194,7 @@ export function resolveStressOptions(o: StressOptions = {}): ResolvedStressOptio
     soakMinutes,
     localCap: int(o.localCap, sizes === 'large' ? 12 : 32, 'local cap', 1, 1 << 16),
     handoffSlots: int(o.handoffSlots, 2 * workers, 'hand-off slots', 1, 1 << 20),
+    killRate: rate(o.killRate, 0, 'kill rate'),
   };
 }
 
@@ -226,7 +242,15 @@ interface Held {
  * Audit with the workers idle: every held block allocated, unique, disjoint, intact; the
  * heap's count of objects in use equals what we hold (+ the control block).
  */
-export function audit(heap: SharedHeap, cv: ControlViews, salt: number, round: number, failures: StressFailure[]): { blocks: number; bytes: number } {
+export function audit(
+  heap: SharedHeap,
+  cv: ControlViews,
+  salt: number,
+  round: number,
+  failures: StressFailure[],
+  /** blocks the heap may hold that nobody has (lost to killed workers) */
+  untrackedAllowed = 0,
+): { blocks: number; bytes: number; untracked: number } {
   const seenBy = `the audit of round ${round}`;
   const held: Held[] = [];
   const add = (token: bigint, where: string): void => {
@@ -287,11 +311,14 @@ export function audit(heap: SharedHeap, cv: ControlViews, salt: number, round: n
     }
   }
   const s = heap.stats();
-  if (s.inUseObjects !== held.length + 1) {
+  const untracked = s.inUseObjects - held.length - 1;
+  if (untracked < 0 || untracked > untrackedAllowed) {
     failures.push({
       kind: 'leak',
       seenBy,
-      detail: `the heap counts ${s.inUseObjects} objects in use, the workers hold ${held.length} blocks (+1 control block)`,
+      detail:
+        `the heap counts ${s.inUseObjects} objects in use, the workers hold ${held.length} blocks (+1 control block)` +
+        (untrackedAllowed > 0 ? `; at most ${untrackedAllowed} may be lost to killed workers` : ''),
     });
   }
   try {
@@ -299,7 +326,7 @@ export function audit(heap: SharedHeap, cv: ControlViews, salt: number, round: n
   } catch (e) {
     failures.push({ kind: 'check', seenBy, detail: `check() with ${held.length} blocks live: ${(e as Error).message}` });
   }
-  return { blocks: held.length, bytes };
+  return { blocks: held.length, bytes, untracked };
 }
 
 /** Every block named by a LOCAL table or the HAND-OFF array, with where it is. */
@@ -426,6 +453,10 @@ export async function runStress(options: StressOptions = {}): Promise<StressSumm
     heapBytes: 0,
     maxHeapBytes: 0,
     threadsUsed: 0,
+    kills: 0,
+    killsMidTask: 0,
+    inFlightRecovered: 0,
+    lostToKills: 0,
     locks: null,
     final: null,
   };
@@ -494,7 +525,8 @@ export async function runStress(options: StressOptions = {}): Promise<StressSumm
       workStart = Date.now();
       opsBefore = summary.ops;
       const deadline = o.durationSec > 0 ? workStart + o.durationSec * 1000 : 0;
-      const tasks: Promise<WorkCounts>[] = [];
+      const tasks: Promise<WorkCounts | null>[] = [];
+      const killer = startKiller(pool, heap, cv, o, round, workStart, summary);
       for (let w = 0; w < o.workers; w++) {
         const t: StressTask = {
           ...ref,
@@ -507,20 +539,30 @@ export async function runStress(options: StressOptions = {}): Promise<StressSumm
           reallocRate: o.reallocRate,
           liveBudget,
         };
-        tasks.push(pool.run(t, { name: 'stress' }));
+        tasks.push(pool.run(t, { name: 'stress' }).catch((e: unknown) => (killer.killed.has(w) ? null : Promise.reject(e))));
       }
       const worked = await settle(tasks, phaseTimeout, `round ${round} work phase`, cv, failures);
+      const killed = await killer.stop();
       summary.workMs += Date.now() - workStart;
       sample();
       for (const c of worked) account(summary, c, threads, failures);
-      if (worked.length < o.workers) {
+      if (worked.length + killed.size < o.workers) {
         healthy = false;
         break;
+      }
+      // The killed workers' interrupted operations: blocks still allocated that nobody holds.
+      for (const w of killed) {
+        summary.ops += cv.f64[statsBase(w) + WS.OPS]!;
+        for (const p of inFlightBlocks(heap, cv, w, salt)) {
+          heap.free(p);
+          summary.inFlightRecovered++;
+        }
       }
 
       // AUDIT
       phase = 'audit';
-      const a = audit(heap, cv, salt, round, failures);
+      const a = audit(heap, cv, salt, round, failures, summary.lostToKills + killed.size);
+      summary.lostToKills += Math.max(0, a.untracked - summary.lostToKills);
       summary.peakLiveBlocks = Math.max(summary.peakLiveBlocks, a.blocks);
       summary.peakLiveBytes = Math.max(summary.peakLiveBytes, a.bytes + heap.usableSize(ctrl));
       if (failures.length > 0) break;
@@ -552,7 +594,7 @@ export async function runStress(options: StressOptions = {}): Promise<StressSumm
       phase = 'check';
       heap.free(ctrl);
       heap.trim();
-      const fin = finalState(heap, failures, `the end of round ${round}`);
+      const fin = finalState(heap, failures, `the end of round ${round}`, summary.lostToKills);
       summary.final = fin;
       summary.rounds++;
       if (failures.length > 0) break;
@@ -581,6 +623,67 @@ export async function runStress(options: StressOptions = {}): Promise<StressSumm
   return summary;
 }
 
+interface Killer {
+  /** workers terminated so far (their task's rejection is expected) */
+  readonly killed: Set<number>;
+  /** stops killing, waits for the recoveries; returns the killed workers */
+  stop(): Promise<Set<number>>;
+}
+
+/**
+ * Kill mode: each worker is, with probability killRate, terminated once it has done a
+ * random number of its operations (or at a random moment of the duration); when it has
+ * exited, the main thread calls heap.recover(its threadId).
+ */
+function startKiller(
+  pool: Piscina,
+  heap: SharedHeap,
+  cv: ControlViews,
+  o: ResolvedStressOptions,
+  round: number,
+  workStart: number,
+  summary: StressSummary,
+): Killer {
+  const killed = new Set<number>();
+  if (o.killRate === 0) return { killed, stop: async () => killed };
+  const rnd = prng(deriveSeed(o.seed, round, 0xdead));
+  const due = new Map<number, { ops: number; at: number }>();
+  for (let w = 0; w < o.workers; w++) {
+    if (unit(rnd) >= o.killRate) continue;
+    due.set(w, o.ops > 0 ? { ops: rnd() % o.ops, at: 0 } : { ops: 0, at: workStart + unit(rnd) * o.durationSec * 1000 });
+  }
+  const recoveries: Promise<void>[] = [];
+  const timer = setInterval(() => {
+    for (const [w, d] of due) {
+      const b = statsBase(w);
+      const tid = cv.f64[b + WS.THREAD_ID]!;
+      if (cv.f64[b + WS.DONE] === 1 && tid !== 0) {
+        due.delete(w); // finished before its moment came
+        continue;
+      }
+      if (tid === 0 || cv.f64[b + WS.OPS]! < d.ops || Date.now() < d.at) continue;
+      const worker = pool.threads.find((t) => t.threadId === tid);
+      if (worker === undefined) continue;
+      due.delete(w);
+      killed.add(w);
+      summary.kills++;
+      recoveries.push(
+        worker.terminate().then(() => {
+          if (heap.recover(tid).slots.length > 0) summary.killsMidTask++;
+        }),
+      );
+    }
+  }, 2);
+  return {
+    killed,
+    stop: async () => {
+      clearInterval(timer);
+      await Promise.all(recoveries);
+      return killed;
+    },
+  };
+}
+
 function account(summary: StressSummary, c: WorkCounts, threads: Set<number>, failures: StressFailure[], drain = false): void {
   for (const k of OP_COUNT_KEYS) if (k !== 'ops' || !drain) summary[k] += c[k];
   threads.add(c.threadId);
@@ -588,9 +691,9 @@ function account(summary: StressSummary, c: WorkCounts, threads: Set<number>, fa
 }
 
 /** Waits for every task, bounded; a hang raises STOP, waits a little more, then gives up. */
-async function settle(tasks: Promise<WorkCounts>[], ms: number, what: string, cv: ControlViews, failures: StressFailure[]): Promise<WorkCounts[]> {
+async function settle(tasks: Promise<WorkCounts | null>[], ms: number, what: string, cv: ControlViews, failures: StressFailure[]): Promise<WorkCounts[]> {
   const all = Promise.allSettled(tasks);
-  let results: PromiseSettledResult<WorkCounts>[];
+  let results: PromiseSettledResult<WorkCounts | null>[];
   try {
     results = await bounded(all, ms, what);
   } catch (e) {
@@ -612,14 +715,16 @@ async function settle(tasks: Promise<WorkCounts>[], ms: number, what: string, cv
   }
   const ok: WorkCounts[] = [];
   for (const r of results) {
-    if (r.status === 'fulfilled') ok.push(r.value);
+    if (r.status === 'fulfilled') {
+      if (r.value !== null) ok.push(r.value);
+    }
     else failures.push({ kind: 'error', seenBy: 'a worker', detail: `task failed: ${(r.reason as Error)?.stack ?? String(r.reason)}` });
   }
   return ok;
 }
 
 /** The end-of-round requirements; returns the figures, pushes failures. */
-function finalState(heap: SharedHeap, failures: StressFailure[], when: string): NonNullable<StressSummary['final']> {
+function finalState(heap: SharedHeap, failures: StressFailure[], when: string, lost = 0): NonNullable<StressSummary['final']> {
   let checkPassed = true;
   try {
     heap.check();
@@ -638,14 +743,17 @@ function finalState(heap: SharedHeap, failures: StressFailure[], when: string): 
   };
   const problems: string[] = [];
   if (fin.attachedThreads !== 1) problems.push(`${fin.attachedThreads} threads attached (only the main thread should be)`);
-  if (fin.inUseObjects !== 0) problems.push(`${fin.inUseObjects} objects still in use (${s.inUseBytes} bytes)`);
-  if (fin.pageHeapFreeBytes !== fin.heapBytes) {
+  if (fin.inUseObjects !== lost) {
+    problems.push(`${fin.inUseObjects} objects still in use (${s.inUseBytes} bytes)${lost > 0 ? `, ${lost} of them lost to killed workers` : ''}`);
+  }
+  // Blocks lost to killed workers stay allocated: then the pages cannot all be free.
+  if (lost === 0 && fin.pageHeapFreeBytes !== fin.heapBytes) {
     problems.push(
       `page heap holds ${fin.pageHeapFreeBytes} of ${fin.heapBytes} bytes free (central ${s.centralCacheFreeBytes} B, ` +
         `transfer ${s.transferCacheFreeBytes} B, thread caches ${s.threadCacheFreeBytes} B, small spans ${s.smallSpanBytes} B, large ${s.largeBytes} B)`,
     );
   }
-  if (fin.pageHeapFreeSpanCount !== 1) {
+  if (lost === 0 && fin.pageHeapFreeSpanCount !== 1) {
     problems.push(`free pages in ${fin.pageHeapFreeSpanCount} spans, not coalesced into 1: ${JSON.stringify(s.pageHeapFreeSpans)}`);
   }
   if (problems.length > 0) failures.push({ kind: 'leak', seenBy: 'the main thread', detail: `at ${when}: ${problems.join('; ')}` });
@@ -702,6 +810,12 @@ export function formatSummary(s: StressSummary): string[] {
     `peak live ${fmtBytes(s.peakLiveBytes)} (${fmtInt(s.peakLiveBlocks)} blocks at the largest audit), peak committed ${fmtBytes(s.peakCommittedBytes)}, ` +
       `heap ${fmtBytes(s.heapBytes)} of max ${fmtBytes(s.maxHeapBytes)}, grown ${s.growCount} time(s)`,
   );
+  if (o.killRate > 0) {
+    lines.push(
+      `kill rate ${o.killRate}: ${s.kills} workers terminated (${s.killsMidTask} while attached, each followed by heap.recover), ` +
+        `${s.inFlightRecovered} in-flight blocks taken back, ${s.lostToKills} lost (malloc returned, the worker died before recording it)`,
+    );
+  }
   if (s.locks) {
     for (const [tier, l] of Object.entries(s.locks)) {
       if (l.kind === 'none') continue;

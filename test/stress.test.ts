@@ -71,6 +71,18 @@ describe('stress runner', () => {
     expect(s.locks?.pageHeap.kind).toBe('adaptive');
   }, 180_000);
 
+  it('kill mode: workers terminated at random moments, recovered, the rest verified to the end', async () => {
+    const s = await runStress({ workers: 8, ops: 1500, sizes: 'mixed', heapSize: 32 * MiB, killRate: 0.3, rounds: 2, seed: 0x4111 });
+    expect(s.failures.map(formatFailure), formatSummary(s).join('\n')).toEqual([]);
+    expect(s.ok).toBe(true);
+    expect(s.kills, 'workers were killed').toBeGreaterThan(0);
+    expect(s.killsMidTask).toBeGreaterThan(0);
+    expect(s.lostToKills, 'at most one block lost per kill').toBeLessThanOrEqual(s.kills);
+    expect(s.final!.checkPassed).toBe(true);
+    expect(s.final!.inUseObjects).toBe(s.lostToKills);
+    expect(s.final!.attachedThreads).toBe(1);
+  }, 180_000);
+
   it('a bounded soak: fresh workers each round on one heap until the time is up', async () => {
     const s = await runStress({ workers: 6, ops: 800, sizes: 'small', heapSize: 32 * MiB, soakMinutes: 0.2, seed: 0x50a4 });
     expectClean(s);

@@ -8,7 +8,7 @@
  *
  *   byte offset (from the block start)   contents
  *   0      Int32 x 16                    control words (`CW` below)
- *   64     Float64 x 8 per worker        per-worker live counters (`WS` below), 64 bytes
+ *   64     Float64 x 16 per worker       per-worker live counters (`WS` below), 128 bytes
  *                                        apart so workers never share a cache line
  *   ...    BigInt64 x handoffSlots       the HAND-OFF array: block tokens, 0 = empty,
  *                                        swapped with Atomics.exchange
@@ -52,6 +52,7 @@ export const WS = {
   DONE: 5, // 1 once the worker has detached
   INTENT_TOKEN_LO: 6, // token of the block (low 32 bits, then high 31 bits) for kill recovery
   INTENT_TOKEN_HI: 7,
+  THREAD_ID: 8, // worker_threads threadId of the thread running the worker's task
 } as const;
 
 export const Intent = {
@@ -63,7 +64,7 @@ export const Intent = {
 } as const;
 
 const CONTROL_WORDS_BYTES = 64;
-const WORKER_STATS_BYTES = 64;
+const WORKER_STATS_BYTES = 128;
 
 export interface ControlLayout {
   workers: number;

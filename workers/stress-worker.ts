@@ -276,6 +276,8 @@ export function stress(t: StressTask): WorkCounts {
   let localBytes = 0;
   for (let k = 0; k < n; k++) localBytes += s.usable(table[base + k]!, 'start') ?? 0;
   let gen = 0;
+  f64[sb + WS.THREAD_ID] = threadId;
+  f64[sb + WS.DONE] = 0;
   Atomics.add(cv.i32, CW.STARTED, 1);
 
   const take = (k: number): bigint => {
