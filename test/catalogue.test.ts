@@ -26,6 +26,7 @@ import {
   TooManyThreadsError,
 } from '../src/index.js';
 import type { ProbeResult, ProbeTask } from '../workers/stress-worker.js';
+import { withTimeout } from './helpers/pool.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -283,15 +284,8 @@ describe('bad-input catalogue', () => {
     const heap = SharedHeap.create({ size: 8 * MiB, maxSize: 32 * MiB });
     const witnesses = [32, 700, 20 * KiB, 400 * KiB].map((n) => heap.malloc(n));
     for (const p of witnesses) stamp(heap, p);
-    const remote = async (t: Omit<ProbeTask, 'buffer'>): Promise<ProbeResult> => {
-      let timer: NodeJS.Timeout | undefined;
-      const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`probe ${t.op} hung`)), 30_000)));
-      try {
-        return await Promise.race([pool.run({ ...t, buffer: heap.buffer }, { name: 'probe' }), hang]);
-      } finally {
-        clearTimeout(timer);
-      }
-    };
+    const remote = (t: Omit<ProbeTask, 'buffer'>): Promise<ProbeResult> =>
+      withTimeout(pool.run({ ...t, buffer: heap.buffer }, { name: 'probe' }), 30_000, `probe ${t.op}`);
     return { heap, witnesses, remote };
   }
 

@@ -16,6 +16,7 @@ import { formatFailure, freeHeld, stressWorkerUrl } from '../bench/stress.js';
 import { SharedHeap } from '../src/index.js';
 import { controlLayout, controlViews } from '../workers/stress-shared.js';
 import type { FuzzOp, FuzzResult, FuzzTask } from '../workers/stress-worker.js';
+import { withTimeout } from './helpers/pool.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -70,9 +71,7 @@ describe('fuzz: random op sequences on three workers', () => {
     const tasks = s.lists.map((ops, w) =>
       pool.run({ buffer: heap.buffer, ctrl, workers: WORKERS, handoffSlots: SLOTS, localCap: 1, salt, worker: w, ops }, { name: 'runOps' }),
     );
-    let timer: NodeJS.Timeout | undefined;
-    const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('fuzz run hung')), 60_000)));
-    const results = await Promise.race([Promise.all(tasks), hang]).finally(() => clearTimeout(timer));
+    const results = await withTimeout(Promise.all(tasks), 60_000, 'fuzz run');
     const failures = results.flatMap((r) => r.failures).map(formatFailure);
     failures.push(...freeHeld(heap, cv, salt, 'the main thread').map(formatFailure));
     expect(failures).toEqual([]);
@@ -115,8 +114,10 @@ describe('fuzz: random op sequences on three workers', () => {
         new Uint8Array(heap.buffer, ctrl, L.bytes).fill(0);
         const cv = controlViews(heap.buffer, ctrl, L);
         const mySalt = salt++;
-        const results = await Promise.all(
-          lists.map((ops, w) => pool.run({ buffer: heap.buffer, ctrl, workers: WORKERS, handoffSlots: SLOTS, localCap: 1, salt: mySalt, worker: w, ops }, { name: 'runOps' })),
+        const results = await withTimeout(
+          Promise.all(lists.map((ops, w) => pool.run({ buffer: heap.buffer, ctrl, workers: WORKERS, handoffSlots: SLOTS, localCap: 1, salt: mySalt, worker: w, ops }, { name: 'runOps' }))),
+          60_000,
+          'fuzz run',
         );
         remote += results.reduce((a, r) => a + r.remoteFrees, 0);
         expect(results.flatMap((r) => r.failures).map(formatFailure)).toEqual([]);

@@ -13,6 +13,7 @@ import { Piscina } from 'piscina';
 import { stressWorkerUrl } from '../bench/stress.js';
 import { DoubleFreeError, HeapCorruptionError, SharedHeap } from '../src/index.js';
 import type { ProbeResult, ProbeTask } from '../workers/stress-worker.js';
+import { withTimeout } from './helpers/pool.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -25,15 +26,7 @@ afterAll(async () => {
   await pool.destroy();
 });
 
-async function remote(t: ProbeTask): Promise<ProbeResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`probe ${t.op} hung`)), 30_000)));
-  try {
-    return await Promise.race([pool.run(t, { name: 'probe' }), hang]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const remote = (t: ProbeTask): Promise<ProbeResult> => withTimeout(pool.run(t, { name: 'probe' }), 30_000, `probe ${t.op}`);
 
 function corruption(fn: () => unknown): HeapCorruptionError {
   let thrown: unknown;
