@@ -25,6 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { SharedHeap, SMALL_MAX, type HeapStats, type LockKind } from '../src/index.js';
+import { POOL_EXEC_ARGV } from '../src/pool/heappool.js';
 import {
   CW,
   controlLayout,
@@ -69,6 +70,11 @@ export interface StressOptions {
   heapSize?: number;
   /** > heapSize makes the heap growable */
   maxHeapSize?: number;
+  /**
+   * Grow a growable heap to its maximum from the main thread before the workers start, so
+   * no growth happens under concurrency (default false).
+   */
+  preallocate?: boolean;
   /** run seed (default random); each worker's op sequence derives from seed, round, index */
   seed?: number;
   /** rounds (default 1; a soak runs rounds until its time is up) */
@@ -116,6 +122,7 @@ export interface ResolvedStressOptions {
   seed: number;
   rounds: number;
   soakMinutes: number;
+  preallocate: boolean;
   localCap: number;
   handoffSlots: number;
   killRate: number;
@@ -192,6 +199,7 @@ export function resolveStressOptions(o: StressOptions = {}): ResolvedStressOptio
     seed: int(o.seed, (Math.random() * 2 ** 32) >>> 0, 'seed', 0, 2 ** 32 - 1),
     rounds: int(o.rounds, 1, 'rounds', 1),
     soakMinutes,
+    preallocate: o.preallocate ?? false,
     localCap: int(o.localCap, sizes === 'large' ? 12 : 32, 'local cap', 1, 1 << 16),
     handoffSlots: int(o.handoffSlots, 2 * workers, 'hand-off slots', 1, 1 << 20),
     killRate: rate(o.killRate, 0, 'kill rate'),
@@ -460,6 +468,10 @@ export async function runStress(options: StressOptions = {}): Promise<StressSumm
     locks: null,
     final: null,
   };
+  if (o.preallocate && o.maxHeapSize > o.heapSize) {
+    const big = heap.malloc(o.maxHeapSize - o.heapSize);
+    heap.free(big);
+  }
   const threads = new Set<number>();
   const layout = controlLayout(o.workers, o.handoffSlots, o.localCap);
   const heapBytes = heap.stats().heapBytes;
@@ -481,6 +493,7 @@ export async function runStress(options: StressOptions = {}): Promise<StressSumm
 
     const pool = new Piscina({
       filename: url.href,
+      execArgv: [...POOL_EXEC_ARGV], // see heappool.ts: piscina start-up on Node 20.19+
       minThreads: o.workers,
       maxThreads: o.workers,
       concurrentTasksPerWorker: 1,
@@ -797,7 +810,7 @@ export function formatSummary(s: StressSummary): string[] {
   lines.push(
     `workers ${o.workers}, ${o.durationSec > 0 ? `${o.durationSec} s` : `${fmtInt(o.ops)} ops`} per worker per round, sizes ${o.sizes}, ` +
       `remote-free rate ${o.remoteFreeRate}, realloc rate ${o.reallocRate}, locks central=${o.locks.central} pageHeap=${o.locks.pageHeap}, ` +
-      `heap ${fmtBytes(o.heapSize)}${o.maxHeapSize > o.heapSize ? ` growable to ${fmtBytes(o.maxHeapSize)}` : ' fixed'}, seed ${o.seed}` +
+      `heap ${fmtBytes(o.heapSize)}${o.maxHeapSize > o.heapSize ? ` growable to ${fmtBytes(o.maxHeapSize)}${o.preallocate ? ' (grown before the workers start)' : ''}` : ' fixed'}, seed ${o.seed}` +
       (o.soakMinutes > 0 ? `, soak ${o.soakMinutes} min` : ''),
   );
   lines.push(`rounds ${s.rounds}, threads used ${s.threadsUsed}, elapsed ${(s.elapsedMs / 1000).toFixed(1)} s (work phases ${(s.workMs / 1000).toFixed(1)} s)`);

@@ -26,6 +26,7 @@ import {
   TooManyThreadsError,
 } from '../src/index.js';
 import type { ProbeResult, ProbeTask } from '../workers/stress-worker.js';
+import { POOL_EXEC_ARGV } from '../src/pool/heappool.js';
 import { withTimeout } from './helpers/pool.js';
 
 const KiB = 1024;
@@ -273,7 +274,7 @@ describe('bad-input catalogue', () => {
   let ctx: Ctx;
 
   beforeAll(() => {
-    pool = new Piscina({ filename: stressWorkerUrl().href, minThreads: 1, maxThreads: 1, idleTimeout: 60_000 });
+    pool = new Piscina({ filename: stressWorkerUrl().href, minThreads: 1, maxThreads: 1, idleTimeout: 60_000, execArgv: [...POOL_EXEC_ARGV] });
   });
   afterAll(async () => {
     await pool.destroy();

@@ -13,6 +13,7 @@ import { Piscina } from 'piscina';
 import { stressWorkerUrl } from '../bench/stress.js';
 import { DoubleFreeError, HeapCorruptionError, SharedHeap } from '../src/index.js';
 import type { ProbeResult, ProbeTask } from '../workers/stress-worker.js';
+import { POOL_EXEC_ARGV } from '../src/pool/heappool.js';
 import { withTimeout } from './helpers/pool.js';
 
 const KiB = 1024;
@@ -20,7 +21,7 @@ const MiB = 1024 * 1024;
 
 let pool: Piscina<ProbeTask, ProbeResult>;
 beforeAll(() => {
-  pool = new Piscina({ filename: stressWorkerUrl().href, minThreads: 1, maxThreads: 1, idleTimeout: 60_000 });
+  pool = new Piscina({ filename: stressWorkerUrl().href, minThreads: 1, maxThreads: 1, idleTimeout: 60_000, execArgv: [...POOL_EXEC_ARGV] });
 });
 afterAll(async () => {
   await pool.destroy();

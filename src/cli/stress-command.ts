@@ -29,6 +29,7 @@ export const STRESS_USAGE = `usage: sabmalloc stress [options]
   --page-heap-lock KIND   page-heap lock (default futex); kinds: ${LOCK_KINDS.join(', ')}
   --heap-size SIZE        initial heap, e.g. 256M, 1G (default by --sizes: 64M / 256M / 768M)
   --max-heap-size SIZE    > heap size makes the heap growable
+  --prealloc              grow a growable heap to its maximum before the workers start
   --seed N                run seed (default random; printed, every run replays from it)
   --rounds N              rounds on the same heap, fresh workers each (default 1)
   --soak MINUTES          repeat rounds until MINUTES have passed
@@ -92,6 +93,7 @@ export function parseStressArgs(argv: readonly string[]): ParsedStressArgs {
       'local-cap': { type: 'string' },
       'handoff-slots': { type: 'string' },
       'kill-rate': { type: 'string' },
+      prealloc: { type: 'boolean' },
       out: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
@@ -120,6 +122,7 @@ export function parseStressArgs(argv: readonly string[]): ParsedStressArgs {
     localCap: num(values['local-cap'], '--local-cap', true),
     handoffSlots: num(values['handoff-slots'], '--handoff-slots', true),
     killRate: num(values['kill-rate'], '--kill-rate'),
+    preallocate: values.prealloc,
   };
   // A growable heap given only --max-heap-size starts at the default size.
   for (const k of Object.keys(options) as (keyof StressOptions)[]) if (options[k] === undefined) delete options[k];
