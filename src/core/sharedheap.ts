@@ -534,8 +534,7 @@ export class SharedHeap {
     if (p < mem.base) throw new InvalidPointerError(p, `${op}: points into the heap's header and metadata`);
     if (p >= mem.limit) {
       this.threadCache.refresh();
-      const end = mem.base + mem.committedPages() * mem.pageSize;
-      if (p >= mem.limit) throw new InvalidPointerError(p, `${op}: beyond the end of the heap (${end} bytes)`);
+      if (p >= mem.limit) throw new InvalidPointerError(p, `${op}: beyond the end of the heap (${mem.limit} bytes)`);
     }
     if ((p & 15) !== 0) throw new InvalidPointerError(p, `${op}: not 16-byte aligned, so not a block start`);
     const state = mem.shadow[(p - mem.base) >>> 4];
