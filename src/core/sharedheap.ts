@@ -398,6 +398,7 @@ export class SharedHeap {
   }
 
   private allocateSmall(cls: number): number {
+    this.threadCache.syncViews();
     if (this.cached) return this.threadCache.allocate(cls);
     if (this.globalMode) this.globalLock.lock();
     const p = this.threadCache.allocateUncached(cls);
@@ -532,6 +533,8 @@ export class SharedHeap {
       throw new InvalidPointerError(p, `${op} needs a block offset (a non-negative integer)`);
     }
     if (p < mem.base) throw new InvalidPointerError(p, `${op}: points into the heap's header and metadata`);
+    // The thread cache may hold views older than HeapMemory's (see ThreadCache.syncViews).
+    this.threadCache.syncViews();
     if (p >= mem.limit) {
       this.threadCache.refresh();
       if (p >= mem.limit) throw new InvalidPointerError(p, `${op}: beyond the end of the heap (${mem.limit} bytes)`);

@@ -116,7 +116,13 @@ export class ThreadCache {
     this.updateBudget();
   }
 
-  private syncViews(): void {
+  /**
+   * Takes the views HeapMemory has now. Any path that may have refreshed them without
+   * going through this cache (a large allocation that grew the buffer, a drain) must call
+   * this before the cache writes a link: a write through a view shorter than the buffer
+   * is silently dropped, and the list would then link to the block's old contents.
+   */
+  syncViews(): void {
     this.u32 = this.mem.u32;
     this.i32 = this.mem.i32;
     this.u8 = this.mem.u8;
