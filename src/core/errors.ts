@@ -67,5 +67,6 @@ export class DetachedHeapError extends SabmallocError {
 function describe(p: unknown): string {
   if (typeof p === 'number') return Number.isInteger(p) && p >= 0 ? `${p} (0x${p.toString(16)})` : String(p);
   if (typeof p === 'string') return JSON.stringify(p);
+  if (typeof p === 'bigint') return `${p}n (a bigint)`;
   return typeof p === 'object' ? Object.prototype.toString.call(p) : String(p);
 }

@@ -311,7 +311,7 @@ export class SharedHeap {
   /** Allocates n bytes; returns the block's byte offset (16-byte aligned, > 0). */
   malloc(n: number): number {
     // 262144 = SMALL_MAX, written out: a module constant costs a binding-cell check per call.
-    if ((n >>> 0) === n && n <= 262144 && this.fast) {
+    if (typeof n === 'number' && (n >>> 0) === n && n <= 262144 && this.fast) {
       const p = this.threadCache.allocate(this.classOf[(n + 15) >>> 4]!);
       if (p !== 0) return p;
     }
@@ -320,7 +320,7 @@ export class SharedHeap {
 
   /** Frees a block from malloc/calloc/realloc (any thread's); free(0) does nothing. */
   free(p: number): void {
-    if (this.fast && this.threadCache.free(p)) return;
+    if (this.fast && typeof p === 'number' && this.threadCache.free(p)) return;
     this.freeSlow(p);
   }
 
@@ -341,7 +341,8 @@ export class SharedHeap {
   realloc(p: number, n: number): number {
     if (p === 0) return this.malloc(n);
     checkSize(n, 'realloc size');
-    const usable = this.usableSize(p);
+    const cls = this.classify(p, 'realloc');
+    const usable = this.debug ? this.mem.u32[(p + this.blockBytes(p, cls) - 4) >>> 2]! : this.blockBytes(p, cls);
     // In debug mode the guard bytes sit right after the size asked for: always move.
     if (!this.debug && n <= usable && (n > usable >>> 1 || usable <= 16)) return p;
     const q = this.malloc(n); // on OutOfMemoryError p is untouched and still valid
@@ -372,8 +373,13 @@ export class SharedHeap {
     }
     if (this.debug) return this.debugAllocate(n);
     const p = this.allocateBlock(n);
-    // With zeroOnFree, a freed block is zero but for its free-list link word.
-    if (this.zeroOnFree) this.mem.u32[p >>> 2] = 0;
+    if (this.zeroOnFree) {
+      // A freed small block is zero but for its free-list link word; a large block's pages
+      // may have held blocks of any class, links included.
+      const cls = this.mem.pageClass[this.mem.pageOf(p)]!;
+      if (cls > 0) this.mem.u32[p >>> 2] = 0;
+      else this.mem.u8.fill(0, p, p + this.blockBytes(p, 0));
+    }
     return p;
   }
 
@@ -548,7 +554,10 @@ export class SharedHeap {
       }
       return cls;
     }
-    if (state === Shadow.FREE || state === Shadow.FREED) throw new DoubleFreeError(p);
+    if (state === Shadow.FREE || state === Shadow.FREED) {
+      if (op === 'free') throw new DoubleFreeError(p);
+      throw new InvalidPointerError(p, `${op}: the block was already freed (use after free)`);
+    }
     const s = this.spans.spanOfPage(mem.pageOf(p));
     const spanState = s >= 0 ? this.spans.get(s, SP.STATE) : SpanState.NONE;
     const inSpan = s >= 0 && mem.pageOf(p) < s + this.spans.get(s, SP.PAGES);
@@ -609,6 +618,11 @@ export class SharedHeap {
     this.checkAttached();
     this.threadCache.refresh();
     if (deadThreadId === threadId) throw new RangeError('a thread cannot recover itself; detach() instead');
+    if (!Number.isInteger(deadThreadId) || deadThreadId < 0) {
+      throw new RangeError(
+        `recover(${String(deadThreadId)}): not a thread id (worker.threadId reads -1 once the worker has exited: read it before, e.g. when the worker starts)`,
+      );
+    }
     return recoverThread(this, deadThreadId);
   }
 
