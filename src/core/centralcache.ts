@@ -344,7 +344,7 @@ export class CentralCache {
     return (
       (obj & 15) === 0 &&
       obj >= mem.base &&
-      obj < mem.limit &&
+      (obj < mem.limit || (mem.refresh() && obj < mem.limit)) &&
       (s === -1 || this.spans.spanOfPage(mem.pageOf(obj)) === s) &&
       mem.shadow[(obj - mem.base) >>> 4] === Shadow.FREE
     );

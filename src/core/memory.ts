@@ -6,8 +6,12 @@
  * about 5x slower on Node 20), so after the PageHeap grows the buffer each thread refreshes
  * its views lazily: the first time it meets a pointer at or beyond its `limit`.
  *
- * Invariant: every pointer below `limit` is covered by `i32`/`u32`; the metadata views
- * (shadow, pageClass, f64) cover the fixed-size prefix and never need refreshing.
+ * Invariant: `limit` is the length of the views, nothing else: every pointer below it is
+ * covered by `i32`/`u32`. (It must not depend on COMMITTED_PAGES: a thread that refreshed
+ * between another's buffer.grow() and its COMMITTED_PAGES store would keep a limit below
+ * its own views and take valid new objects for wild pointers.) Whether a pointer is a
+ * block is the SHADOW's business; pages beyond COMMITTED_PAGES have no block marks.
+ * The metadata views (shadow, pageClass, f64) cover the fixed prefix and never change.
  */
 
 import { H, type HeapLayout } from './layout.js';
@@ -45,8 +49,7 @@ export class HeapMemory {
     this.f64 = new Float64Array(buffer, 0, layout.pages >>> 3);
     this.shadow = new Uint8Array(buffer, layout.shadow, (layout.capacityPages * layout.pageSize) >>> 4);
     this.pageClass = new Uint8Array(buffer, layout.pageClass, layout.capacityPages);
-    this.limit = this.base + Atomics.load(this.i32, H.COMMITTED_PAGES) * this.pageSize;
-    if (this.limit > len) this.limit = len;
+    this.limit = len;
   }
 
   /** Pages currently in the heap (the PageHeap lock holder may be raising it). */
@@ -57,14 +60,11 @@ export class HeapMemory {
   /** Re-creates the views if another thread grew the buffer. True if the views changed. */
   refresh(): boolean {
     const len = this.buffer.byteLength;
-    if (len === this.u8.length) {
-      this.limit = Math.min(len, this.base + this.committedPages() * this.pageSize);
-      return false;
-    }
+    if (len === this.u8.length) return false;
     this.i32 = new Int32Array(this.buffer, 0, len >>> 2);
     this.u32 = new Uint32Array(this.buffer, 0, len >>> 2);
     this.u8 = new Uint8Array(this.buffer, 0, len);
-    this.limit = Math.min(len, this.base + this.committedPages() * this.pageSize);
+    this.limit = len;
     return true;
   }
 

@@ -233,7 +233,6 @@ export class PageHeap {
     // buffer then simply wait for the next growth, which finds them already there.
     this.txn.set(H.COMMITTED_PAGES, committed + add);
     Atomics.add(mem.i32, H.GROW_COUNT, 1);
-    mem.limit = mem.base + (committed + add) * mem.pageSize;
     // New pages are zero-filled, so their SHADOW and PAGECLASS are already clear.
     this.releaseLocked(committed, add);
     return true;

@@ -543,7 +543,8 @@ export class SharedHeap {
     this.threadCache.syncViews();
     if (p >= mem.limit) {
       this.threadCache.refresh();
-      if (p >= mem.limit) throw new InvalidPointerError(p, `${op}: beyond the end of the heap (${mem.limit} bytes)`);
+      const end = mem.base + mem.committedPages() * mem.pageSize;
+      if (p >= mem.limit) throw new InvalidPointerError(p, `${op}: beyond the end of the heap (${end} bytes)`);
     }
     if ((p & 15) !== 0) throw new InvalidPointerError(p, `${op}: not 16-byte aligned, so not a block start`);
     const state = mem.shadow[(p - mem.base) >>> 4];
