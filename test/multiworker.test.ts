@@ -28,6 +28,12 @@ const DRAIN_TASKS = 16;
 const CONFIGS: { name: string; opts: Partial<HeapOptions>; tasks: number; ops: number }[] = [
   { name: 'default (thread caches, ttas central locks, futex page-heap lock)', opts: {}, tasks: 48, ops: 600 },
   { name: 'mcs central locks, adaptive page-heap lock', opts: { locks: { central: 'mcs', pageHeap: 'adaptive' } }, tasks: 32, ops: 300 },
+  // With the two above, every lock kind runs in each tier (short runs: FIFO kinds crawl
+  // when 16 workers share 2 cores).
+  { name: 'tas central locks, ticket page-heap lock', opts: { locks: { central: 'tas', pageHeap: 'ticket' } }, tasks: 16, ops: 150 },
+  { name: 'ticket central locks, mcs page-heap lock', opts: { locks: { central: 'ticket', pageHeap: 'mcs' } }, tasks: 16, ops: 150 },
+  { name: 'futex central locks, ttas page-heap lock', opts: { locks: { central: 'futex', pageHeap: 'ttas' } }, tasks: 16, ops: 150 },
+  { name: 'adaptive central locks, tas page-heap lock', opts: { locks: { central: 'adaptive', pageHeap: 'tas' } }, tasks: 16, ops: 150 },
   { name: 'no thread caches (threadCache: false)', opts: { threadCache: false }, tasks: 32, ops: 300 },
   { name: 'one global lock (globalLock: true)', opts: { globalLock: true }, tasks: 32, ops: 300 },
 ];

@@ -27,9 +27,10 @@ describe('createHeapPool', () => {
       const heap = SharedHeap.create({ size: 4 << 20 });
       const reports: RecoveryReport[] = [];
       const pool = createHeapPool(heap, { filename: WORKER, minThreads: 1, maxThreads: 1 }, { onRecovered: (r) => reports.push(r) });
-      const run = pool.run({ buffer: heap.buffer, death }).catch((e: unknown) => e);
-      // The worker may attach and die before we look: then its recovery report is already in.
-      await waitFor(() => heap.stats().attachedThreads === 2 || reports.some((r) => r.slots.length > 0), 60_000);
+      const ready = new SharedArrayBuffer(4);
+      const run = pool.run({ buffer: heap.buffer, death, ready }).catch((e: unknown) => e);
+      // Kill only once its cache holds objects (it may also have died already by then).
+      await waitFor(() => Atomics.load(new Int32Array(ready), 0) === 1, 60_000);
       if (death === 'hang') await pool.destroy();
       await run;
       await waitFor(() => reports.some((r) => r.slots.length > 0), 60_000);
