@@ -79,7 +79,7 @@ export class CentralCache {
    */
   private lockClass(lock: Lock): void {
     lock.lock();
-    if (this.mem.buffer.byteLength !== this.mem.u8.length) this.mem.refresh();
+    this.mem.refresh(); // a no-op unless the buffer grew
   }
 
   /** Int32 index of class c's block (its lock block comes first). */

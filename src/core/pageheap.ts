@@ -64,10 +64,6 @@ export class PageHeap {
     this.txn.set(this.phWord + f, this.mem.i32[this.phWord + f]! + delta);
   }
 
-  word(f: number): number {
-    return this.mem.i32[this.phWord + f]!;
-  }
-
   /**
    * A span of `n` pages for size class `cls` (0: a large object). Returns its first page
    * index, or NO_SPAN when the heap cannot provide (or grow to) n pages.

@@ -514,7 +514,6 @@ export class SharedHeap {
   private freeLarge(p: number): void {
     const mem = this.mem;
     const s = mem.pageOf(p);
-    const bytes = this.spans.get(s, SP.PAGES) * mem.pageSize;
     // Recorded before the block is marked freed: a thread dying from here on leaves a
     // free that recovery completes.
     const transit = this.slotWord + S.TRANSIT_FREE;

@@ -57,10 +57,6 @@ export class SpanTable {
     return this.mem.i32[this.pageMapWord + page]!;
   }
 
-  setPageMap(page: number, span: number): void {
-    this.txn.set(this.pageMapWord + page, span);
-  }
-
   /** Points every page of span [s, s+n) at s. */
   mapAllPages(s: number, n: number): void {
     this.mem.i32.fill(s, this.pageMapWord + s, this.pageMapWord + s + n);

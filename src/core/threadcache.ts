@@ -32,7 +32,6 @@ import { HeapCorruptionError } from './errors.js';
 import { H, S, Shadow } from './layout.js';
 import type { CentralCache } from './centralcache.js';
 import type { HeapMemory } from './memory.js';
-import { encodeLink } from './safelink.js';
 import type { SizeClassTable } from './sizeclasses.js';
 
 /** gperftools kMaxDynamicFreeListLength. */
@@ -68,8 +67,6 @@ export class ThreadCache {
   /** malloc/free counts not yet published to the slot (owner-local, plain numbers). */
   private mallocs = 0;
   private frees = 0;
-  private readonly shadow: Uint8Array;
-  private readonly pageClass: Uint8Array;
   private readonly f64: Float64Array;
   private limit: number;
   /** Upper bound of the bytes this cache can hold: sum of (max length + 1) * size over used classes. */
@@ -102,8 +99,6 @@ export class ThreadCache {
     this.u8 = mem.u8;
     this.shadowAt = L.shadow;
     this.pageClassAt = L.pageClass;
-    this.shadow = mem.shadow;
-    this.pageClass = mem.pageClass;
     this.f64 = mem.f64;
     this.limit = mem.limit;
     this.used = new Uint8Array(table.count);
@@ -237,15 +232,13 @@ export class ThreadCache {
     return this.allocate(cls);
   }
 
-  /** free without caching: the block goes straight back to its span. */
+  /**
+   * free without caching: the block goes straight back to its span. The push is the
+   * cached one (the list is empty here and its max length stays 1, so it never overflows);
+   * the insertRange then takes the block off again inside the central transaction.
+   */
   deallocateUncached(p: number, cls: number): void {
-    const u32 = this.u32;
-    const hw = this.heads + cls;
-    u32[p >>> 2] = encodeLink(u32[hw]!, p, this.key);
-    u32[hw] = p;
-    this.shadow[(p - this.base) >>> 4] = Shadow.FREE;
-    this.i32[this.lengths + cls]++;
-    this.frees++;
+    this.deallocate(p, cls);
     this.central.insertRange(cls, this.heads + cls, this.lengths + cls, 1, false);
     this.flushCounters();
     this.syncViews();
@@ -349,7 +342,4 @@ export class ThreadCache {
     );
   }
 
-  length(cls: number): number {
-    return this.i32[this.lengths + cls]!;
-  }
 }

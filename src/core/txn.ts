@@ -23,11 +23,15 @@ const TAG_PAGECLASS = -1; // entry: tag, start page, (pages << 8) | old class by
 
 export class Txn {
   private readonly mem: HeapMemory;
+  private readonly slotWord: number;
+  private readonly logOffset: number;
   private readonly lenWord: number;
   private readonly logWord: number;
 
   constructor(mem: HeapMemory, slotWord: number, logOffset: number) {
     this.mem = mem;
+    this.slotWord = slotWord;
+    this.logOffset = logOffset;
     this.lenWord = slotWord + S.LOG_LEN;
     this.logWord = slotWord + logOffset;
   }
@@ -63,7 +67,7 @@ export class Txn {
 
   /** Undoes this thread's open transaction (on an error found halfway through it). */
   rollback(): void {
-    undoLog(this.mem, this.lenWord - S.LOG_LEN, this.logWord - (this.lenWord - S.LOG_LEN));
+    undoLog(this.mem, this.slotWord, this.logOffset);
   }
 
   length(): number {
