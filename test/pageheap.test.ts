@@ -7,7 +7,11 @@
  *   free span of exactly A+B+C pages appears (D keeps it apart from the rest);
  * - exact-length lists (<= 128 pages) and best fit for longer spans: holes of several
  *   lengths, ordered so that first fit by address would choose differently;
- * - growth of a growable heap up to maxSize, then OutOfMemoryError, and the heap still works.
+ * - growth of a growable heap up to maxSize, then OutOfMemoryError, and the heap still works;
+ * - growth counts the free span at the end of the heap (issue 8 item 4): a block that fits
+ *   once the heap grows to maxSize is served, growth adds only the pages it lacks;
+ * - every heap is a plain SharedArrayBuffer reserving maxSize: views taken at creation
+ *   cover everything the heap ever hands out.
  */
 import { describe, expect, it } from 'vitest';
 import { OutOfMemoryError, SharedHeap } from '../src/index.js';
@@ -158,12 +162,15 @@ describe('page heap: choosing a span', () => {
 describe('page heap: growth', () => {
   it('grows a growable heap on demand, up to maxSize, then throws OutOfMemoryError and keeps working', () => {
     const heap = SharedHeap.create({ size: 1 * MiB, maxSize: 8 * MiB });
-    const v = viewsOf(heap.buffer); // length-tracking views, created before any growth
+    const v = viewsOf(heap.buffer); // views created before any growth stay valid
     const s0 = heap.stats();
     expect(s0.heapBytes).toBe(1 * MiB);
     expect(s0.maxHeapBytes).toBe(8 * MiB);
-    expect(s0.committedBytes).toBe(heap.buffer.byteLength);
-    expect(heap.buffer.growable).toBe(true);
+    // A plain buffer reserving maxSize; committed is the watermark plus touched metadata.
+    expect(heap.buffer.growable).toBe(false);
+    expect(heap.buffer.byteLength).toBe(s0.metadataReservedBytes + 8 * MiB);
+    expect(s0.committedBytes).toBe(s0.heapBytes + s0.metadataBytes);
+    expect(s0.committedBytes).toBeLessThan(heap.buffer.byteLength);
     const live: [number, number][] = [];
     const alloc = (n: number, tag: number): number => {
       const p = heap.malloc(n);
@@ -179,7 +186,7 @@ describe('page heap: growth', () => {
     const s1 = heap.stats();
     expect(s1.heapBytes).toBeGreaterThan(s0.heapBytes);
     expect(s1.committedBytes).toBeGreaterThan(s0.committedBytes);
-    expect(heap.buffer.byteLength).toBe(s1.committedBytes);
+    expect(s1.committedBytes).toBe(s1.heapBytes + s1.metadataBytes);
     for (const [p, tag] of live) expect(verifyBlock(v, p, heap.usableSize(p), tag)).toBeNull();
     heap.check();
 
@@ -197,7 +204,7 @@ describe('page heap: growth', () => {
     const s2 = heap.stats();
     expect(s2.heapBytes).toBeLessThanOrEqual(8 * MiB);
     expect(s2.heapBytes).toBeGreaterThanOrEqual(7 * MiB); // it did grow close to maxSize first
-    expect(heap.buffer.byteLength).toBe(s2.committedBytes);
+    expect(s2.committedBytes).toBe(s2.heapBytes + s2.metadataBytes);
     expectThrows(() => heap.malloc(4 * MiB), OutOfMemoryError, CODES.oom);
     heap.check();
 
@@ -212,5 +219,55 @@ describe('page heap: growth', () => {
     expect(heap.stats().inUseObjects).toBe(0);
     // Every page is either free in the page heap or in a small-object span.
     expectPagesAccounted(heap);
+  });
+});
+
+describe('page heap: growth merges with the free tail', () => {
+  it('{ size: 1 MiB, maxSize: 2 MiB }: malloc(1310720) succeeds on a fresh heap (issue 8 item 4)', () => {
+    const heap = SharedHeap.create({ size: 1 * MiB, maxSize: 2 * MiB });
+    const p = heap.malloc(1310720); // 160 pages: 128 free at the end + 32 new ones
+    expect(heap.usableSize(p)).toBeGreaterThanOrEqual(1310720);
+    const s = heap.stats();
+    expect(s.heapBytes).toBeLessThanOrEqual(2 * MiB);
+    heap.check();
+    heap.free(p);
+    heap.check();
+    expectAllPagesFree(heap);
+  });
+
+  it('growth adds only the pages the free tail lacks (up to the growth step)', () => {
+    const heap = SharedHeap.create({ size: 1 * MiB, maxSize: 64 * MiB });
+    const p = heap.malloc(1 * MiB + 64 * KiB); // the whole free 1 MiB plus 8 pages
+    // Old code grew by the full request (1.0625 MiB) on top of the free 1 MiB tail.
+    expect(heap.stats().heapBytes).toBe(2 * MiB); // 1 MiB + the 1 MiB minimum step
+    heap.free(p);
+    heap.check();
+    expectAllPagesFree(heap);
+  });
+});
+
+describe('page heap: one plain buffer reserving maxSize', () => {
+  it('fixed and growable heaps are plain SharedArrayBuffers; early views cover grown pages', () => {
+    const fixed = SharedHeap.create({ size: 2 * MiB });
+    expect(fixed.buffer.growable).toBe(false);
+    const heap = SharedHeap.create({ size: 1 * MiB, maxSize: 16 * MiB });
+    expect(heap.buffer.growable).toBe(false);
+    const u8 = new Uint8Array(heap.buffer); // taken before any growth
+    const len = u8.length;
+    const blocks: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const p = heap.malloc(1 * MiB);
+      u8[p] = i + 1;
+      u8[p + heap.usableSize(p) - 1] = i + 1;
+      blocks.push(p);
+    }
+    expect(heap.stats().growCount).toBeGreaterThan(0);
+    expect(heap.buffer.byteLength).toBe(len);
+    for (let i = 0; i < blocks.length; i++) {
+      const p = blocks[i]!;
+      expect(u8[p]).toBe(i + 1);
+      expect(u8[p + heap.usableSize(p) - 1]).toBe(i + 1);
+    }
+    heap.check();
   });
 });

@@ -72,16 +72,6 @@ export class CentralCache {
     this.transitWord = slotWord + S.TRANSIT_SPAN;
   }
 
-  /**
-   * Takes a class lock, then catches up with growth: while this thread waited, another may
-   * have grown the buffer and put objects of the new pages in the class, which the old
-   * fixed-length views would read as undefined and silently fail to write.
-   */
-  private lockClass(lock: Lock): void {
-    lock.lock();
-    this.mem.refresh(); // a no-op unless the buffer grew
-  }
-
   /** Int32 index of class c's block (its lock block comes first). */
   classWord(cls: number): number {
     return this.centralWord + cls * CENTRAL_WORDS;
@@ -99,7 +89,7 @@ export class CentralCache {
   removeRange(cls: number, n: number, headWord: number, lengthWord: number): number {
     const lock = this.locks[cls]!;
     const txn = this.txn;
-    this.lockClass(lock);
+    lock.lock();
     if (n === this.table.batchOf[cls] && this.mem.i32[lengthWord] === 0) {
       const got = this.transfer.remove(cls);
       if (got > 0) {
@@ -119,7 +109,7 @@ export class CentralCache {
         txn.commit();
         lock.unlock();
         const fresh = this.populate(cls);
-        this.lockClass(lock);
+        lock.lock();
         if (fresh === NO_SPAN) break;
         continue;
       }
@@ -168,7 +158,7 @@ export class CentralCache {
   insertRange(cls: number, headWord: number, lengthWord: number, count: number, viaTransfer: boolean): void {
     const lock = this.locks[cls]!;
     const txn = this.txn;
-    this.lockClass(lock);
+    lock.lock();
     // Cut the chain off the caller's list, inside the transaction.
     const i32 = this.mem.i32;
     const u32 = this.mem.u32;
@@ -197,7 +187,7 @@ export class CentralCache {
     for (let c = 1; c < this.table.count; c++) {
       const lock = this.locks[c]!;
       for (;;) {
-        this.lockClass(lock);
+        lock.lock();
         const got = this.transfer.remove(c);
         if (got > 0) this.releaseToSpansLocked(c, this.transfer.removedHead, got);
         else this.releaseUnusedSpansLocked(c);
@@ -323,7 +313,7 @@ export class CentralCache {
     }
     const lock = this.locks[cls]!;
     const txn = this.txn;
-    this.lockClass(lock);
+    lock.lock();
     const b = this.classWord(cls);
     const i32 = this.mem.i32;
     this.spans.set(s, SP.FREE_HEAD, head);
@@ -344,7 +334,7 @@ export class CentralCache {
     return (
       (obj & 15) === 0 &&
       obj >= mem.base &&
-      (obj < mem.limit || (mem.refresh() && obj < mem.limit)) &&
+      obj < mem.limit &&
       (s === -1 || this.spans.spanOfPage(mem.pageOf(obj)) === s) &&
       mem.shadow[(obj - mem.base) >>> 4] === Shadow.FREE
     );

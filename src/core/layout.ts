@@ -28,8 +28,11 @@
  *                                           small span holding it, 0 otherwise
  *  regionOff.shadow       SHADOW            Uint8 per 16-byte granule of the pages region:
  *                                           block state at each block start (`Shadow`)
- *  pagesOff (page aligned) PAGES            the heap proper: committedPages pages; a growable
- *                                           buffer extends it up to capacityPages
+ *  pagesOff (page aligned) PAGES            the heap proper: capacityPages pages reserved
+ *                                           (the buffer ends here); the first committedPages
+ *                                           (the commit watermark) are in the heap, the rest
+ *                                           are untouched, so not resident, until growth
+ *                                           raises the watermark
  *
  * "Page index" i means the page at byte pagesOff + i * pageSize.
  * Lock blocks are LOCK_WORDS words (64 bytes), so no two locks share a cache line.
@@ -52,7 +55,10 @@
 import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS } from '../locks/lock.js';
 
 export const MAGIC = 0x4d424153; // 'SABM'
-export const LAYOUT_VERSION = 1;
+/** 2: the buffer is a plain SharedArrayBuffer reserving every page up to CAPACITY_PAGES;
+ * COMMITTED_PAGES is the commit watermark inside it (1: a growable buffer of exactly the
+ * committed pages). */
+export const LAYOUT_VERSION = 2;
 export const HEADER_BYTES = 4096;
 
 /** Header words (Int32 indexes). */
@@ -61,8 +67,8 @@ export const H = {
   VERSION: 1,
   PAGE_SIZE: 2,
   PAGE_SHIFT: 3,
-  CAPACITY_PAGES: 4, // pages the metadata is sized for (max heap)
-  COMMITTED_PAGES: 5, // pages currently in the buffer
+  CAPACITY_PAGES: 4, // pages the metadata and the buffer are sized for (max heap)
+  COMMITTED_PAGES: 5, // commit watermark: pages in the heap now (<= CAPACITY_PAGES)
   MAX_THREADS: 6,
   NUM_CLASSES: 7,
   FLAGS: 8,
@@ -326,7 +332,7 @@ export function readLayout(i32: Int32Array): HeapLayout {
   };
 }
 
-/** Bytes of the buffer holding a heap of `committedPages` pages. */
+/** Bytes of metadata plus `pages` pages (the buffer holds capacityPages). */
 export function bufferBytesFor(regions: RegionOffsets, pageSize: number, pages: number): number {
   return regions.pages + pages * pageSize;
 }

@@ -1,17 +1,19 @@
 /**
  * HeapMemory: one thread's views of the shared buffer ("physical memory").
  *
- * Owns: nothing shared; only this thread's typed-array views and the cached bounds.
- * Views have a fixed length (length-tracking views over a growable SharedArrayBuffer are
- * about 5x slower on Node 20), so after the PageHeap grows the buffer each thread refreshes
- * its views lazily: the first time it meets a pointer at or beyond its `limit`.
+ * Owns: nothing shared; only this thread's typed-array views.
  *
- * Invariant: `limit` is the length of the views, nothing else: every pointer below it is
- * covered by `i32`/`u32`. (It must not depend on COMMITTED_PAGES: a thread that refreshed
- * between another's buffer.grow() and its COMMITTED_PAGES store would keep a limit below
- * its own views and take valid new objects for wild pointers.) Whether a pointer is a
- * block is the SHADOW's business; pages beyond COMMITTED_PAGES have no block marks.
- * The metadata views (shadow, pageClass, f64) cover the fixed prefix and never change.
+ * The buffer is always a plain (non-growable) SharedArrayBuffer that reserves the whole
+ * heap: metadata plus capacityPages pages, i.e. `maxSize`. A growable heap grows a commit
+ * watermark (H.COMMITTED_PAGES, raised under the PageHeap lock), not the buffer: the OS
+ * makes a page resident only when it is first touched, so the reservation costs address
+ * space, not memory. Hence every view here is fixed-length, covers the whole buffer and
+ * never changes: no thread ever has to refresh a view after another thread's growth, and
+ * `new Uint8Array(heap.buffer)` in user code is an ordinary (fast, non-length-tracking)
+ * view.
+ *
+ * Invariant: pages at or beyond COMMITTED_PAGES belong to no span and have no SHADOW
+ * marks; whether a pointer is a block is the SHADOW's business.
  */
 
 import { H, type HeapLayout } from './layout.js';
@@ -23,18 +25,18 @@ export class HeapMemory {
   readonly base: number;
   readonly pageShift: number;
   readonly pageSize: number;
-  /** Int32/Uint32 views over the whole buffer as this thread last saw it. */
-  i32: Int32Array;
-  u32: Uint32Array;
-  u8: Uint8Array;
+  /** Int32/Uint32/Uint8 views over the whole buffer. */
+  readonly i32: Int32Array;
+  readonly u32: Uint32Array;
+  readonly u8: Uint8Array;
   /** Float64 view over the metadata prefix (thread-slot counters). */
   readonly f64: Float64Array;
   /** Uint8 per 16-byte granule of the pages region: index (p - base) >>> 4. */
   readonly shadow: Uint8Array;
   /** Uint8 per page index: size class of the small span holding it. */
   readonly pageClass: Uint8Array;
-  /** One past the last byte of the pages this thread's views cover. */
-  limit: number;
+  /** One past the last byte of the reservation (base + capacityPages * pageSize). */
+  readonly limit: number;
 
   constructor(buffer: SharedArrayBuffer, layout: HeapLayout) {
     this.buffer = buffer;
@@ -42,7 +44,7 @@ export class HeapMemory {
     this.base = layout.pages;
     this.pageShift = layout.pageShift;
     this.pageSize = layout.pageSize;
-    const len = buffer.byteLength;
+    const len = layout.pages + layout.capacityPages * layout.pageSize;
     this.i32 = new Int32Array(buffer, 0, len >>> 2);
     this.u32 = new Uint32Array(buffer, 0, len >>> 2);
     this.u8 = new Uint8Array(buffer, 0, len);
@@ -55,17 +57,6 @@ export class HeapMemory {
   /** Pages currently in the heap (the PageHeap lock holder may be raising it). */
   committedPages(): number {
     return Atomics.load(this.i32, H.COMMITTED_PAGES);
-  }
-
-  /** Re-creates the views if another thread grew the buffer. True if the views changed. */
-  refresh(): boolean {
-    const len = this.buffer.byteLength;
-    if (len === this.u8.length) return false;
-    this.i32 = new Int32Array(this.buffer, 0, len >>> 2);
-    this.u32 = new Uint32Array(this.buffer, 0, len >>> 2);
-    this.u8 = new Uint8Array(this.buffer, 0, len);
-    this.limit = len;
-    return true;
   }
 
   /** Byte address of page index i. */

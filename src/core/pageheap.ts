@@ -3,7 +3,8 @@
  *
  * Owns (under its one global lock, a futex-style mutex by default): the free span lists
  * (exact length 1..MAX_PAGES_LIST, then one best-fit list for longer spans), the records
- * and PageMap entries of free spans, the PAGECLASS bytes, the growth of the buffer.
+ * and PageMap entries of free spans, the PAGECLASS bytes, and the commit watermark
+ * (H.COMMITTED_PAGES): growth raises it inside the buffer's reservation (memory.ts).
  *
  * Invariants (checked by check()):
  * - the spans tile the committed pages exactly; no two free spans are adjacent (freeing
@@ -79,7 +80,6 @@ export class PageHeap {
     }
     this.txn.commit();
     this.lock.unlock();
-    if (s !== NO_SPAN && this.mem.pageAddress(s + n) > this.mem.limit) this.mem.refresh();
     return s;
   }
 
@@ -205,33 +205,38 @@ export class PageHeap {
   }
 
   /**
-   * Grows a growable buffer by at least n pages (like brk/mmap growing a process). The new
-   * pages become a free span, merged with a free last span. Under the PageHeap lock, so
-   * COMMITTED_PAGES only ever rises under it.
+   * Grows a growable heap so that a span of n pages fits (like brk growing a process): the
+   * commit watermark rises inside the buffer's reservation; the buffer itself never
+   * changes. A free span ending at the watermark merges with the new pages, so only the
+   * pages it lacks are needed (a heap of 128 free pages growing to 160 adds 32, not 160).
+   * Step: at least MIN_GROW_BYTES or an eighth of the heap, capped by the capacity.
+   * Under the PageHeap lock, so COMMITTED_PAGES only ever rises under it.
    */
   private growLocked(n: number): boolean {
     const mem = this.mem;
-    const buffer = mem.buffer;
-    if (!buffer.growable || (mem.layout.flags & Flag.GROWABLE) === 0) return false;
+    if ((mem.layout.flags & Flag.GROWABLE) === 0) return false;
     const committed = mem.committedPages();
     const capacity = mem.layout.capacityPages;
-    if (committed + n > capacity) return false;
-    const step = Math.max(n, Math.ceil(Math.max(MIN_GROW_BYTES, committed * mem.pageSize / 8) / mem.pageSize));
+    const need = n - this.freeTailPages(committed);
+    if (committed + need > capacity) return false;
+    const step = Math.max(need, Math.ceil(Math.max(MIN_GROW_BYTES, (committed * mem.pageSize) / 8) / mem.pageSize));
     const add = Math.min(step, capacity - committed);
-    const newBytes = mem.base + (committed + add) * mem.pageSize;
-    try {
-      if (newBytes > buffer.byteLength) buffer.grow(newBytes);
-    } catch {
-      return false; // the system refused the memory: report OOM, heap unchanged
-    }
-    mem.refresh();
-    // A rollback of this transaction shrinks COMMITTED_PAGES back: the extra bytes of the
-    // buffer then simply wait for the next growth, which finds them already there.
+    // A rollback of this transaction lowers the watermark again; the pages above it were
+    // never handed out, so they are as untouched as before.
     this.txn.set(H.COMMITTED_PAGES, committed + add);
     Atomics.add(mem.i32, H.GROW_COUNT, 1);
-    // New pages are zero-filled, so their SHADOW and PAGECLASS are already clear.
+    // Pages above the watermark were never touched: their SHADOW, PAGECLASS and span
+    // records are still zero.
     this.releaseLocked(committed, add);
     return true;
+  }
+
+  /** Pages of the free span ending at the watermark (0 if the last span is in use). */
+  private freeTailPages(committed: number): number {
+    if (committed === 0) return 0;
+    const s = this.spans.spanOfPage(committed - 1);
+    if (s < 0 || this.spans.get(s, SP.STATE) !== SpanState.FREE) return 0;
+    return s + this.spans.get(s, SP.PAGES) === committed ? this.spans.get(s, SP.PAGES) : 0;
   }
 
   /** Clears the SHADOW of a span that the caller now owns exclusively. */

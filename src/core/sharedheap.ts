@@ -221,13 +221,14 @@ export class SharedHeap {
       regions = computeRegions({ pageSize, pageShift, capacityPages, committedPages: 0, maxThreads, numClasses: table.count });
     }
     const committedPages = Math.min(capacityPages, Math.floor(size / pageSize));
-    const initialBytes = bufferBytesFor(regions, pageSize, committedPages);
-    const maxBytes = bufferBytesFor(regions, pageSize, capacityPages);
-    // Always a growable SharedArrayBuffer (a fixed heap simply has maxByteLength = its
-    // length): typed arrays over growable and fixed buffers have different element kinds
-    // in V8, and mixing both kinds of heap in one thread would make the fast path polymorphic.
-    const buffer = new SharedArrayBuffer(initialBytes, { maxByteLength: growable ? maxBytes : initialBytes });
-
+    // One plain SharedArrayBuffer reserves the whole heap (metadata + maxSize); a growable
+    // heap raises its commit watermark inside it (PageHeap.growLocked). Linux makes a page
+    // resident only when it is first touched, so the reservation costs address space, not
+    // memory. A plain buffer, never a growable one: typed arrays over a growable buffer
+    // are length-tracking, several times slower in V8 11 (Node 20), and they slow each
+    // other down across threads; with a plain buffer `new Uint8Array(heap.buffer)` is a
+    // normal view and no view ever goes stale.
+    const buffer = new SharedArrayBuffer(bufferBytesFor(regions, pageSize, capacityPages));
     const i32 = new Int32Array(buffer, 0, HEADER_BYTES >>> 2);
     const heapBudget = capacityPages * pageSize;
     const random = new Uint32Array(3);
@@ -404,7 +405,6 @@ export class SharedHeap {
   }
 
   private allocateSmall(cls: number): number {
-    this.threadCache.syncViews();
     if (this.cached) return this.threadCache.allocate(cls);
     if (this.globalMode) this.globalLock.lock();
     const p = this.threadCache.allocateUncached(cls);
@@ -538,13 +538,8 @@ export class SharedHeap {
       throw new InvalidPointerError(p, `${op} needs a block offset (a non-negative integer)`);
     }
     if (p < mem.base) throw new InvalidPointerError(p, `${op}: points into the heap's header and metadata`);
-    // The thread cache may hold views older than HeapMemory's (see ThreadCache.syncViews).
-    this.threadCache.syncViews();
-    if (p >= mem.limit) {
-      this.threadCache.refresh();
-      const end = mem.base + mem.committedPages() * mem.pageSize;
-      if (p >= mem.limit) throw new InvalidPointerError(p, `${op}: beyond the end of the heap (${end} bytes)`);
-    }
+    const end = mem.pageAddress(mem.committedPages());
+    if (p >= end) throw new InvalidPointerError(p, `${op}: beyond the end of the heap (${end} bytes)`);
     if ((p & 15) !== 0) throw new InvalidPointerError(p, `${op}: not 16-byte aligned, so not a block start`);
     const state = mem.shadow[(p - mem.base) >>> 4];
     if (state === Shadow.ALLOCATED) {
@@ -616,7 +611,6 @@ export class SharedHeap {
    */
   recover(deadThreadId: number): RecoveryReport {
     this.checkAttached();
-    this.threadCache.refresh();
     if (deadThreadId === threadId) throw new RangeError('a thread cannot recover itself; detach() instead');
     if (!Number.isInteger(deadThreadId) || deadThreadId < 0) {
       throw new RangeError(
@@ -632,7 +626,6 @@ export class SharedHeap {
 
   stats(): HeapStats {
     this.checkAttached();
-    this.threadCache.refresh();
     this.threadCache.flushCounters();
     return collectStats(this);
   }
@@ -640,7 +633,6 @@ export class SharedHeap {
   /** Walks every invariant of the heap; throws HeapCorruptionError on the first broken one. */
   check(options?: CheckOptions): void {
     this.checkAttached();
-    this.threadCache.refresh();
     checkHeap(this, options);
   }
 
@@ -699,7 +691,8 @@ function validateHeapBuffer(buffer: SharedArrayBuffer): HeapLayout {
   const expected = computeRegions(layout);
   const mismatched = (Object.keys(expected) as (keyof typeof expected)[]).find((k) => expected[k] !== layout[k]);
   if (mismatched !== undefined) throw new InvalidHeapError(`region offset ${mismatched} does not match the geometry`);
-  const needed = bufferBytesFor(expected, layout.pageSize, layout.committedPages);
+  // The buffer reserves the whole capacity (memory.ts), not just the committed pages.
+  const needed = bufferBytesFor(expected, layout.pageSize, layout.capacityPages);
   if (buffer.byteLength < needed) {
     throw new InvalidHeapError(`buffer holds ${buffer.byteLength} bytes, the heap needs ${needed} (truncated?)`);
   }

@@ -8,7 +8,7 @@
  */
 
 import { summarizeLockStats, type LockKind, type LockStatsSummary } from '../locks/index.js';
-import { CC, H, PH, S, SlotState, SP, SpanState } from './layout.js';
+import { CC, H, PH, S, SlotState, SP, SPAN_WORDS, SpanState, type HeapLayout } from './layout.js';
 import type { SharedHeap } from './sharedheap.js';
 
 export interface SizeClassStats {
@@ -31,9 +31,22 @@ export interface HeapStats {
   heapBytes: number;
   /** Bytes of pages the heap may grow to. */
   maxHeapBytes: number;
-  /** buffer.byteLength: metadata plus pages. */
+  /**
+   * What the heap has handed out or made resident: the pages below the commit watermark
+   * (heapBytes) plus the metadata it has touched (metadataBytes). Not the buffer's length:
+   * the buffer reserves maxSize, and the OS keeps untouched pages out of memory.
+   */
   committedBytes: number;
+  /**
+   * Metadata bytes touched (resident): header, page-heap, central and thread-slot regions
+   * in full (create() writes every slot), plus the per-page metadata (span records,
+   * PageMap, PAGECLASS, SHADOW) of the committed pages only, each rounded out to 4 KiB OS
+   * pages. The metadata reserved for maxSize is metadataReservedBytes.
+   */
   metadataBytes: number;
+  metadataReservedBytes: number;
+  /** buffer.byteLength: the reservation (metadata + maxSize), not memory in use. */
+  reservedBytes: number;
   /** Usable bytes of blocks held by the application. */
   inUseBytes: number;
   inUseObjects: number;
@@ -55,6 +68,30 @@ export interface HeapStats {
   pageHeapFreeSpans: { pages: number; count: number }[];
   pageHeapFreeSpanCount: number;
   locks: { central: TierLockStats; pageHeap: TierLockStats; global: TierLockStats };
+}
+
+const OS_PAGE = 4096;
+
+/** OS pages spanned by [from, from + bytes), in bytes. */
+function touched(from: number, bytes: number): number {
+  if (bytes <= 0) return 0;
+  return Math.ceil((from + bytes) / OS_PAGE) * OS_PAGE - Math.floor(from / OS_PAGE) * OS_PAGE;
+}
+
+/**
+ * Metadata the heap has touched with `committed` pages in it: everything before the span
+ * records (header, page heap, global lock, central caches, thread slots), then the share
+ * of each per-page region that covers the committed pages. Page indexes above the
+ * watermark are never written (growth finds them zero), so those OS pages stay untouched.
+ */
+export function metadataTouched(L: HeapLayout, committed: number): number {
+  return (
+    touched(0, L.spans) +
+    touched(L.spans, committed * SPAN_WORDS * 4) +
+    touched(L.pageMap, committed * 4) +
+    touched(L.pageClass, committed) +
+    touched(L.shadow, (committed * L.pageSize) / 16)
+  );
 }
 
 export function collectStats(heap: SharedHeap): HeapStats {
@@ -147,8 +184,10 @@ export function collectStats(heap: SharedHeap): HeapStats {
     pageSize,
     heapBytes: committedPages * pageSize,
     maxHeapBytes: L.capacityPages * pageSize,
-    committedBytes: heap.buffer.byteLength,
-    metadataBytes: L.pages,
+    committedBytes: committedPages * pageSize + metadataTouched(L, committedPages),
+    metadataBytes: metadataTouched(L, committedPages),
+    metadataReservedBytes: L.pages,
+    reservedBytes: heap.buffer.byteLength,
     inUseBytes,
     inUseObjects,
     pageHeapFreeBytes: i32[phWord + PH.FREE_PAGES]! * pageSize,

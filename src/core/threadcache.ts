@@ -56,11 +56,11 @@ export class ThreadCache {
   private readonly allocs: number;
   private readonly freesCounter: number;
   private readonly misses: number;
-  // Views copied from HeapMemory so the fast path does one property load per access;
-  // re-synced after every slow path (another thread may have grown the buffer).
-  private u32: Uint32Array;
-  private i32: Int32Array;
-  private u8: Uint8Array;
+  // Views copied from HeapMemory so the fast path does one property load per access (they
+  // never change: the buffer reserves the whole heap, see memory.ts).
+  private readonly u32: Uint32Array;
+  private readonly i32: Int32Array;
+  private readonly u8: Uint8Array;
   /** Indexes in u8 of SHADOW[0] and PAGECLASS[0]. */
   private readonly shadowAt: number;
   private readonly pageClassAt: number;
@@ -68,7 +68,8 @@ export class ThreadCache {
   private mallocs = 0;
   private frees = 0;
   private readonly f64: Float64Array;
-  private limit: number;
+  /** One past the last byte the views cover. */
+  private readonly limit: number;
   /** Upper bound of the bytes this cache can hold: sum of (max length + 1) * size over used classes. */
   private capacityBytes = 0;
   /** used[c] = 1 once class c has been fetched by this thread (owner-local). */
@@ -109,25 +110,6 @@ export class ThreadCache {
     this.used.fill(0);
     this.capacityBytes = 0;
     this.updateBudget();
-  }
-
-  /**
-   * Takes the views HeapMemory has now. Any path that may have refreshed them without
-   * going through this cache (a large allocation that grew the buffer, a drain) must call
-   * this before the cache writes a link: a write through a view shorter than the buffer
-   * is silently dropped, and the list would then link to the block's old contents.
-   */
-  syncViews(): void {
-    this.u32 = this.mem.u32;
-    this.i32 = this.mem.i32;
-    this.u8 = this.mem.u8;
-    this.limit = this.mem.limit;
-  }
-
-  /** Re-reads the views after another thread may have grown the buffer. */
-  refresh(): void {
-    this.mem.refresh();
-    this.syncViews();
   }
 
   /**
@@ -203,7 +185,6 @@ export class ThreadCache {
     const batch = this.batchOf[cls]!;
     let maxLength = this.i32[this.maxLengths + cls]!;
     const got = this.central.removeRange(cls, Math.min(maxLength, batch), this.heads + cls, this.lengths + cls);
-    this.syncViews();
     if (got === 0) return 0;
     // Take ours first: the budget check below may give half of every list back.
     const p = this.allocate(cls);
@@ -228,7 +209,6 @@ export class ThreadCache {
   /** malloc without caching (threadCache: false, globalLock): one object from central. */
   allocateUncached(cls: number): number {
     if (this.central.removeRange(cls, 1, this.heads + cls, this.lengths + cls) === 0) return 0;
-    this.syncViews();
     return this.allocate(cls);
   }
 
@@ -241,7 +221,6 @@ export class ThreadCache {
     this.deallocate(p, cls);
     this.central.insertRange(cls, this.heads + cls, this.lengths + cls, 1, false);
     this.flushCounters();
-    this.syncViews();
   }
 
   private listTooLong(cls: number): void {
@@ -309,8 +288,7 @@ export class ThreadCache {
     while (n > 0) {
       const take = Math.min(n, batch);
       this.central.insertRange(cls, this.heads + cls, this.lengths + cls, take, viaTransfer);
-      this.syncViews();
-      n -= take;
+        n -= take;
     }
   }
 
