@@ -2,12 +2,15 @@
  * sabmalloc: a TCMalloc-style multithreaded allocator inside a SharedArrayBuffer.
  *
  *   ThreadCache (per thread, no lock) -> CentralCache + TransferCache (per size class,
- *   spinlock) -> PageHeap (one mutex) -> the buffer (grown like brk/mmap)
+ *   spinlock) -> PageHeap (one mutex) -> the buffer (a commit watermark grown like brk)
  *
- * Pointers are byte offsets into `heap.buffer`. See README.md for the API and layout.
+ * Pointers are byte offsets into `heap.buffer`, a plain SharedArrayBuffer that never changes
+ * (a growable heap grows inside its reservation): one `new Uint8Array(heap.buffer)` per
+ * thread reads and writes every block; heap.mallocAs(type, n) returns a typed view. See README.md for the API and layout.
  */
 
 export { SharedHeap, TooManyThreadsError, DEFAULT_LOCKS, type HeapOptions } from './core/sharedheap.js';
+export { ELEMENT_TYPES, type ElementType, type TypedArrayOf } from './core/typed.js';
 export type { HeapStats, SizeClassStats, TierLockStats } from './core/stats.js';
 export type { CheckOptions } from './core/check.js';
 export type { RecoveryReport } from './core/recovery.js';

@@ -89,7 +89,7 @@ describe('heaps above 2 GiB', () => {
   it('a growable heap grows past 2 GiB', { timeout: 180_000 }, () => {
     const heap = SharedHeap.create({ size: 1 * MiB, maxSize: 3 * GiB });
     const huge = heap.malloc(2.25 * GiB);
-    expect(heap.stats().heapBytes).toBeGreaterThan(2.25 * GiB);
+    expect(heap.stats().heapBytes).toBeGreaterThanOrEqual(2.25 * GiB); // growth merged the free 1 MiB tail
     exerciseAbove2GiB(heap);
     heap.free(huge);
     heap.trim();

@@ -57,6 +57,7 @@ import { collectStats, type HeapStats } from './stats.js';
 import { ThreadCache } from './threadcache.js';
 import { Txn } from './txn.js';
 import { recoverThread, type RecoveryReport } from './recovery.js';
+import { callocAs, freeView, mallocAs, reallocAs, viewAs, type ElementType, type TypedArrayOf } from './typed.js';
 
 export interface HeapOptions {
   /** Initial bytes of the heap's pages (1 MiB .. 4 GiB). */
@@ -351,6 +352,34 @@ export class SharedHeap {
     u8.copyWithin(q, p, p + Math.min(usable, n));
     this.free(p);
     return q;
+  }
+
+  // Typed helpers (typed.ts): a block and a fixed-length view of it in one call; the view
+  // stays valid across heap growth until the block is freed.
+
+  /** malloc(count * element size) as a view: `heap.mallocAs('f64', 16)`. */
+  mallocAs<T extends ElementType>(type: T, count: number): TypedArrayOf<T> {
+    return mallocAs(this, type, count);
+  }
+
+  /** Like mallocAs, zeroed. */
+  callocAs<T extends ElementType>(type: T, count: number): TypedArrayOf<T> {
+    return callocAs(this, type, count);
+  }
+
+  /** Resizes a view's block to `count` elements (the old view must no longer be used). */
+  reallocAs<V extends TypedArrayOf<ElementType>>(view: V, count: number): V {
+    return reallocAs(this, view, count);
+  }
+
+  /** A view of block p (e.g. a pointer another worker sent): `heap.viewAs('i32', p, 4)`. */
+  viewAs<T extends ElementType>(type: T, p: number, count: number): TypedArrayOf<T> {
+    return viewAs(this, type, p, count);
+  }
+
+  /** Frees the block a view from mallocAs/callocAs/viewAs covers. */
+  freeView(view: TypedArrayOf<ElementType>): void {
+    freeView(this, view);
   }
 
   /** Bytes usable at p (>= the size asked for; in debug mode exactly the size asked for). */
