@@ -6,6 +6,12 @@
  *  (d) random churn: 1,000 live blocks of 16 B..1 KiB; each op frees a random live block and
  *      allocates a new random size into its slot. The slots and sizes are generated once, so
  *      sabmalloc and @thi.ng/malloc do exactly the same work.
+ *  (e) the pair again on a fixed and a growable heap used alternately by one call site (both
+ *      are plain SharedArrayBuffers now; growable-only buffers were once chosen so that this
+ *      site would never see two buffer kinds);
+ *  (f) user access (bench/user-access.ts): workers bumping a byte of each of 4,096 blocks
+ *      through `new Uint8Array(heap.buffer)` and through mallocAs views, fixed and growable
+ *      heaps, 1 and 2 workers, against a plain SharedArrayBuffer.
  * Each tinybench sample runs a loop of OPS operations; ns/op = median sample time / OPS (the
  * mean is recorded too; the median resists interference from other work on the machine).
  * Full mode runs 3 interleaved rounds of all tasks and takes the median over rounds.
@@ -22,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { SharedHeap } from '../src/index.js';
 import { between, rng32 } from '../workers/heap-pattern.js';
+import { runUserAccess, userAccessMarkdown, type UserAccessResult } from './user-access.js';
 
 export interface MicroRow {
   name: string;
@@ -57,6 +64,8 @@ export interface MicroResult {
   met: { pairVsThing: boolean | null; pairVsFloor: boolean; churnSpeedupVsThing: boolean | null };
   /** why a comparison is missing (e.g. @thi.ng/malloc not installed) */
   notes: string[];
+  /** (f): user access through the heap's views vs a plain buffer (absent with userAccess: false) */
+  userAccess?: UserAccessResult;
 }
 
 export interface MicroOptions {
@@ -67,6 +76,8 @@ export interface MicroOptions {
   print?: boolean;
   /** the command line recorded in the results */
   command?: string;
+  /** run the user-access benchmark (f) (default true) */
+  userAccess?: boolean;
 }
 
 const TARGETS = { pairVsThing: 0.7, pairVsFloor: 8, churnSpeedupVsThing: 100 };
@@ -82,6 +93,7 @@ export const TASK = {
   floor: 'typed-array free-list pop+push (floor)',
   churn: 'sabmalloc churn (1,000 live, 16 B..1 KiB)',
   thingChurn: '@thi.ng/malloc churn (same sequence)',
+  mixedPair: 'sabmalloc malloc(64)+free, fixed and growable heap alternately',
 } as const;
 
 /** The minimal allocator surface both contenders share. */
@@ -126,6 +138,18 @@ const thingPairTask = (a: Allocator) => (): void => {
   for (let i = 0; i < PAIR_OPS; i++) {
     const p = a.malloc(64);
     a.free(p);
+    s ^= p;
+  }
+  sink ^= s;
+};
+
+/** (e): half the ops on each heap, through one call site (its own literal). */
+const mixedPairTask = (a: SharedHeap, b: SharedHeap) => (): void => {
+  let s = 0;
+  for (let i = 0; i < PAIR_OPS; i++) {
+    const h = (i & 1) === 0 ? a : b;
+    const p = h.malloc(64);
+    h.free(p);
     s ^= p;
   }
   sink ^= s;
@@ -217,6 +241,8 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   // (with 1,000 live blocks @thi.ng/malloc's free walks them all).
   const pairHeap = SharedHeap.create({ size: HEAP_BYTES });
   const churnHeap = SharedHeap.create({ size: HEAP_BYTES });
+  const growHeap = SharedHeap.create({ size: 1 << 20, maxSize: HEAP_BYTES });
+  growHeap.free(growHeap.malloc(4 << 20)); // grown once
   const thing = await thingPools();
   const plan = churnPlan();
   const notes: string[] = [];
@@ -227,6 +253,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   bench.add(TASK.churn, sabChurnTask(churnHeap, plan));
   if (typeof thing !== 'string') bench.add(TASK.thingChurn, thingChurnTask(thing(), plan));
   else notes.push(thing);
+  bench.add(TASK.mixedPair, mixedPairTask(pairHeap, growHeap));
   // Interleaved repetitions (every task once per round), so a burst of other work on the
   // machine hits one round of every task rather than all of one task; medians across rounds.
   const rounds = quick ? 1 : 3;
@@ -245,6 +272,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   }
   pairHeap.check();
   churnHeap.check();
+  growHeap.check();
 
   const median = (xs: number[]): number => {
     const a = [...xs].sort((x, y) => x - y);
@@ -263,6 +291,8 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   });
   pairHeap.detach();
   churnHeap.detach();
+  growHeap.detach();
+  const userAccess = (opts.userAccess ?? true) ? await runUserAccess({ quick }) : undefined;
 
   const ns = (name: string): number | null => rows.find((r) => r.name === name)?.nsPerOp ?? null;
   const pair = ns(TASK.pair)!;
@@ -288,6 +318,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
       churnSpeedupVsThing: ratios.churnSpeedupVsThing === null ? null : ratios.churnSpeedupVsThing >= TARGETS.churnSpeedupVsThing,
     },
     notes,
+    ...(userAccess ? { userAccess } : {}),
   };
   if (sink === 0.5) console.log(sink); // keeps the loops' results observable
   if (opts.print ?? true) printMicro(result);
@@ -321,6 +352,7 @@ export function printMicro(r: MicroResult): void {
   );
   console.table(ratioLines(r).map(([ratio, value, target, status]) => ({ ratio, value, target, status })));
   for (const n of r.notes) console.log(`note: ${n}`);
+  if (r.userAccess) console.log(userAccessMarkdown(r.userAccess).join('\n'));
 }
 
 export function microMarkdown(r: MicroResult): string {
@@ -341,6 +373,7 @@ export function microMarkdown(r: MicroResult): string {
     ...ratioLines(r).map((l) => `| ${l.join(' | ')} |`),
     ...r.notes.map((n) => `\nNote: ${n}`),
     '',
+    ...(r.userAccess ? [...userAccessMarkdown(r.userAccess), ''] : []),
   ];
   return lines.join('\n');
 }
