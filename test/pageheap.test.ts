@@ -169,7 +169,8 @@ describe('page heap: growth', () => {
     // A plain buffer reserving maxSize; committed is the watermark plus touched metadata.
     expect(heap.buffer.growable).toBe(false);
     expect(heap.buffer.byteLength).toBe(s0.metadataReservedBytes + 8 * MiB);
-    expect(s0.committedBytes).toBe(s0.heapBytes + s0.metadataBytes);
+    expect(s0.committedBytes).toBe(s0.touchedBytes + s0.metadataBytes);
+    expect(s0.touchedBytes).toBe(0); // nothing handed out yet
     expect(s0.committedBytes).toBeLessThan(heap.buffer.byteLength);
     const live: [number, number][] = [];
     const alloc = (n: number, tag: number): number => {
@@ -186,7 +187,8 @@ describe('page heap: growth', () => {
     const s1 = heap.stats();
     expect(s1.heapBytes).toBeGreaterThan(s0.heapBytes);
     expect(s1.committedBytes).toBeGreaterThan(s0.committedBytes);
-    expect(s1.committedBytes).toBe(s1.heapBytes + s1.metadataBytes);
+    expect(s1.committedBytes).toBe(s1.touchedBytes + s1.metadataBytes);
+    expect(s1.touchedBytes).toBeLessThanOrEqual(s1.heapBytes);
     for (const [p, tag] of live) expect(verifyBlock(v, p, heap.usableSize(p), tag)).toBeNull();
     heap.check();
 
@@ -204,7 +206,7 @@ describe('page heap: growth', () => {
     const s2 = heap.stats();
     expect(s2.heapBytes).toBeLessThanOrEqual(8 * MiB);
     expect(s2.heapBytes).toBeGreaterThanOrEqual(7 * MiB); // it did grow close to maxSize first
-    expect(s2.committedBytes).toBe(s2.heapBytes + s2.metadataBytes);
+    expect(s2.committedBytes).toBe(s2.touchedBytes + s2.metadataBytes);
     expectThrows(() => heap.malloc(4 * MiB), OutOfMemoryError, CODES.oom);
     heap.check();
 
@@ -268,6 +270,33 @@ describe('page heap: one plain buffer reserving maxSize', () => {
       expect(u8[p]).toBe(i + 1);
       expect(u8[p + heap.usableSize(p) - 1]).toBe(i + 1);
     }
+    heap.check();
+  });
+});
+
+describe('stats: committed memory is what the heap made resident', () => {
+  it('a fresh fixed heap has committed only its touched metadata; handing out pages raises it', () => {
+    const heap = SharedHeap.create({ size: 64 * MiB, maxThreads: 4 });
+    const s0 = heap.stats();
+    expect(s0.heapBytes).toBe(64 * MiB);
+    expect(s0.touchedBytes).toBe(0);
+    expect(s0.committedBytes).toBe(s0.metadataBytes);
+    expect(s0.metadataBytes).toBeLessThan(s0.metadataReservedBytes / 4);
+    expect(s0.reservedBytes).toBe(heap.buffer.byteLength);
+    const p = heap.malloc(8 * MiB);
+    const s1 = heap.stats();
+    expect(s1.touchedBytes).toBe(8 * MiB);
+    expect(s1.committedBytes).toBe(s1.touchedBytes + s1.metadataBytes);
+    // Per-page metadata of 8 MiB: 1/16 shadow + span records, PageMap, PAGECLASS.
+    expect(s1.metadataBytes - s0.metadataBytes).toBeGreaterThanOrEqual((8 * MiB) / 16);
+    expect(s1.metadataBytes - s0.metadataBytes).toBeLessThan((8 * MiB) / 16 + 64 * KiB);
+    heap.free(p);
+    // Freed pages stay resident: the high-water mark does not fall.
+    expect(heap.stats().committedBytes).toBe(s1.committedBytes);
+    const small = heap.malloc(100);
+    expect(small).toBeLessThan(heap.stats().metadataReservedBytes + 8 * MiB); // reuses low pages first
+    heap.free(small);
+    expect(heap.stats().committedBytes).toBe(s1.committedBytes);
     heap.check();
   });
 });

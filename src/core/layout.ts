@@ -38,8 +38,8 @@
  * Lock blocks are LOCK_WORDS words (64 bytes), so no two locks share a cache line.
  *
  * Ownership (who may write what):
- * - HEADER: written once by create(); afterwards H.COMMITTED_PAGES, H.GROW_* by the PageHeap
- *   lock holder; H.ATTACHED, H.TC_TOTAL_BYTES with Atomics.
+ * - HEADER: written once by create(); afterwards H.COMMITTED_PAGES, H.TOUCHED_PAGES,
+ *   H.GROW_COUNT by the PageHeap lock holder; H.ATTACHED, H.TC_TOTAL_BYTES with Atomics.
  * - PAGEHEAP words, span records of free spans, PAGEMAP, PAGECLASS, SHADOW of free spans:
  *   PageHeap lock holder.
  * - CENTRAL words of class c, TransferCache slots of c, span records of c's spans
@@ -56,8 +56,8 @@ import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS } from '../locks/lock.js';
 
 export const MAGIC = 0x4d424153; // 'SABM'
 /** 2: the buffer is a plain SharedArrayBuffer reserving every page up to CAPACITY_PAGES;
- * COMMITTED_PAGES is the commit watermark inside it (1: a growable buffer of exactly the
- * committed pages). */
+ * COMMITTED_PAGES is the commit watermark inside it, TOUCHED_PAGES the high-water mark of
+ * pages handed out (1: a growable buffer of exactly the committed pages). */
 export const LAYOUT_VERSION = 2;
 export const HEADER_BYTES = 4096;
 
@@ -95,6 +95,7 @@ export const H = {
   CENTRAL_WORDS: 29,
   SLOT_SEQ: 30, // round-robin hint for slot search (Atomics)
   PROBE: 31, // bumped by attach() to tell a heap from a byte copy of it (Atomics)
+  TOUCHED_PAGES: 32, // high-water mark: 1 + the last page index ever handed out (<= COMMITTED_PAGES)
 } as const;
 
 export const Flag = {

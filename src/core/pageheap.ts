@@ -149,6 +149,9 @@ export class PageHeap {
     sp.set(s, SP.IN_USE, 0);
     sp.mapAllPages(s, n);
     this.txn.fillPageClass(s, n, cls, 0);
+    // High-water mark of pages handed out: pages above it have never been touched, so
+    // they are not resident (stats().committedBytes counts up to here).
+    if (s + n > this.mem.i32[H.TOUCHED_PAGES]!) this.txn.set(H.TOUCHED_PAGES, s + n);
     if (cls === 0) {
       this.add(PH.LARGE_SPANS, 1);
       this.add(PH.LARGE_PAGES, n);

@@ -32,16 +32,22 @@ export interface HeapStats {
   /** Bytes of pages the heap may grow to. */
   maxHeapBytes: number;
   /**
-   * What the heap has handed out or made resident: the pages below the commit watermark
-   * (heapBytes) plus the metadata it has touched (metadataBytes). Not the buffer's length:
-   * the buffer reserves maxSize, and the OS keeps untouched pages out of memory.
+   * What the heap has made resident: the pages up to the high-water mark of pages ever
+   * handed out (touchedBytes) plus the metadata it has touched (metadataBytes). Not the
+   * buffer's length (the buffer reserves maxSize) nor the commit watermark (heapBytes):
+   * the OS makes a page resident when it is first written, and the heap writes no page
+   * before handing it out. Freed pages stay resident (nothing is returned to the OS), so
+   * this never shrinks.
    */
   committedBytes: number;
+  /** Bytes of pages below the high-water mark of pages handed out (<= heapBytes). */
+  touchedBytes: number;
   /**
-   * Metadata bytes touched (resident): header, page-heap, central and thread-slot regions
-   * in full (create() writes every slot), plus the per-page metadata (span records,
-   * PageMap, PAGECLASS, SHADOW) of the committed pages only, each rounded out to 4 KiB OS
-   * pages. The metadata reserved for maxSize is metadataReservedBytes.
+   * Metadata bytes touched (resident): the header, page-heap, central and thread-slot
+   * regions in full (create() writes every slot), the per-page metadata (span records,
+   * PageMap, PAGECLASS, SHADOW) of the touched pages, and the PageMap word of the last
+   * committed page (the free tail span's end), each rounded out to 4 KiB OS pages.
+   * The metadata reserved for maxSize is metadataReservedBytes.
    */
   metadataBytes: number;
   metadataReservedBytes: number;
@@ -73,24 +79,30 @@ export interface HeapStats {
 const OS_PAGE = 4096;
 
 /** OS pages spanned by [from, from + bytes), in bytes. */
-function touched(from: number, bytes: number): number {
+function osPages(from: number, bytes: number): number {
   if (bytes <= 0) return 0;
   return Math.ceil((from + bytes) / OS_PAGE) * OS_PAGE - Math.floor(from / OS_PAGE) * OS_PAGE;
 }
 
 /**
- * Metadata the heap has touched with `committed` pages in it: everything before the span
- * records (header, page heap, global lock, central caches, thread slots), then the share
- * of each per-page region that covers the committed pages. Page indexes above the
- * watermark are never written (growth finds them zero), so those OS pages stay untouched.
+ * Metadata the heap has touched with `touched` pages handed out and `committed` pages in
+ * the heap: everything before the span records (header, page heap, global lock, central
+ * caches, thread slots), the share of each per-page region that covers the touched pages,
+ * the record and first PageMap word of the free span starting there, and the PageMap
+ * word of the last committed page (free spans map both ends).
+ * Page indexes above the watermark are never written (growth finds them zero).
  */
-export function metadataTouched(L: HeapLayout, committed: number): number {
+export function metadataTouched(L: HeapLayout, touched: number, committed: number): number {
+  // The free span starting at `touched` has its record and first PageMap word written.
+  const withTail = Math.min(committed, touched + 1);
+  const tail = committed > withTail ? osPages(L.pageMap + (committed - 1) * 4, 4) : 0;
   return (
-    touched(0, L.spans) +
-    touched(L.spans, committed * SPAN_WORDS * 4) +
-    touched(L.pageMap, committed * 4) +
-    touched(L.pageClass, committed) +
-    touched(L.shadow, (committed * L.pageSize) / 16)
+    osPages(0, L.spans) +
+    osPages(L.spans, withTail * SPAN_WORDS * 4) +
+    osPages(L.pageMap, withTail * 4) +
+    osPages(L.pageClass, touched) +
+    osPages(L.shadow, (touched * L.pageSize) / 16) +
+    tail
   );
 }
 
@@ -103,6 +115,8 @@ export function collectStats(heap: SharedHeap): HeapStats {
   const nc = table.count;
   const pageSize = L.pageSize;
   const committedPages = mem.committedPages();
+  const touchedPages = Math.min(committedPages, i32[H.TOUCHED_PAGES]!);
+  const metadata = metadataTouched(L, touchedPages, committedPages);
 
   // Per-class sums over every slot ever used (counters outlive detach).
   let mallocCount = 0;
@@ -184,8 +198,9 @@ export function collectStats(heap: SharedHeap): HeapStats {
     pageSize,
     heapBytes: committedPages * pageSize,
     maxHeapBytes: L.capacityPages * pageSize,
-    committedBytes: committedPages * pageSize + metadataTouched(L, committedPages),
-    metadataBytes: metadataTouched(L, committedPages),
+    committedBytes: touchedPages * pageSize + metadata,
+    touchedBytes: touchedPages * pageSize,
+    metadataBytes: metadata,
     metadataReservedBytes: L.pages,
     reservedBytes: heap.buffer.byteLength,
     inUseBytes,

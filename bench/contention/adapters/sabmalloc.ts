@@ -3,14 +3,18 @@
  * variants, the no-thread-cache mode and the global-lock baseline all go through this one
  * class (the variant is recorded in the heap header, so every thread behaves alike).
  *
- * Sizing: the heap starts at 1 MiB of pages and grows on demand up to `maxSize`, so
- * "committed" (buffer.byteLength) follows what the allocator really claimed. The
- * metadata prefix is sized for `maxSize` (page map, shadow bytes), so maxSize is kept
- * near the run's expected live set: 2.5x it, at least 8 MiB (metadata is about 7% of
- * maxSize plus ~12 KiB per thread slot, so maxThreads is the run's worker count + 2). With `preallocate` the heap
- * is committed whole from the start (no growth while workers run).
+ * Sizing: the heap starts at 1 MiB of pages and grows on demand up to `maxSize`: 2.5x the
+ * run's expected live set, at least 8 MiB (maxThreads is the run's worker count + 2).
+ * With `preallocate` the heap is committed whole from the start (no growth while workers
+ * run).
+ *
+ * Memory: committed = stats().committedBytes, what the heap has made resident: the pages
+ * up to the high-water mark of pages it has handed out, plus the metadata it has touched
+ * (the fixed regions, and the per-page metadata of those pages only). Neither the buffer
+ * (a reservation of maxSize) nor the commit watermark counts, as neither is resident until
+ * written. So the figure is the same with or without `preallocate`.
  */
-import { SharedHeap, type HeapStats } from '../../../src/index.js';
+import { SharedHeap } from '../../../src/index.js';
 import type {
   AllocatorAdapter,
   AllocatorSnapshot,
@@ -21,17 +25,6 @@ import type {
 } from './types.js';
 
 const MIB = 2 ** 20;
-
-/**
- * Committed bytes: buffer.byteLength, as the issue defines it. A heap created at its full
- * size (--prealloc: it never grew and cannot grow) has every page committed from the start,
- * so there the figure is what growth would have committed: the metadata plus the pages the
- * page heap has handed out (heapBytes - pageHeapFreeBytes).
- */
-function committedOf(s: HeapStats): number {
-  if (s.growCount === 0 && s.heapBytes === s.maxHeapBytes) return s.metadataBytes + s.heapBytes - s.pageHeapFreeBytes;
-  return s.committedBytes;
-}
 
 export class SabmallocAdapter implements AllocatorAdapter {
   readonly buffer: SharedArrayBuffer;
@@ -56,7 +49,7 @@ export class SabmallocAdapter implements AllocatorAdapter {
 
   memory(): MemorySample {
     const s = this.heap.stats();
-    return { committed: committedOf(s), live: s.inUseBytes, metadata: s.metadataBytes };
+    return { committed: s.committedBytes, live: s.inUseBytes, metadata: s.metadataBytes };
   }
 
   snapshot(): AllocatorSnapshot {
@@ -69,7 +62,7 @@ export class SabmallocAdapter implements AllocatorAdapter {
       threadCacheMisses: s.threadCacheMisses,
       mallocCount: s.mallocCount,
       freeCount: s.freeCount,
-      committed: committedOf(s),
+      committed: s.committedBytes,
       live: s.inUseBytes,
       metadata: s.metadataBytes,
     };

@@ -90,7 +90,7 @@ function runCache(ctx: WorkloadContext, name: string, scratch: boolean): WorkerO
     tag = (tag + TAG_STEP) | 0;
     stamp(h, q, size, tag);
     const a = q >>> 2;
-    const w32 = h.at(q + size);
+    const w32 = h.h;
     for (let r = 0; r < writes; r++) {
       for (let k = 0; k < words; k++) w32[a + k] = (w32[a + k] + 1) | 0;
     }

@@ -77,31 +77,16 @@ export interface WorkloadContext {
 }
 
 /**
- * This thread's int32 view of the heap buffer. Fixed-length (length-tracking views over a
- * growable buffer are several times slower on Node 20) and refreshed when a block lies
- * beyond it because another thread grew the buffer.
+ * This thread's int32 view of the heap buffer, taken the way the README tells users to:
+ * one `new Int32Array(buffer)` per worker. Every allocator's buffer here is a plain
+ * SharedArrayBuffer that never changes (a sabmalloc heap reserves its maxSize and grows
+ * inside it), so the view is an ordinary fixed-length one and covers every block.
  */
 export class HeapView {
-  h: Int32Array;
-  private end: number;
-  private readonly buffer: SharedArrayBuffer;
+  readonly h: Int32Array;
 
   constructor(buffer: SharedArrayBuffer) {
-    this.buffer = buffer;
-    this.end = buffer.byteLength & ~3;
-    this.h = new Int32Array(buffer, 0, this.end >>> 2);
-  }
-
-  /** The view, covering at least [0, end). */
-  at(end: number): Int32Array {
-    if (end > this.end) this.refresh(end);
-    return this.h;
-  }
-
-  private refresh(end: number): void {
-    this.end = this.buffer.byteLength & ~3;
-    this.h = new Int32Array(this.buffer, 0, this.end >>> 2);
-    if (end > this.end) throw new VerificationError('heap view', `block ending at ${end} lies beyond the heap buffer (${this.end} bytes)`);
+    this.h = new Int32Array(buffer);
   }
 }
 
@@ -122,7 +107,7 @@ export function setTouchMode(mode: TouchMode): void {
 
 /** Stamps `tag` on the block [p, p + n) (every word, or sparsely; see TouchMode). */
 export function stamp(v: HeapView, p: number, n: number, tag: number): void {
-  const h = v.at(p + n);
+  const h = v.h;
   const a = p >>> 2;
   const e = (p + n) >>> 2;
   if (touch.full || e - a <= 32) {
@@ -135,7 +120,7 @@ export function stamp(v: HeapView, p: number, n: number, tag: number): void {
 
 /** True if the first, last and a middle stamped word of [p, p + n) still hold `tag`. */
 export function intact(v: HeapView, p: number, n: number, tag: number): boolean {
-  const h = v.at(p + n);
+  const h = v.h;
   const a = p >>> 2;
   const e = ((p + n) >>> 2) - 1;
   // a multiple of 16 words from the start, near the middle: stamped in both modes

@@ -47,7 +47,7 @@ function pickSize(r: number, maxShift: number): number {
 }
 
 function check(v: HeapView, p: number, want: number): number {
-  const h = v.at(p + 8);
+  const h = v.h;
   const a = p >>> 2;
   const n = h[a];
   const tag = h[a + 1];
@@ -61,7 +61,7 @@ function check(v: HeapView, p: number, want: number): number {
 }
 
 function write(v: HeapView, p: number, n: number, tag: number): void {
-  v.at(p + n)[p >>> 2] = n;
+  v.h[p >>> 2] = n;
   stamp(v, p + 4, n - 4, tag);
 }
 

@@ -4,7 +4,15 @@
  * `base + slot` bytes into it (1000..2023 B by default). No sharing at all: the case where
  * one global lock collapses while per-thread caches should scale.
  *
- * Worker-local state only (the ring is a local Int32Array of (ptr, tag)).
+ * Worker-local state only (the ring is a local Int32Array of (ptr, tag)). Blocks are
+ * written and checked through the README's user view (one `new Int32Array(buffer)` per
+ * worker, HeapView).
+ *
+ * Warm-up: every worker first runs the very same loop function untimed for
+ * WARM_ITERATIONS iterations, then meets the others at the start barrier. Each worker is
+ * its own isolate and compiles the loop itself; at 32 workers on 2 cores the compile
+ * threads get little CPU, and a short cold window would measure the JIT, not the
+ * allocator. (Parking at the barrier frees cores for compile jobs still queued.)
  * Metric: allocator calls per second (one free + one malloc per iteration).
  */
 import { shouldStop } from '../control.js';
@@ -24,6 +32,50 @@ import {
   type WorkloadContext,
   type WorkloadDef,
 } from './common.js';
+import type { AllocatorAdapter } from '../adapters/types.js';
+
+/** Untimed iterations each worker runs before the start barrier (16 passes of 1,024 slots). */
+export const WARM_ITERATIONS = 16_384;
+
+/** Ring cursor and tag carried from the warm-up into the timed loop. */
+interface RingState {
+  slot: number;
+  tag: number;
+}
+
+/** The ring loop: up to maxIt iterations or until stop/deadline. Returns iterations. */
+function ringLoop(
+  adapter: AllocatorAdapter,
+  h: HeapView,
+  ringPtr: Int32Array,
+  ringTag: Int32Array,
+  sizeBase: number,
+  st: RingState,
+  ci: Int32Array,
+  deadline: number,
+  maxIt: number,
+): number {
+  const slots = ringPtr.length;
+  let s = st.slot;
+  let tag = st.tag;
+  let it = 0;
+  while (it < maxIt && !shouldStop(ci, deadline, it)) {
+    const n = sizeBase + s;
+    const q = ringPtr[s];
+    if (!intact(h, q, n, ringTag[s])) throw new VerificationError('ring', describeBlock(h, q, n, ringTag[s]));
+    adapter.free(q);
+    const r = adapter.malloc(n);
+    tag = (tag + TAG_STEP) | 0;
+    stamp(h, r, n, tag);
+    ringPtr[s] = r;
+    ringTag[s] = tag;
+    if (++s === slots) s = 0;
+    it++;
+  }
+  st.slot = s;
+  st.tag = tag;
+  return it;
+}
 
 export const ring: WorkloadDef = {
   name: 'ring',
@@ -54,22 +106,10 @@ export const ring: WorkloadDef = {
       ringTag[s] = tag;
     }
 
-    let s = 0;
-    let it = 0;
+    const st: RingState = { slot: 0, tag };
+    ringLoop(adapter, h, ringPtr, ringTag, sizeBase, st, ci, Infinity, WARM_ITERATIONS); // warm-up, untimed
     const deadline = beginTimed(ctx, out);
-    while (!shouldStop(ci, deadline, it)) {
-      const n = sizeBase + s;
-      const q = ringPtr[s];
-      if (!intact(h, q, n, ringTag[s])) throw new VerificationError('ring', describeBlock(h, q, n, ringTag[s]));
-      adapter.free(q);
-      const r = adapter.malloc(n);
-      tag = (tag + TAG_STEP) | 0;
-      stamp(h, r, n, tag);
-      ringPtr[s] = r;
-      ringTag[s] = tag;
-      if (++s === slots) s = 0;
-      it++;
-    }
+    const it = ringLoop(adapter, h, ringPtr, ringTag, sizeBase, st, ci, deadline, Infinity);
     out.ops = it * 2;
     out.mallocs = it;
     out.frees = it;
