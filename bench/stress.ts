@@ -514,7 +514,9 @@ export async function runStress(options: StressOptions = {}): Promise<StressSumm
         done += cv.f64[b + WS.DONE]!;
       }
       if (phase === 'work') summary.peakLiveBytes = Math.max(summary.peakLiveBytes, live + layout.bytes);
-      summary.peakCommittedBytes = Math.max(summary.peakCommittedBytes, heap.buffer.byteLength);
+      // What the heap made resident (touched pages + metadata), not the buffer: it reserves maxSize.
+      const committed = heap.stats().committedBytes;
+      summary.peakCommittedBytes = Math.max(summary.peakCommittedBytes, committed);
       const workMs = phase === 'work' ? Date.now() - workStart : 0;
       return {
         round,
@@ -523,7 +525,7 @@ export async function runStress(options: StressOptions = {}): Promise<StressSumm
         ops: opsBefore + ops,
         opsPerSec: workMs > 0 ? ops / (workMs / 1000) : 0,
         liveBytes: live,
-        committedBytes: heap.buffer.byteLength,
+        committedBytes: committed,
         workersDone: done,
         workers: o.workers,
       };
