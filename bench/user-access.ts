@@ -32,6 +32,8 @@ export interface UserAccessResult {
   targets: { vsPlain: number; scaling: number };
   warmMs: number;
   timeMs: number;
+  /** runs per row (the row is their median) */
+  reps: number;
 }
 
 const MIB = 2 ** 20;
@@ -83,23 +85,34 @@ export async function runUserAccess(opts: { quick?: boolean; modes?: UserAccessR
   const modes = opts.modes ?? ['view', 'typed'];
   const configs: [UserAccessRow['buffer'], UserAccessRow['mode']][] = [['plain', 'view']];
   for (const b of ['fixed heap', 'growable heap'] as const) for (const m of modes) configs.push([b, m]);
+  const reps = opts.quick ? 1 : 3;
+  const samples = new Map<string, number[]>();
+  // Interleaved: every config once at 1 worker, then at 2, and that `reps` times, so a burst
+  // of other work on the machine hits neighbouring rows alike; each row is the median.
+  for (let rep = 0; rep < reps; rep++) {
+    for (const workers of [1, 2]) {
+      for (const [buffer, mode] of configs) {
+        const key = `${buffer}|${mode}|${workers}`;
+        samples.set(key, [...(samples.get(key) ?? []), await runOnce(buffer, mode, workers, warmMs, timeMs)]);
+      }
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
   const rows: UserAccessRow[] = [];
-  // Interleaved: one config after another at 1 worker, then all at 2, so a burst of other
-  // work on the machine hits neighbouring rows alike.
   for (const workers of [1, 2]) {
-    for (const [buffer, mode] of configs) rows.push({ buffer, mode, workers, mAccessesPerSec: await runOnce(buffer, mode, workers, warmMs, timeMs) });
+    for (const [buffer, mode] of configs) rows.push({ buffer, mode, workers, mAccessesPerSec: median(samples.get(`${buffer}|${mode}|${workers}`)!) });
   }
   const at = (b: string, m: string, w: number): number => rows.find((r) => r.buffer === b && r.mode === m && r.workers === w)!.mAccessesPerSec;
   const vsPlain = rows.filter((r) => r.buffer !== 'plain').map((r) => ({ buffer: r.buffer, mode: r.mode, workers: r.workers, ratio: r.mAccessesPerSec / at('plain', 'view', r.workers) }));
   const scaling = configs.map(([b, m]) => ({ buffer: b, mode: m, ratio: at(b, m, 2) / at(b, m, 1) }));
-  return { rows, vsPlain, scaling, targets: USER_ACCESS_TARGETS, warmMs, timeMs };
+  return { rows, vsPlain, scaling, targets: USER_ACCESS_TARGETS, warmMs, timeMs, reps };
 }
 
 export function userAccessMarkdown(r: UserAccessResult): string[] {
   const label = (b: string, m: string): string =>
     b === 'plain' ? 'plain SharedArrayBuffer, `new Uint8Array(buf)`' : `${b}, ${m === 'view' ? '`new Uint8Array(heap.buffer)` (README)' : "`heap.mallocAs('u8', 64)` views"}`;
   const lines = [
-    `User access (bump one byte of each of 4,096 blocks per round; fresh workers, ${r.warmMs} ms untimed warm-up, then ${r.timeMs} ms timed after a barrier):`,
+    `User access (bump one byte of each of 4,096 blocks per round; fresh workers, ${r.warmMs} ms untimed warm-up, then ${r.timeMs} ms timed after a barrier; median of ${r.reps} interleaved run(s)):`,
     '',
     '| memory, access | workers | M accesses/s | vs plain | 1 -> 2 workers |',
     '|---|---:|---:|---:|---:|',
