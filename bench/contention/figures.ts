@@ -243,8 +243,8 @@ export function evaluateTargets(figures: readonly Figure[], scope: TargetScope):
           const pagesOver = over - f.metadataBytes;
           return (
             `peak committed ${mb(f.peakCommittedBytes)} vs peak live ${mb(f.peakLiveBytes)}: ${mb(over)} more, of which ${mb(f.metadataBytes)} is metadata ` +
-            `(sized for the heap's maxSize, not for what is committed); without it the blowup is ${fx(f.blowupExclMetadata.median)}` +
-            (pagesOver > 0 ? `; the other ${mb(pagesOver)} (${fx(pagesOver / c.workers / 1024, 0)} KiB per worker) are free objects in thread and central caches, partly used spans of each size class and growth granularity` : '')
+            `(the fixed regions and the per-page metadata of the pages handed out); without it the blowup is ${fx(f.blowupExclMetadata.median)}` +
+            (pagesOver > 0 ? `; the other ${mb(pagesOver)} (${fx(pagesOver / c.workers / 1024, 0)} KiB per worker) are free objects in thread and central caches, partly used spans of each size class and free holes below the high-water mark of pages handed out` : '')
           );
         },
         'no sabmalloc runs of larson or mstress',
@@ -253,13 +253,13 @@ export function evaluateTargets(figures: readonly Figure[], scope: TargetScope):
       const over = excl.filter((x) => x.v > 1.3);
       const biggestOver = Math.max(0, ...over.map((x) => fig(def, x.c.workload, x.c.workers)?.peakLiveBytes ?? 0));
       t.explanation =
-        `Leaving out sabmalloc's metadata (about 7% of the heap's maxSize plus ~12 KiB per thread slot, committed whatever the live set; ` +
-        `the harness sets maxSize to 2.5x its live-set estimate), the worst blowup is ${fx(worstExcl.v)} (${worstExcl.c.workload} @ ${worstExcl.c.workers} workers) and ` +
+        `Leaving out sabmalloc's metadata (about 95 KiB of fixed regions plus ~11 KiB per thread slot, and about 1/16 of the pages handed out: ` +
+        `shadow bytes, span records, page maps), the worst blowup is ${fx(worstExcl.v)} (${worstExcl.c.workload} @ ${worstExcl.c.workers} workers) and ` +
         `${excl.length - over.length} of ${excl.length} cases meet 1.3` +
         (over.length === 0
           ? ': the miss comes from the metadata, not from fragmentation.'
-          : `; the ${over.length} that do not have live sets of at most ${mb(biggestOver)}, where the heap's growth step (at least 1 MiB, then 1/8 of the heap) and ` +
-            'one partly used span per size class and thread weigh most.') +
+          : `; the ${over.length} that do not have live sets of at most ${mb(biggestOver)}, where the fixed metadata and ` +
+            'one partly used span per size class weigh most.') +
         ' Per case:\n' +
         t.explanation;
     }

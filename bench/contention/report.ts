@@ -153,7 +153,7 @@ export function markdownReport(r: SuiteResults, charts: { workload: string; thro
       '(the machine is shared: see the "cores" columns for what each run really got).' +
       (o.preallocate
         ? ' **sabmalloc heaps were created at full size (`--prealloc`)**, so no buffer growth happened during the runs; ' +
-          "sabmalloc's committed bytes are then counted as what growth would have committed: its metadata plus the pages its page heap handed out (heapBytes - pageHeapFreeBytes)."
+          "sabmalloc's committed bytes are what it made resident either way (pages up to the high-water mark of pages handed out, plus the metadata it touched)."
         : ''),
   );
   out.push('');
@@ -184,7 +184,7 @@ export function markdownReport(r: SuiteResults, charts: { workload: string; thro
       '- All workers of a run meet on a barrier in a SharedArrayBuffer before the clock starts and after it stops; the window is fixed, so a slow allocator does fewer operations rather than taking longer.',
       '- **Scaling** is throughput / throughput of the same allocator at 1 worker. On 2 cores the ceiling is 2x, and only if the two workers never contend and nothing else runs; beyond 2 workers the threads time-share the 2 cores, so flat is ideal.',
       '- **cores** is the CPU time the process used in the window divided by its length (process.cpuUsage); **other** is what the rest of the machine used meanwhile (/proc/stat). A 2-worker run that got 1.5 cores cannot scale 2x.',
-      '- **Blowup** is peak committed bytes / peak live bytes (sabmalloc: buffer.byteLength vs inUseBytes; thi.ng: its high-water mark vs the usable sizes handed out). sabmalloc\'s committed bytes include its metadata, which is sized for the heap\'s maxSize; the "excl. metadata" figure leaves it out.',
+      '- **Blowup** is peak committed bytes / peak live bytes (sabmalloc: stats().committedBytes vs inUseBytes; thi.ng: its high-water mark vs the usable sizes handed out). sabmalloc\'s committed bytes are what it has made resident: the pages up to the high-water mark of pages it has handed out (its buffer reserves maxSize, and the OS makes a page resident only when it is first written) plus the metadata it has touched (the fixed regions and the per-page metadata of those pages, in 4 KiB OS pages); the "excl. metadata" figure leaves the metadata out.',
       '- **Lock waits** are contended acquisitions (not won on the first try) per 1,000 allocator calls, per lock tier, from the allocator\'s own per-thread lock statistics over the timed window.',
       '- @thi.ng/malloc frees in O(live blocks), so its cleanups (after the timed window) only verify blocks instead of freeing them; its timed numbers are unaffected.',
     ].join('\n'),
@@ -274,7 +274,7 @@ export function markdownReport(r: SuiteResults, charts: { workload: string; thro
   out.push('');
   out.push(
     [
-      '- Each allocator gets its own pool of worker threads (piscina), as many as the largest worker count, alive for the whole suite, so the adapter and lock call sites in the workers only ever see one class. The allocators take turns at every (workload, worker count, repetition), in an order rotated each repetition, so load from other processes on this shared machine falls on all of them alike. Each (allocator, workload) first gets an untimed warm-up run at the largest worker count.',
+      '- Each allocator gets its own pool of worker threads (piscina), as many as the largest worker count, alive for the whole suite, so the adapter and lock call sites in the workers only ever see one class. The allocators take turns at every (workload, worker count, repetition), in an order rotated each repetition, so load from other processes on this shared machine falls on all of them alike. Each (allocator, workload) first gets an untimed warm-up run at the largest worker count. On top of that, ring workers each run their own loop untimed (16,384 iterations) before the start barrier: every worker is its own isolate and compiles its loop itself, and at 32 workers on 2 cores a cold window would measure the JIT.',
       '- Each run creates a fresh heap (sabmalloc: 1 MiB growing on demand up to 2.5x the expected live set; thi.ng: a fixed buffer of 4x the live set + 32 MiB), lets every worker set up (e.g. larson fills its slots), starts the clock at a barrier and stops it at the next one, after which workers verify and free what they hold and detach.',
       '- Random numbers come from a pre-generated seeded xorshift32 table; hot loops allocate nothing besides the blocks under test.',
       '- mstress runs its window in rounds; each round is a fresh set of tasks that attach, run, free their local blocks and detach (a thread exit in sabmalloc: the thread cache is flushed and the slot released); blocks parked in the shared transfer array outlive the round.',

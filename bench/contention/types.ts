@@ -75,7 +75,7 @@ export interface RunRecord {
   peakLiveBytes: number;
   /** peak committed / peak live */
   blowup: number;
-  /** allocator metadata inside the committed bytes (sabmalloc: sized for maxSize) */
+  /** allocator metadata inside the committed bytes (sabmalloc: the metadata it has touched) */
   metadataBytes: number;
   /** (peak committed - metadata) / peak live */
   blowupExclMetadata: number;
