@@ -62,7 +62,7 @@ import { callocAs, freeView, mallocAs, reallocAs, viewAs, type ElementType, type
 export interface HeapOptions {
   /** Initial bytes of the heap's pages (1 MiB .. 4 GiB). */
   size: number;
-  /** Largest size the heap may grow to; > size makes the buffer growable. */
+  /** Largest size the heap may grow to (reserved in the buffer up front; > size: the heap grows). */
   maxSize?: number;
   /** Page size, a power of two from 4 KiB to 64 KiB; default 8 KiB. */
   pageSize?: number;
