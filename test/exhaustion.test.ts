@@ -89,6 +89,7 @@ describe('exhaustion by many workers', () => {
       for (let round = 0; round < 10; round++) {
         const heap = SharedHeap.create({ size: 1 * MiB, maxSize: 32 * MiB });
         const committed0 = heap.stats().committedBytes;
+        const v = viewsOf(heap.buffer); // taken before the workers grow the heap: it covers every page
         const got = await runAll<AllocTask, AllocResult>(
           'allocSizes',
           Array.from({ length: WORKERS }, (_, i) => ({ buffer: heap.buffer, sizes: sizes(i + round), keep: true })),
@@ -98,8 +99,7 @@ describe('exhaustion by many workers', () => {
         expect(s.heapBytes).toBeLessThanOrEqual(32 * MiB);
         expect(s.committedBytes).toBeGreaterThan(committed0);
         expect(s.committedBytes).toBe(s.touchedBytes + s.metadataBytes);
-        // This thread sees the pages the workers' growth added, with their contents.
-        const v = viewsOf(heap.buffer);
+        // This thread's early view sees the pages the workers' growth added, with their contents.
         for (const r of got) {
           for (const p of r.blocks) {
             expect(tagOf(v, p)).toBe(r.threadId + 1);
