@@ -8,7 +8,7 @@
  *
  * Drives the page as a person would (workload, workers, Run) and reads `window.sabLab`
  * for the assertions. Needs the page bundles: `npm test` builds them first. Saves the
- * README's screenshot, bench/results/lab-web.png.
+ * README's screenshot, bench/results/lab-web.png, after a last larson run.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,9 +60,6 @@ describe('web lab in headless Chromium', () => {
 
   it('runs ring at 2 and 8 workers, checks the heap in a worker and maps every page once', async () => {
     const view = await run('ring', '2,8', 2000);
-    const out = join(packageRoot(), 'bench', 'results');
-    mkdirSync(out, { recursive: true });
-    await lab.page.screenshot({ path: join(out, 'lab-web.png'), fullPage: true });
 
     expect(view.runs.map((r) => r.workers)).toEqual([2, 8]);
     for (const r of view.runs) {
@@ -91,5 +88,18 @@ describe('web lab in headless Chromium', () => {
     expect(map.counts.free * map.pageSize).toBe(last.stats.pageHeapFreeBytes);
 
     expect(lab.consoleErrors).toEqual([]);
+  }, RUN_TIMEOUT_MS + 10_000);
+
+  it('runs larson (remote frees, so the central locks see contention) and saves the screenshot', async () => {
+    const view = await run('larson', '4', 1500);
+    const larson = view.runs.filter((r) => r.workload === 'larson');
+    expect(larson.length).toBe(1);
+    expect(larson[0]!.throughput).toBeGreaterThan(0);
+    expect(view.checks[view.checks.length - 1]!.ok).toBe(true);
+    expect(view.finalMap?.drawnOncePages).toBe(view.finalMap?.totalPages);
+    expect(lab.consoleErrors).toEqual([]);
+    const out = join(packageRoot(), 'bench', 'results');
+    mkdirSync(out, { recursive: true });
+    await lab.page.screenshot({ path: join(out, 'lab-web.png'), fullPage: true });
   }, RUN_TIMEOUT_MS + 10_000);
 });
