@@ -7,7 +7,7 @@
  * layout). Host-agnostic: no Node import, so it bundles for a browser.
  */
 import { summarizeLockStats, type LockKind } from '../src/locks/index.js';
-import { CTRL, statsBaseOf, type HammerResult } from '../workers/lock-hammer.js';
+import { CTRL, hammerWords, statsBaseOf, type HammerResult } from '../workers/lock-hammer.js';
 
 export interface LockBenchPoint {
   kind: LockKind;
@@ -89,4 +89,31 @@ export function lockPointOf(
     latencyMaxNs: sum.latencyMaxNs,
     throughputReps: [],
   };
+}
+
+/** For each cs length and worker count: the best kind, and adaptive relative to it. */
+export function winners(points: readonly LockBenchPoint[]) {
+  const out: { csWrites: number; workers: number; best: LockKind; bestThroughput: number; adaptiveRatio: number | null }[] = [];
+  const keys = new Set(points.map((p) => `${p.csWrites}/${p.workers}`));
+  for (const key of keys) {
+    const [cs, w] = key.split('/').map(Number);
+    const at = points.filter((p) => p.csWrites === cs && p.workers === w);
+    const best = at.reduce((a, b) => (b.throughput > a.throughput ? b : a));
+    const adaptive = at.find((p) => p.kind === 'adaptive');
+    out.push({ csWrites: cs, workers: w, best: best.kind, bestThroughput: best.throughput, adaptiveRatio: adaptive ? adaptive.throughput / best.throughput : null });
+  }
+  return out;
+}
+
+/** Average ns of the critical-section body (csWrites shared writes), measured here. */
+export function calibrateCs(csWrites: number): number {
+  const i32 = new Int32Array(new SharedArrayBuffer(hammerWords(1) * 4));
+  const rounds = Math.max(200, Math.floor(200_000 / Math.max(1, csWrites)));
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < rounds; i++) for (let k = 0; k < csWrites; k++) i32[CTRL.counter + 32 + (k & 15)] += k;
+    best = Math.min(best, ((performance.now() - t0) * 1e6) / rounds);
+  }
+  return best;
 }

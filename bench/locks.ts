@@ -37,7 +37,7 @@ import {
 } from '../src/locks/index.js';
 import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, type HammerResult, type HammerTask } from '../workers/lock-hammer.js';
 import { lineChartSvg } from './charts.js';
-import { LockValidationError, lockPointOf, validateHammerRun, type LockBenchPoint } from './lock-point.js';
+import { LockValidationError, calibrateCs, lockPointOf, validateHammerRun, winners, type LockBenchPoint } from './lock-point.js';
 
 export interface LockBenchOptions {
   kinds?: readonly LockKind[];
@@ -82,7 +82,7 @@ export interface LockBenchReport {
   files: string[];
 }
 
-export { LockValidationError, jainIndex, type LockBenchPoint } from './lock-point.js';
+export { LockValidationError, jainIndex, winners, type LockBenchPoint } from './lock-point.js';
 
 const FULL = { workers: [1, 2, 4, 8, 16, 32, 64], csWrites: [4, 64, 1024], durationMs: 200, reps: 9 };
 const QUICK = { workers: [1, 4, 16, 64], csWrites: [4], durationMs: 250, reps: 1 };
@@ -291,19 +291,6 @@ async function measureUncontended(kinds: readonly LockKind[], timeMs: number): P
   });
 }
 
-/** Average ns of the critical-section body (csWrites shared writes), measured here. */
-function calibrateCs(csWrites: number): number {
-  const i32 = new Int32Array(new SharedArrayBuffer(hammerWords(1) * 4));
-  const rounds = Math.max(200, Math.floor(200_000 / Math.max(1, csWrites)));
-  let best = Infinity;
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < rounds; i++) for (let k = 0; k < csWrites; k++) i32[CTRL.counter + 32 + (k & 15)] += k;
-    best = Math.min(best, ((performance.now() - t0) * 1e6) / rounds);
-  }
-  return best;
-}
-
 /** How long workers may take to finish after STOP before the run is declared stuck. */
 const WATCHDOG_MS = 30_000;
 
@@ -360,20 +347,6 @@ function printSweep(points: readonly LockBenchPoint[], cs: number, csNs: number)
       ]),
     ),
   );
-}
-
-/** For each cs length and worker count: the best kind, and adaptive relative to it. */
-export function winners(points: readonly LockBenchPoint[]) {
-  const out: { csWrites: number; workers: number; best: LockKind; bestThroughput: number; adaptiveRatio: number | null }[] = [];
-  const keys = new Set(points.map((p) => `${p.csWrites}/${p.workers}`));
-  for (const key of keys) {
-    const [cs, w] = key.split('/').map(Number);
-    const at = points.filter((p) => p.csWrites === cs && p.workers === w);
-    const best = at.reduce((a, b) => (b.throughput > a.throughput ? b : a));
-    const adaptive = at.find((p) => p.kind === 'adaptive');
-    out.push({ csWrites: cs, workers: w, best: best.kind, bestThroughput: best.throughput, adaptiveRatio: adaptive ? adaptive.throughput / best.throughput : null });
-  }
-  return out;
 }
 
 function printWinners(report: LockBenchReport): void {

@@ -16,7 +16,8 @@ import { allocatorSpec } from '../../contention/allocators.js';
 import { computeFigures, evaluateTargets } from '../../contention/figures.js';
 import { WORKLOADS } from '../../contention/workloads/index.js';
 import type { ContentionResults, RunRecord } from '../../contention/types.js';
-import type { LockBenchPoint, LockBenchReport } from '../../locks.js';
+import type { LockBenchReport } from '../../locks.js';
+import { calibrateCs, winners, type LockBenchPoint } from '../../lock-point.js';
 import { drawLineChart, prepareCanvas } from './livechart.js';
 import { PageState, readHeapMap, readThreadCaches, type CacheOccupancy, type HeapMap } from './heapmap.js';
 import { runHeapPoint, runLockPoint, type CheckOutcome, type HeapRunConfig, type LiveSink, type LockRow } from './runner.js';
@@ -534,11 +535,13 @@ function lockResults(): LockBenchReport | null {
       name: 'locks-web',
     },
     startedAt: lab.startedAt,
-    csNs: {},
+    csNs,
     uncontended: [],
     points: pts,
     validation: [],
     files: [],
+    // written into the CLI's locks.json as well (see bench/locks.ts writeResults)
+    ...{ winners: winners(pts) },
   };
 }
 
@@ -555,6 +558,8 @@ function download(name: string, data: unknown): void {
 
 let lastConfig: HeapRunConfig | null = null;
 let lastSweepDuration = 0;
+/** ns per critical-section body, measured on this thread as the CLI does (by cs length) */
+const csNs: Record<number, number> = {};
 
 function parseWorkers(text: string): number[] {
   const out: number[] = [];
@@ -631,6 +636,7 @@ async function run(): Promise<void> {
       const csWrites = Number($<HTMLInputElement>('cs').value);
       if (!(Number.isInteger(csWrites) && csWrites >= 0 && csWrites <= 65536)) throw new RangeError('critical section: 0 to 65536 writes');
       lastSweepDuration = durationMs;
+      csNs[csWrites] ??= calibrateCs(csWrites);
       for (const workers of counts) {
         for (const kind of kinds) {
           lab.lockPoints.push(await runLockPoint(WORKER_URL, { kind, workers, durationMs, csWrites, outsideWork: 64 }, sink));
