@@ -33,11 +33,11 @@ import {
   LOCK_STAT_SLOTS,
   createLock,
   initLockBlock,
-  summarizeLockStats,
   type LockKind,
 } from '../src/locks/index.js';
-import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from '../workers/lock-hammer.js';
+import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, type HammerResult, type HammerTask } from '../workers/lock-hammer.js';
 import { lineChartSvg } from './charts.js';
+import { LockValidationError, calibrateCs, lockPointOf, validateHammerRun, winners, type LockBenchPoint } from './lock-point.js';
 
 export interface LockBenchOptions {
   kinds?: readonly LockKind[];
@@ -71,28 +71,6 @@ export interface UncontendedRow {
   rmePercent: number;
 }
 
-export interface LockBenchPoint {
-  kind: LockKind;
-  workers: number;
-  csWrites: number;
-  outsideWork: number;
-  elapsedMs: number;
-  acquisitions: number;
-  throughput: number; // acquisitions per second, all workers
-  perWorkerMin: number;
-  perWorkerMax: number;
-  jain: number; // (sum x)^2 / (n * sum x^2); 1 = perfectly even
-  contendedFraction: number;
-  parksPerAcquisition: number;
-  wakeups: number;
-  handoffs: number;
-  latencyP50Ns: number; // contended acquisitions only
-  latencyP99Ns: number;
-  latencyMaxNs: number;
-  /** Throughput of every repetition (the fields above are those of the median one). */
-  throughputReps: number[];
-}
-
 export interface LockBenchReport {
   machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAvgStart?: number; loadAvgEnd?: number };
   options: Required<Omit<LockBenchOptions, 'progress' | 'outDir' | 'print'>>;
@@ -104,9 +82,7 @@ export interface LockBenchReport {
   files: string[];
 }
 
-export class LockValidationError extends Error {
-  override readonly name = 'LockValidationError';
-}
+export { LockValidationError, jainIndex, winners, type LockBenchPoint } from './lock-point.js';
 
 const FULL = { workers: [1, 2, 4, 8, 16, 32, 64], csWrites: [4, 64, 1024], durationMs: 200, reps: 9 };
 const QUICK = { workers: [1, 4, 16, 64], csWrites: [4], durationMs: 250, reps: 1 };
@@ -230,30 +206,7 @@ async function runPoint(
   durationMs: number,
 ): Promise<LockBenchPoint> {
   const { results, stats } = await runTasks(pool, kind, workers, { iterations: 0, csWrites, outsideWork, useTryLock: false }, durationMs);
-  const counts = results.map((r) => r.acquisitions);
-  const acquisitions = counts.reduce((a, b) => a + b, 0);
-  const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
-  const sum = summarizeLockStats(stats, results.map((r) => statsBaseOf(r.ownerId)));
-  return {
-    kind,
-    workers,
-    csWrites,
-    outsideWork,
-    elapsedMs,
-    acquisitions,
-    throughput: acquisitions / (elapsedMs / 1000),
-    perWorkerMin: Math.min(...counts),
-    perWorkerMax: Math.max(...counts),
-    jain: jainIndex(counts),
-    contendedFraction: acquisitions ? sum.contended / acquisitions : 0,
-    parksPerAcquisition: acquisitions ? sum.parks / acquisitions : 0,
-    wakeups: sum.wakeups,
-    handoffs: sum.handoffs,
-    latencyP50Ns: sum.latencyP50Ns,
-    latencyP99Ns: sum.latencyP99Ns,
-    latencyMaxNs: sum.latencyMaxNs,
-    throughputReps: [],
-  };
+  return lockPointOf({ kind, workers, csWrites, outsideWork }, results, stats);
 }
 
 /** The repetition with the median throughput, carrying all repetitions' throughputs. */
@@ -304,27 +257,8 @@ async function runTasks(
         `lock block words 0..7 = [${block}]`,
     );
   });
-  const acquisitions = results.reduce((a, r) => a + r.acquisitions, 0);
-  const violations = results.reduce((a, r) => a + r.violations, 0);
-  const counter = Atomics.load(i32, CTRL.counter);
-  if (violations !== 0 || counter !== (acquisitions | 0)) {
-    throw new LockValidationError(
-      `lock ${kind} with ${workers} workers broke mutual exclusion: ${violations} witness violations, ` +
-        `counter ${counter} after ${acquisitions} acquisitions`,
-    );
-  }
+  validateHammerRun(kind, workers, i32, results);
   return { results, stats: new Float64Array(statsSab) };
-}
-
-/** Jain's fairness index of per-worker counts: 1 when even, 1/n when one worker gets all. */
-export function jainIndex(xs: readonly number[]): number {
-  let s = 0;
-  let s2 = 0;
-  for (const x of xs) {
-    s += x;
-    s2 += x * x;
-  }
-  return s2 === 0 ? 1 : (s * s) / (xs.length * s2);
 }
 
 const REFERENCE = 'reference: CAS + store' as const;
@@ -355,19 +289,6 @@ async function measureUncontended(kinds: readonly LockKind[], timeMs: number): P
     if (r.state !== 'completed') throw new Error(`uncontended bench of ${t.name} did not complete: ${r.state}`);
     return { kind: t.name as UncontendedRow['kind'], nsPerLockUnlock: (r.latency.mean * 1e6) / PAIRS, rmePercent: r.latency.rme };
   });
-}
-
-/** Average ns of the critical-section body (csWrites shared writes), measured here. */
-function calibrateCs(csWrites: number): number {
-  const i32 = new Int32Array(new SharedArrayBuffer(hammerWords(1) * 4));
-  const rounds = Math.max(200, Math.floor(200_000 / Math.max(1, csWrites)));
-  let best = Infinity;
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < rounds; i++) for (let k = 0; k < csWrites; k++) i32[CTRL.counter + 32 + (k & 15)] += k;
-    best = Math.min(best, ((performance.now() - t0) * 1e6) / rounds);
-  }
-  return best;
 }
 
 /** How long workers may take to finish after STOP before the run is declared stuck. */
@@ -426,20 +347,6 @@ function printSweep(points: readonly LockBenchPoint[], cs: number, csNs: number)
       ]),
     ),
   );
-}
-
-/** For each cs length and worker count: the best kind, and adaptive relative to it. */
-export function winners(points: readonly LockBenchPoint[]) {
-  const out: { csWrites: number; workers: number; best: LockKind; bestThroughput: number; adaptiveRatio: number | null }[] = [];
-  const keys = new Set(points.map((p) => `${p.csWrites}/${p.workers}`));
-  for (const key of keys) {
-    const [cs, w] = key.split('/').map(Number);
-    const at = points.filter((p) => p.csWrites === cs && p.workers === w);
-    const best = at.reduce((a, b) => (b.throughput > a.throughput ? b : a));
-    const adaptive = at.find((p) => p.kind === 'adaptive');
-    out.push({ csWrites: cs, workers: w, best: best.kind, bestThroughput: best.throughput, adaptiveRatio: adaptive ? adaptive.throughput / best.throughput : null });
-  }
-  return out;
 }
 
 function printWinners(report: LockBenchReport): void {

@@ -23,7 +23,10 @@ export {
   InvalidHeapError,
   HeapCorruptionError,
   DetachedHeapError,
+  ThreadIdentityError,
+  CannotBlockError,
 } from './core/errors.js';
+export { setThreadId, threadId, canBlock } from './core/thread.js';
 export { sizeClassTable, SMALL_MAX, type SizeClassInfo, type SizeClassTable } from './core/sizeclasses.js';
 export { H as HEADER, LAYOUT_VERSION, MAGIC, HEADER_BYTES } from './core/layout.js';
 export { LOCK_KINDS, type LockKind } from './locks/lock.js';

@@ -21,6 +21,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { runRecordOf, subtractLocks } from './record.js';
 import { allocatorSpec, DEFAULT_ALLOCATORS, expandAllocatorIds, QUICK_ALLOCATORS } from './allocators.js';
 import { createHeap, type AllocatorSnapshot, type AllocatorSpec, type HeapInstance } from './adapters/index.js';
 import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs, type ControlViews } from './control.js';
@@ -102,27 +103,6 @@ class Sampler {
   stop(): void {
     clearInterval(this.timer);
   }
-}
-
-function subtractLocks(end: AllocatorSnapshot, start: AllocatorSnapshot | undefined): Record<string, TierLockStats> {
-  const out: Record<string, TierLockStats> = {};
-  for (const [tier, e] of Object.entries(end.locks)) {
-    const s = start?.locks[tier];
-    out[tier] = {
-      kind: e.kind,
-      acquisitions: e.acquisitions - (s?.acquisitions ?? 0),
-      contended: e.contended - (s?.contended ?? 0),
-      spins: e.spins - (s?.spins ?? 0),
-      parks: e.parks - (s?.parks ?? 0),
-      wakeups: e.wakeups - (s?.wakeups ?? 0),
-      handoffs: e.handoffs - (s?.handoffs ?? 0),
-      latencySamples: e.latencySamples - (s?.latencySamples ?? 0),
-      latencyP50Ns: e.latencyP50Ns,
-      latencyP99Ns: e.latencyP99Ns,
-      latencyMaxNs: e.latencyMaxNs,
-    };
-  }
-  return out;
 }
 
 function addLocks(into: Record<string, TierLockStats>, more: Record<string, TierLockStats>): void {
@@ -294,32 +274,11 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
     // (10 ms jiffies: coarse for short windows, so this is a median-of-runs figure.)
     const machineCores = machineKnown && totalJiffies > 0 ? (busyJiffies / totalJiffies) * os.cpus().length : null;
     const otherCores = coresUsed !== null && machineCores !== null ? Math.max(0, machineCores - coresUsed) : null;
-    const throughput = ops / seconds;
-    return {
-      allocator: spec.id,
-      workload: def.name,
-      workers,
-      rep: s.rep,
-      seconds,
-      ops,
-      mallocs,
-      frees,
-      units,
-      throughput,
-      metric: def.metric.compute({ ops, mallocs, frees, units, seconds }),
-      peakCommittedBytes: peakCommitted,
-      peakLiveBytes: peakLive,
-      blowup: peakLive > 0 ? peakCommitted / peakLive : NaN,
-      metadataBytes: metadata,
-      blowupExclMetadata: peakLive > 0 ? (peakCommitted - metadata) / peakLive : NaN,
-      locks,
-      threadCacheHits: tcHits,
-      threadCacheMisses: tcMisses,
-      coresUsed,
-      otherCores,
-      overheadMs: Math.max(0, t1 - t0 - seconds * 1000),
-      checkMs: t2 - t1,
-    };
+    return runRecordOf(
+      { spec, def, workers, rep: s.rep },
+      { seconds, ops, mallocs, frees, units, peakCommitted, peakLive, metadata, locks, threadCacheHits: tcHits, threadCacheMisses: tcMisses },
+      { coresUsed, otherCores, overheadMs: Math.max(0, t1 - t0 - seconds * 1000), checkMs: t2 - t1 },
+    );
   } catch (err) {
     try {
       heap.dispose();

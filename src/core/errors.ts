@@ -70,3 +70,20 @@ function describe(p: unknown): string {
   if (typeof p === 'bigint') return `${p}n (a bigint)`;
   return typeof p === 'object' ? Object.prototype.toString.call(p) : String(p);
 }
+
+/** A thread without a usable thread id (a browser worker that was given none). */
+export class ThreadIdentityError extends SabmallocError {
+  constructor(why: string) {
+    super('ERR_SABMALLOC_THREAD_ID', why);
+  }
+}
+
+/** A thread that may not block in Atomics.wait (a browser's main thread) tried to attach. */
+export class CannotBlockError extends SabmallocError {
+  constructor() {
+    super(
+      'ERR_SABMALLOC_CANNOT_BLOCK',
+      "this thread cannot block in Atomics.wait (a browser's main thread), and the heap's locks may have to: use the heap from a worker",
+    );
+  }
+}

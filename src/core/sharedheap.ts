@@ -16,7 +16,6 @@
  *   same page heap and size classes, every operation under one mutex, no thread caches.
  */
 
-import { threadId } from 'node:worker_threads';
 import { createLock, initLockBlock, LOCK_KIND_CODE, lockKindFromCode, type Lock, type LockKind } from '../locks/index.js';
 import { LOCK_WORDS } from '../locks/lock.js';
 import { CentralCache } from './centralcache.js';
@@ -58,6 +57,7 @@ import { ThreadCache } from './threadcache.js';
 import { Txn } from './txn.js';
 import { recoverThread, type RecoveryReport } from './recovery.js';
 import { callocAs, freeView, mallocAs, reallocAs, viewAs, type ElementType, type TypedArrayOf } from './typed.js';
+import { requireBlockingThread, threadId } from './thread.js';
 
 export interface HeapOptions {
   /** Initial bytes of the heap's pages (1 MiB .. 4 GiB). */
@@ -289,8 +289,9 @@ export class SharedHeap {
   /** Attaches the calling thread to a heap (same thread and heap: the same handle). */
   static attach(buffer: SharedArrayBuffer): SharedHeap {
     const layout = validateHeapBuffer(buffer);
+    requireBlockingThread();
     const i32 = new Int32Array(buffer, 0, HEADER_BYTES >>> 2);
-    const heapId = `${i32[H.HEAP_ID_LO]! >>> 0}:${i32[H.HEAP_ID_HI]! >>> 0}:${threadId}`;
+    const heapId = `${i32[H.HEAP_ID_LO]! >>> 0}:${i32[H.HEAP_ID_HI]! >>> 0}:${threadId()}`;
     // A byte copy of a heap carries the same id: it is the same heap only if a write
     // through this buffer shows through the existing handle's buffer.
     const existing = handles.get(heapId)?.find((h) => sameMemory(h.buffer, buffer));
@@ -640,7 +641,7 @@ export class SharedHeap {
    */
   recover(deadThreadId: number): RecoveryReport {
     this.checkAttached();
-    if (deadThreadId === threadId) throw new RangeError('a thread cannot recover itself; detach() instead');
+    if (deadThreadId === threadId()) throw new RangeError('a thread cannot recover itself; detach() instead');
     if (!Number.isInteger(deadThreadId) || deadThreadId < 0) {
       throw new RangeError(
         `recover(${String(deadThreadId)}): not a thread id (worker.threadId reads -1 once the worker has exited: read it before, e.g. when the worker starts)`,
@@ -742,6 +743,7 @@ function slotWord(layout: HeapLayout, slot: number): number {
 }
 
 function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): number {
+  const tid = threadId();
   const i32 = new Int32Array(buffer, 0, layout.pages >>> 2);
   const n = layout.maxThreads;
   const start = (Atomics.add(i32, H.SLOT_SEQ, 1) >>> 0) % n;
@@ -751,10 +753,10 @@ function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): number {
     // Claimed in two steps: the state word first names the claiming thread (a negative
     // value), so a thread killed while it sets the slot up leaves a slot that recovery can
     // tell apart and free; only a fully set-up slot becomes ATTACHED.
-    if (Atomics.compareExchange(i32, w, SlotState.FREE, claimingState(threadId)) === SlotState.FREE) {
+    if (Atomics.compareExchange(i32, w, SlotState.FREE, claimingState(tid)) === SlotState.FREE) {
       const sw = slotWord(layout, slot);
       initSlot(i32, layout, sw);
-      i32[sw + S.THREAD_ID] = threadId;
+      i32[sw + S.THREAD_ID] = tid;
       i32[sw + S.GENERATION]++;
       Atomics.add(i32, H.ATTACHED, 1);
       Atomics.store(i32, w, SlotState.ATTACHED);

@@ -1,0 +1,683 @@
+/**
+ * The web lab page: controls, the live panels (throughput over time, lock figures per
+ * tier, heap map, thread-cache occupancy), results and their export.
+ *
+ * Owns: the DOM of bench/web/static/index.html and `window.sabLab`, the page's state as
+ * plain data (read by test/browser.test.ts and handy in the console).
+ *
+ * The main thread never attaches to a heap (it may not block in Atomics.wait): runs go
+ * through runner.ts, and the heap map and caches are read from the shared buffer
+ * (heapmap.ts). Charts are the CLI's vega-lite specs (bench/charts.ts), rendered to SVG.
+ */
+import { LOCK_KINDS, type LockKind } from '../../../src/locks/index.js';
+import { SharedHeap, canBlock } from '../../../src/index.js';
+import { lineChartSpec, specToSvg, type ChartSeries } from '../../charts.js';
+import { allocatorSpec } from '../../contention/allocators.js';
+import { computeFigures, evaluateTargets } from '../../contention/figures.js';
+import { WORKLOADS } from '../../contention/workloads/index.js';
+import type { ContentionResults, RunRecord } from '../../contention/types.js';
+import type { LockBenchReport } from '../../locks.js';
+import { calibrateCs, winners, type LockBenchPoint } from '../../lock-point.js';
+import { drawLineChart, prepareCanvas } from './livechart.js';
+import { PageState, readHeapMap, readThreadCaches, type CacheOccupancy, type HeapMap } from './heapmap.js';
+import { runHeapPoint, runLockPoint, type CheckOutcome, type HeapRunConfig, type LiveSink, type LockRow } from './runner.js';
+
+const WORKER_URL = new URL('./lab-worker.js', import.meta.url).href;
+const HC = navigator.hardwareConcurrency || 1;
+const MAX_WORKERS = 4 * HC;
+/** Workloads the lab runs: the suite's single-round ones (mstress re-creates its workers). */
+const LAB_WORKLOADS = WORKLOADS.filter((w) => w.rounds(w.defaults) === 1);
+
+interface MapSummary {
+  final: boolean;
+  totalPages: number;
+  metadataPages: number;
+  committedPages: number;
+  /** cells drawn per page: the map shows every page exactly once when all are 1 */
+  drawnOncePages: number;
+  exact: boolean;
+  counts: HeapMap['counts'];
+  spans: HeapMap['spans'];
+  pageSize: number;
+}
+
+/** The page's state, for tests and the console. */
+interface LabState {
+  state: 'idle' | 'running' | 'done' | 'error';
+  error?: string;
+  crossOriginIsolated: boolean;
+  mainThreadCanBlock: boolean;
+  hardwareConcurrency: number;
+  runs: RunRecord[];
+  checks: (CheckOutcome & { workload: string; workers: number })[];
+  lockPoints: LockBenchPoint[];
+  /** the last live throughput sample: per worker and total */
+  lastThroughput: { perWorker: number[]; total: number } | null;
+  /** the highest live total of the current point */
+  throughputPeak: number;
+  lastLockRows: LockRow[];
+  liveMap: MapSummary | null;
+  finalMap: MapSummary | null;
+  caches: { rows: number; nonEmptyRows: number; totalBytes: number } | null;
+  startedAt: string;
+  benchJson(): ContentionResults | null;
+  locksJson(): LockBenchReport | null;
+  /** Tries a heap on this (main) thread: the library's refusal code, or 'attached'. */
+  tryMainThreadHeap(): string;
+}
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`page element #${id} missing`);
+  return el as T;
+};
+
+const lab: LabState = {
+  state: 'idle',
+  crossOriginIsolated: globalThis.crossOriginIsolated === true,
+  mainThreadCanBlock: canBlock(),
+  hardwareConcurrency: HC,
+  runs: [],
+  checks: [],
+  lockPoints: [],
+  lastThroughput: null,
+  throughputPeak: 0,
+  lastLockRows: [],
+  liveMap: null,
+  finalMap: null,
+  caches: null,
+  startedAt: new Date().toISOString(),
+  benchJson: () => benchResults(),
+  locksJson: () => lockResults(),
+  tryMainThreadHeap: () => {
+    try {
+      SharedHeap.create({ size: 1 << 20 }).detach();
+      return 'attached';
+    } catch (e) {
+      return (e as { code?: string }).code ?? String(e);
+    }
+  },
+};
+(globalThis as unknown as { sabLab: LabState }).sabLab = lab;
+
+// ------------------------------------------------------------------ formatting
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return '–';
+  const a = Math.abs(x);
+  if (a >= 1e9) return (x / 1e9).toFixed(2) + 'G';
+  if (a >= 1e6) return (x / 1e6).toFixed(2) + 'M';
+  if (a >= 1e4) return (x / 1e3).toFixed(1) + 'k';
+  if (a >= 100 || Number.isInteger(x)) return x.toFixed(0);
+  return x.toFixed(2);
+}
+function fmtNs(ns: number): string {
+  if (ns >= 1e6) return (ns / 1e6).toFixed(1) + ' ms';
+  if (ns >= 1e3) return (ns / 1e3).toFixed(1) + ' µs';
+  return ns.toFixed(0) + ' ns';
+}
+function fmtBytes(b: number): string {
+  if (b >= 2 ** 20) return (b / 2 ** 20).toFixed(1) + ' MiB';
+  if (b >= 1024) return (b / 1024).toFixed(1) + ' KiB';
+  return b.toFixed(0) + ' B';
+}
+function cell(tag: 'td' | 'th', text: string, cls?: string): HTMLTableCellElement {
+  const c = document.createElement(tag);
+  c.textContent = text;
+  if (cls) c.className = cls;
+  return c;
+}
+function fillTable(table: HTMLTableElement, header: readonly string[], rows: readonly (readonly string[])[]): void {
+  table.replaceChildren();
+  const head = table.createTHead().insertRow();
+  for (const h of header) head.appendChild(cell('th', h));
+  const body = table.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    r.forEach((v, k) => tr.appendChild(cell('td', v, k === 0 ? 'l' : 'n')));
+  }
+}
+
+// ------------------------------------------------------------------ charts
+
+/** Renders a vega-lite spec into a panel; one render at a time, the latest data wins. */
+class ChartSlot {
+  private busy = false;
+  private next: Parameters<typeof lineChartSpec>[0] | null = null;
+  constructor(private readonly el: HTMLElement) {}
+  show(o: Parameters<typeof lineChartSpec>[0]): void {
+    this.next = o;
+    if (!this.busy) void this.pump();
+  }
+  private async pump(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.next) {
+        const o = this.next;
+        this.next = null;
+        this.el.innerHTML = await specToSvg(lineChartSpec(o));
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+const throughputChart = new ChartSlot($('throughput-chart'));
+const resultsChart = new ChartSlot($('results-chart'));
+const lockResultsChart = new ChartSlot($('lock-results-chart'));
+
+// ------------------------------------------------------------------ heap map
+
+const COLORS = {
+  metadata: '#8a8f98',
+  free: '#e3ece3',
+  large: '#d9480f',
+  unknown: '#111111',
+};
+function classColor(cls: number, numClasses: number): string {
+  // size classes from blue (small objects) to green/yellow (large objects)
+  const t = numClasses > 1 ? cls / (numClasses - 1) : 0;
+  return `hsl(${Math.round(230 - t * 170)}, 65%, ${Math.round(42 + t * 14)}%)`;
+}
+
+function drawHeapMap(canvas: HTMLCanvasElement, map: HeapMap, numClasses: number): Uint8Array {
+  const total = map.state.length;
+  const width = canvas.clientWidth || 560;
+  const maxHeight = 300;
+  let size = Math.max(1, Math.min(12, Math.floor(Math.sqrt((width * maxHeight) / Math.max(1, total)))));
+  const cols = Math.max(1, Math.floor(width / size));
+  const rows = Math.ceil(total / cols);
+  if (rows * size > maxHeight * 2) size = Math.max(1, Math.floor((maxHeight * 2) / rows));
+  const g = prepareCanvas(canvas, rows * size, cols * size);
+  const gap = size >= 5 ? 1 : 0;
+  const drawn = new Uint8Array(total);
+  for (let i = 0; i < total; i++) {
+    const st = map.state[i];
+    g.fillStyle =
+      st === PageState.METADATA
+        ? COLORS.metadata
+        : st === PageState.FREE
+          ? COLORS.free
+          : st === PageState.LARGE
+            ? COLORS.large
+            : st === PageState.SMALL
+              ? classColor(map.sizeClass[i]!, numClasses)
+              : COLORS.unknown;
+    g.fillRect((i % cols) * size, Math.floor(i / cols) * size, size - gap, size - gap);
+    drawn[i]++;
+  }
+  return drawn;
+}
+
+function summarize(map: HeapMap, drawn: Uint8Array, final: boolean): MapSummary {
+  let once = 0;
+  for (const d of drawn) if (d === 1) once++;
+  return {
+    final,
+    totalPages: map.state.length,
+    metadataPages: map.metadataPages,
+    committedPages: map.committedPages,
+    drawnOncePages: once,
+    exact: map.exact,
+    counts: map.counts,
+    spans: map.spans,
+    pageSize: map.pageSize,
+  };
+}
+
+function mapCaption(s: MapSummary): string {
+  const kib = s.pageSize / 1024;
+  return (
+    `${s.totalPages} pages of ${kib} KiB: metadata ${s.counts.metadata}, free ${s.counts.free} (${s.spans.free} spans), ` +
+    `small ${s.counts.small} (${s.spans.small} spans), large ${s.counts.large} (${s.spans.large} spans)` +
+    (s.counts.unknown ? `, ${s.counts.unknown} changing while read` : '')
+  );
+}
+
+function drawLegend(numClasses: number, sizes: readonly number[]): void {
+  const items: [string, string][] = [
+    ['metadata', COLORS.metadata],
+    ['free', COLORS.free],
+    ['large', COLORS.large],
+    [`small, ${sizes[1]} B`, classColor(1, numClasses)],
+    [`small, ${fmtBytes(sizes[Math.floor(numClasses / 2)] ?? 0)}`, classColor(Math.floor(numClasses / 2), numClasses)],
+    [`small, ${fmtBytes(sizes[numClasses - 1] ?? 0)}`, classColor(numClasses - 1, numClasses)],
+  ];
+  $('map-legend').replaceChildren(
+    ...items.map(([label, color]) => {
+      const s = document.createElement('span');
+      const sw = document.createElement('i');
+      sw.style.background = color;
+      s.append(sw, label);
+      return s;
+    }),
+  );
+}
+
+// ------------------------------------------------------------------ thread caches
+
+let cacheRoles: ReadonlyMap<number, string> = new Map();
+
+function drawCaches(occ: CacheOccupancy, caption: string): void {
+  const canvas = $<HTMLCanvasElement>('cache-canvas');
+  const order = (r: CacheOccupancy['rows'][number]): number => Number(/^worker (\d+)$/.exec(cacheRoles.get(r.threadId) ?? '')?.[1] ?? 1e9);
+  const rows = occ.rows.filter((r) => cacheRoles.get(r.threadId) !== 'monitor').sort((a, b) => order(a) - order(b));
+  const numClasses = occ.classSizes.length;
+  const labelW = 70;
+  const totalW = 76;
+  const width = canvas.clientWidth || 560;
+  const cw = Math.max(2, Math.floor((width - labelW - totalW) / (numClasses - 1)));
+  const rh = Math.max(10, Math.min(18, Math.floor(220 / Math.max(1, rows.length))));
+  const axisH = 28;
+  const height = rows.length * rh + axisH;
+  const g = prepareCanvas(canvas, height, width);
+  let max = 1;
+  for (const r of rows) for (const b of r.bytes) max = Math.max(max, b);
+  g.font = `${Math.min(12, rh - 2)}px sans-serif`;
+  g.textBaseline = 'middle';
+  rows.forEach((r, y) => {
+    g.fillStyle = '#222';
+    g.textAlign = 'left';
+    g.fillText(cacheRoles.get(r.threadId) ?? `thread ${r.threadId}`, 2, y * rh + rh / 2);
+    for (let c = 1; c < numClasses; c++) {
+      const b = r.bytes[c]!;
+      g.fillStyle = b > 0 ? `hsl(210, 70%, ${Math.round(88 - 58 * (Math.log2(1 + b) / Math.log2(1 + max)))}%)` : '#f2f2f2';
+      g.fillRect(labelW + (c - 1) * cw, y * rh, cw - (cw > 3 ? 1 : 0), rh - 1);
+    }
+    g.fillStyle = '#222';
+    g.textAlign = 'right';
+    g.fillText(fmtBytes(r.totalBytes), width - 2, y * rh + rh / 2);
+  });
+  g.fillStyle = '#444';
+  g.font = '11px sans-serif';
+  g.textAlign = 'center';
+  for (let c = 1; c < numClasses; c += Math.max(1, Math.round(numClasses / 8))) {
+    g.fillText(fmtBytes(occ.classSizes[c]!), labelW + (c - 0.5) * cw, rows.length * rh + 9);
+  }
+  g.fillText('size class (object size)', labelW + ((numClasses - 1) * cw) / 2, rows.length * rh + 22);
+  $('cache-caption').textContent = caption;
+  let nonEmpty = 0;
+  let total = 0;
+  for (const r of rows) {
+    if (r.totalBytes > 0) nonEmpty++;
+    total += r.totalBytes;
+  }
+  lab.caches = { rows: rows.length, nonEmptyRows: nonEmpty, totalBytes: total };
+}
+
+// ------------------------------------------------------------------ the live sink
+
+const series: { t: number; perWorker: number[] }[] = [];
+let seriesTitle = '';
+let runT0 = 0;
+/** Workers with a non-empty cache in the occupancy panel's sample of this point. */
+let cacheBest = 0;
+
+function throughputSeries(): ChartSeries[] {
+  const n = series[0]?.perWorker.length ?? 0;
+  const lines: ChartSeries[] = [{ name: 'total', points: series.map((s) => [s.t, s.perWorker.reduce((a, b) => a + b, 0)] as const) }];
+  // Beyond 10 workers the per-worker lines only clutter the total.
+  if (n <= 10) for (let w = 0; w < n; w++) lines.push({ name: `worker ${w}`, points: series.map((s) => [s.t, s.perWorker[w]!] as const) });
+  return lines;
+}
+
+function throughputLabels(): { title: string; xLabel: string; yLabel: string } {
+  return {
+    title: seriesTitle,
+    xLabel: 'seconds into the timed window',
+    yLabel: seriesTitle.startsWith('lock') ? 'lock acquisitions/s' : 'malloc+free calls/s',
+  };
+}
+
+/** Live: the canvas chart (cheap); once a point is over: the CLI's vega-lite spec. */
+function showThroughput(final: boolean): void {
+  const canvas = $<HTMLCanvasElement>('throughput-live');
+  if (!final) {
+    canvas.hidden = false;
+    $('throughput-chart').hidden = true;
+    drawLineChart(canvas, { ...throughputLabels(), series: throughputSeries() });
+    return;
+  }
+  if (series.length === 0) return;
+  const l = throughputLabels();
+  canvas.hidden = true;
+  $('throughput-chart').hidden = false;
+  throughputChart.show({ title: 'Throughput over time', subtitle: l.title, xLabel: l.xLabel, yLabel: l.yLabel, series: throughputSeries(), width: 500, height: 200 });
+}
+
+const sink: LiveSink = {
+  begin(title, _workers, roles) {
+    series.length = 0;
+    cacheBest = 0;
+    lab.throughputPeak = 0;
+    seriesTitle = title;
+    runT0 = performance.now();
+    if (roles.size > 0) cacheRoles = roles;
+    $('throughput-caption').textContent = title;
+  },
+  throughput(t, perWorker) {
+    series.push({ t, perWorker: [...perWorker] });
+    lab.lastThroughput = { perWorker: [...perWorker], total: perWorker.reduce((a, b) => a + b, 0) };
+    lab.throughputPeak = Math.max(lab.throughputPeak, lab.lastThroughput.total);
+    showThroughput(false);
+  },
+  locks(rows, caption) {
+    lab.lastLockRows = rows.map((r) => ({ ...r }));
+    fillTable(
+      $<HTMLTableElement>('lock-table'),
+      ['tier', 'kind', 'acquisitions', 'contended', 'spins', 'parks', 'wake-ups', 'hand-offs', 'p50 wait', 'p99 wait'],
+      rows.map((r) => [r.tier, r.kind, fmt(r.acquisitions), fmt(r.contended), fmt(r.spins), fmt(r.parks), fmt(r.wakeups), fmt(r.handoffs), fmtNs(r.latencyP50Ns), fmtNs(r.latencyP99Ns)]),
+    );
+    $('lock-caption').textContent = caption;
+  },
+  heap(buffer, final) {
+    const map = readHeapMap(buffer);
+    const occ = readThreadCaches(buffer);
+    const numClasses = occ.classSizes.length;
+    const canvas = $<HTMLCanvasElement>(final ? 'map-final' : 'map-live');
+    const summary = summarize(map, drawHeapMap(canvas, map, numClasses), final);
+    if (final) lab.finalMap = summary;
+    else lab.liveMap = summary;
+    $(final ? 'map-final-caption' : 'map-live-caption').textContent = mapCaption(summary);
+    drawLegend(numClasses, occ.classSizes);
+    if (!final) {
+      // The sample with the most workers attached wins (ties: the latest): at the very end
+      // of the window some workers may already have flushed their caches and detached.
+      const attached = occ.rows.filter((r) => (cacheRoles.get(r.threadId) ?? '').startsWith('worker') && r.totalBytes > 0).length;
+      if (attached > 0 && attached >= cacheBest) {
+        cacheBest = attached;
+        const t = ((performance.now() - runT0) / 1000).toFixed(1);
+        drawCaches(occ, `${seriesTitle}: at t = ${t} s (workers flush their caches when they detach, so the last sample of the run stays)`);
+      }
+    }
+  },
+  status(text) {
+    setStatus('running', text);
+  },
+};
+
+function setStatus(state: LabState['state'], text: string): void {
+  const el = $('status');
+  el.dataset['state'] = state;
+  el.textContent = text;
+}
+
+// ------------------------------------------------------------------ results
+
+function showResults(): void {
+  fillTable(
+    $<HTMLTableElement>('results-table'),
+    ['workload', 'allocator', 'workers', 'calls/s', 'check()', 'blowup', 'cache hits'],
+    lab.runs.map((r, k) => {
+      const c = lab.checks[k];
+      const hits = r.threadCacheHits + r.threadCacheMisses;
+      return [
+        r.workload,
+        r.allocator,
+        String(r.workers),
+        fmt(r.throughput),
+        c?.ok ? `passed (${c.checkMs.toFixed(0)} ms)` : 'FAILED',
+        r.blowup.toFixed(2),
+        hits > 0 ? `${((100 * r.threadCacheHits) / hits).toFixed(1)}%` : '–',
+      ];
+    }),
+  );
+  fillTable(
+    $<HTMLTableElement>('lock-results-table'),
+    ['lock', 'workers', 'acquisitions/s', 'fairness (Jain)', 'contended', 'parks/acq', 'hand-offs'],
+    lab.lockPoints.map((p) => [p.kind, String(p.workers), fmt(p.throughput), p.jain.toFixed(2), `${(100 * p.contendedFraction).toFixed(1)}%`, p.parksPerAcquisition.toFixed(3), fmt(p.handoffs)]),
+  );
+  const groups = new Map<string, [number, number][]>();
+  for (const r of lab.runs) {
+    const k = `${r.workload} · ${r.allocator}`;
+    groups.set(k, [...(groups.get(k) ?? []), [r.workers, r.throughput]]);
+  }
+  if (groups.size > 0) {
+    resultsChart.show({
+      title: 'Contention runs: throughput by worker count',
+      xLabel: 'workers',
+      yLabel: 'malloc+free calls/s',
+      logX: true,
+      series: [...groups].map(([name, points]) => ({ name, points: points.sort((a, b) => a[0] - b[0]) })),
+      width: 420,
+      height: 200,
+    });
+  }
+  const kinds = new Map<string, [number, number][]>();
+  for (const p of lab.lockPoints) kinds.set(p.kind, [...(kinds.get(p.kind) ?? []), [p.workers, p.throughput]]);
+  if (kinds.size > 0) {
+    lockResultsChart.show({
+      title: `Lock sweep: acquisitions/s (cs ${lab.lockPoints[0]!.csWrites} writes)`,
+      xLabel: 'workers',
+      yLabel: 'acquisitions/s',
+      logX: true,
+      logY: true,
+      series: [...kinds].map(([name, points]) => ({ name, points: points.sort((a, b) => a[0] - b[0]) })),
+      width: 420,
+      height: 200,
+    });
+  }
+  ($<HTMLButtonElement>('export-bench')).disabled = lab.runs.length === 0;
+  ($<HTMLButtonElement>('export-locks')).disabled = lab.lockPoints.length === 0;
+}
+
+function browserMeta(): { name: string; platform: string } {
+  return { name: `browser: ${navigator.userAgent}`, platform: `${navigator.platform} (browser)` };
+}
+
+/** The contention suite's JSON (bench/results/contention.json's shape). */
+function benchResults(): ContentionResults | null {
+  if (lab.runs.length === 0) return null;
+  const workers = [...new Set(lab.runs.map((r) => r.workers))].sort((a, b) => a - b);
+  const workloads = [...new Set(lab.runs.map((r) => r.workload))];
+  const allocators = [...new Set(lab.runs.map((r) => r.allocator))];
+  const figures = computeFigures(lab.runs, allocators);
+  const allocatorLabels: Record<string, string> = {};
+  for (const id of allocators) allocatorLabels[id] = allocatorSpec(id).label;
+  const metrics: ContentionResults['meta']['metrics'] = {};
+  for (const def of LAB_WORKLOADS.filter((d) => workloads.includes(d.name))) {
+    metrics[def.name] = { name: def.metric.name, unit: def.metric.unit, higherIsBetter: def.metric.higherIsBetter, description: def.description };
+  }
+  const b = browserMeta();
+  const last = lastConfig;
+  return {
+    meta: {
+      date: new Date().toISOString(),
+      node: b.name,
+      platform: b.platform,
+      cpus: HC,
+      cpuModel: 'unknown (browser)',
+      totalMemoryBytes: ((navigator as { deviceMemory?: number }).deviceMemory ?? 0) * 2 ** 30,
+      loadAverageStart: [],
+      loadAverageEnd: [],
+      wallSeconds: (Date.now() - Date.parse(lab.startedAt)) / 1000,
+      command: 'web lab (npm run lab:web)',
+      options: {
+        workers,
+        workloads,
+        allocators,
+        durationMs: last?.durationMs ?? 0,
+        reps: 1,
+        quick: false,
+        scale: last?.scale ?? 'default',
+        seed: last?.seed ?? 0,
+        preallocate: last?.preallocate ?? false,
+        touch: last?.touch ?? 'sparse',
+        params: {},
+      },
+      allocatorLabels,
+      metrics,
+    },
+    runs: lab.runs,
+    figures,
+    targets: evaluateTargets(figures, { workers, workloads, allocators }),
+  };
+}
+
+/** The lock benchmark's JSON (bench/results/locks.json's shape). */
+function lockResults(): LockBenchReport | null {
+  if (lab.lockPoints.length === 0) return null;
+  const b = browserMeta();
+  const pts = lab.lockPoints;
+  return {
+    machine: { cpus: HC, cpuModel: 'unknown (browser)', node: b.name, platform: b.platform },
+    options: {
+      kinds: [...new Set(pts.map((p) => p.kind))],
+      workers: [...new Set(pts.map((p) => p.workers))],
+      csWrites: [...new Set(pts.map((p) => p.csWrites))],
+      outsideWork: pts[0]!.outsideWork,
+      durationMs: lastSweepDuration,
+      reps: 1,
+      quick: false,
+      validate: false,
+      uncontended: false,
+      name: 'locks-web',
+    },
+    startedAt: lab.startedAt,
+    csNs,
+    uncontended: [],
+    points: pts,
+    validation: [],
+    files: [],
+    // written into the CLI's locks.json as well (see bench/locks.ts writeResults)
+    ...{ winners: winners(pts) },
+  };
+}
+
+function download(name: string, data: unknown): void {
+  const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+// ------------------------------------------------------------------ controls
+
+let lastConfig: HeapRunConfig | null = null;
+let lastSweepDuration = 0;
+/** ns per critical-section body, measured on this thread as the CLI does (by cs length) */
+const csNs: Record<number, number> = {};
+
+function parseWorkers(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(/[\s,]+/).filter(Boolean)) {
+    const n = Number(part);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) {
+      throw new RangeError(`worker counts are integers from 1 to ${MAX_WORKERS} (4 x navigator.hardwareConcurrency), got "${part}"`);
+    }
+    if (!out.includes(n)) out.push(n);
+  }
+  if (out.length === 0) throw new RangeError('give at least one worker count');
+  return out;
+}
+
+function setupControls(): void {
+  const workload = $<HTMLSelectElement>('workload');
+  for (const w of LAB_WORKLOADS) workload.add(new Option(`${w.name}: ${w.description}`, w.name));
+  workload.add(new Option('lock sweep: every chosen lock kind hammered by the workers (lock lab)', 'locks'));
+  workload.value = 'ring';
+  for (const id of ['central', 'pageHeap']) {
+    const sel = $<HTMLSelectElement>(id);
+    for (const k of LOCK_KINDS) sel.add(new Option(k, k));
+  }
+  $<HTMLSelectElement>('central').value = 'ttas';
+  $<HTMLSelectElement>('pageHeap').value = 'futex';
+  const kinds = $('kinds');
+  for (const k of LOCK_KINDS) {
+    const label = document.createElement('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.value = k;
+    box.checked = true;
+    box.name = 'kind';
+    label.append(box, k);
+    kinds.appendChild(label);
+  }
+  const workers = $<HTMLInputElement>('workers');
+  workers.value = String(Math.min(2, MAX_WORKERS));
+  $('workers-hint').textContent = `comma-separated, 1 to ${MAX_WORKERS} (4 × hardwareConcurrency ${HC})`;
+  $('isolation').textContent = lab.crossOriginIsolated ? 'cross-origin isolated' : 'NOT cross-origin isolated: SharedArrayBuffer is unavailable';
+  $('isolation').className = lab.crossOriginIsolated ? 'ok' : 'bad';
+  $('cores').textContent = `${HC} hardware threads`;
+  const sync = (): void => {
+    const isSweep = workload.value === 'locks';
+    $('heap-options').classList.toggle('off', isSweep);
+    $('sweep-options').classList.toggle('off', !isSweep);
+    const plain = $<HTMLInputElement>('threadCache').checked && !$<HTMLInputElement>('globalLock').checked;
+    $<HTMLSelectElement>('central').disabled = !plain;
+    $<HTMLSelectElement>('pageHeap').disabled = !plain;
+  };
+  for (const id of ['workload', 'threadCache', 'globalLock']) $(id).addEventListener('change', sync);
+  sync();
+  $('run').addEventListener('click', () => void run());
+  $('export-bench').addEventListener('click', () => download('lab-web-bench.json', benchResults()));
+  $('export-locks').addEventListener('click', () => download('lab-web-locks.json', lockResults()));
+  showResults();
+}
+
+async function run(): Promise<void> {
+  if (lab.state === 'running') return;
+  const button = $<HTMLButtonElement>('run');
+  try {
+    const counts = parseWorkers($<HTMLInputElement>('workers').value);
+    const durationMs = Number($<HTMLInputElement>('duration').value);
+    if (!(Number.isInteger(durationMs) && durationMs >= 50 && durationMs <= 600_000)) throw new RangeError('duration: 50 to 600000 ms');
+    lab.state = 'running';
+    setStatus('running', 'starting…');
+    delete lab.error;
+    button.disabled = true;
+    const choice = $<HTMLSelectElement>('workload').value;
+    if (choice === 'locks') {
+      const kinds = [...document.querySelectorAll<HTMLInputElement>('input[name=kind]:checked')].map((b) => b.value as LockKind);
+      if (kinds.length === 0) throw new RangeError('choose at least one lock kind');
+      const csWrites = Number($<HTMLInputElement>('cs').value);
+      if (!(Number.isInteger(csWrites) && csWrites >= 0 && csWrites <= 65536)) throw new RangeError('critical section: 0 to 65536 writes');
+      lastSweepDuration = durationMs;
+      csNs[csWrites] ??= calibrateCs(csWrites);
+      for (const workers of counts) {
+        for (const kind of kinds) {
+          lab.lockPoints.push(await runLockPoint(WORKER_URL, { kind, workers, durationMs, csWrites, outsideWork: 64 }, sink));
+          showResults();
+        }
+      }
+    } else {
+      for (const workers of counts) {
+        const cfg: HeapRunConfig = {
+          workload: choice,
+          workers,
+          durationMs,
+          scale: $<HTMLSelectElement>('scale').value as HeapRunConfig['scale'],
+          central: $<HTMLSelectElement>('central').value as LockKind,
+          pageHeap: $<HTMLSelectElement>('pageHeap').value as LockKind,
+          threadCache: $<HTMLInputElement>('threadCache').checked,
+          globalLock: $<HTMLInputElement>('globalLock').checked,
+          preallocate: $<HTMLInputElement>('preallocate').checked,
+          touch: $<HTMLSelectElement>('touch').value as HeapRunConfig['touch'],
+          seed: 1,
+        };
+        lastConfig = cfg;
+        const r = await runHeapPoint(WORKER_URL, cfg, sink);
+        lab.runs.push(r.record);
+        lab.checks.push({ ...r.check, workload: cfg.workload, workers });
+        showResults();
+      }
+    }
+    showThroughput(true);
+    lab.state = 'done';
+    setStatus('done', `done: ${lab.runs.length} contention run(s), ${lab.lockPoints.length} lock point(s)`);
+  } catch (e) {
+    lab.state = 'error';
+    lab.error = e instanceof Error ? e.message : String(e);
+    setStatus('error', lab.error);
+    console.error(e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+setupControls();
+if (!lab.crossOriginIsolated) setStatus('error', 'this page is not cross-origin isolated: start it with `npm run lab:web`');
+else setStatus('idle', `ready (main thread ${lab.mainThreadCanBlock ? 'can' : 'cannot'} block: heap work runs in workers)`);
