@@ -363,7 +363,14 @@ export class SharedHeap {
       if (q === 0) this.unclaim(p, cls); // on OutOfMemoryError p is still allocated and valid
     }
     this.mem.u8.copyWithin(q, p, p + Math.min(usable, n));
-    this.release(p, cls);
+    let moved = false;
+    try {
+      this.release(p, cls);
+      moved = true;
+    } finally {
+      // A large p whose release failed (an internal error) is allocated again: realloc fails, q goes.
+      if (!moved && cls === 0) this.free(q);
+    }
     return q;
   }
 
@@ -536,11 +543,15 @@ export class SharedHeap {
     if (this.debug) this.debugPoison(p, cls);
     else if (this.zeroOnFree) this.mem.u8.fill(0, p, p + this.blockBytes(p, cls));
     if (cls === 0) {
+      let done = false;
       this.txn.enter(this.outer);
       try {
         this.pageHeap.deallocateSpan(this.mem.pageOf(p), this.slotWord + S.TRANSIT_FREE);
+        done = true;
       } finally {
         this.txn.exit(this.outer);
+        // An internal error rolled the release back: the block is allocated again, not left in flight.
+        if (!done) this.unclaim(p, cls);
       }
       this.countLargeFree();
       return;

@@ -239,7 +239,15 @@ export class ThreadCache {
    */
   deallocateUncached(p: number, cls: number): void {
     this.deallocate(p, cls);
-    this.central.insertRange(cls, this.heads + cls, this.lengths + cls, 1, false);
+    let done = false;
+    try {
+      this.central.insertRange(cls, this.heads + cls, this.lengths + cls, 1, false);
+      done = true;
+    } finally {
+      // The central section threw and rolled back: p is our list's head again. Pop it, so
+      // the free fails whole (p stays allocated) and the list stays empty, as this mode needs.
+      if (!done) this.allocate(cls);
+    }
     this.flushCounters();
     this.syncViews();
   }
