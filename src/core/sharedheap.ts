@@ -507,7 +507,12 @@ export class SharedHeap {
         this.txn.exit(this.outer);
       }
     } else {
+      // Recorded first: a thread killed from here until the block is on its list leaves a
+      // claim that recovery settles (settleClaim in threadcache.ts).
+      const claimed = this.slotWord + S.CLAIMED;
+      mem.i32[claimed] = p;
       ok = Atomics.compareExchange(mem.shadow, (p - mem.base) >>> 4, Shadow.ALLOCATED, Shadow.FREED) === Shadow.ALLOCATED;
+      if (!ok) mem.i32[claimed] = 0;
     }
     if (!ok) {
       if (op === 'free') throw new DoubleFreeError(p);
@@ -528,6 +533,7 @@ export class SharedHeap {
     const mem = this.mem;
     if (cls > 0) {
       Atomics.store(mem.shadow, (p - mem.base) >>> 4, Shadow.ALLOCATED);
+      mem.i32[this.slotWord + S.CLAIMED] = 0;
       return;
     }
     this.txn.enter(this.outer);
@@ -558,14 +564,17 @@ export class SharedHeap {
     }
     if (this.cached) {
       this.threadCache.deallocate(p, cls); // marks it FREE last
-      return;
+    } else {
+      this.txn.enter(this.outer);
+      try {
+        this.threadCache.deallocateUncached(p, cls);
+      } finally {
+        this.txn.exit(this.outer);
+        // deallocateUncached failing pops p back off (ALLOCATED, no longer claimed).
+        this.mem.i32[this.slotWord + S.CLAIMED] = 0;
+      }
     }
-    this.txn.enter(this.outer);
-    try {
-      this.threadCache.deallocateUncached(p, cls);
-    } finally {
-      this.txn.exit(this.outer);
-    }
+    this.mem.i32[this.slotWord + S.CLAIMED] = 0;
   }
 
   private countLargeFree(): void {
@@ -873,6 +882,7 @@ function initSlot(i32: Int32Array, layout: HeapLayout, sw: number): void {
   i32[sw + S.LOG_LEN] = 0;
   i32[sw + S.TRANSIT_SPAN] = NO_SPAN;
   i32[sw + S.TRANSIT_FREE] = NO_SPAN;
+  i32[sw + S.CLAIMED] = 0;
   i32.fill(NO_SPAN, sw + S.PENDING, sw + S.PENDING + PENDING_SPANS);
   i32[sw + S.CACHED_BYTES] = 0;
 }
