@@ -368,8 +368,9 @@ export class SharedHeap {
       this.release(p, cls);
       moved = true;
     } finally {
-      // A large p whose release failed (an internal error) is allocated again: realloc fails, q goes.
-      if (!moved && cls === 0) this.free(q);
+      // A release that failed (an internal error) and gave p back (ALLOCATED again: large
+      // blocks, uncached heaps): realloc fails whole, q goes.
+      if (!moved && this.mem.shadow[(p - this.mem.base) >>> 4] === Shadow.ALLOCATED) this.free(q);
     }
     return q;
   }
