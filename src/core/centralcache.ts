@@ -19,6 +19,10 @@
  * the unlock; a new span from the PageHeap stays in the caller's S.TRANSIT_SPAN until the
  * transaction that links it into the class.
  *
+ * Every critical section is Txn.enter / try { ... commit } finally { exit } (txn.ts): a
+ * throw inside (HeapCorruptionError from a broken list, an internal error, a log overflow)
+ * rolls the section back and releases the class lock.
+ *
  * Lock order: at most one lock at a time. The central lock is dropped before calling the
  * PageHeap, so a thread never holds two central locks or a central lock and the PageHeap
  * lock together.
@@ -72,6 +76,7 @@ export class CentralCache {
     this.transitWord = slotWord + S.TRANSIT_SPAN;
   }
 
+
   /** Int32 index of class c's block (its lock block comes first). */
   classWord(cls: number): number {
     return this.centralWord + cls * CENTRAL_WORDS;
@@ -85,34 +90,40 @@ export class CentralCache {
   /**
    * Moves up to n objects of class cls onto the (empty or not) list whose head and length
    * live at Int32 indexes headWord and lengthWord. Returns how many (0: out of memory).
+   * One critical section per refill of the class: the lock is dropped around populate().
    */
   removeRange(cls: number, n: number, headWord: number, lengthWord: number): number {
     const lock = this.locks[cls]!;
     const txn = this.txn;
-    lock.lock();
-    if (n === this.table.batchOf[cls] && this.mem.i32[lengthWord] === 0) {
-      const got = this.transfer.remove(cls);
-      if (got > 0) {
-        txn.set(headWord, this.transfer.removedHead);
-        txn.set(lengthWord, got);
+    let got = 0;
+    for (;;) {
+      txn.enter(lock);
+      try {
+        got = this.removeLocked(cls, n, got, headWord, lengthWord);
         txn.commit();
-        lock.unlock();
-        return got;
+      } finally {
+        txn.exit(lock);
+      }
+      if (got >= n || this.populate(cls) === NO_SPAN) return got;
+    }
+  }
+
+  /** Body of removeRange under the class lock: takes objects until `got` reaches n or the class is empty. */
+  private removeLocked(cls: number, n: number, got: number, headWord: number, lengthWord: number): number {
+    const txn = this.txn;
+    if (got === 0 && n === this.table.batchOf[cls] && this.mem.i32[lengthWord] === 0) {
+      const batch = this.transfer.remove(cls);
+      if (batch > 0) {
+        txn.set(headWord, this.transfer.removedHead);
+        txn.set(lengthWord, batch);
+        return batch;
       }
     }
     const b = this.classWord(cls);
     const key = this.key;
-    let got = 0;
     while (got < n) {
       const s = this.mem.i32[b + CC.NONEMPTY]!;
-      if (s === NO_SPAN) {
-        txn.commit();
-        lock.unlock();
-        const fresh = this.populate(cls);
-        lock.lock();
-        if (fresh === NO_SPAN) break;
-        continue;
-      }
+      if (s === NO_SPAN) return got;
       const sw = this.spans.w(s, 0);
       const i32 = this.mem.i32;
       const u32 = this.mem.u32;
@@ -124,8 +135,7 @@ export class CentralCache {
       for (let k = 0; k < take; k++) {
         const next = decodeLink(u32[obj >>> 2]!, obj, key);
         if (k + 1 < free && !this.isFreeObjectOf(next, s)) {
-          txn.rollback(); // back to the state before this call, then report
-          lock.unlock();
+          // The section aborts: exit() rolls back to the state before this refill.
           throw new HeapCorruptionError(
             `free list of a class ${cls} span (page ${s}): block ${obj} links to ${next}, not a free block of the span (write after free or overflow into block ${obj})`,
             obj,
@@ -144,8 +154,6 @@ export class CentralCache {
       if (free === take) this.spans.listRemove(b + CC.NONEMPTY, s);
       got += take;
     }
-    txn.commit();
-    lock.unlock();
     return got;
   }
 
@@ -158,23 +166,26 @@ export class CentralCache {
   insertRange(cls: number, headWord: number, lengthWord: number, count: number, viaTransfer: boolean): void {
     const lock = this.locks[cls]!;
     const txn = this.txn;
-    lock.lock();
-    // Cut the chain off the caller's list, inside the transaction.
-    const i32 = this.mem.i32;
-    const u32 = this.mem.u32;
-    const key = this.key;
-    const head = i32[headWord]! >>> 0;
-    let last = head;
-    for (let k = 1; k < count; k++) last = decodeLink(u32[last >>> 2]!, last, key);
-    const rest = decodeLink(u32[last >>> 2]!, last, key);
-    txn.set(last >>> 2, encodeLink(0, last, key));
-    txn.set(headWord, rest);
-    txn.set(lengthWord, i32[lengthWord]! - count);
-    if (!(viaTransfer && count === this.table.batchOf[cls] && this.transfer.insert(cls, head, count))) {
-      this.releaseToSpansLocked(cls, head, count);
+    txn.enter(lock);
+    try {
+      // Cut the chain off the caller's list, inside the transaction.
+      const i32 = this.mem.i32;
+      const u32 = this.mem.u32;
+      const key = this.key;
+      const head = i32[headWord]! >>> 0;
+      let last = head;
+      for (let k = 1; k < count; k++) last = decodeLink(u32[last >>> 2]!, last, key);
+      const rest = decodeLink(u32[last >>> 2]!, last, key);
+      txn.set(last >>> 2, encodeLink(0, last, key));
+      txn.set(headWord, rest);
+      txn.set(lengthWord, i32[lengthWord]! - count);
+      if (!(viaTransfer && count === this.table.batchOf[cls] && this.transfer.insert(cls, head, count))) {
+        this.releaseToSpansLocked(cls, head, count);
+      }
+      txn.commit();
+    } finally {
+      txn.exit(lock);
     }
-    txn.commit();
-    lock.unlock();
     this.returnPendingSpans();
   }
 
@@ -187,12 +198,16 @@ export class CentralCache {
     for (let c = 1; c < this.table.count; c++) {
       const lock = this.locks[c]!;
       for (;;) {
-        lock.lock();
-        const got = this.transfer.remove(c);
-        if (got > 0) this.releaseToSpansLocked(c, this.transfer.removedHead, got);
-        else this.releaseUnusedSpansLocked(c);
-        this.txn.commit();
-        lock.unlock();
+        let got = 0;
+        txn.enter(lock);
+        try {
+          got = this.transfer.remove(c);
+          if (got > 0) this.releaseToSpansLocked(c, this.transfer.removedHead, got);
+          else this.releaseUnusedSpansLocked(c);
+          this.txn.commit();
+        } finally {
+          this.txn.exit(lock);
+        }
         this.returnPendingSpans();
         if (got === 0) break;
       }
@@ -232,8 +247,7 @@ export class CentralCache {
     let obj = head;
     for (let k = 0; k < count; k++) {
       if (obj === 0 || !this.isFreeObjectOf(obj, -1)) {
-        txn.rollback();
-        this.locks[cls]!.unlock();
+        // The caller's section aborts: its exit() rolls back and unlocks.
         throw new HeapCorruptionError(`class ${cls} chain of ${count} objects broken after ${k}: bad pointer ${obj}`, obj);
       }
       const next = decodeLink(u32[obj >>> 2]!, obj, key);
@@ -313,19 +327,32 @@ export class CentralCache {
     }
     const lock = this.locks[cls]!;
     const txn = this.txn;
-    lock.lock();
-    const b = this.classWord(cls);
-    const i32 = this.mem.i32;
-    this.spans.set(s, SP.FREE_HEAD, head);
-    this.spans.set(s, SP.FREE_COUNT, info.objectsPerSpan);
-    this.spans.set(s, SP.IN_USE, 0);
-    this.spans.listPush(b + CC.NONEMPTY, s);
-    txn.set(b + CC.SPANS, i32[b + CC.SPANS]! + 1);
-    txn.set(b + CC.FREE_IN_SPANS, i32[b + CC.FREE_IN_SPANS]! + info.objectsPerSpan);
-    txn.set(this.transitWord, NO_SPAN);
-    txn.commit();
-    lock.unlock();
+    let linked = false;
+    txn.enter(lock);
+    try {
+      const b = this.classWord(cls);
+      const i32 = this.mem.i32;
+      this.spans.set(s, SP.FREE_HEAD, head);
+      this.spans.set(s, SP.FREE_COUNT, info.objectsPerSpan);
+      this.spans.set(s, SP.IN_USE, 0);
+      this.spans.listPush(b + CC.NONEMPTY, s);
+      txn.set(b + CC.SPANS, i32[b + CC.SPANS]! + 1);
+      txn.set(b + CC.FREE_IN_SPANS, i32[b + CC.FREE_IN_SPANS]! + info.objectsPerSpan);
+      txn.set(this.transitWord, NO_SPAN);
+      txn.commit();
+      linked = true;
+    } finally {
+      txn.exit(lock);
+      // The section aborted: the span is still only ours (S.TRANSIT_SPAN); give it back.
+      if (!linked) this.returnTransitSpan(s, info.pages);
+    }
     return s;
+  }
+
+  /** Returns a span that never got linked into its class (populate aborted) to the PageHeap. */
+  private returnTransitSpan(s: number, pages: number): void {
+    this.pageHeap.clearShadow(s, pages); // its objects were never handed out: back to NONE
+    this.pageHeap.deallocateSpan(s, this.transitWord);
   }
 
   /** True if obj is a FREE object start (inside span s, unless s is -1): else a link was overwritten. */

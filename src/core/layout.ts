@@ -174,6 +174,7 @@ export const S = {
   LOG_LEN: 5, // entries in this thread's undo log (0 outside a critical section)
   TRANSIT_SPAN: 6, // span taken from the PageHeap, not yet linked into a class / handed out (-1: none)
   TRANSIT_FREE: 7, // large span being freed, not yet back in the PageHeap (-1: none)
+  CLAIMED: 15, // small block this thread's free/realloc claimed (SHADOW FREED), not yet on a list (0: none)
   PENDING: 16, // PENDING_SPANS words: spans emptied by a central operation, on their way to the PageHeap (-1: none)
   // HEADS, LENGTHS, MAX_LENGTHS, OVERAGES, the lock node and the undo log follow at
   // slot-relative offsets from slotLayout().

@@ -19,6 +19,9 @@
  * same transaction, and a span coming back clears the giver's record (S.TRANSIT_FREE or a
  * S.PENDING entry) inside it: no span is ever in nobody's hands.
  *
+ * Every critical section here is Txn.enter / try { ... commit } finally { exit }: a throw
+ * anywhere inside rolls the section back and releases the lock (issue 8, item 9).
+ *
  * Lock order: the PageHeap lock is a leaf. Callers never hold a central lock while they
  * call in here (CentralCache drops its lock first), so no thread ever holds two locks.
  * Large objects (> SMALL_MAX) are served here directly as spans of their own.
@@ -71,24 +74,40 @@ export class PageHeap {
    * The span's SHADOW is cleared by the caller, outside the lock.
    */
   allocateSpan(n: number, cls: number, transitWord: number): number {
-    this.lock.lock();
-    let s = this.findFree(n);
-    if (s === NO_SPAN && this.growLocked(n)) s = this.findFree(n);
-    if (s !== NO_SPAN) {
-      this.carveLocked(s, n, cls);
-      this.txn.set(transitWord, s);
+    const txn = this.txn;
+    let s = NO_SPAN;
+    txn.enter(this.lock);
+    try {
+      s = this.findFree(n);
+      if (s === NO_SPAN && this.growLocked(n)) s = this.findFree(n);
+      if (s !== NO_SPAN) {
+        this.carveLocked(s, n, cls);
+        txn.set(transitWord, s);
+      }
+      txn.commit();
+    } finally {
+      txn.exit(this.lock);
     }
-    this.txn.commit();
-    this.lock.unlock();
     return s;
   }
 
   /**
-   * Takes back an in-use span (its objects are all free, or it is a large object being
-   * freed). The caller has already put its SHADOW in the free-span state.
+   * Takes back an in-use span (its objects are all free, or it is a large object whose free
+   * was claimed by claimLarge). The caller has already put its SHADOW in the free-span state.
    */
   deallocateSpan(s: number, holderWord: number): void {
-    this.lock.lock();
+    const txn = this.txn;
+    txn.enter(this.lock);
+    try {
+      this.deallocateLocked(s);
+      txn.set(holderWord, NO_SPAN);
+      txn.commit();
+    } finally {
+      txn.exit(this.lock);
+    }
+  }
+
+  private deallocateLocked(s: number): void {
     const sp = this.spans;
     const n = sp.get(s, SP.PAGES);
     if (sp.get(s, SP.STATE) === SpanState.LARGE) {
@@ -101,9 +120,76 @@ export class PageHeap {
       this.txn.fillPageClass(s, n, 0, sp.get(s, SP.CLASS));
     }
     this.releaseLocked(s, n);
-    this.txn.set(holderWord, NO_SPAN);
-    this.txn.commit();
-    this.lock.unlock();
+  }
+
+  /**
+   * Racing frees of one large block (issue 8): validation outside the lock is only a hint,
+   * so the block is re-validated here, under the lock, and marked FREED in the same
+   * transaction. Exactly one of any number of racing frees/reallocs sees it allocated.
+   */
+  private largeIsLiveLocked(s: number): boolean {
+    const sp = this.spans;
+    return (
+      s >= 0 &&
+      s < this.mem.committedPages() &&
+      sp.spanOfPage(s) === s &&
+      sp.get(s, SP.STATE) === SpanState.LARGE &&
+      this.mem.shadow[(this.mem.pageAddress(s) - this.mem.base) >>> 4] === Shadow.ALLOCATED
+    );
+  }
+
+  private shadowByte(s: number): number {
+    return this.mem.layout.shadow + ((this.mem.pageAddress(s) - this.mem.base) >>> 4);
+  }
+
+  /**
+   * free() of the large block at page s, all in one transaction: re-validate, mark FREED,
+   * return the pages. False (nothing changed) if the block is no longer allocated: another
+   * thread's free or realloc of it won.
+   */
+  freeLarge(s: number): boolean {
+    return this.takeLarge(s, NO_SPAN, true);
+  }
+
+  /**
+   * Claims the large block at page s for a free that finishes later (realloc, debug free):
+   * re-validates it under the lock, marks it FREED (so racing frees fail from now on) and
+   * records s in holderWord (S.TRANSIT_FREE: recovery completes the free of a thread that
+   * dies before deallocateSpan). False (nothing changed) if another thread won.
+   */
+  claimLarge(s: number, holderWord: number): boolean {
+    return this.takeLarge(s, holderWord, false);
+  }
+
+  private takeLarge(s: number, holderWord: number, release: boolean): boolean {
+    const txn = this.txn;
+    let ok = false;
+    txn.enter(this.lock);
+    try {
+      ok = this.largeIsLiveLocked(s);
+      if (ok) {
+        txn.setByte(this.shadowByte(s), Shadow.FREED);
+        if (release) this.deallocateLocked(s);
+        else txn.set(holderWord, s);
+      }
+      txn.commit();
+    } finally {
+      txn.exit(this.lock);
+    }
+    return ok;
+  }
+
+  /** Undoes claimLarge (the realloc or debug free it served failed): the block is allocated again. */
+  unclaimLarge(s: number, holderWord: number): void {
+    const txn = this.txn;
+    txn.enter(this.lock);
+    try {
+      txn.setByte(this.shadowByte(s), Shadow.ALLOCATED);
+      txn.set(holderWord, NO_SPAN);
+      txn.commit();
+    } finally {
+      txn.exit(this.lock);
+    }
   }
 
   /** Best span for n pages: exact lists n..MAX, then best fit among longer spans. */

@@ -25,6 +25,7 @@ import { CENTRAL_WORDS, H, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState } 
 import { decodeLink, encodeLink } from './safelink.js';
 import { claimingState, type SharedHeap } from './sharedheap.js';
 import { NO_SPAN } from './span.js';
+import { settleClaim } from './threadcache.js';
 import { undoLog } from './txn.js';
 
 export interface RecoveryReport {
@@ -89,6 +90,7 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number): RecoveryR
     report.slots.push(slot);
     releaseLocks(heap, slot, w, sites, report);
     returnSpansInFlight(heap, w, report);
+    settleClaim(mem, w, w + layout.slot.heads); // issue 8: a free killed between its claim and its push
     returnThreadCache(heap, slot, w, report);
     let net = 0;
     const f = (layout.slots + slot * layout.slotBytes) >>> 3;

@@ -130,6 +130,12 @@ export class SharedHeap {
   /** @internal Int32 index of this thread's slot. */ readonly slotWord: number;
   private readonly globalLock: Lock;
   private readonly globalMode: boolean;
+  /**
+   * The lock around a whole operation: the global lock in globalLock mode, else a NoLock.
+   * Entered like every tier's lock (Txn.enter / try / finally Txn.exit), so a throw from
+   * inside an operation never leaves the global lock held.
+   */
+  private readonly outer: Lock;
   private readonly classOf: Uint8Array;
   private readonly heapId: string;
   /** Thread caches in use (not threadCache: false, not globalLock). */
@@ -172,6 +178,7 @@ export class SharedHeap {
       return createLock(kind, { i32, word, ownerId, nodeWord, stats: this.mem.f64, statsBase: slotF64 + statsAt });
     };
     this.globalLock = make(LOCK_KIND_CODE.futex, layout.globalLock >>> 2, layout.slot.globalLockStats);
+    this.outer = this.globalMode ? this.globalLock : new NoLock();
     const phLock = this.globalMode
       ? new NoLock()
       : make(i32[H.PAGEHEAP_LOCK_KIND]!, layout.pageHeap >>> 2, layout.slot.pageHeapLockStats);
@@ -348,10 +355,26 @@ export class SharedHeap {
     const usable = this.debug ? this.mem.u32[(p + this.blockBytes(p, cls) - 4) >>> 2]! : this.blockBytes(p, cls);
     // In debug mode the guard bytes sit right after the size asked for: always move.
     if (!this.debug && n <= usable && (n > usable >>> 1 || usable <= 16)) return p;
-    const q = this.malloc(n); // on OutOfMemoryError p is untouched and still valid
-    const u8 = this.mem.u8;
-    u8.copyWithin(q, p, p + Math.min(usable, n));
-    this.free(p);
+    // Claim p before allocating (issue 8, realloc racing free): from here on a racing free
+    // of p fails, so p cannot be freed (and its pages reused for q) behind our back, and if
+    // the free won, this throws before anything was allocated.
+    this.claim(p, cls, 'realloc');
+    let q = 0;
+    try {
+      q = this.malloc(n);
+    } finally {
+      if (q === 0) this.unclaim(p, cls); // on OutOfMemoryError p is still allocated and valid
+    }
+    this.mem.u8.copyWithin(q, p, p + Math.min(usable, n));
+    let moved = false;
+    try {
+      this.release(p, cls);
+      moved = true;
+    } finally {
+      // A release that failed (an internal error) and gave p back (ALLOCATED again: large
+      // blocks, uncached heaps): realloc fails whole, q goes.
+      if (!moved && this.mem.shadow[(p - this.mem.base) >>> 4] === Shadow.ALLOCATED) this.free(q);
+    }
     return q;
   }
 
@@ -436,18 +459,26 @@ export class SharedHeap {
 
   private allocateSmall(cls: number): number {
     if (this.cached) return this.threadCache.allocate(cls);
-    if (this.globalMode) this.globalLock.lock();
-    const p = this.threadCache.allocateUncached(cls);
-    if (this.globalMode) this.globalLock.unlock();
+    let p = 0;
+    this.txn.enter(this.outer);
+    try {
+      p = this.threadCache.allocateUncached(cls);
+    } finally {
+      this.txn.exit(this.outer);
+    }
     return p;
   }
 
   private allocateLarge(n: number): number {
     const pages = Math.ceil(n / this.mem.pageSize);
-    if (this.globalMode) this.globalLock.lock();
     const transit = this.slotWord + S.TRANSIT_SPAN;
-    const s = this.pageHeap.allocateSpan(pages, 0, transit);
-    if (this.globalMode) this.globalLock.unlock();
+    let s = NO_SPAN;
+    this.txn.enter(this.outer);
+    try {
+      s = this.pageHeap.allocateSpan(pages, 0, transit);
+    } finally {
+      this.txn.exit(this.outer);
+    }
     if (s === NO_SPAN) return 0;
     this.pageHeap.clearShadow(s, pages);
     const p = this.mem.pageAddress(s);
@@ -461,22 +492,126 @@ export class SharedHeap {
     return p;
   }
 
+  /**
+   * Every free that is not the default heap's thread-cache fast path. Validation outside
+   * any lock (classify) only names what p is; the free itself is won by claiming p (issue
+   * 8, racing frees): under the PageHeap lock for a large block, by an atomic SHADOW change
+   * ALLOCATED -> FREED for a small one. Of any number of racing free/realloc calls on one
+   * block exactly one claims it; the others get DoubleFreeError / InvalidPointerError and
+   * change nothing.
+   */
   private freeSlow(p: number): void {
     if (p === 0) return;
     const cls = this.classify(p, 'free');
-    if (this.debug) this.debugFree(p, cls);
+    if (cls === 0 && !this.debug && !this.zeroOnFree) {
+      // Claim and release in one PageHeap transaction: one lock round trip.
+      let ok = false;
+      this.txn.enter(this.outer);
+      try {
+        ok = this.pageHeap.freeLarge(this.mem.pageOf(p));
+      } finally {
+        this.txn.exit(this.outer);
+      }
+      if (!ok) throw new DoubleFreeError(p);
+      this.countLargeFree();
+      return;
+    }
+    this.claim(p, cls, 'free');
+    this.release(p, cls);
+  }
+
+  /**
+   * Makes this thread the only one that may free block p (of class cls, 0: large): throws
+   * (DoubleFreeError for free, InvalidPointerError for realloc) if another thread's free or
+   * realloc of p won. A debug heap then checks the guard bytes (undoing the claim if they
+   * were overwritten). Atomics here are off the fast path: it runs for debug, zeroOnFree,
+   * uncached and global-lock heaps, for large blocks, and for realloc.
+   */
+  private claim(p: number, cls: number, op: string): void {
+    const mem = this.mem;
+    let ok = false;
+    if (cls === 0) {
+      this.txn.enter(this.outer);
+      try {
+        ok = this.pageHeap.claimLarge(mem.pageOf(p), this.slotWord + S.TRANSIT_FREE);
+      } finally {
+        this.txn.exit(this.outer);
+      }
+    } else {
+      // Recorded first: a thread killed from here until the block is on its list leaves a
+      // claim that recovery settles (settleClaim in threadcache.ts).
+      const claimed = this.slotWord + S.CLAIMED;
+      mem.i32[claimed] = p;
+      ok = Atomics.compareExchange(mem.shadow, (p - mem.base) >>> 4, Shadow.ALLOCATED, Shadow.FREED) === Shadow.ALLOCATED;
+      if (!ok) mem.i32[claimed] = 0;
+    }
+    if (!ok) {
+      if (op === 'free') throw new DoubleFreeError(p);
+      throw new InvalidPointerError(p, `${op}: the block was freed meanwhile by another thread (use after free)`);
+    }
+    if (!this.debug) return;
+    let checked = false;
+    try {
+      this.debugCheckGuards(p, cls);
+      checked = true;
+    } finally {
+      if (!checked) this.unclaim(p, cls);
+    }
+  }
+
+  /** Undoes claim(): p is allocated again (the realloc or debug free that claimed it failed). */
+  private unclaim(p: number, cls: number): void {
+    const mem = this.mem;
+    if (cls > 0) {
+      Atomics.store(mem.shadow, (p - mem.base) >>> 4, Shadow.ALLOCATED);
+      mem.i32[this.slotWord + S.CLAIMED] = 0;
+      return;
+    }
+    this.txn.enter(this.outer);
+    try {
+      this.pageHeap.unclaimLarge(mem.pageOf(p), this.slotWord + S.TRANSIT_FREE);
+    } finally {
+      this.txn.exit(this.outer);
+    }
+  }
+
+  /** Frees block p, which this thread has claimed (its SHADOW says FREED). */
+  private release(p: number, cls: number): void {
+    if (this.debug) this.debugPoison(p, cls);
     else if (this.zeroOnFree) this.mem.u8.fill(0, p, p + this.blockBytes(p, cls));
     if (cls === 0) {
-      this.freeLarge(p);
+      let done = false;
+      this.txn.enter(this.outer);
+      try {
+        this.pageHeap.deallocateSpan(this.mem.pageOf(p), this.slotWord + S.TRANSIT_FREE);
+        done = true;
+      } finally {
+        this.txn.exit(this.outer);
+        // An internal error rolled the release back: the block is allocated again, not left in flight.
+        if (!done) this.unclaim(p, cls);
+      }
+      this.countLargeFree();
       return;
     }
     if (this.cached) {
-      this.threadCache.deallocate(p, cls);
-      return;
+      this.threadCache.deallocate(p, cls); // marks it FREE last
+    } else {
+      this.txn.enter(this.outer);
+      try {
+        this.threadCache.deallocateUncached(p, cls);
+      } finally {
+        this.txn.exit(this.outer);
+        // deallocateUncached failing pops p back off (ALLOCATED, no longer claimed).
+        this.mem.i32[this.slotWord + S.CLAIMED] = 0;
+      }
     }
-    if (this.globalMode) this.globalLock.lock();
-    this.threadCache.deallocateUncached(p, cls);
-    if (this.globalMode) this.globalLock.unlock();
+    this.mem.i32[this.slotWord + S.CLAIMED] = 0;
+  }
+
+  private countLargeFree(): void {
+    const f = this.slotF64();
+    this.mem.f64[f + this.layout.slot.frees]++;
+    this.mem.f64[f + this.layout.slot.largeFrees]++;
   }
 
   /**
@@ -507,8 +642,8 @@ export class SharedHeap {
     return p;
   }
 
-  /** Debug free: the guard bytes must be intact; the block is poisoned. */
-  private debugFree(p: number, cls: number): void {
+  /** Debug free, first half (read only, after the claim): the guard bytes must be intact. */
+  private debugCheckGuards(p: number, cls: number): void {
     const mem = this.mem;
     const bytes = this.blockBytes(p, cls);
     const n = mem.u32[(p + bytes - 4) >>> 2]!;
@@ -520,8 +655,12 @@ export class SharedHeap {
         throw new HeapCorruptionError(`block ${p} of ${n} bytes was written past its end, at offset ${k - p}`, p);
       }
     }
+  }
+
+  /** Debug free, second half (the block is claimed): forget it, poison it. */
+  private debugPoison(p: number, cls: number): void {
     this.allocations.delete(p);
-    mem.u8.fill(POISON, p, p + bytes);
+    this.mem.u8.fill(POISON, p, p + this.blockBytes(p, cls));
   }
 
   /**
@@ -539,22 +678,6 @@ export class SharedHeap {
       out.push({ pointer: p, size: a.size, stack: a.stack });
     }
     return out;
-  }
-
-  private freeLarge(p: number): void {
-    const mem = this.mem;
-    const s = mem.pageOf(p);
-    // Recorded before the block is marked freed: a thread dying from here on leaves a
-    // free that recovery completes.
-    const transit = this.slotWord + S.TRANSIT_FREE;
-    mem.i32[transit] = s;
-    mem.shadow[(p - mem.base) >>> 4] = Shadow.FREED;
-    const f = this.slotF64();
-    mem.f64[f + this.layout.slot.frees]++;
-    mem.f64[f + this.layout.slot.largeFrees]++;
-    if (this.globalMode) this.globalLock.lock();
-    this.pageHeap.deallocateSpan(s, transit);
-    if (this.globalMode) this.globalLock.unlock();
   }
 
   /**
@@ -601,9 +724,12 @@ export class SharedHeap {
   releaseCachedMemory(): void {
     this.checkAttached();
     if (this.cached) this.threadCache.flushAll(false);
-    if (this.globalMode) this.globalLock.lock();
-    this.central.drainTransferCaches();
-    if (this.globalMode) this.globalLock.unlock();
+    this.txn.enter(this.outer);
+    try {
+      this.central.drainTransferCaches();
+    } finally {
+      this.txn.exit(this.outer);
+    }
   }
 
   /**
@@ -781,6 +907,7 @@ function initSlot(i32: Int32Array, layout: HeapLayout, sw: number): void {
   i32[sw + S.LOG_LEN] = 0;
   i32[sw + S.TRANSIT_SPAN] = NO_SPAN;
   i32[sw + S.TRANSIT_FREE] = NO_SPAN;
+  i32[sw + S.CLAIMED] = 0;
   i32.fill(NO_SPAN, sw + S.PENDING, sw + S.PENDING + PENDING_SPANS);
   i32[sw + S.CACHED_BYTES] = 0;
 }

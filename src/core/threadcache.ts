@@ -34,6 +34,24 @@ import type { CentralCache } from './centralcache.js';
 import type { HeapMemory } from './memory.js';
 import type { SizeClassTable } from './sizeclasses.js';
 
+/**
+ * Recovery of a thread killed inside a claimed free (debug/uncached/global-lock heaps,
+ * realloc: SharedHeap.claim marks the block FREED and records it in S.CLAIMED before the
+ * push). A claimed block at the head of its class list was pushed but not yet marked: the
+ * free completes (FREE). Anywhere else the push never happened: the free is undone
+ * (ALLOCATED), as if the thread had died just before it.
+ */
+export function settleClaim(mem: HeapMemory, slotWord: number, headsWord: number): void {
+  const p = mem.i32[slotWord + S.CLAIMED]! >>> 0;
+  if (p === 0) return;
+  const g = (p - mem.base) >>> 4;
+  if (mem.shadow[g] === Shadow.FREED) {
+    const cls = mem.pageClass[(p - mem.base) >>> mem.pageShift]!;
+    mem.shadow[g] = cls > 0 && mem.u32[headsWord + cls] === p ? Shadow.FREE : Shadow.ALLOCATED;
+  }
+  mem.i32[slotWord + S.CLAIMED] = 0;
+}
+
 /** gperftools kMaxDynamicFreeListLength. */
 const MAX_LIST_LENGTH = 8192;
 const MAX_OVERAGES = 3;
@@ -219,7 +237,15 @@ export class ThreadCache {
    */
   deallocateUncached(p: number, cls: number): void {
     this.deallocate(p, cls);
-    this.central.insertRange(cls, this.heads + cls, this.lengths + cls, 1, false);
+    let done = false;
+    try {
+      this.central.insertRange(cls, this.heads + cls, this.lengths + cls, 1, false);
+      done = true;
+    } finally {
+      // The central section threw and rolled back: p is our list's head again. Pop it, so
+      // the free fails whole (p stays allocated) and the list stays empty, as this mode needs.
+      if (!done) this.allocate(cls);
+    }
     this.flushCounters();
   }
 

@@ -5,7 +5,9 @@
  * from them (each chain is a safe-linked list of exactly `count` FREE objects ending in 0).
  * Changes go through the lock holder's undo log (Txn).
  * Guarded by the class's central lock (as in gperftools, where the transfer cache shares
- * the central free list's lock): every method here must be called with that lock held.
+ * the central free list's lock): every method here must be called inside that lock's
+ * critical section (CentralCache: Txn.enter / try / finally Txn.exit), so a throw from
+ * here (a log overflow) is rolled back and the lock released by the caller's exit().
  *
  * Why: a thread releasing a full batch and another fetching one then cost one slot move
  * each, instead of walking objects back into spans and out again.

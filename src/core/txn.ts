@@ -10,16 +10,37 @@
  * complete entries, the last write done or not, is undone alike (undo is idempotent).
  *
  * Only the PAGECLASS fills are logged as ranges; PageMap interiors of free spans are
- * don't-care and need no undo (see span.ts).
+ * don't-care and need no undo (see span.ts). setByte logs single bytes (the SHADOW mark of
+ * a large block freed under the PageHeap lock).
+ *
+ * Critical sections: this is also the ONE way every tier (CentralCache, TransferCache,
+ * PageHeap, the global-lock mode) runs a critical section, so that no throw (an internal
+ * error, a HeapCorruptionError found halfway, a log overflow) can leave a lock held or a
+ * transaction open:
+ *
+ *     txn.enter(lock);
+ *     try {
+ *       ...txn.set(...)...        // log, then write
+ *       txn.commit();             // the last step of a section that completed
+ *     } finally {
+ *       txn.exit(lock);           // rolls back what was not committed, then unlocks
+ *     }
+ *
+ * A section that leaves by a throw is aborted: exit() undoes its logged writes, so the
+ * structure is exactly as it was when the lock was taken, and only then releases the lock.
+ * No closures: the hot callers keep their monomorphic try/finally. Sections may nest only
+ * around a section that logs nothing itself (the global lock around a tier's NoLock section).
  *
  * Invariant: LOG_LEN is 0 whenever the thread holds no lock.
  */
 
+import type { Lock } from '../locks/lock.js';
 import { LOG_ENTRIES, LOG_ENTRY_WORDS, S } from './layout.js';
 import type { HeapMemory } from './memory.js';
 
 /** Log entry tags (first word); a plain word entry stores the word index there (>= 0). */
 const TAG_PAGECLASS = -1; // entry: tag, start page, (pages << 8) | old class byte
+const TAG_BYTE = -2; // entry: tag, u8 index, old byte
 
 export class Txn {
   private readonly mem: HeapMemory;
@@ -34,6 +55,30 @@ export class Txn {
     this.logOffset = logOffset;
     this.lenWord = slotWord + S.LOG_LEN;
     this.logWord = slotWord + logOffset;
+  }
+
+  /** Enters a critical section: takes `lock` (the log is empty: LOG_LEN is 0 outside locks). */
+  enter(lock: Lock): void {
+    lock.lock();
+  }
+
+  /**
+   * Leaves a critical section, from its `finally`: a section that did not commit (it threw)
+   * is rolled back, then the lock is released, whatever happened inside.
+   */
+  exit(lock: Lock): void {
+    try {
+      if (this.mem.i32[this.lenWord] !== 0) this.rollback();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Index of the next log entry; throws (the caller's section then aborts) when full. */
+  private nextEntry(): number {
+    const n = this.mem.i32[this.lenWord]!;
+    if (n >= LOG_ENTRIES) throw new Error(`sabmalloc internal error: undo log overflow (${n} entries)`);
+    return this.logWord + n * LOG_ENTRY_WORDS;
   }
 
   /** Logs then writes i32[index] = value. */
@@ -51,14 +96,23 @@ export class Txn {
   /** Logs then sets PAGECLASS of pages [start, start + pages) from `old` to `value`. */
   fillPageClass(start: number, pages: number, value: number, old: number): void {
     const i32 = this.mem.i32;
-    const n = i32[this.lenWord]!;
-    if (n >= LOG_ENTRIES) throw new Error(`sabmalloc internal error: undo log overflow (${n} entries)`);
-    const e = this.logWord + n * LOG_ENTRY_WORDS;
+    const e = this.nextEntry();
     i32[e] = TAG_PAGECLASS;
     i32[e + 1] = start;
     i32[e + 2] = pages * 256 + old;
-    i32[this.lenWord] = n + 1;
+    i32[this.lenWord]++;
     this.mem.pageClass.fill(value, start, start + pages);
+  }
+
+  /** Logs then writes u8[index] = value (a byte no other thread writes meanwhile). */
+  setByte(index: number, value: number): void {
+    const i32 = this.mem.i32;
+    const e = this.nextEntry();
+    i32[e] = TAG_BYTE;
+    i32[e + 1] = index;
+    i32[e + 2] = this.mem.u8[index]!;
+    i32[this.lenWord]++;
+    this.mem.u8[index] = value;
   }
 
   commit(): void {
@@ -87,6 +141,8 @@ export function undoLog(mem: HeapMemory, slotWord: number, logOffset: number): n
       const packed = i32[e + 2]!;
       const start = i32[e + 1]!;
       mem.pageClass.fill(packed & 255, start, start + Math.floor(packed / 256));
+    } else if (tag === TAG_BYTE) {
+      mem.u8[i32[e + 1]!] = i32[e + 2]!;
     } else {
       i32[tag] = i32[e + 1]!;
     }
