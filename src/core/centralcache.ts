@@ -199,7 +199,7 @@ export class CentralCache {
       const lock = this.locks[c]!;
       for (;;) {
         let got = 0;
-        txn.enter(lock);
+        this.txn.enter(lock);
         try {
           got = this.transfer.remove(c);
           if (got > 0) this.releaseToSpansLocked(c, this.transfer.removedHead, got);
