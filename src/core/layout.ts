@@ -49,7 +49,9 @@
  *   allocated, or the cache tier that holds it free).
  */
 
-import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS } from '../locks/lock.js';
+import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, lockKindFromCode } from '../locks/lock.js';
+import { InvalidHeapError } from './errors.js';
+import { sizeClassTable } from './sizeclasses.js';
 
 export const MAGIC = 0x4d424153; // 'SABM'
 export const LAYOUT_VERSION = 1;
@@ -301,30 +303,74 @@ export interface HeapLayout extends Geometry, RegionOffsets {
   slot: SlotLayout;
 }
 
-export function readLayout(i32: Int32Array): HeapLayout {
-  const numClasses = i32[H.NUM_CLASSES]!;
+/**
+ * Reads the header back into a HeapLayout, validating every word before anything is built
+ * from it (a page size of 0 would make the size-class table loop forever, a wrong offset
+ * would point views anywhere). Throws InvalidHeapError naming the first bad word.
+ * `byteLength`: the buffer's length, which must hold the committed pages.
+ */
+export function readLayout(i32: Int32Array, byteLength: number = i32.buffer.byteLength): HeapLayout {
+  const bad = (why: string): never => {
+    throw new InvalidHeapError(why);
+  };
+  const word = (name: keyof typeof H, min: number, max: number): number => {
+    const v = name === 'COMMITTED_PAGES' ? Atomics.load(i32, H[name]) : i32[H[name]]!;
+    if (!(v >= min && v <= max)) bad(`header word ${name} = ${v} is out of range (${min} .. ${max})`);
+    return v;
+  };
+  const pageSize = word('PAGE_SIZE', 4096, 65536);
+  if ((pageSize & (pageSize - 1)) !== 0) bad(`header word PAGE_SIZE = ${pageSize} is not a power of two`);
+  const pageShift = word('PAGE_SHIFT', 12, 16);
+  if (pageSize !== 1 << pageShift) bad(`header words PAGE_SIZE = ${pageSize} and PAGE_SHIFT = ${pageShift} disagree`);
+  const capacityPages = word('CAPACITY_PAGES', 1, Math.floor(MAX_BUFFER_BYTES / pageSize));
+  const committedPages = word('COMMITTED_PAGES', 1, capacityPages);
+  const maxThreads = word('MAX_THREADS', 1, MAX_THREADS);
+  const numClasses = sizeClassTable(pageSize).count;
+  word('NUM_CLASSES', numClasses, numClasses);
+  const flags = word('FLAGS', 0, Flag.THREAD_CACHE | Flag.GLOBAL_LOCK | Flag.DEBUG | Flag.ZERO_ON_FREE | Flag.GROWABLE);
+  if ((flags & Flag.THREAD_CACHE) !== 0 && (flags & Flag.GLOBAL_LOCK) !== 0) bad('header FLAGS ask for thread caches and a global lock at once');
+  for (const name of ['CENTRAL_LOCK_KIND', 'PAGEHEAP_LOCK_KIND'] as const) {
+    if (lockKindFromCode(i32[H[name]]!) === undefined) bad(`header word ${name} = ${i32[H[name]]} names no lock kind`);
+  }
+  const key = i32[H.KEY]! | 0; // signed: a small integer for the JIT, the same bits for XOR
+  if ((key & 1) === 0) bad('header word KEY is even (a safe-linking key is always odd)');
+  word('CENTRAL_WORDS', CENTRAL_WORDS, CENTRAL_WORDS);
+  word('TC_TOTAL_BUDGET', 0, 0x7fffffff);
+  word('TC_THREAD_BUDGET', 0, 0x7fffffff);
+  const expected = computeRegions({ pageSize, pageShift, capacityPages, committedPages, maxThreads, numClasses });
+  const offsets: [keyof RegionOffsets, keyof typeof H][] = [
+    ['pages', 'PAGES_OFF'],
+    ['pageHeap', 'PAGEHEAP_OFF'],
+    ['globalLock', 'GLOBAL_LOCK_OFF'],
+    ['central', 'CENTRAL_OFF'],
+    ['slots', 'SLOTS_OFF'],
+    ['slotBytes', 'SLOT_BYTES'],
+    ['spans', 'SPANS_OFF'],
+    ['pageMap', 'PAGEMAP_OFF'],
+    ['pageClass', 'PAGECLASS_OFF'],
+    ['shadow', 'SHADOW_OFF'],
+  ];
+  for (const [region, name] of offsets) {
+    if (i32[H[name]] !== expected[region]) bad(`header word ${name} = ${i32[H[name]]} does not match the geometry (${expected[region]})`);
+  }
+  const needed = bufferBytesFor(expected, pageSize, committedPages);
+  if (byteLength < needed) bad(`buffer holds ${byteLength} bytes, the heap needs ${needed} (truncated?)`);
   return {
-    pageSize: i32[H.PAGE_SIZE]!,
-    pageShift: i32[H.PAGE_SHIFT]!,
-    capacityPages: i32[H.CAPACITY_PAGES]!,
-    committedPages: Atomics.load(i32, H.COMMITTED_PAGES),
-    maxThreads: i32[H.MAX_THREADS]!,
+    pageSize,
+    pageShift,
+    capacityPages,
+    committedPages,
+    maxThreads,
     numClasses,
-    flags: i32[H.FLAGS]!,
-    key: i32[H.KEY]! | 0, // signed: a small integer for the JIT, the same bits for XOR
-    pageHeap: i32[H.PAGEHEAP_OFF]!,
-    globalLock: i32[H.GLOBAL_LOCK_OFF]!,
-    central: i32[H.CENTRAL_OFF]!,
-    slots: i32[H.SLOTS_OFF]!,
-    slotBytes: i32[H.SLOT_BYTES]!,
-    spans: i32[H.SPANS_OFF]!,
-    pageMap: i32[H.PAGEMAP_OFF]!,
-    pageClass: i32[H.PAGECLASS_OFF]!,
-    shadow: i32[H.SHADOW_OFF]!,
-    pages: i32[H.PAGES_OFF]!,
+    flags,
+    key,
+    ...expected,
     slot: slotLayout(numClasses),
   };
 }
+
+/** Most thread slots a heap may have (create() refuses more). */
+export const MAX_THREADS = 4096;
 
 /** Bytes of the buffer holding a heap of `committedPages` pages. */
 export function bufferBytesFor(regions: RegionOffsets, pageSize: number, pages: number): number {

@@ -18,7 +18,6 @@
 
 import { threadId } from 'node:worker_threads';
 import { createLock, initLockBlock, LOCK_KIND_CODE, lockKindFromCode, type Lock, type LockKind } from '../locks/index.js';
-import { LOCK_WORDS } from '../locks/lock.js';
 import { CentralCache } from './centralcache.js';
 import { checkHeap, type CheckOptions } from './check.js';
 import {
@@ -691,20 +690,7 @@ function validateHeapBuffer(buffer: SharedArrayBuffer): HeapLayout {
   if (i32[H.VERSION] !== LAYOUT_VERSION) {
     throw new InvalidHeapError(`layout version ${i32[H.VERSION]} (this sabmalloc reads version ${LAYOUT_VERSION})`);
   }
-  const layout = readLayout(i32);
-  const table = sizeClassTable(layout.pageSize);
-  if (layout.pageSize !== 1 << layout.pageShift || layout.numClasses !== table.count) {
-    throw new InvalidHeapError('page size / size-class geometry in the header does not match');
-  }
-  const expected = computeRegions(layout);
-  const mismatched = (Object.keys(expected) as (keyof typeof expected)[]).find((k) => expected[k] !== layout[k]);
-  if (mismatched !== undefined) throw new InvalidHeapError(`region offset ${mismatched} does not match the geometry`);
-  const needed = bufferBytesFor(expected, layout.pageSize, layout.committedPages);
-  if (buffer.byteLength < needed) {
-    throw new InvalidHeapError(`buffer holds ${buffer.byteLength} bytes, the heap needs ${needed} (truncated?)`);
-  }
-  if (i32[H.CENTRAL_WORDS]! < LOCK_WORDS) throw new InvalidHeapError('bad central block size');
-  return layout;
+  return readLayout(i32, buffer.byteLength);
 }
 
 function sameMemory(a: SharedArrayBuffer, b: SharedArrayBuffer): boolean {
