@@ -20,6 +20,7 @@ export {
   InvalidHeapError,
   HeapCorruptionError,
   DetachedHeapError,
+  LiveThreadError,
 } from './core/errors.js';
 export { sizeClassTable, SMALL_MAX, type SizeClassInfo, type SizeClassTable } from './core/sizeclasses.js';
 export { H as HEADER, LAYOUT_VERSION, MAGIC, HEADER_BYTES } from './core/layout.js';

@@ -8,13 +8,16 @@
  *   with 1 it allocates and frees once (its slot must still be its own), posts
  *   { ok, error? } and detaches. With `exitAttached` it exits without detaching instead.
  *
+ * - `attachLoop`: posts 'ready', then attaches, allocates, frees and detaches in a loop
+ *   until killed (the test terminates it at a random moment: inside attach or detach).
+ *
  * A plain Worker (not a pool) so the test owns terminate() and the Worker object.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { SharedHeap } from '../src/index.js';
 
 export interface MisuseWorkerData {
-  mode: 'watchdog' | 'hold';
+  mode: 'watchdog' | 'hold' | 'attachLoop';
   buffer: SharedArrayBuffer;
   control: SharedArrayBuffer;
   exitAttached?: boolean;
@@ -22,6 +25,14 @@ export interface MisuseWorkerData {
 
 const d = workerData as MisuseWorkerData;
 const stop = new Int32Array(d.control);
+if (d.mode === 'attachLoop') {
+  parentPort!.postMessage('ready');
+  for (;;) {
+    const h = SharedHeap.attach(d.buffer);
+    h.free(h.malloc(64));
+    h.detach();
+  }
+}
 const heap = SharedHeap.attach(d.buffer);
 
 if (d.mode === 'watchdog') {

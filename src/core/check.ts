@@ -27,11 +27,20 @@
  *   In globalLock heaps the one global lock freezes every tier, so all of it is checked.
  */
 
+import type { Lock } from '../locks/lock.js';
 import { HeapCorruptionError } from './errors.js';
 import { CC, MAX_PAGES_LIST, PH, S, Shadow, SlotState, SP, SpanState, TRANSFER_SLOTS } from './layout.js';
+import type { RecoverableHeap } from './recovery.js';
 import { decodeLink } from './safelink.js';
-import type { SharedHeap } from './sharedheap.js';
 import { NO_SPAN } from './span.js';
+
+/** What check() reads (a live handle); an interface so check.ts does not import sharedheap.ts. */
+export interface CheckableHeap extends RecoverableHeap {
+  readonly slotWord: number;
+  readonly modes: { globalLock: boolean };
+  globalLockHandle(): Lock;
+}
+type SharedHeap = CheckableHeap;
 
 export interface CheckOptions {
   /**
@@ -63,7 +72,7 @@ export function checkHeap(heap: SharedHeap, options: CheckOptions = {}): void {
   checker.runOwnCache();
 }
 
-function underLock(heap: SharedHeap, lock: { lock(): void; unlock(): void }, body: () => void): void {
+function underLock(heap: SharedHeap, lock: Lock, body: () => void): void {
   lock.lock();
   try {
     heap.mem.refresh(); // another thread may have grown the buffer

@@ -169,6 +169,9 @@ export const S = {
   LOG_LEN: 5, // entries in this thread's undo log (0 outside a critical section)
   TRANSIT_SPAN: 6, // span taken from the PageHeap, not yet linked into a class / handed out (-1: none)
   TRANSIT_FREE: 7, // large span being freed, not yet back in the PageHeap (-1: none)
+  ALIVE: 12, // liveness probe (liveness.ts): the attached thread's waiters wait here; stays 0
+  PROBES: 13, // probes made (each reserves one waiter)
+  ACKED: 14, // waiters re-armed by the thread after a probe woke them
   PENDING: 16, // PENDING_SPANS words: spans emptied by a central operation, on their way to the PageHeap (-1: none)
   // HEADS, LENGTHS, MAX_LENGTHS, OVERAGES, the lock node and the undo log follow at
   // slot-relative offsets from slotLayout().
@@ -183,6 +186,11 @@ export const SlotState = {
   ATTACHED: 1,
   DEAD: 2,
 } as const;
+
+/** State word of a slot being claimed by thread `tid` (negative: never a SlotState). */
+export function claimingState(tid: number): number {
+  return -(tid + 1);
+}
 
 export interface SlotLayout {
   /** Int32 word offsets inside a slot. */
@@ -321,7 +329,7 @@ export function readLayout(i32: Int32Array, byteLength: number = i32.buffer.byte
   const pageSize = word('PAGE_SIZE', 4096, 65536);
   if ((pageSize & (pageSize - 1)) !== 0) bad(`header word PAGE_SIZE = ${pageSize} is not a power of two`);
   const pageShift = word('PAGE_SHIFT', 12, 16);
-  if (pageSize !== 1 << pageShift) bad(`header words PAGE_SIZE = ${pageSize} and PAGE_SHIFT = ${pageShift} disagree`);
+  if (pageSize !== 1 << pageShift) bad(`page size / size-class geometry in the header does not match: PAGE_SIZE = ${pageSize}, PAGE_SHIFT = ${pageShift}`);
   const capacityPages = word('CAPACITY_PAGES', 1, Math.floor(MAX_BUFFER_BYTES / pageSize));
   const committedPages = word('COMMITTED_PAGES', 1, capacityPages);
   const maxThreads = word('MAX_THREADS', 1, MAX_THREADS);
@@ -351,7 +359,7 @@ export function readLayout(i32: Int32Array, byteLength: number = i32.buffer.byte
     ['shadow', 'SHADOW_OFF'],
   ];
   for (const [region, name] of offsets) {
-    if (i32[H[name]] !== expected[region]) bad(`header word ${name} = ${i32[H[name]]} does not match the geometry (${expected[region]})`);
+    if (i32[H[name]] !== expected[region]) bad(`region offset ${region} does not match the geometry: header word ${name} = ${i32[H[name]]}, expected ${expected[region]}`);
   }
   const needed = bufferBytesFor(expected, pageSize, committedPages);
   if (byteLength < needed) bad(`buffer holds ${byteLength} bytes, the heap needs ${needed} (truncated?)`);

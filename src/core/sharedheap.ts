@@ -16,7 +16,7 @@
  *   same page heap and size classes, every operation under one mutex, no thread caches.
  */
 
-import { threadId } from 'node:worker_threads';
+import { threadId, type Worker } from 'node:worker_threads';
 import { createLock, initLockBlock, LOCK_KIND_CODE, lockKindFromCode, type Lock, type LockKind } from '../locks/index.js';
 import { CentralCache } from './centralcache.js';
 import { checkHeap, type CheckOptions } from './check.js';
@@ -26,11 +26,13 @@ import {
   HeapCorruptionError,
   InvalidHeapError,
   InvalidPointerError,
+  LiveThreadError,
   OutOfMemoryError,
   SabmallocError,
 } from './errors.js';
 import {
   bufferBytesFor,
+  claimingState,
   computeRegions,
   Flag,
   H,
@@ -56,6 +58,7 @@ import { collectStats, type HeapStats } from './stats.js';
 import { ThreadCache } from './threadcache.js';
 import { Txn } from './txn.js';
 import { recoverThread, type RecoveryReport } from './recovery.js';
+import { startProbe, stopProbe, type Probe } from './liveness.js';
 
 export interface HeapOptions {
   /** Initial bytes of the heap's pages (1 MiB .. 4 GiB). */
@@ -103,9 +106,33 @@ const DEFAULT_MAX_THREADS = 128;
 
 /**
  * This thread's handles, by heap id: attach() of the same heap returns the same handle.
- * A list, because byte copies of a heap share its id (see sameMemory()).
+ * A list, because byte copies of a heap share its id (see sameMemory()). Weak: a handle
+ * the application drops (without detach()) is collected, and with it its buffer; the
+ * finalizer stops its liveness probe (whose pending waiters would hold the buffer) and
+ * forgets the entry. Its slot stays attached until another thread recover()s it (the
+ * probe then reports the slot's owner gone).
  */
-const handles = new Map<string, SharedHeap[]>();
+const handles = new Map<string, WeakRef<SharedHeap>[]>();
+
+interface Dropped {
+  heapId: string;
+  probe: Probe;
+}
+
+const dropped = new FinalizationRegistry<Dropped>(({ heapId, probe }) => {
+  stopProbe(probe);
+  pruneHandles(heapId, undefined);
+});
+
+/** Drops collected handles (and `gone`) from the heap id's list. */
+function pruneHandles(heapId: string, gone: SharedHeap | undefined): void {
+  const rest = (handles.get(heapId) ?? []).filter((r) => {
+    const h = r.deref();
+    return h !== undefined && h !== gone;
+  });
+  if (rest.length > 0) handles.set(heapId, rest);
+  else handles.delete(heapId);
+}
 
 export class TooManyThreadsError extends SabmallocError {
   constructor(maxThreads: number) {
@@ -140,6 +167,8 @@ export class SharedHeap {
   private readonly allocations = new Map<number, { serial: number; size: number; stack: string }>();
   private serial = 0;
   private detached = false;
+  /** This thread's liveness probe on its slot (see liveness.ts). */
+  private probe: Probe | undefined;
 
   private constructor(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number, heapId: string) {
     this.buffer = buffer;
@@ -290,18 +319,24 @@ export class SharedHeap {
     const heapId = `${i32[H.HEAP_ID_LO]! >>> 0}:${i32[H.HEAP_ID_HI]! >>> 0}:${threadId}`;
     // A byte copy of a heap carries the same id: it is the same heap only if a write
     // through this buffer shows through the existing handle's buffer.
-    const existing = handles.get(heapId)?.find((h) => sameMemory(h.buffer, buffer));
-    if (existing !== undefined) return existing;
-    const slot = claimSlot(buffer, layout);
+    for (const ref of handles.get(heapId) ?? []) {
+      const h = ref.deref();
+      if (h !== undefined && sameMemory(h.buffer, buffer)) return h;
+    }
+    const { slot, probe } = claimSlot(buffer, layout);
     let heap: SharedHeap;
     try {
       heap = new SharedHeap(buffer, layout, slot, heapId);
     } catch (e) {
+      stopProbe(probe);
       releaseSlot(buffer, layout, slot);
       throw e;
     }
+    heap.probe = probe;
     heap.threadCache.reset();
-    handles.set(heapId, [...(handles.get(heapId) ?? []), heap]);
+    pruneHandles(heapId, undefined);
+    handles.set(heapId, [...(handles.get(heapId) ?? []), new WeakRef(heap)]);
+    dropped.register(heap, { heapId, probe }, heap);
     return heap;
   }
 
@@ -600,9 +635,10 @@ export class SharedHeap {
     this.threadCache.flushCounters();
     this.fast = false;
     this.detached = true;
-    const rest = (handles.get(this.heapId) ?? []).filter((h) => h !== this);
-    if (rest.length > 0) handles.set(this.heapId, rest);
-    else handles.delete(this.heapId);
+    pruneHandles(this.heapId, this);
+    dropped.unregister(this);
+    // Before the slot is free: its waiters are then surely ours.
+    if (this.probe !== undefined) stopProbe(this.probe);
     releaseSlot(this.buffer, this.layout, this.threadSlot);
   }
 
@@ -612,6 +648,10 @@ export class SharedHeap {
    * Locks it held are rolled back and released, its cached objects go back to the central
    * caches, spans it had in flight go back to the PageHeap, and its slot is freed. Blocks
    * it allocated and did not free stay allocated (they may be shared with others).
+   *
+   * A thread that is still running is refused with LiveThreadError before anything
+   * changes (each attached thread answers a liveness probe: see liveness.ts). The form
+   * that cannot be misused is recoverWhenExited(worker).
    */
   recover(deadThreadId: number): RecoveryReport {
     this.checkAttached();
@@ -619,10 +659,37 @@ export class SharedHeap {
     if (deadThreadId === threadId) throw new RangeError('a thread cannot recover itself; detach() instead');
     if (!Number.isInteger(deadThreadId) || deadThreadId < 0) {
       throw new RangeError(
-        `recover(${String(deadThreadId)}): not a thread id (worker.threadId reads -1 once the worker has exited: read it before, e.g. when the worker starts)`,
+        `recover(${String(deadThreadId)}): not a thread id (worker.threadId reads -1 once the worker has exited: read it before, e.g. when the worker starts, or use recoverWhenExited(worker))`,
       );
     }
-    return recoverThread(this, deadThreadId);
+    const report = recoverThread(this, deadThreadId);
+    if (report.slots.length > 0) resyncAttached(this.mem.i32, this.layout);
+    return report;
+  }
+
+  /**
+   * Recovers the heap from `worker` once it has exited, however it ends (a worker that
+   * detached first leaves nothing to recover: the report lists no slot). Call it while the
+   * worker runs (Node forgets a worker's threadId when it exits). Resolves with the
+   * report; rejects with DetachedHeapError if this handle was detached by then.
+   */
+  recoverWhenExited(worker: Worker): Promise<RecoveryReport> {
+    this.checkAttached();
+    const tid = worker.threadId;
+    if (!Number.isInteger(tid) || tid < 0) {
+      return Promise.reject(
+        new LiveThreadError(tid, 'this Worker has already exited and Node no longer tells its threadId: call recoverWhenExited() while it runs'),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      worker.once('exit', () => {
+        try {
+          resolve(this.recover(tid));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
   }
 
   get isDetached(): boolean {
@@ -705,7 +772,7 @@ function slotWord(layout: HeapLayout, slot: number): number {
   return (layout.slots + slot * layout.slotBytes) >>> 2;
 }
 
-function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): number {
+function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): { slot: number; probe: Probe } {
   const i32 = new Int32Array(buffer, 0, layout.pages >>> 2);
   const n = layout.maxThreads;
   const start = (Atomics.add(i32, H.SLOT_SEQ, 1) >>> 0) % n;
@@ -717,20 +784,34 @@ function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): number {
     // tell apart and free; only a fully set-up slot becomes ATTACHED.
     if (Atomics.compareExchange(i32, w, SlotState.FREE, claimingState(threadId)) === SlotState.FREE) {
       const sw = slotWord(layout, slot);
+      // The probe first: from here on recover() must see this thread as alive.
+      Atomics.add(i32, sw + S.GENERATION, 1);
+      const probe = startProbe(i32, sw);
       initSlot(i32, layout, sw);
       i32[sw + S.THREAD_ID] = threadId;
-      i32[sw + S.GENERATION]++;
-      Atomics.add(i32, H.ATTACHED, 1);
       Atomics.store(i32, w, SlotState.ATTACHED);
-      return slot;
+      resyncAttached(i32, layout);
+      return { slot, probe };
     }
   }
   throw new TooManyThreadsError(n);
 }
 
-/** State word of a slot being claimed by thread `tid`. */
-export function claimingState(tid: number): number {
-  return -(tid + 1);
+/**
+ * H.ATTACHED (read by the thread-cache budget) is not counted up and down: a thread killed
+ * between a slot's state change and the count's would leave it off by one for good. It is
+ * recounted from the slot states by whoever changes one (attach, detach, recover), until a
+ * recount sees no change, so a racing recount cannot leave a stale value last.
+ */
+function resyncAttached(i32: Int32Array, layout: HeapLayout): void {
+  for (let round = 0; round < 8; round++) {
+    let n = 0;
+    for (let slot = 0; slot < layout.maxThreads; slot++) {
+      const st = Atomics.load(i32, slotWord(layout, slot) + S.STATE);
+      if (st === SlotState.ATTACHED || st === SlotState.DEAD) n++;
+    }
+    if (Atomics.exchange(i32, H.ATTACHED, n) === n) return;
+  }
 }
 
 /** Empty lists, slow start from 1, nothing in flight, no open transaction. */
@@ -752,6 +833,6 @@ function releaseSlot(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number
   const w = slotWord(layout, slot);
   Atomics.add(i32, H.TC_TOTAL_BYTES, -i32[w + S.CACHED_BYTES]!);
   i32[w + S.CACHED_BYTES] = 0;
-  Atomics.sub(i32, H.ATTACHED, 1);
   Atomics.store(i32, w + S.STATE, SlotState.FREE);
+  resyncAttached(i32, layout);
 }
