@@ -637,9 +637,11 @@ export class SharedHeap {
     this.detached = true;
     pruneHandles(this.heapId, this);
     dropped.unregister(this);
-    // Before the slot is free: its waiters are then surely ours.
-    if (this.probe !== undefined) stopProbe(this.probe);
     releaseSlot(this.buffer, this.layout, this.threadSlot);
+    // Only now: a recover() racing this detach must still find the slot's owner alive.
+    // (Should a new owner have claimed the slot meanwhile, the notify wakes its waiters
+    // too; they re-arm, and ours see the new generation and stop.)
+    if (this.probe !== undefined) stopProbe(this.probe);
   }
 
   /**
