@@ -89,6 +89,32 @@ describe('recover() of a live thread', () => {
     }
   });
 
+  it('a thread that died after probes took every waiter: recover(id) still refuses, recoverWhenExited recovers', async () => {
+    const heap = SharedHeap.create({ size: 4 * MiB });
+    const { worker, hello } = startHolder(heap);
+    const { threadId } = await withTimeout(hello, 30_000, 'worker attach');
+    // Listeners run in order: this one sees the dead thread before recoverWhenExited's.
+    let refusal: unknown;
+    worker.once('exit', () => {
+      try {
+        heap.recover(threadId);
+      } catch (e) {
+        refusal = e;
+      }
+    });
+    const recovered = heap.recoverWhenExited(worker);
+    for (let k = 0; k < 7; k++) expect(() => heap.recover(threadId)).toThrow(LiveThreadError);
+    await worker.terminate();
+    // Dead now, but its probe cannot show it (no waiter was left to vanish): refused.
+    expect(refusal).toBeInstanceOf(LiveThreadError);
+    expect((refusal as Error).message).toMatch(/not answered earlier liveness probes/);
+    // Node's exit event is the proof the probe could not give.
+    const report = await withTimeout(recovered, 30_000, 'recoverWhenExited');
+    expect(report.slots.length).toBe(1);
+    expect(heap.stats().attachedThreads).toBe(1);
+    heap.check();
+  });
+
   it('after the thread exited: recover(threadId) frees its slot', async () => {
     const heap = SharedHeap.create({ size: 4 * MiB });
     const { worker, control, hello } = startHolder(heap, true);

@@ -89,7 +89,12 @@ function lockSites(heap: SharedHeap): LockSite[] {
   return sites;
 }
 
-export function recoverThread(heap: SharedHeap, deadThreadId: number): RecoveryReport {
+/**
+ * exited: the caller knows the thread has exited (Node's 'exit' event of its Worker), so a
+ * probe that cannot answer (every waiter taken by earlier probes before it died) does not
+ * block recovery; a probe that finds it alive still does.
+ */
+export function recoverThread(heap: SharedHeap, deadThreadId: number, exited = false): RecoveryReport {
   const { mem, layout } = heap;
   const report: RecoveryReport = {
     threadId: deadThreadId,
@@ -100,7 +105,7 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number): RecoveryR
     spansReturned: 0,
     netAllocationsBySlot: {},
   };
-  refuseIfAlive(heap, deadThreadId);
+  refuseIfAlive(heap, deadThreadId, exited);
   const sites = lockSites(heap);
   for (let slot = 0; slot < layout.maxThreads; slot++) {
     const w = (layout.slots + slot * layout.slotBytes) >>> 2;
@@ -131,7 +136,7 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number): RecoveryR
 }
 
 /** Probes every slot of the thread (attached or being claimed); throws if any answers. */
-function refuseIfAlive(heap: SharedHeap, tid: number): void {
+function refuseIfAlive(heap: SharedHeap, tid: number, exited: boolean): void {
   const { mem, layout } = heap;
   for (let slot = 0; slot < layout.maxThreads; slot++) {
     if (slot === heap.threadSlot) continue;
@@ -141,7 +146,7 @@ function refuseIfAlive(heap: SharedHeap, tid: number): void {
     if (!ours) continue;
     const answer = probeSlot(mem.i32, w);
     if (answer === 'alive') throw new LiveThreadError(tid, `it is still running (thread slot ${slot} answered the liveness probe); recover a thread only after it has exited`);
-    if (answer === 'unknown') throw new LiveThreadError(tid, `thread slot ${slot} has not answered earlier liveness probes yet (a busy live thread); try again later`);
+    if (answer === 'unknown' && !exited) throw new LiveThreadError(tid, `thread slot ${slot} has not answered earlier liveness probes yet (a busy live thread); try again later`);
   }
 }
 

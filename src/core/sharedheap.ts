@@ -656,6 +656,10 @@ export class SharedHeap {
    * that cannot be misused is recoverWhenExited(worker).
    */
   recover(deadThreadId: number): RecoveryReport {
+    return this.recoverThread(deadThreadId, false);
+  }
+
+  private recoverThread(deadThreadId: number, exited: boolean): RecoveryReport {
     this.checkAttached();
     this.threadCache.refresh();
     if (deadThreadId === threadId) throw new RangeError('a thread cannot recover itself; detach() instead');
@@ -664,7 +668,7 @@ export class SharedHeap {
         `recover(${String(deadThreadId)}): not a thread id (worker.threadId reads -1 once the worker has exited: read it before, e.g. when the worker starts, or use recoverWhenExited(worker))`,
       );
     }
-    const report = recoverThread(this, deadThreadId);
+    const report = recoverThread(this, deadThreadId, exited);
     if (report.slots.length > 0) resyncAttached(this.mem.i32, this.layout);
     return report;
   }
@@ -686,7 +690,7 @@ export class SharedHeap {
     return new Promise((resolve, reject) => {
       worker.once('exit', () => {
         try {
-          resolve(this.recover(tid));
+          resolve(this.recoverThread(tid, true));
         } catch (e) {
           reject(e);
         }
