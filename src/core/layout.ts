@@ -315,9 +315,10 @@ export interface HeapLayout extends Geometry, RegionOffsets {
  * Reads the header back into a HeapLayout, validating every word before anything is built
  * from it (a page size of 0 would make the size-class table loop forever, a wrong offset
  * would point views anywhere). Throws InvalidHeapError naming the first bad word.
- * `byteLength`: the buffer's length, which must hold the committed pages.
+ * The buffer (i32's) must hold the committed pages; its length is read after
+ * COMMITTED_PAGES, since another thread may be growing it (grow first, then the count).
  */
-export function readLayout(i32: Int32Array, byteLength: number = i32.buffer.byteLength): HeapLayout {
+export function readLayout(i32: Int32Array): HeapLayout {
   const bad = (why: string): never => {
     throw new InvalidHeapError(why);
   };
@@ -362,6 +363,7 @@ export function readLayout(i32: Int32Array, byteLength: number = i32.buffer.byte
     if (i32[H[name]] !== expected[region]) bad(`region offset ${region} does not match the geometry: header word ${name} = ${i32[H[name]]}, expected ${expected[region]}`);
   }
   const needed = bufferBytesFor(expected, pageSize, committedPages);
+  const byteLength = i32.buffer.byteLength;
   if (byteLength < needed) bad(`buffer holds ${byteLength} bytes, the heap needs ${needed} (truncated?)`);
   return {
     pageSize,

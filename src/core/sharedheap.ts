@@ -763,7 +763,7 @@ function validateHeapBuffer(buffer: SharedArrayBuffer): HeapLayout {
   if (i32[H.VERSION] !== LAYOUT_VERSION) {
     throw new InvalidHeapError(`layout version ${i32[H.VERSION]} (this sabmalloc reads version ${LAYOUT_VERSION})`);
   }
-  return readLayout(i32, buffer.byteLength);
+  return readLayout(i32);
 }
 
 function sameMemory(a: SharedArrayBuffer, b: SharedArrayBuffer): boolean {
