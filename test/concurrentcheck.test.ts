@@ -62,6 +62,11 @@ describe('check({ quiescent: false }) while workers churn', () => {
       expect(r.checks).toBeGreaterThan(0);
     });
   }
+  it('growable heap growing under the workers: no false report', async () => {
+    const r = await churnWithWatchdog({ size: 1 * MiB, maxSize: 64 * MiB });
+    expect(r.errors).toEqual([]);
+    expect(r.checks).toBeGreaterThan(0);
+  });
   it('globalLock heap: no false report', async () => {
     const r = await churnWithWatchdog({ size: 16 * MiB, globalLock: true });
     expect(r.errors).toEqual([]);
