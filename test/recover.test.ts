@@ -168,8 +168,8 @@ describe('attached count across threads killed while attaching or detaching', ()
     }
   });
 
-  it('the two states a kill can leave: claiming with the count taken, detaching with the count dropped', async () => {
-    for (const state of ['claiming', 'detaching'] as const) {
+  it('the states a kill can leave: claiming with the count taken, detaching with the count dropped or the slot marked', async () => {
+    for (const state of ['claiming', 'detaching', 'detaching, slot marked'] as const) {
       const heap = SharedHeap.create({ size: 4 * MiB });
       const { worker, control, hello } = startHolder(heap, true);
       const { threadId, slot } = await withTimeout(hello, 30_000, 'worker attach');
@@ -181,11 +181,14 @@ describe('attached count across threads killed while attaching or detaching', ()
       if (state === 'claiming') {
         // Killed after counting itself in, before its slot said ATTACHED.
         Atomics.store(i32, sw + S.STATE, -(threadId + 1)); // claimingState(threadId)
-      } else {
-        // Killed after counting itself out, before its slot said FREE.
+      } else if (state === 'detaching') {
+        // (Old code) killed after counting itself out, before its slot said FREE.
         Atomics.sub(i32, H.ATTACHED, 1);
+      } else {
+        // Killed inside detach() after its slot said DETACHING (probe stopped).
+        Atomics.store(i32, sw + S.STATE, SlotState.DETACHING);
       }
-      heap.recover(threadId);
+      expect(heap.recover(threadId).slots, state).toEqual([slot]);
       expect(Atomics.load(i32, H.ATTACHED), state).toBe(1);
       expect(attachedSlots(heap)).toBe(1);
       heap.check();

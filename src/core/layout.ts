@@ -184,7 +184,10 @@ export const LOG_ENTRY_WORDS = 3;
 export const SlotState = {
   FREE: 0,
   ATTACHED: 1,
-  DEAD: 2,
+  DEAD: 2, // being recovered
+  // detach() after its cache went back: its probe is stopped, so recover() may take the slot
+  // over (a killed detach); whichever of the two moves it on by compare-exchange wins.
+  DETACHING: 3,
 } as const;
 
 /** State word of a slot being claimed by thread `tid` (negative: never a SlotState). */

@@ -117,9 +117,10 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number, exited = f
       }
       continue;
     }
-    if (Atomics.load(i32, w + S.STATE) !== SlotState.ATTACHED || i32[w + S.THREAD_ID] !== deadThreadId) continue;
+    const state = Atomics.load(i32, w + S.STATE);
+    if ((state !== SlotState.ATTACHED && state !== SlotState.DETACHING) || i32[w + S.THREAD_ID] !== deadThreadId) continue;
     if (slot === heap.threadSlot) continue;
-    if (Atomics.compareExchange(i32, w + S.STATE, SlotState.ATTACHED, SlotState.DEAD) !== SlotState.ATTACHED) continue;
+    if (Atomics.compareExchange(i32, w + S.STATE, state, SlotState.DEAD) !== state) continue;
     report.slots.push(slot);
     releaseLocks(heap, slot, w, sites, report);
     returnSpansInFlight(heap, w, report);
@@ -128,8 +129,7 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number, exited = f
     const f = (layout.slots + slot * layout.slotBytes) >>> 3;
     net += mem.f64[f + layout.slot.mallocs]! - mem.f64[f + layout.slot.frees]!;
     report.netAllocationsBySlot[slot] = net;
-    Atomics.add(mem.i32, H.TC_TOTAL_BYTES, -mem.i32[w + S.CACHED_BYTES]!);
-    mem.i32[w + S.CACHED_BYTES] = 0;
+    Atomics.add(mem.i32, H.TC_TOTAL_BYTES, -Atomics.exchange(mem.i32, w + S.CACHED_BYTES, 0));
     Atomics.store(mem.i32, w + S.STATE, SlotState.FREE); // H.ATTACHED: the caller recounts
   }
   return report;
@@ -142,7 +142,9 @@ function refuseIfAlive(heap: SharedHeap, tid: number, exited: boolean): void {
     if (slot === heap.threadSlot) continue;
     const w = (layout.slots + slot * layout.slotBytes) >>> 2;
     const state = Atomics.load(mem.i32, w + S.STATE);
-    const ours = state === claimingState(tid) || (state === SlotState.ATTACHED && mem.i32[w + S.THREAD_ID] === tid);
+    const ours =
+      state === claimingState(tid) ||
+      ((state === SlotState.ATTACHED || state === SlotState.DETACHING) && mem.i32[w + S.THREAD_ID] === tid);
     if (!ours) continue;
     const answer = probeSlot(mem.i32, w);
     if (answer === 'alive') throw new LiveThreadError(tid, `it is still running (thread slot ${slot} answered the liveness probe); recover a thread only after it has exited`);

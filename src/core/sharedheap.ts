@@ -328,8 +328,7 @@ export class SharedHeap {
     try {
       heap = new SharedHeap(buffer, layout, slot, heapId);
     } catch (e) {
-      stopProbe(probe);
-      releaseSlot(buffer, layout, slot);
+      releaseSlot(buffer, layout, slot, probe);
       throw e;
     }
     heap.probe = probe;
@@ -637,11 +636,7 @@ export class SharedHeap {
     this.detached = true;
     pruneHandles(this.heapId, this);
     dropped.unregister(this);
-    releaseSlot(this.buffer, this.layout, this.threadSlot);
-    // Only now: a recover() racing this detach must still find the slot's owner alive.
-    // (Should a new owner have claimed the slot meanwhile, the notify wakes its waiters
-    // too; they re-arm, and ours see the new generation and stop.)
-    if (this.probe !== undefined) stopProbe(this.probe);
+    releaseSlot(this.buffer, this.layout, this.threadSlot, this.probe);
   }
 
   /**
@@ -814,7 +809,7 @@ function resyncAttached(i32: Int32Array, layout: HeapLayout): void {
     let n = 0;
     for (let slot = 0; slot < layout.maxThreads; slot++) {
       const st = Atomics.load(i32, slotWord(layout, slot) + S.STATE);
-      if (st === SlotState.ATTACHED || st === SlotState.DEAD) n++;
+      if (st === SlotState.ATTACHED || st === SlotState.DEAD || st === SlotState.DETACHING) n++;
     }
     if (Atomics.exchange(i32, H.ATTACHED, n) === n) return;
   }
@@ -834,11 +829,19 @@ function initSlot(i32: Int32Array, layout: HeapLayout, sw: number): void {
   i32[sw + S.CACHED_BYTES] = 0;
 }
 
-function releaseSlot(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number): void {
+/**
+ * Frees this thread's slot (its cache already returned). The probe is stopped while the
+ * slot is still ours (DETACHING), so its notify wakes only our waiters, never a next
+ * owner's. From then on the probe calls us dead, and a recover() racing this detach (or
+ * coming after a kill right here) may take the slot over: it finds nothing left to return,
+ * and the compare-exchanges decide who frees it.
+ */
+function releaseSlot(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number, probe: Probe | undefined): void {
   const i32 = new Int32Array(buffer, 0, layout.pages >>> 2);
   const w = slotWord(layout, slot);
-  Atomics.add(i32, H.TC_TOTAL_BYTES, -i32[w + S.CACHED_BYTES]!);
-  i32[w + S.CACHED_BYTES] = 0;
-  Atomics.store(i32, w + S.STATE, SlotState.FREE);
+  if (Atomics.compareExchange(i32, w + S.STATE, SlotState.ATTACHED, SlotState.DETACHING) !== SlotState.ATTACHED) return;
+  if (probe !== undefined) stopProbe(probe);
+  Atomics.add(i32, H.TC_TOTAL_BYTES, -Atomics.exchange(i32, w + S.CACHED_BYTES, 0));
+  Atomics.compareExchange(i32, w + S.STATE, SlotState.DETACHING, SlotState.FREE);
   resyncAttached(i32, layout);
 }
