@@ -13,7 +13,9 @@
  *
  * A pending waiter holds the buffer (V8's wait list keeps its backing store), so it must not
  * outlive the handle: detach() and the handle's finalizer (a dropped handle) stop the probe
- * and wake its waiters, which then do not re-arm. The waiters' callbacks reference the
+ * and wake its waiters, which then do not re-arm. They do it while the slot is still theirs:
+ * a notify wakes every waiter on the word, and waking a next owner's waiters would leave it
+ * looking dead until its event loop turns. The waiters' callbacks reference the
  * Int32Array and this small state object, never the handle, so a dropped handle stays
  * collectable. A pending waitAsync does not keep a thread's event loop alive.
  */
