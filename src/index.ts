@@ -25,6 +25,7 @@ export {
   DetachedHeapError,
   ThreadIdentityError,
   CannotBlockError,
+  LiveThreadError,
 } from './core/errors.js';
 export { setThreadId, threadId, canBlock } from './core/thread.js';
 export { sizeClassTable, SMALL_MAX, type SizeClassInfo, type SizeClassTable } from './core/sizeclasses.js';

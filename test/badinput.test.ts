@@ -6,6 +6,7 @@
  * - attach of buffers that are not (compatible) heaps; calls on a detached handle;
  * - invalid sizes (RangeError), calloc overflow, free(0).
  */
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Piscina } from 'piscina';
 import {
@@ -24,6 +25,45 @@ import type { TryResult, TryTask } from '../workers/heap-worker.js';
 import { CODES, expectThrows } from './helpers/errors.js';
 import { KiB, MiB } from './helpers/heap.js';
 import { heapPool, withTimeout } from './helpers/pool.js';
+
+/**
+ * Attaches each buffer in a fresh worker (compiled dist/), one after the other; returns
+ * "<error class> <code>" (or "attached") per buffer, as far as the worker got in 20 s.
+ */
+async function attachEachInWorker(buffers: SharedArrayBuffer[]): Promise<string[]> {
+  const index = new URL('../dist/src/index.js', import.meta.url).href;
+  const w = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     import(${JSON.stringify(index)}).then(({ SharedHeap }) => {
+       for (const b of workerData) {
+         let r = 'attached';
+         try { SharedHeap.attach(b).detach(); } catch (e) { r = e.constructor.name + ' ' + e.code; }
+         parentPort.postMessage(r);
+       }
+     });`,
+    { eval: true, workerData: buffers },
+  );
+  const out: string[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, 20_000);
+      w.on('message', (r: string) => {
+        out.push(r);
+        if (out.length === buffers.length) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      w.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+  } finally {
+    await w.terminate();
+  }
+  return out;
+}
 
 /** One heap per test; a few stamped live blocks that must survive every error untouched. */
 let heap: SharedHeap;
@@ -247,6 +287,50 @@ describe('attach of buffers that are not heaps', () => {
     expectThrows(() => SharedHeap.attach(copy((w) => (w[H.VERSION] = LAYOUT_VERSION + 1))), InvalidHeapError, CODES.invalidHeap);
     expectThrows(() => SharedHeap.attach(copy((w) => (w[H.VERSION] = 0))), InvalidHeapError, CODES.invalidHeap);
     expectThrows(() => SharedHeap.attach(copy((w) => (w[H.MAGIC] = MAGIC ^ 1))), InvalidHeapError, CODES.invalidHeap);
+    expectHealthy();
+  });
+
+  it('a heap copy with one geometry word corrupted: InvalidHeapError, never a hang or RangeError', async () => {
+    // attach() runs in a worker: the old code built the size-class table before checking
+    // the page size, and a page size of 0 or below loops forever (the worker times out).
+    const w = new Int32Array(heap.buffer);
+    const patches: [string, keyof typeof H, number][] = [
+      ['page size 0', 'PAGE_SIZE', 0],
+      ['page size -8192', 'PAGE_SIZE', -8192],
+      ['page size -2^31', 'PAGE_SIZE', -(2 ** 31)],
+      ['page size 8193', 'PAGE_SIZE', 8193],
+      ['page size 2^20', 'PAGE_SIZE', 1 << 20],
+      ['page shift that disagrees', 'PAGE_SHIFT', 12],
+      ['capacity 0', 'CAPACITY_PAGES', 0],
+      ['capacity -1', 'CAPACITY_PAGES', -1],
+      ['capacity 2^31 - 1', 'CAPACITY_PAGES', 0x7fffffff],
+      ['committed pages -1', 'COMMITTED_PAGES', -1],
+      ['committed pages 0', 'COMMITTED_PAGES', 0],
+      ['committed pages beyond capacity', 'COMMITTED_PAGES', w[H.CAPACITY_PAGES]! + 1],
+      ['max threads 0', 'MAX_THREADS', 0],
+      ['max threads -1', 'MAX_THREADS', -1],
+      ['size classes + 1', 'NUM_CLASSES', w[H.NUM_CLASSES]! + 1],
+      ['unknown flag', 'FLAGS', 64],
+      ['thread cache and global lock', 'FLAGS', 3],
+      ['unknown central lock kind', 'CENTRAL_LOCK_KIND', 99],
+      ['unknown page heap lock kind', 'PAGEHEAP_LOCK_KIND', -1],
+      ['even safe-linking key', 'KEY', 2],
+      ['odd central block size', 'CENTRAL_WORDS', w[H.CENTRAL_WORDS]! + 1],
+      ['central block size 7', 'CENTRAL_WORDS', 7],
+      ['pages offset moved', 'PAGES_OFF', w[H.PAGES_OFF]! + 8192],
+      ['shadow offset moved', 'SHADOW_OFF', w[H.SHADOW_OFF]! - 64],
+      ['slot size', 'SLOT_BYTES', w[H.SLOT_BYTES]! + 64],
+      ['negative cache budget', 'TC_TOTAL_BUDGET', -1],
+    ];
+    const copies = patches.map(([, word, value]) => {
+      const sab = new SharedArrayBuffer(heap.buffer.byteLength);
+      new Uint8Array(sab).set(new Uint8Array(heap.buffer));
+      new Int32Array(sab)[H[word]] = value;
+      return sab;
+    });
+    const results = await attachEachInWorker(copies);
+    const got = patches.map(([what], k) => `${what}: ${results[k] ?? 'no answer (hang)'}`);
+    expect(got).toEqual(patches.map(([what]) => `${what}: InvalidHeapError ${CODES.invalidHeap}`));
     expectHealthy();
   });
 

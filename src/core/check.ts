@@ -1,24 +1,52 @@
 /**
- * check(): walks every invariant of the heap and throws HeapCorruptionError on the first
+ * check(): walks the invariants of the heap and throws HeapCorruptionError on the first
  * one broken. It is the allocator's own proof obligation, used by the tests after every
- * multi-worker run, every error case and every fuzz sequence.
+ * multi-worker run, every error case and every fuzz sequence, and by users as a watchdog
+ * while their workers run.
  *
- * It takes every central lock (ascending class order) and then the PageHeap lock, so the
- * lower tiers are frozen while it reads them. That cannot deadlock: every other path holds
- * at most one lock at a time. Thread caches have no lock, so with `quiescent: true` (the
- * default) the caller promises no other thread is allocating, and check() also walks every
- * attached thread's lists and reconciles all counts: every object of every small span is
- * exactly once either held by the application or on exactly one free list.
+ * Two modes; neither ever holds more than one lock at a time, because no lock kind
+ * tolerates more (an MCS lock has one queue node per thread slot: a second lock() by the
+ * same thread would reuse the node a waiter of the first lock is linked to).
+ *
+ * - `quiescent: true` (the default): the caller promises no other thread allocates or
+ *   frees meanwhile (workers done, detached or dead). No lock is taken; check() walks
+ *   everything, every attached thread's cache lists included, and reconciles all counts:
+ *   every object of every small span is exactly once either held by the application or on
+ *   exactly one free list.
+ * - `quiescent: false`: safe while other threads work. It never reports a healthy heap,
+ *   so it only checks what is stable under the one lock it holds:
+ *   1. under the PageHeap lock: the span tiling, PageMap and PAGECLASS of every span, the
+ *      free lists and counters of the PageHeap, SHADOW of free and large spans (a large
+ *      span whose block is in transit, recorded in a slot's S.TRANSIT_SPAN/TRANSIT_FREE, is
+ *      accepted; that record is set before and cleared after its SHADOW changes);
+ *   2. under class c's lock, for each class in turn: c's NONEMPTY list, every span on it
+ *      (object marks, free list, counts), c's counters and TransferCache chains. Spans of
+ *      c with no free object, and objects in thread caches, are outside this lock's reach:
+ *      they are checked by the quiescent mode;
+ *   3. the calling thread's own cache lists (no lock: they are its own).
+ *   In globalLock heaps the one global lock freezes every tier, so all of it is checked.
  */
 
+import type { Lock } from '../locks/lock.js';
 import { HeapCorruptionError } from './errors.js';
 import { CC, MAX_PAGES_LIST, PH, S, Shadow, SlotState, SP, SpanState, TRANSFER_SLOTS } from './layout.js';
+import type { RecoverableHeap } from './recovery.js';
 import { decodeLink } from './safelink.js';
-import type { SharedHeap } from './sharedheap.js';
 import { NO_SPAN } from './span.js';
 
+/** What check() reads (a live handle); an interface so check.ts does not import sharedheap.ts. */
+export interface CheckableHeap extends RecoverableHeap {
+  readonly slotWord: number;
+  readonly modes: { globalLock: boolean };
+  globalLockHandle(): Lock;
+}
+type SharedHeap = CheckableHeap;
+
 export interface CheckOptions {
-  /** No other thread allocates or frees meanwhile (default true): walk their caches too. */
+  /**
+   * No other thread allocates or frees meanwhile (default true): walk their caches too and
+   * reconcile every count. false: a watchdog check that is safe while other threads work.
+   */
   quiescent?: boolean;
 }
 
@@ -28,34 +56,55 @@ function fail(why: string, pointer?: number): never {
 
 export function checkHeap(heap: SharedHeap, options: CheckOptions = {}): void {
   const quiescent = options.quiescent ?? true;
-  const locks = heap.modes.globalLock ? [heap.globalLockHandle()] : [...heap.central.locks.slice(1), heap.pageHeap.lock];
-  let held = 0;
+  if (quiescent) {
+    new HeapChecker(heap, 'quiescent').run();
+    return;
+  }
+  if (heap.modes.globalLock) {
+    underLock(heap, heap.globalLockHandle(), () => new HeapChecker(heap, 'global').run());
+    return;
+  }
+  const checker = new HeapChecker(heap, 'concurrent');
+  underLock(heap, heap.pageHeap.lock, () => checker.runPageHeap());
+  for (let c = 1; c < heap.sizeClasses.count; c++) {
+    underLock(heap, heap.central.locks[c]!, () => checker.runCentral(c));
+  }
+  checker.runOwnCache();
+}
+
+function underLock(heap: SharedHeap, lock: Lock, body: () => void): void {
+  lock.lock();
   try {
-    for (const l of locks) {
-      l.lock();
-      held++;
-    }
-    new HeapChecker(heap, quiescent).run();
+    body();
   } finally {
-    for (let k = held - 1; k >= 0; k--) locks[k]!.unlock();
+    lock.unlock();
   }
 }
 
+/**
+ * quiescent: everything; global: everything but thread caches (globalLock heaps have none)
+ * under the global lock; concurrent: the per-lock parts run one at a time by checkHeap().
+ */
+type Mode = 'quiescent' | 'global' | 'concurrent';
+
 class HeapChecker {
   private readonly heap: SharedHeap;
-  private readonly quiescent: boolean;
-  private readonly visited: Uint8Array; // one bit per granule: object seen on a free list
+  private readonly mode: Mode;
+  private visited: Uint8Array; // one bit per granule: object seen on a free list
+  /** Concurrent mode: bits set in `visited` by the current class, cleared after it. */
+  private readonly touched: number[] = [];
   private readonly freeOnLists: Float64Array; // per class: objects found on free lists
   private readonly freeInSpans: Float64Array; // per class: FREE object starts in spans
   private readonly spansOfClass: Float64Array;
   private readonly nonEmptyOfClass: Float64Array;
   private readonly freeCountOfClass: Float64Array;
 
-  constructor(heap: SharedHeap, quiescent: boolean) {
+  constructor(heap: SharedHeap, mode: Mode) {
     this.heap = heap;
-    this.quiescent = quiescent;
+    this.mode = mode;
     const nc = heap.sizeClasses.count;
-    this.visited = new Uint8Array(Math.ceil((heap.mem.committedPages() * heap.mem.pageSize) / 128));
+    this.visited = new Uint8Array(0);
+    this.sizeVisited();
     this.freeOnLists = new Float64Array(nc);
     this.freeInSpans = new Float64Array(nc);
     this.spansOfClass = new Float64Array(nc);
@@ -63,18 +112,62 @@ class HeapChecker {
     this.freeCountOfClass = new Float64Array(nc);
   }
 
+  /** The buffer may have grown since the last lock was taken. */
+  private sizeVisited(): void {
+    const bytes = Math.ceil((this.heap.mem.committedPages() * this.heap.mem.pageSize) / 128);
+    if (bytes > this.visited.length) {
+      const bigger = new Uint8Array(bytes);
+      bigger.set(this.visited);
+      this.visited = bigger;
+    }
+  }
+
+  /** Quiescent and global modes: every tier at once. */
   run(): void {
-    const { freeSpans, freePages, largeSpans } = this.walkSpans();
+    const { freeSpans, freePages, largeSpans } = this.walkSpans(true);
     this.checkPageHeapLists(freeSpans, freePages, largeSpans);
     for (let c = 1; c < this.heap.sizeClasses.count; c++) this.checkCentral(c);
-    if (this.quiescent) {
+    if (this.mode === 'quiescent') {
       this.checkThreadCaches();
       this.reconcile();
     }
   }
 
-  /** The spans tile the committed pages; each span is consistent with the PageMap and SHADOW. */
-  private walkSpans(): { freeSpans: number; freePages: number; largeSpans: number } {
+  /** Concurrent mode, PageHeap lock held: what the PageHeap owns. */
+  runPageHeap(): void {
+    this.sizeVisited();
+    const { freeSpans, freePages, largeSpans } = this.walkSpans(false);
+    this.checkPageHeapLists(freeSpans, freePages, largeSpans);
+  }
+
+  /** Concurrent mode, class c's lock held: what the class owns, and this thread's own list of c. */
+  runCentral(c: number): void {
+    this.sizeVisited();
+    try {
+      this.checkCentral(c);
+      this.checkCacheList(this.heap.threadSlot, c, SlotState.ATTACHED);
+    } finally {
+      // Once the lock is dropped these objects may move anywhere: forget them.
+      for (const bit of this.touched) this.visited[bit >>> 3] = 0;
+      this.touched.length = 0;
+    }
+  }
+
+  /** Concurrent mode, no lock: this thread's own slot has nothing in flight. */
+  runOwnCache(): void {
+    const w = this.heap.slotWord;
+    const i32 = this.heap.mem.i32;
+    if (i32[w + S.LOG_LEN] !== 0) fail(`thread slot ${this.heap.threadSlot} (the caller's) has an open transaction`);
+    if (i32[w + S.TRANSIT_SPAN] !== NO_SPAN || i32[w + S.TRANSIT_FREE] !== NO_SPAN) {
+      fail(`thread slot ${this.heap.threadSlot} (the caller's) has a span in flight`);
+    }
+  }
+
+  /**
+   * The spans tile the committed pages; each span is consistent with the PageMap and SHADOW.
+   * deep: also the objects of small spans (their owner, the class lock, is held too).
+   */
+  private walkSpans(deep: boolean): { freeSpans: number; freePages: number; largeSpans: number } {
     const { mem, spans } = this.heap;
     const table = this.heap.sizeClasses;
     const committed = mem.committedPages();
@@ -100,8 +193,12 @@ class HeapChecker {
         freePages += pages;
       } else if (state === SpanState.LARGE) {
         this.checkMapped(s, pages, 0);
-        if (mem.shadow[g0] !== Shadow.ALLOCATED) fail(`large span ${s} is not marked allocated`, mem.pageAddress(s));
-        for (let g = g0 + 1; g < g1; g++) if (mem.shadow[g] !== Shadow.NONE) fail(`large span ${s}: stray block mark inside`);
+        if (this.largeSpanInTransit(s)) {
+          // Its SHADOW is being set up (allocation) or torn down (free) by its thread.
+        } else {
+          if (mem.shadow[g0] !== Shadow.ALLOCATED) fail(`large span ${s} is not marked allocated`, mem.pageAddress(s));
+          for (let g = g0 + 1; g < g1; g++) if (mem.shadow[g] !== Shadow.NONE) fail(`large span ${s}: stray block mark inside`);
+        }
         largeSpans++;
       } else if (state === SpanState.SMALL) {
         const cls = spans.get(s, SP.CLASS);
@@ -109,7 +206,7 @@ class HeapChecker {
         const info = table.classes[cls]!;
         if (pages !== info.pages) fail(`small span ${s} of class ${cls} has ${pages} pages, class wants ${info.pages}`);
         this.checkMapped(s, pages, cls);
-        this.checkSmallSpan(s, cls);
+        if (deep) this.checkSmallSpan(s, cls);
       } else {
         fail(`page ${s} starts a span in unknown state ${state}`);
       }
@@ -117,6 +214,27 @@ class HeapChecker {
       s += pages;
     }
     return { freeSpans, freePages, largeSpans };
+  }
+
+  /**
+   * A large span (PageHeap lock held) whose head is not ALLOCATED because a thread is
+   * between its allocateSpan and marking the block (S.TRANSIT_SPAN = s, set under the
+   * lock, cleared after the mark), or between marking it FREED and its deallocateSpan
+   * (S.TRANSIT_FREE = s, set before the mark, cleared under the lock). The head is read
+   * before the records and again after: a span cannot go from allocating through
+   * allocated to freeing and back while the lock is held, so three rounds decide.
+   */
+  private largeSpanInTransit(s: number): boolean {
+    const { mem, layout } = this.heap;
+    const g0 = (mem.pageAddress(s) - mem.base) >>> 4;
+    for (let round = 0; round < 3; round++) {
+      if (Atomics.load(mem.shadow, g0) === Shadow.ALLOCATED) return false;
+      for (let slot = 0; slot < layout.maxThreads; slot++) {
+        const w = (layout.slots + slot * layout.slotBytes) >>> 2;
+        if (Atomics.load(mem.i32, w + S.TRANSIT_SPAN) === s || Atomics.load(mem.i32, w + S.TRANSIT_FREE) === s) return true;
+      }
+    }
+    return false;
   }
 
   private checkMapped(s: number, pages: number, cls: number): void {
@@ -174,6 +292,7 @@ class HeapChecker {
       const bit = rel >>> 4;
       if ((this.visited[bit >>> 3]! & (1 << (bit & 7))) !== 0) fail(`${where}: ${p} is on two free lists (duplicated block)`, p);
       this.visited[bit >>> 3]! |= 1 << (bit & 7);
+      if (this.mode === 'concurrent') this.touched.push(bit);
       extra?.(p);
       this.freeOnLists[cls]!++;
       n++;
@@ -206,16 +325,34 @@ class HeapChecker {
   private checkCentral(c: number): void {
     const { mem, spans } = this.heap;
     const b = this.heap.central.classWord(c);
+    const concurrent = this.mode === 'concurrent';
+    const info = this.heap.sizeClasses.classes[c]!;
+    // Concurrent mode has not walked the spans: the list is its way to c's spans with free
+    // objects (bounded by the pages, so a cycle cannot hang it).
+    const bound = concurrent ? mem.committedPages() : this.nonEmptyOfClass[c]!;
     let prev = NO_SPAN;
     let listed = 0;
     for (let s = mem.i32[b + CC.NONEMPTY]!; s !== NO_SPAN; s = spans.get(s, SP.NEXT)) {
-      if (++listed > this.nonEmptyOfClass[c]!) fail(`class ${c} nonempty list longer than its spans with free objects`);
+      if (++listed > bound) fail(`class ${c} nonempty list longer than its spans with free objects`);
+      if (s < 0 || s >= mem.committedPages()) fail(`class ${c} nonempty list holds span ${s}, beyond the heap`);
       if (spans.get(s, SP.STATE) !== SpanState.SMALL || spans.get(s, SP.CLASS) !== c) fail(`class ${c} nonempty list holds span ${s} of another kind`);
       if (spans.get(s, SP.PREV) !== prev) fail(`class ${c} nonempty list: broken back link at span ${s}`);
+      if (concurrent) {
+        // A span linked into c stays c's (and its PageMap, PAGECLASS stay) while c's lock is held.
+        if (spans.get(s, SP.PAGES) !== info.pages) fail(`small span ${s} of class ${c} has ${spans.get(s, SP.PAGES)} pages, class wants ${info.pages}`);
+        this.checkMapped(s, info.pages, c);
+        this.checkSmallSpan(s, c);
+        if (spans.get(s, SP.FREE_COUNT) === 0) fail(`class ${c} nonempty list holds span ${s}, which has no free object`);
+      }
       prev = s;
     }
-    if (listed !== this.nonEmptyOfClass[c]) fail(`class ${c}: ${this.nonEmptyOfClass[c]} spans have free objects, ${listed} listed`);
-    if (mem.i32[b + CC.SPANS] !== this.spansOfClass[c]) fail(`class ${c} counts ${mem.i32[b + CC.SPANS]} spans, found ${this.spansOfClass[c]}`);
+    if (concurrent) {
+      if (mem.i32[b + CC.SPANS]! < listed) fail(`class ${c} counts ${mem.i32[b + CC.SPANS]} spans, ${listed} are on its nonempty list`);
+    } else {
+      if (listed !== this.nonEmptyOfClass[c]) fail(`class ${c}: ${this.nonEmptyOfClass[c]} spans have free objects, ${listed} listed`);
+      if (mem.i32[b + CC.SPANS] !== this.spansOfClass[c]) fail(`class ${c} counts ${mem.i32[b + CC.SPANS]} spans, found ${this.spansOfClass[c]}`);
+    }
+    // Spans with free objects are exactly the listed ones (both modes), so their counts add up.
     if (mem.i32[b + CC.FREE_IN_SPANS] !== this.freeCountOfClass[c]) fail(`class ${c} counts ${mem.i32[b + CC.FREE_IN_SPANS]} free objects in spans, found ${this.freeCountOfClass[c]}`);
     const used = mem.i32[b + CC.TRANSFER_USED]!;
     if (used < 0 || used > TRANSFER_SLOTS) fail(`class ${c} TransferCache uses ${used} slots`);
@@ -240,17 +377,21 @@ class HeapChecker {
       if (state === SlotState.ATTACHED && (mem.i32[w + S.TRANSIT_SPAN] !== -1 || mem.i32[w + S.TRANSIT_FREE] !== -1)) {
         fail(`thread slot ${slot} has a span in flight`);
       }
-      for (let c = 1; c < this.heap.sizeClasses.count; c++) {
-        const length = mem.i32[w + layout.slot.lengths + c]!;
-        const head = mem.u32[w + layout.slot.heads + c]!;
-        if (state === SlotState.FREE) {
-          if (length !== 0 || head !== 0) fail(`free thread slot ${slot} still caches class ${c} objects`);
-          continue;
-        }
-        const n = this.walkChain(head, c, length + 1, `thread slot ${slot} class ${c}`);
-        if (n !== length) fail(`thread slot ${slot} class ${c}: list has ${n} objects, length says ${length}`);
-      }
+      for (let c = 1; c < this.heap.sizeClasses.count; c++) this.checkCacheList(slot, c, state);
     }
+  }
+
+  private checkCacheList(slot: number, c: number, state: number): void {
+    const { mem, layout } = this.heap;
+    const w = (layout.slots + slot * layout.slotBytes) >>> 2;
+    const length = mem.i32[w + layout.slot.lengths + c]!;
+    const head = mem.u32[w + layout.slot.heads + c]!;
+    if (state === SlotState.FREE) {
+      if (length !== 0 || head !== 0) fail(`free thread slot ${slot} still caches class ${c} objects`);
+      return;
+    }
+    const n = this.walkChain(head, c, length + 1, `thread slot ${slot} class ${c}`);
+    if (n !== length) fail(`thread slot ${slot} class ${c}: list has ${n} objects, length says ${length}`);
   }
 
   /**

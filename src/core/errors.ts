@@ -64,6 +64,15 @@ export class DetachedHeapError extends SabmallocError {
   }
 }
 
+/** recover() of a thread that is still running (or that cannot be shown to have exited). */
+export class LiveThreadError extends SabmallocError {
+  readonly threadId: number;
+  constructor(threadId: number, why: string) {
+    super('ERR_SABMALLOC_LIVE_THREAD', `cannot recover thread ${threadId}: ${why}`);
+    this.threadId = threadId;
+  }
+}
+
 function describe(p: unknown): string {
   if (typeof p === 'number') return Number.isInteger(p) && p >= 0 ? `${p} (0x${p.toString(16)})` : String(p);
   if (typeof p === 'string') return JSON.stringify(p);

@@ -52,7 +52,9 @@
  *   allocated, or the cache tier that holds it free).
  */
 
-import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS } from '../locks/lock.js';
+import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, lockKindFromCode } from '../locks/lock.js';
+import { InvalidHeapError } from './errors.js';
+import { sizeClassTable } from './sizeclasses.js';
 
 export const MAGIC = 0x4d424153; // 'SABM'
 /** 2: the buffer is a plain SharedArrayBuffer reserving every page up to CAPACITY_PAGES;
@@ -174,6 +176,9 @@ export const S = {
   LOG_LEN: 5, // entries in this thread's undo log (0 outside a critical section)
   TRANSIT_SPAN: 6, // span taken from the PageHeap, not yet linked into a class / handed out (-1: none)
   TRANSIT_FREE: 7, // large span being freed, not yet back in the PageHeap (-1: none)
+  ALIVE: 12, // liveness probe (liveness.ts): the attached thread's waiters wait here; stays 0
+  PROBES: 13, // probes made (each reserves one waiter)
+  ACKED: 14, // waiters re-armed by the thread after a probe woke them
   CLAIMED: 15, // small block this thread's free/realloc claimed (SHADOW FREED), not yet on a list (0: none)
   PENDING: 16, // PENDING_SPANS words: spans emptied by a central operation, on their way to the PageHeap (-1: none)
   // HEADS, LENGTHS, MAX_LENGTHS, OVERAGES, the lock node and the undo log follow at
@@ -187,8 +192,16 @@ export const LOG_ENTRY_WORDS = 3;
 export const SlotState = {
   FREE: 0,
   ATTACHED: 1,
-  DEAD: 2,
+  DEAD: 2, // being recovered
+  // detach() after its cache went back: its probe is stopped, so recover() may take the slot
+  // over (a killed detach); whichever of the two moves it on by compare-exchange wins.
+  DETACHING: 3,
 } as const;
+
+/** State word of a slot being claimed by thread `tid` (negative: never a SlotState). */
+export function claimingState(tid: number): number {
+  return -(tid + 1);
+}
 
 export interface SlotLayout {
   /** Int32 word offsets inside a slot. */
@@ -309,30 +322,77 @@ export interface HeapLayout extends Geometry, RegionOffsets {
   slot: SlotLayout;
 }
 
+/**
+ * Reads the header back into a HeapLayout, validating every word before anything is built
+ * from it (a page size of 0 would make the size-class table loop forever, a wrong offset
+ * would point views anywhere). Throws InvalidHeapError naming the first bad word.
+ * The buffer (i32's) must reserve every page up to CAPACITY_PAGES (memory.ts): growth
+ * only moves the COMMITTED_PAGES watermark inside it.
+ */
 export function readLayout(i32: Int32Array): HeapLayout {
-  const numClasses = i32[H.NUM_CLASSES]!;
+  const bad = (why: string): never => {
+    throw new InvalidHeapError(why);
+  };
+  const word = (name: keyof typeof H, min: number, max: number): number => {
+    const v = name === 'COMMITTED_PAGES' ? Atomics.load(i32, H[name]) : i32[H[name]]!;
+    if (!(v >= min && v <= max)) bad(`header word ${name} = ${v} is out of range (${min} .. ${max})`);
+    return v;
+  };
+  const pageSize = word('PAGE_SIZE', 4096, 65536);
+  if ((pageSize & (pageSize - 1)) !== 0) bad(`header word PAGE_SIZE = ${pageSize} is not a power of two`);
+  const pageShift = word('PAGE_SHIFT', 12, 16);
+  if (pageSize !== 1 << pageShift) bad(`page size / size-class geometry in the header does not match: PAGE_SIZE = ${pageSize}, PAGE_SHIFT = ${pageShift}`);
+  const capacityPages = word('CAPACITY_PAGES', 1, Math.floor(MAX_BUFFER_BYTES / pageSize));
+  const committedPages = word('COMMITTED_PAGES', 1, capacityPages);
+  const maxThreads = word('MAX_THREADS', 1, MAX_THREADS);
+  const numClasses = sizeClassTable(pageSize).count;
+  word('NUM_CLASSES', numClasses, numClasses);
+  const flags = word('FLAGS', 0, Flag.THREAD_CACHE | Flag.GLOBAL_LOCK | Flag.DEBUG | Flag.ZERO_ON_FREE | Flag.GROWABLE);
+  if ((flags & Flag.THREAD_CACHE) !== 0 && (flags & Flag.GLOBAL_LOCK) !== 0) bad('header FLAGS ask for thread caches and a global lock at once');
+  for (const name of ['CENTRAL_LOCK_KIND', 'PAGEHEAP_LOCK_KIND'] as const) {
+    if (lockKindFromCode(i32[H[name]]!) === undefined) bad(`header word ${name} = ${i32[H[name]]} names no lock kind`);
+  }
+  const key = i32[H.KEY]! | 0; // signed: a small integer for the JIT, the same bits for XOR
+  if ((key & 1) === 0) bad('header word KEY is even (a safe-linking key is always odd)');
+  word('CENTRAL_WORDS', CENTRAL_WORDS, CENTRAL_WORDS);
+  word('TC_TOTAL_BUDGET', 0, 0x7fffffff);
+  word('TC_THREAD_BUDGET', 0, 0x7fffffff);
+  const expected = computeRegions({ pageSize, pageShift, capacityPages, committedPages, maxThreads, numClasses });
+  const offsets: [keyof RegionOffsets, keyof typeof H][] = [
+    ['pages', 'PAGES_OFF'],
+    ['pageHeap', 'PAGEHEAP_OFF'],
+    ['globalLock', 'GLOBAL_LOCK_OFF'],
+    ['central', 'CENTRAL_OFF'],
+    ['slots', 'SLOTS_OFF'],
+    ['slotBytes', 'SLOT_BYTES'],
+    ['spans', 'SPANS_OFF'],
+    ['pageMap', 'PAGEMAP_OFF'],
+    ['pageClass', 'PAGECLASS_OFF'],
+    ['shadow', 'SHADOW_OFF'],
+  ];
+  for (const [region, name] of offsets) {
+    if (i32[H[name]] !== expected[region]) bad(`region offset ${region} does not match the geometry: header word ${name} = ${i32[H[name]]}, expected ${expected[region]}`);
+  }
+  word('TOUCHED_PAGES', 0, committedPages);
+  const needed = bufferBytesFor(expected, pageSize, capacityPages);
+  const byteLength = i32.buffer.byteLength;
+  if (byteLength < needed) bad(`buffer holds ${byteLength} bytes, the heap needs ${needed} (truncated?)`);
   return {
-    pageSize: i32[H.PAGE_SIZE]!,
-    pageShift: i32[H.PAGE_SHIFT]!,
-    capacityPages: i32[H.CAPACITY_PAGES]!,
-    committedPages: Atomics.load(i32, H.COMMITTED_PAGES),
-    maxThreads: i32[H.MAX_THREADS]!,
+    pageSize,
+    pageShift,
+    capacityPages,
+    committedPages,
+    maxThreads,
     numClasses,
-    flags: i32[H.FLAGS]!,
-    key: i32[H.KEY]! | 0, // signed: a small integer for the JIT, the same bits for XOR
-    pageHeap: i32[H.PAGEHEAP_OFF]!,
-    globalLock: i32[H.GLOBAL_LOCK_OFF]!,
-    central: i32[H.CENTRAL_OFF]!,
-    slots: i32[H.SLOTS_OFF]!,
-    slotBytes: i32[H.SLOT_BYTES]!,
-    spans: i32[H.SPANS_OFF]!,
-    pageMap: i32[H.PAGEMAP_OFF]!,
-    pageClass: i32[H.PAGECLASS_OFF]!,
-    shadow: i32[H.SHADOW_OFF]!,
-    pages: i32[H.PAGES_OFF]!,
+    flags,
+    key,
+    ...expected,
     slot: slotLayout(numClasses),
   };
 }
+
+/** Most thread slots a heap may have (create() refuses more). */
+export const MAX_THREADS = 4096;
 
 /** Bytes of metadata plus `pages` pages (the buffer holds capacityPages). */
 export function bufferBytesFor(regions: RegionOffsets, pageSize: number, pages: number): number {

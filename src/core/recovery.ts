@@ -17,16 +17,44 @@
  *    push: it becomes FREE) and returned to the central caches.
  * 4. The slot is freed. Blocks the thread allocated and did not free stay allocated; the
  *    slot's counters tell how many it allocated net of its own frees.
+ *
+ * Before any of this, every slot of the thread is probed (liveness.ts): if its thread still
+ * runs, or cannot be shown to have exited, recovery refuses with LiveThreadError and has
+ * changed nothing (recovering a live thread would hand its slot, cache and undo log to the
+ * next thread that attaches while it still uses them).
+ *
+ * Takes the heap as a RecoverableHeap (the parts it works on), so it does not import
+ * sharedheap.ts (which calls it).
  */
 
 import { forceUnlock, holderOf, lockKindFromCode, type LockKind } from '../locks/index.js';
-import { HeapCorruptionError } from './errors.js';
-import { CENTRAL_WORDS, H, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState } from './layout.js';
+import type { CentralCache } from './centralcache.js';
+import { HeapCorruptionError, LiveThreadError } from './errors.js';
+import { CENTRAL_WORDS, claimingState, H, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState, type HeapLayout } from './layout.js';
+import { probeSlot } from './liveness.js';
+import type { HeapMemory } from './memory.js';
+import type { PageHeap } from './pageheap.js';
 import { decodeLink, encodeLink } from './safelink.js';
-import { claimingState, type SharedHeap } from './sharedheap.js';
-import { NO_SPAN } from './span.js';
+import type { SizeClassTable } from './sizeclasses.js';
+import { NO_SPAN, type SpanTable } from './span.js';
 import { settleClaim } from './threadcache.js';
 import { undoLog } from './txn.js';
+
+/** The parts of a live, attached handle that recovery works through. */
+export interface RecoverableHeap {
+  readonly mem: HeapMemory;
+  readonly layout: HeapLayout;
+  readonly sizeClasses: SizeClassTable;
+  readonly spans: SpanTable;
+  readonly pageHeap: PageHeap;
+  readonly central: CentralCache;
+  /** The recovering thread's own slot (never recovered). */
+  readonly threadSlot: number;
+  readonly modes: { globalLock: boolean };
+}
+
+/** (The name the functions below were written with.) */
+type SharedHeap = RecoverableHeap;
 
 export interface RecoveryReport {
   threadId: number;
@@ -62,7 +90,12 @@ function lockSites(heap: SharedHeap): LockSite[] {
   return sites;
 }
 
-export function recoverThread(heap: SharedHeap, deadThreadId: number): RecoveryReport {
+/**
+ * exited: the caller knows the thread has exited (Node's 'exit' event of its Worker), so a
+ * probe that cannot answer (every waiter taken by earlier probes before it died) does not
+ * block recovery; a probe that finds it alive still does.
+ */
+export function recoverThread(heap: SharedHeap, deadThreadId: number, exited = false): RecoveryReport {
   const { mem, layout } = heap;
   const report: RecoveryReport = {
     threadId: deadThreadId,
@@ -73,6 +106,7 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number): RecoveryR
     spansReturned: 0,
     netAllocationsBySlot: {},
   };
+  refuseIfAlive(heap, deadThreadId, exited);
   const sites = lockSites(heap);
   for (let slot = 0; slot < layout.maxThreads; slot++) {
     const w = (layout.slots + slot * layout.slotBytes) >>> 2;
@@ -84,9 +118,10 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number): RecoveryR
       }
       continue;
     }
-    if (Atomics.load(i32, w + S.STATE) !== SlotState.ATTACHED || i32[w + S.THREAD_ID] !== deadThreadId) continue;
+    const state = Atomics.load(i32, w + S.STATE);
+    if ((state !== SlotState.ATTACHED && state !== SlotState.DETACHING) || i32[w + S.THREAD_ID] !== deadThreadId) continue;
     if (slot === heap.threadSlot) continue;
-    if (Atomics.compareExchange(i32, w + S.STATE, SlotState.ATTACHED, SlotState.DEAD) !== SlotState.ATTACHED) continue;
+    if (Atomics.compareExchange(i32, w + S.STATE, state, SlotState.DEAD) !== state) continue;
     report.slots.push(slot);
     releaseLocks(heap, slot, w, sites, report);
     returnSpansInFlight(heap, w, report);
@@ -96,12 +131,27 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number): RecoveryR
     const f = (layout.slots + slot * layout.slotBytes) >>> 3;
     net += mem.f64[f + layout.slot.mallocs]! - mem.f64[f + layout.slot.frees]!;
     report.netAllocationsBySlot[slot] = net;
-    Atomics.add(mem.i32, H.TC_TOTAL_BYTES, -mem.i32[w + S.CACHED_BYTES]!);
-    mem.i32[w + S.CACHED_BYTES] = 0;
-    Atomics.sub(mem.i32, H.ATTACHED, 1);
-    Atomics.store(mem.i32, w + S.STATE, SlotState.FREE);
+    Atomics.add(mem.i32, H.TC_TOTAL_BYTES, -Atomics.exchange(mem.i32, w + S.CACHED_BYTES, 0));
+    Atomics.store(mem.i32, w + S.STATE, SlotState.FREE); // H.ATTACHED: the caller recounts
   }
   return report;
+}
+
+/** Probes every slot of the thread (attached or being claimed); throws if any answers. */
+function refuseIfAlive(heap: SharedHeap, tid: number, exited: boolean): void {
+  const { mem, layout } = heap;
+  for (let slot = 0; slot < layout.maxThreads; slot++) {
+    if (slot === heap.threadSlot) continue;
+    const w = (layout.slots + slot * layout.slotBytes) >>> 2;
+    const state = Atomics.load(mem.i32, w + S.STATE);
+    const ours =
+      state === claimingState(tid) ||
+      ((state === SlotState.ATTACHED || state === SlotState.DETACHING) && mem.i32[w + S.THREAD_ID] === tid);
+    if (!ours) continue;
+    const answer = probeSlot(mem.i32, w);
+    if (answer === 'alive') throw new LiveThreadError(tid, `it is still running (thread slot ${slot} answered the liveness probe); recover a thread only after it has exited`);
+    if (answer === 'unknown' && !exited) throw new LiveThreadError(tid, `thread slot ${slot} has not answered earlier liveness probes yet (a busy live thread); try again later`);
+  }
 }
 
 function releaseLocks(heap: SharedHeap, slot: number, w: number, sites: LockSite[], report: RecoveryReport): void {

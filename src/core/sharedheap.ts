@@ -16,8 +16,8 @@
  *   same page heap and size classes, every operation under one mutex, no thread caches.
  */
 
+import type { Worker } from 'node:worker_threads';
 import { createLock, initLockBlock, LOCK_KIND_CODE, lockKindFromCode, type Lock, type LockKind } from '../locks/index.js';
-import { LOCK_WORDS } from '../locks/lock.js';
 import { CentralCache } from './centralcache.js';
 import { checkHeap, type CheckOptions } from './check.js';
 import {
@@ -26,11 +26,13 @@ import {
   HeapCorruptionError,
   InvalidHeapError,
   InvalidPointerError,
+  LiveThreadError,
   OutOfMemoryError,
   SabmallocError,
 } from './errors.js';
 import {
   bufferBytesFor,
+  claimingState,
   computeRegions,
   Flag,
   H,
@@ -58,6 +60,7 @@ import { Txn } from './txn.js';
 import { recoverThread, type RecoveryReport } from './recovery.js';
 import { callocAs, freeView, mallocAs, reallocAs, viewAs, type ElementType, type TypedArrayOf } from './typed.js';
 import { requireBlockingThread, threadId } from './thread.js';
+import { startProbe, stopProbe, type Probe } from './liveness.js';
 
 export interface HeapOptions {
   /** Initial bytes of the heap's pages (1 MiB .. 4 GiB). */
@@ -105,9 +108,33 @@ const DEFAULT_MAX_THREADS = 128;
 
 /**
  * This thread's handles, by heap id: attach() of the same heap returns the same handle.
- * A list, because byte copies of a heap share its id (see sameMemory()).
+ * A list, because byte copies of a heap share its id (see sameMemory()). Weak: a handle
+ * the application drops (without detach()) is collected, and with it its buffer; the
+ * finalizer stops its liveness probe (whose pending waiters would hold the buffer) and
+ * forgets the entry. Its slot stays attached until another thread recover()s it (the
+ * probe then reports the slot's owner gone).
  */
-const handles = new Map<string, SharedHeap[]>();
+const handles = new Map<string, WeakRef<SharedHeap>[]>();
+
+interface Dropped {
+  heapId: string;
+  probe: Probe;
+}
+
+const dropped = new FinalizationRegistry<Dropped>(({ heapId, probe }) => {
+  stopProbe(probe);
+  pruneHandles(heapId, undefined);
+});
+
+/** Drops collected handles (and `gone`) from the heap id's list. */
+function pruneHandles(heapId: string, gone: SharedHeap | undefined): void {
+  const rest = (handles.get(heapId) ?? []).filter((r) => {
+    const h = r.deref();
+    return h !== undefined && h !== gone;
+  });
+  if (rest.length > 0) handles.set(heapId, rest);
+  else handles.delete(heapId);
+}
 
 export class TooManyThreadsError extends SabmallocError {
   constructor(maxThreads: number) {
@@ -148,6 +175,8 @@ export class SharedHeap {
   private readonly allocations = new Map<number, { serial: number; size: number; stack: string }>();
   private serial = 0;
   private detached = false;
+  /** This thread's liveness probe on its slot (see liveness.ts). */
+  private probe: Probe | undefined;
 
   private constructor(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number, heapId: string) {
     this.buffer = buffer;
@@ -301,18 +330,23 @@ export class SharedHeap {
     const heapId = `${i32[H.HEAP_ID_LO]! >>> 0}:${i32[H.HEAP_ID_HI]! >>> 0}:${threadId()}`;
     // A byte copy of a heap carries the same id: it is the same heap only if a write
     // through this buffer shows through the existing handle's buffer.
-    const existing = handles.get(heapId)?.find((h) => sameMemory(h.buffer, buffer));
-    if (existing !== undefined) return existing;
-    const slot = claimSlot(buffer, layout);
+    for (const ref of handles.get(heapId) ?? []) {
+      const h = ref.deref();
+      if (h !== undefined && sameMemory(h.buffer, buffer)) return h;
+    }
+    const { slot, probe } = claimSlot(buffer, layout);
     let heap: SharedHeap;
     try {
       heap = new SharedHeap(buffer, layout, slot, heapId);
     } catch (e) {
-      releaseSlot(buffer, layout, slot);
+      releaseSlot(buffer, layout, slot, probe);
       throw e;
     }
+    heap.probe = probe;
     heap.threadCache.reset();
-    handles.set(heapId, [...(handles.get(heapId) ?? []), heap]);
+    pruneHandles(heapId, undefined);
+    handles.set(heapId, [...(handles.get(heapId) ?? []), new WeakRef(heap)]);
+    dropped.register(heap, { heapId, probe }, heap);
     return heap;
   }
 
@@ -752,10 +786,9 @@ export class SharedHeap {
     this.threadCache.flushCounters();
     this.fast = false;
     this.detached = true;
-    const rest = (handles.get(this.heapId) ?? []).filter((h) => h !== this);
-    if (rest.length > 0) handles.set(this.heapId, rest);
-    else handles.delete(this.heapId);
-    releaseSlot(this.buffer, this.layout, this.threadSlot);
+    pruneHandles(this.heapId, this);
+    dropped.unregister(this);
+    releaseSlot(this.buffer, this.layout, this.threadSlot, this.probe);
   }
 
   /**
@@ -764,16 +797,51 @@ export class SharedHeap {
    * Locks it held are rolled back and released, its cached objects go back to the central
    * caches, spans it had in flight go back to the PageHeap, and its slot is freed. Blocks
    * it allocated and did not free stay allocated (they may be shared with others).
+   *
+   * A thread that is still running is refused with LiveThreadError before anything
+   * changes (each attached thread answers a liveness probe: see liveness.ts). The form
+   * that cannot be misused is recoverWhenExited(worker).
    */
   recover(deadThreadId: number): RecoveryReport {
+    return this.recoverThread(deadThreadId, false);
+  }
+
+  private recoverThread(deadThreadId: number, exited: boolean): RecoveryReport {
     this.checkAttached();
     if (deadThreadId === threadId()) throw new RangeError('a thread cannot recover itself; detach() instead');
     if (!Number.isInteger(deadThreadId) || deadThreadId < 0) {
       throw new RangeError(
-        `recover(${String(deadThreadId)}): not a thread id (worker.threadId reads -1 once the worker has exited: read it before, e.g. when the worker starts)`,
+        `recover(${String(deadThreadId)}): not a thread id (worker.threadId reads -1 once the worker has exited: read it before, e.g. when the worker starts, or use recoverWhenExited(worker))`,
       );
     }
-    return recoverThread(this, deadThreadId);
+    const report = recoverThread(this, deadThreadId, exited);
+    if (report.slots.length > 0) resyncAttached(this.mem.i32, this.layout);
+    return report;
+  }
+
+  /**
+   * Recovers the heap from `worker` once it has exited, however it ends (a worker that
+   * detached first leaves nothing to recover: the report lists no slot). Call it while the
+   * worker runs (Node forgets a worker's threadId when it exits). Resolves with the
+   * report; rejects with DetachedHeapError if this handle was detached by then.
+   */
+  recoverWhenExited(worker: Worker): Promise<RecoveryReport> {
+    this.checkAttached();
+    const tid = worker.threadId;
+    if (!Number.isInteger(tid) || tid < 0) {
+      return Promise.reject(
+        new LiveThreadError(tid, 'this Worker has already exited and Node no longer tells its threadId: call recoverWhenExited() while it runs'),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      worker.once('exit', () => {
+        try {
+          resolve(this.recoverThread(tid, true));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
   }
 
   get isDetached(): boolean {
@@ -839,21 +907,7 @@ function validateHeapBuffer(buffer: SharedArrayBuffer): HeapLayout {
   if (i32[H.VERSION] !== LAYOUT_VERSION) {
     throw new InvalidHeapError(`layout version ${i32[H.VERSION]} (this sabmalloc reads version ${LAYOUT_VERSION})`);
   }
-  const layout = readLayout(i32);
-  const table = sizeClassTable(layout.pageSize);
-  if (layout.pageSize !== 1 << layout.pageShift || layout.numClasses !== table.count) {
-    throw new InvalidHeapError('page size / size-class geometry in the header does not match');
-  }
-  const expected = computeRegions(layout);
-  const mismatched = (Object.keys(expected) as (keyof typeof expected)[]).find((k) => expected[k] !== layout[k]);
-  if (mismatched !== undefined) throw new InvalidHeapError(`region offset ${mismatched} does not match the geometry`);
-  // The buffer reserves the whole capacity (memory.ts), not just the committed pages.
-  const needed = bufferBytesFor(expected, layout.pageSize, layout.capacityPages);
-  if (buffer.byteLength < needed) {
-    throw new InvalidHeapError(`buffer holds ${buffer.byteLength} bytes, the heap needs ${needed} (truncated?)`);
-  }
-  if (i32[H.CENTRAL_WORDS]! < LOCK_WORDS) throw new InvalidHeapError('bad central block size');
-  return layout;
+  return readLayout(i32);
 }
 
 function sameMemory(a: SharedArrayBuffer, b: SharedArrayBuffer): boolean {
@@ -868,7 +922,7 @@ function slotWord(layout: HeapLayout, slot: number): number {
   return (layout.slots + slot * layout.slotBytes) >>> 2;
 }
 
-function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): number {
+function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): { slot: number; probe: Probe } {
   const tid = threadId();
   const i32 = new Int32Array(buffer, 0, layout.pages >>> 2);
   const n = layout.maxThreads;
@@ -881,20 +935,34 @@ function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): number {
     // tell apart and free; only a fully set-up slot becomes ATTACHED.
     if (Atomics.compareExchange(i32, w, SlotState.FREE, claimingState(tid)) === SlotState.FREE) {
       const sw = slotWord(layout, slot);
+      // The probe first: from here on recover() must see this thread as alive.
+      Atomics.add(i32, sw + S.GENERATION, 1);
+      const probe = startProbe(i32, sw);
       initSlot(i32, layout, sw);
       i32[sw + S.THREAD_ID] = tid;
-      i32[sw + S.GENERATION]++;
-      Atomics.add(i32, H.ATTACHED, 1);
       Atomics.store(i32, w, SlotState.ATTACHED);
-      return slot;
+      resyncAttached(i32, layout);
+      return { slot, probe };
     }
   }
   throw new TooManyThreadsError(n);
 }
 
-/** State word of a slot being claimed by thread `tid`. */
-export function claimingState(tid: number): number {
-  return -(tid + 1);
+/**
+ * H.ATTACHED (read by the thread-cache budget) is not counted up and down: a thread killed
+ * between a slot's state change and the count's would leave it off by one for good. It is
+ * recounted from the slot states by whoever changes one (attach, detach, recover), until a
+ * recount sees no change, so a racing recount cannot leave a stale value last.
+ */
+function resyncAttached(i32: Int32Array, layout: HeapLayout): void {
+  for (let round = 0; round < 8; round++) {
+    let n = 0;
+    for (let slot = 0; slot < layout.maxThreads; slot++) {
+      const st = Atomics.load(i32, slotWord(layout, slot) + S.STATE);
+      if (st === SlotState.ATTACHED || st === SlotState.DEAD || st === SlotState.DETACHING) n++;
+    }
+    if (Atomics.exchange(i32, H.ATTACHED, n) === n) return;
+  }
 }
 
 /** Empty lists, slow start from 1, nothing in flight, no open transaction. */
@@ -912,11 +980,19 @@ function initSlot(i32: Int32Array, layout: HeapLayout, sw: number): void {
   i32[sw + S.CACHED_BYTES] = 0;
 }
 
-function releaseSlot(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number): void {
+/**
+ * Frees this thread's slot (its cache already returned). The probe is stopped while the
+ * slot is still ours (DETACHING), so its notify wakes only our waiters, never a next
+ * owner's. From then on the probe calls us dead, and a recover() racing this detach (or
+ * coming after a kill right here) may take the slot over: it finds nothing left to return,
+ * and the compare-exchanges decide who frees it.
+ */
+function releaseSlot(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number, probe: Probe | undefined): void {
   const i32 = new Int32Array(buffer, 0, layout.pages >>> 2);
   const w = slotWord(layout, slot);
-  Atomics.add(i32, H.TC_TOTAL_BYTES, -i32[w + S.CACHED_BYTES]!);
-  i32[w + S.CACHED_BYTES] = 0;
-  Atomics.sub(i32, H.ATTACHED, 1);
-  Atomics.store(i32, w + S.STATE, SlotState.FREE);
+  if (Atomics.compareExchange(i32, w + S.STATE, SlotState.ATTACHED, SlotState.DETACHING) !== SlotState.ATTACHED) return;
+  if (probe !== undefined) stopProbe(probe);
+  Atomics.add(i32, H.TC_TOTAL_BYTES, -Atomics.exchange(i32, w + S.CACHED_BYTES, 0));
+  Atomics.compareExchange(i32, w + S.STATE, SlotState.DETACHING, SlotState.FREE);
+  resyncAttached(i32, layout);
 }

@@ -3,9 +3,9 @@
  *
  * Owns: one 'exit' listener per pool worker. A worker can die at any moment (terminate(),
  * an uncaught exception, process.exit() inside it); its slot, its thread cache and any lock
- * it held must then be recovered, or the survivors hang on that lock. The listener calls
- * heap.recover(threadId) on the thread that owns `heap` once the worker has really
- * exited (recover() must never run while the dead thread could still execute).
+ * it held must then be recovered, or the survivors hang on that lock. Each new worker gets
+ * heap.recoverWhenExited(worker) on the thread that owns `heap`: it recovers only after the
+ * worker's 'exit' (recover() refuses a live thread anyway, with LiveThreadError).
  *
  * Kept apart from src/core so the allocator itself imports no package.
  */
@@ -46,17 +46,13 @@ export interface RecoveryHooks {
 export function recoverOnWorkerExit(pool: Piscina, heap: SharedHeap, hooks: RecoveryHooks = {}): () => void {
   const onCreate = (view: object): void => {
     const worker = nodeWorkerOf(view);
-    if (worker === undefined) return;
-    const threadId = worker.threadId; // -1 once it has exited: capture it now
-    worker.once('exit', () => {
-      if (heap.isDetached) return;
-      try {
-        const report = heap.recover(threadId);
-        hooks.onRecovered?.(report);
-      } catch (err) {
-        hooks.onError?.(err);
-      }
-    });
+    if (worker === undefined || heap.isDetached) return;
+    heap.recoverWhenExited(worker).then(
+      (report) => hooks.onRecovered?.(report),
+      (err: unknown) => {
+        if (!heap.isDetached) hooks.onError?.(err);
+      },
+    );
   };
   pool.on('workerCreate', onCreate);
   return () => pool.off('workerCreate', onCreate);
