@@ -54,7 +54,7 @@ import {
   type SizeMix,
 } from '../workers/stress-shared.js';
 import { OP_COUNT_KEYS, type ControlRef, type DrainTask, type OpCounts, type StressFailure, type StressTask, type WorkCounts } from '../workers/stress-worker.js';
-import { RACE_SIZES, RC, raceLayout, type RaceCounts, type RaceSize, type RaceTask, type WatchdogResult, type WatchdogTask } from '../workers/stress-race.js';
+import { describeRace, RACE_SIZES, RC, raceLayout, raceTotals, type RaceCounts, type RaceTotals, type RaceSize, type RaceTask, type WatchdogTask } from '../workers/stress-race.js';
 
 export type { StressFailure } from '../workers/stress-worker.js';
 export { RACE_SIZES, type RaceSize } from '../workers/stress-race.js';
@@ -193,29 +193,8 @@ export interface StressSummary extends OpCounts {
   } | null;
 }
 
-export interface MisuseSummary {
+export interface MisuseSummary extends RaceTotals {
   phases: number;
-  /** races tallied, by kind, group width and block size */
-  freeFree: number;
-  freeRealloc: number;
-  byWidth: Record<string, number>;
-  bySize: Record<string, number>;
-  /** racing calls that released the block (one per race when all is well) */
-  succeeded: number;
-  /** the expected typed errors of the other racing calls, by error code */
-  typedErrors: Record<string, number>;
-  /** races that released a block more than once (must be 0) */
-  undetected: number;
-  /** races in which no call released the block (must be 0) */
-  refused: number;
-  /** HeapCorruptionError from any call, broken stamps, lost realloc contents, failed check()s (must be 0) */
-  corruption: number;
-  /** barriers or check() calls that never finished (must be 0) */
-  hangs: number;
-  /** untyped or wrong typed errors (must be 0) */
-  unexpected: number;
-  churned: number;
-  oom: number;
   /** concurrent check({ quiescent: false }) calls of the watchdog, and how many threw */
   watchdogChecks: number;
   watchdogFailures: number;
@@ -762,8 +741,14 @@ async function runMisuse(
   const common = { execArgv: [...POOL_EXEC_ARGV], filename: url.href, concurrentTasksPerWorker: 1, idleTimeout: 600_000, maxQueue: 'auto' as const };
   const racers = new Piscina({ ...common, minThreads: o.workers, maxThreads: o.workers });
   const dogPool = new Piscina({ ...common, minThreads: 1, maxThreads: 1 });
-  const dogTask: WatchdogTask = { heap: heap.buffer, control, pauseMs: 1 };
-  const dog = dogPool.run(dogTask, { name: 'watchdog' }) as Promise<WatchdogResult>;
+  // Failures arrive as they happen (a run that hangs still reports everything before).
+  const channelName = `sabmalloc-race-${process.pid}-${started}-${o.seed}`;
+  const channel = new BroadcastChannel(channelName);
+  channel.onmessage = (e: MessageEvent) => {
+    failures.push(e.data as StressFailure);
+  };
+  const dogTask: WatchdogTask = { heap: heap.buffer, control, pauseMs: 1, channel: channelName };
+  const dog = dogPool.run(dogTask, { name: 'watchdog' }) as Promise<{ threadId: number }>;
   // The watchdog's check() calls must keep returning: a call that does not within hangMs is a hang.
   let lastBeat = -1;
   let lastBeatAt = Date.now();
@@ -776,7 +761,11 @@ async function runMisuse(
     } else if (!dogHung && Atomics.load(rc, RC.WD_BUSY) === 1 && Date.now() - lastBeatAt > o.hangMs) {
       dogHung = true;
       m.hangs++;
-      failures.push({ kind: 'hang', seenBy: 'the main thread', detail: `a concurrent check({ quiescent: false }) did not return within ${o.hangMs} ms` });
+      failures.push({
+        kind: 'hang',
+        seenBy: 'the main thread',
+        detail: `a concurrent check({ quiescent: false }) did not return within ${o.hangMs} ms; racers at ${describeRace(control, o.workers, o.raceWidth)}`,
+      });
       Atomics.store(rc, RC.ABORT, 1);
       Atomics.notify(rc, RC.BAR_GEN);
     }
@@ -810,6 +799,7 @@ async function runMisuse(
         sizes: o.raceSizes,
         reallocShare: o.reallocRate,
         hangMs: o.hangMs,
+        channel: channelName,
       };
       tasks.push(racers.run(t, { name: 'race' }) as Promise<RaceCounts>);
     }
@@ -825,7 +815,12 @@ async function runMisuse(
     }
     if (settled === null) {
       m.hangs++;
-      failures.push({ kind: 'hang', seenBy: 'the main thread', detail: `the racers did not finish within ${phaseTimeout} ms (nor 10 s after STOP)` });
+      failures.push({
+        kind: 'hang',
+        seenBy: 'the main thread',
+        detail: `the racers did not finish within ${phaseTimeout} ms (nor 10 s after STOP): ${describeRace(control, o.workers, o.raceWidth)}`,
+      });
+      m.phases = Atomics.load(rc, RC.PHASE_NO);
       healthy = false;
     } else {
       const threads = new Set<number>();
@@ -835,14 +830,8 @@ async function runMisuse(
           failures.push({ kind: 'error', seenBy: 'a racer', detail: `task failed: ${(r.reason as Error)?.stack ?? String(r.reason)}` });
           continue;
         }
-        const c = r.value;
-        threads.add(c.threadId);
-        if (c.worker === 0) m.phases = c.phases;
-        for (const k of ['freeFree', 'freeRealloc', 'succeeded', 'undetected', 'refused', 'corruption', 'hangs', 'unexpected', 'churned', 'oom'] as const) m[k] += c[k];
-        for (const [k, v] of Object.entries(c.byWidth)) m.byWidth[k] = (m.byWidth[k] ?? 0) + v;
-        for (const [k, v] of Object.entries(c.bySize)) m.bySize[k] = (m.bySize[k] ?? 0) + v;
-        for (const [k, v] of Object.entries(c.typedErrors)) m.typedErrors[k] = (m.typedErrors[k] ?? 0) + v;
-        failures.push(...c.failures);
+        threads.add(r.value.threadId);
+        if (r.value.worker === 0) m.phases = r.value.phases;
       }
       summary.threadsUsed = threads.size;
       if (m.hangs > 0) healthy = false;
@@ -853,13 +842,7 @@ async function runMisuse(
     const watched = await boundedSettle([dog], dogHung ? 1_000 : o.hangMs, () => undefined);
     clearInterval(dogTimer);
     const d = watched?.[0];
-    if (d?.status === 'fulfilled') {
-      m.watchdogChecks = d.value.checks;
-      m.watchdogFailures = d.value.failed + d.value.unexpected;
-      m.corruption += d.value.failed;
-      m.unexpected += d.value.unexpected;
-      for (const f of d.value.failures) failures.push({ kind: 'check', seenBy: 'the watchdog', detail: `concurrent check({ quiescent: false }): ${f}` });
-    } else {
+    if (d?.status !== 'fulfilled') {
       healthy = false;
       if (!dogHung) {
         m.hangs++;
@@ -867,6 +850,14 @@ async function runMisuse(
       }
     }
     await Promise.all([racers.destroy(), dogPool.destroy()]);
+    // Let the last posted failures arrive, then take the counts.
+    await new Promise((r) => setTimeout(r, 50));
+    channel.close();
+    const hangs = m.hangs;
+    Object.assign(m, raceTotals(control));
+    m.hangs += hangs;
+    m.watchdogChecks = Atomics.load(rc, RC.WD_BEAT);
+    m.watchdogFailures = Atomics.load(rc, RC.WD_FAILED);
   }
   summary.ops = m.phases;
   summary.rounds = 1;

@@ -9,7 +9,7 @@
  * A PHASE (every worker takes part, lock-step):
  *  1. set-up: each group leader mallocs and stamps its group's block (sizes: small
  *     <= 1 KiB, medium <= 256 KiB, large <= 1 MiB, huge <= 6 MiB);
- *  2. global barrier, then everybody acts at once:
+ *  2. global barrier (after the one that opened the phase), then everybody acts at once:
  *     - 'free-free' phase: every member of every group frees its group's block;
  *     - 'free-realloc' phase: one group only; one member reallocs the block to a size that
  *       must move it, the others free it;
@@ -22,15 +22,17 @@
  * out again to somebody else while its frees race, and a second success is always the
  * allocator's miss, never an undetectable free of a block reused in between (ABA).
  *
- * Outcomes counted (RaceCounts): expected typed errors by code; 'undetected' (a block
- * released twice); corruption (HeapCorruptionError from any call, a broken stamp, a
+ * Outcomes counted (RaceTotals, Atomics counters in the control block; failures are posted
+ * on a BroadcastChannel as they happen, so a run that hangs still reports them): expected
+ * typed errors by code; 'undetected' (a block released twice); corruption (HeapCorruptionError from any call, a broken stamp, a
  * realloc that lost the contents, a failed concurrent check()); hangs (a barrier not
  * reached within hangMs: the worker names what the missing ones were doing); unexpected
  * errors (untyped, or the wrong typed error).
  *
- * Invariants: only a group's leader writes its group words, before the first barrier of
- * a phase; a worker writes its own OP/OUTCOME words; leaders read outcomes only after the
- * second barrier. Any hang or abort sets ABORT, which every wait loop checks.
+ * Invariants: worker 0 writes the phase words before the barrier that opens a phase; a
+ * group's leader writes its group words before the barrier that starts the race; a worker
+ * writes its own OP/OUTCOME words; leaders read outcomes only after the barrier that ends
+ * the race. Any hang or abort sets ABORT, which every wait loop checks.
  */
 import { threadId } from 'node:worker_threads';
 import { SabmallocError, SharedHeap } from '../src/index.js';
@@ -51,8 +53,33 @@ export const RC = {
   WD_STOP: 7,
   WD_BUSY: 8, // 1 while the watchdog is inside check()
   STOP: 9, // set by the main thread: worker 0 ends the run at the next phase
+  FAILURES: 10, // failures posted on the channel (capped at MAX_FAILURES in all)
+  WD_FAILED: 11, // concurrent check() calls that threw
 } as const;
-const GLOBAL_WORDS = 16;
+
+/**
+ * Counters of the run (Atomics.add by whoever counts), in the control block rather than in
+ * the task results so that a run that hangs still reports everything counted before.
+ */
+export const CN = {
+  FREE_FREE: 16,
+  FREE_REALLOC: 17,
+  SUCCEEDED: 18,
+  DOUBLE_FREE: 19,
+  INVALID_POINTER: 20,
+  UNDETECTED: 21,
+  REFUSED: 22,
+  CORRUPTION: 23,
+  HANGS: 24,
+  UNEXPECTED: 25,
+  CHURNED: 26,
+  OOM: 27,
+  /** races by size (RACE_SIZES order), 4 words */
+  BY_SIZE: 32,
+  /** races by group width (index = width), 65 words */
+  BY_WIDTH: 40,
+} as const;
+const GLOBAL_WORDS = 112;
 const WORKER_WORDS = 4; // ARRIVED (phase number), OP (what it is doing), OUTCOME, pad
 const GROUP_WORDS = 8; // P, SIZE, REALLOCER (member index), RSIZE, Q, CAT, GEN, pad
 const W_ARRIVED = 0;
@@ -128,6 +155,29 @@ export function raceLayout(workers: number, maxWidth: number): RaceLayout {
 const wordOfWorker = (w: number, f: number): number => GLOBAL_WORDS + w * WORKER_WORDS + f;
 const wordOfGroup = (L: RaceLayout, g: number, f: number): number => GLOBAL_WORDS + L.workers * WORKER_WORDS + g * GROUP_WORDS + f;
 
+/**
+ * For a hang report from outside (the main thread, when racers never return): the phase
+ * the run reached and what each worker not waiting at the barrier is doing.
+ */
+export function describeRace(control: SharedArrayBuffer, workers: number, maxWidth: number): string {
+  const rc = new Int32Array(control);
+  const L = raceLayout(workers, maxWidth);
+  const kind = Atomics.load(rc, RC.PHASE_KIND);
+  const busy: string[] = [];
+  for (let w = 0; w < workers; w++) {
+    const op = Atomics.load(rc, wordOfWorker(w, W_OP));
+    if (op === Op.BARRIER || op === Op.DONE) continue;
+    const g = L.groupOf[w]!;
+    const p = Atomics.load(rc, wordOfGroup(L, g, G_P));
+    const cat = RACE_SIZES[Atomics.load(rc, wordOfGroup(L, g, G_CAT))] ?? '?';
+    busy.push(`worker ${w} (group ${g}): ${OP_NAMES[op] ?? op}${op === Op.FREE || op === Op.REALLOC ? ` of ${p} (${cat})` : ''}`);
+  }
+  return (
+    `phase ${Atomics.load(rc, RC.PHASE_NO)} (${kind === Phase.FREE_REALLOC ? 'free vs realloc' : kind === Phase.FREE_FREE ? 'free vs free' : 'stop'}); ` +
+    `${busy.length === 0 ? 'every worker waits at a barrier' : `stuck: ${busy.slice(0, 12).join(', ')}${busy.length > 12 ? ', ...' : ''}`}`
+  );
+}
+
 // ------------------------------------------------------------------- tasks
 
 export interface RaceTask {
@@ -147,31 +197,14 @@ export interface RaceTask {
   reallocShare: number;
   /** a barrier not reached within this long is a hang */
   hangMs: number;
+  /** BroadcastChannel name the failures are posted on (as they happen: a hang loses none) */
+  channel: string;
 }
 
 export interface RaceCounts {
   worker: number;
   threadId: number;
   phases: number;
-  /** races tallied (by this worker as a leader), by kind, width and size */
-  freeFree: number;
-  freeRealloc: number;
-  byWidth: Record<string, number>;
-  bySize: Record<string, number>;
-  /** calls that succeeded / threw the expected typed error, by error code */
-  succeeded: number;
-  typedErrors: Record<string, number>;
-  /** races in which more than one call released the block */
-  undetected: number;
-  /** races in which nobody released it (every call threw) */
-  refused: number;
-  corruption: number;
-  hangs: number;
-  unexpected: number;
-  /** churn blocks verified */
-  churned: number;
-  oom: number;
-  failures: StressFailure[];
 }
 
 const MAX_FAILURES = 20;
@@ -191,6 +224,60 @@ function outcomeOf(e: unknown): { outcome: number; code: string; message: string
   return { outcome: Outcome.UNTYPED, code: (e as Error)?.name ?? 'throw', message: (e as Error)?.stack ?? String(e) };
 }
 
+/** The run's counts, read from the control block. */
+export interface RaceTotals {
+  /** races tallied, by kind, group width and block size */
+  freeFree: number;
+  freeRealloc: number;
+  byWidth: Record<string, number>;
+  bySize: Record<string, number>;
+  /** racing calls that released the block (one per race when all is well) */
+  succeeded: number;
+  /** the expected typed errors of the other racing calls, by error code */
+  typedErrors: Record<string, number>;
+  /** races that released a block more than once (must be 0) */
+  undetected: number;
+  /** races in which no call released the block (must be 0) */
+  refused: number;
+  /** HeapCorruptionError from any call, broken stamps, lost realloc contents, failed check()s (must be 0) */
+  corruption: number;
+  /** barriers or check() calls that never finished (must be 0) */
+  hangs: number;
+  /** untyped or wrong typed errors (must be 0) */
+  unexpected: number;
+  churned: number;
+  oom: number;
+}
+
+export function raceTotals(control: SharedArrayBuffer): RaceTotals {
+  const rc = new Int32Array(control);
+  const at = (k: number): number => Atomics.load(rc, k);
+  const byWidth: Record<string, number> = {};
+  for (let w = 2; w <= 64; w++) if (at(CN.BY_WIDTH + w) > 0) byWidth[w] = at(CN.BY_WIDTH + w);
+  const bySize: Record<string, number> = {};
+  RACE_SIZES.forEach((z, k) => {
+    if (at(CN.BY_SIZE + k) > 0) bySize[z] = at(CN.BY_SIZE + k);
+  });
+  const typedErrors: Record<string, number> = {};
+  if (at(CN.DOUBLE_FREE) > 0) typedErrors.ERR_SABMALLOC_DOUBLE_FREE = at(CN.DOUBLE_FREE);
+  if (at(CN.INVALID_POINTER) > 0) typedErrors.ERR_SABMALLOC_INVALID_POINTER = at(CN.INVALID_POINTER);
+  return {
+    freeFree: at(CN.FREE_FREE),
+    freeRealloc: at(CN.FREE_REALLOC),
+    byWidth,
+    bySize,
+    succeeded: at(CN.SUCCEEDED),
+    typedErrors,
+    undetected: at(CN.UNDETECTED),
+    refused: at(CN.REFUSED),
+    corruption: at(CN.CORRUPTION),
+    hangs: at(CN.HANGS),
+    unexpected: at(CN.UNEXPECTED),
+    churned: at(CN.CHURNED),
+    oom: at(CN.OOM),
+  };
+}
+
 const OUTCOME_CODE = ['none', 'ok', 'ERR_SABMALLOC_DOUBLE_FREE', 'ERR_SABMALLOC_INVALID_POINTER', 'ERR_SABMALLOC_HEAP_CORRUPTION'];
 
 /** One racing worker: phases until worker 0 says stop (or a hang aborts the run). */
@@ -203,28 +290,14 @@ export function race(t: RaceTask): RaceCounts {
   const member = L.memberOf[me]!;
   const width = L.groupWidth[g]!;
   const next = prng(t.seed);
-  const c: RaceCounts = {
-    worker: me,
-    threadId,
-    phases: 0,
-    freeFree: 0,
-    freeRealloc: 0,
-    byWidth: {},
-    bySize: {},
-    succeeded: 0,
-    typedErrors: {},
-    undetected: 0,
-    refused: 0,
-    corruption: 0,
-    hangs: 0,
-    unexpected: 0,
-    churned: 0,
-    oom: 0,
-    failures: [],
-  };
+  const c: RaceCounts = { worker: me, threadId, phases: 0 };
   const where = `worker ${me} (group ${g}, member ${member} of ${width})`;
+  const channel = new BroadcastChannel(t.channel);
   const fail = (kind: StressFailure['kind'], detail: string, pointer?: number): void => {
-    if (c.failures.length < MAX_FAILURES) c.failures.push({ kind, seenBy: where, detail, ...(pointer === undefined ? {} : { pointer }) });
+    if (Atomics.add(rc, RC.FAILURES, 1) < MAX_FAILURES) channel.postMessage({ kind, seenBy: where, detail, ...(pointer === undefined ? {} : { pointer }) });
+  };
+  const count = (k: number): void => {
+    Atomics.add(rc, k, 1);
   };
   let u32 = new Uint32Array(t.heap, 0, t.heap.byteLength >>> 2);
   const view = (end: number): Uint32Array => {
@@ -257,7 +330,7 @@ export function race(t: RaceTask): RaceCounts {
             const op = Atomics.load(rc, wordOfWorker(w, W_OP));
             if (op !== Op.BARRIER) missing.push(`worker ${w}: ${OP_NAMES[op] ?? op}`);
           }
-          c.hangs++;
+          count(CN.HANGS);
           fail('hang', `phase ${Atomics.load(rc, RC.PHASE_NO)}: a barrier was not reached within ${t.hangMs} ms; not there: ${missing.join(', ') || '(none found)'}`);
         }
         Atomics.notify(rc, RC.BAR_GEN);
@@ -288,10 +361,10 @@ export function race(t: RaceTask): RaceCounts {
       p = heap.malloc(size);
     } catch (e) {
       const o = outcomeOf(e);
-      if (o.code === 'ERR_SABMALLOC_OOM') c.oom++;
+      if (o.code === 'ERR_SABMALLOC_OOM') count(CN.OOM);
       else {
-        if (o.outcome === Outcome.CORRUPTION) c.corruption++;
-        else c.unexpected++;
+        if (o.outcome === Outcome.CORRUPTION) count(CN.CORRUPTION);
+        else count(CN.UNEXPECTED);
         fail(o.outcome === Outcome.CORRUPTION ? 'corrupt' : 'error', `malloc(${size}) for a race threw ${o.code}: ${o.message}`);
       }
       return;
@@ -339,10 +412,9 @@ export function race(t: RaceTask): RaceCounts {
     if (p === 0) return;
     const realloc = Atomics.load(rc, gw(G_REALLOCER));
     const cat = RACE_SIZES[Atomics.load(rc, gw(G_CAT))]!;
-    if (realloc >= 0) c.freeRealloc++;
-    else c.freeFree++;
-    c.byWidth[width] = (c.byWidth[width] ?? 0) + 1;
-    c.bySize[cat] = (c.bySize[cat] ?? 0) + 1;
+    count(realloc >= 0 ? CN.FREE_REALLOC : CN.FREE_FREE);
+    count(CN.BY_WIDTH + width);
+    count(CN.BY_SIZE + Atomics.load(rc, gw(G_CAT)));
     let released = 0;
     const calls: string[] = [];
     for (let m = 0; m < width; m++) {
@@ -351,21 +423,23 @@ export function race(t: RaceTask): RaceCounts {
       calls.push(`${what} by member ${m}: ${OUTCOME_CODE[o] ?? (o === Outcome.OTHER_TYPED ? 'other typed error' : o === Outcome.UNTYPED ? 'untyped error' : o)}`);
       if (o === Outcome.OK) {
         released++;
-        c.succeeded++;
-      } else if (o === Outcome.DOUBLE_FREE || o === Outcome.INVALID_POINTER) {
-        c.typedErrors[OUTCOME_CODE[o]!] = (c.typedErrors[OUTCOME_CODE[o]!] ?? 0) + 1;
+        count(CN.SUCCEEDED);
+      } else if (o === Outcome.DOUBLE_FREE) {
+        count(CN.DOUBLE_FREE);
+      } else if (o === Outcome.INVALID_POINTER) {
+        count(CN.INVALID_POINTER);
       } else if (o === Outcome.CORRUPTION) {
-        c.corruption++;
+        count(CN.CORRUPTION);
       } else {
-        c.unexpected++;
+        count(CN.UNEXPECTED);
       }
     }
     const race = `${realloc >= 0 ? 'free vs realloc' : 'free vs free'} of a ${cat} block (${Atomics.load(rc, gw(G_SIZE))} B) by ${width} workers`;
     if (released > 1) {
-      c.undetected++;
+      count(CN.UNDETECTED);
       fail('undetected', `${race}: released ${released} times (${calls.join('; ')})`, p);
     } else if (released === 0) {
-      c.refused++;
+      count(CN.REFUSED);
       fail('error', `${race}: no call released it (${calls.join('; ')})`, p);
     }
     const q = Atomics.load(rc, gw(G_Q));
@@ -381,7 +455,7 @@ export function race(t: RaceTask): RaceCounts {
         bad = `${outcomeOf(e).code}: ${(e as Error).message}`;
       }
       if (bad !== null) {
-        c.corruption++;
+        count(CN.CORRUPTION);
         fail('corrupt', `${race}: the realloc returned ${q}, which does not hold the old contents (or cannot be freed): ${bad}`, q);
       }
     }
@@ -406,21 +480,21 @@ export function race(t: RaceTask): RaceCounts {
       for (let k = 0; k < ps.length; k++) {
         const bad = verifyStamp(view(ps[k]! + stamps[k]!.requested + 16), ps[k]!, stamps[k]!, t.salt);
         if (bad !== null) {
-          c.corruption++;
+          count(CN.CORRUPTION);
           fail('corrupt', `a churn block was changed while this worker held it (handed out twice?): ${bad}`, ps[k]);
         }
         heap.free(ps[k]!);
-        c.churned++;
+        count(CN.CHURNED);
       }
     } catch (e) {
       const o = outcomeOf(e);
       if (o.code === 'ERR_SABMALLOC_OOM') {
-        c.oom++;
+        count(CN.OOM);
         for (const p of ps) heap.free(p);
         return;
       }
-      if (o.outcome === Outcome.CORRUPTION) c.corruption++;
-      else c.unexpected++;
+      if (o.outcome === Outcome.CORRUPTION) count(CN.CORRUPTION);
+      else count(CN.UNEXPECTED);
       fail(o.outcome === Outcome.CORRUPTION ? 'corrupt' : 'error', `churn threw ${o.code}: ${o.message}`);
     }
   };
@@ -450,7 +524,7 @@ export function race(t: RaceTask): RaceCounts {
       c.phases++;
     }
   } catch (e) {
-    c.unexpected++;
+    count(CN.UNEXPECTED);
     fail('error', `unexpected ${(e as Error).name}: ${(e as Error).stack ?? (e as Error).message}`);
     Atomics.store(rc, RC.ABORT, 1);
     Atomics.notify(rc, RC.BAR_GEN);
@@ -459,9 +533,10 @@ export function race(t: RaceTask): RaceCounts {
   try {
     heap.detach();
   } catch (e) {
-    c.unexpected++;
+    count(CN.UNEXPECTED);
     fail('error', `detach threw ${(e as Error).name}: ${(e as Error).message}`);
   }
+  channel.close();
   return c;
 }
 
@@ -470,36 +545,35 @@ export interface WatchdogTask {
   control: SharedArrayBuffer;
   /** pause between two check() calls */
   pauseMs: number;
+  channel: string;
 }
 
-export interface WatchdogResult {
-  threadId: number;
-  checks: number;
-  failures: string[];
-  failed: number;
-  unexpected: number;
-}
-
-/** check({ quiescent: false }) in a loop while the racers run, until WD_STOP. */
-export function watchdog(t: WatchdogTask): WatchdogResult {
+/**
+ * check({ quiescent: false }) in a loop while the racers run, until WD_STOP. Every call
+ * that throws counts as corruption found (a HeapCorruptionError: real corruption, or a
+ * check() that cannot tell a healthy heap in motion from a broken one) or as unexpected.
+ */
+export function watchdog(t: WatchdogTask): { threadId: number } {
   const rc = new Int32Array(t.control);
   const heap = SharedHeap.attach(t.heap);
-  const r: WatchdogResult = { threadId, checks: 0, failures: [], failed: 0, unexpected: 0 };
+  const channel = new BroadcastChannel(t.channel);
   while (Atomics.load(rc, RC.WD_STOP) === 0) {
     Atomics.store(rc, RC.WD_BUSY, 1);
     try {
       heap.check({ quiescent: false });
     } catch (e) {
       const o = outcomeOf(e);
-      if (o.outcome === Outcome.CORRUPTION) r.failed++;
-      else r.unexpected++;
-      if (r.failures.length < MAX_FAILURES) r.failures.push(`${o.code}: ${o.message}`);
+      Atomics.add(rc, o.outcome === Outcome.CORRUPTION ? CN.CORRUPTION : CN.UNEXPECTED, 1);
+      Atomics.add(rc, RC.WD_FAILED, 1);
+      if (Atomics.add(rc, RC.FAILURES, 1) < MAX_FAILURES) {
+        channel.postMessage({ kind: 'check', seenBy: 'the watchdog', detail: `concurrent check({ quiescent: false }) threw ${o.code}: ${o.message}` });
+      }
     }
     Atomics.store(rc, RC.WD_BUSY, 0);
-    r.checks++;
     Atomics.add(rc, RC.WD_BEAT, 1);
     if (t.pauseMs > 0) Atomics.wait(rc, RC.WD_STOP, 0, t.pauseMs);
   }
   heap.detach();
-  return r;
+  channel.close();
+  return { threadId };
 }
