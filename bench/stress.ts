@@ -19,6 +19,13 @@
  *     coalesced into one span.
  * A soak repeats rounds (on the same heap, with fresh workers) until its time is up.
  * Every failure names the block's pointer, size class, who allocated it and who found it.
+ *
+ * RACING-MISUSE mode (`misuse: true`, runMisuse): instead of correct use, workers misuse
+ * the heap on purpose and at the same moment (workers/stress-race.ts): groups of 2..8
+ * workers free the same block at once, or race a free against a realloc of it, while a
+ * watchdog thread runs check({ quiescent: false }) without pause. It counts the expected
+ * typed errors and requires zero undetected races, zero corruption, zero hangs and, at the
+ * end, the same clean heap as a normal run.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -47,8 +54,10 @@ import {
   type SizeMix,
 } from '../workers/stress-shared.js';
 import { OP_COUNT_KEYS, type ControlRef, type DrainTask, type OpCounts, type StressFailure, type StressTask, type WorkCounts } from '../workers/stress-worker.js';
+import { describeRace, RACE_SIZES, RC, raceLayout, raceTotals, type RaceCounts, type RaceTotals, type RaceSize, type RaceTask, type WatchdogTask } from '../workers/stress-race.js';
 
 export type { StressFailure } from '../workers/stress-worker.js';
+export { RACE_SIZES, type RaceSize } from '../workers/stress-race.js';
 
 const MiB = 1024 * 1024;
 
@@ -92,6 +101,19 @@ export interface StressOptions {
   killRate?: number;
   /** a phase that has not finished after this long is a hang (default 120 s + duration) */
   phaseTimeoutMs?: number;
+  /**
+   * Racing-misuse mode (see runMisuse): `ops` counts phases (default 300), `reallocRate`
+   * is the share of free-vs-realloc phases (default 0.5).
+   */
+  misuse?: boolean;
+  /** heap with `debug: true` (default: true in misuse mode, where every size must race exactly) */
+  debug?: boolean;
+  /** misuse mode: block sizes raced (default every range in a debug heap; large and huge otherwise) */
+  raceSizes?: RaceSize[];
+  /** misuse mode: widest racing group (default 8; groups of 2..raceWidth workers) */
+  raceWidth?: number;
+  /** misuse mode: a barrier or check() call that takes longer than this is a hang (default 60 s) */
+  hangMs?: number;
   /** called every progressIntervalMs with a snapshot (stderr output is the caller's) */
   onProgress?: (p: StressProgress) => void;
   progressIntervalMs?: number;
@@ -126,6 +148,11 @@ export interface ResolvedStressOptions {
   localCap: number;
   handoffSlots: number;
   killRate: number;
+  misuse: boolean;
+  debug: boolean;
+  raceSizes: RaceSize[];
+  raceWidth: number;
+  hangMs: number;
 }
 
 export interface StressSummary extends OpCounts {
@@ -154,6 +181,8 @@ export interface StressSummary extends OpCounts {
   /** blocks malloc returned to a worker that died before recording them: stay allocated */
   lostToKills: number;
   locks: HeapStats['locks'] | null;
+  /** the racing-misuse mode's figures (null in a normal run) */
+  misuse: MisuseSummary | null;
   final: {
     checkPassed: boolean;
     inUseObjects: number;
@@ -162,6 +191,13 @@ export interface StressSummary extends OpCounts {
     heapBytes: number;
     pageHeapFreeSpanCount: number;
   } | null;
+}
+
+export interface MisuseSummary extends RaceTotals {
+  phases: number;
+  /** concurrent check({ quiescent: false }) calls of the watchdog, and how many threw */
+  watchdogChecks: number;
+  watchdogFailures: number;
 }
 
 const DEFAULT_HEAP: Record<SizeMix, number> = { small: 64 * MiB, mixed: 256 * MiB, large: 768 * MiB };
@@ -188,11 +224,11 @@ export function resolveStressOptions(o: StressOptions = {}): ResolvedStressOptio
   if (typeof soakMinutes !== 'number' || !(soakMinutes >= 0)) throw new RangeError(`soak must be >= 0 minutes, got ${o.soakMinutes}`);
   return {
     workers,
-    ops: int(o.ops, durationSec > 0 ? 0 : 8000, 'ops', 0),
+    ops: int(o.ops, durationSec > 0 ? 0 : o.misuse ? 300 : 8000, 'ops', 0),
     durationSec,
     sizes,
     remoteFreeRate: rate(o.remoteFreeRate, 0.5, 'remote free rate'),
-    reallocRate: rate(o.reallocRate, 0.05, 'realloc rate'),
+    reallocRate: rate(o.reallocRate, o.misuse ? 0.5 : 0.05, 'realloc rate'),
     locks: { central: o.locks?.central ?? 'ttas', pageHeap: o.locks?.pageHeap ?? 'futex' },
     heapSize,
     maxHeapSize,
@@ -203,7 +239,24 @@ export function resolveStressOptions(o: StressOptions = {}): ResolvedStressOptio
     localCap: int(o.localCap, sizes === 'large' ? 12 : 32, 'local cap', 1, 1 << 16),
     handoffSlots: int(o.handoffSlots, 2 * workers, 'hand-off slots', 1, 1 << 20),
     killRate: rate(o.killRate, 0, 'kill rate'),
+    ...resolveMisuse(o),
   };
+}
+
+function resolveMisuse(o: StressOptions): Pick<ResolvedStressOptions, 'misuse' | 'debug' | 'raceSizes' | 'raceWidth' | 'hangMs'> {
+  const misuse = o.misuse ?? false;
+  const debug = o.debug ?? misuse;
+  const raceSizes: RaceSize[] = o.raceSizes ?? (debug ? [...RACE_SIZES] : ['large', 'huge']);
+  if (raceSizes.length === 0 || raceSizes.some((x) => !RACE_SIZES.includes(x))) {
+    throw new RangeError(`race sizes must be some of ${RACE_SIZES.join(', ')}, got ${String(raceSizes)}`);
+  }
+  const raceWidth = o.raceWidth ?? 8;
+  if (!Number.isInteger(raceWidth) || raceWidth < 2 || raceWidth > 64) throw new RangeError(`race width must be an integer from 2 to 64, got ${o.raceWidth}`);
+  const hangMs = o.hangMs ?? 60_000;
+  if (typeof hangMs !== 'number' || !(hangMs > 0)) throw new RangeError(`hang bound must be > 0 ms, got ${o.hangMs}`);
+  if (misuse && (o.workers ?? 64) < 2) throw new RangeError('the racing-misuse mode needs at least 2 workers');
+  if (misuse && (o.killRate ?? 0) > 0) throw new RangeError('the racing-misuse mode does not kill workers');
+  return { misuse, debug, raceSizes, raceWidth, hangMs };
 }
 
 /** dist/workers/stress-worker.js of this package, from src (vitest) or dist. */
@@ -431,47 +484,20 @@ export async function runStress(options: StressOptions = {}): Promise<StressSumm
   const o = resolveStressOptions(options);
   const url = stressWorkerUrl();
   const started = Date.now();
-  const failures: StressFailure[] = [];
   const heap = SharedHeap.create({
     size: o.heapSize,
     maxSize: o.maxHeapSize,
     locks: o.locks,
     maxThreads: Math.max(128, o.workers + 8),
+    debug: o.debug,
   });
-  const summary: StressSummary = {
-    ok: false,
-    failures,
-    options: o,
-    rounds: 0,
-    ops: 0,
-    allocs: 0,
-    frees: 0,
-    remoteFrees: 0,
-    reallocs: 0,
-    handoffs: 0,
-    oom: 0,
-    bytesAllocated: 0,
-    workMs: 0,
-    elapsedMs: 0,
-    opsPerSec: 0,
-    peakLiveBytes: 0,
-    peakCommittedBytes: heap.buffer.byteLength,
-    peakLiveBlocks: 0,
-    growCount: 0,
-    heapBytes: 0,
-    maxHeapBytes: 0,
-    threadsUsed: 0,
-    kills: 0,
-    killsMidTask: 0,
-    inFlightRecovered: 0,
-    lostToKills: 0,
-    locks: null,
-    final: null,
-  };
+  const summary = emptySummary(o, heap);
+  const failures = summary.failures;
   if (o.preallocate && o.maxHeapSize > o.heapSize) {
     const big = heap.malloc(o.maxHeapSize - o.heapSize);
     heap.free(big);
   }
+  if (o.misuse) return runMisuse(heap, o, options, summary, started, url);
   const threads = new Set<number>();
   const layout = controlLayout(o.workers, o.handoffSlots, o.localCap);
   const heapBytes = heap.stats().heapBytes;
@@ -636,6 +662,238 @@ export async function runStress(options: StressOptions = {}): Promise<StressSumm
   summary.ok = failures.length === 0 && summary.rounds > 0;
   if (healthy) heap.detach();
   return summary;
+}
+
+function emptySummary(o: ResolvedStressOptions, heap: SharedHeap): StressSummary {
+  return {
+    ok: false,
+    failures: [],
+    options: o,
+    rounds: 0,
+    ops: 0,
+    allocs: 0,
+    frees: 0,
+    remoteFrees: 0,
+    reallocs: 0,
+    handoffs: 0,
+    oom: 0,
+    bytesAllocated: 0,
+    workMs: 0,
+    elapsedMs: 0,
+    opsPerSec: 0,
+    peakLiveBytes: 0,
+    peakCommittedBytes: heap.buffer.byteLength,
+    peakLiveBlocks: 0,
+    growCount: 0,
+    heapBytes: 0,
+    maxHeapBytes: 0,
+    threadsUsed: 0,
+    kills: 0,
+    killsMidTask: 0,
+    inFlightRecovered: 0,
+    lostToKills: 0,
+    locks: null,
+    misuse: null,
+    final: null,
+  };
+}
+
+/**
+ * The racing-misuse mode: `workers` racers (workers/stress-race.ts race) in lock-step
+ * phases for `ops` phases (or `durationSec`), and one watchdog thread running
+ * check({ quiescent: false }) all along. The main thread supervises: a racer pool that
+ * does not finish, or a watchdog whose check() call does not return, within the bounds is
+ * a hang (then the heap may be wedged and the end checks are skipped). Afterwards the heap
+ * must be what a normal run leaves: check() passes, nothing in use, every page free in
+ * one span, only the main thread attached.
+ */
+async function runMisuse(
+  heap: SharedHeap,
+  o: ResolvedStressOptions,
+  options: StressOptions,
+  summary: StressSummary,
+  started: number,
+  url: URL,
+): Promise<StressSummary> {
+  const failures = summary.failures;
+  const m: MisuseSummary = {
+    phases: 0,
+    freeFree: 0,
+    freeRealloc: 0,
+    byWidth: {},
+    bySize: {},
+    succeeded: 0,
+    typedErrors: {},
+    undetected: 0,
+    refused: 0,
+    corruption: 0,
+    hangs: 0,
+    unexpected: 0,
+    churned: 0,
+    oom: 0,
+    watchdogChecks: 0,
+    watchdogFailures: 0,
+  };
+  summary.misuse = m;
+  const control = new SharedArrayBuffer(raceLayout(o.workers, o.raceWidth).words * 4);
+  const rc = new Int32Array(control);
+  const salt = deriveSeed(o.seed, 0, 0xfffff);
+  const deadline = o.durationSec > 0 ? Date.now() + o.durationSec * 1000 : 0;
+  const phaseTimeout = options.phaseTimeoutMs ?? 120_000 + o.durationSec * 1000 + o.ops * 200;
+  const common = { execArgv: [...POOL_EXEC_ARGV], filename: url.href, concurrentTasksPerWorker: 1, idleTimeout: 600_000, maxQueue: 'auto' as const };
+  const racers = new Piscina({ ...common, minThreads: o.workers, maxThreads: o.workers });
+  const dogPool = new Piscina({ ...common, minThreads: 1, maxThreads: 1 });
+  // Failures arrive as they happen (a run that hangs still reports everything before).
+  const channelName = `sabmalloc-race-${process.pid}-${started}-${o.seed}`;
+  const channel = new BroadcastChannel(channelName);
+  channel.onmessage = (e: MessageEvent) => {
+    failures.push(e.data as StressFailure);
+  };
+  const dogTask: WatchdogTask = { heap: heap.buffer, control, pauseMs: 1, channel: channelName };
+  const dog = dogPool.run(dogTask, { name: 'watchdog' }) as Promise<{ threadId: number }>;
+  // The watchdog's check() calls must keep returning: a call that does not within hangMs is a hang.
+  let lastBeat = -1;
+  let lastBeatAt = Date.now();
+  let dogHung = false;
+  const dogTimer = setInterval(() => {
+    const beat = Atomics.load(rc, RC.WD_BEAT);
+    if (beat !== lastBeat) {
+      lastBeat = beat;
+      lastBeatAt = Date.now();
+    } else if (!dogHung && Atomics.load(rc, RC.WD_BUSY) === 1 && Date.now() - lastBeatAt > o.hangMs) {
+      dogHung = true;
+      m.hangs++;
+      failures.push({
+        kind: 'hang',
+        seenBy: 'the main thread',
+        detail: `a concurrent check({ quiescent: false }) did not return within ${o.hangMs} ms; racers at ${describeRace(control, o.workers, o.raceWidth)}`,
+      });
+      Atomics.store(rc, RC.ABORT, 1);
+      Atomics.notify(rc, RC.BAR_GEN);
+    }
+    options.onProgress?.({
+      round: 0,
+      phase: 'work',
+      elapsedMs: Date.now() - started,
+      ops: Atomics.load(rc, RC.PHASE_NO),
+      opsPerSec: 0,
+      liveBytes: 0,
+      committedBytes: heap.buffer.byteLength,
+      workersDone: 0,
+      workers: o.workers,
+    });
+  }, options.progressIntervalMs ?? 1000);
+  let healthy = true;
+  const workStart = Date.now();
+  try {
+    const tasks: Promise<RaceCounts>[] = [];
+    for (let w = 0; w < o.workers; w++) {
+      const t: RaceTask = {
+        heap: heap.buffer,
+        control,
+        worker: w,
+        workers: o.workers,
+        maxWidth: o.raceWidth,
+        phases: o.ops,
+        deadline,
+        seed: deriveSeed(o.seed, 0, w),
+        salt,
+        sizes: o.raceSizes,
+        reallocShare: o.reallocRate,
+        hangMs: o.hangMs,
+        channel: channelName,
+      };
+      tasks.push(racers.run(t, { name: 'race' }) as Promise<RaceCounts>);
+    }
+    let stopped = false;
+    const settled = await boundedSettle(tasks, phaseTimeout, () => {
+      stopped = true;
+      Atomics.store(rc, RC.STOP, 1);
+    });
+    summary.workMs = Date.now() - workStart;
+    if (stopped && settled !== null) {
+      m.hangs++;
+      failures.push({ kind: 'hang', seenBy: 'the main thread', detail: `the racers needed a STOP after ${phaseTimeout} ms (progress too slow or stuck)` });
+    }
+    if (settled === null) {
+      m.hangs++;
+      failures.push({
+        kind: 'hang',
+        seenBy: 'the main thread',
+        detail: `the racers did not finish within ${phaseTimeout} ms (nor 10 s after STOP): ${describeRace(control, o.workers, o.raceWidth)}`,
+      });
+      m.phases = Atomics.load(rc, RC.PHASE_NO);
+      healthy = false;
+    } else {
+      const threads = new Set<number>();
+      for (const r of settled) {
+        if (r.status === 'rejected') {
+          m.unexpected++;
+          failures.push({ kind: 'error', seenBy: 'a racer', detail: `task failed: ${(r.reason as Error)?.stack ?? String(r.reason)}` });
+          continue;
+        }
+        threads.add(r.value.threadId);
+        if (r.value.worker === 0) m.phases = r.value.phases;
+      }
+      summary.threadsUsed = threads.size;
+      if (m.hangs > 0) healthy = false;
+    }
+  } finally {
+    Atomics.store(rc, RC.WD_STOP, 1);
+    Atomics.notify(rc, RC.WD_STOP);
+    const watched = await boundedSettle([dog], dogHung ? 1_000 : o.hangMs, () => undefined);
+    clearInterval(dogTimer);
+    const d = watched?.[0];
+    if (d?.status !== 'fulfilled') {
+      healthy = false;
+      if (!dogHung) {
+        m.hangs++;
+        failures.push({ kind: 'hang', seenBy: 'the main thread', detail: `the watchdog did not stop: ${d?.status === 'rejected' ? String(d.reason) : 'its check() never returned'}` });
+      }
+    }
+    await Promise.all([racers.destroy(), dogPool.destroy()]);
+    // Let the last posted failures arrive, then take the counts.
+    await new Promise((r) => setTimeout(r, 50));
+    channel.close();
+    const hangs = m.hangs;
+    Object.assign(m, raceTotals(control));
+    m.hangs += hangs;
+    m.watchdogChecks = Atomics.load(rc, RC.WD_BEAT);
+    m.watchdogFailures = Atomics.load(rc, RC.WD_FAILED);
+  }
+  summary.ops = m.phases;
+  summary.rounds = 1;
+  if (healthy) {
+    heap.trim();
+    const fin = finalState(heap, failures, 'the end of the racing-misuse run');
+    if (!fin.checkPassed) m.corruption++;
+    summary.final = fin;
+    const s = heap.stats();
+    summary.locks = s.locks;
+    summary.growCount = s.growCount;
+    summary.heapBytes = s.heapBytes;
+    summary.maxHeapBytes = s.maxHeapBytes;
+    heap.detach();
+  }
+  summary.elapsedMs = Date.now() - started;
+  summary.ok = failures.length === 0;
+  return summary;
+}
+
+/** allSettled within ms; else `stop()`, 10 s more; null if still not settled. */
+async function boundedSettle<T>(tasks: Promise<T>[], ms: number, stop: () => void): Promise<PromiseSettledResult<T>[] | null> {
+  const all = Promise.allSettled(tasks);
+  try {
+    return await bounded(all, ms, 'tasks');
+  } catch (e) {
+    if (!(e instanceof PhaseTimeout)) throw e;
+    stop();
+    try {
+      return await bounded(all, 10_000, 'tasks');
+    } catch {
+      return null;
+    }
+  }
 }
 
 interface Killer {
@@ -815,16 +1073,12 @@ export function formatSummary(s: StressSummary): string[] {
       `heap ${fmtBytes(o.heapSize)}${o.maxHeapSize > o.heapSize ? ` growable to ${fmtBytes(o.maxHeapSize)}${o.preallocate ? ' (grown before the workers start)' : ''}` : ' fixed'}, seed ${o.seed}` +
       (o.soakMinutes > 0 ? `, soak ${o.soakMinutes} min` : ''),
   );
-  lines.push(`rounds ${s.rounds}, threads used ${s.threadsUsed}, elapsed ${(s.elapsedMs / 1000).toFixed(1)} s (work phases ${(s.workMs / 1000).toFixed(1)} s)`);
-  lines.push(
-    `ops ${fmtInt(s.ops)} (${fmtInt(s.opsPerSec)} ops/s during work): mallocs ${fmtInt(s.allocs)}, frees ${fmtInt(s.frees)} ` +
-      `(remote ${fmtInt(s.remoteFrees)}), reallocs ${fmtInt(s.reallocs)}, hand-offs ${fmtInt(s.handoffs)}, out-of-memory ${fmtInt(s.oom)}, ` +
-      `bytes allocated ${fmtBytes(s.bytesAllocated)}`,
-  );
-  lines.push(
-    `peak live ${fmtBytes(s.peakLiveBytes)} (${fmtInt(s.peakLiveBlocks)} blocks at the largest audit), peak committed ${fmtBytes(s.peakCommittedBytes)}, ` +
-      `heap ${fmtBytes(s.heapBytes)} of max ${fmtBytes(s.maxHeapBytes)}, grown ${s.growCount} time(s)`,
-  );
+  if (s.misuse) {
+    lines.push(...formatMisuse(s));
+  } else {
+    lines.push(`rounds ${s.rounds}, threads used ${s.threadsUsed}, elapsed ${(s.elapsedMs / 1000).toFixed(1)} s (work phases ${(s.workMs / 1000).toFixed(1)} s)`);
+    lines.push(...formatOps(s));
+  }
   if (o.killRate > 0) {
     lines.push(
       `kill rate ${o.killRate}: ${s.kills} workers terminated (${s.killsMidTask} while attached, each followed by heap.recover), ` +
@@ -852,6 +1106,41 @@ export function formatSummary(s: StressSummary): string[] {
   for (const f of s.failures.slice(0, 20)) lines.push(`  ${formatFailure(f)}`);
   if (s.failures.length > 20) lines.push(`  ... and ${s.failures.length - 20} more`);
   return lines;
+}
+
+function formatOps(s: StressSummary): string[] {
+  const out: string[] = [];
+  out.push(
+    `ops ${fmtInt(s.ops)} (${fmtInt(s.opsPerSec)} ops/s during work): mallocs ${fmtInt(s.allocs)}, frees ${fmtInt(s.frees)} ` +
+      `(remote ${fmtInt(s.remoteFrees)}), reallocs ${fmtInt(s.reallocs)}, hand-offs ${fmtInt(s.handoffs)}, out-of-memory ${fmtInt(s.oom)}, ` +
+      `bytes allocated ${fmtBytes(s.bytesAllocated)}`,
+  );
+  out.push(
+    `peak live ${fmtBytes(s.peakLiveBytes)} (${fmtInt(s.peakLiveBlocks)} blocks at the largest audit), peak committed ${fmtBytes(s.peakCommittedBytes)}, ` +
+      `heap ${fmtBytes(s.heapBytes)} of max ${fmtBytes(s.maxHeapBytes)}, grown ${s.growCount} time(s)`,
+  );
+  return out;
+}
+
+function countsOf(r: Record<string, number>): string {
+  const e = Object.entries(r).sort((a, b) => a[0].localeCompare(b[0]));
+  return e.length === 0 ? 'none' : e.map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ');
+}
+
+/** The racing-misuse figures: what was raced, the expected errors, and the must-be-zero counts. */
+function formatMisuse(s: StressSummary): string[] {
+  const m = s.misuse!;
+  const o = s.options;
+  return [
+    `racing misuse: ${o.debug ? 'debug' : 'default'} heap, sizes ${o.raceSizes.join(', ')}, groups of 2..${o.raceWidth} workers, ` +
+      `${fmtInt(m.phases)} phases in ${(s.workMs / 1000).toFixed(1)} s, threads used ${s.threadsUsed}`,
+    `races: ${fmtInt(m.freeFree + m.freeRealloc)} (free vs free ${fmtInt(m.freeFree)}, free vs realloc ${fmtInt(m.freeRealloc)}); ` +
+      `by width: ${countsOf(m.byWidth)}; by size: ${countsOf(m.bySize)}`,
+    `calls that released the block ${fmtInt(m.succeeded)}; expected typed errors: ${countsOf(m.typedErrors)}`,
+    `must be 0: undetected races ${m.undetected}, refused ${m.refused}, corruption ${m.corruption}, hangs ${m.hangs}, unexpected errors ${m.unexpected}`,
+    `watchdog: ${fmtInt(m.watchdogChecks)} concurrent check({ quiescent: false }) calls, ${m.watchdogFailures} threw; ` +
+      `churn blocks verified ${fmtInt(m.churned)}, out-of-memory ${m.oom}`,
+  ];
 }
 
 function fmtStat(v: number): string {

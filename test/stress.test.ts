@@ -7,11 +7,14 @@
  * - the detectors themselves: the block pattern catches a changed byte anywhere it covers,
  *   and the audit reports a corrupted, duplicated, lost or leaked block by pointer, size
  *   class and owner (so a green stress run means something);
+ * - the racing-misuse mode (issue 8): groups of workers free the same block at once, or race
+ *   a free against a realloc of it, with a watchdog check() running: every race releases
+ *   the block exactly once, the others get typed errors, no corruption, no hang;
  * - the CLI argument parsing.
  * Workers run from dist/ (npm test builds first).
  */
 import { describe, expect, it } from 'vitest';
-import { audit, formatFailure, formatSummary, runStress, type StressSummary } from '../bench/stress.js';
+import { audit, formatFailure, formatSummary, runStress, type StressOptions, type StressSummary } from '../bench/stress.js';
 import { parseSize, parseStressArgs, stressCommand } from '../src/cli/stress-command.js';
 import { SharedHeap } from '../src/index.js';
 import {
@@ -25,6 +28,7 @@ import {
   type Stamp,
 } from '../workers/stress-shared.js';
 import type { StressFailure } from '../workers/stress-worker.js';
+import { raceLayout } from '../workers/stress-race.js';
 
 const MiB = 1024 * 1024;
 
@@ -92,6 +96,59 @@ describe('stress runner', () => {
     expect(s.rounds, 'several rounds').toBeGreaterThanOrEqual(2);
     expect(s.ops).toBe(s.rounds * 6 * 800);
   }, 180_000);
+});
+
+describe('racing-misuse mode', () => {
+  /** A short run: every must-be-zero count is zero and the heap ends as clean as a normal run's. */
+  async function misuse(o: StressOptions): Promise<StressSummary> {
+    const s = await runStress({ misuse: true, hangMs: 20_000, phaseTimeoutMs: 90_000, ...o });
+    const m = s.misuse!;
+    expect(s.failures.map(formatFailure), formatSummary(s).join('\n')).toEqual([]);
+    expect({ undetected: m.undetected, refused: m.refused, corruption: m.corruption, hangs: m.hangs, unexpected: m.unexpected }).toEqual({
+      undetected: 0,
+      refused: 0,
+      corruption: 0,
+      hangs: 0,
+      unexpected: 0,
+    });
+    expect(m.freeFree, 'free vs free races ran').toBeGreaterThan(0);
+    expect(m.freeRealloc, 'free vs realloc races ran').toBeGreaterThan(0);
+    expect(m.succeeded, 'each race released its block once').toBe(m.freeFree + m.freeRealloc);
+    const typed = Object.values(m.typedErrors).reduce((a, b) => a + b, 0);
+    expect(typed, 'every other racing call threw a typed error').toBeGreaterThan(0);
+    expect(m.watchdogChecks, 'check() ran while they raced').toBeGreaterThan(0);
+    expect(s.ok).toBe(true);
+    const f = s.final!;
+    expect(f.checkPassed).toBe(true);
+    expect(f.inUseObjects, 'no block leaked by a realloc that lost its race').toBe(0);
+    expect(f.attachedThreads).toBe(1);
+    expect(f.pageHeapFreeBytes).toBe(f.heapBytes);
+    expect(f.pageHeapFreeSpanCount).toBe(1);
+    return s;
+  }
+
+  // Fails on a branch without the allocator's race fixes (issue 8 items 1, 3, 12): that is
+  // what the mode is for.
+  it('debug heap, every size range, groups of 2 and 4 workers: exactly one release per race', async () => {
+    const s = await misuse({ workers: 6, ops: 60, heapSize: 96 * MiB, seed: 0x4ace });
+    expect(s.options.debug).toBe(true);
+    expect(Object.keys(s.misuse!.byWidth).sort()).toEqual(['2', '4']);
+  }, 240_000);
+
+  it('default heap, large and huge blocks (the sizes a default heap promises to race exactly)', async () => {
+    const s = await misuse({ workers: 5, ops: 40, heapSize: 96 * MiB, debug: false, seed: 0x4acf });
+    expect(s.options.raceSizes).toEqual(['large', 'huge']);
+  }, 240_000);
+
+  it('puts every worker in a group of 2..width, so every width races', () => {
+    const L = raceLayout(64, 8);
+    expect(L.groupWidth.slice(0, 7)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    expect(L.groupWidth.reduce((a, b) => a + b, 0)).toBe(64);
+    expect(Math.min(...L.groupWidth)).toBeGreaterThanOrEqual(2);
+    expect(raceLayout(5, 8).groupWidth).toEqual([2, 3]);
+    expect(raceLayout(3, 8).groupWidth).toEqual([3]);
+    expect(() => raceLayout(1, 8)).toThrow(RangeError);
+  });
 });
 
 describe('block pattern', () => {
@@ -229,6 +286,15 @@ describe('stress CLI', () => {
     expect(() => parseStressArgs(['--central-lock', 'spinny'])).toThrow(/unknown --central-lock kind: spinny/);
     expect(() => parseStressArgs(['--ops', '10', '--duration', '1'])).toThrow(/not both/);
     expect(() => parseStressArgs(['--sizes', 'huge'])).toThrow(/bad --sizes/);
+    expect(parseStressArgs(['--misuse', '--default-heap', '--race-sizes', 'small,huge', '--race-width', '4', '--hang-ms', '5000']).options).toEqual({
+      misuse: true,
+      debug: false,
+      raceSizes: ['small', 'huge'],
+      raceWidth: 4,
+      hangMs: 5000,
+    });
+    expect(() => parseStressArgs(['--misuse', '--race-sizes', 'tiny'])).toThrow(/bad --race-sizes/);
+    expect(() => parseStressArgs(['--race-width', '4'])).toThrow(/need --misuse/);
   });
 
   it('exits 2 on bad arguments and on a heap smaller than allowed', async () => {

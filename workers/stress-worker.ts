@@ -9,6 +9,7 @@
  * - `drain`: attach, verify and free the blocks of some LOCAL tables and a range of the
  *   HAND-OFF array (blocks allocated by other workers: remote frees), detach.
  * - `runOps`: the fuzz test's interpreter: one generated op list, verified step by step.
+ * - `race`, `watchdog`: the racing-misuse mode (workers/stress-race.ts).
  *
  * A task never throws for a heap problem: it returns failures (pointer, size class, who
  * allocated the block, who found it) so the main thread can report them all. The first
@@ -40,7 +41,10 @@ import {
   type Stamp,
 } from './stress-shared.js';
 
-export type FailureKind = 'corrupt' | 'duplicate' | 'overlap' | 'lost' | 'leak' | 'error' | 'hang' | 'check';
+export { race, watchdog } from './stress-race.js';
+
+/** 'undetected': a racing misuse (two frees, a free and a realloc) that released a block twice. */
+export type FailureKind = 'corrupt' | 'duplicate' | 'overlap' | 'lost' | 'leak' | 'error' | 'hang' | 'check' | 'undetected';
 
 export interface StressFailure {
   kind: FailureKind;

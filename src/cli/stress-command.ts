@@ -3,7 +3,8 @@
  *
  * Owns: the mapping from argv to StressOptions and from the outcome to an exit code:
  * 0 = zero failures, 1 = a failure (lost, duplicated, overlapping or corrupted block, leak,
- * check() failure, hang), 2 = bad arguments. Progress goes to stderr, the summary to stdout.
+ * check() failure, hang; in the racing-misuse mode also a race released twice or by nobody,
+ * or an unexpected error), 2 = bad arguments. Progress goes to stderr, the summary to stdout.
  * Wire it from the main CLI with
  *   `case 'stress': process.exitCode = await stressCommand(argv.slice(1)); break;`
  * It also runs standalone: `node dist/src/cli/stress-command.js --workers 16`.
@@ -14,7 +15,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LOCK_KINDS, type LockKind } from '../locks/index.js';
-import { formatProgress, formatSummary, runStress, type StressOptions, type StressSummary } from '../../bench/stress.js';
+import { formatProgress, formatSummary, RACE_SIZES, runStress, type RaceSize, type StressOptions, type StressSummary } from '../../bench/stress.js';
 
 export const STRESS_USAGE = `usage: sabmalloc stress [options]
   --workers N             worker threads (default 64)
@@ -39,6 +40,17 @@ export const STRESS_USAGE = `usage: sabmalloc stress [options]
                           a round; the main thread then calls heap.recover(threadId). Use
                           with the default locks: a worker killed while queued on a ticket
                           or mcs lock wedges it (known issue)
+  --misuse                racing-misuse mode: groups of 2..8 workers free the same block at
+                          once, or race a free against a realloc of it, while a watchdog
+                          thread runs check({ quiescent: false }); counts the expected typed
+                          errors, requires 0 undetected races, 0 corruption, 0 hangs.
+                          --ops counts phases (default 300); --realloc-rate is the share of
+                          free-vs-realloc phases (default 0.5); heap: debug by default
+  --default-heap          misuse mode on a default heap (not debug): races large and huge
+                          blocks only, unless --race-sizes says otherwise
+  --race-sizes LIST       of small,medium,large,huge (<= 1 KiB, 256 KiB, 1 MiB, 6 MiB)
+  --race-width N          widest racing group (default 8)
+  --hang-ms MS            a barrier or check() call longer than this is a hang (default 60000)
   --out FILE              also write the summary as markdown to FILE
   --json                  print the summary as JSON instead of text
   --quiet                 no progress lines`;
@@ -64,6 +76,12 @@ function lockKind(s: string | undefined, what: string): LockKind | undefined {
   if (s === undefined) return undefined;
   if (!LOCK_KINDS.includes(s as LockKind)) throw new RangeError(`unknown ${what} kind: ${s} (kinds: ${LOCK_KINDS.join(', ')})`);
   return s as LockKind;
+}
+
+function raceSizes(s: string): RaceSize[] {
+  const xs = s.split(',').map((x) => x.trim());
+  for (const x of xs) if (!RACE_SIZES.includes(x as RaceSize)) throw new RangeError(`bad --race-sizes: ${x} (of ${RACE_SIZES.join(', ')})`);
+  return xs as RaceSize[];
 }
 
 export interface ParsedStressArgs {
@@ -94,6 +112,11 @@ export function parseStressArgs(argv: readonly string[]): ParsedStressArgs {
       'handoff-slots': { type: 'string' },
       'kill-rate': { type: 'string' },
       prealloc: { type: 'boolean' },
+      misuse: { type: 'boolean' },
+      'default-heap': { type: 'boolean' },
+      'race-sizes': { type: 'string' },
+      'race-width': { type: 'string' },
+      'hang-ms': { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
@@ -123,7 +146,15 @@ export function parseStressArgs(argv: readonly string[]): ParsedStressArgs {
     handoffSlots: num(values['handoff-slots'], '--handoff-slots', true),
     killRate: num(values['kill-rate'], '--kill-rate'),
     preallocate: values.prealloc,
+    misuse: values.misuse,
+    debug: values['default-heap'] ? false : undefined,
+    raceSizes: values['race-sizes'] === undefined ? undefined : raceSizes(values['race-sizes']),
+    raceWidth: num(values['race-width'], '--race-width', true),
+    hangMs: num(values['hang-ms'], '--hang-ms'),
   };
+  if ((values['default-heap'] || values['race-sizes'] !== undefined || values['race-width'] !== undefined) && !values.misuse) {
+    throw new RangeError('--default-heap, --race-sizes and --race-width need --misuse');
+  }
   // A growable heap given only --max-heap-size starts at the default size.
   for (const k of Object.keys(options) as (keyof StressOptions)[]) if (options[k] === undefined) delete options[k];
   return {

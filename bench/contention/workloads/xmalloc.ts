@@ -12,7 +12,8 @@
  *   [batches: slots x (count, pad, batch x (ptr, tag))]
  * Both queues are Vyukov bounded MPMC queues over `slots` batch ids (a power of two). The
  * free queue starts full, so a producer never holds more than one batch and a batch id is
- * always in exactly one queue or in one worker's hands.
+ * always in exactly one queue or in one worker's hands. Neither queue is ever full, yet a
+ * push can find its cell still taken (see enqueue): it then waits, it never drops the id.
  *
  * Invariants: a batch's contents (count, pointers, tags) are written before its id is
  * published with Atomics.store on the cell sequence, and read after the consumer's
@@ -22,7 +23,7 @@
  *
  * Metric: frees per second (of objects freed inside the timed window).
  */
-import { CTL_I32, shouldStop } from '../control.js';
+import { AbortedError, CTL_I32, shouldStop } from '../control.js';
 import {
   TAG_STEP,
   VerificationError,
@@ -74,8 +75,18 @@ function layout(p: WorkloadParams, workers: number): Layout {
   };
 }
 
-/** Vyukov bounded queue: push. False when full (never happens here: slots = batch ids). */
-function enqueue(d: Int32Array, hdr: number, cells: number, mask: number, v: number): boolean {
+/**
+ * Vyukov bounded queue: push. The queue has one cell per batch id, so it is never full;
+ * but a cell is free for the next lap only once the pop of the previous lap has released
+ * it, and that pop can be preempted between its claim (the CAS) and its release (the
+ * sequence store) while the other workers go a whole lap round the ring: with 64 workers
+ * on 2 cores that happens. Vyukov's push reports that cell as "full"; here it means "wait
+ * for the preempted pop", so the push waits (yielding the core) and tries again. Dropping
+ * the id instead, as this push once did, lost the batch and every object in it: the
+ * "N objects still in use after every block was freed" of issue 8 item 14. A pop that
+ * never resumes is a dead worker: the run is aborted then, and so is the wait.
+ */
+export function enqueue(d: Int32Array, hdr: number, cells: number, mask: number, v: number, ctl: Int32Array): void {
   let pos = Atomics.load(d, hdr);
   for (;;) {
     const c = cells + ((pos & mask) << 1);
@@ -84,19 +95,18 @@ function enqueue(d: Int32Array, hdr: number, cells: number, mask: number, v: num
       if (Atomics.compareExchange(d, hdr, pos, (pos + 1) | 0) === pos) {
         d[c + 1] = v;
         Atomics.store(d, c, (pos + 1) | 0);
-        return true;
+        return;
       }
-      pos = Atomics.load(d, hdr);
     } else if (dif < 0) {
-      return false;
-    } else {
-      pos = Atomics.load(d, hdr);
+      if (Atomics.load(ctl, CTL_I32.abort) !== 0) throw new AbortedError();
+      Atomics.wait(d, SLEEP, 0, IDLE_MS);
     }
+    pos = Atomics.load(d, hdr);
   }
 }
 
-/** Vyukov bounded queue: pop. -1 when empty. */
-function dequeue(d: Int32Array, hdr: number, cells: number, mask: number): number {
+/** Vyukov bounded queue: pop. -1 when empty (or when the next cell's push is not published yet). */
+export function dequeue(d: Int32Array, hdr: number, cells: number, mask: number): number {
   let pos = Atomics.load(d, hdr + 16);
   for (;;) {
     const c = cells + ((pos & mask) << 1);
@@ -184,7 +194,7 @@ export const xmalloc: WorkloadDef = {
           }
           mallocs += j;
           d[b] = j;
-          enqueue(d, FULL_Q, l.fullCells, mask, id);
+          enqueue(d, FULL_Q, l.fullCells, mask, id, ci);
         }
       }
       if (consumes && Atomics.load(ci, CTL_I32.stop) === 0) {
@@ -206,7 +216,7 @@ export const xmalloc: WorkloadDef = {
             pendingId = id;
             pendingAt = j;
           } else {
-            enqueue(d, FREE_Q, l.freeCells, mask, id);
+            enqueue(d, FREE_Q, l.freeCells, mask, id, ci);
           }
         }
       }
