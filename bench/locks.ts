@@ -4,7 +4,7 @@
  *
  * Owns: one piscina pool for the whole run (threads = the largest worker count), one fresh
  * SharedArrayBuffer per measured point (lock block + control words + queue nodes, see
- * workers/lock-hammer.ts) and one float64 stats sink per worker.
+ * bench/lock-hammer.ts) and one float64 stats sink per worker.
  *
  * Method (after WebKit's LockSpeedTest / LockFairnessTest and ck_spinlock's benchmark):
  * - uncontended: tinybench, main thread, 1000 lock+unlock pairs per sample;
@@ -36,7 +36,7 @@ import {
   summarizeLockStats,
   type LockKind,
 } from '../src/locks/index.js';
-import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from '../workers/lock-hammer.js';
+import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from './lock-hammer.js';
 import { lineChartSvg } from './charts.js';
 
 export interface LockBenchOptions {
@@ -110,7 +110,7 @@ export class LockValidationError extends Error {
 
 const FULL = { workers: [1, 2, 4, 8, 16, 32, 64], csWrites: [4, 64, 1024], durationMs: 200, reps: 9 };
 const QUICK = { workers: [1, 4, 16, 64], csWrites: [4], durationMs: 250, reps: 1 };
-const WORKER_URL = new URL('./lock-bench-worker.js', import.meta.url);
+const WORKER_URL = new URL('../workers/lock-bench-worker.js', import.meta.url);
 
 export async function runLockBench(options: LockBenchOptions = {}): Promise<LockBenchReport> {
   const quick = options.quick ?? false;

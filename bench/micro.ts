@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { SharedHeap } from '../src/index.js';
-import { between, rng32 } from '../workers/heap-pattern.js';
+import { between, rng32 } from './heap-pattern.js';
 
 export interface MicroRow {
   name: string;

@@ -3,7 +3,7 @@
  * audit of the heap at the end of every round.
  *
  * A round:
- *  1. the main thread mallocs a CONTROL block (workers/stress-shared.ts: control words,
+ *  1. the main thread mallocs a CONTROL block (bench/stress-shared.ts: control words,
  *     per-worker counters, the HAND-OFF array and one LOCAL table per worker);
  *  2. WORK: a fresh piscina pool of `workers` threads; each runs `stress` (seeded from
  *     seed + round + index): malloc / free / realloc / hand-off, verifying every block's
@@ -45,8 +45,9 @@ import {
   WS,
   type ControlViews,
   type SizeMix,
-} from '../workers/stress-shared.js';
-import { OP_COUNT_KEYS, type ControlRef, type DrainTask, type OpCounts, type StressFailure, type StressTask, type WorkCounts } from '../workers/stress-worker.js';
+} from './stress-shared.js';
+import { OP_COUNT_KEYS, type OpCounts } from './stress-shared.js';
+import type { ControlRef, DrainTask, StressFailure, StressTask, WorkCounts } from '../workers/stress-worker.js';
 
 export type { StressFailure } from '../workers/stress-worker.js';
 

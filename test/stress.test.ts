@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { audit, formatFailure, formatSummary, runStress, type StressSummary } from '../bench/stress.js';
-import { parseSize, parseStressArgs, stressCommand } from '../src/cli/stress-command.js';
+import { parseSize, parseStressArgs, stressCommand } from '../bench/cli/stress-command.js';
 import { SharedHeap } from '../src/index.js';
 import {
   controlLayout,
@@ -23,7 +23,7 @@ import {
   stampBlock,
   verifyStamp,
   type Stamp,
-} from '../workers/stress-shared.js';
+} from '../bench/stress-shared.js';
 import type { StressFailure } from '../workers/stress-worker.js';
 
 const MiB = 1024 * 1024;

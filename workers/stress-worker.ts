@@ -38,7 +38,10 @@ import {
   type ControlViews,
   type SizeMix,
   type Stamp,
-} from './stress-shared.js';
+} from '../bench/stress-shared.js';
+import type { OpCounts } from '../bench/stress-shared.js';
+
+export { OP_COUNT_KEYS, type OpCounts } from '../bench/stress-shared.js';
 
 export type FailureKind = 'corrupt' | 'duplicate' | 'overlap' | 'lost' | 'leak' | 'error' | 'hang' | 'check';
 
@@ -87,21 +90,6 @@ export interface StressTask extends ControlRef {
 
 /** The deliberate uncaught exception of a killed-worker test (never caught as a failure). */
 export class WorkerDeath extends Error {}
-
-/** Operation counts of a task (and, summed, of a run). */
-export interface OpCounts {
-  ops: number;
-  allocs: number;
-  frees: number;
-  /** frees of blocks another worker (or the main thread) stamped */
-  remoteFrees: number;
-  reallocs: number;
-  handoffs: number;
-  oom: number;
-  bytesAllocated: number;
-}
-
-export const OP_COUNT_KEYS: readonly (keyof OpCounts)[] = ['ops', 'allocs', 'frees', 'remoteFrees', 'reallocs', 'handoffs', 'oom', 'bytesAllocated'];
 
 export interface WorkCounts extends OpCounts {
   worker: number;

@@ -13,8 +13,8 @@ import os from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { LOCK_KINDS, type LockKind } from '../locks/index.js';
-import { formatProgress, formatSummary, runStress, type StressOptions, type StressSummary } from '../../bench/stress.js';
+import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
+import { formatProgress, formatSummary, runStress, type StressOptions, type StressSummary } from '../stress.js';
 
 export const STRESS_USAGE = `usage: sabmalloc stress [options]
   --workers N             worker threads (default 64)

@@ -1,6 +1,6 @@
 /**
  * Piscina task module of the lock benchmark: one task = one worker hammering the lock
- * until the coordinator sets STOP (see workers/lock-hammer.ts for the shared layout).
+ * until the coordinator sets STOP (see bench/lock-hammer.ts for the shared layout).
  *
  * Owns: one private copy of the hammer module per lock kind. A pool thread runs tasks of
  * every kind over a sweep; with a single hammer loop its `lock.lock()` call site would
@@ -12,15 +12,15 @@
  * flight are N threads contending; they start together at the barrier.
  */
 import type { LockKind } from '../src/locks/index.js';
-import type { HammerResult, HammerTask } from '../workers/lock-hammer.js';
+import type { HammerResult, HammerTask } from '../bench/lock-hammer.js';
 
-type HammerModule = typeof import('../workers/lock-hammer.js');
+type HammerModule = typeof import('../bench/lock-hammer.js');
 const perKind = new Map<LockKind, Promise<HammerModule>>();
 
 function hammerFor(kind: LockKind): Promise<HammerModule> {
   let m = perKind.get(kind);
   if (!m) {
-    m = import(new URL(`../workers/lock-hammer.js?kind=${kind}`, import.meta.url).href) as Promise<HammerModule>;
+    m = import(new URL(`../bench/lock-hammer.js?kind=${kind}`, import.meta.url).href) as Promise<HammerModule>;
     perKind.set(kind, m);
   }
   return m;

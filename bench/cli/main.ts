@@ -34,14 +34,14 @@ async function main(argv: readonly string[]): Promise<number> {
         return 0;
       }
       const quick = rest.includes('--quick');
-      const micro = await import('../../bench/micro.js');
+      const micro = await import('../micro.js');
       process.stderr.write('sabmalloc bench: micro benchmarks (malloc+free pair, random churn)\n');
       micro.printMicro(await micro.runMicroBench({ quick, command: `npx sabmalloc bench${quick ? ' --quick' : ''}` }));
       const { benchCommand } = await import('./bench-command.js');
       return benchCommand(rest);
     }
     case 'micro': {
-      const micro = await import('../../bench/micro.js');
+      const micro = await import('../micro.js');
       const quick = rest.includes('--quick');
       micro.printMicro(await micro.runMicroBench({ quick, command: `npx sabmalloc micro${quick ? ' --quick' : ''}` }));
       return 0;
@@ -55,7 +55,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return stressCommand(rest);
     }
     case 'sizeclasses': {
-      const { printSizeClasses } = await import('../../bench/sizeclasses.js');
+      const { printSizeClasses } = await import('../sizeclasses.js');
       const i = rest.indexOf('--page-size');
       printSizeClasses(i >= 0 ? Number(rest[i + 1]) : 8192);
       return 0;

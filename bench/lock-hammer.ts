@@ -1,6 +1,6 @@
 /**
  * The loop one worker runs to hammer a lock: shared by the lock tests (plain
- * worker_threads, workers/lock-worker.ts) and the lock benchmark (piscina,
+ * worker_threads, test/fixtures/lock-worker.ts) and the lock benchmark (piscina,
  * bench/lock-bench-worker.ts).
  *
  * Owns: nothing; everything lives in the SharedArrayBuffer laid out by `hammerLayout`:

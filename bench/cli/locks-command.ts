@@ -10,8 +10,8 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { LOCK_KINDS, type LockKind } from '../locks/index.js';
-import { LockValidationError, replotLockBench, runLockBench, type LockBenchOptions } from '../../bench/locks.js';
+import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
+import { LockValidationError, replotLockBench, runLockBench, type LockBenchOptions } from '../locks.js';
 
 export const LOCKS_USAGE = `usage: sabmalloc locks [options]
   --quick              few points, short durations (well under a minute)

@@ -10,11 +10,11 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_ALLOCATORS, QUICK_ALLOCATORS } from '../../bench/contention/allocators.js';
-import { formatSummary, writeReport } from '../../bench/contention/report.js';
-import { recomputeResults, runContentionSuite, type SuiteResults } from '../../bench/contention/suite.js';
-import type { ContentionOptions } from '../../bench/contention/types.js';
-import { WORKLOAD_NAMES } from '../../bench/contention/workloads/index.js';
+import { DEFAULT_ALLOCATORS, QUICK_ALLOCATORS } from '../contention/allocators.js';
+import { formatSummary, writeReport } from '../contention/report.js';
+import { recomputeResults, runContentionSuite, type SuiteResults } from '../contention/suite.js';
+import type { ContentionOptions } from '../contention/types.js';
+import { WORKLOAD_NAMES } from '../contention/workloads/index.js';
 
 export const BENCH_USAGE = `usage: sabmalloc bench [options]
 Contention benchmark suite: allocator workloads on 1..64 workers, sabmalloc against a
