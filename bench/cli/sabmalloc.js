@@ -10,4 +10,5 @@ if (!existsSync(main)) {
   console.error('sabmalloc: the lab is not built (dist/bench/cli/main.js is missing): run `npm run build` in the repository first');
   process.exit(1);
 }
-await import(main.href);
+const { run } = await import(main.href);
+await run(process.argv.slice(2));

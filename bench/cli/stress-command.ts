@@ -3,18 +3,15 @@
  *
  * Owns: the mapping from argv to StressOptions and from the outcome to an exit code:
  * 0 = zero failures, 1 = a failure (lost, duplicated, overlapping or corrupted block, leak,
- * check() failure, hang), 2 = bad arguments. Progress goes to stderr, the summary to stdout.
- * Wire it from the main CLI with
- *   `case 'stress': process.exitCode = await stressCommand(argv.slice(1)); break;`
- * It also runs standalone: `node dist/src/cli/stress-command.js --workers 16`.
+ * check() failure, hang), 2 = bad arguments (a UsageError thrown by parseStressArgs before
+ * anything runs). Progress goes to stderr, the summary to stdout, a file only with --out.
  */
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
-import { formatProgress, formatSummary, runStress, type StressOptions, type StressSummary } from '../stress.js';
+import { formatProgress, formatSummary, resolveStressOptions, runStress, type StressOptions, type StressSummary } from '../stress.js';
+import { UsageError, numberIn, oneOf, parseOptions, parseOrExit, wantsHelp } from './args.js';
 
 export const STRESS_USAGE = `usage: sabmalloc stress [options]
   --workers N             worker threads (default 64)
@@ -49,21 +46,16 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 102
 export function parseSize(s: string, what: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(s);
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new RangeError(`bad ${what}: ${s} (e.g. 256M, 1G)`);
+  if (!m || unit === undefined) throw new UsageError(`bad ${what}: ${s} (e.g. 256M, 1G)`);
   return Math.round(Number(m[1]) * unit);
 }
 
 function num(s: string | undefined, what: string, integer = false): number | undefined {
-  if (s === undefined) return undefined;
-  const x = Number(s);
-  if (s.trim() === '' || !Number.isFinite(x) || (integer && !Number.isInteger(x))) throw new RangeError(`bad ${what}: ${s}`);
-  return x;
+  return numberIn(s, what, integer ? 0 : -Infinity, Number.MAX_SAFE_INTEGER, integer);
 }
 
 function lockKind(s: string | undefined, what: string): LockKind | undefined {
-  if (s === undefined) return undefined;
-  if (!LOCK_KINDS.includes(s as LockKind)) throw new RangeError(`unknown ${what} kind: ${s} (kinds: ${LOCK_KINDS.join(', ')})`);
-  return s as LockKind;
+  return oneOf(s, what, LOCK_KINDS);
 }
 
 export interface ParsedStressArgs {
@@ -73,37 +65,38 @@ export interface ParsedStressArgs {
   quiet: boolean;
 }
 
+const STRESS_OPTIONS = {
+  workers: { type: 'string' },
+  ops: { type: 'string' },
+  duration: { type: 'string' },
+  sizes: { type: 'string' },
+  'remote-free-rate': { type: 'string' },
+  'realloc-rate': { type: 'string' },
+  'central-lock': { type: 'string' },
+  'page-heap-lock': { type: 'string' },
+  'heap-size': { type: 'string' },
+  'max-heap-size': { type: 'string' },
+  seed: { type: 'string' },
+  rounds: { type: 'string' },
+  soak: { type: 'string' },
+  'local-cap': { type: 'string' },
+  'handoff-slots': { type: 'string' },
+  'kill-rate': { type: 'string' },
+  prealloc: { type: 'boolean' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+} as const;
+
+/**
+ * Parses and validates every argument (ranges through resolveStressOptions, the same rules
+ * runStress applies); throws UsageError. Does no work.
+ */
 export function parseStressArgs(argv: readonly string[]): ParsedStressArgs {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      workers: { type: 'string' },
-      ops: { type: 'string' },
-      duration: { type: 'string' },
-      sizes: { type: 'string' },
-      'remote-free-rate': { type: 'string' },
-      'realloc-rate': { type: 'string' },
-      'central-lock': { type: 'string' },
-      'page-heap-lock': { type: 'string' },
-      'heap-size': { type: 'string' },
-      'max-heap-size': { type: 'string' },
-      seed: { type: 'string' },
-      rounds: { type: 'string' },
-      soak: { type: 'string' },
-      'local-cap': { type: 'string' },
-      'handoff-slots': { type: 'string' },
-      'kill-rate': { type: 'string' },
-      prealloc: { type: 'boolean' },
-      out: { type: 'string' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.ops !== undefined && values.duration !== undefined) throw new RangeError('give --ops or --duration, not both');
-  const sizes = values.sizes;
-  if (sizes !== undefined && !['small', 'mixed', 'large'].includes(sizes)) throw new RangeError(`bad --sizes: ${sizes} (small, mixed or large)`);
+  const { values } = parseOptions(argv, STRESS_OPTIONS);
+  if (values.ops !== undefined && values.duration !== undefined) throw new UsageError('give --ops or --duration, not both');
+  const sizes = oneOf(values.sizes, '--sizes', ['small', 'mixed', 'large'] as const);
+  if (values.out === '') throw new UsageError('bad --out: empty path');
   const central = lockKind(values['central-lock'], '--central-lock');
   const pageHeap = lockKind(values['page-heap-lock'], '--page-heap-lock');
   const options: StressOptions = {
@@ -126,6 +119,12 @@ export function parseStressArgs(argv: readonly string[]): ParsedStressArgs {
   };
   // A growable heap given only --max-heap-size starts at the default size.
   for (const k of Object.keys(options) as (keyof StressOptions)[]) if (options[k] === undefined) delete options[k];
+  try {
+    resolveStressOptions(options);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
   return {
     options,
     out: values.out,
@@ -153,17 +152,13 @@ export function summaryMarkdown(s: StressSummary, command: string): string {
 
 /** Runs `sabmalloc stress` for `argv` (the arguments after `stress`); returns the exit code. */
 export async function stressCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (wantsHelp(argv)) {
     console.log(STRESS_USAGE);
     return 0;
   }
-  let parsed: ParsedStressArgs;
-  try {
-    parsed = parseStressArgs(argv);
-  } catch (e) {
-    console.error(`sabmalloc stress: ${(e as Error).message}\n\n${STRESS_USAGE}`);
-    return 2;
-  }
+  const p = parseOrExit('stress', () => parseStressArgs(argv));
+  if ('code' in p) return p.code;
+  const parsed = p.ok;
   const tty = process.stderr.isTTY === true;
   let lastPrinted = 0;
   let lastLength = 0;
@@ -183,16 +178,7 @@ export async function stressCommand(argv: string[]): Promise<number> {
           }
         },
   };
-  let summary: StressSummary;
-  try {
-    summary = await runStress(options);
-  } catch (e) {
-    if (e instanceof RangeError) {
-      console.error(`sabmalloc stress: ${e.message}\n\n${STRESS_USAGE}`);
-      return 2;
-    }
-    throw e;
-  }
+  const summary = await runStress(options);
   if (tty && !parsed.quiet) process.stderr.write('\n');
   if (parsed.json) console.log(JSON.stringify(summary, null, 2));
   else for (const line of formatSummary(summary)) console.log(line);
@@ -203,10 +189,4 @@ export async function stressCommand(argv: string[]): Promise<number> {
     console.error(`wrote ${parsed.out}`);
   }
   return summary.ok ? 0 : 1;
-}
-
-// Standalone: node dist/src/cli/stress-command.js [options]
-const self = fileURLToPath(import.meta.url);
-if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === self) {
-  process.exitCode = await stressCommand(process.argv.slice(2));
 }
