@@ -31,13 +31,13 @@ import { Bench } from 'tinybench';
 import {
   LOCK_KINDS,
   LOCK_STAT_SLOTS,
-  createLock,
   initLockBlock,
   summarizeLockStats,
   type LockKind,
 } from '../src/locks/index.js';
 import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from './lock-hammer.js';
 import { lineChartSvg } from './charts.js';
+import { createBenchLock, isLockModule, lockModuleUrl } from './lock-modules.js';
 
 export interface LockBenchOptions {
   kinds?: readonly LockKind[];
@@ -129,7 +129,7 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
   };
   if (!(Number.isInteger(opts.reps) && opts.reps >= 1)) throw new RangeError(`bad reps ${opts.reps}`);
   for (const w of opts.workers) if (!(Number.isInteger(w) && w >= 1 && w <= 1024)) throw new RangeError(`bad worker count ${w}`);
-  for (const k of opts.kinds) if (!LOCK_KINDS.includes(k)) throw new RangeError(`unknown lock kind ${k}`);
+  for (const k of opts.kinds) if (!LOCK_KINDS.includes(k) && !isLockModule(k)) throw new RangeError(`unknown lock kind ${k}`);
   const progress = options.progress ?? ((line: string) => process.stderr.write(line + '\n'));
   const print = options.print ?? true;
   const outDir = options.outDir === undefined ? resolve('bench/results') : options.outDir;
@@ -285,7 +285,7 @@ async function runTasks(
   const i32 = new Int32Array(sab);
   initLockBlock(i32, LOCK_WORD);
   const runs: Promise<HammerResult>[] = [];
-  for (let id = 1; id <= workers; id++) runs.push(pool.run({ sab, statsSab, kind, ownerId: id, ...shape }));
+  for (let id = 1; id <= workers; id++) runs.push(pool.run({ sab, statsSab, kind, ownerId: id, lockModule: lockModuleUrl(kind), ...shape }));
   const deadline = Date.now() + 60_000;
   while (Atomics.load(i32, CTRL.ready) < workers) {
     if (Date.now() > deadline) throw new Error(`lock bench: only ${Atomics.load(i32, CTRL.ready)}/${workers} workers reached the barrier`);
@@ -344,7 +344,7 @@ async function measureUncontended(kinds: readonly LockKind[], timeMs: number): P
     }
   });
   for (const kind of kinds) {
-    const lock = createLock(kind, { i32: block(), word: LOCK_WORD, ownerId: 1, nodeWord: nodeWordOf });
+    const lock = createBenchLock(kind, { i32: block(), word: LOCK_WORD, ownerId: 1, nodeWord: nodeWordOf });
     // A private copy of the loop per kind keeps its call site monomorphic (see the module).
     const { lockPairs } = (await import(new URL(`./lock-pair-loop.js?kind=${kind}`, import.meta.url).href)) as PairLoopModule;
     bench.add(kind, () => lockPairs(lock, PAIRS));

@@ -11,7 +11,7 @@
  * A pool thread runs one task at a time (concurrentTasksPerWorker = 1), so N tasks in
  * flight are N threads contending; they start together at the barrier.
  */
-import type { LockKind } from '../src/locks/index.js';
+import type { Lock, LockInit, LockKind } from '../src/locks/index.js';
 import type { HammerResult, HammerTask } from '../bench/lock-hammer.js';
 
 type HammerModule = typeof import('../bench/lock-hammer.js');
@@ -26,6 +26,20 @@ function hammerFor(kind: LockKind): Promise<HammerModule> {
   return m;
 }
 
+type LockFactory = (init: LockInit) => Lock;
+const factories = new Map<string, Promise<LockFactory>>();
+
+/** A user's lock module (bench/lock-modules.ts), imported once per thread. */
+function factoryFor(url: string): Promise<LockFactory> {
+  let f = factories.get(url);
+  if (!f) {
+    f = import(url).then((m: { create: LockFactory }) => m.create);
+    factories.set(url, f);
+  }
+  return f;
+}
+
 export default async function lockBenchTask(task: HammerTask): Promise<HammerResult> {
-  return (await hammerFor(task.kind)).hammer(task);
+  const make = task.lockModule === undefined ? undefined : await factoryFor(task.lockModule);
+  return (await hammerFor(task.kind)).hammer(task, make);
 }

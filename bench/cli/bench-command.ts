@@ -8,13 +8,14 @@
  * under --out (default bench/results) and nothing is written with --no-write.
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_ALLOCATORS, QUICK_ALLOCATORS, expandAllocatorIds } from '../contention/allocators.js';
+import { DEFAULT_ALLOCATORS, QUICK_ALLOCATORS, allocatorSpec, expandAllocatorIds, registerAllocatorSpec } from '../contention/allocators.js';
+import { loadAllocatorModule } from '../contention/adapters/module.js';
 import { writeResultsCsv } from '../contention/csv.js';
 import { formatSummary, writeReport } from '../contention/report.js';
 import { recomputeResults, runContentionSuite, type SuiteResults } from '../contention/suite.js';
 import type { ContentionOptions } from '../contention/types.js';
 import { WORKLOADS, WORKLOAD_NAMES } from '../contention/workloads/index.js';
-import { DEFAULT_OUT, MAX_WORKERS, UsageError, existingFile, intListIn, listOf, numberIn, oneOf, outDir, parseOptions, parseOrExit, stem, wantsHelp } from './args.js';
+import { DEFAULT_OUT, MAX_WORKERS, UsageError, existingFile, intListIn, listOf, numberIn, oneOf, outDir, parseOptions, parseOrExit, stem, usageLine, wantsHelp } from './args.js';
 
 export const BENCH_USAGE = `usage: sabmalloc bench [options]
 Contention benchmark suite: allocator workloads on 1..64 workers, sabmalloc against a
@@ -46,6 +47,10 @@ and the JSON of every figure.
   --fail-fast            stop at the first failed run
   --note TEXT            a paragraph for the top of the report (why the run was made this way)
   --from-json FILE       re-render the report, charts and CSV from saved results (no run)
+  --allocator-module F   your own allocator (an ES module implementing the adapter interface
+                         of bench/contention/adapters/module.ts; repeatable): measured next
+                         to the others (example: bench/examples/pow2-allocator.js)
+  --dry-run              parse and check every argument (and load the modules), run nothing
   --json                 print the results JSON on stdout instead of the summary table`;
 
 export interface BenchCommandOptions {
@@ -57,6 +62,9 @@ export interface BenchCommandOptions {
   note?: string;
   /** the saved results named by --from-json, already read and parsed */
   fromJson?: SuiteResults;
+  /** --allocator-module files (checked to exist; loaded by prepareBench) */
+  allocatorModules: string[];
+  dryRun: boolean;
 }
 
 const BENCH_OPTIONS = {
@@ -80,6 +88,8 @@ const BENCH_OPTIONS = {
   json: { type: 'boolean' },
   note: { type: 'string' },
   'from-json': { type: 'string' },
+  'allocator-module': { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean' },
 } as const;
 
 /** Largest value any workload parameter may take (counts and byte sizes). */
@@ -131,8 +141,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommandOptions {
   const { values } = parseOptions(argv, BENCH_OPTIONS);
   const workloads = listOf(values.workloads, '--workloads');
   for (const w of workloads ?? []) if (!WORKLOAD_NAMES.includes(w)) throw new UsageError(`unknown workload '${w}' (known: ${WORKLOAD_NAMES.join(', ')})`);
+  const allocatorModules = (values['allocator-module'] ?? []).map((f) => existingFile(f, '--allocator-module')!);
   const allocators = listOf(values.allocators, '--allocators');
-  if (allocators) {
+  // with modules, the list may name their ids: checked once they are loaded (prepareBench)
+  if (allocators && allocatorModules.length === 0) {
     try {
       expandAllocatorIds(allocators);
     } catch (e) {
@@ -164,7 +176,46 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommandOptions {
     micro: !values['no-micro'] && fromJson === undefined,
     note: values.note,
     fromJson,
+    allocatorModules,
+    dryRun: values['dry-run'] ?? false,
   };
+}
+
+/**
+ * The asynchronous part of validation: loads the --allocator-module files (checking their
+ * exports), adds their ids to the allocator list and checks the whole list; registers the
+ * allocators a --from-json file names that are not built in. Throws UsageError. Runs no
+ * benchmark.
+ */
+export async function prepareBench(opts: BenchCommandOptions): Promise<void> {
+  const ids: string[] = [];
+  for (const file of opts.allocatorModules) {
+    try {
+      ids.push((await loadAllocatorModule(file)).id);
+    } catch (e) {
+      throw new UsageError(firstLineOf(e));
+    }
+  }
+  if (ids.length > 0) {
+    const list = [...(opts.suite.allocators ?? (opts.suite.quick ? QUICK_ALLOCATORS : DEFAULT_ALLOCATORS))];
+    for (const id of ids) if (!list.includes(id)) list.push(id);
+    try {
+      expandAllocatorIds(list);
+    } catch (e) {
+      throw new UsageError(firstLineOf(e));
+    }
+    opts.suite.allocators = list;
+  }
+  if (opts.fromJson) {
+    const labels = opts.fromJson.meta.allocatorLabels ?? {};
+    for (const id of opts.fromJson.meta.options.allocators) {
+      try {
+        allocatorSpec(id);
+      } catch {
+        registerAllocatorSpec({ id, label: labels[id] ?? id, family: 'module' }); // a user's allocator of that run
+      }
+    }
+  }
 }
 
 /**
@@ -179,6 +230,17 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   const r = parseOrExit('bench', () => parseBenchArgs(argv));
   if ('code' in r) return r.code;
   const opts = r.ok;
+  try {
+    await prepareBench(opts);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(usageLine('bench', e.message));
+    return 2;
+  }
+  if (opts.dryRun) {
+    console.log(`sabmalloc bench: arguments OK; dry run, nothing run or written`);
+    return 0;
+  }
   const command = `sabmalloc bench${argv.length ? ` ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}` : ''}`;
   if (opts.micro) {
     const { runMicroBench } = await import('../micro.js');
@@ -200,7 +262,7 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
   if (opts.note) results.meta.note = opts.note;
   if (opts.outDir !== null) {
     const files = await writeReport(results, opts.outDir, opts.stem);
-    files.push(writeResultsCsv(results, opts.outDir, opts.stem));
+    files.push(...writeResultsCsv(results, opts.outDir, opts.stem));
     console.error(`wrote ${files.length} files under ${opts.outDir}: ${files.filter((f) => /\.(md|json|csv)$/.test(f)).join(', ')}`);
   }
   if (opts.json) console.log(JSON.stringify(results, null, 1));

@@ -5,9 +5,10 @@
  * exit code: 0 = done, 1 = a lock broke mutual exclusion (LockValidationError), 2 = bad
  * arguments (a UsageError thrown by parseLocksArgs before anything runs).
  */
-import { LOCK_KINDS } from '../../src/locks/index.js';
+import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
+import { loadLockModule } from '../lock-modules.js';
 import { LockValidationError, replotLockBench, runLockBench, type LockBenchOptions } from '../locks.js';
-import { DEFAULT_OUT, MAX_WORKERS, UsageError, existingFile, intListIn, listOf, numberIn, oneOf, outDir, parseOptions, parseOrExit, stem, wantsHelp } from './args.js';
+import { DEFAULT_OUT, MAX_WORKERS, UsageError, existingFile, intListIn, listOf, numberIn, oneOf, outDir, parseOptions, parseOrExit, stem, usageLine, wantsHelp } from './args.js';
 
 export const LOCKS_USAGE = `usage: sabmalloc locks [options]
   --quick              few points, short durations (well under a minute)
@@ -22,6 +23,10 @@ export const LOCKS_USAGE = `usage: sabmalloc locks [options]
   --out DIR            results directory (default bench/results, relative to the working directory)
   --no-write           write no file at all
   --name STEM          results file name stem (default locks / locks-quick)
+  --lock-module FILE   your own lock (an ES module implementing the lock interface of
+                       bench/lock-modules.ts; repeatable): measured next to the kinds
+                       (example: bench/examples/backoff-lock.js)
+  --dry-run            parse and check every argument (and load the modules), run nothing
   --replot FILE        re-render tables, charts and JSON from a saved report; no measuring
                        (written to --out, default the report's own directory)`;
 
@@ -39,16 +44,23 @@ const LOCKS_OPTIONS = {
   'no-write': { type: 'boolean' },
   name: { type: 'string' },
   replot: { type: 'string' },
+  'lock-module': { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean' },
 } as const;
 
 export interface LocksCommandOptions extends LockBenchOptions {
   replot?: string;
+  /** --lock-module files (checked to exist; loaded by prepareLocks) */
+  lockModules: string[];
+  dryRun: boolean;
 }
 
 /** Parses and validates every argument; throws UsageError. Does no work. */
 export function parseLocksArgs(argv: readonly string[]): LocksCommandOptions {
   const { values } = parseOptions(argv, LOCKS_OPTIONS);
-  const kinds = listOf(values.kinds, '--kinds')?.map((k) => oneOf(k, '--kinds', LOCK_KINDS)!);
+  const lockModules = (values['lock-module'] ?? []).map((f) => existingFile(f, '--lock-module')!);
+  // with modules, --kinds may name theirs: checked once they are loaded (prepareLocks)
+  const kinds = listOf(values.kinds, '--kinds')?.map((k) => (lockModules.length ? k : oneOf(k, '--kinds', LOCK_KINDS)!)) as LockKind[] | undefined;
   const replot = existingFile(values.replot, '--replot');
   if (replot !== undefined && values['no-write']) throw new UsageError('--replot only writes files: drop --no-write');
   return {
@@ -64,7 +76,30 @@ export function parseLocksArgs(argv: readonly string[]): LocksCommandOptions {
     outDir: replot !== undefined && values.out === undefined ? undefined : outDir(values.out, values['no-write'], DEFAULT_OUT),
     name: stem(values.name, '--name'),
     replot,
+    lockModules,
+    dryRun: values['dry-run'] ?? false,
   };
+}
+
+/**
+ * The asynchronous part of validation: loads the --lock-module files (checking the lock
+ * interface with a single-thread round trip), adds their kinds to the list and checks the
+ * whole list. Throws UsageError. Measures nothing.
+ */
+export async function prepareLocks(opts: LocksCommandOptions): Promise<void> {
+  if (opts.lockModules.length === 0) return;
+  const names: string[] = [];
+  for (const file of opts.lockModules) {
+    try {
+      names.push(await loadLockModule(file));
+    } catch (e) {
+      throw new UsageError((e as Error).message.split('\n')[0]!);
+    }
+  }
+  const kinds: string[] = [...(opts.kinds ?? LOCK_KINDS)];
+  for (const k of kinds) if (!(LOCK_KINDS as readonly string[]).includes(k) && !names.includes(k)) throw new UsageError(`bad --kinds '${k}': one of ${[...LOCK_KINDS, ...names].join(', ')}`);
+  for (const n of names) if (!kinds.includes(n)) kinds.push(n);
+  opts.kinds = kinds as LockKind[]; // module kinds travel as names (bench/lock-modules.ts)
 }
 
 /**
@@ -79,6 +114,17 @@ export async function runLocksCommand(argv: readonly string[]): Promise<number> 
   const r = parseOrExit('locks', () => parseLocksArgs(argv));
   if ('code' in r) return r.code;
   const options = r.ok;
+  try {
+    await prepareLocks(options);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(usageLine('locks', e.message));
+    return 2;
+  }
+  if (options.dryRun) {
+    console.log('sabmalloc locks: arguments OK; dry run, nothing measured or written');
+    return 0;
+  }
   try {
     const report = options.replot
       ? await replotLockBench(options.replot, options.outDir ?? undefined, options.name)

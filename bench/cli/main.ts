@@ -44,7 +44,8 @@ a bare free-list floor, random churn. About 20 s (--quick: a few seconds).
   --quick        short sampling, one round
   --out DIR      results directory (default bench/results, relative to the working directory)
   --no-write     write no file at all
-  --name STEM    file name stem (default micro; quick micro-quick)`;
+  --name STEM    file name stem (default micro; quick micro-quick)
+  --dry-run      parse and check every argument, run nothing`;
 
 const SIZECLASSES_USAGE = `usage: sabmalloc sizeclasses [--page-size N]
 Prints the size-class table for a page size.
@@ -66,10 +67,13 @@ function version(): string {
   }
 }
 
-function parseMicroArgs(argv: readonly string[]): { quick: boolean; outDir: string | null; name: string } {
-  const { values } = parseOptions(argv, { quick: { type: 'boolean' }, out: { type: 'string' }, 'no-write': { type: 'boolean' }, name: { type: 'string' } } as const);
+const MICRO_OPTIONS = { quick: { type: 'boolean' }, out: { type: 'string' }, 'no-write': { type: 'boolean' }, name: { type: 'string' }, 'dry-run': { type: 'boolean' } } as const;
+
+function parseMicroArgs(argv: readonly string[]): { quick: boolean; outDir: string | null; name: string; dryRun: boolean } {
+  const { values } = parseOptions(argv, MICRO_OPTIONS);
   const quick = values.quick ?? false;
-  return { quick, outDir: outDir(values.out, values['no-write'], DEFAULT_OUT), name: stem(values.name, '--name') ?? (quick ? 'micro-quick' : 'micro') };
+  const name = stem(values.name, '--name') ?? (quick ? 'micro-quick' : 'micro');
+  return { quick, outDir: outDir(values.out, values['no-write'], DEFAULT_OUT), name, dryRun: values['dry-run'] ?? false };
 }
 
 function parsePageSize(argv: readonly string[]): number {
@@ -90,6 +94,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (wantsHelp(rest)) return help(MICRO_USAGE);
       const p = parseOrExit('micro', () => parseMicroArgs(rest));
       if ('code' in p) return p.code;
+      if (p.ok.dryRun) return help('sabmalloc micro: arguments OK; dry run, nothing run or written');
       const { runMicroBench } = await import('../micro.js');
       await runMicroBench({ ...p.ok, command: `sabmalloc micro ${rest.join(' ')}`.trim() });
       if (p.ok.outDir !== null) console.error(`wrote ${join(p.ok.outDir, `${p.ok.name}.json`)} and ${p.ok.name}.md`);

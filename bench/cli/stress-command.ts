@@ -38,7 +38,8 @@ export const STRESS_USAGE = `usage: sabmalloc stress [options]
                           or mcs lock wedges it (known issue)
   --out FILE              also write the summary as markdown to FILE
   --json                  print the summary as JSON instead of text
-  --quiet                 no progress lines`;
+  --quiet                 no progress lines
+  --dry-run               parse and check every argument, run nothing`;
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
 
@@ -59,6 +60,7 @@ function lockKind(s: string | undefined, what: string): LockKind | undefined {
 }
 
 export interface ParsedStressArgs {
+  dryRun: boolean;
   options: StressOptions;
   out: string | undefined;
   json: boolean;
@@ -86,6 +88,7 @@ const STRESS_OPTIONS = {
   out: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
 } as const;
 
 /**
@@ -126,6 +129,7 @@ export function parseStressArgs(argv: readonly string[]): ParsedStressArgs {
     throw e;
   }
   return {
+    dryRun: values['dry-run'] ?? false,
     options,
     out: values.out,
     json: values.json ?? false,
@@ -159,6 +163,10 @@ export async function stressCommand(argv: string[]): Promise<number> {
   const p = parseOrExit('stress', () => parseStressArgs(argv));
   if ('code' in p) return p.code;
   const parsed = p.ok;
+  if (parsed.dryRun) {
+    console.log('sabmalloc stress: arguments OK; dry run, nothing run or written');
+    return 0;
+  }
   const tty = process.stderr.isTTY === true;
   let lastPrinted = 0;
   let lastLength = 0;

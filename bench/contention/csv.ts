@@ -83,10 +83,10 @@ export function runsCsv(r: ContentionResults): string {
   );
 }
 
-/** Writes <stem>.csv (figures) and <stem>-runs.csv; returns the figures file's path. */
-export function writeResultsCsv(r: ContentionResults, outDir: string, stem: string): string {
-  const file = path.join(outDir, `${stem}.csv`);
-  writeFileSync(file, figuresCsv(r));
-  writeFileSync(path.join(outDir, `${stem}-runs.csv`), runsCsv(r));
-  return file;
+/** Writes <stem>.csv (figures) and <stem>-runs.csv; returns both paths. */
+export function writeResultsCsv(r: ContentionResults, outDir: string, stem: string): string[] {
+  const files = [path.join(outDir, `${stem}.csv`), path.join(outDir, `${stem}-runs.csv`)];
+  writeFileSync(files[0]!, figuresCsv(r));
+  writeFileSync(files[1]!, runsCsv(r));
+  return files;
 }
