@@ -23,7 +23,7 @@
  * Descheduled holders are the subject, not a problem: with 64 workers on 2 cores most
  * workers are descheduled most of the time, which is what separates the kinds.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
@@ -110,7 +110,8 @@ export class LockValidationError extends Error {
 
 const FULL = { workers: [1, 2, 4, 8, 16, 32, 64], csWrites: [4, 64, 1024], durationMs: 200, reps: 9 };
 const QUICK = { workers: [1, 4, 16, 64], csWrites: [4], durationMs: 250, reps: 1 };
-const WORKER_URL = new URL('../workers/lock-bench-worker.js', import.meta.url);
+// compiled next to this module (dist/bench), or from the source tree (vitest) the dist/ copy
+const WORKER_URL = [new URL('../workers/lock-bench-worker.js', import.meta.url), new URL('../dist/workers/lock-bench-worker.js', import.meta.url)].find((u) => existsSync(u)) ?? new URL('../workers/lock-bench-worker.js', import.meta.url);
 
 export async function runLockBench(options: LockBenchOptions = {}): Promise<LockBenchReport> {
   const quick = options.quick ?? false;

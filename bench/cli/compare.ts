@@ -143,7 +143,7 @@ export function compareCommand(argv: readonly string[]): number {
     console.error('sabmalloc compare: the two runs have no (workload, allocator, workers) point in common (try --all)');
     return 1;
   }
-  if (csv) process.stdout.write(comparisonCsv(rows));
+  if (csv) console.log(comparisonCsv(rows).trimEnd());
   else console.log(formatComparison(rows, aFile, bFile));
   return 0;
 }
