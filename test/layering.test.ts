@@ -21,7 +21,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const files = tsFiles(ROOT, ['src', 'bench', 'workers', 'test']);
 const edges = importEdges(ROOT, files);
 // spelled in two pieces so that the walker, reading this file, does not see an import
-const DYNAMIC_IMPORT_OF_B = 'export const c = await im' + "port('./b.js');\n";
+const DYNAMIC_IMPORT_OF_B = 'export const c = await im' + "port('./b.js');\nexport type D = typeof im" + "port('../bench/d.js');\n";
 const show = (es: readonly ImportEdge[]): string[] => es.map((e) => `${e.from} -> ${e.to}${e.typeOnly ? ' (type)' : ''}`);
 
 describe('import graph', () => {
@@ -62,6 +62,7 @@ describe('the walker', () => {
       writeFileSync(path.join(dir, 'bench', 't.ts'), 'export type T = 1;\n');
       writeFileSync(path.join(dir, 'bench', 'u.ts'), 'export type U = 1;\n');
       writeFileSync(path.join(dir, 'bench', 'side.ts'), '');
+      writeFileSync(path.join(dir, 'bench', 'd.ts'), 'export const d = 1;\n');
       const fs = tsFiles(dir, ['src', 'bench']);
       const es = importEdges(dir, fs);
       expect(show(es).sort()).toEqual(
@@ -72,6 +73,7 @@ describe('the walker', () => {
           'src/c.ts -> bench/u.ts (type)',
           'src/c.ts -> bench/side.ts',
           'src/c.ts -> src/b.ts',
+          'src/c.ts -> bench/d.ts (type)',
         ].sort(),
       );
       expect(findCycles(es)).toEqual([['src/a.ts', 'src/b.ts', 'src/a.ts']]);

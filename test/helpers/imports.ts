@@ -3,8 +3,8 @@
  * test), for the layering test. It reads static `import ... from`, `export ... from`,
  * `import '...'` and `import('literal')` specifiers (relative ones only: packages are not
  * part of the graph), resolves `./x.js` to `./x.ts` (or `.cts`), and marks an edge
- * type-only when TypeScript erases it (`import type`, `export type`, or every imported
- * name marked `type`).
+ * type-only when TypeScript erases it (`import type`, `export type`, every imported name
+ * marked `type`, `typeof import('x')`, `import('x').Type`).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -33,7 +33,8 @@ export function tsFiles(root: string, dirs: readonly string[]): string[] {
 
 const STATIC = /(?:^|\n)\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"]([^'"]+)['"]/g;
 const BARE = /(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
-const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+// `typeof import('x')` and `import('x').Type` are type positions; other import('x') calls run
+const DYNAMIC = /(typeof\s+)?\bimport\(\s*['"]([^'"]+)['"]\s*\)(\.[A-Z])?/g;
 
 function stripComments(src: string): string {
   return src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
@@ -65,7 +66,7 @@ export function importEdges(root: string, files: readonly string[]): ImportEdge[
     };
     for (const m of src.matchAll(STATIC)) add(m[4]!, m[2] !== undefined || allNamesTyped(m[3]!));
     for (const m of src.matchAll(BARE)) add(m[1]!, false);
-    for (const m of src.matchAll(DYNAMIC)) add(m[1]!, false);
+    for (const m of src.matchAll(DYNAMIC)) add(m[2]!, m[1] !== undefined || m[3] !== undefined);
   }
   return edges;
 }
