@@ -8,6 +8,9 @@
  * that), so each kind gets its own module instance (a distinct URL, hence distinct
  * compiled code and type feedback), as each allocator call site has its own.
  *
+ * A user's lock module (bench/lock-modules.ts) travels as a file URL in the task; the
+ * worker imports it once and the hammer builds that thread's lock with its create().
+ *
  * A pool thread runs one task at a time (concurrentTasksPerWorker = 1), so N tasks in
  * flight are N threads contending; they start together at the barrier.
  */
