@@ -7,7 +7,7 @@
  * layout). Host-agnostic: no Node import, so it bundles for a browser.
  */
 import { summarizeLockStats, type LockKind } from '../src/locks/index.js';
-import { CTRL, hammerWords, statsBaseOf, type HammerResult } from '../workers/lock-hammer.js';
+import { CTRL, hammerWords, statsBaseOf, type HammerResult } from './lock-hammer.js';
 
 export interface LockBenchPoint {
   kind: LockKind;

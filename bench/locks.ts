@@ -4,7 +4,7 @@
  *
  * Owns: one piscina pool for the whole run (threads = the largest worker count), one fresh
  * SharedArrayBuffer per measured point (lock block + control words + queue nodes, see
- * workers/lock-hammer.ts) and one float64 stats sink per worker.
+ * bench/lock-hammer.ts) and one float64 stats sink per worker.
  *
  * Method (after WebKit's LockSpeedTest / LockFairnessTest and ck_spinlock's benchmark):
  * - uncontended: tinybench, main thread, 1000 lock+unlock pairs per sample;
@@ -23,7 +23,7 @@
  * Descheduled holders are the subject, not a problem: with 64 workers on 2 cores most
  * workers are descheduled most of the time, which is what separates the kinds.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
@@ -31,13 +31,13 @@ import { Bench } from 'tinybench';
 import {
   LOCK_KINDS,
   LOCK_STAT_SLOTS,
-  createLock,
   initLockBlock,
   type LockKind,
 } from '../src/locks/index.js';
-import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, type HammerResult, type HammerTask } from '../workers/lock-hammer.js';
+import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from './lock-hammer.js';
 import { lineChartSvg } from './charts.js';
 import { LockValidationError, calibrateCs, lockPointOf, validateHammerRun, winners, type LockBenchPoint } from './lock-point.js';
+import { createBenchLock, isLockModule, lockModuleUrl } from './lock-modules.js';
 
 export interface LockBenchOptions {
   kinds?: readonly LockKind[];
@@ -86,7 +86,8 @@ export { LockValidationError, jainIndex, winners, type LockBenchPoint } from './
 
 const FULL = { workers: [1, 2, 4, 8, 16, 32, 64], csWrites: [4, 64, 1024], durationMs: 200, reps: 9 };
 const QUICK = { workers: [1, 4, 16, 64], csWrites: [4], durationMs: 250, reps: 1 };
-const WORKER_URL = new URL('./lock-bench-worker.js', import.meta.url);
+// compiled next to this module (dist/bench), or from the source tree (vitest) the dist/ copy
+const WORKER_URL = [new URL('../workers/lock-bench-worker.js', import.meta.url), new URL('../dist/workers/lock-bench-worker.js', import.meta.url)].find((u) => existsSync(u)) ?? new URL('../workers/lock-bench-worker.js', import.meta.url);
 
 export async function runLockBench(options: LockBenchOptions = {}): Promise<LockBenchReport> {
   const quick = options.quick ?? false;
@@ -105,7 +106,7 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
   };
   if (!(Number.isInteger(opts.reps) && opts.reps >= 1)) throw new RangeError(`bad reps ${opts.reps}`);
   for (const w of opts.workers) if (!(Number.isInteger(w) && w >= 1 && w <= 1024)) throw new RangeError(`bad worker count ${w}`);
-  for (const k of opts.kinds) if (!LOCK_KINDS.includes(k)) throw new RangeError(`unknown lock kind ${k}`);
+  for (const k of opts.kinds) if (!LOCK_KINDS.includes(k) && !isLockModule(k)) throw new RangeError(`unknown lock kind ${k}`);
   const progress = options.progress ?? ((line: string) => process.stderr.write(line + '\n'));
   const print = options.print ?? true;
   const outDir = options.outDir === undefined ? resolve('bench/results') : options.outDir;
@@ -238,7 +239,7 @@ async function runTasks(
   const i32 = new Int32Array(sab);
   initLockBlock(i32, LOCK_WORD);
   const runs: Promise<HammerResult>[] = [];
-  for (let id = 1; id <= workers; id++) runs.push(pool.run({ sab, statsSab, kind, ownerId: id, ...shape }));
+  for (let id = 1; id <= workers; id++) runs.push(pool.run({ sab, statsSab, kind, ownerId: id, lockModule: lockModuleUrl(kind), ...shape }));
   const deadline = Date.now() + 60_000;
   while (Atomics.load(i32, CTRL.ready) < workers) {
     if (Date.now() > deadline) throw new Error(`lock bench: only ${Atomics.load(i32, CTRL.ready)}/${workers} workers reached the barrier`);
@@ -278,7 +279,7 @@ async function measureUncontended(kinds: readonly LockKind[], timeMs: number): P
     }
   });
   for (const kind of kinds) {
-    const lock = createLock(kind, { i32: block(), word: LOCK_WORD, ownerId: 1, nodeWord: nodeWordOf });
+    const lock = createBenchLock(kind, { i32: block(), word: LOCK_WORD, ownerId: 1, nodeWord: nodeWordOf });
     // A private copy of the loop per kind keeps its call site monomorphic (see the module).
     const { lockPairs } = (await import(new URL(`./lock-pair-loop.js?kind=${kind}`, import.meta.url).href)) as PairLoopModule;
     bench.add(kind, () => lockPairs(lock, PAIRS));

@@ -18,16 +18,15 @@
  * Ratios: pair vs thi.ng (target <= 0.7x), pair vs floor (target <= 8x), churn speed-up vs
  * thi.ng (target >= 100x).
  *
- * Run: `npm run build && node dist/bench/micro.js [--quick]` (or `sabmalloc bench`).
- * Writes bench/results/micro.json and bench/results/micro.md unless `write: false`.
+ * Run: `npx sabmalloc micro [--quick]` (also the first part of `sabmalloc bench`).
+ * Writes <outDir>/micro.json and micro.md (default bench/results) unless `outDir: null`.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Bench } from 'tinybench';
 import { SharedHeap } from '../src/index.js';
-import { between, rng32 } from '../workers/heap-pattern.js';
+import { between, rng32 } from './heap-pattern.js';
 import { runUserAccess, userAccessMarkdown, type UserAccessResult } from './user-access.js';
 
 export interface MicroRow {
@@ -70,8 +69,12 @@ export interface MicroResult {
 
 export interface MicroOptions {
   quick?: boolean;
-  /** write bench/results/micro.{json,md} (default true) */
+  /** write <outDir>/<name>.{json,md} (default true) */
   write?: boolean;
+  /** results directory (default bench/results under the working directory); null writes nothing */
+  outDir?: string | null;
+  /** file name stem (default micro) */
+  name?: string;
   /** print the table (default true) */
   print?: boolean;
   /** the command line recorded in the results */
@@ -304,7 +307,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
     churnSpeedupVsThing: thingChurn === null ? null : thingChurn / ns(TASK.churn)!,
   };
   const result: MicroResult = {
-    command: opts.command ?? `npm run build && node dist/bench/micro.js${quick ? ' --quick' : ''}`,
+    command: opts.command ?? `sabmalloc micro${quick ? ' --quick' : ''}`,
     date: new Date().toISOString(),
     quick,
     rounds,
@@ -322,7 +325,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   };
   if (sink === 0.5) console.log(sink); // keeps the loops' results observable
   if (opts.print ?? true) printMicro(result);
-  if (opts.write ?? true) writeMicro(result);
+  if ((opts.write ?? true) && opts.outDir !== null) writeMicro(result, opts.outDir, opts.name);
   return result;
 }
 
@@ -378,26 +381,10 @@ export function microMarkdown(r: MicroResult): string {
   return lines.join('\n');
 }
 
-/** The package root: the nearest ancestor of this module holding package.json. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above bench/micro');
-    dir = up;
-  }
-  return dir;
-}
-
-export function writeMicro(r: MicroResult): string {
-  const out = join(packageRoot(), 'bench', 'results');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'micro.json'), JSON.stringify(r, null, 2) + '\n');
-  writeFileSync(join(out, 'micro.md'), microMarkdown(r));
-  return out;
-}
-
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const quick = process.argv.includes('--quick');
-  await runMicroBench({ quick, command: `npm run build && node dist/bench/micro.js${quick ? ' --quick' : ''}` });
+/** Writes <outDir>/<name>.json and .md; returns the directory. */
+export function writeMicro(r: MicroResult, outDir = 'bench/results', name = 'micro'): string {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${name}.json`), JSON.stringify(r, null, 2) + '\n');
+  writeFileSync(join(outDir, `${name}.md`), microMarkdown(r));
+  return outDir;
 }

@@ -2,11 +2,8 @@
  * Prints the size-class table: size, pages per span, objects per span, batch, span tail waste
  * and the worst rounding waste of a request that lands in the class.
  *
- * Run: `npm run build && node dist/bench/sizeclasses.js [--page-size 8192]`
- * (or `sabmalloc sizeclasses`).
+ * Run: `npx sabmalloc sizeclasses [--page-size 8192]`.
  */
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sizeClassTable } from '../src/core/sizeclasses.js';
 
 export interface SizeClassRow {
@@ -55,9 +52,4 @@ export function printSizeClasses(pageSize = 8192): void {
   const worstTail = Math.max(...rows.map((r) => r.tailWastePct));
   const worstRound = Math.max(...rows.filter((r) => r.size > 128).map((r) => r.roundingWastePct));
   console.log(`worst tail waste ${worstTail.toFixed(2)}%, worst rounding waste above 128 B ${worstRound.toFixed(2)}%`);
-}
-
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const i = process.argv.indexOf('--page-size');
-  printSizeClasses(i > 0 ? Number(process.argv[i + 1]) : 8192);
 }

@@ -3,7 +3,7 @@
  * audit of the heap at the end of every round.
  *
  * A round:
- *  1. the main thread mallocs a CONTROL block (workers/stress-shared.ts: control words,
+ *  1. the main thread mallocs a CONTROL block (bench/stress-shared.ts: control words,
  *     per-worker counters, the HAND-OFF array and one LOCAL table per worker);
  *  2. WORK: a fresh piscina pool of `workers` threads; each runs `stress` (seeded from
  *     seed + round + index): malloc / free / realloc / hand-off, verifying every block's
@@ -21,7 +21,7 @@
  * Every failure names the block's pointer, size class, who allocated it and who found it.
  *
  * RACING-MISUSE mode (`misuse: true`, runMisuse): instead of correct use, workers misuse
- * the heap on purpose and at the same moment (workers/stress-race.ts): groups of 2..8
+ * the heap on purpose and at the same moment (bench/stress-race.ts): groups of 2..8
  * workers free the same block at once, or race a free against a realloc of it, while a
  * watchdog thread runs check({ quiescent: false }) without pause. It counts the expected
  * typed errors and requires zero undetected races, zero corruption, zero hangs and, at the
@@ -52,12 +52,13 @@ import {
   WS,
   type ControlViews,
   type SizeMix,
-} from '../workers/stress-shared.js';
-import { OP_COUNT_KEYS, type ControlRef, type DrainTask, type OpCounts, type StressFailure, type StressTask, type WorkCounts } from '../workers/stress-worker.js';
-import { describeRace, RACE_SIZES, RC, raceLayout, raceTotals, type RaceCounts, type RaceTotals, type RaceSize, type RaceTask, type WatchdogTask } from '../workers/stress-race.js';
+} from './stress-shared.js';
+import { OP_COUNT_KEYS, type OpCounts } from './stress-shared.js';
+import type { ControlRef, DrainTask, StressFailure, StressTask, WorkCounts } from '../workers/stress-worker.js';
+import { describeRace, RACE_SIZES, RC, raceLayout, raceTotals, type RaceCounts, type RaceTotals, type RaceSize, type RaceTask, type WatchdogTask } from './stress-race.js';
 
 export type { StressFailure } from '../workers/stress-worker.js';
-export { RACE_SIZES, type RaceSize } from '../workers/stress-race.js';
+export { RACE_SIZES, type RaceSize } from './stress-race.js';
 
 const MiB = 1024 * 1024;
 
@@ -699,7 +700,7 @@ function emptySummary(o: ResolvedStressOptions, heap: SharedHeap): StressSummary
 }
 
 /**
- * The racing-misuse mode: `workers` racers (workers/stress-race.ts race) in lock-step
+ * The racing-misuse mode: `workers` racers (bench/stress-race.ts race) in lock-step
  * phases for `ops` phases (or `durationSec`), and one watchdog thread running
  * check({ quiescent: false }) all along. The main thread supervises: a racer pool that
  * does not finish, or a watchdog whose check() call does not return, within the bounds is

@@ -20,8 +20,8 @@ import {
   SabmallocError,
   SharedHeap,
 } from '../src/index.js';
-import { stampBlock, verifyBlock, viewsOf } from '../workers/heap-pattern.js';
-import type { TryResult, TryTask } from '../workers/heap-worker.js';
+import { stampBlock, verifyBlock, viewsOf } from '../bench/heap-pattern.js';
+import type { TryResult, TryTask } from './fixtures/heap-worker.js';
 import { CODES, expectThrows } from './helpers/errors.js';
 import { KiB, MiB } from './helpers/heap.js';
 import { heapPool, withTimeout } from './helpers/pool.js';

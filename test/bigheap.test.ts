@@ -7,8 +7,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Piscina } from 'piscina';
 import { DoubleFreeError, InvalidPointerError, SharedHeap } from '../src/index.js';
-import { stampBlock, verifyBlock, viewsOf } from '../workers/heap-pattern.js';
-import type { AllocResult, AllocTask, FreeTask, TaskCounts } from '../workers/heap-worker.js';
+import { stampBlock, verifyBlock, viewsOf } from '../bench/heap-pattern.js';
+import type { AllocResult, AllocTask, FreeTask, TaskCounts } from './fixtures/heap-worker.js';
 import { CODES, expectThrows } from './helpers/errors.js';
 import { KiB, MiB, expectAllPagesFree } from './helpers/heap.js';
 import { heapPool, withTimeout } from './helpers/pool.js';

@@ -14,7 +14,7 @@ import { CC, H, PH, SP } from '../src/core/layout.js';
 import { heapPool, withTimeout } from './helpers/pool.js';
 import type { TaskCounts } from '../workers/heap-worker.js';
 
-const WORKER_URL = new URL('../dist/workers/misuse-worker.js', import.meta.url);
+const WORKER_URL = new URL('../dist/test/fixtures/misuse-worker.js', import.meta.url);
 const MiB = 1 << 20;
 
 interface WatchdogResult {

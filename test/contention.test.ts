@@ -16,7 +16,7 @@ import { CTL_I32, controlViews, createControl } from '../bench/contention/contro
 import { resolveParams, runContentionSuite } from '../bench/contention/suite.js';
 import { RAND_MASK, VerificationError, fillRandom, setTouchMode, type TouchMode, type WorkerTask } from '../bench/contention/workloads/common.js';
 import { WORKLOADS, WORKLOAD_NAMES } from '../bench/contention/workloads/index.js';
-import { parseBenchArgs } from '../src/cli/bench-command.js';
+import { parseBenchArgs } from '../bench/cli/bench-command.js';
 
 // Heaps grow on demand (from 1 MiB), as in the benchmark: concurrent growth is exercised.
 const SMALL = { scale: 'small' as const, touch: 'full' as const, durationMs: 40, reps: 1, warmup: false, fullCleanup: true, failFast: true, progress: false as const };

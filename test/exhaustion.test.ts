@@ -8,8 +8,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Piscina } from 'piscina';
 import { SharedHeap } from '../src/index.js';
-import { tagOf, verifyBlock, viewsOf } from '../workers/heap-pattern.js';
-import type { AllocResult, AllocTask, ExhaustResult, ExhaustTask, FreeTask, TaskCounts } from '../workers/heap-worker.js';
+import { tagOf, verifyBlock, viewsOf } from '../bench/heap-pattern.js';
+import type { AllocResult, AllocTask, ExhaustResult, ExhaustTask, FreeTask, TaskCounts } from './fixtures/heap-worker.js';
 import { CODES } from './helpers/errors.js';
 import { KiB, MiB, expectAllPagesFree } from './helpers/heap.js';
 import { heapPool, withTimeout } from './helpers/pool.js';

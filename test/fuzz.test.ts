@@ -14,7 +14,7 @@ import { Piscina } from 'piscina';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatFailure, freeHeld, stressWorkerUrl } from '../bench/stress.js';
 import { SharedHeap } from '../src/index.js';
-import { controlLayout, controlViews } from '../workers/stress-shared.js';
+import { controlLayout, controlViews } from '../bench/stress-shared.js';
 import type { FuzzOp, FuzzResult, FuzzTask } from '../workers/stress-worker.js';
 import { POOL_EXEC_ARGV } from '../src/pool/heappool.js';
 import { withTimeout } from './helpers/pool.js';

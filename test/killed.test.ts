@@ -8,7 +8,7 @@
  *   about) is still intact and allocated, and is freed by the main thread;
  * - at most one block is lost to the bookkeeping (returned by malloc just before the kill);
  * - check() passes, and the heap goes on serving.
- * Plain worker_threads Workers (workers/killable-worker.ts) so the test owns terminate();
+ * Plain worker_threads Workers (test/fixtures/killable-worker.ts) so the test owns terminate();
  * the three survivors are reused from run to run, only the dead worker is replaced.
  */
 import { Worker } from 'node:worker_threads';
@@ -24,14 +24,14 @@ import {
   prng,
   statsBase,
   WS,
-} from '../workers/stress-shared.js';
+} from '../bench/stress-shared.js';
 import type { StressTask, WorkCounts } from '../workers/stress-worker.js';
 
 const RUNS = 200;
 const WORKERS = 4;
 const SURVIVOR_OPS = 300;
 const MiB = 1024 * 1024;
-const WORKER_URL = new URL('../dist/workers/killable-worker.js', import.meta.url);
+const WORKER_URL = new URL('../dist/test/fixtures/killable-worker.js', import.meta.url);
 
 type How = 'terminate' | 'terminate-early' | 'throw' | 'exit';
 const RECOVERABLE_LOCKS = ['ttas', 'futex', 'adaptive', 'tas'] as const;

@@ -1,7 +1,7 @@
 /**
  * Lock lab tests: mutual exclusion under 8+ real workers for every lock kind, tryLock and
  * holder() semantics, statistics, recovery (forceUnlock) and the stats summary.
- * Workers run the compiled dist/workers/lock-worker.js (`npm test` builds first).
+ * Workers run the compiled dist/test/fixtures/lock-worker.js (`npm test` builds first).
  * No assertion depends on timing.
  */
 import { existsSync } from 'node:fs';
@@ -22,9 +22,9 @@ import {
   type LockKind,
 } from '../src/locks/index.js';
 import { latencyBucket } from '../src/locks/common.js';
-import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from '../workers/lock-hammer.js';
+import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from '../bench/lock-hammer.js';
 
-const WORKER_URL = new URL('../dist/workers/lock-worker.js', import.meta.url);
+const WORKER_URL = new URL('../dist/test/fixtures/lock-worker.js', import.meta.url);
 const KINDS: readonly LockKind[] = LOCK_KINDS;
 const WORKERS = 8;
 

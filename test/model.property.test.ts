@@ -15,7 +15,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OutOfMemoryError, SharedHeap } from '../src/index.js';
-import { stampBlock, verifyBlock, verifyFill, viewsOf, type BlockViews } from '../workers/heap-pattern.js';
+import { stampBlock, verifyBlock, verifyFill, viewsOf, type BlockViews } from '../bench/heap-pattern.js';
 import { CODES } from './helpers/errors.js';
 import { KiB, MiB, firstOverlap } from './helpers/heap.js';
 

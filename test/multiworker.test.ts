@@ -16,7 +16,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Piscina } from 'piscina';
 import { SharedHeap, type HeapOptions } from '../src/index.js';
-import type { ChurnTask, DrainTask, TaskCounts } from '../workers/heap-worker.js';
+import type { ChurnTask, DrainTask, TaskCounts } from './fixtures/heap-worker.js';
 import { KiB, MiB, expectAllPagesFree, expectPagesAccounted } from './helpers/heap.js';
 import { heapPool, withTimeout } from './helpers/pool.js';
 

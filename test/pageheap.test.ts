@@ -15,7 +15,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { OutOfMemoryError, SharedHeap } from '../src/index.js';
-import { stampBlock, verifyBlock, viewsOf } from '../workers/heap-pattern.js';
+import { stampBlock, verifyBlock, viewsOf } from '../bench/heap-pattern.js';
 import { CODES, expectThrows } from './helpers/errors.js';
 import { KiB, MiB, expectAllPagesFree, expectPagesAccounted, freeSpans, pagesOf } from './helpers/heap.js';
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { SharedHeap, type RecoveryReport } from '../src/index.js';
 import { createHeapPool } from '../src/pool/heappool.js';
 
-const WORKER = new URL('../dist/workers/pool-probe.js', import.meta.url).href;
+const WORKER = new URL('../dist/test/fixtures/pool-probe.js', import.meta.url).href;
 
 function waitFor(cond: () => boolean, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -14,7 +14,7 @@ import { HEADER as H, LiveThreadError, SharedHeap, type RecoveryReport } from '.
 import { S, SlotState } from '../src/core/layout.js';
 import { withTimeout } from './helpers/pool.js';
 
-const WORKER_URL = new URL('../dist/workers/misuse-worker.js', import.meta.url);
+const WORKER_URL = new URL('../dist/test/fixtures/misuse-worker.js', import.meta.url);
 const MiB = 1 << 20;
 
 function startHolder(heap: SharedHeap, exitAttached = false): { worker: Worker; control: Int32Array; hello: Promise<{ threadId: number; slot: number }>; result: () => Promise<{ ok: boolean; error?: string }> } {

@@ -15,7 +15,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { audit, formatFailure, formatSummary, runStress, type StressOptions, type StressSummary } from '../bench/stress.js';
-import { parseSize, parseStressArgs, stressCommand } from '../src/cli/stress-command.js';
+import { parseSize, parseStressArgs, stressCommand } from '../bench/cli/stress-command.js';
 import { SharedHeap } from '../src/index.js';
 import {
   controlLayout,
@@ -26,9 +26,9 @@ import {
   stampBlock,
   verifyStamp,
   type Stamp,
-} from '../workers/stress-shared.js';
+} from '../bench/stress-shared.js';
 import type { StressFailure } from '../workers/stress-worker.js';
-import { raceLayout } from '../workers/stress-race.js';
+import { raceLayout } from '../bench/stress-race.js';
 
 const MiB = 1024 * 1024;
 
@@ -283,7 +283,7 @@ describe('stress CLI', () => {
     });
     expect(parseSize('1.5k', 'x')).toBe(1536);
     expect(() => parseSize('12 parsecs', 'x')).toThrow(RangeError);
-    expect(() => parseStressArgs(['--central-lock', 'spinny'])).toThrow(/unknown --central-lock kind: spinny/);
+    expect(() => parseStressArgs(['--central-lock', 'spinny'])).toThrow(/bad --central-lock 'spinny'/);
     expect(() => parseStressArgs(['--ops', '10', '--duration', '1'])).toThrow(/not both/);
     expect(() => parseStressArgs(['--sizes', 'huge'])).toThrow(/bad --sizes/);
     expect(parseStressArgs(['--misuse', '--default-heap', '--race-sizes', 'small,huge', '--race-width', '4', '--hang-ms', '5000']).options).toEqual({

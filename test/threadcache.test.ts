@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SharedHeap } from '../src/index.js';
-import { between, rng32 } from '../workers/heap-pattern.js';
+import { between, rng32 } from '../bench/heap-pattern.js';
 import { KiB, MiB } from './helpers/heap.js';
 
 describe('thread cache', () => {

@@ -11,6 +11,7 @@
  * stop at their next check instead of waiting for this one forever.
  */
 import { attachAdapter } from '../bench/contention/adapters/index.js';
+import { ensureAllocatorModule, isAllocatorModuleLoaded } from '../bench/contention/adapters/module.js';
 import { AbortedError, abortRun, controlViews } from '../bench/contention/control.js';
 import { RAND_MASK, fillRandom, setTouchMode, type WorkerOutcome, type WorkerTask } from '../bench/contention/workloads/common.js';
 import { workloadByName } from '../bench/contention/workloads/index.js';
@@ -18,7 +19,19 @@ import { workloadByName } from '../bench/contention/workloads/index.js';
 let randSeed = -1;
 const rand = new Uint32Array(RAND_MASK + 1);
 
-export default function runTask(task: WorkerTask): WorkerOutcome {
+export default function runTask(task: WorkerTask): WorkerOutcome | Promise<WorkerOutcome> {
+  // A user's allocator module is imported on this thread's first task of it (async once);
+  // every other task, and every built-in allocator, takes the synchronous path.
+  const url = task.allocator.module;
+  if (url !== undefined && !isAllocatorModuleLoaded(url)) {
+    return ensureAllocatorModule(url).then(
+      () => runTask(task),
+      (err: unknown) => {
+        abortRun(controlViews(task.ctl)); // the run's other workers stop instead of waiting
+        throw err;
+      },
+    );
+  }
   const ctl = controlViews(task.ctl);
   let adapter;
   try {

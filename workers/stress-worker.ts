@@ -9,7 +9,7 @@
  * - `drain`: attach, verify and free the blocks of some LOCAL tables and a range of the
  *   HAND-OFF array (blocks allocated by other workers: remote frees), detach.
  * - `runOps`: the fuzz test's interpreter: one generated op list, verified step by step.
- * - `race`, `watchdog`: the racing-misuse mode (workers/stress-race.ts).
+ * - `race`, `watchdog`: the racing-misuse mode (bench/stress-race.ts).
  *
  * A task never throws for a heap problem: it returns failures (pointer, size class, who
  * allocated the block, who found it) so the main thread can report them all. The first
@@ -39,9 +39,12 @@ import {
   type ControlViews,
   type SizeMix,
   type Stamp,
-} from './stress-shared.js';
+} from '../bench/stress-shared.js';
+import type { OpCounts } from '../bench/stress-shared.js';
 
-export { race, watchdog } from './stress-race.js';
+export { OP_COUNT_KEYS, type OpCounts } from '../bench/stress-shared.js';
+
+export { race, watchdog } from '../bench/stress-race.js';
 
 /** 'undetected': a racing misuse (two frees, a free and a realloc) that released a block twice. */
 export type FailureKind = 'corrupt' | 'duplicate' | 'overlap' | 'lost' | 'leak' | 'error' | 'hang' | 'check' | 'undetected';
@@ -91,21 +94,6 @@ export interface StressTask extends ControlRef {
 
 /** The deliberate uncaught exception of a killed-worker test (never caught as a failure). */
 export class WorkerDeath extends Error {}
-
-/** Operation counts of a task (and, summed, of a run). */
-export interface OpCounts {
-  ops: number;
-  allocs: number;
-  frees: number;
-  /** frees of blocks another worker (or the main thread) stamped */
-  remoteFrees: number;
-  reallocs: number;
-  handoffs: number;
-  oom: number;
-  bytesAllocated: number;
-}
-
-export const OP_COUNT_KEYS: readonly (keyof OpCounts)[] = ['ops', 'allocs', 'frees', 'remoteFrees', 'reallocs', 'handoffs', 'oom', 'bytesAllocated'];
 
 export interface WorkCounts extends OpCounts {
   worker: number;

@@ -29,7 +29,22 @@ function isLockKind(s: string): s is LockKind {
   return (LOCK_KINDS as readonly string[]).includes(s);
 }
 
+/** Allocators registered at run time (user modules, see adapters/module.ts), by id. */
+const registered = new Map<string, AllocatorSpec>();
+
+/** Makes `id` known to allocatorSpec (and so to --allocators, the suite and the report). */
+export function registerAllocatorSpec(spec: AllocatorSpec): void {
+  if (isBuiltInAllocatorId(spec.id)) throw new Error(`allocator id "${spec.id}" is taken by a built-in allocator`);
+  registered.set(spec.id, spec);
+}
+
+function isBuiltInAllocatorId(id: string): boolean {
+  return ['sabmalloc', 'sabmalloc-notc', 'global-lock', 'thing-futex', 'locks-all', 'locks-matrix', 'default'].includes(id) || /^sabmalloc-[a-z]+-[a-z]+$/.test(id);
+}
+
 export function allocatorSpec(id: string): AllocatorSpec {
+  const extra = registered.get(id);
+  if (extra) return extra;
   switch (id) {
     case 'sabmalloc':
       return { id, label: 'sabmalloc', family: 'sabmalloc', heap: {}, role: 'default' };

@@ -21,20 +21,23 @@ export class ProgressBar {
   update(e: ProgressEvent): void {
     const frac = e.total > 0 ? e.done / e.total : 1;
     const elapsed = Date.now() - this.started;
-    const eta = e.done > 0 ? (elapsed / e.done) * (e.total - e.done) : NaN;
-    const what = `${e.warmup ? 'warm-up ' : ''}${e.workload} · ${e.allocator} · ${e.workers}w${e.warmup ? '' : ` · rep ${e.rep + 1}/${e.reps}`}`;
+    const etaMs = e.done > 0 ? (elapsed / e.done) * (e.total - e.done) : NaN;
+    // the suite's closing event names no run: it reports completion
+    const finished = e.workload === '';
+    const what = finished ? 'done' : `${e.warmup ? 'warm-up ' : ''}${e.workload} · ${e.allocator} · ${e.workers}w${e.warmup ? '' : ` · rep ${e.rep + 1}/${e.reps}`}`;
+    const eta = finished ? '' : ` · ETA ${fmtDuration(etaMs)}`;
     if (this.tty) {
       const width = 28;
       const filled = Math.round(frac * width);
       const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-      const line = `${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${e.done}/${e.total} ${what} · ETA ${fmtDuration(eta)}`;
+      const line = `${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${e.done}/${e.total} ${what}${eta}`;
       const cols = this.stream.columns || 120;
       this.stream.write(`\r${line.slice(0, cols - 1).padEnd(cols - 1)}`);
     } else {
       const pct = Math.floor(frac * 20) * 5;
-      if (pct !== this.lastPct) {
+      if (pct !== this.lastPct || finished) {
         this.lastPct = pct;
-        this.stream.write(`[bench] ${String(pct).padStart(3)}% ${e.done}/${e.total} ${what} · elapsed ${fmtDuration(elapsed)} · ETA ${fmtDuration(eta)}\n`);
+        this.stream.write(`[bench] ${String(pct).padStart(3)}% ${e.done}/${e.total} ${what} · elapsed ${fmtDuration(elapsed)}${eta}\n`);
       }
     }
   }

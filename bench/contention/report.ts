@@ -84,10 +84,11 @@ async function throughputChart(r: SuiteResults, workload: string): Promise<strin
   const series: ChartSeries[] = r.meta.options.allocators.map((a) => ({
     name: a,
     points: r.figures.filter((f) => f.allocator === a && f.workload === workload).map((f) => [f.workers, f.throughput.median] as const),
+    spread: r.figures.filter((f) => f.allocator === a && f.workload === workload && f.throughput.n > 1).map((f) => [f.workers, f.throughput.min, f.throughput.max] as const),
   }));
   return chart({
     title: `${workload}: throughput vs workers`,
-    subtitle: `median of ${r.meta.options.reps} run(s), ${r.meta.options.durationMs} ms each · ${r.meta.cpus} cores · Node ${r.meta.node}`,
+    subtitle: `median of ${r.meta.options.reps} run(s), ${r.meta.options.durationMs} ms each (bars: min..max) · ${r.meta.cpus} cores · Node ${r.meta.node}`,
     xLabel: 'workers',
     yLabel: 'allocator calls / s (log)',
     series,
@@ -113,7 +114,7 @@ async function lockChart(r: SuiteResults, workload: string): Promise<string> {
   }
   return chart({
     title: `${workload}: lock waits per tier`,
-    subtitle: 'contended acquisitions per 1,000 allocator calls (median); 0 is not drawn on the log axis',
+    subtitle: 'contended acquisitions per 1,000 allocator calls (median); symmetric-log axis where a point is 0',
     xLabel: 'workers',
     yLabel: 'contended acquisitions / 1k calls (log)',
     series,

@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import Piscina from 'piscina';
 import { POOL_EXEC_ARGV } from '../../src/pool/heappool.js';
 
-export const HEAP_WORKER = new URL('../../dist/workers/heap-worker.js', import.meta.url);
+export const HEAP_WORKER = new URL('../../dist/test/fixtures/heap-worker.js', import.meta.url);
 
-/** A pool of exactly `threads` workers running dist/workers/heap-worker.js. */
+/** A pool of exactly `threads` workers running dist/test/fixtures/heap-worker.js. */
 export function heapPool(threads: number): Piscina {
   if (!existsSync(fileURLToPath(HEAP_WORKER))) {
     throw new Error(`${fileURLToPath(HEAP_WORKER)} is missing: run \`npm run build\` first (npm test does)`);

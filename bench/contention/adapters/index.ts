@@ -2,6 +2,7 @@
  * Which adapter serves which allocator spec, on both sides: `createHeap` (main thread,
  * once per run) and `attachAdapter` (each worker, once per task).
  */
+import { attachModule, createModuleHeap } from './module.js';
 import { attachSabmalloc, createSabmallocHeap } from './sabmalloc.js';
 import { attachThing, createThingHeap } from './thing.js';
 import type { AllocatorAdapter, AllocatorSpec, HeapInstance, HeapSizing } from './types.js';
@@ -12,6 +13,8 @@ export function createHeap(spec: AllocatorSpec, sizing: HeapSizing): HeapInstanc
       return createSabmallocHeap(spec, sizing);
     case 'thing':
       return createThingHeap(spec, sizing);
+    case 'module':
+      return createModuleHeap(spec, sizing);
     default:
       throw new Error(`allocator family ${String(spec.family)} is not available`);
   }
@@ -23,6 +26,8 @@ export function attachAdapter(spec: AllocatorSpec, buffer: SharedArrayBuffer, wo
       return attachSabmalloc(buffer);
     case 'thing':
       return attachThing(buffer, workerIndex);
+    case 'module':
+      return attachModule(spec, buffer, workerIndex);
     default:
       throw new Error(`allocator family ${String(spec.family)} is not available`);
   }

@@ -14,7 +14,8 @@
  */
 import type { LockKind, LockStatsSummary } from '../../../src/locks/index.js';
 
-export type AllocatorFamily = 'sabmalloc' | 'thing';
+/** 'module': a user's allocator module (adapters/module.ts), loaded by file URL on both sides */
+export type AllocatorFamily = 'sabmalloc' | 'thing' | 'module';
 
 export interface SabmallocHeapConfig {
   locks?: { central?: LockKind; pageHeap?: LockKind };
@@ -31,6 +32,8 @@ export interface AllocatorSpec {
   family: AllocatorFamily;
   /** sabmalloc only: the SharedHeap.create options that make this variant */
   heap?: SabmallocHeapConfig;
+  /** family 'module' only: file URL of the allocator module (see adapters/module.ts) */
+  module?: string;
   /** role of this allocator in the target table, if any */
   role?: 'default' | 'global-lock' | 'thing';
 }

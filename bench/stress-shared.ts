@@ -301,3 +301,18 @@ export function sizeOf(mix: SizeMix, next: () => number): number {
 export function maxSizeOf(mix: SizeMix): number {
   return mix === 'small' ? 32 * KiB : mix === 'mixed' ? MiB : 6 * MiB;
 }
+
+/** Operation counts of a task (and, summed, of a run). */
+export interface OpCounts {
+  ops: number;
+  allocs: number;
+  frees: number;
+  /** frees of blocks another worker (or the main thread) stamped */
+  remoteFrees: number;
+  reallocs: number;
+  handoffs: number;
+  oom: number;
+  bytesAllocated: number;
+}
+
+export const OP_COUNT_KEYS: readonly (keyof OpCounts)[] = ['ops', 'allocs', 'frees', 'remoteFrees', 'reallocs', 'handoffs', 'oom', 'bytesAllocated'];

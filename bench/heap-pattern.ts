@@ -1,5 +1,7 @@
 /**
- * Block stamping and verification shared by the allocator tests and the heap worker.
+ * Block stamping and verification shared by the allocator tests, their heap worker
+ * (test/fixtures/heap-worker.ts) and the micro benchmarks (its PRNG); lives in bench/ so the
+ * lab never imports from workers/ or test/.
  *
  * A stamped block of `len` usable bytes at byte offset `p` (16-aligned, len >= 16) holds:
  *   word 0 (bytes 0..3)   p / 16          (so a block moved or overlapped is caught)

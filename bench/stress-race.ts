@@ -37,7 +37,7 @@
 import { threadId } from 'node:worker_threads';
 import { SabmallocError, SharedHeap } from '../src/index.js';
 import { prng, stampBlock, verifyStamp, type Stamp } from './stress-shared.js';
-import type { StressFailure } from './stress-worker.js';
+import type { StressFailure } from '../workers/stress-worker.js';
 
 // ------------------------------------------------------------------- layout
 

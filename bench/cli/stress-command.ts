@@ -4,18 +4,15 @@
  * Owns: the mapping from argv to StressOptions and from the outcome to an exit code:
  * 0 = zero failures, 1 = a failure (lost, duplicated, overlapping or corrupted block, leak,
  * check() failure, hang; in the racing-misuse mode also a race released twice or by nobody,
- * or an unexpected error), 2 = bad arguments. Progress goes to stderr, the summary to stdout.
- * Wire it from the main CLI with
- *   `case 'stress': process.exitCode = await stressCommand(argv.slice(1)); break;`
- * It also runs standalone: `node dist/src/cli/stress-command.js --workers 16`.
+ * or an unexpected error), 2 = bad arguments (a UsageError thrown by parseStressArgs before
+ * anything runs). Progress goes to stderr, the summary to stdout, a file only with --out.
  */
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { LOCK_KINDS, type LockKind } from '../locks/index.js';
-import { formatProgress, formatSummary, RACE_SIZES, runStress, type RaceSize, type StressOptions, type StressSummary } from '../../bench/stress.js';
+import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
+import { formatProgress, formatSummary, RACE_SIZES, resolveStressOptions, runStress, type RaceSize, type StressOptions, type StressSummary } from '../stress.js';
+import { UsageError, numberIn, oneOf, parseOptions, parseOrExit, wantsHelp } from './args.js';
 
 export const STRESS_USAGE = `usage: sabmalloc stress [options]
   --workers N             worker threads (default 64)
@@ -53,7 +50,8 @@ export const STRESS_USAGE = `usage: sabmalloc stress [options]
   --hang-ms MS            a barrier or check() call longer than this is a hang (default 60000)
   --out FILE              also write the summary as markdown to FILE
   --json                  print the summary as JSON instead of text
-  --quiet                 no progress lines`;
+  --quiet                 no progress lines
+  --dry-run               parse and check every argument, run nothing`;
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
 
@@ -61,72 +59,70 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 102
 export function parseSize(s: string, what: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(s);
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new RangeError(`bad ${what}: ${s} (e.g. 256M, 1G)`);
+  if (!m || unit === undefined) throw new UsageError(`bad ${what}: ${s} (e.g. 256M, 1G)`);
   return Math.round(Number(m[1]) * unit);
 }
 
 function num(s: string | undefined, what: string, integer = false): number | undefined {
-  if (s === undefined) return undefined;
-  const x = Number(s);
-  if (s.trim() === '' || !Number.isFinite(x) || (integer && !Number.isInteger(x))) throw new RangeError(`bad ${what}: ${s}`);
-  return x;
+  return numberIn(s, what, integer ? 0 : -Infinity, Number.MAX_SAFE_INTEGER, integer);
 }
 
 function lockKind(s: string | undefined, what: string): LockKind | undefined {
-  if (s === undefined) return undefined;
-  if (!LOCK_KINDS.includes(s as LockKind)) throw new RangeError(`unknown ${what} kind: ${s} (kinds: ${LOCK_KINDS.join(', ')})`);
-  return s as LockKind;
+  return oneOf(s, what, LOCK_KINDS);
 }
 
 function raceSizes(s: string): RaceSize[] {
   const xs = s.split(',').map((x) => x.trim());
-  for (const x of xs) if (!RACE_SIZES.includes(x as RaceSize)) throw new RangeError(`bad --race-sizes: ${x} (of ${RACE_SIZES.join(', ')})`);
+  for (const x of xs) if (!RACE_SIZES.includes(x as RaceSize)) throw new UsageError(`bad --race-sizes: ${x} (of ${RACE_SIZES.join(', ')})`);
   return xs as RaceSize[];
 }
 
 export interface ParsedStressArgs {
+  dryRun: boolean;
   options: StressOptions;
   out: string | undefined;
   json: boolean;
   quiet: boolean;
 }
 
+const STRESS_OPTIONS = {
+  workers: { type: 'string' },
+  ops: { type: 'string' },
+  duration: { type: 'string' },
+  sizes: { type: 'string' },
+  'remote-free-rate': { type: 'string' },
+  'realloc-rate': { type: 'string' },
+  'central-lock': { type: 'string' },
+  'page-heap-lock': { type: 'string' },
+  'heap-size': { type: 'string' },
+  'max-heap-size': { type: 'string' },
+  seed: { type: 'string' },
+  rounds: { type: 'string' },
+  soak: { type: 'string' },
+  'local-cap': { type: 'string' },
+  'handoff-slots': { type: 'string' },
+  'kill-rate': { type: 'string' },
+  prealloc: { type: 'boolean' },
+  misuse: { type: 'boolean' },
+  'default-heap': { type: 'boolean' },
+  'race-sizes': { type: 'string' },
+  'race-width': { type: 'string' },
+  'hang-ms': { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+} as const;
+
+/**
+ * Parses and validates every argument (ranges through resolveStressOptions, the same rules
+ * runStress applies); throws UsageError. Does no work.
+ */
 export function parseStressArgs(argv: readonly string[]): ParsedStressArgs {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      workers: { type: 'string' },
-      ops: { type: 'string' },
-      duration: { type: 'string' },
-      sizes: { type: 'string' },
-      'remote-free-rate': { type: 'string' },
-      'realloc-rate': { type: 'string' },
-      'central-lock': { type: 'string' },
-      'page-heap-lock': { type: 'string' },
-      'heap-size': { type: 'string' },
-      'max-heap-size': { type: 'string' },
-      seed: { type: 'string' },
-      rounds: { type: 'string' },
-      soak: { type: 'string' },
-      'local-cap': { type: 'string' },
-      'handoff-slots': { type: 'string' },
-      'kill-rate': { type: 'string' },
-      prealloc: { type: 'boolean' },
-      misuse: { type: 'boolean' },
-      'default-heap': { type: 'boolean' },
-      'race-sizes': { type: 'string' },
-      'race-width': { type: 'string' },
-      'hang-ms': { type: 'string' },
-      out: { type: 'string' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.ops !== undefined && values.duration !== undefined) throw new RangeError('give --ops or --duration, not both');
-  const sizes = values.sizes;
-  if (sizes !== undefined && !['small', 'mixed', 'large'].includes(sizes)) throw new RangeError(`bad --sizes: ${sizes} (small, mixed or large)`);
+  const { values } = parseOptions(argv, STRESS_OPTIONS);
+  if (values.ops !== undefined && values.duration !== undefined) throw new UsageError('give --ops or --duration, not both');
+  const sizes = oneOf(values.sizes, '--sizes', ['small', 'mixed', 'large'] as const);
+  if (values.out === '') throw new UsageError('bad --out: empty path');
   const central = lockKind(values['central-lock'], '--central-lock');
   const pageHeap = lockKind(values['page-heap-lock'], '--page-heap-lock');
   const options: StressOptions = {
@@ -153,11 +149,18 @@ export function parseStressArgs(argv: readonly string[]): ParsedStressArgs {
     hangMs: num(values['hang-ms'], '--hang-ms'),
   };
   if ((values['default-heap'] || values['race-sizes'] !== undefined || values['race-width'] !== undefined) && !values.misuse) {
-    throw new RangeError('--default-heap, --race-sizes and --race-width need --misuse');
+    throw new UsageError('--default-heap, --race-sizes and --race-width need --misuse');
   }
   // A growable heap given only --max-heap-size starts at the default size.
   for (const k of Object.keys(options) as (keyof StressOptions)[]) if (options[k] === undefined) delete options[k];
+  try {
+    resolveStressOptions(options);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
   return {
+    dryRun: values['dry-run'] ?? false,
     options,
     out: values.out,
     json: values.json ?? false,
@@ -184,16 +187,16 @@ export function summaryMarkdown(s: StressSummary, command: string): string {
 
 /** Runs `sabmalloc stress` for `argv` (the arguments after `stress`); returns the exit code. */
 export async function stressCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (wantsHelp(argv)) {
     console.log(STRESS_USAGE);
     return 0;
   }
-  let parsed: ParsedStressArgs;
-  try {
-    parsed = parseStressArgs(argv);
-  } catch (e) {
-    console.error(`sabmalloc stress: ${(e as Error).message}\n\n${STRESS_USAGE}`);
-    return 2;
+  const p = parseOrExit('stress', () => parseStressArgs(argv));
+  if ('code' in p) return p.code;
+  const parsed = p.ok;
+  if (parsed.dryRun) {
+    console.log('sabmalloc stress: arguments OK; dry run, nothing run or written');
+    return 0;
   }
   const tty = process.stderr.isTTY === true;
   let lastPrinted = 0;
@@ -214,16 +217,7 @@ export async function stressCommand(argv: string[]): Promise<number> {
           }
         },
   };
-  let summary: StressSummary;
-  try {
-    summary = await runStress(options);
-  } catch (e) {
-    if (e instanceof RangeError) {
-      console.error(`sabmalloc stress: ${e.message}\n\n${STRESS_USAGE}`);
-      return 2;
-    }
-    throw e;
-  }
+  const summary = await runStress(options);
   if (tty && !parsed.quiet) process.stderr.write('\n');
   if (parsed.json) console.log(JSON.stringify(summary, null, 2));
   else for (const line of formatSummary(summary)) console.log(line);
@@ -234,10 +228,4 @@ export async function stressCommand(argv: string[]): Promise<number> {
     console.error(`wrote ${parsed.out}`);
   }
   return summary.ok ? 0 : 1;
-}
-
-// Standalone: node dist/src/cli/stress-command.js [options]
-const self = fileURLToPath(import.meta.url);
-if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === self) {
-  process.exitCode = await stressCommand(process.argv.slice(2));
 }

@@ -1,6 +1,6 @@
 /**
  * The loop one worker runs to hammer a lock: shared by the lock tests (plain
- * worker_threads, workers/lock-worker.ts) and the lock benchmark (piscina,
+ * worker_threads, test/fixtures/lock-worker.ts) and the lock benchmark (piscina,
  * bench/lock-bench-worker.ts).
  *
  * Owns: nothing; everything lives in the SharedArrayBuffer laid out by `hammerLayout`:
@@ -17,7 +17,7 @@
  * Descheduled holder: the loop does nothing special; how long others wait is the lock's
  * business. Workers park on GO in Atomics.wait, so a barrier costs no CPU.
  */
-import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, createLock, type LockKind } from '../src/locks/index.js';
+import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, createLock, type Lock, type LockInit, type LockKind } from '../src/locks/index.js';
 import { cpuRelax } from '../src/locks/common.js';
 
 export const CTRL = {
@@ -41,6 +41,8 @@ export interface HammerTask {
   sab: SharedArrayBuffer;
   statsSab: SharedArrayBuffer;
   kind: LockKind;
+  /** file URL of a user's lock module (bench/lock-modules.ts) when `kind` names one */
+  lockModule?: string;
   ownerId: number; // also picks the stats slot: base = (ownerId - 1) * LOCK_STAT_SLOTS
   /** Stop after this many acquisitions (0: run until STOP is set). */
   iterations: number;
@@ -64,18 +66,13 @@ export function statsBaseOf(ownerId: number): number {
   return (ownerId - 1) * LOCK_STAT_SLOTS;
 }
 
-export function hammer(t: HammerTask): HammerResult {
+/** `make` builds the lock instead of createLock (a user's lock module). */
+export function hammer(t: HammerTask, make?: (init: LockInit) => Lock): HammerResult {
   const i32 = new Int32Array(t.sab);
   const stats = new Float64Array(t.statsSab);
   const me = t.ownerId;
-  const lock = createLock(t.kind, {
-    i32,
-    word: LOCK_WORD,
-    ownerId: me,
-    nodeWord: nodeWordOf,
-    stats,
-    statsBase: statsBaseOf(me),
-  });
+  const init: LockInit = { i32, word: LOCK_WORD, ownerId: me, nodeWord: nodeWordOf, stats, statsBase: statsBaseOf(me) };
+  const lock = make ? make(init) : createLock(t.kind, init);
   // Barrier: report, then sleep until the coordinator opens the gate.
   Atomics.add(i32, CTRL.ready, 1);
   Atomics.notify(i32, CTRL.ready);
