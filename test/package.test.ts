@@ -87,6 +87,7 @@ export function asRun(cmd: string): string | null {
   if (c === 'npm start') return 'npm start -- --dry-run';
   if (c === 'npm test') return 'npm test -- --help';
   if (c === 'npm ci') return 'true'; // done by the set-up, right before
+  if (c.startsWith('npm run lab:web')) return `${c} -- --dry-run`; // a server: serve the page once, then stop
   if (!LAB_COMMAND.test(c)) return c;
   if (!c.startsWith('npx ')) c = `npx ${c}`; // the README: `sabmalloc ...` is short for `npx sabmalloc ...`
   const args = c.split(/\s+/).slice(2);

@@ -85,6 +85,19 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error(`--port must be an integer from 0 to 65535, got ${process.argv[i + 1]}`);
     process.exit(2);
   }
-  const s = await startLabServer({ port });
-  console.log(`sabmalloc web lab: ${s.url}  (cross-origin isolated; Ctrl-C stops it)`);
+  if (process.argv.includes('--dry-run')) {
+    // Start on a free port, fetch the page once, check its isolation headers, stop.
+    const s = await startLabServer({ port: 0 });
+    const r = await fetch(s.url);
+    const isolated = r.headers.get('cross-origin-opener-policy') === 'same-origin' && r.headers.get('cross-origin-embedder-policy') === 'require-corp';
+    await s.close();
+    if (!r.ok || !isolated) {
+      console.error(`web lab dry run: GET / answered ${r.status}, cross-origin isolation headers ${isolated ? 'present' : 'missing'}`);
+      process.exit(1);
+    }
+    console.log(`web lab dry run: the page is served with cross-origin isolation headers (would listen on 127.0.0.1:${port})`);
+  } else {
+    const s = await startLabServer({ port });
+    console.log(`sabmalloc web lab: ${s.url}  (cross-origin isolated; Ctrl-C stops it)`);
+  }
 }
