@@ -97,6 +97,7 @@ export const Flag = {
   DEBUG: 4,
   ZERO_ON_FREE: 8,
   GROWABLE: 16,
+  UNHARDENED: 32, // hardening: false: plain free-list links (KEY = 0), fast paths without validation
 } as const;
 
 /** Block state in the SHADOW byte of a block's first granule. */
