@@ -237,6 +237,12 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   const plan = churnPlan();
   const notes: string[] = [];
 
+  const kind = (b: SharedArrayBuffer): string => (b.growable ? 'growable' : 'plain');
+  notes.push(
+    `the default heaps are on ${kind(pairHeap.buffer)} SharedArrayBuffers, the "other buffer kind" heap on a ` +
+      `${kind(otherKind.buffer)} one; both kinds run through the same fast-path code in this process. ` +
+      'Load-independent instruction counts (callgrind): bench/results/fastpath.md',
+  );
   bench.add(TASK.pair, pairTask(pairHeap));
   bench.add(TASK.pairUnhardened, pairTask(unhardenedHeap));
   bench.add(TASK.pairOtherKind, pairTask(otherKind));

@@ -95,6 +95,21 @@ describe('hardening: false', () => {
     expect(s.mallocCount).toBe(s.freeCount);
   });
 
+  it('combines with debug, threadCache: false, globalLock and zeroOnFree (links stay plain on every path)', () => {
+    for (const extra of [{ debug: true }, { threadCache: false }, { globalLock: true }, { zeroOnFree: true }]) {
+      const heap = SharedHeap.create({ size: 16 * MiB, hardening: false, ...extra });
+      expect(heap.hardening).toBe(false);
+      const live: number[] = [];
+      for (let i = 0; i < 5000; i++) {
+        if (live.length > 300 && i % 3 !== 0) heap.free(live.splice((i * 7919) % live.length, 1)[0]!);
+        else live.push(heap.malloc(16 + ((i * 131) % 3000)));
+      }
+      heap.check();
+      for (const p of live) heap.free(p);
+      heap.check();
+    }
+  });
+
   it('slow paths still validate: large double free, realloc and usableSize of a freed block', () => {
     const heap = SharedHeap.create({ size: 8 * MiB, hardening: false });
     expect(heap.hardening).toBe(false);
