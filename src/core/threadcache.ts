@@ -142,9 +142,12 @@ export class ThreadCache {
   allocate(cls: number): number {
     // Two views only (u32 for words, u8 for the SHADOW and PAGECLASS bytes): every
     // distinct typed array costs the JIT a map check and a bounds load per use.
+    // `(a + b) | 0` on index sums (here and in every fast path): both are small int32s,
+    // and the truncation spares V8 an overflow check per sum (206 -> 188 instructions
+    // per hardened pair, 181 -> 168 with hardening: false, callgrind).
     const u32 = this.u32;
     const u8 = this.u8;
-    const hw = this.heads + cls;
+    const hw = (this.heads + cls) | 0;
     const head = u32[hw]!;
     if (head === 0) return this.fetchFromCentral(cls);
     // decodeLink, inlined by hand: an imported function is reached through a module
@@ -152,15 +155,15 @@ export class ThreadCache {
     const next = (u32[head >>> 2]! ^ this.key ^ Math.imul(head, -1640531535 /* LINK_MIX */)) >>> 0;
     if (next !== 0) {
       const rel = next - this.base;
-      if ((next & 15) !== 0 || u8[this.shadowAt + (rel >>> 4)] !== Shadow.FREE || u8[this.pageClassAt + (rel >>> this.pageShift)] !== cls) {
+      if ((next & 15) !== 0 || u8[(this.shadowAt + (rel >>> 4)) | 0] !== Shadow.FREE || u8[(this.pageClassAt + (rel >>> this.pageShift)) | 0] !== cls) {
         return this.corruptList(head, next, cls);
       }
     }
     // Mark before unlinking: if the thread dies in between, recovery finds an ALLOCATED
     // head still on the list and knows the pop never completed.
-    u8[this.shadowAt + ((head - this.base) >>> 4)] = Shadow.ALLOCATED;
+    u8[(this.shadowAt + ((head - this.base) >>> 4)) | 0] = Shadow.ALLOCATED;
     u32[hw] = next;
-    u32[this.lengths + cls]--;
+    u32[(this.lengths + cls) | 0]--;
     this.mallocs++;
     return head;
   }
@@ -174,8 +177,8 @@ export class ThreadCache {
     if ((p >>> 0) !== p || (p & 15) !== 0 || p < this.base || p >= this.limit) return false;
     const rel = p - this.base;
     const u8 = this.u8;
-    if (u8[this.shadowAt + (rel >>> 4)] !== Shadow.ALLOCATED) return false;
-    const cls = u8[this.pageClassAt + (rel >>> this.pageShift)]!;
+    if (u8[(this.shadowAt + (rel >>> 4)) | 0] !== Shadow.ALLOCATED) return false;
+    const cls = u8[(this.pageClassAt + (rel >>> this.pageShift)) | 0]!;
     if (cls === 0) return false;
     this.pushLinked(p, cls);
     return true;
@@ -187,12 +190,12 @@ export class ThreadCache {
    */
   allocateRaw(cls: number): number {
     const u32 = this.u32;
-    const hw = this.heads + cls;
+    const hw = (this.heads + cls) | 0;
     const head = u32[hw]!;
     if (head === 0) return this.fetchFromCentral(cls);
-    this.u8[this.shadowAt + ((head - this.base) >>> 4)] = Shadow.ALLOCATED;
+    this.u8[(this.shadowAt + ((head - this.base) >>> 4)) | 0] = Shadow.ALLOCATED;
     u32[hw] = u32[head >>> 2]!;
-    u32[this.lengths + cls]--;
+    u32[(this.lengths + cls) | 0]--;
     this.mallocs++;
     return head;
   }
@@ -205,7 +208,7 @@ export class ThreadCache {
    */
   freeRaw(p: number): boolean {
     if ((p >>> 0) !== p || (p & 15) !== 0 || p < this.base || p >= this.limit) return false;
-    const cls = this.u8[this.pageClassAt + ((p - this.base) >>> this.pageShift)]!;
+    const cls = this.u8[(this.pageClassAt + ((p - this.base) >>> this.pageShift)) | 0]!;
     if (cls === 0) return false;
     this.pushRaw(p, cls);
     return true;
@@ -225,14 +228,14 @@ export class ThreadCache {
   /** Push with a safe-linked link (hardened heaps). */
   private pushLinked(p: number, cls: number): void {
     const u32 = this.u32;
-    const hw = this.heads + cls;
+    const hw = (this.heads + cls) | 0;
     // encodeLink, inlined
     this.push(p, cls, hw, (u32[hw]! ^ this.key ^ Math.imul(p, -1640531535 /* LINK_MIX */)) >>> 0);
   }
 
   /** Push with a plain link (`hardening: false`). */
   private pushRaw(p: number, cls: number): void {
-    const hw = this.heads + cls;
+    const hw = (this.heads + cls) | 0;
     this.push(p, cls, hw, this.u32[hw]!);
   }
 
@@ -243,11 +246,12 @@ export class ThreadCache {
     // off the list, or an ALLOCATED head on it (completed as a free by recovery).
     u32[p >>> 2] = link;
     u32[hw] = p;
-    this.u8[this.shadowAt + ((p - this.base) >>> 4)] = Shadow.FREE;
-    const length = u32[this.lengths + cls]! + 1;
-    u32[this.lengths + cls] = length;
+    this.u8[(this.shadowAt + ((p - this.base) >>> 4)) | 0] = Shadow.FREE;
+    const lw = (this.lengths + cls) | 0;
+    const length = (u32[lw]! + 1) | 0;
+    u32[lw] = length;
     this.frees++;
-    if (length > u32[this.maxLengths + cls]!) this.listTooLong(cls);
+    if (length > (u32[(this.maxLengths + cls) | 0]! | 0)) this.listTooLong(cls);
   }
 
   /** Publishes the owner-local malloc/free counts to the slot (slow paths, stats, detach). */
