@@ -10,7 +10,8 @@
  * Modes: hard (default heap), nohard (hardening: false), thing (@thi.ng/malloc), floor
  * (typed-array pop+push), grow / plain (a hardened heap on a growable / plain
  * SharedArrayBuffer, the only heap in the process), mixed-grow / mixed-plain (both kinds
- * warmed up through the same SharedHeap code first, then the named one measured).
+ * warmed up through the same SharedHeap code first, then the named one measured),
+ * two-same / one-warm (two growable heaps warmed, or one; the first measured).
  * distRoot: another build's dist directory (e.g. the code before a change) to measure.
  * bench/results/fastpath.md has the commands and the figures.
  */
@@ -67,6 +68,13 @@ if (mode === 'floor') {
     a = new MemPool({ buf: new ArrayBuffer(HEAP), align: 16 });
   } else if (mode === 'hard' || mode === 'nohard') {
     a = SharedHeap.create({ size: HEAP, hardening: mode === 'hard' });
+  } else if (mode === 'two-same' || mode === 'one-warm') {
+    // two-same: two heaps of the same buffer kind warmed through the same code, the first
+    // measured; one-warm: the same warm-up with one heap.
+    a = otherKind(true);
+    const b = mode === 'two-same' ? otherKind(true) : null;
+    const [la, lb] = [pairLoop(), pairLoop()];
+    for (let i = 0; i < 100; i++) s ^= la(a, M) ^ (b === null ? 0 : lb(b, M));
   } else if (['grow', 'plain', 'mixed-grow', 'mixed-plain'].includes(mode)) {
     const growable = mode.endsWith('grow');
     a = otherKind(growable);
