@@ -1,6 +1,9 @@
 /**
  * Single-thread microbenchmark of the allocator (issue 2, "Benchmarks"), tinybench, one process:
- *  (a) sabmalloc malloc(64) + free on the thread-cache fast path;
+ *  (a) sabmalloc malloc(64) + free on the thread-cache fast path: the default (hardened) heap,
+ *      a `hardening: false` heap, and a hardened heap over the other buffer kind (plain vs
+ *      growable SharedArrayBuffer), so both kinds are live in this process (issue 9: does
+ *      mixing them make the fast path polymorphic? the rows say);
  *  (b) the same pair with @thi.ng/malloc's MemPool over an ArrayBuffer of the same size;
  *  (c) the floor: a bare typed-array free-list pop + push;
  *  (d) random churn: 1,000 live blocks of 16 B..1 KiB; each op frees a random live block and
@@ -15,8 +18,8 @@
  * Each tinybench sample runs a loop of OPS operations; ns/op = median sample time / OPS (the
  * mean is recorded too; the median resists interference from other work on the machine).
  * Full mode runs 3 interleaved rounds of all tasks and takes the median over rounds.
- * Ratios: pair vs thi.ng (target <= 0.7x), pair vs floor (target <= 8x), churn speed-up vs
- * thi.ng (target >= 100x).
+ * Ratios: hardened pair vs thi.ng (target <= 0.7x), `hardening: false` pair vs floor (target
+ * <= 5x), hardened pair vs floor (issue 2's target <= 8x), churn speed-up vs thi.ng (>= 100x).
  *
  * Run: `npx sabmalloc micro [--quick]` (also the first part of `sabmalloc bench`).
  * Writes <outDir>/micro.json and micro.md (default bench/results) unless `outDir: null`.
@@ -54,13 +57,15 @@ export interface MicroResult {
   ratios: {
     /** sabmalloc pair time / thi.ng pair time (lower is better) */
     pairVsThing: number | null;
+    /** `hardening: false` pair time / free-list floor time */
+    unhardenedVsFloor: number;
     /** sabmalloc pair time / free-list floor time */
     pairVsFloor: number;
     /** thi.ng churn time / sabmalloc churn time (higher is better) */
     churnSpeedupVsThing: number | null;
   };
-  targets: { pairVsThing: number; pairVsFloor: number; churnSpeedupVsThing: number };
-  met: { pairVsThing: boolean | null; pairVsFloor: boolean; churnSpeedupVsThing: boolean | null };
+  targets: { pairVsThing: number; unhardenedVsFloor: number; pairVsFloor: number; churnSpeedupVsThing: number };
+  met: { pairVsThing: boolean | null; unhardenedVsFloor: boolean; pairVsFloor: boolean; churnSpeedupVsThing: boolean | null };
   /** why a comparison is missing (e.g. @thi.ng/malloc not installed) */
   notes: string[];
   /** (f): user access through the heap's views vs a plain buffer (absent with userAccess: false) */
@@ -83,7 +88,7 @@ export interface MicroOptions {
   userAccess?: boolean;
 }
 
-const TARGETS = { pairVsThing: 0.7, pairVsFloor: 8, churnSpeedupVsThing: 100 };
+const TARGETS = { pairVsThing: 0.7, unhardenedVsFloor: 5, pairVsFloor: 8, churnSpeedupVsThing: 100 };
 const HEAP_BYTES = 64 * 1024 * 1024;
 const PAIR_OPS = 10_000;
 const CHURN_OPS = 1_000;
@@ -92,6 +97,8 @@ const CHURN_SEQUENCE = 1 << 16;
 
 export const TASK = {
   pair: 'sabmalloc malloc(64)+free',
+  pairUnhardened: 'sabmalloc malloc(64)+free, hardening: false',
+  pairOtherKind: 'sabmalloc malloc(64)+free, heap on the other buffer kind',
   thingPair: '@thi.ng/malloc malloc(64)+free',
   floor: 'typed-array free-list pop+push (floor)',
   churn: 'sabmalloc churn (1,000 live, 16 B..1 KiB)',
@@ -123,27 +130,17 @@ function churnPlan(): ChurnPlan {
 let sink = 0;
 
 /*
- * Each contender gets its own copy of the loops (the same source text, separate function
- * literals): closures of one literal share V8's type feedback, so a shared loop would turn
- * polymorphic once the second allocator ran and would measure dispatch, not allocators.
+ * Each contender gets its own copy of the loops (separate function literals): closures of
+ * one literal share V8's type feedback, so a shared loop would turn polymorphic once the
+ * second allocator ran and would measure dispatch, not allocators. The pair loop is one
+ * source text compiled afresh per contender (new Function: a new literal each time).
  */
-const sabPairTask = (a: SharedHeap) => (): void => {
-  let s = 0;
-  for (let i = 0; i < PAIR_OPS; i++) {
-    const p = a.malloc(64);
-    a.free(p);
-    s ^= p;
-  }
-  sink ^= s;
-};
-const thingPairTask = (a: Allocator) => (): void => {
-  let s = 0;
-  for (let i = 0; i < PAIR_OPS; i++) {
-    const p = a.malloc(64);
-    a.free(p);
-    s ^= p;
-  }
-  sink ^= s;
+const PAIR_LOOP_SOURCE = 'let s = 0; for (let i = 0; i < ops; i++) { const p = a.malloc(64); a.free(p); s ^= p; } return s;';
+const pairTask = (a: Allocator): (() => void) => {
+  const loop = new Function('a', 'ops', PAIR_LOOP_SOURCE) as (a: Allocator, ops: number) => number;
+  return (): void => {
+    sink ^= loop(a, PAIR_OPS);
+  };
 };
 
 /** (e): half the ops on each heap, through one call site (its own literal). */
@@ -157,6 +154,23 @@ const mixedPairTask = (a: SharedHeap, b: SharedHeap) => (): void => {
   }
   sink ^= s;
 };
+
+/**
+ * A hardened heap over the buffer kind SharedHeap.create does not use (a plain
+ * SharedArrayBuffer if create's buffers are growable, else a growable one): a fresh heap's
+ * bytes copied into the other kind before any thread works on it, then attached (the
+ * creator detached first, so the copy's slots are all free). Its pair loop runs through the
+ * same SharedHeap/ThreadCache code as the default heap's, so both typed-array kinds reach
+ * it in this process.
+ */
+function otherKindHeap(): SharedHeap {
+  const h = SharedHeap.create({ size: HEAP_BYTES });
+  h.detach();
+  const n = h.buffer.byteLength;
+  const copy = h.buffer.growable ? new SharedArrayBuffer(n) : new SharedArrayBuffer(n, { maxByteLength: n });
+  new Uint8Array(copy).set(new Uint8Array(h.buffer));
+  return SharedHeap.attach(copy);
+}
 
 function floorTask(): () => void {
   const next = new Int32Array(1024);
@@ -243,6 +257,8 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   // Separate heaps and pools for the pair and the churn, so the pair runs on an empty heap
   // (with 1,000 live blocks @thi.ng/malloc's free walks them all).
   const pairHeap = SharedHeap.create({ size: HEAP_BYTES });
+  const unhardenedHeap = SharedHeap.create({ size: HEAP_BYTES, hardening: false });
+  const otherKind = otherKindHeap();
   const churnHeap = SharedHeap.create({ size: HEAP_BYTES });
   const growHeap = SharedHeap.create({ size: 1 << 20, maxSize: HEAP_BYTES });
   growHeap.free(growHeap.malloc(4 << 20)); // grown once
@@ -250,8 +266,16 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   const plan = churnPlan();
   const notes: string[] = [];
 
-  bench.add(TASK.pair, sabPairTask(pairHeap));
-  if (typeof thing !== 'string') bench.add(TASK.thingPair, thingPairTask(thing()));
+  const kind = (b: SharedArrayBuffer): string => (b.growable ? 'growable' : 'plain');
+  notes.push(
+    `the default heaps are on ${kind(pairHeap.buffer)} SharedArrayBuffers, the "other buffer kind" heap on a ` +
+      `${kind(otherKind.buffer)} one; both kinds run through the same fast-path code in this process. ` +
+      'Load-independent instruction counts (callgrind): bench/results/fastpath.md',
+  );
+  bench.add(TASK.pair, pairTask(pairHeap));
+  bench.add(TASK.pairUnhardened, pairTask(unhardenedHeap));
+  bench.add(TASK.pairOtherKind, pairTask(otherKind));
+  if (typeof thing !== 'string') bench.add(TASK.thingPair, pairTask(thing()));
   bench.add(TASK.floor, floorTask());
   bench.add(TASK.churn, sabChurnTask(churnHeap, plan));
   if (typeof thing !== 'string') bench.add(TASK.thingChurn, thingChurnTask(thing(), plan));
@@ -273,9 +297,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
       perRound.set(t.name, list);
     }
   }
-  pairHeap.check();
-  churnHeap.check();
-  growHeap.check();
+  for (const h of [pairHeap, unhardenedHeap, otherKind, churnHeap, growHeap]) h.check();
 
   const median = (xs: number[]): number => {
     const a = [...xs].sort((x, y) => x - y);
@@ -292,9 +314,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
       opsPerSample: ops,
     };
   });
-  pairHeap.detach();
-  churnHeap.detach();
-  growHeap.detach();
+  for (const h of [pairHeap, unhardenedHeap, otherKind, churnHeap, growHeap]) h.detach();
   const userAccess = (opts.userAccess ?? true) ? await runUserAccess({ quick }) : undefined;
 
   const ns = (name: string): number | null => rows.find((r) => r.name === name)?.nsPerOp ?? null;
@@ -303,6 +323,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   const thingChurn = ns(TASK.thingChurn);
   const ratios = {
     pairVsThing: thingPair === null ? null : pair / thingPair,
+    unhardenedVsFloor: ns(TASK.pairUnhardened)! / ns(TASK.floor)!,
     pairVsFloor: pair / ns(TASK.floor)!,
     churnSpeedupVsThing: thingChurn === null ? null : thingChurn / ns(TASK.churn)!,
   };
@@ -317,6 +338,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
     targets: TARGETS,
     met: {
       pairVsThing: ratios.pairVsThing === null ? null : ratios.pairVsThing <= TARGETS.pairVsThing,
+      unhardenedVsFloor: ratios.unhardenedVsFloor <= TARGETS.unhardenedVsFloor,
       pairVsFloor: ratios.pairVsFloor <= TARGETS.pairVsFloor,
       churnSpeedupVsThing: ratios.churnSpeedupVsThing === null ? null : ratios.churnSpeedupVsThing >= TARGETS.churnSpeedupVsThing,
     },
@@ -335,6 +357,7 @@ const verdict = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? 'met
 function ratioLines(r: MicroResult): [string, string, string, string][] {
   return [
     ['pair vs @thi.ng/malloc pair', `${fmt(r.ratios.pairVsThing)}x`, `<= ${r.targets.pairVsThing}x`, verdict(r.met.pairVsThing)],
+    ['hardening: false pair vs free-list floor', `${fmt(r.ratios.unhardenedVsFloor)}x`, `<= ${r.targets.unhardenedVsFloor}x`, verdict(r.met.unhardenedVsFloor)],
     ['pair vs free-list floor', `${fmt(r.ratios.pairVsFloor)}x`, `<= ${r.targets.pairVsFloor}x`, verdict(r.met.pairVsFloor)],
     ['churn speed-up vs @thi.ng/malloc', `${fmt(r.ratios.churnSpeedupVsThing, 0)}x`, `>= ${r.targets.churnSpeedupVsThing}x`, verdict(r.met.churnSpeedupVsThing)],
   ];

@@ -106,6 +106,7 @@ export const Flag = {
   DEBUG: 4,
   ZERO_ON_FREE: 8,
   GROWABLE: 16,
+  UNHARDENED: 32, // hardening: false: plain free-list links (KEY = 0), fast paths without validation
 } as const;
 
 /** Block state in the SHADOW byte of a block's first granule. */
@@ -347,13 +348,17 @@ export function readLayout(i32: Int32Array): HeapLayout {
   const maxThreads = word('MAX_THREADS', 1, MAX_THREADS);
   const numClasses = sizeClassTable(pageSize).count;
   word('NUM_CLASSES', numClasses, numClasses);
-  const flags = word('FLAGS', 0, Flag.THREAD_CACHE | Flag.GLOBAL_LOCK | Flag.DEBUG | Flag.ZERO_ON_FREE | Flag.GROWABLE);
+  const flags = word('FLAGS', 0, Flag.THREAD_CACHE | Flag.GLOBAL_LOCK | Flag.DEBUG | Flag.ZERO_ON_FREE | Flag.GROWABLE | Flag.UNHARDENED);
   if ((flags & Flag.THREAD_CACHE) !== 0 && (flags & Flag.GLOBAL_LOCK) !== 0) bad('header FLAGS ask for thread caches and a global lock at once');
   for (const name of ['CENTRAL_LOCK_KIND', 'PAGEHEAP_LOCK_KIND'] as const) {
     if (lockKindFromCode(i32[H[name]]!) === undefined) bad(`header word ${name} = ${i32[H[name]]} names no lock kind`);
   }
   const key = i32[H.KEY]! | 0; // signed: a small integer for the JIT, the same bits for XOR
-  if ((key & 1) === 0) bad('header word KEY is even (a safe-linking key is always odd)');
+  if ((flags & Flag.UNHARDENED) !== 0) {
+    if (key !== 0) bad('link key and hardening flag disagree (key 0 is for hardening: false only)');
+  } else if ((key & 1) === 0) {
+    bad(key === 0 ? 'link key and hardening flag disagree (key 0 is for hardening: false only)' : 'header word KEY is even (a safe-linking key is always odd)');
+  }
   word('CENTRAL_WORDS', CENTRAL_WORDS, CENTRAL_WORDS);
   word('TC_TOTAL_BUDGET', 0, 0x7fffffff);
   word('TC_THREAD_BUDGET', 0, 0x7fffffff);

@@ -13,7 +13,11 @@
  * - default: thread caches in front of the central caches;
  * - threadCache: false: every malloc/free goes to the CentralCache (one object at a time);
  * - globalLock: true: the baseline of single-lock allocators (dlmalloc under pthreads): the
- *   same page heap and size classes, every operation under one mutex, no thread caches.
+ *   same page heap and size classes, every operation under one mutex, no thread caches;
+ * - hardening: false (flag UNHARDENED, mimalloc's non-secure build): plain free-list links
+ *   and a malloc/free fast path that trusts its input. attach() picks the handle's class
+ *   from the flag (SharedHeap or UnhardenedHeap), so each class's malloc/free stays
+ *   monomorphic and tests no mode flag per call.
  */
 
 import type { Worker } from 'node:worker_threads';
@@ -88,6 +92,16 @@ export interface HeapOptions {
   debug?: boolean;
   /** Freed memory is zeroed, so no worker ever sees another's old data. */
   zeroOnFree?: boolean;
+  /**
+   * Hardened fast path (default true): safe-linked free lists, every popped link and every
+   * freed pointer validated against the shadow bytes, so a double free, an interior
+   * pointer or a write after free is a typed error. false is for benchmarking (mimalloc's
+   * non-secure mode): plain links and no validation on the thread-cache fast path, so
+   * such bugs corrupt the heap silently. Recorded in the header: every thread attached
+   * to the heap uses the same mode. Slow paths (large blocks, debug, check()) validate in
+   * both modes.
+   */
+  hardening?: boolean;
 }
 
 /** Debug mode: bytes a block carries beyond the request (guard, serial, requested size). */
@@ -152,7 +166,8 @@ export class SharedHeap {
   /** @internal */ readonly spans: SpanTable;
   /** @internal */ readonly pageHeap: PageHeap;
   /** @internal */ readonly central: CentralCache;
-  /** @internal */ readonly threadCache: ThreadCache;
+  // `declare` (see ThreadCache): the fast paths' fields get their real type, not any.
+  /** @internal */ declare readonly threadCache: ThreadCache;
   /** @internal */ readonly txn: Txn;
   /** @internal Int32 index of this thread's slot. */ readonly slotWord: number;
   private readonly globalLock: Lock;
@@ -163,12 +178,16 @@ export class SharedHeap {
    * inside an operation never leaves the global lock held.
    */
   private readonly outer: Lock;
-  private readonly classOf: Uint8Array;
+  protected declare readonly classOf: Uint8Array;
   private readonly heapId: string;
   /** Thread caches in use (not threadCache: false, not globalLock). */
   private readonly cached: boolean;
-  /** The inlined fast paths apply: cached, no debug/zeroOnFree, not detached. */
-  private fast: boolean;
+  /**
+   * 1 while the inlined fast paths apply: cached, no debug/zeroOnFree, not detached. A
+   * number, not a boolean: `=== 1` on a Smi field is one compare, a boolean field costs
+   * V8 a full truthiness test (false, "", undetectable, 0, 0n) on every call.
+   */
+  protected declare fast: number;
   private readonly debug: boolean;
   private readonly zeroOnFree: boolean;
   /** Debug mode: this thread's live allocations (pointer -> serial, size, stack). */
@@ -178,7 +197,7 @@ export class SharedHeap {
   /** This thread's liveness probe on its slot (see liveness.ts). */
   private probe: Probe | undefined;
 
-  private constructor(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number, heapId: string) {
+  protected constructor(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number, heapId: string) {
     this.buffer = buffer;
     this.layout = layout;
     this.threadSlot = slot;
@@ -193,7 +212,7 @@ export class SharedHeap {
     this.cached = (layout.flags & Flag.THREAD_CACHE) !== 0;
     this.debug = (layout.flags & Flag.DEBUG) !== 0;
     this.zeroOnFree = (layout.flags & Flag.ZERO_ON_FREE) !== 0;
-    this.fast = this.cached && !this.debug && !this.zeroOnFree;
+    this.fast = this.cached && !this.debug && !this.zeroOnFree ? 1 : 0;
 
     const i32 = this.mem.i32;
     const ownerId = slot + 1;
@@ -281,10 +300,11 @@ export class SharedHeap {
       (options.globalLock ? Flag.GLOBAL_LOCK : options.threadCache === false ? 0 : Flag.THREAD_CACHE) |
       (growable ? Flag.GROWABLE : 0) |
       (options.debug ? Flag.DEBUG : 0) |
-      (options.zeroOnFree ? Flag.ZERO_ON_FREE : 0);
+      (options.zeroOnFree ? Flag.ZERO_ON_FREE : 0) |
+      (options.hardening === false ? Flag.UNHARDENED : 0);
     i32[H.CENTRAL_LOCK_KIND] = LOCK_KIND_CODE[centralKind];
     i32[H.PAGEHEAP_LOCK_KIND] = LOCK_KIND_CODE[pageHeapKind];
-    i32[H.KEY] = random[0]! | 1;
+    i32[H.KEY] = options.hardening === false ? 0 : random[0]! | 1; // 0: plain links (safelink.ts)
     i32[H.HEAP_ID_LO] = random[1]!;
     i32[H.HEAP_ID_HI] = random[2]!;
     i32[H.PAGES_OFF] = regions.pages;
@@ -337,7 +357,9 @@ export class SharedHeap {
     const { slot, probe } = claimSlot(buffer, layout);
     let heap: SharedHeap;
     try {
-      heap = new SharedHeap(buffer, layout, slot, heapId);
+      heap = (layout.flags & Flag.UNHARDENED) !== 0
+        ? new UnhardenedHeap(buffer, layout, slot, heapId)
+        : new SharedHeap(buffer, layout, slot, heapId);
     } catch (e) {
       releaseSlot(buffer, layout, slot, probe);
       throw e;
@@ -355,7 +377,7 @@ export class SharedHeap {
   /** Allocates n bytes; returns the block's byte offset (16-byte aligned, > 0). */
   malloc(n: number): number {
     // 262144 = SMALL_MAX, written out: a module constant costs a binding-cell check per call.
-    if (typeof n === 'number' && (n >>> 0) === n && n <= 262144 && this.fast) {
+    if (typeof n === 'number' && (n >>> 0) === n && n <= 262144 && this.fast === 1) {
       const p = this.threadCache.allocate(this.classOf[(n + 15) >>> 4]!);
       if (p !== 0) return p;
     }
@@ -364,7 +386,7 @@ export class SharedHeap {
 
   /** Frees a block from malloc/calloc/realloc (any thread's); free(0) does nothing. */
   free(p: number): void {
-    if (this.fast && typeof p === 'number' && this.threadCache.free(p)) return;
+    if (this.fast === 1 && typeof p === 'number' && this.threadCache.free(p)) return;
     this.freeSlow(p);
   }
 
@@ -453,7 +475,7 @@ export class SharedHeap {
     return this.spans.get(this.mem.pageOf(p), SP.PAGES) * this.mem.pageSize;
   }
 
-  private mallocSlow(n: number): number {
+  protected mallocSlow(n: number): number {
     checkSize(n, 'malloc size');
     this.checkAttached();
     if (n > this.maxHeapBytes()) {
@@ -492,7 +514,7 @@ export class SharedHeap {
   }
 
   private allocateSmall(cls: number): number {
-    if (this.cached) return this.threadCache.allocate(cls);
+    if (this.cached) return this.threadCache.pop(cls);
     let p = 0;
     this.txn.enter(this.outer);
     try {
@@ -534,7 +556,7 @@ export class SharedHeap {
    * block exactly one claims it; the others get DoubleFreeError / InvalidPointerError and
    * change nothing.
    */
-  private freeSlow(p: number): void {
+  protected freeSlow(p: number): void {
     if (p === 0) return;
     const cls = this.classify(p, 'free');
     if (cls === 0 && !this.debug && !this.zeroOnFree) {
@@ -784,7 +806,7 @@ export class SharedHeap {
     if (this.detached) return;
     this.releaseCachedMemory();
     this.threadCache.flushCounters();
-    this.fast = false;
+    this.fast = 0;
     this.detached = true;
     pruneHandles(this.heapId, this);
     dropped.unregister(this);
@@ -868,6 +890,11 @@ export class SharedHeap {
     };
   }
 
+  /** false for a heap created with `hardening: false` (the same for every attached thread). */
+  get hardening(): boolean {
+    return (this.layout.flags & Flag.UNHARDENED) === 0;
+  }
+
   /** @internal */ get modes(): { threadCache: boolean; globalLock: boolean } {
     return { threadCache: (this.layout.flags & Flag.THREAD_CACHE) !== 0, globalLock: this.globalMode };
   }
@@ -886,6 +913,28 @@ export class SharedHeap {
 
   private checkAttached(): void {
     if (this.detached) throw new DetachedHeapError();
+  }
+}
+
+/**
+ * The handle class of `hardening: false` heaps: the same heap, with malloc/free fast paths
+ * that use plain links and skip validation (ThreadCache.allocateRaw/freeRaw). A class of
+ * its own rather than a flag tested per call: each class's malloc and free see one
+ * ThreadCache method each, and a program that uses one kind of heap pays nothing for the
+ * other. Every slow path is SharedHeap's and validates as in a hardened heap.
+ */
+class UnhardenedHeap extends SharedHeap {
+  override malloc(n: number): number {
+    if (typeof n === 'number' && (n >>> 0) === n && n <= 262144 && this.fast === 1) {
+      const p = this.threadCache.allocateRaw(this.classOf[(n + 15) >>> 4]!);
+      if (p !== 0) return p;
+    }
+    return this.mallocSlow(n);
+  }
+
+  override free(p: number): void {
+    if (this.fast === 1 && typeof p === 'number' && this.threadCache.freeRaw(p)) return;
+    this.freeSlow(p);
   }
 }
 

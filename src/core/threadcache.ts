@@ -57,41 +57,46 @@ const MAX_LIST_LENGTH = 8192;
 const MAX_OVERAGES = 3;
 
 export class ThreadCache {
-  private readonly mem: HeapMemory;
-  private readonly central: CentralCache;
-  private readonly sizeOf: Int32Array;
-  private readonly batchOf: Int32Array;
-  private readonly numClasses: number;
-  private readonly key: number;
-  private readonly base: number;
-  private readonly pageShift: number;
+  // `declare`: no class-field definition (es2022 would first define every field as
+  // undefined, and V8 then types a number field "any tagged value" and an object field
+  // "any map": a Smi check or a map check on every fast-path load; 283 -> 219
+  // instructions per malloc+free pair, measured with callgrind). Each field is created
+  // once, by its first store in the constructor, with its real type.
+  private declare readonly mem: HeapMemory;
+  private declare readonly central: CentralCache;
+  private declare readonly sizeOf: Int32Array;
+  private declare readonly batchOf: Int32Array;
+  private declare readonly numClasses: number;
+  private declare readonly key: number;
+  private declare readonly base: number;
+  private declare readonly pageShift: number;
   /** Int32/Uint32 index of this slot's first word. */
-  private readonly slotWord: number;
-  private readonly heads: number;
-  private readonly lengths: number;
-  private readonly maxLengths: number;
-  private readonly overages: number;
-  private readonly allocs: number;
-  private readonly freesCounter: number;
-  private readonly misses: number;
+  private declare readonly slotWord: number;
+  private declare readonly heads: number;
+  private declare readonly lengths: number;
+  private declare readonly maxLengths: number;
+  private declare readonly overages: number;
+  private declare readonly allocs: number;
+  private declare readonly freesCounter: number;
+  private declare readonly misses: number;
   // Views copied from HeapMemory so the fast path does one property load per access (they
   // never change: the buffer reserves the whole heap, see memory.ts).
-  private readonly u32: Uint32Array;
-  private readonly i32: Int32Array;
-  private readonly u8: Uint8Array;
+  private declare readonly u32: Uint32Array;
+  private declare readonly i32: Int32Array;
+  private declare readonly u8: Uint8Array;
   /** Indexes in u8 of SHADOW[0] and PAGECLASS[0]. */
-  private readonly shadowAt: number;
-  private readonly pageClassAt: number;
+  private declare readonly shadowAt: number;
+  private declare readonly pageClassAt: number;
   /** malloc/free counts not yet published to the slot (owner-local, plain numbers). */
   private mallocs = 0;
   private frees = 0;
-  private readonly f64: Float64Array;
+  private declare readonly f64: Float64Array;
   /** One past the last byte the views cover. */
-  private readonly limit: number;
+  private declare readonly limit: number;
   /** Upper bound of the bytes this cache can hold: sum of (max length + 1) * size over used classes. */
   private capacityBytes = 0;
   /** used[c] = 1 once class c has been fetched by this thread (owner-local). */
-  private readonly used: Uint8Array;
+  private declare readonly used: Uint8Array;
   private maxBytes = 0;
 
   constructor(mem: HeapMemory, central: CentralCache, table: SizeClassTable, slot: number) {
@@ -131,15 +136,18 @@ export class ThreadCache {
   }
 
   /**
-   * Fast path of malloc for class cls. Returns 0 when neither this cache nor the central
-   * cache could provide an object (out of memory).
+   * Fast path of malloc for class cls (hardened heaps). Returns 0 when neither this cache
+   * nor the central cache could provide an object (out of memory).
    */
   allocate(cls: number): number {
     // Two views only (u32 for words, u8 for the SHADOW and PAGECLASS bytes): every
     // distinct typed array costs the JIT a map check and a bounds load per use.
+    // `(a + b) | 0` on index sums (here and in every fast path): both are small int32s,
+    // and the truncation spares V8 an overflow check per sum (206 -> 188 instructions
+    // per hardened pair, 181 -> 168 with hardening: false, callgrind).
     const u32 = this.u32;
     const u8 = this.u8;
-    const hw = this.heads + cls;
+    const hw = (this.heads + cls) | 0;
     const head = u32[hw]!;
     if (head === 0) return this.fetchFromCentral(cls);
     // decodeLink, inlined by hand: an imported function is reached through a module
@@ -147,47 +155,103 @@ export class ThreadCache {
     const next = (u32[head >>> 2]! ^ this.key ^ Math.imul(head, -1640531535 /* LINK_MIX */)) >>> 0;
     if (next !== 0) {
       const rel = next - this.base;
-      if ((next & 15) !== 0 || u8[this.shadowAt + (rel >>> 4)] !== Shadow.FREE || u8[this.pageClassAt + (rel >>> this.pageShift)] !== cls) {
+      if ((next & 15) !== 0 || u8[(this.shadowAt + (rel >>> 4)) | 0] !== Shadow.FREE || u8[(this.pageClassAt + (rel >>> this.pageShift)) | 0] !== cls) {
         return this.corruptList(head, next, cls);
       }
     }
     // Mark before unlinking: if the thread dies in between, recovery finds an ALLOCATED
     // head still on the list and knows the pop never completed.
-    u8[this.shadowAt + ((head - this.base) >>> 4)] = Shadow.ALLOCATED;
+    u8[(this.shadowAt + ((head - this.base) >>> 4)) | 0] = Shadow.ALLOCATED;
     u32[hw] = next;
-    u32[this.lengths + cls]--;
+    u32[(this.lengths + cls) | 0]--;
     this.mallocs++;
     return head;
   }
 
   /**
-   * Fast path of free. Returns false (and changes nothing) unless p is an allocated small
-   * block this thread's views cover; the caller's slow path then sorts out why.
+   * Fast path of free (hardened heaps). Returns false (and changes nothing) unless p is an
+   * allocated small block this thread's views cover; the caller's slow path then sorts
+   * out why.
    */
   free(p: number): boolean {
     if ((p >>> 0) !== p || (p & 15) !== 0 || p < this.base || p >= this.limit) return false;
     const rel = p - this.base;
     const u8 = this.u8;
-    if (u8[this.shadowAt + (rel >>> 4)] !== Shadow.ALLOCATED) return false;
-    const cls = u8[this.pageClassAt + (rel >>> this.pageShift)]!;
+    if (u8[(this.shadowAt + (rel >>> 4)) | 0] !== Shadow.ALLOCATED) return false;
+    const cls = u8[(this.pageClassAt + (rel >>> this.pageShift)) | 0]!;
     if (cls === 0) return false;
-    this.deallocate(p, cls);
+    this.pushLinked(p, cls);
     return true;
   }
 
-  /** Pushes an allocated small block (already validated) onto list cls. */
-  deallocate(p: number, cls: number): void {
+  /**
+   * Fast path of malloc for heaps created with `hardening: false` (flag UNHARDENED): the
+   * links are plain and the popped link is not validated. Same store order as allocate().
+   */
+  allocateRaw(cls: number): number {
     const u32 = this.u32;
-    const hw = this.heads + cls;
+    const hw = (this.heads + cls) | 0;
+    const head = u32[hw]!;
+    if (head === 0) return this.fetchFromCentral(cls);
+    this.u8[(this.shadowAt + ((head - this.base) >>> 4)) | 0] = Shadow.ALLOCATED;
+    u32[hw] = u32[head >>> 2]!;
+    u32[(this.lengths + cls) | 0]--;
+    this.mallocs++;
+    return head;
+  }
+
+  /**
+   * Fast path of free for `hardening: false` heaps: p must be a 16-aligned pointer into
+   * a small span's pages (so a stray value never writes metadata), but its SHADOW state
+   * is not read: a double free or an interior pointer corrupts the list silently. The
+   * SHADOW byte is still written, so check(), recovery and realloc see the true state.
+   */
+  freeRaw(p: number): boolean {
+    if ((p >>> 0) !== p || (p & 15) !== 0 || p < this.base || p >= this.limit) return false;
+    const cls = this.u8[(this.pageClassAt + ((p - this.base) >>> this.pageShift)) | 0]!;
+    if (cls === 0) return false;
+    this.pushRaw(p, cls);
+    return true;
+  }
+
+  /** Slow paths' pop of list cls, in the heap's link mode (0: out of memory). */
+  pop(cls: number): number {
+    return this.key === 0 ? this.allocateRaw(cls) : this.allocate(cls);
+  }
+
+  /** Pushes an allocated small block (already validated) onto list cls (slow paths). */
+  deallocate(p: number, cls: number): void {
+    if (this.key === 0) this.pushRaw(p, cls);
+    else this.pushLinked(p, cls);
+  }
+
+  /** Push with a safe-linked link (hardened heaps). */
+  private pushLinked(p: number, cls: number): void {
+    const u32 = this.u32;
+    const hw = (this.heads + cls) | 0;
+    // encodeLink, inlined
+    this.push(p, cls, hw, (u32[hw]! ^ this.key ^ Math.imul(p, -1640531535 /* LINK_MIX */)) >>> 0);
+  }
+
+  /** Push with a plain link (`hardening: false`). */
+  private pushRaw(p: number, cls: number): void {
+    const hw = (this.heads + cls) | 0;
+    this.push(p, cls, hw, this.u32[hw]!);
+  }
+
+  /** Makes p (already validated) the head of list cls (head word hw), its first word holding `link`. */
+  private push(p: number, cls: number, hw: number, link: number): void {
+    const u32 = this.u32;
     // Link first, mark FREE last: an interrupted push leaves either an allocated block
     // off the list, or an ALLOCATED head on it (completed as a free by recovery).
-    u32[p >>> 2] = (u32[hw]! ^ this.key ^ Math.imul(p, -1640531535 /* LINK_MIX */)) >>> 0; // encodeLink, inlined
+    u32[p >>> 2] = link;
     u32[hw] = p;
-    this.u8[this.shadowAt + ((p - this.base) >>> 4)] = Shadow.FREE;
-    const length = u32[this.lengths + cls]! + 1;
-    u32[this.lengths + cls] = length;
+    this.u8[(this.shadowAt + ((p - this.base) >>> 4)) | 0] = Shadow.FREE;
+    const lw = (this.lengths + cls) | 0;
+    const length = (u32[lw]! + 1) | 0;
+    u32[lw] = length;
     this.frees++;
-    if (length > u32[this.maxLengths + cls]!) this.listTooLong(cls);
+    if (length > (u32[(this.maxLengths + cls) | 0]! | 0)) this.listTooLong(cls);
   }
 
   /** Publishes the owner-local malloc/free counts to the slot (slow paths, stats, detach). */
@@ -205,7 +269,7 @@ export class ThreadCache {
     const got = this.central.removeRange(cls, Math.min(maxLength, batch), this.heads + cls, this.lengths + cls);
     if (got === 0) return 0;
     // Take ours first: the budget check below may give half of every list back.
-    const p = this.allocate(cls);
+    const p = this.pop(cls);
     if (this.used[cls] === 0) {
       this.used[cls] = 1;
       this.capacityBytes += (maxLength + 1) * this.sizeOf[cls]!;
@@ -227,7 +291,7 @@ export class ThreadCache {
   /** malloc without caching (threadCache: false, globalLock): one object from central. */
   allocateUncached(cls: number): number {
     if (this.central.removeRange(cls, 1, this.heads + cls, this.lengths + cls) === 0) return 0;
-    return this.allocate(cls);
+    return this.pop(cls);
   }
 
   /**
