@@ -172,7 +172,7 @@ describe.each(KINDS)('%s lock', (kind) => {
     // Let the workers block on the ghost's lock; nothing below depends on how long.
     await new Promise((r) => setTimeout(r, 30));
     expect(Atomics.load(i32, CTRL.counter)).toBe(0);
-    forceUnlock(kind, i32, LOCK_WORD);
+    forceUnlock(kind, i32, LOCK_WORD, nodeWordOf);
     const results = await Promise.all(runs);
     expect(results.reduce((a, r) => a + r.acquisitions, 0)).toBe(workers * 50);
     expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);

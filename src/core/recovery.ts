@@ -19,7 +19,7 @@
  *    slot's counters tell how many it allocated net of its own frees.
  */
 
-import { forceUnlock, holderOf, lockKindFromCode, type LockKind } from '../locks/index.js';
+import { lockKindFromCode, recoverLock, type LockKind } from '../locks/index.js';
 import { HeapCorruptionError } from './errors.js';
 import { CENTRAL_WORDS, H, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState } from './layout.js';
 import { decodeLink, encodeLink } from './safelink.js';
@@ -104,11 +104,13 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number): RecoveryR
 
 function releaseLocks(heap: SharedHeap, slot: number, w: number, sites: LockSite[], report: RecoveryReport): void {
   const ownerId = slot + 1;
+  const { layout } = heap;
+  const nodeWord = (id: number): number => ((layout.slots + (id - 1) * layout.slotBytes) >>> 2) + layout.slot.lockNode;
+  const undo = (): void => void (report.writesUndone += undoLog(heap.mem, w, layout.slot.log));
   for (const site of sites) {
-    if (holderOf(site.kind, heap.mem.i32, site.word) !== ownerId) continue;
-    report.writesUndone += undoLog(heap.mem, w, heap.layout.slot.log);
-    forceUnlock(site.kind, heap.mem.i32, site.word);
-    report.locksReleased.push(site.name);
+    // Held: undo, then released; waited for: its ticket / queue place / wake-up passed on.
+    const role = recoverLock(site.kind, { i32: heap.mem.i32, word: site.word, nodeWord, dead: ownerId, undo });
+    if (role === 'held') report.locksReleased.push(site.name);
   }
   // A log left open without a recorded lock can only come from a lock kind that records
   // its holder after acquiring; nobody else can be inside that section either way.

@@ -9,6 +9,15 @@
  *
  * Invariants every kind keeps:
  * - ownerId is an integer in [1, MAX_OWNER_ID]; 0 means "nobody".
+ * - One thread may hold any number of locks (of one kind or several) at once, in any
+ *   order the caller keeps deadlock-free; a thread waits for at most one lock at a time.
+ * - Dead threads: every state a dead thread can leave a lock in is readable from the lock
+ *   block and the dead thread's queue node, so `recoverLock` (index.ts) can release a dead
+ *   holder's lock, or pass on a dead waiter's turn / wake-up, while live threads go on
+ *   using the lock. This rests on one rule: V8 delivers worker.terminate() only at
+ *   function entries and loop back-edges (its interrupt checks), so each step a dead thread
+ *   could be caught in is a straight-line run of atomics with no call and no loop inside
+ *   ("terminate-atomic"). process.exit() and throws happen in the caller's code, never here.
  * - While a thread holds a lock, `holder()` returns its ownerId (so a later recovery step
  *   can tell which thread died holding it). The owner is written as part of acquisition,
  *   never as a separate step that a thread could die between.
@@ -21,8 +30,24 @@
 /** Words (Int32) reserved for one lock's shared state: 64 bytes, a cache line. */
 export const LOCK_WORDS = 16;
 
-/** Words (Int32) reserved for one thread's queue node (MCS); 64 bytes. */
+/** Words (Int32) reserved for one thread's queue node; 64 bytes. */
 export const LOCK_NODE_WORDS = 16;
+
+/**
+ * Words of a thread's queue node (one node per thread, shared by all its locks: a thread
+ * waits for one lock at a time, and no kind keeps anything in the node once it holds).
+ * WAIT is the word index + 1 of the lock block the thread is waiting for (0 = none), set
+ * on entering a slow path and cleared once the lock is held: it is how recovery finds the
+ * locks a dead *waiter* was involved with.
+ */
+export const LockNode = {
+  FLAG: 0, // mcs: 1 waiting, 2 waiting and parked, 0 granted, 3 abandoned (waiter dead), 4 being passed over
+  NEXT: 1, // mcs: ownerId of the successor in the queue, 0 = none yet
+  PRED: 2, // mcs: the TAIL value this waiter displaced (diagnostics)
+  WAIT: 3, // every kind with a slow path that matters: word + 1 of the lock waited for
+  TICKET: 4, // ticket: the ticket this thread waits with
+  REG: 5, // adaptive: 1 while counted in the lock's PARKED word
+} as const;
 
 /** Owner ids must fit in the bits a lock word can spare. */
 export const MAX_OWNER_ID = 0x3fff_ffff;
@@ -95,6 +120,25 @@ export interface Lock {
   tryLock(): boolean;
   /** ownerId of the current holder, 0 if free (a racy snapshot). */
   holder(): number;
+}
+
+/**
+ * What `recoverLock` found a dead thread doing with one lock: holding it (released, after
+ * the caller's undo ran), waiting for it (its turn or wake-up passed on), or nothing.
+ */
+export type DeadThreadRole = 'held' | 'waited' | 'none';
+
+/** A dead thread and one lock it may have held or waited for, for `recoverLock`. */
+export interface DeadThreadAtLock {
+  /** The view and lock block, as the threads' locks were built with. */
+  readonly i32: Int32Array;
+  readonly word: number;
+  /** The threads' node mapping (LockInit.nodeWord); required for mcs. */
+  readonly nodeWord?: (ownerId: number) => number;
+  /** ownerId of the dead thread. */
+  readonly dead: number;
+  /** Rolls back what the lock guards; called only if the dead thread holds the lock, before it is released. */
+  readonly undo: () => void;
 }
 
 /** Summary of one or more LockStat sinks, for reports. */
