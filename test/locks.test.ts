@@ -22,7 +22,17 @@ import {
   type LockKind,
 } from '../src/locks/index.js';
 import { latencyBucket } from '../src/locks/common.js';
-import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from '../workers/lock-hammer.js';
+import {
+  CTRL,
+  LOCK_WORD,
+  hammerWords,
+  nestedCounterWord,
+  nodeWordOf,
+  statsBaseOf,
+  type HammerResult,
+  type HammerTask,
+} from '../workers/lock-hammer.js';
+import { DEATH_RUN_ITERATIONS, RECORDS_WAIT, boundedWait, deadThreadRun, spawnKillable, until } from '../workers/lock-deaths.js';
 
 const WORKER_URL = new URL('../dist/workers/lock-worker.js', import.meta.url);
 const KINDS: readonly LockKind[] = LOCK_KINDS;
@@ -178,6 +188,58 @@ describe.each(KINDS)('%s lock', (kind) => {
     expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
     expect(Atomics.load(i32, CTRL.counter)).toBe(workers * 50);
     expect(holderOf(kind, i32, LOCK_WORD)).toBe(0);
+  });
+});
+
+describe.each(KINDS)('%s lock with dead threads and nesting', (kind) => {
+  it('a holder killed while others queue: recoverLock releases it on its behalf', async () => {
+    const r = await deadThreadRun(kind, 'holder');
+    expect(r.role).toBe('held');
+    expect(r.results.reduce((a, x) => a + x.violations, 0)).toBe(0);
+    expect(r.results.map((x) => x.acquisitions)).toEqual(DEATH_RUN_ITERATIONS);
+    expect(r.counter).toBe(700);
+    expect(r.holderAfter).toBe(0);
+  });
+
+  it('a waiter killed in the queue wedges nothing: recoverLock passes its turn on', async () => {
+    const r = await deadThreadRun(kind, 'queued');
+    expect(r.role).toBe(RECORDS_WAIT.includes(kind) ? 'waited' : 'none');
+    expect(r.results.reduce((a, x) => a + x.violations, 0)).toBe(0);
+    expect(r.results.map((x) => x.acquisitions)).toEqual(DEATH_RUN_ITERATIONS);
+    expect(r.counter).toBe(700); // the victim never got in
+    expect(r.holderAfter).toBe(0);
+  });
+
+  it('a waiter killed as the lock is released to it takes no wake-up or turn with it', async () => {
+    // Delays spread over the window in which the victim is woken or granted (issue: 0.1-1.5 ms).
+    for (const delayMs of [0, 0.1, 0.3, 0.6, 1, 1.5]) {
+      const r = await deadThreadRun(kind, 'handoff', delayMs);
+      expect(r.results.reduce((a, x) => a + x.violations, 0), `delay ${delayMs} ms`).toBe(0);
+      expect(r.results.map((x) => x.acquisitions)).toEqual(DEATH_RUN_ITERATIONS);
+      expect(r.counter).toBeGreaterThanOrEqual(700);
+      expect(r.holderAfter).toBe(0);
+    }
+  });
+
+  it('one thread may hold several locks of the kind at once while others queue on them', async () => {
+    const workers = 4;
+    const nested = 3;
+    const rounds = 400;
+    const sab = new SharedArrayBuffer(hammerWords(workers) * 4);
+    const statsSab = new SharedArrayBuffer(workers * LOCK_STAT_SLOTS * 8);
+    const i32 = new Int32Array(sab);
+    const runs = Array.from({ length: workers }, (_, j) =>
+      spawnKillable({ sab, statsSab, kind, ownerId: j + 1, iterations: rounds, csWrites: 0, outsideWork: 32, useTryLock: false, nested }),
+    );
+    await until(() => Atomics.load(i32, CTRL.ready) === workers, 'the workers to reach the barrier');
+    Atomics.store(i32, CTRL.go, 1);
+    Atomics.notify(i32, CTRL.go);
+    const results = await boundedWait(Promise.all(runs.map((r) => r.done)), 90_000, `${kind} nested`, runs.map((r) => r.worker));
+    expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
+    // Even rounds take every lock, odd round r takes lock (r >> 1) % nested.
+    const expected = new Array<number>(nested).fill(workers * (rounds / 2));
+    for (let r = 1; r < rounds; r += 2) expected[(r >> 1) % nested] += workers;
+    expect(Array.from({ length: nested }, (_, k) => i32[nestedCounterWord(k)])).toEqual(expected);
   });
 });
 
