@@ -286,11 +286,12 @@ async function validatePoint(pool: Piscina<HammerTask, HammerResult>, kind: Lock
   return { kind, workers, acquisitions: workers * iterations, ok: true };
 }
 
-const DEATH_MODES: readonly DeathMode[] = ['holder', 'queued', 'handoff'];
+const DEATH_MODES: readonly DeathMode[] = ['holder', 'queued', 'handoff', 'anywhere'];
 const DEATH_LABEL: Record<DeathMode, string> = {
   holder: 'holding the lock',
   queued: 'while queued',
   handoff: 'as the lock is released to it',
+  anywhere: 'at a random moment of a busy run',
 };
 
 /** One dead-thread scenario (plain worker_threads, so the victim can be terminated). */
@@ -298,7 +299,7 @@ async function validateDeath(kind: LockKind, mode: DeathMode) {
   const t0 = performance.now();
   let r;
   try {
-    r = await deadThreadRun(kind, mode, mode === 'handoff' ? 0.5 : 0);
+    r = await deadThreadRun(kind, mode, mode === 'handoff' ? 0.5 : mode === 'anywhere' ? Math.random() * 3 : 0);
   } catch (e) {
     throw new LockValidationError(`lock ${kind}: a worker killed ${DEATH_LABEL[mode]} was not survived: ${(e as Error).message}`);
   }

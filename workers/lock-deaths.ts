@@ -34,7 +34,13 @@ const WORKER_URL = import.meta.url.endsWith('.ts')
 const SURVIVOR_ITERATIONS = 300;
 const REUSE_ITERATIONS = 100;
 
-export type DeathMode = 'holder' | 'queued' | 'handoff';
+/**
+ * holder: killed holding the lock; queued: killed waiting behind the coordinator;
+ * handoff: killed `delayMs` after the coordinator started releasing to it; anywhere: killed
+ * `delayMs` into a run in which it and the survivors hammer the lock (any step of lock or
+ * unlock, fast or slow path).
+ */
+export type DeathMode = 'holder' | 'queued' | 'handoff' | 'anywhere';
 
 /** A scenario did not finish: some thread is stuck on the lock the dead thread left behind. */
 export class DeadThreadWedged extends Error {
@@ -109,7 +115,10 @@ export async function deadThreadRun(kind: LockKind, mode: DeathMode, delayMs = 0
   const all: Worker[] = [];
   try {
     let victim;
-    if (mode === 'holder') {
+    if (mode === 'anywhere') {
+      victim = spawnKillable({ ...shape, ownerId: 1, iterations: 0 });
+      all.push(victim.worker);
+    } else if (mode === 'holder') {
       victim = spawnKillable({ ...shape, ownerId: 1, iterations: 1, holdForever: true });
       all.push(victim.worker);
       await until(() => Atomics.load(i32, CTRL.held) === 1, `${kind}: the victim to hold the lock`);
@@ -122,8 +131,14 @@ export async function deadThreadRun(kind: LockKind, mode: DeathMode, delayMs = 0
     }
     const survivors = [2, 3].map((id) => spawnKillable({ ...shape, ownerId: id, iterations: SURVIVOR_ITERATIONS }));
     all.push(...survivors.map((s) => s.worker));
-    if (records) await until(() => waiting(i32, 2) && waiting(i32, 3), `${kind}: the survivors to queue`);
-    await new Promise((r) => setTimeout(r, 20)); // let futex-style waiters get to sleep
+    if (mode === 'anywhere') {
+      await until(() => Atomics.load(i32, CTRL.counter) > 0, `${kind}: the run to start`);
+      const end = performance.now() + delayMs;
+      while (performance.now() < end);
+    } else {
+      if (records) await until(() => waiting(i32, 2) && waiting(i32, 3), `${kind}: the survivors to queue`);
+      await new Promise((r) => setTimeout(r, 20)); // let futex-style waiters get to sleep
+    }
     if (mode === 'handoff') {
       main.unlock();
       const end = performance.now() + delayMs;

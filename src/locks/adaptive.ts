@@ -28,7 +28,7 @@
  *
  * - A waiter records the lock it waits for (LockNode WAIT) from entering the slow path
  *   until it holds the lock, and LockNode REG = 1 exactly while it is counted in PARKED
- *   (set and cleared in the same terminate-atomic step as the add / sub).
+ *   (plain stores right after the add / sub: one terminate-atomic step each).
  *
  * Descheduled holder: spinners stop after SPIN re-reads, and at once when P shows that
  * others already sleep, then sleep in an untimed Atomics.wait (every slow unlock notifies
@@ -104,15 +104,15 @@ export class AdaptiveLock extends LockFields implements Lock {
     const nodes = this.nodes;
     const n = this.n;
     const t0 = now();
-    Atomics.store(nodes, n + WAIT, w + 1);
+    nodes[n + WAIT] = w + 1;
     const spun = spinForFree(i32, w, me, SPIN);
     if (spun >= 0) {
-      Atomics.store(nodes, n + WAIT, 0);
+      nodes[n + WAIT] = 0;
       recordContended(this.s, this.b, t0, spun, 0);
       return;
     }
     Atomics.add(i32, w + PARKED, 1);
-    Atomics.store(nodes, n + REG, 1);
+    nodes[n + REG] = 1; // plain, right after the add: no termination point between (lock.ts)
     const parks = parkUntilAcquired(i32, w, me);
     // While a hand-off is pending nobody else can acquire, so if one is pending we are its
     // claimer: record how long the lock sat idle, for the spacing of the next one.
@@ -125,9 +125,9 @@ export class AdaptiveLock extends LockFields implements Lock {
     // here could race with a newcomer that registered and went to sleep on the value with
     // P (it would never be woken). Our unlock takes the slow path once, stores 0 (P gone)
     // and notifies only if PARKED is still nonzero.
-    Atomics.store(nodes, n + REG, 0);
     Atomics.sub(i32, w + PARKED, 1);
-    Atomics.store(nodes, n + WAIT, 0);
+    nodes[n + REG] = 0;
+    nodes[n + WAIT] = 0;
     recordContended(this.s, this.b, t0, -spun - 1, parks);
   }
 

@@ -55,15 +55,15 @@ export class FutexLock extends LockFields implements Lock {
 
   private lockSlow(): void {
     const t0 = now();
-    Atomics.store(this.nodes, this.n + WAIT, this.w + 1);
+    this.nodes[this.n + WAIT] = this.w + 1;
     const spun = spinForFree(this.i32, this.w, this.me, SPIN);
     if (spun >= 0) {
-      Atomics.store(this.nodes, this.n + WAIT, 0);
+      this.nodes[this.n + WAIT] = 0;
       recordContended(this.s, this.b, t0, spun, 0);
       return;
     }
     const parks = parkUntilAcquired(this.i32, this.w, this.me);
-    Atomics.store(this.nodes, this.n + WAIT, 0);
+    this.nodes[this.n + WAIT] = 0;
     recordContended(this.s, this.b, t0, -spun - 1, parks);
   }
 

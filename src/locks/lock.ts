@@ -14,17 +14,13 @@
  * - Dead threads: every state a dead thread can leave a lock in is readable from the lock
  *   block and the dead thread's queue node, so `recoverLock` (index.ts) can release a dead
  *   holder's lock, or pass on a dead waiter's turn / wake-up, while live threads go on
- *   using the lock. This rests on one rule: V8 delivers worker.terminate() only at
- *   function entries and loop back-edges (its interrupt checks), so each step a dead thread
- *   could be caught in is a straight-line run of atomics with no call and no loop inside
- *   ("terminate-atomic"). process.exit() and throws happen in the caller's code, never here.
- * - While a thread holds a lock, `holder()` returns its ownerId (so a later recovery step
- *   can tell which thread died holding it). The owner is written as part of acquisition,
- *   never as a separate step that a thread could die between.
- * - A Lock object is per thread: it carries its owner id and its per-thread statistics
- *   sink, which only that thread writes (plain, non-atomic float stores).
- * - lock()/unlock()/tryLock() on the uncontended path allocate nothing and create no
- *   closures.
+ *   using the lock. V8 delivers worker.terminate() at function entries, loop back-edges
+ *   and at the entry of any Atomics.* call, but not between an Atomics call and the plain
+ *   typed-array stores that follow it (checked: a worker looping `t = Atomics.add(a, 0, 1);
+ *   a[1] = t + 1` and terminated at random times was never caught between the two; with
+ *   `Atomics.store` as the second step, 30-50% of kills were). So every step recovery must
+ *   read is "terminate-atomic": one atomic operation (the commit point), then only plain
+ *   stores and arithmetic, no call. process.exit() and throws happen in the caller's code.
  */
 
 /** Words (Int32) reserved for one lock's shared state: 64 bytes, a cache line. */

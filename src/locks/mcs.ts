@@ -5,38 +5,46 @@
  * waiter killed in the queue can be passed over.
  *
  * Owns, in its lock block: w+0 TAIL (0 = free; -ownerId = held by ownerId with nobody
- * queued; ownerId > 0 = that thread is the last waiter), w+1 HOLDER (ownerId of the holder,
- * 0 = none), w+2 NEXT (ownerId of the first waiter, linked by that waiter, 0 = none yet),
- * w+3 LINKNODE (ownerId whose node still carries the holder's successor link while it is
- * being moved into NEXT, 0 = the link is in NEXT). In each thread's node (LockNode): FLAG,
- * NEXT, PRED, WAIT.
+ * queued; ownerId > 0 = that thread is the last waiter), w+1 HOLDER (ownerId of the holder
+ * while TAIL > 0; may be stale while TAIL <= 0), w+2 NEXT (ownerId of the first waiter,
+ * linked by that waiter, 0 = none yet), w+3 LINKNODE (ownerId of the node the lock is
+ * being handed to, or whose successor link is being moved into NEXT; 0 = none). In each
+ * thread's node (LockNode): FLAG, NEXT, PRED, WAIT.
  *
- * Invariants:
- * - Uncontended: lock = CAS TAIL 0 -> -id, HOLDER := id; unlock = HOLDER := 0, CAS TAIL
- *   -id -> 0 (when NEXT is 0). HOLDER is never stale: it names the holder or is 0.
- * - Enqueue (one terminate-atomic step): FLAG := 1, exchange TAIL := id, record PRED and
- *   WAIT, link: into the lock block's NEXT when the old TAIL was -holder, into the old
- *   tail's node NEXT when it was a waiter, or take the lock when it was 0. Waiters spin on
- *   their own FLAG only (then park on it).
- * - Grant (releaser R to first waiter S): NEXT := 0, LINKNODE := S, HOLDER := S, then FLAG
- *   of S {1,2} -> 0 by CAS (a notify if it was 2). The new holder moves its node's NEXT
- *   into the lock block (or swings TAIL from itself to -itself), then LINKNODE := 0 and
- *   its WAIT := 0: from then on its node is free for its next wait.
- * - Dead waiter: recovery CASes its FLAG {1,2} -> 3 (abandoned). A releaser whose grant
- *   meets 3 keeps the lock (HOLDER := R), marks the node 4, moves the dead node's link
- *   into the lock block as the dead thread would have, frees the node (FLAG 0) and
- *   releases again. Whichever CAS on FLAG wins decides whether the dead thread was granted
- *   (then it is a dead holder) or abandoned. A thread reusing the dead owner id waits for
- *   its node to leave states 3/4 before it queues with it.
- * - Dead holder (also dead while moving its link, or while passing over a dead waiter):
- *   recovery finishes the link move recorded in LINKNODE, then runs the unlock on its
- *   behalf (the same code a live unlock runs).
+ * Invariants (each "step" is terminate-atomic: one atomic operation, then plain stores):
+ * - Holder: -TAIL when TAIL < 0, else HOLDER (when TAIL > 0), except during a hand-off:
+ *   from the grant (releaser CASes the successor's FLAG to 0) until the successor writes
+ *   HOLDER := itself, HOLDER still names the releaser and LINKNODE the successor, whose
+ *   FLAG reads 0 (recovery tells the two apart by that FLAG).
+ * - Uncontended: lock = CAS TAIL 0 -> -id, then HOLDER := id; unlock = CAS TAIL -id -> 0
+ *   (when NEXT is 0).
+ * - Enqueue step: exchange TAIL := id, then record PRED and WAIT and link: into the lock
+ *   block's NEXT when the old TAIL was -holder (also writing HOLDER := holder), into the
+ *   old tail's node NEXT when it was a waiter, or take the lock when it was 0. Waiters
+ *   spin on their own FLAG only (then park on it).
+ * - Grant (releaser R to first waiter S): NEXT := 0 and LINKNODE := S, then CAS S's FLAG
+ *   {1, 2} -> 0 (and notify if it was parked). S then writes HOLDER := S, moves its node's
+ *   NEXT into the lock block (or swings TAIL from S to -S), and clears LINKNODE and WAIT.
+ * - Dead waiter: recovery CASes its FLAG {1,2} -> 3 (abandoned). A grant meeting 3 keeps
+ *   the lock with R, marks the node 4, moves the dead node's link into the lock block as
+ *   the dead thread would have, frees the node (FLAG 0) and releases again. Whichever CAS
+ *   on FLAG wins decides whether the dead thread was granted (a dead holder) or abandoned.
+ *   A thread reusing the dead owner id waits for its node to leave states 3/4.
+ * - Dead holder (also while being granted, moving its link, granting, or passing over a
+ *   dead waiter): recovery finishes that step as recorded in LINKNODE and the FLAG of that
+ *   node, then runs the release on its behalf (the same code a live unlock runs).
+ * - Known gap: if a thread dies releasing (after its TAIL CAS, HOLDER stale = its id), and
+ *   at the moment of its recovery a live thread has just taken the lock and a second live
+ *   thread has just queued behind it, both preempted before their next plain store,
+ *   recovery could take the stale HOLDER for the dead thread's. It needs two live threads
+ *   descheduled inside one-instruction windows at that exact moment.
  *
  * Descheduled holder or waiter: waiters spin SPIN times on their own flag then park
- * (untimed; a grant always notifies a parked flag). A releaser, or a new holder, whose
- * successor has swapped TAIL but not linked yet (descheduled between the two) spins, then
- * yields with timed waits on the link word until it appears. FIFO: a descheduled first
- * waiter stalls the queue until it runs (the price of MCS's fairness).
+ * (untimed; a grant always notifies a parked flag, and recovery re-notifies when the
+ * granter died before doing so). A releaser, or a new holder, whose successor has swapped
+ * TAIL but not linked yet (descheduled between the two) spins, then yields with timed
+ * waits on the link word until it appears. FIFO: a descheduled first waiter stalls the
+ * queue until it runs (the price of MCS's fairness).
  */
 import { LockNode, LockStat, type DeadThreadAtLock, type DeadThreadRole, type Lock, type LockInit, type LockKind } from './lock.js';
 import { LockFields, NO_STATS, cpuRelax, nodeGeometry, now, recordContended, yieldWait } from './common.js';
@@ -75,7 +83,7 @@ export class McsLock extends LockFields implements Lock {
 
   lock(): void {
     if (Atomics.compareExchange(this.i32, this.w + TAIL, 0, this.neg) === 0) {
-      Atomics.store(this.i32, this.w + HOLDER, this.id);
+      this.i32[this.w + HOLDER] = this.id;
       this.s[this.b + LockStat.acquisitions]++;
       return;
     }
@@ -95,20 +103,21 @@ export class McsLock extends LockFields implements Lock {
       parks++;
       yieldWait(i32, n + FLAG, f, REUSE_YIELD_MS);
     }
-    Atomics.store(i32, n + N_NEXT, 0);
-    Atomics.store(i32, n + FLAG, WAITING);
-    // Terminate-atomic enqueue: from the exchange to the link, no call and no loop.
+    i32[n + N_NEXT] = 0;
+    i32[n + FLAG] = WAITING;
+    // Enqueue step: the exchange, then only plain stores (no termination point).
     const pred = Atomics.exchange(i32, w + TAIL, id);
-    Atomics.store(i32, n + PRED, pred);
-    Atomics.store(i32, n + WAIT, w + 1);
+    i32[n + PRED] = pred;
+    i32[n + WAIT] = w + 1;
     if (pred === 0) {
-      Atomics.store(i32, n + FLAG, 0);
-      Atomics.store(i32, w + LINKNODE, id);
-      Atomics.store(i32, w + HOLDER, id);
+      i32[n + FLAG] = 0;
+      i32[w + LINKNODE] = id;
+      i32[w + HOLDER] = id;
     } else if (pred < 0) {
-      Atomics.store(i32, w + NEXT, id);
+      i32[w + HOLDER] = -pred;
+      i32[w + NEXT] = id;
     } else {
-      Atomics.store(i32, this.nb + pred * this.ns + N_NEXT, id);
+      i32[this.nb + pred * this.ns + N_NEXT] = id;
     }
     const flag = n + FLAG;
     while (Atomics.load(i32, flag) !== 0) {
@@ -122,14 +131,15 @@ export class McsLock extends LockFields implements Lock {
         Atomics.wait(i32, flag, PARKED);
       }
     }
+    i32[w + HOLDER] = id;
     moveLink(i32, w, this.nb, this.ns, id, id);
-    Atomics.store(i32, n + WAIT, 0);
+    i32[n + WAIT] = 0;
     recordContended(this.s, this.b, t0, spins, parks);
   }
 
   tryLock(): boolean {
     if (Atomics.compareExchange(this.i32, this.w + TAIL, 0, this.neg) !== 0) return false;
-    Atomics.store(this.i32, this.w + HOLDER, this.id);
+    this.i32[this.w + HOLDER] = this.id;
     this.s[this.b + LockStat.acquisitions]++;
     return true;
   }
@@ -137,36 +147,37 @@ export class McsLock extends LockFields implements Lock {
   unlock(): void {
     const i32 = this.i32;
     const w = this.w;
-    if (Atomics.load(i32, w + NEXT) === 0) {
-      Atomics.store(i32, w + HOLDER, 0);
-      if (Atomics.compareExchange(i32, w + TAIL, this.neg, 0) === this.neg) return;
-      Atomics.store(i32, w + HOLDER, this.id); // somebody is queueing behind us: still ours
-    }
+    if (Atomics.load(i32, w + NEXT) === 0 && Atomics.compareExchange(i32, w + TAIL, this.neg, 0) === this.neg) return;
     release(i32, w, this.nb, this.ns, this.id, this.s, this.b);
   }
 
   holder(): number {
-    return Atomics.load(this.i32, this.w + HOLDER);
+    return mcsHolder(this.i32, this.w);
   }
 }
 
 /**
- * The new holder `holderId` (or whoever acts for it) moves the successor link out of
- * node `x` (the node the lock was granted to) into the lock block. Idempotent at every
- * point a dead thread can stop in it.
+ * The holder `holderId` (or whoever acts for it) moves the successor link out of node `x`
+ * (the node the lock was granted to) into the lock block; with `free`, x is a dead
+ * waiter's node being passed over, released for its owner id's next thread in the same
+ * step. Each atomic is followed only by plain stores, so a death anywhere leaves a state
+ * recovery can finish (LINKNODE still names x until the link is in place).
  */
-function moveLink(i32: Int32Array, w: number, nb: number, ns: number, x: number, holderId: number): void {
+function moveLink(i32: Int32Array, w: number, nb: number, ns: number, x: number, holderId: number, free = false): void {
   const xn = nb + x * ns;
   let succ = Atomics.load(i32, xn + N_NEXT);
   if (succ === 0) {
     if (Atomics.compareExchange(i32, w + TAIL, x, -holderId) === x) {
-      Atomics.store(i32, w + LINKNODE, 0);
+      i32[w + LINKNODE] = 0;
+      // Plain stores in the same step (no call): the passed-over node is free for reuse.
+      if (free) i32[xn + WAIT] = i32[xn + FLAG] = 0;
       return;
     }
     succ = awaitLink(i32, xn + N_NEXT); // a waiter swapped TAIL past x and links itself now
   }
-  Atomics.store(i32, w + NEXT, succ);
-  Atomics.store(i32, w + LINKNODE, 0);
+  i32[w + NEXT] = succ;
+  i32[w + LINKNODE] = 0;
+  if (free) i32[xn + WAIT] = i32[xn + FLAG] = 0;
 }
 
 /** A successor swapped TAIL but has not written its link at `at` yet: wait for it. */
@@ -181,57 +192,60 @@ function awaitLink(i32: Int32Array, at: number): number {
 }
 
 /**
- * Unlock by `id`, which holds the lock with the link in the lock block: releases it, or
+ * Unlock by `id`, which holds the lock with its link in the lock block: releases it, or
  * grants it to the first waiter, passing over waiters found abandoned (dead).
  */
 function release(i32: Int32Array, w: number, nb: number, ns: number, id: number, s: Float64Array, b: number): void {
   for (;;) {
     let succ = Atomics.load(i32, w + NEXT);
     if (succ === 0) {
-      Atomics.store(i32, w + HOLDER, 0);
       if (Atomics.compareExchange(i32, w + TAIL, -id, 0) === -id) return;
-      Atomics.store(i32, w + HOLDER, id);
       succ = awaitLink(i32, w + NEXT);
     }
     const sn = nb + succ * ns;
-    // Terminate-atomic grant: from NEXT := 0 to the flag CAS, no call and no loop.
-    Atomics.store(i32, w + NEXT, 0);
-    Atomics.store(i32, w + LINKNODE, succ);
-    Atomics.store(i32, w + HOLDER, succ);
-    let f = Atomics.compareExchange(i32, sn + FLAG, WAITING, 0);
-    if (f === PARKED) f = Atomics.compareExchange(i32, sn + FLAG, PARKED, 0);
-    if (f !== ABANDONED) {
-      s[b + LockStat.handoffs]++;
-      if (f === PARKED) {
-        const woken = Atomics.notify(i32, sn + FLAG, 1);
-        if (woken > 0) s[b + LockStat.wakeups] += woken;
-      }
-      return;
-    }
+    i32[w + NEXT] = 0;
+    i32[w + LINKNODE] = succ;
+    if (grant(i32, sn, s, b)) return;
     // The successor died in the queue: keep the lock, take its place, release again.
-    Atomics.store(i32, w + HOLDER, id);
-    Atomics.store(i32, sn + FLAG, PASSING);
     passOver(i32, w, nb, ns, succ, id);
   }
 }
 
-/** `holderId` holds the lock granted to dead waiter `dead` (FLAG PASSING): take its place. */
+/**
+ * Opens the flag at node sn ({1,2} -> 0, waking it if parked): true if granted; false if
+ * the node was abandoned (its thread is dead), in which case it is now PASSING.
+ */
+function grant(i32: Int32Array, sn: number, s: Float64Array, b: number): boolean {
+  let f = Atomics.compareExchange(i32, sn + FLAG, WAITING, 0);
+  if (f === PARKED) f = Atomics.compareExchange(i32, sn + FLAG, PARKED, 0);
+  if (f === WAITING || f === PARKED) {
+    s[b + LockStat.handoffs]++;
+    if (f === PARKED) {
+      const woken = Atomics.notify(i32, sn + FLAG, 1);
+      if (woken > 0) s[b + LockStat.wakeups] += woken;
+    }
+    return true;
+  }
+  if (f === ABANDONED) Atomics.compareExchange(i32, sn + FLAG, ABANDONED, PASSING);
+  return false;
+}
+
+/** `holderId` keeps the lock that reached dead waiter `dead` (FLAG PASSING): takes its place. */
 function passOver(i32: Int32Array, w: number, nb: number, ns: number, dead: number, holderId: number): void {
-  moveLink(i32, w, nb, ns, dead, holderId);
-  const dn = nb + dead * ns;
-  Atomics.store(i32, dn + WAIT, 0);
-  Atomics.store(i32, dn + FLAG, 0); // the node is free for the owner id's next thread
+  moveLink(i32, w, nb, ns, dead, holderId, true);
 }
 
 export function mcsHolder(i32: Int32Array, w: number): number {
-  return Atomics.load(i32, w + HOLDER);
+  const tail = Atomics.load(i32, w + TAIL);
+  if (tail === 0) return 0;
+  return tail < 0 ? -tail : Atomics.load(i32, w + HOLDER);
 }
 
 /**
  * Recovery of dead thread `dead`: if it waited in this lock's queue and was not granted
  * yet, marks its node abandoned (the next grant passes over it); if it holds the lock (in
- * any step from being granted to the end of its unlock), calls `undo` and then finishes
- * its link move and unlock on its behalf. Safe while live threads use the lock.
+ * any step from being granted to the end of its release), calls `undo` and then finishes
+ * the step it died in and the release on its behalf. Safe while live threads use the lock.
  */
 export function mcsRecover(d: DeadThreadAtLock): DeadThreadRole {
   const { i32, word: w, nodeWord, dead, undo } = d;
@@ -246,13 +260,30 @@ export function mcsRecover(d: DeadThreadAtLock): DeadThreadRole {
       return 'waited';
     }
     if (f !== 0) return 'waited'; // already abandoned or being passed over
-    // f === 0: it was granted (or found the lock free): it is the holder.
+    // f === 0: it was granted (or found the lock free): it is, or is becoming, the holder.
+    Atomics.store(i32, w + HOLDER, dead);
   }
-  if (Atomics.load(i32, w + HOLDER) !== dead) return 'none';
-  undo();
+  const tail = Atomics.load(i32, w + TAIL);
   const x = Atomics.load(i32, w + LINKNODE);
-  if (x === dead) moveLink(i32, w, nb, ns, dead, dead);
-  else if (x !== 0) passOver(i32, w, nb, ns, x, dead); // it died passing over dead waiter x
+  const xFlag = x !== 0 && x !== dead ? Atomics.load(i32, nb + x * ns + FLAG) : -1;
+  const held = tail < 0 ? tail === -dead : tail > 0 && Atomics.load(i32, w + HOLDER) === dead && xFlag !== 0;
+  if (!held) {
+    // It may have granted the lock to x and died before waking it.
+    if (tail > 0 && xFlag === 0 && Atomics.load(i32, w + HOLDER) === dead) Atomics.notify(i32, nb + x * ns + FLAG);
+    return 'none';
+  }
+  undo();
+  if (x === dead) {
+    moveLink(i32, w, nb, ns, dead, dead); // it died taking over: finish for it
+  } else if (x !== 0) {
+    // It died granting the lock to x: finish the grant, or pass x over if x is dead too.
+    const xn = nb + x * ns;
+    if (Atomics.load(i32, xn + FLAG) === PASSING || !grant(i32, xn, NO_STATS, 0)) passOver(i32, w, nb, ns, x, dead);
+    else {
+      Atomics.store(i32, dn + WAIT, 0);
+      return 'held';
+    }
+  }
   Atomics.store(i32, dn + WAIT, 0);
   release(i32, w, nb, ns, dead, NO_STATS, 0);
   return 'held';

@@ -2,21 +2,22 @@
  * FIFO ticket lock: take a ticket with fetch-and-add on NEXT, wait until SERVING equals it.
  *
  * Owns, in its lock block: w+0 NEXT (next ticket to hand out), w+1 SERVING (ticket now
- * allowed in), w+2 OWNER (ownerId of the holder, 0 = none), w+3 PARKED (threads inside
- * Atomics.wait), w+4..w+7 ABANDONED (tickets of waiters that died in the queue, stored as
- * ticket + 1; 0 = empty entry), w+8..w+15 eight wake-up slots (a waiter with ticket t
- * sleeps on slot (t >> 1) & 7, so a release wakes only the sleepers whose ticket could be
+ * allowed in), w+2 OWNER (ownerId of the last thread served), w+3 PARKED (threads inside
+ * Atomics.wait), w+5 OWNER_TICKET (the ticket OWNER was served with), w+8..w+11 ABANDONED (tickets of waiters that died in the queue, stored as
+ * ticket + 1; 0 = empty entry), w+12..w+15 four wake-up slots (a waiter with ticket t
+ * sleeps on slot (t >> 1) & 3, so a release wakes only the sleepers whose ticket could be
  * next). Tickets step by 2 (always even, so ticket + 1 is never 0) and wrap around int32;
  * distances are computed with `| 0`.
  *
  * Invariants:
- * - Only the holder writes SERVING (unlock: SERVING + 2), except that anyone may CAS
- *   SERVING from an abandoned ticket to the next one: that ticket has no live owner.
- *   Lock is free iff NEXT == SERVING.
- * - OWNER is written by the new holder in the same terminate-atomic step in which it sees
- *   its ticket served (and cleared by unlock in the step that advances SERVING), so a dead
- *   holder is always found. A waiter records its ticket and the lock (LockNode TICKET,
- *   WAIT) in the step in which it takes the ticket, so a dead waiter is always found too.
+ * - Only the holder writes SERVING (unlock: SERVING + 2, its one atomic step), except that
+ *   anyone may CAS SERVING from an abandoned ticket to the next one: that ticket has no live
+ *   owner. Lock is free iff NEXT == SERVING; held by OWNER iff also OWNER_TICKET == SERVING
+ *   (so unlock never has to clear OWNER, and a stale OWNER never reads as holder).
+ * - Terminate-atomic steps (see lock.ts): the fetch-and-add that takes ticket t is followed
+ *   by plain stores of t and the lock into the taker's node (LockNode TICKET, WAIT); seeing
+ *   SERVING == t is followed by plain stores of OWNER, OWNER_TICKET and WAIT := 0. So a dead
+ *   thread is either a recorded waiter (its ticket is passed over) or the recorded holder.
  * - Dead waiter: recovery puts its ticket in ABANDONED; when SERVING reaches it, whoever
  *   looks first (recovery itself, a waiter between two sleeps, tryLock) moves SERVING on.
  *   Four entries: a fifth waiter dead at once on one lock makes recovery wait for an entry.
@@ -38,10 +39,12 @@ const NEXT = 0;
 const SERVING = 1;
 const OWNER = 2;
 const PARKED = 3;
-const ABANDONED = 4;
+const OWNER_TICKET = 5;
+const ABANDONED = 8;
 const ABANDONED_ENTRIES = 4;
-const SLOTS = 8;
-const SLOT_MASK = 7;
+const SLOTS = 12;
+const SLOT_COUNT = 4;
+const SLOT_MASK = 3;
 const SPIN_LIMIT = 256;
 const FAR_SPIN = 16;
 const YIELD_MS = 1;
@@ -61,15 +64,19 @@ export class TicketLock extends LockFields implements Lock {
   }
 
   lock(): void {
-    const t = Atomics.add(this.i32, this.w + NEXT, STEP);
-    if (Atomics.load(this.i32, this.w + SERVING) === t) {
-      Atomics.store(this.i32, this.w + OWNER, this.id);
+    const i32 = this.i32;
+    const w = this.w;
+    const t = Atomics.add(i32, w + NEXT, STEP);
+    // Plain stores right after the atomic: no termination point between them (lock.ts).
+    this.nodes[this.n + TICKET] = t;
+    this.nodes[this.n + WAIT] = w + 1;
+    if (Atomics.load(i32, w + SERVING) === t) {
+      i32[w + OWNER] = this.id;
+      i32[w + OWNER_TICKET] = t;
+      this.nodes[this.n + WAIT] = 0;
       this.s[this.b + LockStat.acquisitions]++;
       return;
     }
-    // Same terminate-atomic step as the fetch-and-add: a dead waiter's ticket is findable.
-    Atomics.store(this.nodes, this.n + TICKET, t);
-    Atomics.store(this.nodes, this.n + WAIT, this.w + 1);
     this.lockSlow(t);
   }
 
@@ -96,8 +103,9 @@ export class TicketLock extends LockFields implements Lock {
       if (Atomics.load(i32, w + SERVING) !== t) Atomics.wait(i32, slot, gen, YIELD_MS);
       Atomics.sub(i32, w + PARKED, 1);
     }
-    Atomics.store(i32, w + OWNER, this.id);
-    Atomics.store(this.nodes, this.n + WAIT, 0);
+    i32[w + OWNER] = this.id;
+    i32[w + OWNER_TICKET] = t;
+    this.nodes[this.n + WAIT] = 0;
     recordContended(this.s, this.b, t0, spins, parks);
   }
 
@@ -109,7 +117,8 @@ export class TicketLock extends LockFields implements Lock {
       if (!skipAbandoned(this.i32, this.w, this.s, this.b)) return false;
       return this.tryLock();
     }
-    Atomics.store(this.i32, this.w + OWNER, this.id);
+    this.i32[this.w + OWNER] = this.id;
+    this.i32[this.w + OWNER_TICKET] = serving;
     this.s[this.b + LockStat.acquisitions]++;
     return true;
   }
@@ -117,14 +126,13 @@ export class TicketLock extends LockFields implements Lock {
   unlock(): void {
     const i32 = this.i32;
     const w = this.w;
-    Atomics.store(i32, w + OWNER, 0);
-    const next = (Atomics.load(i32, w + SERVING) + STEP) | 0;
+    const next = (i32[w + SERVING]! + STEP) | 0; // only the holder moves SERVING now
     Atomics.store(i32, w + SERVING, next);
     if (Atomics.load(i32, w + PARKED) !== 0) wakeSlot(i32, w, next, this.s, this.b);
   }
 
   holder(): number {
-    return Atomics.load(this.i32, this.w + OWNER);
+    return ticketHolder(this.i32, this.w);
   }
 }
 
@@ -157,6 +165,8 @@ function wakeSlot(i32: Int32Array, w: number, ticket: number, s: Float64Array, b
 }
 
 export function ticketHolder(i32: Int32Array, w: number): number {
+  const serving = Atomics.load(i32, w + SERVING);
+  if (Atomics.load(i32, w + NEXT) === serving || Atomics.load(i32, w + OWNER_TICKET) !== serving) return 0;
   return Atomics.load(i32, w + OWNER);
 }
 
@@ -169,7 +179,7 @@ export function ticketRecover(d: DeadThreadAtLock): DeadThreadRole {
   const { i32, word: w, nodeWord, dead, undo } = d;
   const dn = nodeOfOwner(nodeWord, i32.length, dead, 'ticket');
   const waited = dn >= 0 && Atomics.load(i32, dn + WAIT) === w + 1;
-  if (Atomics.load(i32, w + OWNER) === dead) {
+  if (ticketHolder(i32, w) === dead) {
     undo();
     if (waited) Atomics.store(i32, dn + WAIT, 0);
     ticketForceUnlock(i32, w);
@@ -194,9 +204,8 @@ export function ticketRecover(d: DeadThreadAtLock): DeadThreadRole {
  */
 export function ticketForceUnlock(i32: Int32Array, w: number): void {
   const serving = Atomics.load(i32, w + SERVING);
-  Atomics.store(i32, w + OWNER, 0);
   if (Atomics.load(i32, w + NEXT) !== serving) Atomics.store(i32, w + SERVING, (serving + STEP) | 0);
-  for (let k = 0; k < SLOTS; k++) {
+  for (let k = 0; k < SLOT_COUNT; k++) {
     Atomics.add(i32, w + SLOTS + k, 1);
     Atomics.notify(i32, w + SLOTS + k);
   }
