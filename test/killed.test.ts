@@ -8,6 +8,8 @@
  *   about) is still intact and allocated, and is freed by the main thread;
  * - at most one block is lost to the bookkeeping (returned by malloc just before the kill);
  * - check() passes, and the heap goes on serving.
+ * The runs cycle through every (central, page heap) pair of lock kinds, the queue locks
+ * included: a worker killed while queued for a ticket or MCS lock has its turn passed on.
  * Plain worker_threads Workers (workers/killable-worker.ts) so the test owns terminate();
  * the three survivors are reused from run to run, only the dead worker is replaced.
  */
