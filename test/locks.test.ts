@@ -18,6 +18,8 @@ import {
   forceUnlock,
   holderOf,
   initLockBlock,
+  LockNode,
+  recoverLock,
   summarizeLockStats,
   type LockKind,
 } from '../src/locks/index.js';
@@ -255,6 +257,65 @@ describe.each(KINDS)('%s lock with dead threads and nesting', (kind) => {
     const expected = new Array<number>(nested).fill(workers * (rounds / 2));
     for (let r = 1; r < rounds; r += 2) expected[(r >> 1) % nested] += workers;
     expect(Array.from({ length: nested }, (_, k) => i32[nestedCounterWord(k)])).toEqual(expected);
+  });
+});
+
+/**
+ * Issue 8 item 11, made deterministic: a futex/adaptive waiter that is woken by an unlock's
+ * notify and dies before re-taking the lock. The victim is a bare worker that leaves
+ * exactly the footprint of the lock's own parked waiter (WAIT record; adaptive: registered
+ * in PARKED with REG; the "sleepers" bit set) and sleeps on the lock word; Atomics.wait
+ * wakes waiters first-in first-out, so the holder's notify goes to it. It then spins (a
+ * thread descheduled before it could retake the lock) until terminated.
+ */
+const PARKED_VICTIM = `
+  const { workerData: d } = require('node:worker_threads');
+  const i = new Int32Array(d.sab);
+  i[d.node + d.WAIT] = d.word + 1;
+  if (d.adaptive) { Atomics.add(i, d.word + 1, 1); i[d.node + d.REG] = 1; }
+  let v;
+  do { v = Atomics.load(i, d.word); } while ((v & 1) === 0 && Atomics.compareExchange(i, d.word, v, v | 1) !== v);
+  v |= 1;
+  Atomics.store(i, d.ready, 1);
+  const r = Atomics.wait(i, d.word, v);
+  Atomics.store(i, d.ready, r === 'ok' ? 2 : 3);
+  for (;;);
+`;
+
+describe.each(['futex', 'adaptive'] as const)('%s lock: a waiter woken for the lock dies before taking it', (kind) => {
+  it('recoverLock passes the wake-up on; the other sleepers get the lock', async () => {
+    const sab = new SharedArrayBuffer(hammerWords(4) * 4);
+    const statsSab = new SharedArrayBuffer(4 * LOCK_STAT_SLOTS * 8);
+    const i32 = new Int32Array(sab);
+    const ready = CTRL.held; // a free control word
+    const main = lockFor(kind, i32, 4);
+    main.lock();
+    Atomics.store(i32, CTRL.go, 1);
+    const victim = new Worker(PARKED_VICTIM, {
+      eval: true,
+      workerData: { sab, word: LOCK_WORD, node: nodeWordOf(1), WAIT: LockNode.WAIT, REG: LockNode.REG, ready, adaptive: kind === 'adaptive' },
+    });
+    const exited = new Promise((r) => victim.once('exit', r));
+    await until(() => Atomics.load(i32, ready) === 1, 'the victim to park');
+    await new Promise((r) => setTimeout(r, 50)); // into Atomics.wait before the others
+    const survivors = [2, 3].map((id) =>
+      spawnKillable({ sab, statsSab, kind, ownerId: id, iterations: 200, csWrites: 2, outsideWork: 4, useTryLock: false }),
+    );
+    const all = [victim, ...survivors.map((s) => s.worker)];
+    await until(() => [2, 3].every((id) => Atomics.load(i32, nodeWordOf(id) + LockNode.WAIT) === LOCK_WORD + 1), 'the survivors to wait');
+    await new Promise((r) => setTimeout(r, 50)); // and to park behind it
+    main.unlock(); // notifies one sleeper: the victim, first in line
+    await until(() => Atomics.load(i32, ready) !== 1, 'the victim to be woken');
+    expect(Atomics.load(i32, ready), 'woken by the notify').toBe(2);
+    await victim.terminate();
+    await exited;
+    const role = recoverLock(kind, { i32, word: LOCK_WORD, nodeWord: nodeWordOf, dead: 1, undo: () => {} });
+    expect(role).toBe('waited');
+    const results = await boundedWait(Promise.all(survivors.map((s) => s.done)), 60_000, `${kind}: sleepers after the dead waiter`, all);
+    expect(results.map((r) => r.acquisitions)).toEqual([200, 200]);
+    expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
+    expect(holderOf(kind, i32, LOCK_WORD)).toBe(0);
+    if (kind === 'adaptive') expect(Atomics.load(i32, LOCK_WORD + 1), 'registered sleepers').toBe(0);
   });
 });
 
