@@ -319,6 +319,33 @@ describe.each(['futex', 'adaptive'] as const)('%s lock: a waiter woken for the l
   });
 });
 
+describe.each(['futex', 'adaptive'] as const)('%s lock: a holder dies between its release and its notify', (kind) => {
+  it('recoverLock sends the wake-up it owed', async () => {
+    // The main thread (owner 4) plays the releaser killed at its notify call: it releases
+    // the word exactly as unlock does (with the "owes a wake-up" record unlock writes in
+    // the same step) and never notifies. Sleepers are parked with the sleepers bit set.
+    const sab = new SharedArrayBuffer(hammerWords(4) * 4);
+    const statsSab = new SharedArrayBuffer(4 * LOCK_STAT_SLOTS * 8);
+    const i32 = new Int32Array(sab);
+    const main = lockFor(kind, i32, 4);
+    main.lock();
+    Atomics.store(i32, CTRL.go, 1);
+    const survivors = [1, 2].map((id) =>
+      spawnKillable({ sab, statsSab, kind, ownerId: id, iterations: 200, csWrites: 2, outsideWork: 4, useTryLock: false }),
+    );
+    await until(() => [1, 2].every((id) => Atomics.load(i32, nodeWordOf(id) + LockNode.WAIT) === LOCK_WORD + 1), 'the sleepers to wait');
+    await until(() => (Atomics.load(i32, LOCK_WORD) & 1) === 1, 'the sleepers bit');
+    await new Promise((r) => setTimeout(r, 100)); // into Atomics.wait
+    i32[nodeWordOf(4) + LockNode.WAIT] = -(LOCK_WORD + 1);
+    Atomics.store(i32, LOCK_WORD, 0); // released; the notify never happens
+    const role = recoverLock(kind, { i32, word: LOCK_WORD, nodeWord: nodeWordOf, dead: 4, undo: () => {} });
+    expect(role).toBe('none');
+    const results = await boundedWait(Promise.all(survivors.map((x) => x.done)), 60_000, `${kind}: sleepers`, survivors.map((x) => x.worker));
+    expect(results.map((r) => r.acquisitions)).toEqual([200, 200]);
+    expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
+  });
+});
+
 describe('adaptive lock fairness', () => {
   it('hands the lock directly to a parked waiter and counts the hand-off', async () => {
     const sab = new SharedArrayBuffer(hammerWords(2) * 4);

@@ -28,7 +28,8 @@
  *
  * - A waiter records the lock it waits for (LockNode WAIT) from entering the slow path
  *   until it holds the lock, and LockNode REG = 1 exactly while it is counted in PARKED
- *   (plain stores right after the add / sub: one terminate-atomic step each).
+ *   (plain stores right after the add / sub: one terminate-atomic step each). A slow unlock
+ *   records WAIT = -(word + 1) ("owes a wake-up or hand-off") until its notify is sent.
  *
  * Descheduled holder: spinners stop after SPIN re-reads, and at once when P shows that
  * others already sleep, then sleep in an untimed Atomics.wait (every slow unlock notifies
@@ -146,6 +147,9 @@ export class AdaptiveLock extends LockFields implements Lock {
   private unlockSlow(): void {
     const i32 = this.i32;
     const w = this.w;
+    // Still held here; from the release (a hand-off or store 0) until its notify, recovery
+    // reads this as "owes a wake-up" (a thread killed in between would drop it).
+    this.nodes[this.n + WAIT] = -(w + 1);
     if (Atomics.load(i32, w + PARKED) !== 0) {
       const t = fairClock();
       const since = (t - Atomics.load(i32, w + LAST_FAIR)) | 0;
@@ -157,11 +161,13 @@ export class AdaptiveLock extends LockFields implements Lock {
         Atomics.store(i32, w, HANDOFF);
         this.s[this.b + LockStat.handoffs]++;
         notifyOne(i32, w, this.s, this.b);
+        this.nodes[this.n + WAIT] = 0;
         return;
       }
     }
     Atomics.store(i32, w, 0);
     if (Atomics.load(i32, w + PARKED) !== 0) notifyOne(i32, w, this.s, this.b);
+    this.nodes[this.n + WAIT] = 0;
   }
 
   holder(): number {
@@ -186,19 +192,21 @@ export function adaptiveForceUnlock(i32: Int32Array, w: number): void {
 export function adaptiveRecover(d: DeadThreadAtLock): DeadThreadRole {
   const { i32, word: w, nodeWord, dead, undo } = d;
   const dn = nodeOfOwner(nodeWord, i32.length, dead, 'adaptive');
-  const waited = dn >= 0 && Atomics.load(i32, dn + WAIT) === w + 1;
+  const rec = dn >= 0 ? Atomics.load(i32, dn + WAIT) : 0;
+  const waited = rec === w + 1;
+  const owed = rec === -(w + 1); // died releasing: a hand-off or wake-up not sent yet
   if (waited) {
     if (Atomics.load(i32, dn + REG) === 1) Atomics.sub(i32, w + PARKED, 1);
     Atomics.store(i32, dn + REG, 0);
-    Atomics.store(i32, dn + WAIT, 0);
   }
+  if (waited || owed) Atomics.store(i32, dn + WAIT, 0);
   if (futexHolder(i32, w + STATE) === dead) {
     undo();
     adaptiveForceUnlock(i32, w);
     return 'held';
   }
-  if (!waited) return 'none';
+  if (!waited && !owed) return 'none';
   if (Atomics.compareExchange(i32, w + STATE, HANDOFF, 0) === HANDOFF) Atomics.store(i32, w + PENDING, 0);
   Atomics.notify(i32, w + STATE);
-  return 'waited';
+  return waited ? 'waited' : 'none';
 }

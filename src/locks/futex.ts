@@ -17,7 +17,9 @@
  *   until it holds the lock. An unlock's notify goes to one sleeper, which takes on the
  *   duty to set W again if others still sleep: if it dies before doing so, that wake-up
  *   would be lost. So recovery of a dead thread found waiting re-issues it (wakes every
- *   sleeper; they re-check, re-set W and sleep again).
+ *   sleeper; they re-check, re-set W and sleep again). Likewise an unlock that found W
+ *   records WAIT = -(word + 1) in the exchange's step until its notify is done, so a thread
+ *   killed between releasing and notifying has its wake-up re-issued too.
  *
  * Descheduled holder: waiters spin only briefly (SPIN re-reads), then park in an untimed
  * Atomics.wait and take no CPU, so a descheduled holder gets the cores back. A holder
@@ -77,7 +79,12 @@ export class FutexLock extends LockFields implements Lock {
 
   unlock(): void {
     const old = Atomics.exchange(this.i32, this.w, 0);
-    if ((old & 1) !== 0) notifyOne(this.i32, this.w, this.s, this.b);
+    if ((old & 1) !== 0) {
+      // Plain store in the exchange's step: a thread killed before its notify is known to owe it.
+      this.nodes[this.n + WAIT] = -(this.w + 1);
+      notifyOne(this.i32, this.w, this.s, this.b);
+      this.nodes[this.n + WAIT] = 0;
+    }
   }
 
   holder(): number {
@@ -143,14 +150,14 @@ export function futexForceUnlock(i32: Int32Array, word: number): void {
 export function futexRecover(d: DeadThreadAtLock): DeadThreadRole {
   const { i32, word, nodeWord, dead, undo } = d;
   const dn = nodeOfOwner(nodeWord, i32.length, dead, 'futex');
-  const waited = dn >= 0 && Atomics.load(i32, dn + WAIT) === word + 1;
-  if (waited) Atomics.store(i32, dn + WAIT, 0);
+  const rec = dn >= 0 ? Atomics.load(i32, dn + WAIT) : 0;
+  if (rec === word + 1 || rec === -(word + 1)) Atomics.store(i32, dn + WAIT, 0);
   if (futexHolder(i32, word) === dead) {
     undo();
     futexForceUnlock(i32, word);
     return 'held';
   }
-  if (!waited) return 'none';
-  Atomics.notify(i32, word);
-  return 'waited';
+  if (rec !== word + 1 && rec !== -(word + 1)) return 'none';
+  Atomics.notify(i32, word); // the wake-up it took (waiting) or owed (released, not notified yet)
+  return rec > 0 ? 'waited' : 'none';
 }
