@@ -40,7 +40,7 @@ export const LockNode = {
   FLAG: 0, // mcs: 1 waiting, 2 waiting and parked, 0 granted, 3 abandoned (waiter dead), 4 being passed over
   NEXT: 1, // mcs: ownerId of the successor in the queue, 0 = none yet
   PRED: 2, // mcs: the TAIL value this waiter displaced (diagnostics)
-  WAIT: 3, // every kind with a slow path that matters: word + 1 of the lock waited for
+  WAIT: 3, // word + 1 of the lock waited for; futex/adaptive: -(word + 1) while an unlock owes a notify
   TICKET: 4, // ticket: the ticket this thread waits with
   REG: 5, // adaptive: 1 while counted in the lock's PARKED word
 } as const;
