@@ -15,7 +15,10 @@
  *   (only contended acquisitions are timed; the uncontended fast path is never timed);
  * - validation: every point checks the shared counter (incremented non-atomically under
  *   the lock) and the mutual-exclusion witness; `validate` adds a dedicated pass with
- *   tryLock mixed in. Any violation throws LockValidationError (the CLI exits non-zero).
+ *   tryLock mixed in, and the dead-thread pass (bench/lock-deaths.ts): for every kind, a
+ *   worker is killed holding the lock, queued for it, and as the lock is released to it;
+ *   recoverLock runs; the survivors must finish. Any violation or wedge throws
+ *   LockValidationError (the CLI exits non-zero).
  *
  * Invariants: workers never outlive a point (each task returns after STOP); the pool is
  * destroyed even when a point fails. Nothing here asserts timing; figures are reported.
@@ -35,6 +38,7 @@ import {
   type LockKind,
 } from '../src/locks/index.js';
 import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from './lock-hammer.js';
+import { DEATH_RUN_ITERATIONS, deadThreadRun, type DeathMode } from './lock-deaths.js';
 import { lineChartSvg } from './charts.js';
 import { LockValidationError, calibrateCs, lockPointOf, validateHammerRun, winners, type LockBenchPoint } from './lock-point.js';
 import { createBenchLock, isLockModule, lockModuleUrl } from './lock-modules.js';
@@ -79,6 +83,8 @@ export interface LockBenchReport {
   uncontended: UncontendedRow[];
   points: LockBenchPoint[];
   validation: { kind: LockKind; workers: number; acquisitions: number; ok: boolean }[];
+  /** Dead-thread pass (validate): what recoverLock found, and that the survivors finished. */
+  deaths: { kind: LockKind; mode: DeathMode; role: string; survivorAcquisitions: number; ms: number }[];
   files: string[];
 }
 
@@ -126,6 +132,7 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
     uncontended: [],
     points: [],
     validation: [],
+    deaths: [],
     files: [],
   };
   for (const cs of opts.csWrites) report.csNs[cs] = calibrateCs(cs);
@@ -191,6 +198,16 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
   } finally {
     await pool.destroy();
   }
+  if (opts.validate) {
+    for (const kind of opts.kinds) {
+      for (const mode of DEATH_MODES) {
+        const d = await validateDeath(kind, mode);
+        report.deaths.push(d);
+        progress(`validate ${kind}: worker killed ${DEATH_LABEL[mode]}: recoverLock -> ${d.role}; survivors finished`);
+      }
+    }
+    if (print) printDeaths(report.deaths);
+  }
   report.machine.loadAvgEnd = loadavg()[0];
   if (print) printWinners(report);
   if (outDir) report.files = await writeResults(report, outDir, opts.name);
@@ -221,6 +238,43 @@ async function validatePoint(pool: Piscina<HammerTask, HammerResult>, kind: Lock
   const iterations = 2000;
   await runTasks(pool, kind, workers, { iterations, csWrites: 8, outsideWork: 8, useTryLock: true }, 0);
   return { kind, workers, acquisitions: workers * iterations, ok: true };
+}
+
+const DEATH_MODES: readonly DeathMode[] = ['holder', 'queued', 'handoff', 'anywhere'];
+const DEATH_LABEL: Record<DeathMode, string> = {
+  holder: 'holding the lock',
+  queued: 'while queued',
+  handoff: 'as the lock is released to it',
+  anywhere: 'at a random moment of a busy run',
+};
+
+/** One dead-thread scenario (plain worker_threads, so the victim can be terminated). */
+async function validateDeath(kind: LockKind, mode: DeathMode) {
+  const t0 = performance.now();
+  let r;
+  try {
+    r = await deadThreadRun(kind, mode, mode === 'handoff' ? 0.5 : mode === 'anywhere' ? Math.random() * 3 : 0);
+  } catch (e) {
+    throw new LockValidationError(`lock ${kind}: a worker killed ${DEATH_LABEL[mode]} was not survived: ${(e as Error).message}`);
+  }
+  const acquisitions = r.results.map((x) => x.acquisitions);
+  const violations = r.results.reduce((a, x) => a + x.violations, 0);
+  if (violations !== 0 || acquisitions.some((a, k) => a !== DEATH_RUN_ITERATIONS[k]) || r.holderAfter !== 0) {
+    throw new LockValidationError(
+      `lock ${kind}: after a worker killed ${DEATH_LABEL[mode]}: ${violations} violations, acquisitions ${acquisitions.join(',')}, holder ${r.holderAfter}`,
+    );
+  }
+  return { kind, mode, role: r.role, survivorAcquisitions: acquisitions.reduce((a, b) => a + b, 0), ms: performance.now() - t0 };
+}
+
+function printDeaths(rows: LockBenchReport['deaths']): void {
+  console.log('\nDead threads (a worker terminated; recoverLock; survivors and a thread reusing its id must finish)');
+  console.log(
+    textTable(
+      ['kind', 'killed', 'recoverLock found', 'survivor acquisitions', 'ms'],
+      rows.map((d) => [d.kind, DEATH_LABEL[d.mode], d.role, String(d.survivorAcquisitions), d.ms.toFixed(0)]),
+    ),
+  );
 }
 
 /**

@@ -8,6 +8,8 @@
  *   about) is still intact and allocated, and is freed by the main thread;
  * - at most one block is lost to the bookkeeping (returned by malloc just before the kill);
  * - check() passes, and the heap goes on serving.
+ * The runs cycle through every (central, page heap) pair of lock kinds, the queue locks
+ * included: a worker killed while queued for a ticket or MCS lock has its turn passed on.
  * Plain worker_threads Workers (test/fixtures/killable-worker.ts) so the test owns terminate();
  * the three survivors are reused from run to run, only the dead worker is replaced.
  */
@@ -16,6 +18,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { formatFailure, freeHeld, inFlightBlocks } from '../bench/stress.js';
 import { SharedHeap } from '../src/index.js';
 import type { RecoveryReport } from '../src/core/recovery.js';
+import { CENTRAL_WORDS, H, S } from '../src/core/layout.js';
+import { LOCK_KINDS, LockNode, holderOf, lockKindFromCode } from '../src/locks/index.js';
 import {
   CW,
   controlLayout,
@@ -34,7 +38,6 @@ const MiB = 1024 * 1024;
 const WORKER_URL = new URL('../dist/test/fixtures/killable-worker.js', import.meta.url);
 
 type How = 'terminate' | 'terminate-early' | 'throw' | 'exit';
-const RECOVERABLE_LOCKS = ['ttas', 'futex', 'adaptive', 'tas'] as const;
 
 /**
  * A hang inside the main thread (recover(), check() or malloc() waiting forever on a lock)
@@ -68,11 +71,37 @@ function startWatchdog(): { beat: () => void; stop: () => void } {
   };
 }
 
-/** Rejects after `ms` (a hang), so no run can block the file. */
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** Rejects after `ms` (a hang), so no run can block the file; `state` describes the heap then. */
+function bounded<T>(p: Promise<T>, ms: number, what: string, state: () => string = () => ''): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms (hang?)`)), ms)));
+  const hang = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms (hang?) ${state()}`)), ms)),
+  );
   return Promise.race([p, hang]).finally(() => clearTimeout(timer));
+}
+
+/** For a hang report: every held lock with its holder, and every attached slot with what it waits for. */
+function lockState(heap: SharedHeap, cv: ReturnType<typeof controlViews>): string {
+  const i32 = heap.mem.i32;
+  const L = heap.layout;
+  const held: string[] = [];
+  const ph = lockKindFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!;
+  const central = lockKindFromCode(i32[H.CENTRAL_LOCK_KIND]!)!;
+  const h = holderOf(ph, i32, L.pageHeap >>> 2);
+  if (h !== 0) held.push(`pageHeap(${ph}) by ${h}`);
+  for (let c = 1; c < heap.sizeClasses.count; c++) {
+    const w = (L.central >>> 2) + c * CENTRAL_WORDS;
+    const hc = holderOf(central, i32, w);
+    if (hc !== 0) held.push(`central[${c}](${central}) by ${hc}`);
+  }
+  const slots: string[] = [];
+  for (let k = 0; k < L.maxThreads; k++) {
+    const w = (L.slots + k * L.slotBytes) >>> 2;
+    if (i32[w + S.STATE] === 0) continue;
+    slots.push(`slot ${k} state ${i32[w + S.STATE]} thread ${i32[w + S.THREAD_ID]} log ${i32[w + S.LOG_LEN]} waits ${i32[w + L.slot.lockNode + LockNode.WAIT]}`);
+  }
+  const ops = Array.from({ length: WORKERS }, (_, v) => cv.f64[statsBase(v) + WS.OPS]);
+  return `[held: ${held.join(', ') || 'none'}; ${slots.join('; ')}; worker ops ${ops.join(',')}]`;
 }
 
 class Slot {
@@ -131,14 +160,15 @@ describe('killed workers', () => {
           const how: How = r < 10 ? 'terminate-early' : r < 70 ? 'terminate' : r < 85 ? 'throw' : 'exit';
           tally[how]++;
           const victim = next() % WORKERS;
-          const what = `run ${run} (${how} worker ${victim})`;
+          const kinds = `central ${LOCK_KINDS[run % 6]}, page heap ${LOCK_KINDS[Math.floor(run / 6) % 6]}`;
+          const what = `run ${run} (${how} worker ${victim}, ${kinds})`;
           // A fixed heap: growth under concurrency is excluded until its known corruption is fixed.
           const heap = SharedHeap.create({
             size: 16 * MiB,
             maxThreads: 16,
-            // Vary the lock kinds. The queue locks (ticket, mcs) are left out: a thread killed
-            // while queued for one wedges it for good after recover() (reported with a repro).
-            locks: { central: RECOVERABLE_LOCKS[run % 4], pageHeap: RECOVERABLE_LOCKS[(run >> 2) % 4] },
+            // Every pair of lock kinds (queue locks included: a thread killed while queued for
+            // one has its turn passed on by recover()).
+            locks: { central: LOCK_KINDS[run % 6], pageHeap: LOCK_KINDS[Math.floor(run / 6) % 6] },
           });
           const ctrl = heap.malloc(layout.bytes);
           new Uint8Array(heap.buffer, ctrl, layout.bytes).fill(0);
@@ -191,7 +221,9 @@ describe('killed workers', () => {
             );
             await dead.worker.terminate();
           }
-          const survivors = await bounded(Promise.all(results.filter((_, w) => w !== victim)), 60_000, `${what}: survivors`);
+          const survivors = await bounded(Promise.all(results.filter((_, w) => w !== victim)), 60_000, `${what}: survivors`, () =>
+            lockState(heap, cv),
+          );
           Atomics.store(cv.i32, CW.STOP, 1); // a victim that outlived its death op stops now
           const died = await bounded(victimDone, 30_000, `${what}: victim`);
           if (died) {
@@ -233,6 +265,8 @@ describe('killed workers', () => {
           `writes undone ${writesUndone}, cached objects returned ${cachedReturned}, in-flight blocks freed ${inFlightFreed}, lost ${lost}`,
       );
     },
-    300_000,
+    // A backstop only: every run has its own 60 s hang guards, and 200 runs take 2-3 min idle
+    // but over 5 min when the machine is loaded (load 30-60 while other suites run).
+    1_200_000,
   );
 });

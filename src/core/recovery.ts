@@ -27,7 +27,7 @@
  * sharedheap.ts (which calls it).
  */
 
-import { forceUnlock, holderOf, lockKindFromCode, type LockKind } from '../locks/index.js';
+import { lockKindFromCode, recoverLock, type LockKind } from '../locks/index.js';
 import type { CentralCache } from './centralcache.js';
 import { HeapCorruptionError, LiveThreadError } from './errors.js';
 import { CENTRAL_WORDS, claimingState, H, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState, type HeapLayout } from './layout.js';
@@ -156,11 +156,13 @@ function refuseIfAlive(heap: SharedHeap, tid: number, exited: boolean): void {
 
 function releaseLocks(heap: SharedHeap, slot: number, w: number, sites: LockSite[], report: RecoveryReport): void {
   const ownerId = slot + 1;
+  const { layout } = heap;
+  const nodeWord = (id: number): number => ((layout.slots + (id - 1) * layout.slotBytes) >>> 2) + layout.slot.lockNode;
+  const undo = (): void => void (report.writesUndone += undoLog(heap.mem, w, layout.slot.log));
   for (const site of sites) {
-    if (holderOf(site.kind, heap.mem.i32, site.word) !== ownerId) continue;
-    report.writesUndone += undoLog(heap.mem, w, heap.layout.slot.log);
-    forceUnlock(site.kind, heap.mem.i32, site.word);
-    report.locksReleased.push(site.name);
+    // Held: undo, then released; waited for: its ticket / queue place / wake-up passed on.
+    const role = recoverLock(site.kind, { i32: heap.mem.i32, word: site.word, nodeWord, dead: ownerId, undo });
+    if (role === 'held') report.locksReleased.push(site.name);
   }
   // A log left open without a recorded lock can only come from a lock kind that records
   // its holder after acquiring; nobody else can be inside that section either way.

@@ -26,14 +26,21 @@
  *   sleepers are gone, one slow unlock (a load of PARKED and a store) brings the fast path
  *   back. (Clearing P on acquisition loses wake-ups: see lockSlow.)
  *
+ * - A waiter records the lock it waits for (LockNode WAIT) from entering the slow path
+ *   until it holds the lock, and LockNode REG = 1 exactly while it is counted in PARKED
+ *   (plain stores right after the add / sub: one terminate-atomic step each). A slow unlock
+ *   records WAIT = -(word + 1) ("owes a wake-up or hand-off") until its notify is sent.
+ *
  * Descheduled holder: spinners stop after SPIN re-reads, and at once when P shows that
  * others already sleep, then sleep in an untimed Atomics.wait (every slow unlock notifies
- * when PARKED > 0), so a descheduled holder gets the cores. A dead holder or a dead
- * HANDOFF claimant is recovered by forceUnlock (store 0, wake all).
+ * when PARKED > 0), so a descheduled holder gets the cores. Dead threads (recovery): a
+ * dead holder's lock is freed and all sleepers woken; a dead waiter is taken out of
+ * PARKED, a hand-off it may have been woken for is cancelled, and all sleepers are woken,
+ * so neither a wake-up nor a hand-off dies with it.
  */
-import { LockStat, type Lock, type LockInit, type LockKind } from './lock.js';
-import { LockFields, notifyOne, now, recordContended } from './common.js';
-import { parkUntilAcquired, spinForFree } from './futex.js';
+import { LockNode, LockStat, type DeadThreadAtLock, type DeadThreadRole, type Lock, type LockInit, type LockKind } from './lock.js';
+import { LockFields, nodeOfOwner, notifyOne, now, ownNode, recordContended } from './common.js';
+import { futexHolder, parkUntilAcquired, spinForFree } from './futex.js';
 
 const STATE = 0;
 const PARKED = 1;
@@ -41,6 +48,7 @@ const LAST_FAIR = 2;
 const PENDING = 3;
 const CLAIM_COST = 4;
 const HANDOFF = 1;
+const { WAIT, REG } = LockNode;
 /** Spin re-reads before parking while nobody is parked (WebKit spins 40 times). */
 const SPIN = 40;
 /**
@@ -71,10 +79,15 @@ function fairClock(): number {
 export class AdaptiveLock extends LockFields implements Lock {
   readonly kind: LockKind = 'adaptive';
   private readonly me: number; // ownerId * 2, the STATE while held with P clear
+  private readonly nodes: Int32Array; // where this thread records the lock it waits for
+  private readonly n: number;
 
   constructor(init: LockInit) {
     super(init, 'adaptive');
     this.me = init.ownerId * 2;
+    const own = ownNode(init, 'adaptive');
+    this.nodes = own.nodes;
+    this.n = own.n;
   }
 
   lock(): void {
@@ -89,13 +102,18 @@ export class AdaptiveLock extends LockFields implements Lock {
     const i32 = this.i32;
     const w = this.w;
     const me = this.me;
+    const nodes = this.nodes;
+    const n = this.n;
     const t0 = now();
+    nodes[n + WAIT] = w + 1;
     const spun = spinForFree(i32, w, me, SPIN);
     if (spun >= 0) {
+      nodes[n + WAIT] = 0;
       recordContended(this.s, this.b, t0, spun, 0);
       return;
     }
     Atomics.add(i32, w + PARKED, 1);
+    nodes[n + REG] = 1; // plain, right after the add: no termination point between (lock.ts)
     const parks = parkUntilAcquired(i32, w, me);
     // While a hand-off is pending nobody else can acquire, so if one is pending we are its
     // claimer: record how long the lock sat idle, for the spacing of the next one.
@@ -109,6 +127,8 @@ export class AdaptiveLock extends LockFields implements Lock {
     // P (it would never be woken). Our unlock takes the slow path once, stores 0 (P gone)
     // and notifies only if PARKED is still nonzero.
     Atomics.sub(i32, w + PARKED, 1);
+    nodes[n + REG] = 0;
+    nodes[n + WAIT] = 0;
     recordContended(this.s, this.b, t0, -spun - 1, parks);
   }
 
@@ -127,6 +147,9 @@ export class AdaptiveLock extends LockFields implements Lock {
   private unlockSlow(): void {
     const i32 = this.i32;
     const w = this.w;
+    // Still held here; from the release (a hand-off or store 0) until its notify, recovery
+    // reads this as "owes a wake-up" (a thread killed in between would drop it).
+    this.nodes[this.n + WAIT] = -(w + 1);
     if (Atomics.load(i32, w + PARKED) !== 0) {
       const t = fairClock();
       const since = (t - Atomics.load(i32, w + LAST_FAIR)) | 0;
@@ -138,11 +161,13 @@ export class AdaptiveLock extends LockFields implements Lock {
         Atomics.store(i32, w, HANDOFF);
         this.s[this.b + LockStat.handoffs]++;
         notifyOne(i32, w, this.s, this.b);
+        this.nodes[this.n + WAIT] = 0;
         return;
       }
     }
     Atomics.store(i32, w, 0);
     if (Atomics.load(i32, w + PARKED) !== 0) notifyOne(i32, w, this.s, this.b);
+    this.nodes[this.n + WAIT] = 0;
   }
 
   holder(): number {
@@ -156,4 +181,32 @@ export function adaptiveForceUnlock(i32: Int32Array, w: number): void {
   Atomics.store(i32, w + PENDING, 0);
   Atomics.store(i32, w + STATE, 0);
   Atomics.notify(i32, w + STATE);
+}
+
+/**
+ * Recovery of dead thread `dead`: a dead holder's lock is freed (after `undo`); a dead
+ * waiter leaves PARKED, and a pending hand-off (it may have been the one woken for it) is
+ * cancelled; either way every sleeper is woken to re-contend. Safe while live threads use
+ * the lock: a live claimer that was woken for the hand-off finds STATE 0 and takes it.
+ */
+export function adaptiveRecover(d: DeadThreadAtLock): DeadThreadRole {
+  const { i32, word: w, nodeWord, dead, undo } = d;
+  const dn = nodeOfOwner(nodeWord, i32.length, dead, 'adaptive');
+  const rec = dn >= 0 ? Atomics.load(i32, dn + WAIT) : 0;
+  const waited = rec === w + 1;
+  const owed = rec === -(w + 1); // died releasing: a hand-off or wake-up not sent yet
+  if (waited) {
+    if (Atomics.load(i32, dn + REG) === 1) Atomics.sub(i32, w + PARKED, 1);
+    Atomics.store(i32, dn + REG, 0);
+  }
+  if (waited || owed) Atomics.store(i32, dn + WAIT, 0);
+  if (futexHolder(i32, w + STATE) === dead) {
+    undo();
+    adaptiveForceUnlock(i32, w);
+    return 'held';
+  }
+  if (!waited && !owed) return 'none';
+  if (Atomics.compareExchange(i32, w + STATE, HANDOFF, 0) === HANDOFF) Atomics.store(i32, w + PENDING, 0);
+  Atomics.notify(i32, w + STATE);
+  return waited ? 'waited' : 'none';
 }

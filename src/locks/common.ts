@@ -13,7 +13,16 @@
  * has no `Atomics.pause` and no sched_yield, so a short timed `Atomics.wait` is the only
  * way to let a descheduled holder run when workers outnumber cores.
  */
-import { LOCK_LATENCY_BUCKETS, LOCK_STAT_SLOTS, LOCK_WORDS, LockStat, MAX_OWNER_ID, type LockInit, type LockKind } from './lock.js';
+import {
+  LOCK_LATENCY_BUCKETS,
+  LOCK_NODE_WORDS,
+  LOCK_STAT_SLOTS,
+  LOCK_WORDS,
+  LockStat,
+  MAX_OWNER_ID,
+  type LockInit,
+  type LockKind,
+} from './lock.js';
 
 /** Scratch sink for locks created without `stats` (one per thread; nobody reads it). */
 export const NO_STATS = new Float64Array(LOCK_STAT_SLOTS);
@@ -62,6 +71,44 @@ export abstract class LockFields {
     this.s = statsOf(init);
     this.b = statsBaseOf(init);
   }
+}
+
+/**
+ * Queue-node geometry: nodeWord(id) = base + id * stride. Checked affine on a few ids, so
+ * lock code can compute any thread's node inline (no call inside a terminate-atomic step).
+ */
+export interface NodeGeometry {
+  readonly base: number;
+  readonly stride: number;
+}
+
+export function nodeGeometry(nodeWord: (ownerId: number) => number, i32Length: number, kind: string): NodeGeometry {
+  const base = nodeWord(1) - (nodeWord(2) - nodeWord(1));
+  const stride = nodeWord(2) - nodeWord(1);
+  if (!Number.isInteger(base) || !Number.isInteger(stride) || stride < LOCK_NODE_WORDS || nodeWord(7) !== base + 7 * stride) {
+    throw new RangeError(`${kind} lock: nodeWord must be base + ownerId * stride with stride >= LOCK_NODE_WORDS`);
+  }
+  if (base + stride < 0 || base + stride + LOCK_NODE_WORDS > i32Length) throw new RangeError(`${kind} lock: queue nodes out of range`);
+  return { base, stride };
+}
+
+/** Node index of owner `id` for recovery, or -1 when the lock was built without nodes. */
+export function nodeOfOwner(nodeWord: ((ownerId: number) => number) | undefined, i32Length: number, id: number, kind: string): number {
+  if (!nodeWord) return -1;
+  const g = nodeGeometry(nodeWord, i32Length, kind);
+  return g.base + id * g.stride;
+}
+
+/**
+ * Where a lock writes its own thread's WAIT record: the shared node when the caller gave
+ * nodes, else a private scratch node (one code path, same array type: monomorphic).
+ */
+export function ownNode(init: LockInit, kind: string): { nodes: Int32Array; n: number } {
+  if (!init.nodeWord) return { nodes: new Int32Array(LOCK_NODE_WORDS), n: 0 };
+  const g = nodeGeometry(init.nodeWord, init.i32.length, kind);
+  const n = g.base + init.ownerId * g.stride;
+  if (n + LOCK_NODE_WORDS > init.i32.length) throw new RangeError(`${kind} lock: queue node out of range`);
+  return { nodes: init.i32, n };
 }
 
 /** Monotonic milliseconds (performance.now), only read on contended paths. */

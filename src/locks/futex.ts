@@ -13,12 +13,22 @@
  *   one spare notify at its unlock, never a lost wake-up.
  * - unlock notifies exactly when the old value carried W.
  *
+ * - A waiter records the lock it waits for (LockNode WAIT) from entering the slow path
+ *   until it holds the lock. An unlock's notify goes to one sleeper, which takes on the
+ *   duty to set W again if others still sleep: if it dies before doing so, that wake-up
+ *   would be lost. So recovery of a dead thread found waiting re-issues it (wakes every
+ *   sleeper; they re-check, re-set W and sleep again). Likewise an unlock that found W
+ *   records WAIT = -(word + 1) in the exchange's step until its notify is done, so a thread
+ *   killed between releasing and notifying has its wake-up re-issued too.
+ *
  * Descheduled holder: waiters spin only briefly (SPIN re-reads), then park in an untimed
  * Atomics.wait and take no CPU, so a descheduled holder gets the cores back. A holder
- * that dies leaves its id in the word; forceUnlock (index.ts) clears it and wakes all.
+ * that dies leaves its id in the word; recovery clears it and wakes all.
  */
-import { LockStat, type Lock, type LockInit, type LockKind } from './lock.js';
-import { LockFields, notifyOne, now, recordContended } from './common.js';
+import { LockNode, LockStat, type DeadThreadAtLock, type DeadThreadRole, type Lock, type LockInit, type LockKind } from './lock.js';
+import { LockFields, nodeOfOwner, notifyOne, now, ownNode, recordContended } from './common.js';
+
+const { WAIT } = LockNode;
 
 /** Re-reads before parking: about the cost of a short critical section on this machine. */
 const SPIN = 48;
@@ -26,10 +36,15 @@ const SPIN = 48;
 export class FutexLock extends LockFields implements Lock {
   readonly kind: LockKind = 'futex';
   private readonly me: number; // ownerId * 2, the word value while held
+  private readonly nodes: Int32Array; // where this thread records the lock it waits for
+  private readonly n: number;
 
   constructor(init: LockInit) {
     super(init, 'futex');
     this.me = init.ownerId * 2;
+    const own = ownNode(init, 'futex');
+    this.nodes = own.nodes;
+    this.n = own.n;
   }
 
   lock(): void {
@@ -42,12 +57,15 @@ export class FutexLock extends LockFields implements Lock {
 
   private lockSlow(): void {
     const t0 = now();
+    this.nodes[this.n + WAIT] = this.w + 1;
     const spun = spinForFree(this.i32, this.w, this.me, SPIN);
     if (spun >= 0) {
+      this.nodes[this.n + WAIT] = 0;
       recordContended(this.s, this.b, t0, spun, 0);
       return;
     }
     const parks = parkUntilAcquired(this.i32, this.w, this.me);
+    this.nodes[this.n + WAIT] = 0;
     recordContended(this.s, this.b, t0, -spun - 1, parks);
   }
 
@@ -61,7 +79,12 @@ export class FutexLock extends LockFields implements Lock {
 
   unlock(): void {
     const old = Atomics.exchange(this.i32, this.w, 0);
-    if ((old & 1) !== 0) notifyOne(this.i32, this.w, this.s, this.b);
+    if ((old & 1) !== 0) {
+      // Plain store in the exchange's step: a thread killed before its notify is known to owe it.
+      this.nodes[this.n + WAIT] = -(this.w + 1);
+      notifyOne(this.i32, this.w, this.s, this.b);
+      this.nodes[this.n + WAIT] = 0;
+    }
   }
 
   holder(): number {
@@ -117,4 +140,24 @@ export function futexHolder(i32: Int32Array, word: number): number {
 export function futexForceUnlock(i32: Int32Array, word: number): void {
   Atomics.store(i32, word, 0);
   Atomics.notify(i32, word);
+}
+
+/**
+ * Recovery of dead thread `dead` on a futex lock: a dead holder's lock is freed (after
+ * `undo`) and every sleeper woken; a dead waiter's wake-up, which it may have taken with
+ * it, is re-issued to every sleeper. Safe while live threads use the lock.
+ */
+export function futexRecover(d: DeadThreadAtLock): DeadThreadRole {
+  const { i32, word, nodeWord, dead, undo } = d;
+  const dn = nodeOfOwner(nodeWord, i32.length, dead, 'futex');
+  const rec = dn >= 0 ? Atomics.load(i32, dn + WAIT) : 0;
+  if (rec === word + 1 || rec === -(word + 1)) Atomics.store(i32, dn + WAIT, 0);
+  if (futexHolder(i32, word) === dead) {
+    undo();
+    futexForceUnlock(i32, word);
+    return 'held';
+  }
+  if (rec !== word + 1 && rec !== -(word + 1)) return 'none';
+  Atomics.notify(i32, word); // the wake-up it took (waiting) or owed (released, not notified yet)
+  return rec > 0 ? 'waited' : 'none';
 }

@@ -8,27 +8,35 @@
  * Invariants: a lock block is LOCK_WORDS zeroed words (initLockBlock) before any thread
  * builds a Lock on it; every kind reads an all-zero block as "free, nobody waiting".
  *
- * Descheduled or dead holder: every kind records the holder's ownerId while held
- * (holderOf). If that thread died, forceUnlock(kind, ...) puts the block back to a state
- * where the lock is free and wakes every sleeper, so the survivors re-contend. It must
- * only be called when the holder is known dead (it does not stop a live holder).
+ * Dead threads: every kind records the holder's ownerId while held (holderOf), and the
+ * kinds whose waiters carry a duty (a ticket, a queue position, a wake-up) record in the
+ * waiter's queue node what it waits for. recoverLock(kind, { ..., dead, undo }) reads both and
+ * leaves the lock independent of the dead thread, while live threads go on using it: a
+ * dead holder's lock is released (after `undo`, the caller's rollback of what it guarded),
+ * a dead waiter's ticket or queue position is passed over, a wake-up it took is re-issued.
+ * No lock library offers the waiter half: robust pthread mutexes (and Windows' abandoned
+ * mutexes) report a dead *holder* only, and a thread killed while queued for a ticket or
+ * MCS lock wedges it. recoverLock must only be called for a thread known dead, at most
+ * once per lock per death, and before its owner id is reused.
  */
 import {
   LOCK_LATENCY_BUCKETS,
   LOCK_STAT_SLOTS,
   LOCK_WORDS,
   LockStat,
+  type DeadThreadAtLock,
+  type DeadThreadRole,
   type Lock,
   type LockInit,
   type LockKind,
   type LockStatsSummary,
 } from './lock.js';
-import { FutexLock, futexForceUnlock, futexHolder } from './futex.js';
+import { FutexLock, futexHolder, futexRecover } from './futex.js';
 import { TtasLock } from './ttas.js';
 import { TasLock } from './tas.js';
-import { TicketLock, ticketForceUnlock, ticketHolder } from './ticket.js';
-import { McsLock, mcsForceUnlock, mcsHolder } from './mcs.js';
-import { AdaptiveLock, adaptiveForceUnlock } from './adaptive.js';
+import { TicketLock, ticketHolder, ticketRecover } from './ticket.js';
+import { McsLock, mcsHolder, mcsRecover } from './mcs.js';
+import { AdaptiveLock, adaptiveRecover } from './adaptive.js';
 
 export * from './lock.js';
 export { FutexLock } from './futex.js';
@@ -81,28 +89,41 @@ export function holderOf(kind: LockKind, i32: Int32Array, word: number): number 
 }
 
 /**
- * Recovery of a lock whose holder died: frees it and wakes all sleepers. Only call it
- * once the holder is known dead and while no live thread releases the same lock.
+ * Makes the lock at `word` independent of dead thread `dead` (an ownerId): if it holds the
+ * lock, calls `undo` (roll back what the lock guards) and then releases it on its behalf;
+ * if it was waiting for it, passes on its turn or wake-up. `nodeWord` must be the one the
+ * threads' locks were built with (required for mcs; without it ticket, futex and adaptive
+ * can only recover a dead holder). Returns what the dead thread was doing with the lock.
  */
-export function forceUnlock(kind: LockKind, i32: Int32Array, word: number): void {
+export function recoverLock(kind: LockKind, d: DeadThreadAtLock): DeadThreadRole {
   switch (kind) {
-    case 'adaptive': // registered sleepers stay registered and re-contend when woken
-      adaptiveForceUnlock(i32, word);
-      return;
     case 'futex':
+      return futexRecover(d);
+    case 'adaptive':
+      return adaptiveRecover(d);
     case 'tas':
-    case 'ttas': // word 0 of each is "0 = free"; sleepers wait on word 0
-      futexForceUnlock(i32, word);
-      return;
+    case 'ttas': // waiters hold nothing; word 0 is the holder, 0 = free
+      if (Atomics.load(d.i32, d.word) !== d.dead) return 'none';
+      d.undo();
+      Atomics.compareExchange(d.i32, d.word, d.dead, 0);
+      Atomics.notify(d.i32, d.word);
+      return 'held';
     case 'ticket':
-      ticketForceUnlock(i32, word);
-      return;
+      return ticketRecover(d);
     case 'mcs':
-      mcsForceUnlock(i32, word);
-      return;
+      return mcsRecover(d);
     default:
       throw new RangeError(`unknown lock kind ${String(kind)}`);
   }
+}
+
+/**
+ * Recovery of a lock whose holder (whoever it is) died: releases it on the holder's
+ * behalf and wakes the sleepers. Only call it once the holder is known dead.
+ */
+export function forceUnlock(kind: LockKind, i32: Int32Array, word: number, nodeWord?: (ownerId: number) => number): void {
+  const dead = holderOf(kind, i32, word);
+  if (dead !== 0) recoverLock(kind, { i32, word, nodeWord, dead, undo: () => {} });
 }
 
 /**

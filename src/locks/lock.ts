@@ -9,20 +9,41 @@
  *
  * Invariants every kind keeps:
  * - ownerId is an integer in [1, MAX_OWNER_ID]; 0 means "nobody".
- * - While a thread holds a lock, `holder()` returns its ownerId (so a later recovery step
- *   can tell which thread died holding it). The owner is written as part of acquisition,
- *   never as a separate step that a thread could die between.
- * - A Lock object is per thread: it carries its owner id and its per-thread statistics
- *   sink, which only that thread writes (plain, non-atomic float stores).
- * - lock()/unlock()/tryLock() on the uncontended path allocate nothing and create no
- *   closures.
+ * - One thread may hold any number of locks (of one kind or several) at once, in any
+ *   order the caller keeps deadlock-free; a thread waits for at most one lock at a time.
+ * - Dead threads: every state a dead thread can leave a lock in is readable from the lock
+ *   block and the dead thread's queue node, so `recoverLock` (index.ts) can release a dead
+ *   holder's lock, or pass on a dead waiter's turn / wake-up, while live threads go on
+ *   using the lock. V8 delivers worker.terminate() at function entries, loop back-edges
+ *   and at the entry of any Atomics.* call, but not between an Atomics call and the plain
+ *   typed-array stores that follow it (checked: a worker looping `t = Atomics.add(a, 0, 1);
+ *   a[1] = t + 1` and terminated at random times was never caught between the two; with
+ *   `Atomics.store` as the second step, 30-50% of kills were). So every step recovery must
+ *   read is "terminate-atomic": one atomic operation (the commit point), then only plain
+ *   stores and arithmetic, no call. process.exit() and throws happen in the caller's code.
  */
 
 /** Words (Int32) reserved for one lock's shared state: 64 bytes, a cache line. */
 export const LOCK_WORDS = 16;
 
-/** Words (Int32) reserved for one thread's queue node (MCS); 64 bytes. */
+/** Words (Int32) reserved for one thread's queue node; 64 bytes. */
 export const LOCK_NODE_WORDS = 16;
+
+/**
+ * Words of a thread's queue node (one node per thread, shared by all its locks: a thread
+ * waits for one lock at a time, and no kind keeps anything in the node once it holds).
+ * WAIT is the word index + 1 of the lock block the thread is waiting for (0 = none), set
+ * on entering a slow path and cleared once the lock is held: it is how recovery finds the
+ * locks a dead *waiter* was involved with.
+ */
+export const LockNode = {
+  FLAG: 0, // mcs: 1 waiting, 2 waiting and parked, 0 granted, 3 abandoned (waiter dead), 4 being passed over
+  NEXT: 1, // mcs: ownerId of the successor in the queue, 0 = none yet
+  PRED: 2, // mcs: the TAIL value this waiter displaced (diagnostics)
+  WAIT: 3, // word + 1 of the lock waited for; futex/adaptive: -(word + 1) while an unlock owes a notify
+  TICKET: 4, // ticket: the ticket this thread waits with
+  REG: 5, // adaptive: 1 while counted in the lock's PARKED word
+} as const;
 
 /** Owner ids must fit in the bits a lock word can spare. */
 export const MAX_OWNER_ID = 0x3fff_ffff;
@@ -95,6 +116,25 @@ export interface Lock {
   tryLock(): boolean;
   /** ownerId of the current holder, 0 if free (a racy snapshot). */
   holder(): number;
+}
+
+/**
+ * What `recoverLock` found a dead thread doing with one lock: holding it (released, after
+ * the caller's undo ran), waiting for it (its turn or wake-up passed on), or nothing.
+ */
+export type DeadThreadRole = 'held' | 'waited' | 'none';
+
+/** A dead thread and one lock it may have held or waited for, for `recoverLock`. */
+export interface DeadThreadAtLock {
+  /** The view and lock block, as the threads' locks were built with. */
+  readonly i32: Int32Array;
+  readonly word: number;
+  /** The threads' node mapping (LockInit.nodeWord); required for mcs. */
+  readonly nodeWord?: (ownerId: number) => number;
+  /** ownerId of the dead thread. */
+  readonly dead: number;
+  /** Rolls back what the lock guards; called only if the dead thread holds the lock, before it is released. */
+  readonly undo: () => void;
 }
 
 /** Summary of one or more LockStat sinks, for reports. */

@@ -2,52 +2,78 @@
  * FIFO ticket lock: take a ticket with fetch-and-add on NEXT, wait until SERVING equals it.
  *
  * Owns, in its lock block: w+0 NEXT (next ticket to hand out), w+1 SERVING (ticket now
- * allowed in), w+2 OWNER (ownerId of the holder, 0 = none), w+3 PARKED (threads inside
- * Atomics.wait), w+8..w+15 eight wake-up slots (a waiter with ticket t sleeps on slot
- * t & 7, so a release wakes only the sleepers whose ticket could be next).
- * Tickets wrap around int32; distances are computed with `| 0`.
+ * allowed in), w+2 OWNER (ownerId of the last thread served), w+3 PARKED (threads inside
+ * Atomics.wait), w+5 OWNER_TICKET (the ticket OWNER was served with), w+8..w+11 ABANDONED (tickets of waiters that died in the queue, stored as
+ * ticket + 1; 0 = empty entry), w+12..w+15 four wake-up slots (a waiter with ticket t
+ * sleeps on slot (t >> 1) & 3, so a release wakes only the sleepers whose ticket could be
+ * next). Tickets step by 2 (always even, so ticket + 1 is never 0) and wrap around int32;
+ * distances are computed with `| 0`.
  *
  * Invariants:
- * - Only the holder writes SERVING (unlock: SERVING + 1). Lock is free iff NEXT == SERVING.
- * - OWNER window: the new holder writes OWNER itself right after it sees its ticket
- *   served, and unlock clears OWNER right before advancing SERVING. In these two short
- *   windows holder() reads 0 although a thread is entitled to the lock. A thread that dies
- *   inside the first window (or while queued with a ticket) cannot be identified, and its
- *   ticket blocks everyone behind it: a ticket lock cannot skip a dead waiter.
+ * - Only the holder writes SERVING (unlock: SERVING + 2, its one atomic step), except that
+ *   anyone may CAS SERVING from an abandoned ticket to the next one: that ticket has no live
+ *   owner. Lock is free iff NEXT == SERVING; held by OWNER iff also OWNER_TICKET == SERVING
+ *   (so unlock never has to clear OWNER, and a stale OWNER never reads as holder).
+ * - Terminate-atomic steps (see lock.ts): the fetch-and-add that takes ticket t is followed
+ *   by plain stores of t and the lock into the taker's node (LockNode TICKET, WAIT); seeing
+ *   SERVING == t is followed by plain stores of OWNER, OWNER_TICKET and WAIT := 0. So a dead
+ *   thread is either a recorded waiter (its ticket is passed over) or the recorded holder.
+ * - Dead waiter: recovery puts its ticket in ABANDONED; when SERVING reaches it, whoever
+ *   looks first (recovery itself, a waiter between two sleeps, tryLock) moves SERVING on.
+ *   Four entries: a fifth waiter dead at once on one lock makes recovery wait for an entry.
  * - Sleeper protocol: a waiter increments PARKED, reads the slot's generation, re-checks
  *   SERVING, then waits on the slot; unlock advances SERVING, then, if PARKED > 0, bumps
  *   the slot's generation and notifies it. Either the waiter sees the new SERVING or the
- *   releaser sees its PARKED increment, so no wake-up is lost; the timed wait is a spare.
+ *   releaser sees its PARKED increment, so no wake-up is lost; the timed wait is a spare
+ *   (and how a sleeper notices an abandoned ticket in front of it).
  *
  * Descheduled holder or waiter: FIFO means a descheduled waiter whose turn comes stalls
  * everybody (the classic weakness under oversubscription). To waste little CPU meanwhile,
  * only the next in line spins (up to SPIN_LIMIT); waiters further back spin FAR_SPIN times
  * and then sleep on their slot (timed, YIELD_MS) until their ticket is near.
  */
-import { LockStat, type Lock, type LockInit, type LockKind } from './lock.js';
-import { LockFields, now, recordContended } from './common.js';
+import { LockNode, LockStat, type DeadThreadAtLock, type DeadThreadRole, type Lock, type LockInit, type LockKind } from './lock.js';
+import { LockFields, NO_STATS, nodeOfOwner, now, ownNode, recordContended, yieldWait } from './common.js';
 
 const NEXT = 0;
 const SERVING = 1;
 const OWNER = 2;
 const PARKED = 3;
-const SLOTS = 8;
-const SLOT_MASK = 7;
+const OWNER_TICKET = 5;
+const ABANDONED = 8;
+const ABANDONED_ENTRIES = 4;
+const SLOTS = 12;
+const SLOT_COUNT = 4;
+const SLOT_MASK = 3;
 const SPIN_LIMIT = 256;
 const FAR_SPIN = 16;
 const YIELD_MS = 1;
+const STEP = 2;
+const { WAIT, TICKET } = LockNode;
 
 export class TicketLock extends LockFields implements Lock {
   readonly kind: LockKind = 'ticket';
+  private readonly nodes: Int32Array; // where this thread records the ticket it waits with
+  private readonly n: number;
 
   constructor(init: LockInit) {
     super(init, 'ticket');
+    const own = ownNode(init, 'ticket');
+    this.nodes = own.nodes;
+    this.n = own.n;
   }
 
   lock(): void {
-    const t = Atomics.add(this.i32, this.w + NEXT, 1);
-    if (Atomics.load(this.i32, this.w + SERVING) === t) {
-      Atomics.store(this.i32, this.w + OWNER, this.id);
+    const i32 = this.i32;
+    const w = this.w;
+    const t = Atomics.add(i32, w + NEXT, STEP);
+    // Plain stores right after the atomic: no termination point between them (lock.ts).
+    this.nodes[this.n + TICKET] = t;
+    this.nodes[this.n + WAIT] = w + 1;
+    if (Atomics.load(i32, w + SERVING) === t) {
+      i32[w + OWNER] = this.id;
+      i32[w + OWNER_TICKET] = t;
+      this.nodes[this.n + WAIT] = 0;
       this.s[this.b + LockStat.acquisitions]++;
       return;
     }
@@ -66,25 +92,33 @@ export class TicketLock extends LockFields implements Lock {
       if (serving === t) break;
       spins++;
       sinceYield++;
-      const behind = (t - serving) | 0; // tickets ahead of us, including the holder's
-      if (sinceYield < (behind > 1 ? FAR_SPIN : SPIN_LIMIT)) continue;
+      const behind = (t - serving) | 0; // ticket distance to ours, the holder's included
+      if (sinceYield < (behind > STEP ? FAR_SPIN : SPIN_LIMIT)) continue;
       sinceYield = 0;
+      if (skipAbandoned(i32, w, this.s, this.b)) continue; // a dead waiter's turn, passed on
       parks++;
-      const slot = w + SLOTS + (t & SLOT_MASK);
+      const slot = w + SLOTS + ((t >> 1) & SLOT_MASK);
       Atomics.add(i32, w + PARKED, 1);
       const gen = Atomics.load(i32, slot);
       if (Atomics.load(i32, w + SERVING) !== t) Atomics.wait(i32, slot, gen, YIELD_MS);
       Atomics.sub(i32, w + PARKED, 1);
     }
-    Atomics.store(i32, w + OWNER, this.id);
+    i32[w + OWNER] = this.id;
+    i32[w + OWNER_TICKET] = t;
+    this.nodes[this.n + WAIT] = 0;
     recordContended(this.s, this.b, t0, spins, parks);
   }
 
   tryLock(): boolean {
     const serving = Atomics.load(this.i32, this.w + SERVING);
     // Taking ticket `serving` is only possible when nobody else holds or awaits one.
-    if (Atomics.compareExchange(this.i32, this.w + NEXT, serving, (serving + 1) | 0) !== serving) return false;
-    Atomics.store(this.i32, this.w + OWNER, this.id);
+    if (Atomics.compareExchange(this.i32, this.w + NEXT, serving, (serving + STEP) | 0) !== serving) {
+      // Held, or the only ticket left is a dead waiter's: pass it on and look again.
+      if (!skipAbandoned(this.i32, this.w, this.s, this.b)) return false;
+      return this.tryLock();
+    }
+    this.i32[this.w + OWNER] = this.id;
+    this.i32[this.w + OWNER_TICKET] = serving;
     this.s[this.b + LockStat.acquisitions]++;
     return true;
   }
@@ -92,38 +126,88 @@ export class TicketLock extends LockFields implements Lock {
   unlock(): void {
     const i32 = this.i32;
     const w = this.w;
-    Atomics.store(i32, w + OWNER, 0);
-    const next = (Atomics.load(i32, w + SERVING) + 1) | 0;
+    const next = (i32[w + SERVING]! + STEP) | 0; // only the holder moves SERVING now
     Atomics.store(i32, w + SERVING, next);
     if (Atomics.load(i32, w + PARKED) !== 0) wakeSlot(i32, w, next, this.s, this.b);
   }
 
   holder(): number {
-    return Atomics.load(this.i32, this.w + OWNER);
+    return ticketHolder(this.i32, this.w);
   }
 }
 
+/**
+ * If SERVING is a ticket recorded in ABANDONED, moves SERVING on (CAS: only one of the
+ * threads looking wins), frees the entry and wakes the next ticket's slot. Repeats while
+ * the next ticket is abandoned too. True if it moved SERVING.
+ */
+function skipAbandoned(i32: Int32Array, w: number, s: Float64Array, b: number): boolean {
+  let moved = false;
+  for (let k = 0; k < ABANDONED_ENTRIES; k++) {
+    const serving = Atomics.load(i32, w + SERVING);
+    const e = w + ABANDONED + k;
+    if (Atomics.load(i32, e) !== ((serving + 1) | 0)) continue;
+    const next = (serving + STEP) | 0;
+    if (Atomics.compareExchange(i32, w + SERVING, serving, next) !== serving) continue;
+    Atomics.store(i32, e, 0);
+    wakeSlot(i32, w, next, s, b);
+    moved = true;
+    k = -1; // the next ticket may be abandoned too
+  }
+  return moved;
+}
+
 function wakeSlot(i32: Int32Array, w: number, ticket: number, s: Float64Array, b: number): void {
-  const slot = w + SLOTS + (ticket & SLOT_MASK);
+  const slot = w + SLOTS + ((ticket >> 1) & SLOT_MASK);
   Atomics.add(i32, slot, 1);
   const woken = Atomics.notify(i32, slot);
   if (woken > 0) s[b + LockStat.wakeups] += woken;
 }
 
 export function ticketHolder(i32: Int32Array, w: number): number {
+  const serving = Atomics.load(i32, w + SERVING);
+  if (Atomics.load(i32, w + NEXT) === serving || Atomics.load(i32, w + OWNER_TICKET) !== serving) return 0;
   return Atomics.load(i32, w + OWNER);
 }
 
 /**
- * Recovery: if the lock is taken (NEXT != SERVING), passes it to the next ticket as the
- * dead holder's unlock would have, and wakes every sleeper.
+ * Recovery of dead thread `dead`: a dead holder's lock is passed to the next ticket as
+ * its unlock would have (after `undo`); a dead waiter's ticket is recorded ABANDONED, and
+ * passed on at once if it is being served. Safe while live threads use the lock.
+ */
+export function ticketRecover(d: DeadThreadAtLock): DeadThreadRole {
+  const { i32, word: w, nodeWord, dead, undo } = d;
+  const dn = nodeOfOwner(nodeWord, i32.length, dead, 'ticket');
+  const waited = dn >= 0 && Atomics.load(i32, dn + WAIT) === w + 1;
+  if (ticketHolder(i32, w) === dead) {
+    undo();
+    if (waited) Atomics.store(i32, dn + WAIT, 0);
+    ticketForceUnlock(i32, w);
+    return 'held';
+  }
+  if (!waited) return 'none';
+  const entry = ((Atomics.load(i32, dn + TICKET) + 1) | 0);
+  for (let k = 0; ; k = (k + 1) % ABANDONED_ENTRIES) {
+    if (Atomics.compareExchange(i32, w + ABANDONED + k, 0, entry) === 0) break;
+    // All entries hold tickets still queued behind live waiters: wait for one to pass.
+    if (k === ABANDONED_ENTRIES - 1 && !skipAbandoned(i32, w, NO_STATS, 0)) yieldWait(i32, w + SERVING, Atomics.load(i32, w + SERVING), YIELD_MS);
+  }
+  Atomics.store(i32, dn + WAIT, 0);
+  skipAbandoned(i32, w, NO_STATS, 0);
+  return 'waited';
+}
+
+/**
+ * Releases the lock on behalf of a dead holder (whoever holds it): clears OWNER, passes
+ * the lock to the next ticket as unlock would, wakes every sleeper, and passes on
+ * abandoned tickets. Only call it when the holder is known dead.
  */
 export function ticketForceUnlock(i32: Int32Array, w: number): void {
   const serving = Atomics.load(i32, w + SERVING);
-  Atomics.store(i32, w + OWNER, 0);
-  if (Atomics.load(i32, w + NEXT) !== serving) Atomics.store(i32, w + SERVING, (serving + 1) | 0);
-  for (let k = 0; k < SLOTS; k++) {
+  if (Atomics.load(i32, w + NEXT) !== serving) Atomics.store(i32, w + SERVING, (serving + STEP) | 0);
+  for (let k = 0; k < SLOT_COUNT; k++) {
     Atomics.add(i32, w + SLOTS + k, 1);
     Atomics.notify(i32, w + SLOTS + k);
   }
+  skipAbandoned(i32, w, NO_STATS, 0);
 }
