@@ -539,6 +539,7 @@ function lockResults(): LockBenchReport | null {
     uncontended: [],
     points: pts,
     validation: [],
+    deaths: [], // the dead-thread pass is the CLI's (--validate), not the page's
     files: [],
     // written into the CLI's locks.json as well (see bench/locks.ts writeResults)
     ...{ winners: winners(pts) },
