@@ -12,7 +12,7 @@ import { LOCK_KINDS, type LockKind } from '../src/locks/index.js';
 import { HeapCorruptionError, SharedHeap } from '../src/index.js';
 import { CC, H, PH, SP } from '../src/core/layout.js';
 import { heapPool, withTimeout } from './helpers/pool.js';
-import type { TaskCounts } from '../workers/heap-worker.js';
+import type { TaskCounts } from './fixtures/heap-worker.js';
 
 const WORKER_URL = new URL('../dist/test/fixtures/misuse-worker.js', import.meta.url);
 const MiB = 1 << 20;
