@@ -30,7 +30,7 @@
 
 import type { Lock } from '../locks/lock.js';
 import { HeapCorruptionError } from './errors.js';
-import { CC, CENTRAL_WORDS, Flag, PENDING_SPANS, S, SP, Shadow } from './layout.js';
+import { CC, centralWordOf, Flag, PENDING_SPANS, S, SP, Shadow } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import type { PageHeap } from './pageheap.js';
 import { decodeLink, encodeLink } from './safelink.js';
@@ -48,7 +48,6 @@ export class CentralCache {
   readonly transfer: TransferCache;
   /** locks[c]: this thread's handle on class c's central lock. */
   readonly locks: Lock[];
-  private readonly centralWord: number;
   private readonly key: number;
   /** Int32 index of this thread's S.PENDING words and S.TRANSIT_SPAN. */
   private readonly pendingWord: number;
@@ -70,7 +69,6 @@ export class CentralCache {
     this.locks = locks;
     this.txn = txn;
     this.transfer = new TransferCache(mem, txn);
-    this.centralWord = mem.layout.central >>> 2;
     this.key = mem.layout.key;
     this.pendingWord = slotWord + S.PENDING;
     this.transitWord = slotWord + S.TRANSIT_SPAN;
@@ -79,7 +77,7 @@ export class CentralCache {
 
   /** Int32 index of class c's block (its lock block comes first). */
   classWord(cls: number): number {
-    return this.centralWord + cls * CENTRAL_WORDS;
+    return centralWordOf(this.mem.layout, cls);
   }
 
   initialize(): void {

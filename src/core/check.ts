@@ -29,7 +29,7 @@
 
 import type { Lock } from '../locks/lock.js';
 import { HeapCorruptionError } from './errors.js';
-import { CC, MAX_PAGES_LIST, PH, S, Shadow, SlotState, SP, SpanState, TRANSFER_SLOTS } from './layout.js';
+import { CC, MAX_PAGES_LIST, PH, S, Shadow, SlotState, slotWordOf, SP, SpanState, TRANSFER_SLOTS } from './layout.js';
 import type { RecoverableHeap } from './recovery.js';
 import { decodeLink } from './safelink.js';
 import { NO_SPAN } from './span.js';
@@ -230,7 +230,7 @@ class HeapChecker {
     for (let round = 0; round < 3; round++) {
       if (Atomics.load(mem.shadow, g0) === Shadow.ALLOCATED) return false;
       for (let slot = 0; slot < layout.maxThreads; slot++) {
-        const w = (layout.slots + slot * layout.slotBytes) >>> 2;
+        const w = slotWordOf(layout, slot);
         if (Atomics.load(mem.i32, w + S.TRANSIT_SPAN) === s || Atomics.load(mem.i32, w + S.TRANSIT_FREE) === s) return true;
       }
     }
@@ -370,7 +370,7 @@ class HeapChecker {
   private checkThreadCaches(): void {
     const { mem, layout } = this.heap;
     for (let slot = 0; slot < layout.maxThreads; slot++) {
-      const w = (layout.slots + slot * layout.slotBytes) >>> 2;
+      const w = slotWordOf(layout, slot);
       const state = Atomics.load(mem.i32, w + S.STATE);
       if (state === SlotState.DEAD) fail(`thread slot ${slot} belongs to a dead thread that was not recovered`);
       if (mem.i32[w + S.LOG_LEN] !== 0) fail(`thread slot ${slot} has an open transaction (${mem.i32[w + S.LOG_LEN]} entries)`);
@@ -383,7 +383,7 @@ class HeapChecker {
 
   private checkCacheList(slot: number, c: number, state: number): void {
     const { mem, layout } = this.heap;
-    const w = (layout.slots + slot * layout.slotBytes) >>> 2;
+    const w = slotWordOf(layout, slot);
     const length = mem.i32[w + layout.slot.lengths + c]!;
     const head = mem.u32[w + layout.slot.heads + c]!;
     if (state === SlotState.FREE) {
