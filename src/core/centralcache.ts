@@ -32,17 +32,30 @@ import type { Lock } from '../locks/lock.js';
 import { HeapCorruptionError } from './errors.js';
 import { CC, centralWordOf, Flag, PENDING_SPANS, S, SP, Shadow } from './layout.js';
 import type { HeapMemory } from './memory.js';
-import type { PageHeap } from './pageheap.js';
 import { decodeLink, encodeLink } from './safelink.js';
 import type { SizeClassTable } from './sizeclasses.js';
 import { NO_SPAN, type SpanTable } from './span.js';
 import { TransferCache } from './transfercache.js';
 import type { Txn } from './txn.js';
 
+/**
+ * What the CentralCache needs of the tier below (PageHeap implements it). An interface, so
+ * a CentralCache can be tested against a recording or fake page heap (test/unit/), the way
+ * TCMalloc's CentralFreeList is generic over its page-heap forwarder.
+ */
+export interface SpanSource {
+  /** A span of n pages for class cls, recorded in transitWord; NO_SPAN if none. */
+  allocateSpan(n: number, cls: number, transitWord: number): number;
+  /** Takes back span s (all its objects free) and clears holderWord. */
+  deallocateSpan(s: number, holderWord: number): void;
+  /** Clears the SHADOW of span s (n pages), which the caller owns alone. */
+  clearShadow(s: number, pages: number): void;
+}
+
 export class CentralCache {
   private readonly mem: HeapMemory;
   private readonly spans: SpanTable;
-  private readonly pageHeap: PageHeap;
+  private readonly pageHeap: SpanSource;
   private readonly table: SizeClassTable;
   private readonly txn: Txn;
   readonly transfer: TransferCache;
@@ -56,7 +69,7 @@ export class CentralCache {
   constructor(
     mem: HeapMemory,
     spans: SpanTable,
-    pageHeap: PageHeap,
+    pageHeap: SpanSource,
     table: SizeClassTable,
     locks: Lock[],
     txn: Txn,
