@@ -83,12 +83,12 @@ export function buildTiers(buffer: SharedArrayBuffer, layout: HeapLayout, slot: 
     threadCache,
     threadSlot: slot,
     slotWord,
-    modes: { threadCache: (layout.flags & Flag.THREAD_CACHE) !== 0, globalLock: globalMode },
+    modes: Object.freeze({ threadCache: (layout.flags & Flag.THREAD_CACHE) !== 0, globalLock: globalMode }),
     globalLock,
-    lockKinds: {
+    lockKinds: Object.freeze({
       central: lockKindFromCode(i32[H.CENTRAL_LOCK_KIND]!)!,
       pageHeap: lockKindFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!,
-    },
+    }),
     globalLockHandle: () => globalLock,
   };
 }
