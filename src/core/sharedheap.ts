@@ -178,7 +178,7 @@ export class SharedHeap {
     if (p === 0) return this.malloc(n);
     checkSize(n, 'realloc size');
     const cls = this.classify(p, 'realloc');
-    const usable = this.debug ? this.mem.u32[(p + this.blockBytes(p, cls) - 4) >>> 2]! : this.blockBytes(p, cls);
+    const usable = this.debug ? this.debugBlocks.requestedSize(p, this.blockBytes(p, cls)) : this.blockBytes(p, cls);
     // In debug mode the guard bytes sit right after the size asked for: always move.
     if (!this.debug && n <= usable && (n > usable >>> 1 || usable <= 16)) return p;
     // Claim p before allocating (issue 8, realloc racing free): from here on a racing free
@@ -235,7 +235,7 @@ export class SharedHeap {
   /** Bytes usable at p (>= the size asked for; in debug mode exactly the size asked for). */
   usableSize(p: number): number {
     const cls = this.classify(p, 'usableSize');
-    if (this.debug) return this.mem.u32[(p + this.blockBytes(p, cls) - 4) >>> 2]!;
+    if (this.debug) return this.debugBlocks.requestedSize(p, this.blockBytes(p, cls));
     return this.blockBytes(p, cls);
   }
 
@@ -440,6 +440,7 @@ export class SharedHeap {
     this.mem.f64[f + this.layout.slot.largeFrees]++;
   }
 
+  // ---------------------------------------------------------------- debug mode (debug.ts)
 
   /** Debug allocation: a block of n + DEBUG_EXTRA bytes, armed by debug.ts. */
   private debugAllocate(n: number): number {
