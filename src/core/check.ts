@@ -34,7 +34,7 @@ import type { RecoverableHeap } from './recovery.js';
 import { decodeLink } from './safelink.js';
 import { NO_SPAN } from './span.js';
 
-/** What check() reads (a live handle); an interface so check.ts does not import sharedheap.ts. */
+/** What check() reads (a live handle's HeapTiers, tiers.ts); an interface so check.ts does not import sharedheap.ts. */
 export interface CheckableHeap extends RecoverableHeap {
   readonly slotWord: number;
   readonly modes: { globalLock: boolean };
