@@ -10,9 +10,9 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { LOCK_KINDS, type LockKind } from '../src/locks/index.js';
 import { HeapCorruptionError, SharedHeap } from '../src/index.js';
-import { CC, H, PH, SP } from '../src/core/layout.js';
+import { CC, centralWordOf, H, PH, SP } from '../src/core/layout.js';
 import { heapPool, withTimeout } from './helpers/pool.js';
-import type { TaskCounts } from '../workers/heap-worker.js';
+import type { TaskCounts } from './fixtures/heap-worker.js';
 
 const WORKER_URL = new URL('../dist/test/fixtures/misuse-worker.js', import.meta.url);
 const MiB = 1 << 20;
@@ -115,7 +115,7 @@ describe('check({ quiescent: false }) still finds corruption', () => {
   it('a class counter that is off', () => {
     const { heap, i32, blocks } = heapWithTraffic();
     const cls = heap.sizeClasses.classOf[(64 + 15) >>> 4]!;
-    const b = (heap.layout.central >>> 2) + cls * i32[H.CENTRAL_WORDS]!;
+    const b = centralWordOf(heap.layout, cls);
     i32[b + CC.FREE_IN_SPANS]! += 3;
     void blocks;
     expectCorrupt(heap, /free objects in spans/);

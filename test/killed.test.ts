@@ -18,7 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { formatFailure, freeHeld, inFlightBlocks } from '../bench/stress.js';
 import { SharedHeap } from '../src/index.js';
 import type { RecoveryReport } from '../src/core/recovery.js';
-import { CENTRAL_WORDS, H, S } from '../src/core/layout.js';
+import { CENTRAL_WORDS, H, S, slotWordOf } from '../src/core/layout.js';
 import { LOCK_KINDS, LockNode, holderOf, lockKindFromCode } from '../src/locks/index.js';
 import {
   CW,
@@ -96,7 +96,7 @@ function lockState(heap: SharedHeap, cv: ReturnType<typeof controlViews>): strin
   }
   const slots: string[] = [];
   for (let k = 0; k < L.maxThreads; k++) {
-    const w = (L.slots + k * L.slotBytes) >>> 2;
+    const w = slotWordOf(L, k);
     if (i32[w + S.STATE] === 0) continue;
     slots.push(`slot ${k} state ${i32[w + S.STATE]} thread ${i32[w + S.THREAD_ID]} log ${i32[w + S.LOG_LEN]} waits ${i32[w + L.slot.lockNode + LockNode.WAIT]}`);
   }

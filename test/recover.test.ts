@@ -11,7 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { HEADER as H, LiveThreadError, SharedHeap, type RecoveryReport } from '../src/index.js';
-import { S, SlotState } from '../src/core/layout.js';
+import { S, SlotState, slotWordOf } from '../src/core/layout.js';
 import { withTimeout } from './helpers/pool.js';
 
 const WORKER_URL = new URL('../dist/test/fixtures/misuse-worker.js', import.meta.url);
@@ -47,7 +47,7 @@ function attachedSlots(heap: SharedHeap): number {
   const i32 = new Int32Array(heap.buffer);
   let n = 0;
   for (let s = 0; s < heap.layout.maxThreads; s++) {
-    const st = Atomics.load(i32, ((heap.layout.slots + s * heap.layout.slotBytes) >>> 2) + S.STATE);
+    const st = Atomics.load(i32, slotWordOf(heap.layout, s) + S.STATE);
     if (st === SlotState.ATTACHED || st === SlotState.DEAD) n++;
   }
   return n;
@@ -77,7 +77,7 @@ describe('recover() of a live thread', () => {
       const diff: number[] = [];
       for (let b = 0; b < after.length; b++) if (after[b] !== before[b]) diff.push(b);
       const { slot } = await hello;
-      const sw = heap.layout.slots + slot * heap.layout.slotBytes;
+      const sw = slotWordOf(heap.layout, slot) * 4;
       expect(diff.filter((b) => b < sw + S.ALIVE * 4 || b >= sw + (S.ACKED + 1) * 4)).toEqual([]);
       release(control);
       expect(await withTimeout(result(), 30_000, 'worker after refused recover')).toEqual({ ok: true });
@@ -177,7 +177,7 @@ describe('attached count across threads killed while attaching or detaching', ()
       release(control);
       await withTimeout(gone, 30_000, 'worker exit');
       const i32 = new Int32Array(heap.buffer);
-      const sw = (heap.layout.slots + slot * heap.layout.slotBytes) >>> 2;
+      const sw = slotWordOf(heap.layout, slot);
       if (state === 'claiming') {
         // Killed after counting itself in, before its slot said ATTACHED.
         Atomics.store(i32, sw + S.STATE, -(threadId + 1)); // claimingState(threadId)

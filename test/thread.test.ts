@@ -6,6 +6,7 @@
 import { threadId as nodeThreadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { canBlock, setThreadId, SharedHeap, threadId, ThreadIdentityError } from '../src/index.js';
+import { slotWordOf } from '../src/core/layout.js';
 
 describe('thread identity', () => {
   it("defaults to worker_threads' threadId on Node and is fixed once read", () => {
@@ -24,7 +25,7 @@ describe('thread identity', () => {
     expect(canBlock()).toBe(true);
     const heap = SharedHeap.create({ size: 1 << 20, maxThreads: 2 });
     const i32 = new Int32Array(heap.buffer);
-    const slotWord = (heap.layout.slots + heap.threadSlot * heap.layout.slotBytes) >>> 2;
+    const slotWord = slotWordOf(heap.layout, heap.threadSlot);
     expect(i32[slotWord + 1]).toBe(nodeThreadId); // S.THREAD_ID
     expect(() => heap.recover(nodeThreadId)).toThrow(/cannot recover itself/);
     heap.detach();

@@ -30,25 +30,37 @@
 
 import type { Lock } from '../locks/lock.js';
 import { HeapCorruptionError } from './errors.js';
-import { CC, CENTRAL_WORDS, Flag, PENDING_SPANS, S, SP, Shadow } from './layout.js';
+import { CC, centralWordOf, Flag, PENDING_SPANS, S, SP, Shadow } from './layout.js';
 import type { HeapMemory } from './memory.js';
-import type { PageHeap } from './pageheap.js';
 import { decodeLink, encodeLink } from './safelink.js';
 import type { SizeClassTable } from './sizeclasses.js';
 import { NO_SPAN, type SpanTable } from './span.js';
 import { TransferCache } from './transfercache.js';
 import type { Txn } from './txn.js';
 
+/**
+ * What the CentralCache needs of the tier below (PageHeap implements it). An interface, so
+ * a CentralCache can be tested against a recording or fake page heap (test/unit/), the way
+ * TCMalloc's CentralFreeList is generic over its page-heap forwarder.
+ */
+export interface SpanSource {
+  /** A span of n pages for class cls, recorded in transitWord; NO_SPAN if none. */
+  allocateSpan(n: number, cls: number, transitWord: number): number;
+  /** Takes back span s (all its objects free) and clears holderWord. */
+  deallocateSpan(s: number, holderWord: number): void;
+  /** Clears the SHADOW of span s (n pages), which the caller owns alone. */
+  clearShadow(s: number, pages: number): void;
+}
+
 export class CentralCache {
   private readonly mem: HeapMemory;
   private readonly spans: SpanTable;
-  private readonly pageHeap: PageHeap;
+  private readonly pageHeap: SpanSource;
   private readonly table: SizeClassTable;
   private readonly txn: Txn;
   readonly transfer: TransferCache;
   /** locks[c]: this thread's handle on class c's central lock. */
   readonly locks: Lock[];
-  private readonly centralWord: number;
   private readonly key: number;
   /** Int32 index of this thread's S.PENDING words and S.TRANSIT_SPAN. */
   private readonly pendingWord: number;
@@ -57,7 +69,7 @@ export class CentralCache {
   constructor(
     mem: HeapMemory,
     spans: SpanTable,
-    pageHeap: PageHeap,
+    pageHeap: SpanSource,
     table: SizeClassTable,
     locks: Lock[],
     txn: Txn,
@@ -70,7 +82,6 @@ export class CentralCache {
     this.locks = locks;
     this.txn = txn;
     this.transfer = new TransferCache(mem, txn);
-    this.centralWord = mem.layout.central >>> 2;
     this.key = mem.layout.key;
     this.pendingWord = slotWord + S.PENDING;
     this.transitWord = slotWord + S.TRANSIT_SPAN;
@@ -79,7 +90,7 @@ export class CentralCache {
 
   /** Int32 index of class c's block (its lock block comes first). */
   classWord(cls: number): number {
-    return this.centralWord + cls * CENTRAL_WORDS;
+    return centralWordOf(this.mem.layout, cls);
   }
 
   initialize(): void {

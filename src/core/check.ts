@@ -29,12 +29,12 @@
 
 import type { Lock } from '../locks/lock.js';
 import { HeapCorruptionError } from './errors.js';
-import { CC, MAX_PAGES_LIST, PH, S, Shadow, SlotState, SP, SpanState, TRANSFER_SLOTS } from './layout.js';
+import { CC, MAX_PAGES_LIST, PH, S, Shadow, SlotState, slotWordOf, SP, SpanState, TRANSFER_SLOTS } from './layout.js';
 import type { RecoverableHeap } from './recovery.js';
 import { decodeLink } from './safelink.js';
 import { NO_SPAN } from './span.js';
 
-/** What check() reads (a live handle); an interface so check.ts does not import sharedheap.ts. */
+/** What check() reads (a live handle's HeapTiers, tiers.ts); an interface so check.ts does not import sharedheap.ts. */
 export interface CheckableHeap extends RecoverableHeap {
   readonly slotWord: number;
   readonly modes: { globalLock: boolean };
@@ -230,7 +230,7 @@ class HeapChecker {
     for (let round = 0; round < 3; round++) {
       if (Atomics.load(mem.shadow, g0) === Shadow.ALLOCATED) return false;
       for (let slot = 0; slot < layout.maxThreads; slot++) {
-        const w = (layout.slots + slot * layout.slotBytes) >>> 2;
+        const w = slotWordOf(layout, slot);
         if (Atomics.load(mem.i32, w + S.TRANSIT_SPAN) === s || Atomics.load(mem.i32, w + S.TRANSIT_FREE) === s) return true;
       }
     }
@@ -257,7 +257,10 @@ class HeapChecker {
       const isObject = (p - start) % info.size === 0 && p + info.size <= end;
       if (isObject) {
         if (st === Shadow.FREE) free++;
-        else if (st !== Shadow.ALLOCATED)
+        // FREED: a free or realloc of this held object has claimed it (an atomic SHADOW
+        // change taken without any lock, issue 8) and not yet put it on a list: it still
+        // counts as IN_USE. Only while other threads run; at rest no claim is open.
+        else if (st !== Shadow.ALLOCATED && !(st === Shadow.FREED && this.mode !== 'quiescent'))
           fail(`object ${p} of class ${cls} has shadow state ${st}`, p);
       } else if (st !== Shadow.NONE) {
         fail(`${p} inside an object of class ${cls} is marked as a block start (${st})`, p);
@@ -370,7 +373,7 @@ class HeapChecker {
   private checkThreadCaches(): void {
     const { mem, layout } = this.heap;
     for (let slot = 0; slot < layout.maxThreads; slot++) {
-      const w = (layout.slots + slot * layout.slotBytes) >>> 2;
+      const w = slotWordOf(layout, slot);
       const state = Atomics.load(mem.i32, w + S.STATE);
       if (state === SlotState.DEAD) fail(`thread slot ${slot} belongs to a dead thread that was not recovered`);
       if (mem.i32[w + S.LOG_LEN] !== 0) fail(`thread slot ${slot} has an open transaction (${mem.i32[w + S.LOG_LEN]} entries)`);
@@ -383,7 +386,7 @@ class HeapChecker {
 
   private checkCacheList(slot: number, c: number, state: number): void {
     const { mem, layout } = this.heap;
-    const w = (layout.slots + slot * layout.slotBytes) >>> 2;
+    const w = slotWordOf(layout, slot);
     const length = mem.i32[w + layout.slot.lengths + c]!;
     const head = mem.u32[w + layout.slot.heads + c]!;
     if (state === SlotState.FREE) {

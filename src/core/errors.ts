@@ -96,3 +96,10 @@ export class CannotBlockError extends SabmallocError {
     );
   }
 }
+
+/** attach() found every thread slot of the heap attached. */
+export class TooManyThreadsError extends SabmallocError {
+  constructor(maxThreads: number) {
+    super('ERR_SABMALLOC_NO_THREAD_SLOT', `all ${maxThreads} thread slots of this heap are attached`);
+  }
+}

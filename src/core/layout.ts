@@ -3,6 +3,10 @@
  * SharedArrayBuffer. Every other module reads offsets from here (via HeapLayout) and never
  * computes one on its own.
  *
+ * It also holds the one header writer (writeHeader, used by create()) beside the one header
+ * reader (readLayout), and the accessors of per-slot and per-class words (slotWordOf,
+ * slotF64Of, centralWordOf): nothing else spells out a slot base or a class stride.
+ *
  * The buffer is "physical memory". Pointers handed to the application are byte offsets
  * into it (plain numbers, 16-byte aligned, < 2^32; arithmetic uses `>>>` and `-`, never
  * signed `>>` or `|`, so offsets above 2 GiB stay correct).
@@ -204,6 +208,26 @@ export function claimingState(tid: number): number {
   return -(tid + 1);
 }
 
+/** Int32 index of thread slot `slot`'s first word (its S words follow). */
+export function slotWordOf(layout: RegionOffsets, slot: number): number {
+  return (layout.slots + slot * layout.slotBytes) >>> 2;
+}
+
+/** Int32 index of lock owner `ownerId`'s queue node (owner ids are slot + 1). */
+export function lockNodeWordOf(layout: HeapLayout, ownerId: number): number {
+  return slotWordOf(layout, ownerId - 1) + layout.slot.lockNode;
+}
+
+/** Float64 index of thread slot `slot`'s first 8 bytes (add layout.slot.mallocs etc.). */
+export function slotF64Of(layout: RegionOffsets, slot: number): number {
+  return (layout.slots + slot * layout.slotBytes) >>> 3;
+}
+
+/** Int32 index of size class cls's central block: its lock block, CC words, TransferCache. */
+export function centralWordOf(layout: RegionOffsets, cls: number): number {
+  return (layout.central >>> 2) + cls * CENTRAL_WORDS;
+}
+
 export interface SlotLayout {
   /** Int32 word offsets inside a slot. */
   readonly heads: number;
@@ -394,6 +418,74 @@ export function readLayout(i32: Int32Array): HeapLayout {
     ...expected,
     slot: slotLayout(numClasses),
   };
+}
+
+/** What create() decides; writeHeader() turns it into header words. */
+export interface HeaderFields extends Geometry {
+  regions: RegionOffsets;
+  flags: number;
+  centralLockKind: number;
+  pageHeapLockKind: number;
+  /** Safe-linking key (odd). */
+  key: number;
+  heapIdLo: number;
+  heapIdHi: number;
+  tcTotalBudget: number;
+  tcThreadBudget: number;
+}
+
+/**
+ * The one header writer: every word readLayout() reads, except MAGIC, which the creator
+ * stores (Atomics) only once the heap is fully built (sealHeader), so a half-built heap is
+ * never mistaken for a heap. Runs on a fresh, unshared buffer.
+ */
+export function writeHeader(i32: Int32Array, f: HeaderFields): void {
+  const r = f.regions;
+  i32[H.VERSION] = LAYOUT_VERSION;
+  i32[H.PAGE_SIZE] = f.pageSize;
+  i32[H.PAGE_SHIFT] = f.pageShift;
+  i32[H.CAPACITY_PAGES] = f.capacityPages;
+  i32[H.COMMITTED_PAGES] = f.committedPages;
+  i32[H.MAX_THREADS] = f.maxThreads;
+  i32[H.NUM_CLASSES] = f.numClasses;
+  i32[H.FLAGS] = f.flags;
+  i32[H.CENTRAL_LOCK_KIND] = f.centralLockKind;
+  i32[H.PAGEHEAP_LOCK_KIND] = f.pageHeapLockKind;
+  i32[H.KEY] = f.key;
+  i32[H.HEAP_ID_LO] = f.heapIdLo;
+  i32[H.HEAP_ID_HI] = f.heapIdHi;
+  i32[H.PAGES_OFF] = r.pages;
+  i32[H.PAGEHEAP_OFF] = r.pageHeap;
+  i32[H.GLOBAL_LOCK_OFF] = r.globalLock;
+  i32[H.CENTRAL_OFF] = r.central;
+  i32[H.SLOTS_OFF] = r.slots;
+  i32[H.SLOT_BYTES] = r.slotBytes;
+  i32[H.SPANS_OFF] = r.spans;
+  i32[H.PAGEMAP_OFF] = r.pageMap;
+  i32[H.PAGECLASS_OFF] = r.pageClass;
+  i32[H.SHADOW_OFF] = r.shadow;
+  i32[H.CENTRAL_WORDS] = CENTRAL_WORDS;
+  i32[H.TC_TOTAL_BUDGET] = f.tcTotalBudget;
+  i32[H.TC_THREAD_BUDGET] = f.tcThreadBudget;
+}
+
+/** Publishes a fully built heap: attach() accepts a buffer only once MAGIC is there. */
+export function sealHeader(i32: Int32Array): void {
+  Atomics.store(i32, H.MAGIC, MAGIC);
+}
+
+/** Reads and checks the header of a buffer handed to attach(): magic, version, then readLayout. */
+export function readHeapBuffer(buffer: SharedArrayBuffer): HeapLayout {
+  if (!(buffer instanceof SharedArrayBuffer)) {
+    throw new InvalidHeapError(`expected a SharedArrayBuffer, got ${Object.prototype.toString.call(buffer)}`);
+  }
+  if (buffer.byteLength < HEADER_BYTES) throw new InvalidHeapError(`buffer of ${buffer.byteLength} bytes is too small`);
+  const i32 = new Int32Array(buffer, 0, HEADER_BYTES >>> 2);
+  if (Atomics.load(i32, H.MAGIC) !== MAGIC) throw new InvalidHeapError('no sabmalloc magic number in the header');
+  if (i32[H.VERSION] !== LAYOUT_VERSION) {
+    throw new InvalidHeapError(`layout version ${i32[H.VERSION]} (this sabmalloc reads version ${LAYOUT_VERSION})`);
+  }
+  return readLayout(i32);
 }
 
 /** Most thread slots a heap may have (create() refuses more). */

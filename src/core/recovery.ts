@@ -30,7 +30,7 @@
 import { lockKindFromCode, recoverLock, type LockKind } from '../locks/index.js';
 import type { CentralCache } from './centralcache.js';
 import { HeapCorruptionError, LiveThreadError } from './errors.js';
-import { CENTRAL_WORDS, claimingState, H, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState, type HeapLayout } from './layout.js';
+import { centralWordOf, claimingState, H, lockNodeWordOf, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState, slotF64Of, slotWordOf, type HeapLayout } from './layout.js';
 import { probeSlot } from './liveness.js';
 import type { HeapMemory } from './memory.js';
 import type { PageHeap } from './pageheap.js';
@@ -85,7 +85,7 @@ function lockSites(heap: SharedHeap): LockSite[] {
   const central = lockKindFromCode(i32[H.CENTRAL_LOCK_KIND]!)!;
   const sites: LockSite[] = [{ name: 'pageHeap', kind: lockKindFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!, word: L.pageHeap >>> 2 }];
   for (let c = 1; c < heap.sizeClasses.count; c++) {
-    sites.push({ name: `central[${c}]`, kind: central, word: (L.central >>> 2) + c * CENTRAL_WORDS });
+    sites.push({ name: `central[${c}]`, kind: central, word: centralWordOf(L, c) });
   }
   return sites;
 }
@@ -109,7 +109,7 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number, exited = f
   refuseIfAlive(heap, deadThreadId, exited);
   const sites = lockSites(heap);
   for (let slot = 0; slot < layout.maxThreads; slot++) {
-    const w = (layout.slots + slot * layout.slotBytes) >>> 2;
+    const w = slotWordOf(layout, slot);
     const i32 = mem.i32;
     if (Atomics.load(i32, w + S.STATE) === claimingState(deadThreadId)) {
       // Killed while claiming the slot: nothing of the heap is in its hands yet.
@@ -128,7 +128,7 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number, exited = f
     settleClaim(mem, w, w + layout.slot.heads); // issue 8: a free killed between its claim and its push
     returnThreadCache(heap, slot, w, report);
     let net = 0;
-    const f = (layout.slots + slot * layout.slotBytes) >>> 3;
+    const f = slotF64Of(layout, slot);
     net += mem.f64[f + layout.slot.mallocs]! - mem.f64[f + layout.slot.frees]!;
     report.netAllocationsBySlot[slot] = net;
     Atomics.add(mem.i32, H.TC_TOTAL_BYTES, -Atomics.exchange(mem.i32, w + S.CACHED_BYTES, 0));
@@ -142,7 +142,7 @@ function refuseIfAlive(heap: SharedHeap, tid: number, exited: boolean): void {
   const { mem, layout } = heap;
   for (let slot = 0; slot < layout.maxThreads; slot++) {
     if (slot === heap.threadSlot) continue;
-    const w = (layout.slots + slot * layout.slotBytes) >>> 2;
+    const w = slotWordOf(layout, slot);
     const state = Atomics.load(mem.i32, w + S.STATE);
     const ours =
       state === claimingState(tid) ||
@@ -157,7 +157,7 @@ function refuseIfAlive(heap: SharedHeap, tid: number, exited: boolean): void {
 function releaseLocks(heap: SharedHeap, slot: number, w: number, sites: LockSite[], report: RecoveryReport): void {
   const ownerId = slot + 1;
   const { layout } = heap;
-  const nodeWord = (id: number): number => ((layout.slots + (id - 1) * layout.slotBytes) >>> 2) + layout.slot.lockNode;
+  const nodeWord = (id: number): number => lockNodeWordOf(layout, id);
   const undo = (): void => void (report.writesUndone += undoLog(heap.mem, w, layout.slot.log));
   for (const site of sites) {
     // Held: undo, then released; waited for: its ticket / queue place / wake-up passed on.

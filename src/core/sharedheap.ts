@@ -1,9 +1,17 @@
 /**
  * SharedHeap: the public face of the allocator, one handle per (thread, heap).
  *
- * Owns: this thread's handle on a heap: its views (HeapMemory), its ThreadCache and its Lock
- * objects. Creating a heap lays out the buffer (layout.ts) and attaches the creating thread;
- * attach() from any other thread claims a free thread slot.
+ * Owns: this thread's handle on a heap (its tiers: views, ThreadCache, Lock objects, built
+ * by tiers.ts) and the operations' entry points: malloc/free (the fast paths live here and
+ * in threadcache.ts), calloc/realloc/usableSize, the claim protocol of a free, and the
+ * housekeeping calls. The other concerns are modules of their own, called from here:
+ *  - options.ts: HeapOptions and their validation; format.ts: laying out a new heap
+ *    (header via layout.ts writeHeader, the one writer beside the reader readLayout);
+ *  - slots.ts: the thread-slot protocol (claim, release, initSlot, resyncAttached);
+ *  - handles.ts: this thread's registry of handles (WeakRef-based);
+ *  - debug.ts: debug mode (poison, guards, allocation stacks); pointers.ts: what an
+ *    offset handed to free/realloc really is;
+ *  - check.ts, stats.ts, recovery.ts read the heap through HeapTiers, not through here.
  *
  * Data flows downward only: ThreadCache -> CentralCache -> PageHeap -> memory.
  * malloc/free validate their argument completely before changing anything, so every
@@ -21,140 +29,34 @@
  */
 
 import type { Worker } from 'node:worker_threads';
-import { createLock, initLockBlock, LOCK_KIND_CODE, lockKindFromCode, type Lock, type LockKind } from '../locks/index.js';
-import { CentralCache } from './centralcache.js';
+import type { Lock, LockKind } from '../locks/index.js';
+import type { CentralCache } from './centralcache.js';
 import { checkHeap, type CheckOptions } from './check.js';
-import {
-  DetachedHeapError,
-  DoubleFreeError,
-  HeapCorruptionError,
-  InvalidHeapError,
-  InvalidPointerError,
-  LiveThreadError,
-  OutOfMemoryError,
-  SabmallocError,
-} from './errors.js';
-import {
-  bufferBytesFor,
-  claimingState,
-  computeRegions,
-  Flag,
-  H,
-  HEADER_BYTES,
-  LAYOUT_VERSION,
-  MAGIC,
-  PENDING_SPANS,
-  MAX_BUFFER_BYTES,
-  readLayout,
-  S,
-  Shadow,
-  SlotState,
-  SP,
-  SpanState,
-  type HeapLayout,
-} from './layout.js';
-import { HeapMemory } from './memory.js';
-import { PageHeap } from './pageheap.js';
+import { DebugBlocks, DEBUG_EXTRA, type LeakReportEntry } from './debug.js';
+import { DetachedHeapError, DoubleFreeError, InvalidPointerError, LiveThreadError, OutOfMemoryError } from './errors.js';
+import { formatHeap } from './format.js';
+import { findHandle, forgetHandle, heapIdOf, registerHandle } from './handles.js';
+import { Flag, MAX_BUFFER_BYTES, readHeapBuffer, S, Shadow, slotF64Of, SP, type HeapLayout } from './layout.js';
+import type { Probe } from './liveness.js';
+import type { HeapMemory } from './memory.js';
 import { NoLock } from './nolock.js';
-import { SMALL_MAX, sizeClassTable, type SizeClassTable } from './sizeclasses.js';
-import { NO_SPAN, SpanTable } from './span.js';
-import { collectStats, type HeapStats } from './stats.js';
-import { ThreadCache } from './threadcache.js';
-import { Txn } from './txn.js';
+import { checkSize, type HeapOptions } from './options.js';
+import type { PageHeap } from './pageheap.js';
+import { classifyPointer } from './pointers.js';
 import { recoverThread, type RecoveryReport } from './recovery.js';
+import { SMALL_MAX, type SizeClassTable } from './sizeclasses.js';
+import { claimSlot, releaseSlot, resyncAttached } from './slots.js';
+import { NO_SPAN, type SpanTable } from './span.js';
+import { collectStats, type HeapStats } from './stats.js';
+import type { ThreadCache } from './threadcache.js';
+import { buildTiers, type HeapTiers } from './tiers.js';
+import type { Txn } from './txn.js';
 import { callocAs, freeView, mallocAs, reallocAs, viewAs, type ElementType, type TypedArrayOf } from './typed.js';
 import { requireBlockingThread, threadId } from './thread.js';
-import { startProbe, stopProbe, type Probe } from './liveness.js';
 
-export interface HeapOptions {
-  /** Initial bytes of the heap's pages (1 MiB .. 4 GiB). */
-  size: number;
-  /** Largest size the heap may grow to (reserved in the buffer up front; > size: the heap grows). */
-  maxSize?: number;
-  /** Page size, a power of two from 4 KiB to 64 KiB; default 8 KiB. */
-  pageSize?: number;
-  /** Thread slots (threads attached at once); default 128. */
-  maxThreads?: number;
-  /** Lock kind per tier; defaults: central 'ttas', pageHeap 'futex'. */
-  locks?: { central?: LockKind; pageHeap?: LockKind };
-  /** Thread caches in front of the central caches; default true. */
-  threadCache?: boolean;
-  /** Baseline mode: one mutex around every operation, no thread caches. */
-  globalLock?: boolean;
-  /** Total bytes all thread caches may hold (default min(32 MiB, heap/8)). */
-  threadCacheBudget?: number;
-  /** Bytes one thread cache may hold (default 4 MiB). */
-  threadCacheThreadBudget?: number;
-  /**
-   * Debugging aids (slower): freed blocks are poisoned and checked when reused, guard bytes
-   * after each block are checked on free, allocation stacks are kept for leakReport().
-   */
-  debug?: boolean;
-  /** Freed memory is zeroed, so no worker ever sees another's old data. */
-  zeroOnFree?: boolean;
-  /**
-   * Hardened fast path (default true): safe-linked free lists, every popped link and every
-   * freed pointer validated against the shadow bytes, so a double free, an interior
-   * pointer or a write after free is a typed error. false is for benchmarking (mimalloc's
-   * non-secure mode): plain links and no validation on the thread-cache fast path, so
-   * such bugs corrupt the heap silently. Recorded in the header: every thread attached
-   * to the heap uses the same mode. Slow paths (large blocks, debug, check()) validate in
-   * both modes.
-   */
-  hardening?: boolean;
-}
-
-/** Debug mode: bytes a block carries beyond the request (guard, serial, requested size). */
-const DEBUG_EXTRA = 12;
-const POISON = 0xdd;
-const GUARD = 0xab;
-
-export interface LeakReportEntry {
-  pointer: number;
-  size: number;
-  stack: string;
-}
-
-export const DEFAULT_LOCKS: { central: LockKind; pageHeap: LockKind } = { central: 'ttas', pageHeap: 'futex' };
-const MIN_HEAP = 1 << 20;
-const DEFAULT_PAGE_SIZE = 8192;
-const DEFAULT_MAX_THREADS = 128;
-
-/**
- * This thread's handles, by heap id: attach() of the same heap returns the same handle.
- * A list, because byte copies of a heap share its id (see sameMemory()). Weak: a handle
- * the application drops (without detach()) is collected, and with it its buffer; the
- * finalizer stops its liveness probe (whose pending waiters would hold the buffer) and
- * forgets the entry. Its slot stays attached until another thread recover()s it (the
- * probe then reports the slot's owner gone).
- */
-const handles = new Map<string, WeakRef<SharedHeap>[]>();
-
-interface Dropped {
-  heapId: string;
-  probe: Probe;
-}
-
-const dropped = new FinalizationRegistry<Dropped>(({ heapId, probe }) => {
-  stopProbe(probe);
-  pruneHandles(heapId, undefined);
-});
-
-/** Drops collected handles (and `gone`) from the heap id's list. */
-function pruneHandles(heapId: string, gone: SharedHeap | undefined): void {
-  const rest = (handles.get(heapId) ?? []).filter((r) => {
-    const h = r.deref();
-    return h !== undefined && h !== gone;
-  });
-  if (rest.length > 0) handles.set(heapId, rest);
-  else handles.delete(heapId);
-}
-
-export class TooManyThreadsError extends SabmallocError {
-  constructor(maxThreads: number) {
-    super('ERR_SABMALLOC_NO_THREAD_SLOT', `all ${maxThreads} thread slots of this heap are attached`);
-  }
-}
+export { DEFAULT_LOCKS, type HeapOptions } from './options.js';
+export { TooManyThreadsError } from './errors.js';
+export type { LeakReportEntry } from './debug.js';
 
 export class SharedHeap {
   readonly buffer: SharedArrayBuffer;
@@ -162,6 +64,7 @@ export class SharedHeap {
   readonly threadSlot: number;
   readonly layout: HeapLayout;
   readonly sizeClasses: SizeClassTable;
+  /** @internal This thread's tiers: what check(), stats() and recover() read. */ readonly tiers: HeapTiers;
   /** @internal */ readonly mem: HeapMemory;
   /** @internal */ readonly spans: SpanTable;
   /** @internal */ readonly pageHeap: PageHeap;
@@ -190,170 +93,50 @@ export class SharedHeap {
   protected declare fast: number;
   private readonly debug: boolean;
   private readonly zeroOnFree: boolean;
-  /** Debug mode: this thread's live allocations (pointer -> serial, size, stack). */
-  private readonly allocations = new Map<number, { serial: number; size: number; stack: string }>();
-  private serial = 0;
+  /** Debug mode: guards, poison and this thread's live allocations (debug.ts). */
+  private readonly debugBlocks: DebugBlocks;
   private detached = false;
   /** This thread's liveness probe on its slot (see liveness.ts). */
   private probe: Probe | undefined;
 
   protected constructor(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number, heapId: string) {
+    const tiers = buildTiers(buffer, layout, slot);
+    this.tiers = tiers;
     this.buffer = buffer;
     this.layout = layout;
     this.threadSlot = slot;
     this.heapId = heapId;
-    this.sizeClasses = sizeClassTable(layout.pageSize);
+    this.sizeClasses = tiers.sizeClasses;
     this.classOf = this.sizeClasses.classOf;
-    this.mem = new HeapMemory(buffer, layout);
-    this.slotWord = (layout.slots + slot * layout.slotBytes) >>> 2;
-    this.txn = new Txn(this.mem, this.slotWord, layout.slot.log);
-    this.spans = new SpanTable(this.mem, this.txn);
-    this.globalMode = (layout.flags & Flag.GLOBAL_LOCK) !== 0;
-    this.cached = (layout.flags & Flag.THREAD_CACHE) !== 0;
+    this.mem = tiers.mem;
+    this.slotWord = tiers.slotWord;
+    this.txn = tiers.txn;
+    this.spans = tiers.spans;
+    this.globalMode = tiers.modes.globalLock;
+    this.cached = tiers.modes.threadCache;
     this.debug = (layout.flags & Flag.DEBUG) !== 0;
     this.zeroOnFree = (layout.flags & Flag.ZERO_ON_FREE) !== 0;
     this.fast = this.cached && !this.debug && !this.zeroOnFree ? 1 : 0;
-
-    const i32 = this.mem.i32;
-    const ownerId = slot + 1;
-    const slotF64 = (layout.slots + slot * layout.slotBytes) >>> 3;
-    const slotsWord = layout.slots >>> 2;
-    const slotWords = layout.slotBytes >>> 2;
-    const nodeWord = (id: number): number => slotsWord + (id - 1) * slotWords + layout.slot.lockNode;
-    const make = (kindCode: number, word: number, statsAt: number): Lock => {
-      const kind = lockKindFromCode(kindCode);
-      if (kind === undefined) throw new InvalidHeapError(`unknown lock kind code ${kindCode}`);
-      return createLock(kind, { i32, word, ownerId, nodeWord, stats: this.mem.f64, statsBase: slotF64 + statsAt });
-    };
-    this.globalLock = make(LOCK_KIND_CODE.futex, layout.globalLock >>> 2, layout.slot.globalLockStats);
+    this.debugBlocks = new DebugBlocks(this.mem, slot);
+    this.globalLock = tiers.globalLock;
     this.outer = this.globalMode ? this.globalLock : new NoLock();
-    const phLock = this.globalMode
-      ? new NoLock()
-      : make(i32[H.PAGEHEAP_LOCK_KIND]!, layout.pageHeap >>> 2, layout.slot.pageHeapLockStats);
-    this.pageHeap = new PageHeap(this.mem, this.spans, phLock, this.txn);
-    const centralLocks: Lock[] = [new NoLock()];
-    for (let c = 1; c < this.sizeClasses.count; c++) {
-      const word = (layout.central >>> 2) + c * (i32[H.CENTRAL_WORDS]! | 0);
-      centralLocks.push(
-        this.globalMode ? new NoLock() : make(i32[H.CENTRAL_LOCK_KIND]!, word, layout.slot.centralLockStats),
-      );
-    }
-    this.central = new CentralCache(this.mem, this.spans, this.pageHeap, this.sizeClasses, centralLocks, this.txn, this.slotWord);
-    this.threadCache = new ThreadCache(this.mem, this.central, this.sizeClasses, slot);
+    this.pageHeap = tiers.pageHeap;
+    this.central = tiers.central;
+    this.threadCache = tiers.threadCache;
   }
 
   /** Lays out a new heap in a fresh SharedArrayBuffer and attaches the calling thread. */
   static create(options: HeapOptions): SharedHeap {
-    if (options === null || typeof options !== 'object') throw new TypeError('SharedHeap.create needs an options object');
-    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
-    if (!Number.isInteger(pageSize) || pageSize < 4096 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
-      throw new RangeError(`pageSize must be a power of two from 4096 to 65536, got ${pageSize}`);
-    }
-    const size = options.size;
-    if (!Number.isInteger(size) || size < MIN_HEAP || size > MAX_BUFFER_BYTES) {
-      throw new RangeError(`size must be an integer from 1 MiB to 4 GiB, got ${size}`);
-    }
-    const maxSize = options.maxSize ?? size;
-    if (!Number.isInteger(maxSize) || maxSize < size || maxSize > MAX_BUFFER_BYTES) {
-      throw new RangeError(`maxSize must be an integer from size (${size}) to 4 GiB, got ${maxSize}`);
-    }
-    const maxThreads = options.maxThreads ?? DEFAULT_MAX_THREADS;
-    if (!Number.isInteger(maxThreads) || maxThreads < 1 || maxThreads > 4096) {
-      throw new RangeError(`maxThreads must be an integer from 1 to 4096, got ${maxThreads}`);
-    }
-    const centralKind = options.locks?.central ?? DEFAULT_LOCKS.central;
-    const pageHeapKind = options.locks?.pageHeap ?? DEFAULT_LOCKS.pageHeap;
-    for (const k of [centralKind, pageHeapKind]) {
-      if (LOCK_KIND_CODE[k] === undefined) throw new RangeError(`unknown lock kind ${String(k)}`);
-    }
-    const table = sizeClassTable(pageSize);
-    const pageShift = 31 - Math.clz32(pageSize);
-    const growable = maxSize > size;
-    // The metadata is sized for the largest heap; the pages region is what is left of 4 GiB.
-    let capacityPages = Math.floor(maxSize / pageSize);
-    let regions = computeRegions({ pageSize, pageShift, capacityPages, committedPages: 0, maxThreads, numClasses: table.count });
-    while (bufferBytesFor(regions, pageSize, capacityPages) > MAX_BUFFER_BYTES) {
-      capacityPages = Math.floor((MAX_BUFFER_BYTES - regions.pages) / pageSize);
-      regions = computeRegions({ pageSize, pageShift, capacityPages, committedPages: 0, maxThreads, numClasses: table.count });
-    }
-    const committedPages = Math.min(capacityPages, Math.floor(size / pageSize));
-    // One plain SharedArrayBuffer reserves the whole heap (metadata + maxSize); a growable
-    // heap raises its commit watermark inside it (PageHeap.growLocked). Linux makes a page
-    // resident only when it is first touched, so the reservation costs address space, not
-    // memory. A plain buffer, never a growable one: typed arrays over a growable buffer
-    // are length-tracking, several times slower in V8 11 (Node 20), and they slow each
-    // other down across threads; with a plain buffer `new Uint8Array(heap.buffer)` is a
-    // normal view and no view ever goes stale.
-    const buffer = new SharedArrayBuffer(bufferBytesFor(regions, pageSize, capacityPages));
-    const i32 = new Int32Array(buffer, 0, HEADER_BYTES >>> 2);
-    const heapBudget = capacityPages * pageSize;
-    const random = new Uint32Array(3);
-    globalThis.crypto.getRandomValues(random);
-    i32[H.VERSION] = LAYOUT_VERSION;
-    i32[H.PAGE_SIZE] = pageSize;
-    i32[H.PAGE_SHIFT] = pageShift;
-    i32[H.CAPACITY_PAGES] = capacityPages;
-    i32[H.COMMITTED_PAGES] = committedPages;
-    i32[H.MAX_THREADS] = maxThreads;
-    i32[H.NUM_CLASSES] = table.count;
-    i32[H.FLAGS] =
-      (options.globalLock ? Flag.GLOBAL_LOCK : options.threadCache === false ? 0 : Flag.THREAD_CACHE) |
-      (growable ? Flag.GROWABLE : 0) |
-      (options.debug ? Flag.DEBUG : 0) |
-      (options.zeroOnFree ? Flag.ZERO_ON_FREE : 0) |
-      (options.hardening === false ? Flag.UNHARDENED : 0);
-    i32[H.CENTRAL_LOCK_KIND] = LOCK_KIND_CODE[centralKind];
-    i32[H.PAGEHEAP_LOCK_KIND] = LOCK_KIND_CODE[pageHeapKind];
-    i32[H.KEY] = options.hardening === false ? 0 : random[0]! | 1; // 0: plain links (safelink.ts)
-    i32[H.HEAP_ID_LO] = random[1]!;
-    i32[H.HEAP_ID_HI] = random[2]!;
-    i32[H.PAGES_OFF] = regions.pages;
-    i32[H.PAGEHEAP_OFF] = regions.pageHeap;
-    i32[H.GLOBAL_LOCK_OFF] = regions.globalLock;
-    i32[H.CENTRAL_OFF] = regions.central;
-    i32[H.SLOTS_OFF] = regions.slots;
-    i32[H.SLOT_BYTES] = regions.slotBytes;
-    i32[H.SPANS_OFF] = regions.spans;
-    i32[H.PAGEMAP_OFF] = regions.pageMap;
-    i32[H.PAGECLASS_OFF] = regions.pageClass;
-    i32[H.SHADOW_OFF] = regions.shadow;
-    i32[H.CENTRAL_WORDS] = (regions.slots - regions.central) / 4 / table.count | 0;
-    i32[H.TC_TOTAL_BUDGET] = Math.min(options.threadCacheBudget ?? 32 << 20, Math.max(heapBudget >>> 3, 64 << 10));
-    i32[H.TC_THREAD_BUDGET] = Math.min(options.threadCacheThreadBudget ?? 4 << 20, i32[H.TC_TOTAL_BUDGET]!);
-    const layout = readLayout(i32);
-    {
-      // Every slot starts in the "nothing in flight" state, claimed or not.
-      const all = new Int32Array(buffer, 0, regions.pages >>> 2);
-      for (let s = 0; s < maxThreads; s++) initSlot(all, layout, (layout.slots + s * layout.slotBytes) >>> 2);
-    }
-    // Lock blocks: zeroed by the fresh buffer; initLockBlock states the requirement.
-    const full = new Int32Array(buffer, 0, regions.pages >>> 2);
-    initLockBlock(full, layout.pageHeap >>> 2);
-    initLockBlock(full, layout.globalLock >>> 2);
-    for (let c = 1; c < table.count; c++) initLockBlock(full, (layout.central >>> 2) + c * i32[H.CENTRAL_WORDS]!);
-    const mem = new HeapMemory(buffer, layout);
-    const txn = new Txn(mem, layout.slots >>> 2, layout.slot.log); // slot 0's log, committed at once
-    const spans = new SpanTable(mem, txn);
-    const pageHeap = new PageHeap(mem, spans, new NoLock(), txn);
-    pageHeap.initialize();
-    new CentralCache(mem, spans, pageHeap, table, [], txn, layout.slots >>> 2).initialize();
-    // The magic goes last: a half-built heap is never mistaken for a heap.
-    Atomics.store(i32, H.MAGIC, MAGIC);
-    return SharedHeap.attach(buffer);
+    return SharedHeap.attach(formatHeap(options));
   }
 
   /** Attaches the calling thread to a heap (same thread and heap: the same handle). */
   static attach(buffer: SharedArrayBuffer): SharedHeap {
-    const layout = validateHeapBuffer(buffer);
+    const layout = readHeapBuffer(buffer);
     requireBlockingThread();
-    const i32 = new Int32Array(buffer, 0, HEADER_BYTES >>> 2);
-    const heapId = `${i32[H.HEAP_ID_LO]! >>> 0}:${i32[H.HEAP_ID_HI]! >>> 0}:${threadId()}`;
-    // A byte copy of a heap carries the same id: it is the same heap only if a write
-    // through this buffer shows through the existing handle's buffer.
-    for (const ref of handles.get(heapId) ?? []) {
-      const h = ref.deref();
-      if (h !== undefined && sameMemory(h.buffer, buffer)) return h;
-    }
+    const heapId = heapIdOf(buffer, threadId());
+    const known = findHandle<SharedHeap>(heapId, buffer);
+    if (known !== undefined) return known;
     const { slot, probe } = claimSlot(buffer, layout);
     let heap: SharedHeap;
     try {
@@ -366,9 +149,7 @@ export class SharedHeap {
     }
     heap.probe = probe;
     heap.threadCache.reset();
-    pruneHandles(heapId, undefined);
-    handles.set(heapId, [...(handles.get(heapId) ?? []), new WeakRef(heap)]);
-    dropped.register(heap, { heapId, probe }, heap);
+    registerHandle(heapId, heap, probe);
     return heap;
   }
 
@@ -408,7 +189,7 @@ export class SharedHeap {
     if (p === 0) return this.malloc(n);
     checkSize(n, 'realloc size');
     const cls = this.classify(p, 'realloc');
-    const usable = this.debug ? this.mem.u32[(p + this.blockBytes(p, cls) - 4) >>> 2]! : this.blockBytes(p, cls);
+    const usable = this.debug ? this.debugBlocks.requestedSize(p, this.blockBytes(p, cls)) : this.blockBytes(p, cls);
     // In debug mode the guard bytes sit right after the size asked for: always move.
     if (!this.debug && n <= usable && (n > usable >>> 1 || usable <= 16)) return p;
     // Claim p before allocating (issue 8, realloc racing free): from here on a racing free
@@ -465,7 +246,7 @@ export class SharedHeap {
   /** Bytes usable at p (>= the size asked for; in debug mode exactly the size asked for). */
   usableSize(p: number): number {
     const cls = this.classify(p, 'usableSize');
-    if (this.debug) return this.mem.u32[(p + this.blockBytes(p, cls) - 4) >>> 2]!;
+    if (this.debug) return this.debugBlocks.requestedSize(p, this.blockBytes(p, cls));
     return this.blockBytes(p, cls);
   }
 
@@ -670,53 +451,25 @@ export class SharedHeap {
     this.mem.f64[f + this.layout.slot.largeFrees]++;
   }
 
-  /**
-   * Debug allocation: the block carries, after the n bytes asked for, guard bytes, then a
-   * serial number and n in its last 8 bytes. A reused small block must still be poisoned
-   * from its free, else something wrote to it while it was free.
-   */
+  // ---------------------------------------------------------------- debug mode (debug.ts)
+
+  /** Debug allocation: a block of n + DEBUG_EXTRA bytes, armed by debug.ts. */
   private debugAllocate(n: number): number {
     const p = this.allocateBlock(n + DEBUG_EXTRA);
     const mem = this.mem;
     const cls = mem.pageClass[mem.pageOf(p)]!;
-    const bytes = this.blockBytes(p, cls);
-    if (cls > 0) {
-      for (let k = p + 4; k < p + bytes; k++) {
-        if (mem.u8[k] !== POISON) {
-          throw new HeapCorruptionError(
-            `block ${p} (size class ${cls}) was written at offset ${k - p} while it was free (use after free)`,
-            p,
-          );
-        }
-      }
-    }
-    mem.u8.fill(GUARD, p + n, p + bytes - 8);
-    const serial = (this.threadSlot * 0x1000000 + (++this.serial & 0xffffff)) >>> 0;
-    mem.u32[(p + bytes - 8) >>> 2] = serial;
-    mem.u32[(p + bytes - 4) >>> 2] = n;
-    this.allocations.set(p, { serial, size: n, stack: new Error('allocated here').stack ?? '' });
+    this.debugBlocks.armBlock(p, n, this.blockBytes(p, cls), cls);
     return p;
   }
 
   /** Debug free, first half (read only, after the claim): the guard bytes must be intact. */
   private debugCheckGuards(p: number, cls: number): void {
-    const mem = this.mem;
-    const bytes = this.blockBytes(p, cls);
-    const n = mem.u32[(p + bytes - 4) >>> 2]!;
-    if (n > bytes - DEBUG_EXTRA) {
-      throw new HeapCorruptionError(`block ${p}: its size record was overwritten (write past its end)`, p);
-    }
-    for (let k = p + n; k < p + bytes - 8; k++) {
-      if (mem.u8[k] !== GUARD) {
-        throw new HeapCorruptionError(`block ${p} of ${n} bytes was written past its end, at offset ${k - p}`, p);
-      }
-    }
+    this.debugBlocks.checkGuards(p, this.blockBytes(p, cls));
   }
 
   /** Debug free, second half (the block is claimed): forget it, poison it. */
   private debugPoison(p: number, cls: number): void {
-    this.allocations.delete(p);
-    this.mem.u8.fill(POISON, p, p + this.blockBytes(p, cls));
+    this.debugBlocks.poison(p, this.blockBytes(p, cls));
   }
 
   /**
@@ -725,53 +478,17 @@ export class SharedHeap {
    */
   leakReport(): LeakReportEntry[] {
     this.checkAttached();
-    const out: LeakReportEntry[] = [];
     const mem = this.mem;
-    for (const [p, a] of this.allocations) {
-      if (mem.shadow[(p - mem.base) >>> 4] !== Shadow.ALLOCATED) continue;
-      const bytes = this.blockBytes(p, mem.pageClass[mem.pageOf(p)]!);
-      if (mem.u32[(p + bytes - 8) >>> 2] !== a.serial) continue;
-      out.push({ pointer: p, size: a.size, stack: a.stack });
-    }
-    return out;
+    return this.debugBlocks.leakReport((p) => this.blockBytes(p, mem.pageClass[mem.pageOf(p)]!));
   }
 
   /**
    * Validates p as the start of a live block; returns its size class (0: large block).
-   * Throws InvalidPointerError / DoubleFreeError naming what p really is.
+   * Throws InvalidPointerError / DoubleFreeError naming what p really is (pointers.ts).
    */
   private classify(p: number, op: string): number {
     this.checkAttached();
-    const mem = this.mem;
-    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0) {
-      throw new InvalidPointerError(p, `${op} needs a block offset (a non-negative integer)`);
-    }
-    if (p < mem.base) throw new InvalidPointerError(p, `${op}: points into the heap's header and metadata`);
-    const end = mem.pageAddress(mem.committedPages());
-    if (p >= end) throw new InvalidPointerError(p, `${op}: beyond the end of the heap (${end} bytes)`);
-    if ((p & 15) !== 0) throw new InvalidPointerError(p, `${op}: not 16-byte aligned, so not a block start`);
-    const state = mem.shadow[(p - mem.base) >>> 4];
-    if (state === Shadow.ALLOCATED) {
-      const cls = mem.pageClass[mem.pageOf(p)]!;
-      if (cls === 0 && this.spans.spanOfPage(mem.pageOf(p)) !== mem.pageOf(p)) {
-        throw new HeapCorruptionError(`shadow says ${p} is allocated but no span starts there`, p);
-      }
-      return cls;
-    }
-    if (state === Shadow.FREE || state === Shadow.FREED) {
-      if (op === 'free') throw new DoubleFreeError(p);
-      throw new InvalidPointerError(p, `${op}: the block was already freed (use after free)`);
-    }
-    const s = this.spans.spanOfPage(mem.pageOf(p));
-    const spanState = s >= 0 ? this.spans.get(s, SP.STATE) : SpanState.NONE;
-    const inSpan = s >= 0 && mem.pageOf(p) < s + this.spans.get(s, SP.PAGES);
-    if (spanState === SpanState.SMALL && inSpan) {
-      throw new InvalidPointerError(p, `${op}: inside a block of size class ${this.spans.get(s, SP.CLASS)}, not at its start`);
-    }
-    if (spanState === SpanState.LARGE && inSpan) {
-      throw new InvalidPointerError(p, `${op}: inside a large block starting at ${mem.pageAddress(s)}`);
-    }
-    throw new InvalidPointerError(p, `${op}: inside free pages of the heap`);
+    return classifyPointer(this.mem, this.spans, p, op);
   }
 
   // ---------------------------------------------------------------- housekeeping
@@ -808,8 +525,7 @@ export class SharedHeap {
     this.threadCache.flushCounters();
     this.fast = 0;
     this.detached = true;
-    pruneHandles(this.heapId, this);
-    dropped.unregister(this);
+    forgetHandle(this.heapId, this);
     releaseSlot(this.buffer, this.layout, this.threadSlot, this.probe);
   }
 
@@ -836,7 +552,7 @@ export class SharedHeap {
         `recover(${String(deadThreadId)}): not a thread id (worker.threadId reads -1 once the worker has exited: read it before, e.g. when the worker starts, or use recoverWhenExited(worker))`,
       );
     }
-    const report = recoverThread(this, deadThreadId, exited);
+    const report = recoverThread(this.tiers, deadThreadId, exited);
     if (report.slots.length > 0) resyncAttached(this.mem.i32, this.layout);
     return report;
   }
@@ -873,21 +589,17 @@ export class SharedHeap {
   stats(): HeapStats {
     this.checkAttached();
     this.threadCache.flushCounters();
-    return collectStats(this);
+    return collectStats(this.tiers);
   }
 
   /** Walks every invariant of the heap; throws HeapCorruptionError on the first broken one. */
   check(options?: CheckOptions): void {
     this.checkAttached();
-    checkHeap(this, options);
+    checkHeap(this.tiers, options);
   }
 
   /** @internal */ lockKinds(): { central: LockKind; pageHeap: LockKind } {
-    const i32 = this.mem.i32;
-    return {
-      central: lockKindFromCode(i32[H.CENTRAL_LOCK_KIND]!)!,
-      pageHeap: lockKindFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!,
-    };
+    return this.tiers.lockKinds;
   }
 
   /** false for a heap created with `hardening: false` (the same for every attached thread). */
@@ -896,7 +608,7 @@ export class SharedHeap {
   }
 
   /** @internal */ get modes(): { threadCache: boolean; globalLock: boolean } {
-    return { threadCache: (this.layout.flags & Flag.THREAD_CACHE) !== 0, globalLock: this.globalMode };
+    return this.tiers.modes;
   }
 
   /** @internal */ globalLockHandle(): Lock {
@@ -904,7 +616,7 @@ export class SharedHeap {
   }
 
   private slotF64(): number {
-    return (this.layout.slots + this.threadSlot * this.layout.slotBytes) >>> 3;
+    return slotF64Of(this.layout, this.threadSlot);
   }
 
   private maxHeapBytes(): number {
@@ -936,112 +648,4 @@ class UnhardenedHeap extends SharedHeap {
     if (this.fast === 1 && typeof p === 'number' && this.threadCache.freeRaw(p)) return;
     this.freeSlow(p);
   }
-}
-
-function checkSize(n: number, what: string): void {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-    throw new RangeError(`${what} must be a non-negative integer, got ${typeof n === 'number' ? n : typeof n}`);
-  }
-  if (n > MAX_BUFFER_BYTES) throw new RangeError(`${what} ${n} is larger than any heap (4 GiB)`);
-}
-
-/** Reads and checks the header of a buffer handed to attach(). */
-function validateHeapBuffer(buffer: SharedArrayBuffer): HeapLayout {
-  if (!(buffer instanceof SharedArrayBuffer)) {
-    throw new InvalidHeapError(`expected a SharedArrayBuffer, got ${Object.prototype.toString.call(buffer)}`);
-  }
-  if (buffer.byteLength < HEADER_BYTES) throw new InvalidHeapError(`buffer of ${buffer.byteLength} bytes is too small`);
-  const i32 = new Int32Array(buffer, 0, HEADER_BYTES >>> 2);
-  if (Atomics.load(i32, H.MAGIC) !== MAGIC) throw new InvalidHeapError('no sabmalloc magic number in the header');
-  if (i32[H.VERSION] !== LAYOUT_VERSION) {
-    throw new InvalidHeapError(`layout version ${i32[H.VERSION]} (this sabmalloc reads version ${LAYOUT_VERSION})`);
-  }
-  return readLayout(i32);
-}
-
-function sameMemory(a: SharedArrayBuffer, b: SharedArrayBuffer): boolean {
-  if (a === b) return true;
-  const ia = new Int32Array(a, 0, HEADER_BYTES >>> 2);
-  const ib = new Int32Array(b, 0, HEADER_BYTES >>> 2);
-  const bumped = Atomics.add(ib, H.PROBE, 1) + 1;
-  return Atomics.load(ia, H.PROBE) === bumped;
-}
-
-function slotWord(layout: HeapLayout, slot: number): number {
-  return (layout.slots + slot * layout.slotBytes) >>> 2;
-}
-
-function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): { slot: number; probe: Probe } {
-  const tid = threadId();
-  const i32 = new Int32Array(buffer, 0, layout.pages >>> 2);
-  const n = layout.maxThreads;
-  const start = (Atomics.add(i32, H.SLOT_SEQ, 1) >>> 0) % n;
-  for (let k = 0; k < n; k++) {
-    const slot = (start + k) % n;
-    const w = slotWord(layout, slot) + S.STATE;
-    // Claimed in two steps: the state word first names the claiming thread (a negative
-    // value), so a thread killed while it sets the slot up leaves a slot that recovery can
-    // tell apart and free; only a fully set-up slot becomes ATTACHED.
-    if (Atomics.compareExchange(i32, w, SlotState.FREE, claimingState(tid)) === SlotState.FREE) {
-      const sw = slotWord(layout, slot);
-      // The probe first: from here on recover() must see this thread as alive.
-      Atomics.add(i32, sw + S.GENERATION, 1);
-      const probe = startProbe(i32, sw);
-      initSlot(i32, layout, sw);
-      i32[sw + S.THREAD_ID] = tid;
-      Atomics.store(i32, w, SlotState.ATTACHED);
-      resyncAttached(i32, layout);
-      return { slot, probe };
-    }
-  }
-  throw new TooManyThreadsError(n);
-}
-
-/**
- * H.ATTACHED (read by the thread-cache budget) is not counted up and down: a thread killed
- * between a slot's state change and the count's would leave it off by one for good. It is
- * recounted from the slot states by whoever changes one (attach, detach, recover), until a
- * recount sees no change, so a racing recount cannot leave a stale value last.
- */
-function resyncAttached(i32: Int32Array, layout: HeapLayout): void {
-  for (let round = 0; round < 8; round++) {
-    let n = 0;
-    for (let slot = 0; slot < layout.maxThreads; slot++) {
-      const st = Atomics.load(i32, slotWord(layout, slot) + S.STATE);
-      if (st === SlotState.ATTACHED || st === SlotState.DEAD || st === SlotState.DETACHING) n++;
-    }
-    if (Atomics.exchange(i32, H.ATTACHED, n) === n) return;
-  }
-}
-
-/** Empty lists, slow start from 1, nothing in flight, no open transaction. */
-function initSlot(i32: Int32Array, layout: HeapLayout, sw: number): void {
-  const nc = layout.numClasses;
-  i32.fill(0, sw + layout.slot.heads, sw + layout.slot.heads + nc);
-  i32.fill(0, sw + layout.slot.lengths, sw + layout.slot.lengths + nc);
-  i32.fill(1, sw + layout.slot.maxLengths, sw + layout.slot.maxLengths + nc);
-  i32.fill(0, sw + layout.slot.overages, sw + layout.slot.overages + nc);
-  i32[sw + S.LOG_LEN] = 0;
-  i32[sw + S.TRANSIT_SPAN] = NO_SPAN;
-  i32[sw + S.TRANSIT_FREE] = NO_SPAN;
-  i32[sw + S.CLAIMED] = 0;
-  i32.fill(NO_SPAN, sw + S.PENDING, sw + S.PENDING + PENDING_SPANS);
-  i32[sw + S.CACHED_BYTES] = 0;
-}
-
-/**
- * Frees this thread's slot (its cache already returned). The probe is stopped while the
- * slot is still ours (DETACHING), so its notify wakes only our waiters, never a next
- * owner's. From then on the probe calls us dead, and a recover() racing this detach (or
- * coming after a kill right here) may take the slot over: it finds nothing left to return,
- * and the compare-exchanges decide who frees it.
- */
-function releaseSlot(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number, probe: Probe | undefined): void {
-  const i32 = new Int32Array(buffer, 0, layout.pages >>> 2);
-  const w = slotWord(layout, slot);
-  if (Atomics.compareExchange(i32, w + S.STATE, SlotState.ATTACHED, SlotState.DETACHING) !== SlotState.ATTACHED) return;
-  if (probe !== undefined) stopProbe(probe);
-  Atomics.add(i32, H.TC_TOTAL_BYTES, -Atomics.exchange(i32, w + S.CACHED_BYTES, 0));
-  Atomics.compareExchange(i32, w + S.STATE, SlotState.DETACHING, SlotState.FREE);
-  resyncAttached(i32, layout);
 }

@@ -8,8 +8,22 @@
  */
 
 import { summarizeLockStats, type LockKind, type LockStatsSummary } from '../locks/index.js';
-import { CC, H, PH, S, SlotState, SP, SPAN_WORDS, SpanState, type HeapLayout } from './layout.js';
-import type { SharedHeap } from './sharedheap.js';
+import { centralWordOf, H, PH, S, slotF64Of, SlotState, slotWordOf, SP, SPAN_WORDS, SpanState, type HeapLayout, CC } from './layout.js';
+import type { HeapMemory } from './memory.js';
+import type { SizeClassTable } from './sizeclasses.js';
+import type { SpanTable } from './span.js';
+
+/** What stats() reads of a heap (tiers.ts HeapTiers provides it): no SharedHeap import. */
+export interface StatsHeap {
+  readonly buffer: SharedArrayBuffer;
+  readonly mem: HeapMemory;
+  readonly layout: HeapLayout;
+  readonly sizeClasses: SizeClassTable;
+  readonly spans: SpanTable;
+  readonly modes: { threadCache: boolean; globalLock: boolean };
+  readonly lockKinds: { central: LockKind; pageHeap: LockKind };
+}
+type SharedHeap = StatsHeap;
 
 export interface SizeClassStats {
   sizeClass: number;
@@ -129,8 +143,8 @@ export function collectStats(heap: SharedHeap): HeapStats {
   const pageHeapBases: number[] = [];
   const globalBases: number[] = [];
   for (let s = 0; s < L.maxThreads; s++) {
-    const w = (L.slots + s * L.slotBytes) >>> 2;
-    const f = (L.slots + s * L.slotBytes) >>> 3;
+    const w = slotWordOf(L, s);
+    const f = slotF64Of(L, s);
     if (Atomics.load(i32, w + S.STATE) === SlotState.ATTACHED) {
       attached++;
       for (let c = 1; c < nc; c++) cached[c]! += i32[w + L.slot.lengths + c]!;
@@ -154,7 +168,7 @@ export function collectStats(heap: SharedHeap): HeapStats {
   let smallSpanBytes = 0;
   for (let c = 1; c < nc; c++) {
     const info = table.classes[c]!;
-    const b = heap.central.classWord(c);
+    const b = centralWordOf(L, c);
     const inSpans = i32[b + CC.FREE_IN_SPANS]!;
     const inTransfer = i32[b + CC.TRANSFER_OBJECTS]!;
     const spans = i32[b + CC.SPANS]!;
@@ -192,7 +206,7 @@ export function collectStats(heap: SharedHeap): HeapStats {
   }
   const pageHeapFreeSpans = [...byLength.entries()].sort((a, b) => a[0] - b[0]).map(([pages, count]) => ({ pages, count }));
 
-  const kinds = heap.lockKinds();
+  const kinds = heap.lockKinds;
   const global = heap.modes.globalLock;
   return {
     pageSize,

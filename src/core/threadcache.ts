@@ -29,7 +29,7 @@
  */
 
 import { HeapCorruptionError } from './errors.js';
-import { H, S, Shadow } from './layout.js';
+import { H, S, Shadow, slotF64Of, slotWordOf } from './layout.js';
 import type { CentralCache } from './centralcache.js';
 import type { HeapMemory } from './memory.js';
 import type { SizeClassTable } from './sizeclasses.js';
@@ -109,12 +109,12 @@ export class ThreadCache {
     this.key = L.key;
     this.base = mem.base;
     this.pageShift = mem.pageShift;
-    this.slotWord = (L.slots + slot * L.slotBytes) >>> 2;
+    this.slotWord = slotWordOf(L, slot);
     this.heads = this.slotWord + L.slot.heads;
     this.lengths = this.slotWord + L.slot.lengths;
     this.maxLengths = this.slotWord + L.slot.maxLengths;
     this.overages = this.slotWord + L.slot.overages;
-    const f64Base = (L.slots + slot * L.slotBytes) >>> 3;
+    const f64Base = slotF64Of(L, slot);
     this.allocs = f64Base + L.slot.mallocs;
     this.freesCounter = f64Base + L.slot.frees;
     this.misses = f64Base + L.slot.misses;

@@ -13,13 +13,12 @@
  * each, instead of walking objects back into spans and out again.
  */
 
-import { CC, CENTRAL_WORDS, TRANSFER_SLOTS } from './layout.js';
+import { CC, centralWordOf, TRANSFER_SLOTS } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import type { Txn } from './txn.js';
 
 export class TransferCache {
   private readonly mem: HeapMemory;
-  private readonly centralWord: number;
   /** Head of the chain taken by the last successful remove(). */
   removedHead = 0;
 
@@ -28,11 +27,10 @@ export class TransferCache {
   constructor(mem: HeapMemory, txn: Txn) {
     this.mem = mem;
     this.txn = txn;
-    this.centralWord = mem.layout.central >>> 2;
   }
 
   private base(cls: number): number {
-    return this.centralWord + cls * CENTRAL_WORDS;
+    return centralWordOf(this.mem.layout, cls);
   }
 
   /** Stores a whole batch; false if every slot is full. */

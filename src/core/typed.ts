@@ -10,7 +10,17 @@
  */
 
 import { InvalidPointerError } from './errors.js';
-import type { SharedHeap } from './sharedheap.js';
+
+/** What the helpers use of a heap handle (SharedHeap): an interface, so no import back. */
+interface TypedHeap {
+  readonly buffer: SharedArrayBuffer;
+  malloc(n: number): number;
+  calloc(count: number, size: number): number;
+  realloc(p: number, n: number): number;
+  free(p: number): void;
+  usableSize(p: number): number;
+}
+type SharedHeap = TypedHeap;
 
 export const ELEMENT_TYPES = {
   u8: Uint8Array,

@@ -8,7 +8,7 @@
  * guessed. Taken with every worker detached, the walk is exact: every committed page
  * belongs to exactly one span record.
  */
-import { H, HEADER_BYTES, readLayout, S, SlotState, SP, SPAN_WORDS, SpanState } from '../../../src/core/layout.js';
+import { H, HEADER_BYTES, readLayout, S, SlotState, slotWordOf, SP, SPAN_WORDS, SpanState } from '../../../src/core/layout.js';
 import { sizeClassTable } from '../../../src/core/sizeclasses.js';
 
 export const PageState = { METADATA: 0, FREE: 1, SMALL: 2, LARGE: 3, UNKNOWN: 4 } as const;
@@ -101,7 +101,7 @@ export function readThreadCaches(buffer: SharedArrayBuffer): CacheOccupancy {
   const classSizes = Array.from(table.sizeOf);
   const rows: CacheRow[] = [];
   for (let slot = 0; slot < layout.maxThreads; slot++) {
-    const sw = (layout.slots + slot * layout.slotBytes) >>> 2;
+    const sw = slotWordOf(layout, slot);
     if (Atomics.load(i32, sw + S.STATE) !== SlotState.ATTACHED) continue;
     const bytes = new Array<number>(layout.numClasses).fill(0);
     const objects = new Array<number>(layout.numClasses).fill(0);

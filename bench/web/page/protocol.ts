@@ -6,7 +6,7 @@
  * - monitor: creates the heap of a run (SharedHeap.create attaches it), answers stats()
  *   while the run goes on, runs check() after it, detaches last;
  * - runner: one worker's share of a contention workload (bench/contention/workloads);
- * - hammer: one worker of a lock-lab sweep point (workers/lock-hammer.ts).
+ * - hammer: one worker of a lock-lab sweep point (bench/lock-hammer.ts).
  * Every worker gets its thread id from the page (setThreadId) before it attaches.
  */
 import type { AllocatorSpec, HeapSizing, MemorySample } from '../../contention/adapters/types.js';
