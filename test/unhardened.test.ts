@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { DoubleFreeError, InvalidHeapError, InvalidPointerError, SharedHeap } from '../src/index.js';
 import { H } from '../src/core/layout.js';
-import { between, rng32 } from '../workers/heap-pattern.js';
+import { between, rng32 } from '../bench/heap-pattern.js';
 import { KiB, MiB } from './helpers/heap.js';
 import { withTimeout } from './helpers/pool.js';
 
