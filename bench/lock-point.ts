@@ -3,7 +3,7 @@
  * CLI's lock benchmark (bench/locks.ts, Node) and the web lab's sweep (bench/web), so both
  * validate and report a point the same way.
  *
- * Owns: nothing; pure functions over the hammer SAB and stats sink (workers/lock-hammer.ts
+ * Owns: nothing; pure functions over the hammer SAB and stats sink (bench/lock-hammer.ts
  * layout). Host-agnostic: no Node import, so it bundles for a browser.
  */
 import { summarizeLockStats, type LockKind } from '../src/locks/index.js';
