@@ -12,7 +12,7 @@
 import type { AllocatorSpec, HeapSizing, MemorySample } from '../../contention/adapters/types.js';
 import type { WorkerOutcome, WorkerTask } from '../../contention/workloads/common.js';
 import type { HeapStats } from '../../../src/index.js';
-import type { HammerResult, HammerTask } from '../../../workers/lock-hammer.js';
+import type { HammerResult, HammerTask } from '../../lock-hammer.js';
 
 export type ToWorker =
   | { type: 'create'; threadId: number; spec: AllocatorSpec; sizing: HeapSizing }

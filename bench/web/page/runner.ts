@@ -22,7 +22,7 @@ import { workloadByName, type WorkloadDef, type WorkloadParams } from '../../con
 import { runRecordOf, subtractLocks } from '../../contention/record.js';
 import type { RunRecord } from '../../contention/types.js';
 import { lockPointOf, validateHammerRun, type LockBenchPoint } from '../../lock-point.js';
-import { CTRL, LOCK_WORD, hammerWords, statsBaseOf, type HammerResult } from '../../../workers/lock-hammer.js';
+import { CTRL, LOCK_WORD, hammerWords, statsBaseOf, type HammerResult } from '../../lock-hammer.js';
 import { COUNT_STRIDE, type FromWorker, type ToWorker } from './protocol.js';
 
 export interface HeapRunConfig {

@@ -19,7 +19,7 @@ import { SabmallocAdapter, createSabmallocHeap } from '../../contention/adapters
 import { abortRun, controlViews } from '../../contention/control.js';
 import { RAND_MASK, fillRandom, setTouchMode, type WorkerTask } from '../../contention/workloads/common.js';
 import { workloadByName } from '../../contention/workloads/index.js';
-import { hammer } from '../../../workers/lock-hammer.js';
+import { hammer } from '../../lock-hammer.js';
 import { COUNT_STRIDE, type FromWorker, type ToWorker } from './protocol.js';
 
 interface WorkerScope {
