@@ -192,3 +192,24 @@ describe('sabmalloc bench argument parsing', () => {
     expect(() => parseBenchArgs(['--bogus'])).toThrow();
   });
 });
+
+describe('baseline ratio per core received', () => {
+  it('divides each run by the cores it got before comparing with the global-lock baseline', async () => {
+    const { computeFigures } = await import('../bench/contention/figures.js');
+    const run = (allocator: string, workers: number, throughput: number, coresUsed: number) =>
+      ({
+        allocator, workload: 'ring', workers, rep: 0, throughput, metric: throughput, coresUsed, otherCores: 0,
+        blowup: 1, blowupExclMetadata: 1, metadataBytes: 0, peakCommittedBytes: 0, peakLiveBytes: 0,
+        locks: {}, threadCacheHits: 0, threadCacheMisses: 0,
+      }) as unknown as import('../bench/contention/types.js').RunRecord;
+    // sabmalloc got 0.4 cores, the baseline 1.0: raw 10M / 4M = 2.5x, per core 25M / 4M = 6.25x
+    const figures = computeFigures(
+      [run('sabmalloc', 8, 10e6, 0.4), run('global-lock', 8, 4e6, 1.0), run('sabmalloc', 8, 12e6, 0.6), run('global-lock', 8, 4e6, 1.0)],
+      ['sabmalloc', 'global-lock'],
+    );
+    const f = figures.find((x) => x.allocator === 'sabmalloc')!;
+    expect(f.ratioToGlobalLock).toBeCloseTo(11 / 4, 6);
+    expect(f.ratioToGlobalLockPerCore).toBeCloseTo(22.5 / 4, 6); // median of 25M and 20M per core
+    expect(figures.find((x) => x.allocator === 'global-lock')!.ratioToGlobalLockPerCore).toBeNull();
+  });
+});

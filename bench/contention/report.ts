@@ -234,6 +234,7 @@ export function markdownReport(r: SuiteResults, charts: { workload: string; thro
     const detail: [string, (f: Figure) => string][] = [
       ['scaling vs 1 worker', (f) => fx(f.scaling)],
       ['x global-lock', (f) => fx(f.ratioToGlobalLock)],
+      ['x global-lock per core received', (f) => fx(f.ratioToGlobalLockPerCore)],
       ['x thi.ng + lock', (f) => fx(f.ratioToThing)],
       ['thread-cache hit rate', (f) => pct(f.threadCacheHitRate)],
       ...Object.keys(d(o.workers[o.workers.length - 1])?.locks ?? d(o.workers[0])?.locks ?? {}).map(
