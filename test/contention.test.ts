@@ -213,3 +213,29 @@ describe('baseline ratio per core received', () => {
     expect(figures.find((x) => x.allocator === 'global-lock')!.ratioToGlobalLockPerCore).toBeNull();
   });
 });
+
+describe('memory sampler', () => {
+  it('samples every tick of the timed window, so a live peak of a few ms is seen', async () => {
+    const { Sampler } = await import('../bench/contention/suite.js');
+    const { CTL_F64, CTL_I32, PHASE_RUNNING, controlViews, createControl, nowAbs } = await import('../bench/contention/control.js');
+    const ctl = controlViews(createControl());
+    ctl.f64[CTL_F64.deadlineAbs] = nowAbs() + 10_000;
+    Atomics.store(ctl.i32, CTL_I32.phase, PHASE_RUNNING);
+    // live is 100 KiB except from 20 to 80 ms after the start: a peak shorter than the old
+    // 100 ms sampling period (which sampled at ~5 ms and ~105 ms and missed it)
+    const t0 = performance.now();
+    let reads = 0;
+    const memory = () => {
+      reads++;
+      const t = performance.now() - t0;
+      return { committed: 600 << 10, live: (t >= 20 && t <= 80 ? 500 : 100) << 10, metadata: 0 };
+    };
+    const heap = { adapter: { memory } } as unknown as import('../bench/contention/adapters/types.js').HeapInstance;
+    const sampler = new Sampler(heap, ctl);
+    while (performance.now() - t0 < 150) await new Promise((r) => setTimeout(r, 5));
+    sampler.stop();
+    expect(reads).toBeGreaterThan(2);
+    expect(sampler.peakLive).toBe(500 << 10);
+    expect(sampler.peakCommitted).toBe(600 << 10);
+  });
+});

@@ -67,15 +67,15 @@ export function resolveParams(def: WorkloadDef, scale: string, overrides?: Workl
 }
 
 /**
- * Main-thread watcher of one round: raises STOP at the deadline (in case every worker is
- * stuck behind a slow allocator) and samples the heap's memory on every tick (~5 ms) of the
+ * Main-thread watcher of one round (exported for its test): raises STOP at the deadline (in
+ * case every worker is stuck behind a slow allocator) and samples the heap's memory on every tick (~5 ms) of the
  * timed window. The live set peaks mid-window (mstress: large blocks come and go; its
  * rounds are only durationMs / rounds long), while committed memory is a high-water mark
  * that keeps whatever peak it reached: sampling live bytes only every ~100 ms (once per
  * mstress round) missed those peaks and overstated the blowup (measured: 1 worker, peak
  * live 757 KiB at the barriers against 966 KiB within the round).
  */
-class Sampler {
+export class Sampler {
   private readonly timer: NodeJS.Timeout;
   peakCommitted = 0;
   peakLive = 0;
