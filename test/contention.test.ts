@@ -192,3 +192,50 @@ describe('sabmalloc bench argument parsing', () => {
     expect(() => parseBenchArgs(['--bogus'])).toThrow();
   });
 });
+
+describe('baseline ratio per core received', () => {
+  it('divides each run by the cores it got before comparing with the global-lock baseline', async () => {
+    const { computeFigures } = await import('../bench/contention/figures.js');
+    const run = (allocator: string, workers: number, throughput: number, coresUsed: number) =>
+      ({
+        allocator, workload: 'ring', workers, rep: 0, throughput, metric: throughput, coresUsed, otherCores: 0,
+        blowup: 1, blowupExclMetadata: 1, metadataBytes: 0, peakCommittedBytes: 0, peakLiveBytes: 0,
+        locks: {}, threadCacheHits: 0, threadCacheMisses: 0,
+      }) as unknown as import('../bench/contention/types.js').RunRecord;
+    // sabmalloc got 0.4 cores, the baseline 1.0: raw 10M / 4M = 2.5x, per core 25M / 4M = 6.25x
+    const figures = computeFigures(
+      [run('sabmalloc', 8, 10e6, 0.4), run('global-lock', 8, 4e6, 1.0), run('sabmalloc', 8, 12e6, 0.6), run('global-lock', 8, 4e6, 1.0)],
+      ['sabmalloc', 'global-lock'],
+    );
+    const f = figures.find((x) => x.allocator === 'sabmalloc')!;
+    expect(f.ratioToGlobalLock).toBeCloseTo(11 / 4, 6);
+    expect(f.ratioToGlobalLockPerCore).toBeCloseTo(22.5 / 4, 6); // median of 25M and 20M per core
+    expect(figures.find((x) => x.allocator === 'global-lock')!.ratioToGlobalLockPerCore).toBeNull();
+  });
+});
+
+describe('memory sampler', () => {
+  it('samples every tick of the timed window, so a live peak of a few ms is seen', async () => {
+    const { Sampler } = await import('../bench/contention/suite.js');
+    const { CTL_F64, CTL_I32, PHASE_RUNNING, controlViews, createControl, nowAbs } = await import('../bench/contention/control.js');
+    const ctl = controlViews(createControl());
+    ctl.f64[CTL_F64.deadlineAbs] = nowAbs() + 10_000;
+    Atomics.store(ctl.i32, CTL_I32.phase, PHASE_RUNNING);
+    // live is 100 KiB except from 20 to 80 ms after the start: a peak shorter than the old
+    // 100 ms sampling period (which sampled at ~5 ms and ~105 ms and missed it)
+    const t0 = performance.now();
+    let reads = 0;
+    const memory = () => {
+      reads++;
+      const t = performance.now() - t0;
+      return { committed: 600 << 10, live: (t >= 20 && t <= 80 ? 500 : 100) << 10, metadata: 0 };
+    };
+    const heap = { adapter: { memory } } as unknown as import('../bench/contention/adapters/types.js').HeapInstance;
+    const sampler = new Sampler(heap, ctl);
+    while (performance.now() - t0 < 150) await new Promise((r) => setTimeout(r, 5));
+    sampler.stop();
+    expect(reads).toBeGreaterThan(2);
+    expect(sampler.peakLive).toBe(500 << 10);
+    expect(sampler.peakCommitted).toBe(600 << 10);
+  });
+});

@@ -17,6 +17,7 @@ import { describe, expect, it } from 'vitest';
 import { OutOfMemoryError, SharedHeap } from '../src/index.js';
 import { stampBlock, verifyBlock, viewsOf } from '../bench/heap-pattern.js';
 import { CODES, expectThrows } from './helpers/errors.js';
+import { H } from '../src/core/layout.js';
 import { KiB, MiB, expectAllPagesFree, expectPagesAccounted, freeSpans, pagesOf } from './helpers/heap.js';
 
 /** A request that needs exactly `pages` pages as a large block. */
@@ -297,6 +298,25 @@ describe('stats: committed memory is what the heap made resident', () => {
     expect(small).toBeLessThan(heap.stats().metadataReservedBytes + 8 * MiB); // reuses low pages first
     heap.free(small);
     expect(heap.stats().committedBytes).toBe(s1.committedBytes);
+    heap.check();
+  });
+});
+
+describe('page heap: attach while another thread grows the heap', () => {
+  it('accepts a high-water mark read after the commit watermark it was checked against', () => {
+    // readLayout reads COMMITTED_PAGES, then (later) TOUCHED_PAGES. A grow and a carve by
+    // another thread in between show it a TOUCHED_PAGES above the COMMITTED_PAGES it read:
+    // seen in the contention suite as a worker's attach failing with "header word
+    // TOUCHED_PAGES = 514 is out of range (0 .. 512)". Both only rise, so the torn pair is
+    // legitimate; the bound is the capacity. Reproduced here by writing that pair.
+    const heap = SharedHeap.create({ size: 1 * MiB, maxSize: 64 * MiB });
+    const i32 = new Int32Array(heap.buffer);
+    const committed = i32[H.COMMITTED_PAGES]!;
+    i32[H.TOUCHED_PAGES] = committed + 2;
+    expect(SharedHeap.attach(heap.buffer).buffer).toBe(heap.buffer);
+    i32[H.TOUCHED_PAGES] = heap.layout.capacityPages + 1;
+    expect(() => SharedHeap.attach(heap.buffer)).toThrow(/TOUCHED_PAGES/);
+    i32[H.TOUCHED_PAGES] = 0;
     heap.check();
   });
 });

@@ -25,6 +25,26 @@ describe('thread cache', () => {
     heap.check();
   });
 
+  it('never populates or caches a span nobody asked for in a one-object-per-span class', () => {
+    // 128 KiB objects: one per 16-page span, batch 2. Before the cap, the second fetch took
+    // a whole batch (two spans) for one malloc and parked the extra 128 KiB span in the cache.
+    const heap = SharedHeap.create({ size: 64 * MiB });
+    const n = 128 * KiB;
+    const cls = () => heap.stats().sizeClasses.find((c) => c.size === n)!;
+    expect(heap.stats().sizeClasses.find((c) => c.size === n)?.pagesPerSpan).toBeGreaterThan(0);
+    const a = heap.malloc(n);
+    heap.free(a);
+    const b = heap.malloc(n); // from the cache
+    const c = heap.malloc(n); // a fetch: must take one object, from one new span
+    expect(cls().spans, 'spans of the 128 KiB class').toBe(2);
+    expect(cls().freeObjects, 'free 128 KiB objects anywhere').toBe(0);
+    heap.free(b);
+    heap.free(c); // over the list's max length of 1: one block goes back and its span with it
+    expect(cls().spans).toBeLessThanOrEqual(1);
+    expect(heap.stats().threadCacheFreeBytes).toBeLessThanOrEqual(n);
+    heap.check();
+  });
+
   it('stays within the per-thread budget (4 MiB by default)', () => {
     const heap = SharedHeap.create({ size: 64 * MiB });
     const ps = Array.from({ length: 8192 }, () => heap.malloc(1 * KiB)); // 8 MiB

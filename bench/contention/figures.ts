@@ -22,7 +22,14 @@ export function computeFigures(runs: readonly RunRecord[], allocators: readonly 
   const thingId = roleOf('thing');
   const medianTput = new Map<string, number>();
   for (const [k, g] of groups) medianTput.set(k, spreadOf(g.map((r) => r.throughput)).median);
+  const perCore = (g: readonly RunRecord[]): number | null =>
+    medianOrNull(g.map((r) => (r.coresUsed !== null && r.coresUsed > 0 ? r.throughput / r.coresUsed : null)));
 
+  const ratioPerCore = (g: readonly RunRecord[], base: readonly RunRecord[] | undefined): number | null => {
+    const a = perCore(g);
+    const b = base ? perCore(base) : null;
+    return a !== null && b !== null && b > 0 ? a / b : null;
+  };
   const figures: Figure[] = [];
   for (const [k, g] of groups) {
     const { allocator, workload, workers } = g[0];
@@ -53,6 +60,7 @@ export function computeFigures(runs: readonly RunRecord[], allocators: readonly 
       metric: spreadOf(g.map((r) => r.metric)),
       scaling: one ? tput.median / one : null,
       ratioToGlobalLock: glob && allocator !== globalId ? tput.median / glob : null,
+      ratioToGlobalLockPerCore: ratioPerCore(g, globalId && allocator !== globalId ? groups.get(key(globalId, workload, workers)) : undefined),
       ratioToThing: thing && allocator !== thingId ? tput.median / thing : null,
       blowup: spreadOf(g.map((r) => r.blowup)),
       blowupExclMetadata: spreadOf(g.map((r) => r.blowupExclMetadata)),
@@ -208,6 +216,9 @@ export function evaluateTargets(figures: readonly Figure[], scope: TargetScope):
           const sf = fig(def, c.workload, c.workers);
           return [
             r1 !== null ? `at 1 worker (no contention at all) the ratio is ${fx(r1)}x: that is the single-thread cost difference` : '',
+            id === 'vs-global-lock' && sf?.ratioToGlobalLockPerCore != null
+              ? `per core received the ratio is ${fx(sf.ratioToGlobalLockPerCore)}x (median cores: sabmalloc ${fx(sf.coresUsed)}, baseline ${fx(bf?.coresUsed ?? null)}; on a loaded machine each run gets a different share, and the baseline's throughput follows it)`
+              : '',
             sf?.scaling != null ? `sabmalloc scales ${fx(sf.scaling)}x from 1 to ${c.workers} workers` : '',
             bf?.scaling != null ? `${label} scales ${fx(bf.scaling)}x` : '',
             'on 2 cores parallelism alone can add at most 2x over a fully serialised allocator, so the rest must come from the baseline losing time to its lock',

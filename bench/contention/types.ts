@@ -110,6 +110,13 @@ export interface Figure {
   scaling: number | null;
   /** median throughput / median throughput of each baseline at the same count */
   ratioToGlobalLock: number | null;
+  /**
+   * median over repetitions of (throughput / cores used) / the same for the global-lock
+   * baseline: the ratio with each run's share of a loaded machine taken out (a run that got
+   * 0.4 cores and one that got 0.9 are compared per core received). Shown next to
+   * ratioToGlobalLock, which the target is checked on.
+   */
+  ratioToGlobalLockPerCore: number | null;
   ratioToThing: number | null;
   blowup: Spread;
   blowupExclMetadata: Spread;

@@ -402,7 +402,10 @@ export function readLayout(i32: Int32Array): HeapLayout {
   for (const [region, name] of offsets) {
     if (i32[H[name]] !== expected[region]) bad(`region offset ${region} does not match the geometry: header word ${name} = ${i32[H[name]]}, expected ${expected[region]}`);
   }
-  word('TOUCHED_PAGES', 0, committedPages);
+  // Bounded by the capacity, not by committedPages: both watermarks only rise, and a grow
+  // plus a carve by another thread between the two reads can show TOUCHED_PAGES above the
+  // COMMITTED_PAGES read earlier (an attach during growth failed on that).
+  word('TOUCHED_PAGES', 0, capacityPages);
   const needed = bufferBytesFor(expected, pageSize, capacityPages);
   const byteLength = i32.buffer.byteLength;
   if (byteLength < needed) bad(`buffer holds ${byteLength} bytes, the heap needs ${needed} (truncated?)`);

@@ -25,7 +25,13 @@
  *
  * Slow start and release follow gperftools: max length starts at 1, grows by one up to a
  * batch, then by whole batches; a list that overflows releases a batch to the CentralCache
- * and, after more than 3 overflows, shrinks by a batch.
+ * and, after more than 3 overflows, shrinks by a batch. Exception: a class whose span holds
+ * one object (>= 14 KiB with 8 KiB pages) keeps max length 1. Its batch is 2 (gperftools'
+ * minimum), so a second fetch would populate a second span nobody asked for and a cache
+ * could park two spans per class (2 x 256 KiB at the top): measured on mstress, such
+ * cached spans were up to a quarter of a 1-worker run's committed bytes. Kept at 1, a
+ * fetch populates exactly the span it serves, and a second free of the class sends one
+ * block back (not a batch into the TransferCache), whose span returns to the PageHeap at once.
  */
 
 import { HeapCorruptionError } from './errors.js';
@@ -66,6 +72,8 @@ export class ThreadCache {
   private declare readonly central: CentralCache;
   private declare readonly sizeOf: Int32Array;
   private declare readonly batchOf: Int32Array;
+  /** Largest max length of each class's list: 1 for one-object spans, else unbounded (slow paths only). */
+  private declare readonly lengthCapOf: Int32Array;
   private declare readonly numClasses: number;
   private declare readonly key: number;
   private declare readonly base: number;
@@ -105,6 +113,8 @@ export class ThreadCache {
     this.central = central;
     this.sizeOf = table.sizeOf;
     this.batchOf = table.batchOf;
+    this.lengthCapOf = new Int32Array(table.count);
+    for (let c = 1; c < table.count; c++) this.lengthCapOf[c] = table.classes[c]!.objectsPerSpan === 1 ? 1 : MAX_LIST_LENGTH;
     this.numClasses = table.count;
     this.key = L.key;
     this.base = mem.base;
@@ -275,7 +285,9 @@ export class ThreadCache {
       this.capacityBytes += (maxLength + 1) * this.sizeOf[cls]!;
     }
     const oldMax = maxLength;
-    if (maxLength < batch) maxLength++;
+    const cap = this.lengthCapOf[cls]!;
+    if (maxLength >= cap) maxLength = cap;
+    else if (maxLength < batch) maxLength++;
     else {
       maxLength = Math.min(maxLength + batch, MAX_LIST_LENGTH);
       maxLength -= maxLength % batch;
@@ -316,10 +328,13 @@ export class ThreadCache {
   private listTooLong(cls: number): void {
     const batch = this.batchOf[cls]!;
     const length = this.i32[this.lengths + cls]!;
-    this.releaseToCentral(cls, Math.min(length, batch), true);
+    const cap = this.lengthCapOf[cls]!;
+    // A capped class gives back only the overflow (one block, which is one span: it goes
+    // to its span and on to the PageHeap, not parked as a batch in the TransferCache).
+    this.releaseToCentral(cls, cap < batch ? length - cap : Math.min(length, batch), true);
     const maxLength = this.i32[this.maxLengths + cls]!;
     if (maxLength < batch) {
-      this.setMaxLength(cls, maxLength, maxLength + 1);
+      if (maxLength < this.lengthCapOf[cls]!) this.setMaxLength(cls, maxLength, maxLength + 1);
     } else if (maxLength > batch) {
       const overages = this.i32[this.overages + cls]! + 1;
       if (overages > MAX_OVERAGES) {
