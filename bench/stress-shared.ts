@@ -316,3 +316,8 @@ export interface OpCounts {
 }
 
 export const OP_COUNT_KEYS: readonly (keyof OpCounts)[] = ['ops', 'allocs', 'frees', 'remoteFrees', 'reallocs', 'handoffs', 'oom', 'bytesAllocated'];
+
+/** Every op counter at zero (a worker's and the summary's starting point). */
+export function zeroOpCounts(): OpCounts {
+  return { ops: 0, allocs: 0, frees: 0, remoteFrees: 0, reallocs: 0, handoffs: 0, oom: 0, bytesAllocated: 0 };
+}

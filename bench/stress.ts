@@ -53,7 +53,7 @@ import {
   type ControlViews,
   type SizeMix,
 } from './stress-shared.js';
-import { OP_COUNT_KEYS, type OpCounts } from './stress-shared.js';
+import { OP_COUNT_KEYS, zeroOpCounts, type OpCounts } from './stress-shared.js';
 import type { ControlRef, DrainTask, StressFailure, StressTask, WorkCounts } from '../workers/stress-worker.js';
 import { describeRace, RACE_SIZES, RC, raceLayout, raceTotals, type RaceCounts, type RaceTotals, type RaceSize, type RaceTask, type WatchdogTask } from './stress-race.js';
 
@@ -671,19 +671,12 @@ function emptySummary(o: ResolvedStressOptions, heap: SharedHeap): StressSummary
     failures: [],
     options: o,
     rounds: 0,
-    ops: 0,
-    allocs: 0,
-    frees: 0,
-    remoteFrees: 0,
-    reallocs: 0,
-    handoffs: 0,
-    oom: 0,
-    bytesAllocated: 0,
+    ...zeroOpCounts(),
     workMs: 0,
     elapsedMs: 0,
     opsPerSec: 0,
     peakLiveBytes: 0,
-    peakCommittedBytes: heap.buffer.byteLength,
+    peakCommittedBytes: heap.stats().committedBytes,
     peakLiveBlocks: 0,
     growCount: 0,
     heapBytes: 0,
@@ -779,7 +772,7 @@ async function runMisuse(
       ops: Atomics.load(rc, RC.PHASE_NO),
       opsPerSec: 0,
       liveBytes: 0,
-      committedBytes: heap.buffer.byteLength,
+      committedBytes: heap.stats().committedBytes,
       workersDone: 0,
       workers: o.workers,
     });

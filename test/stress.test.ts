@@ -55,6 +55,10 @@ describe('stress runner', () => {
     expect(s.reallocs).toBeGreaterThan(0);
     expect(s.growCount).toBe(0);
     expect(s.locks?.central.acquisitions).toBeGreaterThan(0);
+    // Committed is what the heap made resident (live budget: 40% of the heap), not the
+    // buffer, which reserves every page plus the metadata.
+    expect(s.peakCommittedBytes).toBeGreaterThan(0);
+    expect(s.peakCommittedBytes).toBeLessThan(s.heapBytes);
   }, 180_000);
 
   // The heap grows while the workers allocate: this run found the thread cache writing

@@ -40,7 +40,7 @@ import {
   type SizeMix,
   type Stamp,
 } from '../bench/stress-shared.js';
-import type { OpCounts } from '../bench/stress-shared.js';
+import { zeroOpCounts, type OpCounts } from '../bench/stress-shared.js';
 
 export { OP_COUNT_KEYS, type OpCounts } from '../bench/stress-shared.js';
 
@@ -114,7 +114,8 @@ class Session {
   readonly owner: number;
   readonly sb: number;
   readonly name: string;
-  u32: Uint32Array;
+  /** This worker's view of the whole heap (the buffer reserves every page: it never changes). */
+  readonly u32: Uint32Array;
 
   constructor(ref: ControlRef, worker: number, name: string) {
     this.heap = SharedHeap.attach(ref.buffer);
@@ -129,23 +130,11 @@ class Session {
       worker,
       threadId,
       slot: this.heap.threadSlot,
-      ops: 0,
-      allocs: 0,
-      frees: 0,
-      remoteFrees: 0,
-      reallocs: 0,
-      handoffs: 0,
-      oom: 0,
-      bytesAllocated: 0,
+      ...zeroOpCounts(),
       failures: [],
     };
   }
 
-  /** A fixed-length view covering [0, end) (views over a growable buffer are refreshed lazily). */
-  view(end: number): Uint32Array {
-    if (end > this.u32.length * 4) this.u32 = new Uint32Array(this.buffer, 0, this.buffer.byteLength >>> 2);
-    return this.u32;
-  }
 
   classOf(usable: number | undefined): string {
     if (usable === undefined) return 'unknown';
@@ -189,7 +178,7 @@ class Session {
     const usable = this.usable(token, when);
     if (usable === undefined) return undefined;
     const p = tokenPtr(token);
-    const u32 = this.view(p + usable);
+    const u32 = this.u32;
     const requested = u32[(p >>> 2) + 3]!;
     const s: Stamp = { p, gen: tokenGen(token), owner: tokenOwner(token), requested };
     let bad: string | null;
@@ -303,7 +292,7 @@ export function stress(t: StressTask): WorkCounts {
     }
     gen = (gen + 1) & GEN_MASK;
     const tok = makeToken(p, s.owner, gen);
-    stampBlock(s.view(p + usable), p, { p, gen, owner: s.owner, requested: size }, t.salt);
+    stampBlock(s.u32, p, { p, gen, owner: s.owner, requested: size }, t.salt);
     table[base + n++] = tok;
     f64[sb + WS.LIVE_BYTES]! += usable;
     f64[sb + WS.INTENT_OP] = Intent.NONE;
@@ -374,7 +363,7 @@ export function stress(t: StressTask): WorkCounts {
       return false;
     }
     // The contents moved with the block: the old stamp, up to the new size.
-    const bad = verifyStamp(s.view(q + qUsable), q, old, t.salt, size & ~3);
+    const bad = verifyStamp(s.u32, q, old, t.salt, size & ~3);
     if (bad !== null) {
       s.fail({
         kind: 'corrupt',
@@ -511,7 +500,7 @@ export function runOps(t: FuzzTask): FuzzResult {
     gen = (gen + 1) & GEN_MASK;
     const usable = heap.usableSize(p);
     if (p <= 0 || p % 16 !== 0 || usable < size) throw new Error(`block ${p} of usableSize ${usable} for ${size} bytes`);
-    stampBlock(s.view(p + usable), p, { p, gen, owner: s.owner, requested: Math.max(1, size) }, t.salt);
+    stampBlock(s.u32, p, { p, gen, owner: s.owner, requested: Math.max(1, size) }, t.salt);
     live.push(makeToken(p, s.owner, gen));
     c.allocs++;
   };
@@ -553,7 +542,7 @@ export function runOps(t: FuzzTask): FuzzResult {
           const p = tokenPtr(tok);
           const old: Stamp = { p, gen: tokenGen(tok), owner: tokenOwner(tok), requested: s.u32[(p >>> 2) + 3]! };
           const q = heap.realloc(p, o.size);
-          const bad = verifyStamp(s.view(q + heap.usableSize(q)), q, old, t.salt, o.size & ~3);
+          const bad = verifyStamp(s.u32, q, old, t.salt, o.size & ~3);
           if (bad !== null) {
             s.fail({ kind: 'corrupt', pointer: q, sizeClass: s.classOf(heap.usableSize(q)), allocatedBy: ownerName(old.owner), detail: `realloc ${p} -> ${q}: ${bad}` });
             break;
