@@ -458,12 +458,18 @@ async function writeResults(report: LockBenchReport, outDir: string, name: strin
       throughput,
       await lineChartSvg({
         title: `Lock throughput vs workers, ${csLabel}`,
-        subtitle: sub,
+        subtitle: o.reps > 1 ? `${sub}, bars: min..max` : sub,
         xLabel: 'workers',
         yLabel: 'acquisitions / s',
         logX: true,
         logY: true,
-        series: series((p) => p.throughput),
+        // The spread bar of each point is the min..max over its repetitions.
+        series: series((p) => p.throughput).map((s) => ({
+          ...s,
+          spread: pts
+            .filter((p) => p.kind === s.name && p.throughputReps.length > 1)
+            .map((p) => [p.workers, Math.min(...p.throughputReps), Math.max(...p.throughputReps)] as const),
+        })),
       }),
     );
     const fairness = join(outDir, `${name}-fairness-cs${cs}.svg`);
