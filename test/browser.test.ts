@@ -7,10 +7,13 @@
  * proves it.
  *
  * Drives the page as a person would (workload, workers, Run) and reads `window.sabLab`
- * for the assertions. Needs the page bundles: `npm test` builds them first. Saves the
- * README's screenshot, bench/results/lab-web.png, after a last larson run.
+ * for the assertions. Needs the page bundles: `npm test` builds them first. Takes a
+ * screenshot after a last larson run: into the OS temp directory, so `npm test` leaves the
+ * working tree clean, or over the README's bench/results/lab-web.png with
+ * SABMALLOC_UPDATE_SCREENSHOT=1 (`SABMALLOC_UPDATE_SCREENSHOT=1 npx vitest run test/browser.test.ts`).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../bench/web/build.js';
@@ -98,8 +101,13 @@ describe('web lab in headless Chromium', () => {
     expect(view.checks[view.checks.length - 1]!.ok).toBe(true);
     expect(view.finalMap?.drawnOncePages).toBe(view.finalMap?.totalPages);
     expect(lab.consoleErrors).toEqual([]);
-    const out = join(packageRoot(), 'bench', 'results');
+    const out =
+      process.env.SABMALLOC_UPDATE_SCREENSHOT === '1'
+        ? join(packageRoot(), 'bench', 'results')
+        : mkdtempSync(join(tmpdir(), 'sabmalloc-lab-web-'));
     mkdirSync(out, { recursive: true });
-    await lab.page.screenshot({ path: join(out, 'lab-web.png'), fullPage: true });
+    const png = join(out, 'lab-web.png');
+    await lab.page.screenshot({ path: png, fullPage: true });
+    expect(statSync(png).size).toBeGreaterThan(10_000);
   }, RUN_TIMEOUT_MS + 10_000);
 });
