@@ -124,6 +124,23 @@ describe('hardening: false', () => {
     heap.check();
   });
 
+  it('the unvalidated free still refuses addresses outside the pages: metadata, the buffer end, 2^32 - 16', () => {
+    // freeRaw's range test works on granule indexes (p below the pages wraps past the end):
+    // whatever the address, a stray value must not write metadata.
+    const heap = SharedHeap.create({ size: 8 * MiB, hardening: false });
+    const pagesStart = new Int32Array(heap.buffer)[H.PAGES_OFF]!;
+    const live = heap.malloc(64);
+    new Uint8Array(heap.buffer).fill(7, live, live + 64);
+    for (const p of [16, pagesStart - 16, heap.buffer.byteLength, 2 ** 32 - 16]) {
+      expect(() => heap.free(p), `free(${p})`).toThrow(InvalidPointerError);
+    }
+    heap.check();
+    expect(new Uint8Array(heap.buffer).subarray(live, live + 64).every((b) => b === 7)).toBe(true);
+    heap.free(live);
+    heap.check();
+    heap.detach();
+  });
+
   it('a header whose key and hardening flag disagree is refused', () => {
     for (const hardening of [true, false]) {
       const heap = SharedHeap.create({ size: 1 * MiB, hardening });

@@ -162,7 +162,7 @@ export class SharedHeap {
       const p = this.threadCache.allocate(this.classOf[(n + 15) >>> 4]!);
       if (p !== 0) return p;
     }
-    return this.mallocSlow(n);
+    return this.mallocSlow(n) >>> 0;
   }
 
   /** Frees a block from malloc/calloc/realloc (any thread's); free(0) does nothing. */
@@ -641,7 +641,7 @@ class UnhardenedHeap extends SharedHeap {
       const p = this.threadCache.allocateRaw(this.classOf[(n + 15) >>> 4]!);
       if (p !== 0) return p;
     }
-    return this.mallocSlow(n);
+    return this.mallocSlow(n) >>> 0;
   }
 
   override free(p: number): void {

@@ -75,7 +75,13 @@ export class ThreadCache {
   /** Largest max length of each class's list: 1 for one-object spans, else unbounded (slow paths only). */
   private declare readonly lengthCapOf: Int32Array;
   private declare readonly numClasses: number;
-  private declare readonly key: number;
+  /**
+   * 1: safe-linked lists (hardened heap), 0: plain links (`hardening: false`). The key
+   * itself is not a field: a random int32 fits a Smi only half the time, and one heap
+   * whose key does not makes V8 store the field boxed (a HeapNumber) in every ThreadCache
+   * of the process, so the fast path reads the key from its header word (u32[H.KEY]).
+   */
+  private declare readonly hardened: number;
   private declare readonly base: number;
   private declare readonly pageShift: number;
   /** Int32/Uint32 index of this slot's first word. */
@@ -99,8 +105,8 @@ export class ThreadCache {
   private mallocs = 0;
   private frees = 0;
   private declare readonly f64: Float64Array;
-  /** One past the last byte the views cover. */
-  private declare readonly limit: number;
+  /** 16-byte granules from base to one past the last byte the views cover (< 2^28: a Smi). */
+  private declare readonly granules: number;
   /** Upper bound of the bytes this cache can hold: sum of (max length + 1) * size over used classes. */
   private capacityBytes = 0;
   /** used[c] = 1 once class c has been fetched by this thread (owner-local). */
@@ -116,7 +122,7 @@ export class ThreadCache {
     this.lengthCapOf = new Int32Array(table.count);
     for (let c = 1; c < table.count; c++) this.lengthCapOf[c] = table.classes[c]!.objectsPerSpan === 1 ? 1 : MAX_LIST_LENGTH;
     this.numClasses = table.count;
-    this.key = L.key;
+    this.hardened = L.key === 0 ? 0 : 1;
     this.base = mem.base;
     this.pageShift = mem.pageShift;
     this.slotWord = slotWordOf(L, slot);
@@ -134,7 +140,7 @@ export class ThreadCache {
     this.shadowAt = L.shadow;
     this.pageClassAt = L.pageClass;
     this.f64 = mem.f64;
-    this.limit = mem.limit;
+    this.granules = Math.floor((mem.limit - mem.base) / 16);
     this.used = new Uint8Array(table.count);
   }
 
@@ -159,10 +165,10 @@ export class ThreadCache {
     const u8 = this.u8;
     const hw = (this.heads + cls) | 0;
     const head = u32[hw]!;
-    if (head === 0) return this.fetchFromCentral(cls);
+    if (head === 0) return this.fetchFromCentral(cls) >>> 0;
     // decodeLink, inlined by hand: an imported function is reached through a module
     // binding cell that the JIT re-checks on every call.
-    const next = (u32[head >>> 2]! ^ this.key ^ Math.imul(head, -1640531535 /* LINK_MIX */)) >>> 0;
+    const next = (u32[head >>> 2]! ^ u32[11 /* H.KEY */]! ^ Math.imul(head, -1640531535 /* LINK_MIX */)) >>> 0;
     if (next !== 0) {
       const rel = next - this.base;
       if ((next & 15) !== 0 || u8[(this.shadowAt + (rel >>> 4)) | 0] !== Shadow.FREE || u8[(this.pageClassAt + (rel >>> this.pageShift)) | 0] !== cls) {
@@ -184,10 +190,16 @@ export class ThreadCache {
    * out why.
    */
   free(p: number): boolean {
-    if ((p >>> 0) !== p || (p & 15) !== 0 || p < this.base || p >= this.limit) return false;
-    const rel = p - this.base;
+    // The range test on the granule index (< 2^28, a Smi) rather than on p (up to 2^32):
+    // base <= p < limit compared as numbers goes through float64 as soon as any caller has
+    // passed a non-Smi p (a pointer kept in a Float64Array), which every heap's fast path
+    // then pays. A p below base wraps to a granule index past the end.
+    if ((p >>> 0) !== p || (p & 15) !== 0) return false;
+    const rel = (p - this.base) >>> 0;
+    const g = rel >>> 4;
+    if (g >= this.granules) return false;
     const u8 = this.u8;
-    if (u8[(this.shadowAt + (rel >>> 4)) | 0] !== Shadow.ALLOCATED) return false;
+    if (u8[(this.shadowAt + g) | 0] !== Shadow.ALLOCATED) return false;
     const cls = u8[(this.pageClassAt + (rel >>> this.pageShift)) | 0]!;
     if (cls === 0) return false;
     this.pushLinked(p, cls);
@@ -202,7 +214,7 @@ export class ThreadCache {
     const u32 = this.u32;
     const hw = (this.heads + cls) | 0;
     const head = u32[hw]!;
-    if (head === 0) return this.fetchFromCentral(cls);
+    if (head === 0) return this.fetchFromCentral(cls) >>> 0;
     this.u8[(this.shadowAt + ((head - this.base) >>> 4)) | 0] = Shadow.ALLOCATED;
     u32[hw] = u32[head >>> 2]!;
     u32[(this.lengths + cls) | 0]--;
@@ -217,8 +229,10 @@ export class ThreadCache {
    * SHADOW byte is still written, so check(), recovery and realloc see the true state.
    */
   freeRaw(p: number): boolean {
-    if ((p >>> 0) !== p || (p & 15) !== 0 || p < this.base || p >= this.limit) return false;
-    const cls = this.u8[(this.pageClassAt + ((p - this.base) >>> this.pageShift)) | 0]!;
+    if ((p >>> 0) !== p || (p & 15) !== 0) return false;
+    const rel = (p - this.base) >>> 0; // range test as in free()
+    if (rel >>> 4 >= this.granules) return false;
+    const cls = this.u8[(this.pageClassAt + (rel >>> this.pageShift)) | 0]!;
     if (cls === 0) return false;
     this.pushRaw(p, cls);
     return true;
@@ -226,12 +240,12 @@ export class ThreadCache {
 
   /** Slow paths' pop of list cls, in the heap's link mode (0: out of memory). */
   pop(cls: number): number {
-    return this.key === 0 ? this.allocateRaw(cls) : this.allocate(cls);
+    return this.hardened === 0 ? this.allocateRaw(cls) : this.allocate(cls);
   }
 
   /** Pushes an allocated small block (already validated) onto list cls (slow paths). */
   deallocate(p: number, cls: number): void {
-    if (this.key === 0) this.pushRaw(p, cls);
+    if (this.hardened === 0) this.pushRaw(p, cls);
     else this.pushLinked(p, cls);
   }
 
@@ -240,7 +254,7 @@ export class ThreadCache {
     const u32 = this.u32;
     const hw = (this.heads + cls) | 0;
     // encodeLink, inlined
-    this.push(p, cls, hw, (u32[hw]! ^ this.key ^ Math.imul(p, -1640531535 /* LINK_MIX */)) >>> 0);
+    this.push(p, cls, hw, (u32[hw]! ^ u32[11 /* H.KEY */]! ^ Math.imul(p, -1640531535 /* LINK_MIX */)) >>> 0);
   }
 
   /** Push with a plain link (`hardening: false`). */
