@@ -37,7 +37,7 @@ import {
 import type { StressTask, WorkCounts } from '../workers/stress-worker.js';
 
 const RUNS = Number(process.env.KILLED_RUNS ?? 200);
-const PAIR = process.env.KILLED_LOCKS?.split('/') as [LockKind, LockKind] | undefined;
+const PAIR = process.env.KILLED_LOCKS ? (process.env.KILLED_LOCKS.split('/') as [LockKind, LockKind]) : undefined;
 const SEED = Number(process.env.KILLED_SEED ?? 0xdead);
 const WORKERS = 4;
 const SURVIVOR_OPS = 300;
