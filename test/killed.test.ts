@@ -12,6 +12,11 @@
  * included: a worker killed while queued for a ticket or MCS lock has its turn passed on.
  * Plain worker_threads Workers (test/fixtures/killable-worker.ts) so the test owns terminate();
  * the three survivors are reused from run to run, only the dead worker is replaced.
+ *
+ * Knobs for hunting a rare hang by brute force (bench/results/killed-hang.md); the defaults
+ * are what `npm test` runs: KILLED_RUNS=n (200), KILLED_LOCKS=central/pageHeap (e.g.
+ * ttas/ttas; default: cycle through every pair), KILLED_SEED=n (0xdead: which worker dies
+ * how and when), KILLED_TIMEOUT=ms (the file's backstop, 1200000).
  */
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,7 +24,7 @@ import { formatFailure, freeHeld, inFlightBlocks } from '../bench/stress.js';
 import { SharedHeap } from '../src/index.js';
 import type { RecoveryReport } from '../src/core/recovery.js';
 import { CENTRAL_WORDS, H, S, slotWordOf } from '../src/core/layout.js';
-import { LOCK_KINDS, LockNode, holderOf, lockKindFromCode } from '../src/locks/index.js';
+import { LOCK_KINDS, LockNode, holderOf, lockKindFromCode, type LockKind } from '../src/locks/index.js';
 import {
   CW,
   controlLayout,
@@ -31,7 +36,9 @@ import {
 } from '../bench/stress-shared.js';
 import type { StressTask, WorkCounts } from '../workers/stress-worker.js';
 
-const RUNS = 200;
+const RUNS = Number(process.env.KILLED_RUNS ?? 200);
+const PAIR = process.env.KILLED_LOCKS ? (process.env.KILLED_LOCKS.split('/') as [LockKind, LockKind]) : undefined;
+const SEED = Number(process.env.KILLED_SEED ?? 0xdead);
 const WORKERS = 4;
 const SURVIVOR_OPS = 300;
 const MiB = 1024 * 1024;
@@ -142,7 +149,7 @@ describe('killed workers', () => {
   it(
     `${RUNS} runs, one worker killed at a random moment in each: the rest finish, check() passes`,
     async () => {
-      const next = prng(0xdead);
+      const next = prng(SEED);
       const tally: Record<How, number> = { terminate: 0, 'terminate-early': 0, throw: 0, exit: 0 };
       let killedMidRun = 0;
       let locksReleased = 0;
@@ -150,6 +157,9 @@ describe('killed workers', () => {
       let cachedReturned = 0;
       let inFlightFreed = 0;
       let lost = 0;
+      // Slowest survivors (ms from handing out the tasks until all three answered): how
+      // close a loaded machine comes to the 60 s hang guard (bench/results/killed-hang.md).
+      let slowest = { ms: 0, run: '' };
       const layout = controlLayout(WORKERS, 16, 16);
 
       const watchdog = startWatchdog();
@@ -160,7 +170,9 @@ describe('killed workers', () => {
           const how: How = r < 10 ? 'terminate-early' : r < 70 ? 'terminate' : r < 85 ? 'throw' : 'exit';
           tally[how]++;
           const victim = next() % WORKERS;
-          const kinds = `central ${LOCK_KINDS[run % 6]}, page heap ${LOCK_KINDS[Math.floor(run / 6) % 6]}`;
+          const central = PAIR?.[0] ?? LOCK_KINDS[run % 6]!;
+          const pageHeap = PAIR?.[1] ?? LOCK_KINDS[Math.floor(run / 6) % 6]!;
+          const kinds = `central ${central}, page heap ${pageHeap}`;
           const what = `run ${run} (${how} worker ${victim}, ${kinds})`;
           // A fixed heap: growth under concurrency is excluded until its known corruption is fixed.
           const heap = SharedHeap.create({
@@ -168,7 +180,7 @@ describe('killed workers', () => {
             maxThreads: 16,
             // Every pair of lock kinds (queue locks included: a thread killed while queued for
             // one has its turn passed on by recover()).
-            locks: { central: LOCK_KINDS[run % 6], pageHeap: LOCK_KINDS[Math.floor(run / 6) % 6] },
+            locks: { central, pageHeap },
           });
           const ctrl = heap.malloc(layout.bytes);
           new Uint8Array(heap.buffer, ctrl, layout.bytes).fill(0);
@@ -184,7 +196,7 @@ describe('killed workers', () => {
             worker: w,
             ops: w === victim ? 0 : SURVIVOR_OPS, // the victim works until it dies (or STOP)
             deadline: Date.now() + 20_000,
-            seed: deriveSeed(0xdead, run, w),
+            seed: deriveSeed(SEED, run, w),
             sizes: 'mixed',
             remoteFreeRate: 0.5,
             reallocRate: 0.1,
@@ -201,6 +213,7 @@ describe('killed workers', () => {
             watchdog.beat();
             return code;
           });
+          const started = performance.now();
           const results = slots.map((s, w) => s.run(task(w)));
           const victimDone = results[victim]!.then(
             () => false,
@@ -224,6 +237,8 @@ describe('killed workers', () => {
           const survivors = await bounded(Promise.all(results.filter((_, w) => w !== victim)), 60_000, `${what}: survivors`, () =>
             lockState(heap, cv),
           );
+          const took = performance.now() - started;
+          if (took > slowest.ms) slowest = { ms: Math.round(took), run: what };
           Atomics.store(cv.i32, CW.STOP, 1); // a victim that outlived its death op stops now
           const died = await bounded(victimDone, 30_000, `${what}: victim`);
           if (died) {
@@ -262,11 +277,12 @@ describe('killed workers', () => {
       expect(killedMidRun, JSON.stringify(tally)).toBeGreaterThanOrEqual(RUNS * 0.75);
       console.log(
         `killed-worker runs: ${JSON.stringify(tally)}, killed mid-run ${killedMidRun}, locks released ${locksReleased}, ` +
-          `writes undone ${writesUndone}, cached objects returned ${cachedReturned}, in-flight blocks freed ${inFlightFreed}, lost ${lost}`,
+          `writes undone ${writesUndone}, cached objects returned ${cachedReturned}, in-flight blocks freed ${inFlightFreed}, lost ${lost}; ` +
+          `slowest survivors ${slowest.ms} ms (${slowest.run})`,
       );
     },
     // A backstop only: every run has its own 60 s hang guards, and 200 runs take 2-3 min idle
     // but over 5 min when the machine is loaded (load 30-60 while other suites run).
-    1_200_000,
+    Number(process.env.KILLED_TIMEOUT ?? 1_200_000),
   );
 });
