@@ -30,8 +30,11 @@
  *                                           first and last page of free spans)
  *  regionOff.pageClass    PAGECLASS         Uint8 per page index -> size class of the in-use
  *                                           small span holding it, 0 otherwise
- *  regionOff.shadow       SHADOW            Uint8 per 16-byte granule of the pages region:
- *                                           block state at each block start (`Shadow`)
+ *  regionOff.shadowMap    SHADOW MAP        1 bit per SHADOW chunk (4 KiB of SHADOW = 64 KiB of
+ *                                           pages): set before any byte of the chunk is first
+ *                                           written, never cleared (see SHADOW_CHUNK_SHIFT)
+ *  regionOff.shadow       SHADOW (4 KiB     Uint8 per 16-byte granule of the pages region:
+ *                         aligned)          block state at each block start (`Shadow`)
  *  pagesOff (page aligned) PAGES            the heap proper: capacityPages pages reserved
  *                                           (the buffer ends here); the first committedPages
  *                                           (the commit watermark) are in the heap, the rest
@@ -54,6 +57,9 @@
  *   lock (txn.ts), so a thread that dies inside a critical section can be rolled back.
  * - SHADOW of a small block: whoever owns the block (the application thread that holds it
  *   allocated, or the cache tier that holds it free).
+ * - SHADOW MAP: set-only bits (Atomics.or) by whoever is about to write a SHADOW chunk for
+ *   the first time (PageHeap carve of a large span, CentralCache populate); a chunk whose bit
+ *   is clear has never been written, so it is all NONE and not resident.
  */
 
 import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, lockKindFromCode } from '../locks/lock.js';
@@ -61,10 +67,18 @@ import { InvalidHeapError } from './errors.js';
 import { sizeClassTable } from './sizeclasses.js';
 
 export const MAGIC = 0x4d424153; // 'SABM'
-/** 2: the buffer is a plain SharedArrayBuffer reserving every page up to CAPACITY_PAGES;
+/** 3: a SHADOW MAP region (bits of SHADOW chunks ever written) and a 4 KiB aligned SHADOW.
+ * 2: the buffer is a plain SharedArrayBuffer reserving every page up to CAPACITY_PAGES;
  * COMMITTED_PAGES is the commit watermark inside it, TOUCHED_PAGES the high-water mark of
  * pages handed out (1: a growable buffer of exactly the committed pages). */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
+/**
+ * SHADOW chunk = 2^12 granules = 4 KiB of SHADOW (one OS page, the region being 4 KiB
+ * aligned) = 64 KiB of pages. The SHADOW MAP keeps one bit per chunk so that stats() can
+ * count the SHADOW that has really been written (a large block writes one granule of its
+ * chunks, not 1/16 of its pages) and clearShadow() can skip chunks never written.
+ */
+export const SHADOW_CHUNK_SHIFT = 12;
 export const HEADER_BYTES = 4096;
 
 /** Header words (Int32 indexes). */
@@ -102,6 +116,7 @@ export const H = {
   SLOT_SEQ: 30, // round-robin hint for slot search (Atomics)
   PROBE: 31, // bumped by attach() to tell a heap from a byte copy of it (Atomics)
   TOUCHED_PAGES: 32, // high-water mark: 1 + the last page index ever handed out (<= COMMITTED_PAGES)
+  SHADOW_MAP_OFF: 33,
 } as const;
 
 export const Flag = {
@@ -315,6 +330,7 @@ export interface RegionOffsets {
   spans: number;
   pageMap: number;
   pageClass: number;
+  shadowMap: number;
   shadow: number;
   pages: number;
 }
@@ -335,9 +351,17 @@ export function computeRegions(g: Geometry): RegionOffsets {
   const spans = take(g.capacityPages * SPAN_WORDS * 4);
   const pageMap = take(g.capacityPages * 4);
   const pageClass = take(g.capacityPages);
+  const shadowMap = take(shadowMapWords(g.capacityPages, g.pageSize) * 4);
+  off = align(off, 4096);
   const shadow = take((g.capacityPages * g.pageSize) / 16);
   const pages = align(off, g.pageSize);
-  return { pageHeap, globalLock, central, slots, slotBytes, spans, pageMap, pageClass, shadow, pages };
+  return { pageHeap, globalLock, central, slots, slotBytes, spans, pageMap, pageClass, shadowMap, shadow, pages };
+}
+
+/** Int32 words of the SHADOW MAP for a heap of capacityPages pages. */
+export function shadowMapWords(capacityPages: number, pageSize: number): number {
+  const chunks = Math.ceil((capacityPages * pageSize) / 16 / 2 ** SHADOW_CHUNK_SHIFT);
+  return Math.ceil(chunks / 32);
 }
 
 /** Everything a thread needs to find its way in a heap, read back from the header. */
@@ -397,6 +421,7 @@ export function readLayout(i32: Int32Array): HeapLayout {
     ['spans', 'SPANS_OFF'],
     ['pageMap', 'PAGEMAP_OFF'],
     ['pageClass', 'PAGECLASS_OFF'],
+    ['shadowMap', 'SHADOW_MAP_OFF'],
     ['shadow', 'SHADOW_OFF'],
   ];
   for (const [region, name] of offsets) {
@@ -466,6 +491,7 @@ export function writeHeader(i32: Int32Array, f: HeaderFields): void {
   i32[H.SPANS_OFF] = r.spans;
   i32[H.PAGEMAP_OFF] = r.pageMap;
   i32[H.PAGECLASS_OFF] = r.pageClass;
+  i32[H.SHADOW_MAP_OFF] = r.shadowMap;
   i32[H.SHADOW_OFF] = r.shadow;
   i32[H.CENTRAL_WORDS] = CENTRAL_WORDS;
   i32[H.TC_TOTAL_BUDGET] = f.tcTotalBudget;

@@ -8,7 +8,7 @@
  */
 
 import { summarizeLockStats, type LockKind, type LockStatsSummary } from '../locks/index.js';
-import { centralWordOf, H, PH, S, slotF64Of, SlotState, slotWordOf, SP, SPAN_WORDS, SpanState, type HeapLayout, CC } from './layout.js';
+import { centralWordOf, H, PH, S, shadowMapWords, slotF64Of, SlotState, slotWordOf, SP, SPAN_WORDS, SpanState, type HeapLayout, CC } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import type { SizeClassTable } from './sizeclasses.js';
 import type { SpanTable } from './span.js';
@@ -102,22 +102,40 @@ function osPages(from: number, bytes: number): number {
  * Metadata the heap has touched with `touched` pages handed out and `committed` pages in
  * the heap: everything before the span records (header, page heap, global lock, central
  * caches, thread slots), the share of each per-page region that covers the touched pages,
- * the record and first PageMap word of the free span starting there, and the PageMap
- * word of the last committed page (free spans map both ends).
+ * the record and first PageMap word of the free span starting there, the PageMap word of
+ * the last committed page (free spans map both ends), the SHADOW MAP words of the touched
+ * pages, and each SHADOW chunk (one 4 KiB OS page) whose SHADOW MAP bit is set: a chunk is
+ * marked before its first write (pageheap.ts), so an unmarked one was never written. Small
+ * spans write a granule per object (all chunks of spans of objects < 64 KiB), a large
+ * block one granule, so the SHADOW of large blocks is not 1/16 of their pages.
  * Page indexes above the watermark are never written (growth finds them zero).
  */
-export function metadataTouched(L: HeapLayout, touched: number, committed: number): number {
+export function metadataTouched(L: HeapLayout, i32: Int32Array, touched: number, committed: number): number {
   // The free span starting at `touched` has its record and first PageMap word written.
   const withTail = Math.min(committed, touched + 1);
   const tail = committed > withTail ? osPages(L.pageMap + (committed - 1) * 4, 4) : 0;
+  const mapWords = Math.min(shadowMapWords(L.capacityPages, L.pageSize), shadowMapWords(touched, L.pageSize));
+  let chunks = 0;
+  for (let w = L.shadowMap >>> 2, end = w + mapWords; w < end; w++) chunks += popcount(i32[w]!);
   return (
     osPages(0, L.spans) +
     osPages(L.spans, withTail * SPAN_WORDS * 4) +
     osPages(L.pageMap, withTail * 4) +
     osPages(L.pageClass, touched) +
-    osPages(L.shadow, (touched * L.pageSize) / 16) +
+    osPages(L.shadowMap, mapWords * 4) +
+    chunks * OS_PAGE +
     tail
   );
+}
+
+function popcount(v: number): number {
+  let x = v >>> 0;
+  let n = 0;
+  while (x !== 0) {
+    x &= x - 1;
+    n++;
+  }
+  return n;
 }
 
 export function collectStats(heap: SharedHeap): HeapStats {
@@ -130,7 +148,7 @@ export function collectStats(heap: SharedHeap): HeapStats {
   const pageSize = L.pageSize;
   const committedPages = mem.committedPages();
   const touchedPages = Math.min(committedPages, i32[H.TOUCHED_PAGES]!);
-  const metadata = metadataTouched(L, touchedPages, committedPages);
+  const metadata = metadataTouched(L, i32, touchedPages, committedPages);
 
   // Per-class sums over every slot ever used (counters outlive detach).
   let mallocCount = 0;

@@ -30,6 +30,9 @@ class RecordingPageHeap implements SpanSource {
   clearShadow(s: number, pages: number): void {
     this.below.clearShadow(s, pages);
   }
+  markShadowObjects(s: number, size: number, count: number): void {
+    this.below.markShadowObjects(s, size, count);
+  }
 }
 
 /** A page heap with no memory at all. */
@@ -39,6 +42,9 @@ const emptyPageHeap: SpanSource = {
     throw new Error('nothing was handed out');
   },
   clearShadow: () => {
+    throw new Error('nothing was handed out');
+  },
+  markShadowObjects: () => {
     throw new Error('nothing was handed out');
   },
 };
