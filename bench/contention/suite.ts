@@ -180,6 +180,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
     let units = 0;
     let peakCommitted = 0;
     let peakLive = 0;
+    let exactPeakLive = -1; // the workload's own exact peak, if it keeps one
     let metadata = 0;
     let atPeak: MemoryBreakdown | undefined;
     let tcHits = 0;
@@ -253,6 +254,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
         units += o.units;
         peakCommitted = Math.max(peakCommitted, o.peakCommitted);
         peakLive = Math.max(peakLive, o.peakLive);
+        if (o.exactPeakLive !== undefined) exactPeakLive = Math.max(exactPeakLive, o.exactPeakLive);
         metadata = Math.max(metadata, o.metadata);
         if (o.startSnapshot) startSnap = o.startSnapshot;
         if (o.endSnapshot) endSnap = o.endSnapshot;
@@ -276,6 +278,8 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
         machineKnown = false;
       }
     }
+    // An exact peak replaces the samples (which can only miss peaks, or catch a refill in flight).
+    if (exactPeakLive >= 0) peakLive = exactPeakLive;
     const t1 = performance.now();
     if (s.check) {
       try {

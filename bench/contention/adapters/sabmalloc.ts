@@ -44,6 +44,10 @@ export class SabmallocAdapter implements AllocatorAdapter {
     this.heap.free(p);
   }
 
+  usableSize(p: number): number {
+    return this.heap.usableSize(p);
+  }
+
   detach(): void {
     this.heap.detach();
   }

@@ -69,6 +69,11 @@ export interface AllocatorAdapter {
   detach(): void;
   memory(): MemorySample;
   snapshot(): AllocatorSnapshot;
+  /**
+   * Usable bytes of live block p, as memory().live counts them (optional): lets a workload
+   * keep an exact live-bytes counter (mstress) instead of relying on sampled memory().live.
+   */
+  usableSize?(p: number): number;
 }
 
 /** Sizing the suite asks of a heap for one run. */
