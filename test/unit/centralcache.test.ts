@@ -150,7 +150,7 @@ describe('CentralCache on a small layout', () => {
   });
 
   it('a refill larger than a span takes several spans, dropping the lock around each', () => {
-    const { h, rec, central, cls, info, headWord, lengthWord } = setup(8192); // 2 objects per span
+    const { h, rec, central, cls, info, headWord, lengthWord } = setup(2048); // 2 objects per span (4 KiB pages)
     const want = info.objectsPerSpan * 2 + 1;
     expect(central.removeRange(cls, want, headWord, lengthWord)).toBe(want);
     expect(rec.calls).toHaveLength(3);
