@@ -383,6 +383,8 @@ class HeapChecker {
     if (mem.i32[b + CC.FREE_IN_SPANS] !== this.freeCountOfClass[c]) fail(`class ${c} counts ${mem.i32[b + CC.FREE_IN_SPANS]} free objects in spans, found ${this.freeCountOfClass[c]}`);
     const used = mem.i32[b + CC.TRANSFER_USED]!;
     if (used < 0 || used > TRANSFER_SLOTS) fail(`class ${c} TransferCache uses ${used} slots`);
+    // stats() counts the TRANSFER rows below the high-water mark as written
+    if (used > mem.i32[b + CC.TRANSFER_HWM]!) fail(`class ${c} TransferCache uses ${used} slots, its high-water mark says ${mem.i32[b + CC.TRANSFER_HWM]}`);
     let objects = 0;
     for (let k = 0; k < used; k++) {
       const head = this.heap.central.transfer.slotHead(c, k);

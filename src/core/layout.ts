@@ -20,8 +20,10 @@
  *                                           than that (best fit)
  *  regionOff.globalLock   GLOBAL LOCK       lock block used only by the globalLock baseline
  *  regionOff.central      CENTRAL           per size class c (CENTRAL_WORDS words each):
- *                                           lock block, then CC_* words, then the
- *                                           TransferCache: TRANSFER_SLOTS x (head, count)
+ *                                           lock block, then CC_* words
+ *  regionOff.transfer     TRANSFER          the TransferCaches: TRANSFER_SLOTS rows, row k =
+ *                                           slot k (head, count) of every class in turn
+ *                                           (slot-major: rows nobody used are never written)
  *  regionOff.slots        THREAD SLOTS      per thread slot (slotBytes each), see `S` below
  *  regionOff.spans        SPAN RECORDS      SPAN_WORDS Int32 words per page index; the record
  *                                           of a span lives at its first page's index
@@ -49,7 +51,7 @@
  *   H.GROW_COUNT by the PageHeap lock holder; H.ATTACHED, H.TC_TOTAL_BYTES with Atomics.
  * - PAGEHEAP words, span records of free spans, PAGEMAP, PAGECLASS, SHADOW of free spans:
  *   PageHeap lock holder.
- * - CENTRAL words of class c, TransferCache slots of c, span records of c's spans
+ * - CENTRAL words of class c, TransferCache slots of c (TRANSFER region), span records of c's spans
  *   (free-list head, free count, list links): class c's central lock holder.
  * - THREAD SLOT s: the thread attached to slot s (plain stores, no atomics); others read it
  *   only for statistics, check() and recovery of a dead thread. S.STATE with Atomics.
@@ -67,7 +69,8 @@ import { InvalidHeapError } from './errors.js';
 import { sizeClassTable } from './sizeclasses.js';
 
 export const MAGIC = 0x4d424153; // 'SABM'
-/** 3: a SHADOW MAP region (bits of SHADOW chunks ever written) and a 4 KiB aligned SHADOW.
+/** 3: a SHADOW MAP region (bits of SHADOW chunks ever written) and a 4 KiB aligned SHADOW;
+ * the TransferCache slots in their own slot-major TRANSFER region (CC.TRANSFER_HWM).
  * 2: the buffer is a plain SharedArrayBuffer reserving every page up to CAPACITY_PAGES;
  * COMMITTED_PAGES is the commit watermark inside it, TOUCHED_PAGES the high-water mark of
  * pages handed out (1: a growable buffer of exactly the committed pages). */
@@ -117,6 +120,7 @@ export const H = {
   PROBE: 31, // bumped by attach() to tell a heap from a byte copy of it (Atomics)
   TOUCHED_PAGES: 32, // high-water mark: 1 + the last page index ever handed out (<= COMMITTED_PAGES)
   SHADOW_MAP_OFF: 33,
+  TRANSFER_OFF: 34,
 } as const;
 
 export const Flag = {
@@ -158,10 +162,17 @@ export const CC = {
   FREE_IN_SPANS: LOCK_WORDS + 2, // objects on span free lists
   TRANSFER_USED: LOCK_WORDS + 3, // TransferCache slots in use
   TRANSFER_OBJECTS: LOCK_WORDS + 4,
-  TRANSFER: LOCK_WORDS + 16, // TRANSFER_SLOTS pairs (head pointer, count)
+  // Most TransferCache slots ever in use at once: rows of the TRANSFER region up to the
+  // largest of these were written (stats() counts them); set-only, outside the undo log.
+  TRANSFER_HWM: LOCK_WORDS + 5,
 } as const;
 export const TRANSFER_SLOTS = 64;
-export const CENTRAL_WORDS = CC.TRANSFER + 2 * TRANSFER_SLOTS;
+export const CENTRAL_WORDS = LOCK_WORDS + 16;
+
+/** Int32 index of TransferCache slot k of class cls: (head, count) at this word and the next. */
+export function transferWordOf(layout: RegionOffsets & { numClasses: number }, cls: number, k: number): number {
+  return (layout.transfer >>> 2) + 2 * (k * layout.numClasses + cls);
+}
 
 /** Span record words (Int32), at SPAN_WORDS * pageIndex in the SPAN RECORDS region. */
 export const SP = {
@@ -325,6 +336,7 @@ export interface RegionOffsets {
   pageHeap: number;
   globalLock: number;
   central: number;
+  transfer: number;
   slots: number;
   slotBytes: number;
   spans: number;
@@ -346,6 +358,7 @@ export function computeRegions(g: Geometry): RegionOffsets {
   const pageHeap = take(PAGEHEAP_WORDS * 4);
   const globalLock = take(LOCK_WORDS * 4);
   const central = take(g.numClasses * CENTRAL_WORDS * 4);
+  const transfer = take(TRANSFER_SLOTS * g.numClasses * 2 * 4);
   const slotBytes = slotLayout(g.numClasses).bytes;
   const slots = take(g.maxThreads * slotBytes);
   const spans = take(g.capacityPages * SPAN_WORDS * 4);
@@ -355,7 +368,7 @@ export function computeRegions(g: Geometry): RegionOffsets {
   off = align(off, 4096);
   const shadow = take((g.capacityPages * g.pageSize) / 16);
   const pages = align(off, g.pageSize);
-  return { pageHeap, globalLock, central, slots, slotBytes, spans, pageMap, pageClass, shadowMap, shadow, pages };
+  return { pageHeap, globalLock, central, transfer, slots, slotBytes, spans, pageMap, pageClass, shadowMap, shadow, pages };
 }
 
 /** Int32 words of the SHADOW MAP for a heap of capacityPages pages. */
@@ -416,6 +429,7 @@ export function readLayout(i32: Int32Array): HeapLayout {
     ['pageHeap', 'PAGEHEAP_OFF'],
     ['globalLock', 'GLOBAL_LOCK_OFF'],
     ['central', 'CENTRAL_OFF'],
+    ['transfer', 'TRANSFER_OFF'],
     ['slots', 'SLOTS_OFF'],
     ['slotBytes', 'SLOT_BYTES'],
     ['spans', 'SPANS_OFF'],
@@ -486,6 +500,7 @@ export function writeHeader(i32: Int32Array, f: HeaderFields): void {
   i32[H.PAGEHEAP_OFF] = r.pageHeap;
   i32[H.GLOBAL_LOCK_OFF] = r.globalLock;
   i32[H.CENTRAL_OFF] = r.central;
+  i32[H.TRANSFER_OFF] = r.transfer;
   i32[H.SLOTS_OFF] = r.slots;
   i32[H.SLOT_BYTES] = r.slotBytes;
   i32[H.SPANS_OFF] = r.spans;

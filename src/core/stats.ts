@@ -92,40 +92,54 @@ export interface HeapStats {
 
 const OS_PAGE = 4096;
 
-/** OS pages spanned by [from, from + bytes), in bytes. */
-function osPages(from: number, bytes: number): number {
-  if (bytes <= 0) return 0;
-  return Math.ceil((from + bytes) / OS_PAGE) * OS_PAGE - Math.floor(from / OS_PAGE) * OS_PAGE;
-}
-
 /**
  * Metadata the heap has touched with `touched` pages handed out and `committed` pages in
- * the heap: everything before the span records (header, page heap, global lock, central
- * caches, thread slots), the share of each per-page region that covers the touched pages,
- * the record and first PageMap word of the free span starting there, the PageMap word of
- * the last committed page (free spans map both ends), the SHADOW MAP words of the touched
- * pages, and each SHADOW chunk (one 4 KiB OS page) whose SHADOW MAP bit is set: a chunk is
- * marked before its first write (pageheap.ts), so an unmarked one was never written. Small
- * spans write a granule per object (all chunks of spans of objects < 64 KiB), a large
- * block one granule, so the SHADOW of large blocks is not 1/16 of their pages.
+ * the heap, in 4 KiB OS pages (a page counts once any byte of it was written): the header,
+ * page-heap, global-lock and central blocks (create() writes every class's); the TRANSFER
+ * rows up to the most TransferCache slots any class has had in use (slot-major, so the
+ * rows above were never written); every thread slot in full (create() writes each); the
+ * share of each per-page region that covers the touched pages, with the record and first
+ * PageMap word of the free span starting there and the PageMap word of the last committed
+ * page (free spans map both ends); the SHADOW MAP words of the touched pages; and each
+ * SHADOW chunk (one OS page) whose SHADOW MAP bit is set: a chunk is marked before its
+ * first write (pageheap.ts), so an unmarked one was never written. Small spans write a
+ * granule per object (all chunks of spans of objects < 64 KiB), a large block one.
  * Page indexes above the watermark are never written (growth finds them zero).
  */
 export function metadataTouched(L: HeapLayout, i32: Int32Array, touched: number, committed: number): number {
+  let rows = 0;
+  for (let c = 1; c < L.numClasses; c++) rows = Math.max(rows, i32[centralWordOf(L, c) + CC.TRANSFER_HWM]!);
   // The free span starting at `touched` has its record and first PageMap word written.
   const withTail = Math.min(committed, touched + 1);
-  const tail = committed > withTail ? osPages(L.pageMap + (committed - 1) * 4, 4) : 0;
   const mapWords = Math.min(shadowMapWords(L.capacityPages, L.pageSize), shadowMapWords(touched, L.pageSize));
+  const pages = new OsPageCounter();
+  pages.add(0, L.transfer);
+  pages.add(L.transfer, rows * L.numClasses * 8);
+  pages.add(L.slots, L.spans - L.slots);
+  pages.add(L.spans, withTail * SPAN_WORDS * 4);
+  pages.add(L.pageMap, withTail * 4);
+  if (committed > withTail) pages.add(L.pageMap + (committed - 1) * 4, 4);
+  pages.add(L.pageClass, touched);
+  pages.add(L.shadowMap, mapWords * 4);
   let chunks = 0;
   for (let w = L.shadowMap >>> 2, end = w + mapWords; w < end; w++) chunks += popcount(i32[w]!);
-  return (
-    osPages(0, L.spans) +
-    osPages(L.spans, withTail * SPAN_WORDS * 4) +
-    osPages(L.pageMap, withTail * 4) +
-    osPages(L.pageClass, touched) +
-    osPages(L.shadowMap, mapWords * 4) +
-    chunks * OS_PAGE +
-    tail
-  );
+  return pages.bytes + chunks * OS_PAGE; // SHADOW is 4 KiB aligned: a chunk is its own page
+}
+
+/** Counts the OS pages of byte ranges added in address order, each page once. */
+class OsPageCounter {
+  private last = -1;
+  private count = 0;
+  add(from: number, bytes: number): void {
+    if (bytes <= 0) return;
+    const first = Math.max(Math.floor(from / OS_PAGE), this.last + 1);
+    const end = Math.floor((from + bytes - 1) / OS_PAGE);
+    if (end >= first) this.count += end - first + 1;
+    this.last = Math.max(this.last, end);
+  }
+  get bytes(): number {
+    return this.count * OS_PAGE;
+  }
 }
 
 function popcount(v: number): number {
