@@ -24,6 +24,20 @@ describe('metadata a heap has touched', () => {
     heap.check();
   });
 
+  it('a thread slot nobody attached to counts only what create() wrote in it', () => {
+    const small = SharedHeap.create({ size: 1 * MiB, maxThreads: 3 });
+    const big = SharedHeap.create({ size: 1 * MiB, maxThreads: 67 });
+    const head = big.layout.slot.lockNode * 4; // S words and the per-class list words
+    expect(head).toBeLessThan(big.layout.slotBytes / 4);
+    const extra = big.stats().metadataBytes - small.stats().metadataBytes;
+    // 64 more slots: the OS pages their heads touch (a head of h bytes at a random offset
+    // spans 1 + h / 4096 pages on average), not 64 whole slots
+    expect(extra).toBeLessThanOrEqual(1.1 * 64 * (4096 + head));
+    expect(extra).toBeGreaterThanOrEqual(64 * 4096);
+    expect(extra).toBeLessThan(0.7 * 64 * big.layout.slotBytes);
+    big.check();
+  });
+
   it('TransferCache rows count once a class has parked batches there, up to the rows reached', () => {
     const heap = SharedHeap.create({ size: 4 * MiB, maxThreads: 3 });
     const L = heap.layout;

@@ -8,7 +8,7 @@
  */
 
 import { summarizeLockStats, type LockKind, type LockStatsSummary } from '../locks/index.js';
-import { centralWordOf, H, PH, S, shadowMapWords, slotF64Of, SlotState, slotWordOf, SP, SPAN_WORDS, SpanState, type HeapLayout, CC } from './layout.js';
+import { centralWordOf, H, LOG_ENTRIES, LOG_ENTRY_WORDS, PH, S, shadowMapWords, slotF64Of, SlotState, slotWordOf, SP, SPAN_WORDS, SpanState, type HeapLayout, CC } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import type { SizeClassTable } from './sizeclasses.js';
 import type { SpanTable } from './span.js';
@@ -115,7 +115,7 @@ export function metadataTouched(L: HeapLayout, i32: Int32Array, touched: number,
   const pages = new OsPageCounter();
   pages.add(0, L.transfer);
   pages.add(L.transfer, rows * L.numClasses * 8);
-  pages.add(L.slots, L.spans - L.slots);
+  for (let s = 0; s < L.maxThreads; s++) slotTouched(L, i32, s, pages);
   pages.add(L.spans, withTail * SPAN_WORDS * 4);
   pages.add(L.pageMap, withTail * 4);
   if (committed > withTail) pages.add(L.pageMap + (committed - 1) * 4, 4);
@@ -124,6 +124,28 @@ export function metadataTouched(L: HeapLayout, i32: Int32Array, touched: number,
   let chunks = 0;
   for (let w = L.shadowMap >>> 2, end = w + mapWords; w < end; w++) chunks += popcount(i32[w]!);
   return pages.bytes + chunks * OS_PAGE; // SHADOW is 4 KiB aligned: a chunk is its own page
+}
+
+/**
+ * The parts of thread slot s that have been written: what create() and each attach write
+ * (the S words and the per-class list words, up to the lock node), the undo log up to the
+ * last entry ever written (an entry's first word is a word index or a negative tag, never
+ * 0, and entries are never cleared, so the last nonzero one is the log's high-water mark),
+ * and the lock node, counters and lock statistics after the log once a thread has attached
+ * (GENERATION > 0: only the attached thread writes them).
+ */
+function slotTouched(L: HeapLayout, i32: Int32Array, s: number, pages: OsPageCounter): void {
+  const base = L.slots + s * L.slotBytes;
+  const w = base >>> 2;
+  const logFrom = base + L.slot.log * 4;
+  const logEnd = logFrom + LOG_ENTRIES * LOG_ENTRY_WORDS * 4;
+  pages.add(base, L.slot.lockNode * 4);
+  const attached = i32[w + S.GENERATION]! > 0;
+  if (attached) pages.add(base + L.slot.lockNode * 4, L.slot.log * 4 - L.slot.lockNode * 4);
+  let entries = LOG_ENTRIES;
+  while (entries > 0 && i32[w + L.slot.log + (entries - 1) * LOG_ENTRY_WORDS] === 0) entries--;
+  pages.add(logFrom, entries * LOG_ENTRY_WORDS * 4);
+  if (attached) pages.add(logEnd, base + L.slotBytes - logEnd);
 }
 
 /** Counts the OS pages of byte ranges added in address order, each page once. */
