@@ -57,11 +57,11 @@ export interface HeapStats {
   /** Bytes of pages below the high-water mark of pages handed out (<= heapBytes). */
   touchedBytes: number;
   /**
-   * Metadata bytes touched (resident): the header, page-heap, central and thread-slot
-   * regions in full (create() writes every slot), the per-page metadata (span records,
-   * PageMap, PAGECLASS, SHADOW) of the touched pages, and the PageMap word of the last
-   * committed page (the free tail span's end), each rounded out to 4 KiB OS pages.
-   * The metadata reserved for maxSize is metadataReservedBytes.
+   * Metadata bytes written (resident), in 4 KiB OS pages (see metadataTouched): the header,
+   * page-heap and central blocks, the TransferCache rows reached, what has been written in
+   * each thread slot, the span records, PageMap and PAGECLASS of the touched pages, and the
+   * SHADOW pages marked in the SHADOW MAP. The metadata reserved for maxSize is
+   * metadataReservedBytes.
    */
   metadataBytes: number;
   metadataReservedBytes: number;
