@@ -66,4 +66,31 @@ describe('metadata a heap has touched', () => {
     expect(rowsBytes).toBeLessThanOrEqual(page(reached * L.numClasses * 8));
     heap.check();
   });
+
+  it('freed spans below the high-water mark are reused before it rises', () => {
+    // Large blocks only (> 256 KiB): no thread cache holds them, frees go to the PageHeap.
+    const heap = SharedHeap.create({ size: 1 * MiB, maxSize: 64 * MiB, maxThreads: 2 });
+    const a = heap.malloc(512 * KiB);
+    const b = heap.malloc(512 * KiB);
+    const c = heap.malloc(320 * KiB);
+    const t0 = heap.stats().touchedBytes;
+    heap.free(a);
+    const d = heap.malloc(300 * KiB); // fits a's hole
+    expect(d).toBe(a);
+    heap.free(d);
+    const e = heap.malloc(512 * KiB); // the hole merged back: fits exactly
+    expect(e).toBe(a);
+    expect(heap.stats().touchedBytes).toBe(t0);
+    const f = heap.malloc(400 * KiB); // no hole: the watermark rises by exactly this block
+    expect(f).toBeGreaterThan(c);
+    expect(heap.stats().touchedBytes).toBe(t0 + 400 * KiB);
+    // c and f freed merge with the free tail: a longer block starts at c, below the mark
+    heap.free(f);
+    heap.free(c);
+    const g = heap.malloc(640 * KiB);
+    expect(g).toBe(c);
+    expect(heap.stats().touchedBytes).toBe(t0 + 400 * KiB);
+    for (const p of [b, e, g]) heap.free(p);
+    heap.check();
+  });
 });
