@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import type { AllocatorAdapter, AllocatorSnapshot, MemorySample } from '../bench/contention/adapters/types.js';
 import { CTL_I32, controlViews, createControl } from '../bench/contention/control.js';
 import { resolveParams, runContentionSuite } from '../bench/contention/suite.js';
-import { RAND_MASK, VerificationError, fillRandom, setTouchMode, type TouchMode, type WorkerTask } from '../bench/contention/workloads/common.js';
+import { RAND_MASK, VerificationError, fillRandom, setTouchMode, type TouchMode, type WorkerOutcome, type WorkerTask } from '../bench/contention/workloads/common.js';
 import { WORKLOADS, WORKLOAD_NAMES } from '../bench/contention/workloads/index.js';
 import { parseBenchArgs } from '../bench/cli/bench-command.js';
 
@@ -79,6 +79,9 @@ class ToyAdapter implements AllocatorAdapter {
   private readonly free16 = new Map<number, number[]>();
   private calls = 0;
   private last = 0;
+  /** bytes held by the workload now, and their exact peak (the toy sees every call) */
+  liveBytes = 0;
+  peakLiveBytes = 0;
   private readonly dup = new Map<number, number>();
   constructor(private readonly mode: 'ok' | 'overlap' | 'duplicate') {}
   malloc(n: number): number {
@@ -96,6 +99,8 @@ class ToyAdapter implements AllocatorAdapter {
     }
     if (p + size > this.buffer.byteLength) throw new Error('toy allocator out of memory');
     this.live.set(p, size);
+    this.liveBytes += size;
+    if (this.liveBytes > this.peakLiveBytes) this.peakLiveBytes = this.liveBytes;
     this.last = p;
     return p;
   }
@@ -110,6 +115,7 @@ class ToyAdapter implements AllocatorAdapter {
       return;
     }
     this.live.delete(p);
+    this.liveBytes -= size;
     (this.free16.get(size) ?? this.free16.set(size, []).get(size)!).push(p);
   }
   detach(): void {}
@@ -122,9 +128,25 @@ class ToyAdapter implements AllocatorAdapter {
   get liveCount(): number {
     return this.live.size;
   }
+  protected sizeOf(p: number): number {
+    const size = this.live.get(p);
+    if (size === undefined) throw new Error(`toy allocator: usableSize of ${p}, not a live block`);
+    return size;
+  }
 }
 
-function runInProcess(name: string, adapter: ToyAdapter, rounds = 1, touch: TouchMode = 'full'): void {
+/** A correct toy that also reports usable sizes, so workloads may keep an exact live count. */
+class UsableToyAdapter extends ToyAdapter {
+  constructor() {
+    super('ok');
+  }
+  usableSize(p: number): number {
+    return this.sizeOf(p);
+  }
+}
+
+function runInProcess(name: string, adapter: ToyAdapter, rounds = 1, touch: TouchMode = 'full'): WorkerOutcome[] {
+  const outs: WorkerOutcome[] = [];
   setTouchMode(touch);
   const def = WORKLOADS.find((w) => w.name === name)!;
   const params = resolveParams(def, 'small');
@@ -151,9 +173,10 @@ function runInProcess(name: string, adapter: ToyAdapter, rounds = 1, touch: Touc
       touch,
     };
     const ctl = controlViews(ctlSab);
-    def.run({ task, adapter, ctl, data: new Int32Array(data), rand, worker: 0, workers: 1, params });
+    outs.push(def.run({ task, adapter, ctl, data: new Int32Array(data), rand, worker: 0, workers: 1, params }));
     expect(Atomics.load(ctl.i32, CTL_I32.stop)).toBe(1);
   }
+  return outs;
 }
 
 describe.each(WORKLOAD_NAMES)('%s in-process against a toy allocator', (name) => {
@@ -211,6 +234,19 @@ describe('baseline ratio per core received', () => {
     expect(f.ratioToGlobalLock).toBeCloseTo(11 / 4, 6);
     expect(f.ratioToGlobalLockPerCore).toBeCloseTo(22.5 / 4, 6); // median of 25M and 20M per core
     expect(figures.find((x) => x.allocator === 'global-lock')!.ratioToGlobalLockPerCore).toBeNull();
+  });
+});
+
+describe('mstress live peak', () => {
+  it('is exact: the peak of its Atomics live counter equals the peak the allocator saw, over every round', () => {
+    // The main thread's samples miss mstress's short peaks (a 128 KB ring block lives about
+    // a millisecond); the workload's own counter of usable bytes does not.
+    const toy = new UsableToyAdapter();
+    const outs = runInProcess('mstress', toy, 4);
+    expect(outs.length).toBeGreaterThan(1);
+    expect(toy.peakLiveBytes).toBeGreaterThan(0);
+    expect(Math.max(...outs.map((o) => o.exactPeakLive ?? -1))).toBe(toy.peakLiveBytes);
+    expect(toy.liveBytes).toBe(0);
   });
 });
 

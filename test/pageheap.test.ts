@@ -288,9 +288,12 @@ describe('stats: committed memory is what the heap made resident', () => {
     const s1 = heap.stats();
     expect(s1.touchedBytes).toBe(8 * MiB);
     expect(s1.committedBytes).toBe(s1.touchedBytes + s1.metadataBytes);
-    // Per-page metadata of 8 MiB: 1/16 shadow + span records, PageMap, PAGECLASS.
-    expect(s1.metadataBytes - s0.metadataBytes).toBeGreaterThanOrEqual((8 * MiB) / 16);
-    expect(s1.metadataBytes - s0.metadataBytes).toBeLessThan((8 * MiB) / 16 + 64 * KiB);
+    // Per-page metadata of 8 MiB: span records, PageMap, PAGECLASS (1/256 of the pages with
+    // 8 KiB pages), and of the SHADOW only the chunk (4 KiB) holding the block's first
+    // granule: a large block writes no other SHADOW byte, so no other SHADOW page is resident.
+    const perPage = (8 * MiB) / 8192;
+    expect(s1.metadataBytes - s0.metadataBytes).toBeGreaterThanOrEqual(perPage * (32 + 4 + 1) + 4 * KiB);
+    expect(s1.metadataBytes - s0.metadataBytes).toBeLessThan(perPage * (32 + 4 + 1) + 4 * KiB + 5 * 4 * KiB);
     heap.free(p);
     // Freed pages stay resident: the high-water mark does not fall.
     expect(heap.stats().committedBytes).toBe(s1.committedBytes);
@@ -298,6 +301,33 @@ describe('stats: committed memory is what the heap made resident', () => {
     expect(small).toBeLessThan(heap.stats().metadataReservedBytes + 8 * MiB); // reuses low pages first
     heap.free(small);
     expect(heap.stats().committedBytes).toBe(s1.committedBytes);
+    heap.check();
+  });
+
+  it('counts a SHADOW chunk only once something was written to it, and check() holds the map to that', () => {
+    const heap = SharedHeap.create({ size: 16 * MiB, maxThreads: 2 });
+    const chunkBytes = 64 * KiB; // heap bytes per 4 KiB SHADOW chunk
+    const s0 = heap.stats();
+    // Large blocks reuse the same pages; each large block writes the SHADOW chunk of its start only.
+    const big = heap.malloc(4 * MiB);
+    const s1 = heap.stats();
+    const perPage = (4 * MiB) / 8192;
+    expect(s1.metadataBytes - s0.metadataBytes).toBeLessThan(perPage * (32 + 4 + 1) + 4 * KiB + 5 * 4 * KiB);
+    heap.free(big);
+    // The same 4 MiB as 1 KiB objects: every chunk holds object starts, so all count.
+    const small: number[] = [];
+    for (let i = 0; i < (4 * MiB) / 1024; i++) small.push(heap.malloc(1000));
+    const s2 = heap.stats();
+    expect(s2.metadataBytes - s1.metadataBytes).toBeGreaterThanOrEqual(((4 * MiB) / chunkBytes - 1) * 4 * KiB);
+    for (const p of small) heap.free(p);
+    heap.check();
+    // A block mark in a chunk the map says was never written is corruption check() reports.
+    const shadow = new Uint8Array(heap.buffer, heap.layout.shadow);
+    const lastChunk = ((heap.stats().heapBytes / 16) >>> 12) - 1;
+    expect(shadow[lastChunk * 4096 + 7]).toBe(0);
+    shadow[lastChunk * 4096 + 7] = 3; // FREED
+    expect(() => heap.check()).toThrow(/SHADOW MAP bit is clear/);
+    shadow[lastChunk * 4096 + 7] = 0;
     heap.check();
   });
 });

@@ -264,13 +264,13 @@ export function evaluateTargets(figures: readonly Figure[], scope: TargetScope):
       const over = excl.filter((x) => x.v > 1.3);
       const biggestOver = Math.max(0, ...over.map((x) => fig(def, x.c.workload, x.c.workers)?.peakLiveBytes ?? 0));
       t.explanation =
-        `Leaving out sabmalloc's metadata (about 95 KiB of fixed regions plus ~11 KiB per thread slot, and about 1/16 of the pages handed out: ` +
-        `shadow bytes, span records, page maps), the worst blowup is ${fx(worstExcl.v)} (${worstExcl.c.workload} @ ${worstExcl.c.workers} workers) and ` +
+        `Leaving out sabmalloc's metadata (about 95 KiB of fixed regions plus ~11 KiB per thread slot, span records and page maps of the pages handed out, ` +
+        `and the SHADOW pages written: 1/16 of small spans of objects < 64 KiB, one 4 KiB page per 64 KiB chunk holding a bigger object's start), the worst blowup is ${fx(worstExcl.v)} (${worstExcl.c.workload} @ ${worstExcl.c.workers} workers) and ` +
         `${excl.length - over.length} of ${excl.length} cases meet 1.3` +
         (over.length === 0
           ? ': the miss comes from the metadata, not from fragmentation.'
-          : `; the ${over.length} that do not have live sets of at most ${mb(biggestOver)}, where the fixed metadata and ` +
-            'one partly used span per size class weigh most.') +
+          : `; the ${over.length} that do not have live sets of at most ${mb(biggestOver)}, where the fixed metadata, ` +
+            'one partly used span per size class and free spans below the high-water mark too short for the next big block (mstress: up to 500 KB blocks in a 1-2 MB live set; `node dist/bench/blowup-breakdown.js` prints the split at the committed peak) weigh most.') +
         ' Per case:\n' +
         t.explanation;
     }

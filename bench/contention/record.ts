@@ -5,7 +5,7 @@
  *
  * Owns: nothing; pure functions. Host-agnostic (no Node import).
  */
-import type { AllocatorSnapshot, AllocatorSpec } from './adapters/types.js';
+import type { AllocatorSnapshot, AllocatorSpec, MemoryBreakdown } from './adapters/types.js';
 import type { RunRecord, TierLockStats } from './types.js';
 import type { WorkloadDef } from './workloads/common.js';
 
@@ -41,6 +41,8 @@ export interface RunTotals {
   peakCommitted: number;
   peakLive: number;
   metadata: number;
+  /** where the committed bytes were when they last rose (sabmalloc) */
+  atPeak?: MemoryBreakdown;
   locks: Record<string, TierLockStats>;
   threadCacheHits: number;
   threadCacheMisses: number;
@@ -69,6 +71,7 @@ export function runRecordOf(
     blowup: peakLive > 0 ? peakCommitted / peakLive : NaN,
     metadataBytes: metadata,
     blowupExclMetadata: peakLive > 0 ? (peakCommitted - metadata) / peakLive : NaN,
+    ...(t.atPeak ? { memoryAtPeak: t.atPeak } : {}),
     locks: t.locks,
     threadCacheHits: t.threadCacheHits,
     threadCacheMisses: t.threadCacheMisses,

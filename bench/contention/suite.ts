@@ -24,6 +24,7 @@ import { Piscina } from 'piscina';
 import { runRecordOf, subtractLocks } from './record.js';
 import { allocatorSpec, DEFAULT_ALLOCATORS, expandAllocatorIds, QUICK_ALLOCATORS } from './allocators.js';
 import { createHeap, type AllocatorSnapshot, type AllocatorSpec, type HeapInstance } from './adapters/index.js';
+import type { MemoryBreakdown } from './adapters/types.js';
 import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs, type ControlViews } from './control.js';
 import { computeFigures, evaluateTargets } from './figures.js';
 import { ProgressBar } from './progress.js';
@@ -80,6 +81,8 @@ export class Sampler {
   peakCommitted = 0;
   peakLive = 0;
   metadata = 0;
+  /** the heap's breakdown (if it has one) read when committed last rose: what the peak is made of */
+  atPeak: MemoryBreakdown | undefined;
 
   constructor(
     private readonly heap: HeapInstance,
@@ -107,8 +110,11 @@ export class Sampler {
     const m = this.heap.adapter.memory();
     const again = this.heap.adapter.memory();
     const live = Math.min(m.live, again.live);
-    if (m.committed > this.peakCommitted) this.peakCommitted = m.committed;
-    if (again.committed > this.peakCommitted) this.peakCommitted = again.committed;
+    const committed = Math.max(m.committed, again.committed);
+    if (committed > this.peakCommitted) {
+      this.peakCommitted = committed;
+      if (this.heap.breakdown) this.atPeak = this.heap.breakdown();
+    }
     if (live > this.peakLive) this.peakLive = live;
     if (m.metadata > this.metadata) this.metadata = m.metadata;
   }
@@ -174,7 +180,9 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
     let units = 0;
     let peakCommitted = 0;
     let peakLive = 0;
+    let exactPeakLive = -1; // the workload's own exact peak, if it keeps one
     let metadata = 0;
+    let atPeak: MemoryBreakdown | undefined;
     let tcHits = 0;
     let tcMisses = 0;
     let cpuUs = 0;
@@ -246,10 +254,12 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
         units += o.units;
         peakCommitted = Math.max(peakCommitted, o.peakCommitted);
         peakLive = Math.max(peakLive, o.peakLive);
+        if (o.exactPeakLive !== undefined) exactPeakLive = Math.max(exactPeakLive, o.exactPeakLive);
         metadata = Math.max(metadata, o.metadata);
         if (o.startSnapshot) startSnap = o.startSnapshot;
         if (o.endSnapshot) endSnap = o.endSnapshot;
       }
+      if (sampler.atPeak) atPeak = sampler.atPeak; // committed only rises: the last round's is the run's
       peakCommitted = Math.max(peakCommitted, sampler.peakCommitted);
       peakLive = Math.max(peakLive, sampler.peakLive);
       metadata = Math.max(metadata, sampler.metadata);
@@ -268,6 +278,8 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
         machineKnown = false;
       }
     }
+    // An exact peak replaces the samples (which can only miss peaks, or catch a refill in flight).
+    if (exactPeakLive >= 0) peakLive = exactPeakLive;
     const t1 = performance.now();
     if (s.check) {
       try {
@@ -289,7 +301,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
     const otherCores = coresUsed !== null && machineCores !== null ? Math.max(0, machineCores - coresUsed) : null;
     return runRecordOf(
       { spec, def, workers, rep: s.rep },
-      { seconds, ops, mallocs, frees, units, peakCommitted, peakLive, metadata, locks, threadCacheHits: tcHits, threadCacheMisses: tcMisses },
+      { seconds, ops, mallocs, frees, units, peakCommitted, peakLive, metadata, atPeak, locks, threadCacheHits: tcHits, threadCacheMisses: tcMisses },
       { coresUsed, otherCores, overheadMs: Math.max(0, t1 - t0 - seconds * 1000), checkMs: t2 - t1 },
     );
   } catch (err) {

@@ -2,6 +2,7 @@
  * Options and result records of the contention suite (everything the JSON holds).
  */
 import type { LockStatsSummary } from '../../src/locks/index.js';
+import type { MemoryBreakdown } from './adapters/types.js';
 import type { WorkloadParams } from './workloads/common.js';
 
 export interface ContentionOptions {
@@ -79,6 +80,8 @@ export interface RunRecord {
   metadataBytes: number;
   /** (peak committed - metadata) / peak live */
   blowupExclMetadata: number;
+  /** sabmalloc: where the committed bytes were when they last rose (bytes by tier) */
+  memoryAtPeak?: MemoryBreakdown;
   locks: Record<string, TierLockStats>;
   threadCacheHits: number;
   threadCacheMisses: number;

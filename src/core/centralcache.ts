@@ -50,6 +50,8 @@ export interface SpanSource {
   deallocateSpan(s: number, holderWord: number): void;
   /** Clears the SHADOW of span s (n pages), which the caller owns alone. */
   clearShadow(s: number, pages: number): void;
+  /** Records that the SHADOW of the object starts of span s (count objects of size bytes) is about to be written. */
+  markShadowObjects(s: number, size: number, count: number): void;
 }
 
 export class CentralCache {
@@ -329,6 +331,7 @@ export class CentralCache {
     if ((this.mem.layout.flags & Flag.DEBUG) !== 0) this.mem.u8.fill(0xdd, start, start + info.objectsPerSpan * size);
     // zeroOnFree heaps: pages reused from another class still hold that class's links.
     else if ((this.mem.layout.flags & Flag.ZERO_ON_FREE) !== 0) this.mem.u8.fill(0, start, start + info.pages * this.mem.pageSize);
+    this.pageHeap.markShadowObjects(s, size, info.objectsPerSpan);
     let head = 0;
     for (let k = info.objectsPerSpan - 1; k >= 0; k--) {
       const obj = start + k * size;

@@ -29,7 +29,7 @@
 
 import type { Lock } from '../locks/lock.js';
 import { HeapCorruptionError } from './errors.js';
-import { CC, MAX_PAGES_LIST, PH, S, Shadow, SlotState, slotWordOf, SP, SpanState, TRANSFER_SLOTS } from './layout.js';
+import { CC, MAX_PAGES_LIST, PH, S, SHADOW_CHUNK_SHIFT, Shadow, SlotState, slotWordOf, SP, SpanState, TRANSFER_SLOTS } from './layout.js';
 import type { RecoverableHeap } from './recovery.js';
 import { decodeLink } from './safelink.js';
 import { NO_SPAN } from './span.js';
@@ -213,7 +213,31 @@ class HeapChecker {
       previousFree = state === SpanState.FREE;
       s += pages;
     }
+    this.checkShadowMap(committed * granulesPerPage);
     return { freeSpans, freePages, largeSpans };
+  }
+
+  /**
+   * SHADOW MAP (layout.ts): a chunk whose bit is clear was never written, so all its SHADOW
+   * bytes are NONE (stats() counts it as not resident, clearShadow() skips it). The bit is
+   * re-read after a non-NONE byte: a writer sets it before writing, so a chunk being marked
+   * and written while a concurrent check reads it is not a failure.
+   */
+  private checkShadowMap(granules: number): void {
+    const mem = this.heap.mem;
+    const mapWord = mem.layout.shadowMap >>> 2;
+    const size = 2 ** SHADOW_CHUNK_SHIFT;
+    const marked = (c: number): boolean => (Atomics.load(mem.i32, mapWord + (c >>> 5)) & (1 << (c & 31))) !== 0;
+    for (let c = 0; c * size < granules; c++) {
+      if (marked(c)) continue;
+      const end = Math.min(granules, (c + 1) * size);
+      for (let g = c * size; g < end; g++) {
+        if (mem.shadow[g] !== Shadow.NONE) {
+          if (marked(c)) break;
+          fail(`SHADOW chunk ${c} holds a block mark at ${mem.base + g * 16} but its SHADOW MAP bit is clear`, mem.base + g * 16);
+        }
+      }
+    }
   }
 
   /**
@@ -359,6 +383,8 @@ class HeapChecker {
     if (mem.i32[b + CC.FREE_IN_SPANS] !== this.freeCountOfClass[c]) fail(`class ${c} counts ${mem.i32[b + CC.FREE_IN_SPANS]} free objects in spans, found ${this.freeCountOfClass[c]}`);
     const used = mem.i32[b + CC.TRANSFER_USED]!;
     if (used < 0 || used > TRANSFER_SLOTS) fail(`class ${c} TransferCache uses ${used} slots`);
+    // stats() counts the TRANSFER rows below the high-water mark as written
+    if (used > mem.i32[b + CC.TRANSFER_HWM]!) fail(`class ${c} TransferCache uses ${used} slots, its high-water mark says ${mem.i32[b + CC.TRANSFER_HWM]}`);
     let objects = 0;
     for (let k = 0; k < used; k++) {
       const head = this.heap.central.transfer.slotHead(c, k);

@@ -20,8 +20,10 @@
  *                                           than that (best fit)
  *  regionOff.globalLock   GLOBAL LOCK       lock block used only by the globalLock baseline
  *  regionOff.central      CENTRAL           per size class c (CENTRAL_WORDS words each):
- *                                           lock block, then CC_* words, then the
- *                                           TransferCache: TRANSFER_SLOTS x (head, count)
+ *                                           lock block, then CC_* words
+ *  regionOff.transfer     TRANSFER          the TransferCaches: TRANSFER_SLOTS rows, row k =
+ *                                           slot k (head, count) of every class in turn
+ *                                           (slot-major: rows nobody used are never written)
  *  regionOff.slots        THREAD SLOTS      per thread slot (slotBytes each), see `S` below
  *  regionOff.spans        SPAN RECORDS      SPAN_WORDS Int32 words per page index; the record
  *                                           of a span lives at its first page's index
@@ -30,8 +32,11 @@
  *                                           first and last page of free spans)
  *  regionOff.pageClass    PAGECLASS         Uint8 per page index -> size class of the in-use
  *                                           small span holding it, 0 otherwise
- *  regionOff.shadow       SHADOW            Uint8 per 16-byte granule of the pages region:
- *                                           block state at each block start (`Shadow`)
+ *  regionOff.shadowMap    SHADOW MAP        1 bit per SHADOW chunk (4 KiB of SHADOW = 64 KiB of
+ *                                           pages): set before any byte of the chunk is first
+ *                                           written, never cleared (see SHADOW_CHUNK_SHIFT)
+ *  regionOff.shadow       SHADOW (4 KiB     Uint8 per 16-byte granule of the pages region:
+ *                         aligned)          block state at each block start (`Shadow`)
  *  pagesOff (page aligned) PAGES            the heap proper: capacityPages pages reserved
  *                                           (the buffer ends here); the first committedPages
  *                                           (the commit watermark) are in the heap, the rest
@@ -46,7 +51,7 @@
  *   H.GROW_COUNT by the PageHeap lock holder; H.ATTACHED, H.TC_TOTAL_BYTES with Atomics.
  * - PAGEHEAP words, span records of free spans, PAGEMAP, PAGECLASS, SHADOW of free spans:
  *   PageHeap lock holder.
- * - CENTRAL words of class c, TransferCache slots of c, span records of c's spans
+ * - CENTRAL words of class c, TransferCache slots of c (TRANSFER region), span records of c's spans
  *   (free-list head, free count, list links): class c's central lock holder.
  * - THREAD SLOT s: the thread attached to slot s (plain stores, no atomics); others read it
  *   only for statistics, check() and recovery of a dead thread. S.STATE with Atomics.
@@ -54,6 +59,9 @@
  *   lock (txn.ts), so a thread that dies inside a critical section can be rolled back.
  * - SHADOW of a small block: whoever owns the block (the application thread that holds it
  *   allocated, or the cache tier that holds it free).
+ * - SHADOW MAP: set-only bits (Atomics.or) by whoever is about to write a SHADOW chunk for
+ *   the first time (PageHeap carve of a large span, CentralCache populate); a chunk whose bit
+ *   is clear has never been written, so it is all NONE and not resident.
  */
 
 import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, lockKindFromCode } from '../locks/lock.js';
@@ -61,10 +69,19 @@ import { InvalidHeapError } from './errors.js';
 import { sizeClassTable } from './sizeclasses.js';
 
 export const MAGIC = 0x4d424153; // 'SABM'
-/** 2: the buffer is a plain SharedArrayBuffer reserving every page up to CAPACITY_PAGES;
+/** 3: a SHADOW MAP region (bits of SHADOW chunks ever written) and a 4 KiB aligned SHADOW;
+ * the TransferCache slots in their own slot-major TRANSFER region (CC.TRANSFER_HWM).
+ * 2: the buffer is a plain SharedArrayBuffer reserving every page up to CAPACITY_PAGES;
  * COMMITTED_PAGES is the commit watermark inside it, TOUCHED_PAGES the high-water mark of
  * pages handed out (1: a growable buffer of exactly the committed pages). */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
+/**
+ * SHADOW chunk = 2^12 granules = 4 KiB of SHADOW (one OS page, the region being 4 KiB
+ * aligned) = 64 KiB of pages. The SHADOW MAP keeps one bit per chunk so that stats() can
+ * count the SHADOW that has really been written (a large block writes one granule of its
+ * chunks, not 1/16 of its pages) and clearShadow() can skip chunks never written.
+ */
+export const SHADOW_CHUNK_SHIFT = 12;
 export const HEADER_BYTES = 4096;
 
 /** Header words (Int32 indexes). */
@@ -102,6 +119,8 @@ export const H = {
   SLOT_SEQ: 30, // round-robin hint for slot search (Atomics)
   PROBE: 31, // bumped by attach() to tell a heap from a byte copy of it (Atomics)
   TOUCHED_PAGES: 32, // high-water mark: 1 + the last page index ever handed out (<= COMMITTED_PAGES)
+  SHADOW_MAP_OFF: 33,
+  TRANSFER_OFF: 34,
 } as const;
 
 export const Flag = {
@@ -143,10 +162,17 @@ export const CC = {
   FREE_IN_SPANS: LOCK_WORDS + 2, // objects on span free lists
   TRANSFER_USED: LOCK_WORDS + 3, // TransferCache slots in use
   TRANSFER_OBJECTS: LOCK_WORDS + 4,
-  TRANSFER: LOCK_WORDS + 16, // TRANSFER_SLOTS pairs (head pointer, count)
+  // Most TransferCache slots ever in use at once: rows of the TRANSFER region up to the
+  // largest of these were written (stats() counts them); set-only, outside the undo log.
+  TRANSFER_HWM: LOCK_WORDS + 5,
 } as const;
 export const TRANSFER_SLOTS = 64;
-export const CENTRAL_WORDS = CC.TRANSFER + 2 * TRANSFER_SLOTS;
+export const CENTRAL_WORDS = LOCK_WORDS + 16;
+
+/** Int32 index of TransferCache slot k of class cls: (head, count) at this word and the next. */
+export function transferWordOf(layout: RegionOffsets & { numClasses: number }, cls: number, k: number): number {
+  return (layout.transfer >>> 2) + 2 * (k * layout.numClasses + cls);
+}
 
 /** Span record words (Int32), at SPAN_WORDS * pageIndex in the SPAN RECORDS region. */
 export const SP = {
@@ -310,11 +336,13 @@ export interface RegionOffsets {
   pageHeap: number;
   globalLock: number;
   central: number;
+  transfer: number;
   slots: number;
   slotBytes: number;
   spans: number;
   pageMap: number;
   pageClass: number;
+  shadowMap: number;
   shadow: number;
   pages: number;
 }
@@ -330,14 +358,23 @@ export function computeRegions(g: Geometry): RegionOffsets {
   const pageHeap = take(PAGEHEAP_WORDS * 4);
   const globalLock = take(LOCK_WORDS * 4);
   const central = take(g.numClasses * CENTRAL_WORDS * 4);
+  const transfer = take(TRANSFER_SLOTS * g.numClasses * 2 * 4);
   const slotBytes = slotLayout(g.numClasses).bytes;
   const slots = take(g.maxThreads * slotBytes);
   const spans = take(g.capacityPages * SPAN_WORDS * 4);
   const pageMap = take(g.capacityPages * 4);
   const pageClass = take(g.capacityPages);
+  const shadowMap = take(shadowMapWords(g.capacityPages, g.pageSize) * 4);
+  off = align(off, 4096);
   const shadow = take((g.capacityPages * g.pageSize) / 16);
   const pages = align(off, g.pageSize);
-  return { pageHeap, globalLock, central, slots, slotBytes, spans, pageMap, pageClass, shadow, pages };
+  return { pageHeap, globalLock, central, transfer, slots, slotBytes, spans, pageMap, pageClass, shadowMap, shadow, pages };
+}
+
+/** Int32 words of the SHADOW MAP for a heap of capacityPages pages. */
+export function shadowMapWords(capacityPages: number, pageSize: number): number {
+  const chunks = Math.ceil((capacityPages * pageSize) / 16 / 2 ** SHADOW_CHUNK_SHIFT);
+  return Math.ceil(chunks / 32);
 }
 
 /** Everything a thread needs to find its way in a heap, read back from the header. */
@@ -392,11 +429,13 @@ export function readLayout(i32: Int32Array): HeapLayout {
     ['pageHeap', 'PAGEHEAP_OFF'],
     ['globalLock', 'GLOBAL_LOCK_OFF'],
     ['central', 'CENTRAL_OFF'],
+    ['transfer', 'TRANSFER_OFF'],
     ['slots', 'SLOTS_OFF'],
     ['slotBytes', 'SLOT_BYTES'],
     ['spans', 'SPANS_OFF'],
     ['pageMap', 'PAGEMAP_OFF'],
     ['pageClass', 'PAGECLASS_OFF'],
+    ['shadowMap', 'SHADOW_MAP_OFF'],
     ['shadow', 'SHADOW_OFF'],
   ];
   for (const [region, name] of offsets) {
@@ -461,11 +500,13 @@ export function writeHeader(i32: Int32Array, f: HeaderFields): void {
   i32[H.PAGEHEAP_OFF] = r.pageHeap;
   i32[H.GLOBAL_LOCK_OFF] = r.globalLock;
   i32[H.CENTRAL_OFF] = r.central;
+  i32[H.TRANSFER_OFF] = r.transfer;
   i32[H.SLOTS_OFF] = r.slots;
   i32[H.SLOT_BYTES] = r.slotBytes;
   i32[H.SPANS_OFF] = r.spans;
   i32[H.PAGEMAP_OFF] = r.pageMap;
   i32[H.PAGECLASS_OFF] = r.pageClass;
+  i32[H.SHADOW_MAP_OFF] = r.shadowMap;
   i32[H.SHADOW_OFF] = r.shadow;
   i32[H.CENTRAL_WORDS] = CENTRAL_WORDS;
   i32[H.TC_TOTAL_BUDGET] = f.tcTotalBudget;

@@ -5,6 +5,9 @@
  * (exact length 1..MAX_PAGES_LIST, then one best-fit list for longer spans), the records
  * and PageMap entries of free spans, the PAGECLASS bytes, and the commit watermark
  * (H.COMMITTED_PAGES): growth raises it inside the buffer's reservation (memory.ts).
+ * Also the SHADOW MAP's bookkeeping (markShadow, clearShadow): a SHADOW chunk is marked
+ * before its first write and never written otherwise, so stats() counts only SHADOW that
+ * is resident and clearShadow() never touches a chunk nobody wrote.
  *
  * Invariants (checked by check()):
  * - the spans tile the committed pages exactly; no two free spans are adjacent (freeing
@@ -28,7 +31,7 @@
  */
 
 import type { Lock } from '../locks/lock.js';
-import { Flag, H, MAX_PAGES_LIST, PH, SP, Shadow, SpanState } from './layout.js';
+import { Flag, H, MAX_PAGES_LIST, PH, SHADOW_CHUNK_SHIFT, SP, Shadow, SpanState } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import { NO_SPAN, type SpanTable } from './span.js';
 import type { Txn } from './txn.js';
@@ -44,6 +47,8 @@ export class PageHeap {
   private readonly phWord: number;
 
   private readonly txn: Txn;
+  /** Int32 index of the SHADOW MAP (layout.ts). */
+  private readonly shadowMapWord: number;
 
   constructor(mem: HeapMemory, spans: SpanTable, lock: Lock, txn: Txn) {
     this.mem = mem;
@@ -51,6 +56,7 @@ export class PageHeap {
     this.lock = lock;
     this.txn = txn;
     this.phWord = mem.layout.pageHeap >>> 2;
+    this.shadowMapWord = mem.layout.shadowMap >>> 2;
   }
 
   /** Sets up the free lists with one free span of all committed pages. Creation only. */
@@ -235,6 +241,9 @@ export class PageHeap {
     sp.set(s, SP.IN_USE, 0);
     sp.mapAllPages(s, n);
     this.txn.fillPageClass(s, n, cls, 0);
+    // A large block's SHADOW is its first granule (ALLOCATED / FREED marks): the rest of its
+    // chunks stays unwritten. Set-only bits: a rollback leaves them set (an over-count).
+    if (cls === 0) this.markShadow(this.granuleOf(s), this.granuleOf(s));
     // High-water mark of pages handed out: pages above it have never been touched, so
     // they are not resident (stats().committedBytes counts up to here).
     if (s + n > this.mem.i32[H.TOUCHED_PAGES]!) this.txn.set(H.TOUCHED_PAGES, s + n);
@@ -328,11 +337,49 @@ export class PageHeap {
     return s + this.spans.get(s, SP.PAGES) === committed ? this.spans.get(s, SP.PAGES) : 0;
   }
 
-  /** Clears the SHADOW of a span that the caller now owns exclusively. */
+  /** First SHADOW granule of page index s. */
+  private granuleOf(s: number): number {
+    // Multiplication, not << : granule indexes reach 2^28.
+    return s * (this.mem.pageSize / 16);
+  }
+
+  /**
+   * Sets the SHADOW MAP bits of the chunks holding granules g0..g1 (inclusive): called
+   * before their first write, by the PageHeap lock holder (large spans) or a central lock
+   * holder (populate), hence Atomics.or (two classes may share a map word).
+   */
+  markShadow(g0: number, g1: number): void {
+    const i32 = this.mem.i32;
+    const last = g1 >>> SHADOW_CHUNK_SHIFT;
+    for (let c = g0 >>> SHADOW_CHUNK_SHIFT; c <= last; c++) {
+      const w = this.shadowMapWord + (c >>> 5);
+      const bit = 1 << (c & 31);
+      if ((i32[w]! & bit) === 0) Atomics.or(i32, w, bit);
+    }
+  }
+
+  /** markShadow for the object starts of a small span being carved into objects. */
+  markShadowObjects(s: number, size: number, count: number): void {
+    const first = this.granuleOf(s);
+    const step = size / 16;
+    if (step < 1 << SHADOW_CHUNK_SHIFT) this.markShadow(first, first + (count - 1) * step);
+    else for (let k = 0; k < count; k++) this.markShadow(first + k * step, first + k * step);
+  }
+
+  /**
+   * Clears the SHADOW of a span that the caller now owns exclusively. Chunks whose SHADOW
+   * MAP bit is clear were never written (all NONE) and are skipped, so they stay unresident.
+   */
   clearShadow(s: number, pages: number): void {
-    // Division, not >>> 4: a span of the whole 4 GiB heap is 2^32 bytes.
-    const granulesPerPage = this.mem.pageSize / 16;
-    const from = s * granulesPerPage;
-    this.mem.shadow.fill(Shadow.NONE, from, from + pages * granulesPerPage);
+    const i32 = this.mem.i32;
+    const shadow = this.mem.shadow;
+    const from = this.granuleOf(s);
+    const to = from + pages * (this.mem.pageSize / 16);
+    for (let g = from; g < to; ) {
+      const c = g >>> SHADOW_CHUNK_SHIFT;
+      const end = Math.min(to, (c + 1) * 2 ** SHADOW_CHUNK_SHIFT);
+      if ((i32[this.shadowMapWord + (c >>> 5)]! & (1 << (c & 31))) !== 0) shadow.fill(Shadow.NONE, g, end);
+      g = end;
+    }
   }
 }

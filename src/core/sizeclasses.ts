@@ -11,7 +11,8 @@
  * - sizes are multiples of 16, strictly increasing, from 16 to SMALL_MAX (256 KiB).
  * - spacing: the class for a request n wastes at most 1/8 of the class size once n > 128
  *   (alignment is 2^floor(log2 size)/8), and at most 15 bytes below that.
- * - a span of a class leaves at most 1/8 of its bytes as tail waste.
+ * - a span of a class of objects below half a page leaves at most 1/8 of its bytes as tail
+ *   waste; from half a page up, at most 1/4 (see spanBytesFor).
  */
 
 export const SMALL_MAX = 256 * 1024;
@@ -67,17 +68,36 @@ export function sizeClassTable(pageSize: number): SizeClassTable {
   return table;
 }
 
+/**
+ * Bytes of a span of objects of `size`. Below half a page: add pages until the tail left
+ * over is at most 1/8 of the span and the span holds at least a quarter batch (so one
+ * fetch does not take a span per object). From half a page up: the fewest pages whose tail
+ * is at most 1/4 of the span, often one object per span. A class of big objects is used
+ * sparsely (few live objects each), and a multi-object span with one live object strands
+ * the others as committed, unused memory: on mstress (classes 800 B..256 KiB, a few live
+ * objects each) spans of 6 x 6.5 KiB or 3 x 13 KiB left 100-200 KiB of free objects in
+ * partly used spans at a 1 MiB live set, against at most a quarter of one span per live
+ * object here (the page rounding a large allocation pays anyway).
+ */
+function spanBytesFor(size: number, batch: number, pageSize: number): number {
+  let spanBytes = 0;
+  if (size >= pageSize / 2) {
+    do spanBytes += pageSize;
+    while (spanBytes % size > spanBytes / 4);
+    return spanBytes;
+  }
+  do {
+    spanBytes += pageSize;
+    while (spanBytes % size > spanBytes / 8) spanBytes += pageSize;
+  } while (Math.floor(spanBytes / size) < batch / 4);
+  return spanBytes;
+}
+
 function generate(pageSize: number): SizeClassTable {
   const classes: SizeClassInfo[] = [{ size: 0, pages: 0, objectsPerSpan: 0, batch: 0 }];
   for (let size = MIN_ALIGN; size <= SMALL_MAX; size += alignmentFor(size)) {
     const batch = batchSizeFor(size);
-    // Add pages until the tail left over is at most 1/8 of the span, and the span holds
-    // at least a quarter batch (so one fetch does not take a span per object).
-    let spanBytes = 0;
-    do {
-      spanBytes += pageSize;
-      while (spanBytes % size > spanBytes / 8) spanBytes += pageSize;
-    } while (Math.floor(spanBytes / size) < batch / 4);
+    const spanBytes = spanBytesFor(size, batch, pageSize);
     const pages = spanBytes / pageSize;
     const objectsPerSpan = Math.floor(spanBytes / size);
     const prev = classes[classes.length - 1]!;

@@ -8,7 +8,7 @@
  */
 
 import { summarizeLockStats, type LockKind, type LockStatsSummary } from '../locks/index.js';
-import { centralWordOf, H, PH, S, slotF64Of, SlotState, slotWordOf, SP, SPAN_WORDS, SpanState, type HeapLayout, CC } from './layout.js';
+import { centralWordOf, H, LOG_ENTRIES, LOG_ENTRY_WORDS, PH, S, shadowMapWords, slotF64Of, SlotState, slotWordOf, SP, SPAN_WORDS, SpanState, type HeapLayout, CC } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import type { SizeClassTable } from './sizeclasses.js';
 import type { SpanTable } from './span.js';
@@ -57,11 +57,11 @@ export interface HeapStats {
   /** Bytes of pages below the high-water mark of pages handed out (<= heapBytes). */
   touchedBytes: number;
   /**
-   * Metadata bytes touched (resident): the header, page-heap, central and thread-slot
-   * regions in full (create() writes every slot), the per-page metadata (span records,
-   * PageMap, PAGECLASS, SHADOW) of the touched pages, and the PageMap word of the last
-   * committed page (the free tail span's end), each rounded out to 4 KiB OS pages.
-   * The metadata reserved for maxSize is metadataReservedBytes.
+   * Metadata bytes written (resident), in 4 KiB OS pages (see metadataTouched): the header,
+   * page-heap and central blocks, the TransferCache rows reached, what has been written in
+   * each thread slot, the span records, PageMap and PAGECLASS of the touched pages, and the
+   * SHADOW pages marked in the SHADOW MAP. The metadata reserved for maxSize is
+   * metadataReservedBytes.
    */
   metadataBytes: number;
   metadataReservedBytes: number;
@@ -92,32 +92,86 @@ export interface HeapStats {
 
 const OS_PAGE = 4096;
 
-/** OS pages spanned by [from, from + bytes), in bytes. */
-function osPages(from: number, bytes: number): number {
-  if (bytes <= 0) return 0;
-  return Math.ceil((from + bytes) / OS_PAGE) * OS_PAGE - Math.floor(from / OS_PAGE) * OS_PAGE;
+/**
+ * Metadata the heap has touched with `touched` pages handed out and `committed` pages in
+ * the heap, in 4 KiB OS pages (a page counts once any byte of it was written): the header,
+ * page-heap, global-lock and central blocks (create() writes every class's); the TRANSFER
+ * rows up to the most TransferCache slots any class has had in use (slot-major, so the
+ * rows above were never written); every thread slot in full (create() writes each); the
+ * share of each per-page region that covers the touched pages, with the record and first
+ * PageMap word of the free span starting there and the PageMap word of the last committed
+ * page (free spans map both ends); the SHADOW MAP words of the touched pages; and each
+ * SHADOW chunk (one OS page) whose SHADOW MAP bit is set: a chunk is marked before its
+ * first write (pageheap.ts), so an unmarked one was never written. Small spans write a
+ * granule per object (all chunks of spans of objects < 64 KiB), a large block one.
+ * Page indexes above the watermark are never written (growth finds them zero).
+ */
+export function metadataTouched(L: HeapLayout, i32: Int32Array, touched: number, committed: number): number {
+  let rows = 0;
+  for (let c = 1; c < L.numClasses; c++) rows = Math.max(rows, i32[centralWordOf(L, c) + CC.TRANSFER_HWM]!);
+  // The free span starting at `touched` has its record and first PageMap word written.
+  const withTail = Math.min(committed, touched + 1);
+  const mapWords = Math.min(shadowMapWords(L.capacityPages, L.pageSize), shadowMapWords(touched, L.pageSize));
+  const pages = new OsPageCounter();
+  pages.add(0, L.transfer);
+  pages.add(L.transfer, rows * L.numClasses * 8);
+  for (let s = 0; s < L.maxThreads; s++) slotTouched(L, i32, s, pages);
+  pages.add(L.spans, withTail * SPAN_WORDS * 4);
+  pages.add(L.pageMap, withTail * 4);
+  if (committed > withTail) pages.add(L.pageMap + (committed - 1) * 4, 4);
+  pages.add(L.pageClass, touched);
+  pages.add(L.shadowMap, mapWords * 4);
+  let chunks = 0;
+  for (let w = L.shadowMap >>> 2, end = w + mapWords; w < end; w++) chunks += popcount(i32[w]!);
+  return pages.bytes + chunks * OS_PAGE; // SHADOW is 4 KiB aligned: a chunk is its own page
 }
 
 /**
- * Metadata the heap has touched with `touched` pages handed out and `committed` pages in
- * the heap: everything before the span records (header, page heap, global lock, central
- * caches, thread slots), the share of each per-page region that covers the touched pages,
- * the record and first PageMap word of the free span starting there, and the PageMap
- * word of the last committed page (free spans map both ends).
- * Page indexes above the watermark are never written (growth finds them zero).
+ * The parts of thread slot s that have been written: what create() and each attach write
+ * (the S words and the per-class list words, up to the lock node), the undo log up to the
+ * last entry ever written (an entry's first word is a word index or a negative tag, never
+ * 0, and entries are never cleared, so the last nonzero one is the log's high-water mark),
+ * and the lock node, counters and lock statistics after the log once a thread has attached
+ * (GENERATION > 0: only the attached thread writes them).
  */
-export function metadataTouched(L: HeapLayout, touched: number, committed: number): number {
-  // The free span starting at `touched` has its record and first PageMap word written.
-  const withTail = Math.min(committed, touched + 1);
-  const tail = committed > withTail ? osPages(L.pageMap + (committed - 1) * 4, 4) : 0;
-  return (
-    osPages(0, L.spans) +
-    osPages(L.spans, withTail * SPAN_WORDS * 4) +
-    osPages(L.pageMap, withTail * 4) +
-    osPages(L.pageClass, touched) +
-    osPages(L.shadow, (touched * L.pageSize) / 16) +
-    tail
-  );
+function slotTouched(L: HeapLayout, i32: Int32Array, s: number, pages: OsPageCounter): void {
+  const base = L.slots + s * L.slotBytes;
+  const w = base >>> 2;
+  const logFrom = base + L.slot.log * 4;
+  const logEnd = logFrom + LOG_ENTRIES * LOG_ENTRY_WORDS * 4;
+  pages.add(base, L.slot.lockNode * 4);
+  const attached = i32[w + S.GENERATION]! > 0;
+  if (attached) pages.add(base + L.slot.lockNode * 4, L.slot.log * 4 - L.slot.lockNode * 4);
+  let entries = LOG_ENTRIES;
+  while (entries > 0 && i32[w + L.slot.log + (entries - 1) * LOG_ENTRY_WORDS] === 0) entries--;
+  pages.add(logFrom, entries * LOG_ENTRY_WORDS * 4);
+  if (attached) pages.add(logEnd, base + L.slotBytes - logEnd);
+}
+
+/** Counts the OS pages of byte ranges added in address order, each page once. */
+class OsPageCounter {
+  private last = -1;
+  private count = 0;
+  add(from: number, bytes: number): void {
+    if (bytes <= 0) return;
+    const first = Math.max(Math.floor(from / OS_PAGE), this.last + 1);
+    const end = Math.floor((from + bytes - 1) / OS_PAGE);
+    if (end >= first) this.count += end - first + 1;
+    this.last = Math.max(this.last, end);
+  }
+  get bytes(): number {
+    return this.count * OS_PAGE;
+  }
+}
+
+function popcount(v: number): number {
+  let x = v >>> 0;
+  let n = 0;
+  while (x !== 0) {
+    x &= x - 1;
+    n++;
+  }
+  return n;
 }
 
 export function collectStats(heap: SharedHeap): HeapStats {
@@ -130,7 +184,7 @@ export function collectStats(heap: SharedHeap): HeapStats {
   const pageSize = L.pageSize;
   const committedPages = mem.committedPages();
   const touchedPages = Math.min(committedPages, i32[H.TOUCHED_PAGES]!);
-  const metadata = metadataTouched(L, touchedPages, committedPages);
+  const metadata = metadataTouched(L, i32, touchedPages, committedPages);
 
   // Per-class sums over every slot ever used (counters outlive detach).
   let mallocCount = 0;

@@ -1,7 +1,9 @@
 /**
  * TransferCache: per size class, an array of whole batches in flight between thread caches.
  *
- * Owns: the TRANSFER_SLOTS (head, count) pairs of its class block and the objects chained
+ * Owns: the TRANSFER_SLOTS (head, count) pairs of its class (TRANSFER region, slot-major, so
+ * the rows no class has reached stay unwritten; CC.TRANSFER_HWM records the rows reached,
+ * for stats()) and the objects chained
  * from them (each chain is a safe-linked list of exactly `count` FREE objects ending in 0).
  * Changes go through the lock holder's undo log (Txn).
  * Guarded by the class's central lock (as in gperftools, where the transfer cache shares
@@ -13,7 +15,7 @@
  * each, instead of walking objects back into spans and out again.
  */
 
-import { CC, centralWordOf, TRANSFER_SLOTS } from './layout.js';
+import { CC, centralWordOf, TRANSFER_SLOTS, transferWordOf } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import type { Txn } from './txn.js';
 
@@ -39,8 +41,11 @@ export class TransferCache {
     const b = this.base(cls);
     const used = i32[b + CC.TRANSFER_USED]!;
     if (used >= TRANSFER_SLOTS) return false;
-    this.txn.set(b + CC.TRANSFER + 2 * used, head);
-    this.txn.set(b + CC.TRANSFER + 2 * used + 1, count);
+    // Before the slot's first write, and not undone by a rollback: an over-count at worst.
+    if (used >= i32[b + CC.TRANSFER_HWM]!) i32[b + CC.TRANSFER_HWM] = used + 1;
+    const w = transferWordOf(this.mem.layout, cls, used);
+    this.txn.set(w, head);
+    this.txn.set(w + 1, count);
     this.txn.set(b + CC.TRANSFER_USED, used + 1);
     this.txn.set(b + CC.TRANSFER_OBJECTS, i32[b + CC.TRANSFER_OBJECTS]! + count);
     return true;
@@ -52,7 +57,7 @@ export class TransferCache {
     const b = this.base(cls);
     const used = i32[b + CC.TRANSFER_USED]!;
     if (used === 0) return 0;
-    const slot = b + CC.TRANSFER + 2 * (used - 1);
+    const slot = transferWordOf(this.mem.layout, cls, used - 1);
     this.removedHead = i32[slot]! >>> 0;
     const count = i32[slot + 1]!;
     this.txn.set(b + CC.TRANSFER_USED, used - 1);
@@ -65,10 +70,10 @@ export class TransferCache {
   }
 
   slotHead(cls: number, k: number): number {
-    return this.mem.i32[this.base(cls) + CC.TRANSFER + 2 * k]! >>> 0;
+    return this.mem.i32[transferWordOf(this.mem.layout, cls, k)]! >>> 0;
   }
 
   slotCount(cls: number, k: number): number {
-    return this.mem.i32[this.base(cls) + CC.TRANSFER + 2 * k + 1]!;
+    return this.mem.i32[transferWordOf(this.mem.layout, cls, k) + 1]!;
   }
 }

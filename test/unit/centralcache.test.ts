@@ -30,6 +30,9 @@ class RecordingPageHeap implements SpanSource {
   clearShadow(s: number, pages: number): void {
     this.below.clearShadow(s, pages);
   }
+  markShadowObjects(s: number, size: number, count: number): void {
+    this.below.markShadowObjects(s, size, count);
+  }
 }
 
 /** A page heap with no memory at all. */
@@ -39,6 +42,9 @@ const emptyPageHeap: SpanSource = {
     throw new Error('nothing was handed out');
   },
   clearShadow: () => {
+    throw new Error('nothing was handed out');
+  },
+  markShadowObjects: () => {
     throw new Error('nothing was handed out');
   },
 };
@@ -144,7 +150,7 @@ describe('CentralCache on a small layout', () => {
   });
 
   it('a refill larger than a span takes several spans, dropping the lock around each', () => {
-    const { h, rec, central, cls, info, headWord, lengthWord } = setup(8192); // 2 objects per span
+    const { h, rec, central, cls, info, headWord, lengthWord } = setup(2048); // 2 objects per span (4 KiB pages)
     const want = info.objectsPerSpan * 2 + 1;
     expect(central.removeRange(cls, want, headWord, lengthWord)).toBe(want);
     expect(rec.calls).toHaveLength(3);

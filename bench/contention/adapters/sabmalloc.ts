@@ -21,6 +21,7 @@ import type {
   AllocatorSpec,
   HeapInstance,
   HeapSizing,
+  MemoryBreakdown,
   MemorySample,
 } from './types.js';
 
@@ -41,6 +42,10 @@ export class SabmallocAdapter implements AllocatorAdapter {
 
   free(p: number): void {
     this.heap.free(p);
+  }
+
+  usableSize(p: number): number {
+    return this.heap.usableSize(p);
   }
 
   detach(): void {
@@ -92,7 +97,28 @@ export function createSabmallocHeap(spec: AllocatorSpec, sizing: HeapSizing): He
     adapter,
     check: () => heap.check(),
     liveObjects: () => heap.stats().inUseObjects,
+    breakdown: () => breakdownOf(heap),
     cheapCleanup: false,
     dispose: () => heap.detach(),
+  };
+}
+
+/** stats() split by tier (see MemoryBreakdown). */
+export function breakdownOf(heap: SharedHeap): MemoryBreakdown {
+  const s = heap.stats();
+  let inObjects = 0;
+  for (const c of s.sizeClasses) inObjects += c.spans * Math.floor((c.pagesPerSpan * s.pageSize) / c.size) * c.size;
+  return {
+    committed: s.committedBytes,
+    metadata: s.metadataBytes,
+    touched: s.touchedBytes,
+    live: s.inUseBytes,
+    threadCaches: s.threadCacheFreeBytes,
+    transferCaches: s.transferCacheFreeBytes,
+    spanFreeObjects: s.centralCacheFreeBytes,
+    spanTails: s.smallSpanBytes - inObjects,
+    // free pages below the high-water mark: the free tail above it is not resident
+    holes: s.pageHeapFreeBytes - (s.heapBytes - s.touchedBytes),
+    holeSpans: s.pageHeapFreeSpans.map((f) => `${f.count}x${f.pages}`).join(' '),
   };
 }

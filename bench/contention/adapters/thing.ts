@@ -114,6 +114,11 @@ export class ThingAdapter implements AllocatorAdapter {
     if (!ok) throw new Error(`thi.ng MemPool: free of ${p} which is not a live block`);
   }
 
+  /** The block's size from its header (the caller owns the block), as memory().live counts it. */
+  usableSize(p: number): number {
+    return this.u32[(p - HEADER) >>> 2] - HEADER;
+  }
+
   detach(): void {
     // Nothing per thread to give back: the lock and the pool state live in the buffer.
   }

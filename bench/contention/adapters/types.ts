@@ -69,6 +69,11 @@ export interface AllocatorAdapter {
   detach(): void;
   memory(): MemorySample;
   snapshot(): AllocatorSnapshot;
+  /**
+   * Usable bytes of live block p, as memory().live counts them (optional): lets a workload
+   * keep an exact live-bytes counter (mstress) instead of relying on sampled memory().live.
+   */
+  usableSize?(p: number): number;
 }
 
 /** Sizing the suite asks of a heap for one run. */
@@ -93,5 +98,28 @@ export interface HeapInstance {
   liveObjects(): number;
   /** whether frees of the cleanup phases should be skipped for speed (see thi.ng) */
   readonly cheapCleanup: boolean;
+  /** where the committed bytes are now, by tier (sabmalloc only; racy, for sampling) */
+  breakdown?(): MemoryBreakdown;
   dispose(): void;
+}
+
+/**
+ * Committed bytes by where they are (sabmalloc): metadata + the pages below the high-water
+ * mark of pages handed out, which are live blocks, free blocks in thread caches, transfer
+ * caches or span free lists, span tails no object fits in, and free spans (holes).
+ * The parts of the pages are read one after another while workers run, so they add up to
+ * `touched` only roughly.
+ */
+export interface MemoryBreakdown {
+  committed: number;
+  metadata: number;
+  touched: number;
+  live: number;
+  threadCaches: number;
+  transferCaches: number;
+  spanFreeObjects: number;
+  spanTails: number;
+  holes: number;
+  /** free spans below the high-water mark (pages each, e.g. "3x1 8x2": three 1-page spans...) */
+  holeSpans: string;
 }

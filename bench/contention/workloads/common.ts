@@ -62,6 +62,12 @@ export interface WorkerOutcome {
   peakLive: number;
   /** allocator metadata inside peakCommitted */
   metadata: number;
+  /**
+   * Peak of the workload's own live-bytes counter, where it keeps one (mstress): every
+   * change is an Atomics.add of the block's usable size, and the worker compares the value
+   * its add produced, so the maximum over workers is the exact peak (no sampling).
+   */
+  exactPeakLive?: number;
 }
 
 export interface WorkloadContext {
