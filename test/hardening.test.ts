@@ -103,6 +103,31 @@ describe('safe-linking', () => {
     heap.check();
   });
 
+  it('a bad link at the end of a cached list is refused when the list is flushed, before anything is written', () => {
+    // The flush walks the whole chain it moves and leaves the next object as the list's
+    // head: a link it does not check would become a list head nobody validated.
+    const heap = SharedHeap.create({ size: 4 * MiB });
+    const u32 = new Uint32Array(heap.buffer);
+    const blocks = Array.from({ length: 4 }, () => heap.malloc(256));
+    const keep = heap.malloc(256);
+    heap.releaseCachedMemory(); // this thread's list of the class is empty now
+    for (const p of blocks) heap.free(p); // list: blocks[3] -> [2] -> [1] -> [0], [0]'s link encodes the end
+    const last = blocks[0]!;
+    for (const forged of [keep, 0x41414140]) {
+      const saved = u32[last >>> 2]!;
+      u32[last >>> 2] = forged;
+      expectNames(corruption(() => heap.releaseCachedMemory()), last);
+      u32[last >>> 2] = saved; // nothing else was changed: with the link back, service resumes
+      heap.check();
+    }
+    heap.releaseCachedMemory();
+    heap.check();
+    const again = Array.from({ length: 4 }, () => heap.malloc(256));
+    expect(new Set([...again, keep]).size).toBe(5);
+    for (const p of [...again, keep]) heap.free(p);
+    heap.check();
+  });
+
   it('an overflow past the end of a block into its free neighbour is reported naming the neighbour', () => {
     const heap = SharedHeap.create({ size: 4 * MiB });
     const u8 = new Uint8Array(heap.buffer);

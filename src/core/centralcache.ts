@@ -185,10 +185,21 @@ export class CentralCache {
       const i32 = this.mem.i32;
       const u32 = this.mem.u32;
       const key = this.key;
+      // Every object walked, and the object left as the caller's new list head, is checked
+      // before the first write: the walk goes deeper than the fast path's pop looks (the
+      // pop checks one link ahead), so an overwritten link further down would otherwise be
+      // used as a word index here, or left as a list head whose SHADOW byte the next pop
+      // writes. The thrown error aborts the section (nothing written yet).
       const head = i32[headWord]! >>> 0;
       let last = head;
-      for (let k = 1; k < count; k++) last = decodeLink(u32[last >>> 2]!, last, key);
+      this.checkCachedObject(cls, head, head, 0, count);
+      for (let k = 1; k < count; k++) {
+        const next = decodeLink(u32[last >>> 2]!, last, key);
+        this.checkCachedObject(cls, next, last, k, count);
+        last = next;
+      }
       const rest = decodeLink(u32[last >>> 2]!, last, key);
+      if (rest !== 0) this.checkCachedObject(cls, rest, last, count, count);
       txn.set(last >>> 2, encodeLink(0, last, key));
       txn.set(headWord, rest);
       txn.set(lengthWord, i32[lengthWord]! - count);
@@ -367,6 +378,20 @@ export class CentralCache {
   private returnTransitSpan(s: number, pages: number): void {
     this.pageHeap.clearShadow(s, pages); // its objects were never handed out: back to NONE
     this.pageHeap.deallocateSpan(s, this.transitWord);
+  }
+
+  /**
+   * Throws HeapCorruptionError unless obj (reached from `from`, the k-th object of a chain
+   * of `count` moved out of a thread cache) is a FREE object start of class cls.
+   */
+  private checkCachedObject(cls: number, obj: number, from: number, k: number, count: number): void {
+    if (obj !== 0 && this.isFreeObjectOf(obj, -1) && this.mem.pageClass[this.mem.pageOf(obj)] === cls) return;
+    const what = k === 0 ? `list head ${obj} is` : `block ${from} links to ${obj}, which is`;
+    throw new HeapCorruptionError(
+      `thread cache list of class ${cls}: ${what} not a free block of that class (write after free or overflow ` +
+        `into block ${from}; found moving ${count} object(s) to the central cache)`,
+      from,
+    );
   }
 
   /** True if obj is a FREE object start (inside span s, unless s is -1): else a link was overwritten. */
