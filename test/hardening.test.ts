@@ -8,6 +8,7 @@
  * - calloc returns zeroed memory even when it reuses dirty freed memory, including blocks
  *   freed by another worker and blocks dirtied by another worker.
  */
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Piscina } from 'piscina';
 import { stressWorkerUrl } from '../bench/stress.js';
@@ -127,6 +128,70 @@ describe('safe-linking', () => {
     for (const p of [...again, keep]) heap.free(p);
     heap.check();
   });
+
+  it('another worker writing into a cached block while its owner flushes the list: a typed error or no harm, never a bad block handed out', async () => {
+    // A barrier, then the writer overwrites the link of the list's last block while this
+    // thread moves the list to the central cache. The write lands before the check (the
+    // flush throws), after the block reached its span (a later refill throws), or between
+    // the check and the central cache rewriting the link (lost: nothing to report).
+    const writer = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       parentPort.on('message', ({ buffer, ctl, at, value }) => {
+         const c = new Int32Array(ctl);
+         Atomics.store(c, 1, 1); Atomics.notify(c, 1);
+         while (Atomics.load(c, 0) === 0) {} // spin: start as close to the go as possible
+         new Uint32Array(buffer)[at >>> 2] = value;
+         Atomics.store(c, 2, 1); Atomics.notify(c, 2);
+       });`,
+      { eval: true },
+    );
+    const outcomes = { flush: 0, refill: 0, none: 0 };
+    try {
+      for (let round = 0; round < 40; round++) {
+        const heap = SharedHeap.create({ size: 4 * MiB });
+        const blocks = Array.from({ length: 4 }, () => heap.malloc(256));
+        const keep = heap.malloc(256);
+        heap.releaseCachedMemory();
+        for (const p of blocks) heap.free(p); // list: blocks[3] -> ... -> blocks[0]
+        const last = blocks[0]!;
+        const ctl = new Int32Array(new SharedArrayBuffer(12));
+        writer.postMessage({ buffer: heap.buffer, ctl: ctl.buffer, at: last, value: 0x41414140 });
+        Atomics.wait(ctl, 1, 0, 10_000);
+        Atomics.store(ctl, 0, 1);
+        let error: unknown;
+        try {
+          heap.releaseCachedMemory();
+        } catch (e) {
+          error = e;
+        }
+        expect(Atomics.wait(ctl, 2, 0, 10_000)).not.toBe('timed-out');
+        if (error !== undefined) {
+          expectNames(error as HeapCorruptionError, last);
+          outcomes.flush++;
+          continue;
+        }
+        // Take every block of the class the heap will give: each must be a real block.
+        const got: number[] = [];
+        try {
+          for (let k = 0; k < 64; k++) got.push(heap.malloc(256));
+          heap.check();
+          outcomes.none++;
+        } catch (e) {
+          expect(e).toBeInstanceOf(HeapCorruptionError);
+          outcomes.refill++;
+        }
+        for (const p of got) {
+          expect(p % 16).toBe(0);
+          expect(p).not.toBe(keep);
+          expect(heap.usableSize(p)).toBe(256);
+        }
+        expect(new Set(got).size).toBe(got.length);
+      }
+    } finally {
+      await writer.terminate();
+    }
+    expect(outcomes.flush + outcomes.refill + outcomes.none).toBe(40);
+  }, 60_000);
 
   it('an overflow past the end of a block into its free neighbour is reported naming the neighbour', () => {
     const heap = SharedHeap.create({ size: 4 * MiB });

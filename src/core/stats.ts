@@ -97,7 +97,7 @@ const OS_PAGE = 4096;
  * the heap, in 4 KiB OS pages (a page counts once any byte of it was written): the header,
  * page-heap, global-lock and central blocks (create() writes every class's); the TRANSFER
  * rows up to the most TransferCache slots any class has had in use (slot-major, so the
- * rows above were never written); every thread slot in full (create() writes each); the
+ * rows above were never written); what has been written in each thread slot (slotTouched); the
  * share of each per-page region that covers the touched pages, with the record and first
  * PageMap word of the free span starting there and the PageMap word of the last committed
  * page (free spans map both ends); the SHADOW MAP words of the touched pages; and each

@@ -26,8 +26,8 @@
  * Slow start and release follow gperftools: max length starts at 1, grows by one up to a
  * batch, then by whole batches; a list that overflows releases a batch to the CentralCache
  * and, after more than 3 overflows, shrinks by a batch. Exception: a class whose span holds
- * one object (most classes from 6 KiB up with 8 KiB pages, sizeclasses.ts) keeps max length 1. Its batch is 2 (gperftools'
- * minimum), so a second fetch would populate a second span nobody asked for and a cache
+ * one object (most classes from 6 KiB up with 8 KiB pages, sizeclasses.ts) keeps max
+ * length 1. Its batch is 2 (gperftools' minimum), so a second fetch would populate a second span nobody asked for and a cache
  * could park two spans per class (2 x 256 KiB at the top): measured on mstress, such
  * cached spans were up to a quarter of a 1-worker run's committed bytes. Kept at 1, a
  * fetch populates exactly the span it serves, and a second free of the class sends one
@@ -77,7 +77,8 @@ export class ThreadCache {
   private declare readonly numClasses: number;
   /**
    * 1: safe-linked lists (hardened heap), 0: plain links (`hardening: false`). The key
-   * itself is not a field: a random int32 fits a Smi only half the time, and one heap
+   * itself is not a field: where V8 has 31-bit Smis (pointer compression: browsers, the web
+   * lab; not Node 20 on x64) a random int32 fits a Smi only half the time, and one heap
    * whose key does not makes V8 store the field boxed (a HeapNumber) in every ThreadCache
    * of the process, so the fast path reads the key from its header word (u32[H.KEY]).
    */
