@@ -160,6 +160,54 @@ describe('page heap: choosing a span', () => {
   });
 });
 
+describe('page heap: pages below the high-water mark first', () => {
+  it('takes a longer hole below the high-water mark over a free tail of exactly the right length above it', () => {
+    // A fixed heap of 512 pages: [x: 48][y: 424][free tail: 40], high-water mark 472. With
+    // x freed, a 40-page block fits the 48-page hole (already resident) and the 40-page tail
+    // (an exact fit, but all of it above the mark). Plain best fit took the tail and raised
+    // the committed memory by 40 pages.
+    const heap = SharedHeap.create({ size: 4 * MiB });
+    const ps = heap.stats().pageSize;
+    expect(totalPages(heap)).toBe(512);
+    const x = heap.malloc(pagesRequest(48, ps));
+    const y = heap.malloc(pagesRequest(424, ps));
+    expect(heap.stats().touchedBytes).toBe(472 * ps);
+    heap.free(x);
+    expect([...freeSpans(heap)].sort((a, b) => a[0] - b[0])).toEqual([[40, 1], [48, 1]]);
+    const z = heap.malloc(pagesRequest(40, ps));
+    expect(z, 'placed in the hole below the mark').toBe(x);
+    expect(heap.stats().touchedBytes, 'high-water mark unchanged').toBe(472 * ps);
+    // The tail is still the last resort: a block that fits nowhere else takes it.
+    const w = heap.malloc(pagesRequest(35, ps));
+    expect(pagesOf(heap, w)).toBe(35);
+    expect(heap.stats().touchedBytes).toBe(507 * ps);
+    heap.check();
+    for (const p of [y, z, w]) heap.free(p);
+    expectAllPagesFree(heap);
+  });
+
+  it('counts the free tail by its pages below the mark when they are enough', () => {
+    // [a: 40][b: 40][c: 40][d: 40][free: 352]; free d then b: the tail is d's 40 pages (below
+    // the mark) + 352 above it, and b is a 40-page hole. A 35-page block fits both below the
+    // mark equally well (40 pages each) and goes to the lower address; nothing rises.
+    const heap = SharedHeap.create({ size: 4 * MiB });
+    const ps = heap.stats().pageSize;
+    const [a, b, c, d] = [0, 1, 2, 3].map(() => heap.malloc(pagesRequest(40, ps))) as [number, number, number, number];
+    heap.free(d);
+    heap.free(b);
+    const mark = heap.stats().touchedBytes;
+    expect(mark).toBe(160 * ps);
+    const e = heap.malloc(pagesRequest(35, ps));
+    expect(e).toBe(b);
+    const f = heap.malloc(pagesRequest(35, ps));
+    expect(f, 'the tail, from its pages below the mark').toBe(d);
+    expect(heap.stats().touchedBytes).toBe(mark);
+    heap.check();
+    for (const p of [a, c, e, f]) heap.free(p);
+    expectAllPagesFree(heap);
+  });
+});
+
 describe('page heap: growth', () => {
   it('grows a growable heap on demand, up to maxSize, then throws OutOfMemoryError and keeps working', () => {
     const heap = SharedHeap.create({ size: 1 * MiB, maxSize: 8 * MiB });

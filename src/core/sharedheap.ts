@@ -309,6 +309,8 @@ export class SharedHeap {
   private allocateLarge(n: number): number {
     const pages = Math.ceil(n / this.mem.pageSize);
     const transit = this.slotWord + S.TRANSIT_SPAN;
+    // Spans parked in this thread's cache go back first, so they can serve this block.
+    if (this.cached) this.threadCache.releaseSpanBlocks(0);
     let s = NO_SPAN;
     this.txn.enter(this.outer);
     try {
