@@ -1,14 +1,30 @@
 /**
  * ThreadCache: the top tier, one per attached thread, no lock at all.
  *
- * Owns: its thread slot (free-list heads, lengths, max lengths, overage counts, counters)
- * and every object on its lists. Only the owning thread writes any of it, with plain
- * typed-array stores: the fast path (allocate/deallocate) touches no atomics. Other threads
- * read a slot only for stats(), check() and recovery of a dead owner.
+ * Owns: its thread slot (free-list heads, max lengths, overage counts, counters) and every
+ * object on its lists, first and second words included. Only the owning thread writes any
+ * of it, with plain typed-array stores: the fast path (allocate/deallocate) touches no
+ * atomics. Other threads read a slot only for stats(), check() and recovery of a dead owner.
  *
  * Invariants:
- * - list c is a safe-linked chain of exactly LENGTHS[c] FREE objects of class c, ending in 0;
- * - LENGTHS[c] <= MAX_LENGTHS[c] + 1 at all times (a free over the limit releases a batch);
+ * - list c is a safe-linked chain of FREE objects of class c, ending in 0;
+ * - every object on it holds its depth in its second word: the number of objects from it
+ *   to the end of the list, itself included. So the list's length is its head's depth: a
+ *   push writes depth(old head) + 1, a pop updates no length at all (the next object
+ *   already holds the shorter list's), and a release of the first n objects leaves the
+ *   others' depths right. (Until issue 9 a LENGTHS word per class was read and written by
+ *   every malloc and free: 15-20 instructions and two read-modify-writes per pair.)
+ * - the length is <= MAX_LENGTHS[c] + 1 at all times (a free over the limit releases a batch);
+ * - depth words are in freed memory, where a write after free can change them; they only
+ *   bound the list (the links, checked on every pop, are what it holds). A depth that
+ *   cannot be (over MAX_LENGTHS + 1 when read on a slow path, or not n less after releasing
+ *   n) makes the owner walk the list, checking every object, and rewrite them (recount());
+ *   one lowered by a write stays unseen until check() (which verifies every depth) or the
+ *   next flush (which walks): the list may then hold more than its bound;
+ * - small mallocs are not counted: every pop is a malloc and every push a free, so a slot's
+ *   small mallocs = its small frees + TAKEN (objects moved in from the central cache minus
+ *   objects moved back, counted on slow paths) - the objects on its lists. Frees are
+ *   counted owner-locally and published on slow paths.
  * - the budget is kept on capacity, not on contents: capacityBytes = sum over the classes
  *   this thread has used of (MAX_LENGTHS[c] + 1) * size(c) bounds the bytes this cache can
  *   hold (a class never fetched holds nothing), and it changes only
@@ -19,8 +35,8 @@
  * Crash consistency (a worker can be terminated between any two statements): the fast
  * path orders its stores so that the list is always a well-formed chain, and the only
  * trace of an interrupted operation is a list head whose SHADOW says ALLOCATED (a pop or a
- * push cut short), or a LENGTHS word off by one. Recovery walks the chain, marks such a
- * head FREE, and trusts the walk, not the length. Moves to and from the CentralCache
+ * push cut short; a push writes the depth word before it links the object in). Recovery
+ * walks the chain, marks such a head FREE, and trusts the walk, not the depth words. Moves to and from the CentralCache
  * happen inside the central lock's transaction (the list words are logged there).
  *
  * Slow start and release follow gperftools: max length starts at 1, grows by one up to a
