@@ -298,23 +298,29 @@ export class ThreadCache {
     const hw = (this.heads + cls) | 0;
     const head = u32[hw]!;
     // encodeLink, inlined
-    this.push(p, cls, hw, head, (head ^ u32[11 /* H.KEY */]! ^ Math.imul(p, -1640531535 /* LINK_MIX */)) >>> 0);
+    if (this.push(p, cls, hw, head, (head ^ u32[11 /* H.KEY */]! ^ Math.imul(p, -1640531535 /* LINK_MIX */)) >>> 0)) {
+      this.listTooLong(cls);
+    }
   }
 
   /** Push with a plain link (`hardening: false`). */
   private pushRaw(p: number, cls: number): void {
     const hw = (this.heads + cls) | 0;
     const head = this.u32[hw]!;
-    this.push(p, cls, hw, head, head);
+    // Its own call site of listTooLong (not one inside push): V8 keeps call feedback per
+    // site, so hardened heaps overflowing in this process do not compile the call (and the
+    // loss of what the optimizer knew after it) into this mode's inlined free.
+    if (this.push(p, cls, hw, head, head)) this.listTooLong(cls);
   }
 
   /**
    * Makes p (already validated) the head of list cls (head word hw, current head `head`),
    * its first word holding `link`, its second its depth (the list's new length: one more
    * than the old head's depth). A pop changes no length at all: the next object's depth
-   * word already holds the shorter list's length.
+   * word already holds the shorter list's length. Returns true if the list is now too long
+   * (the caller then calls listTooLong).
    */
-  private push(p: number, cls: number, hw: number, head: number, link: number): void {
+  private push(p: number, cls: number, hw: number, head: number, link: number): boolean {
     const u32 = this.u32;
     const w = p >>> 2;
     const depth = head === 0 ? 1 : (u32[((head >>> 2) + 1) | 0]! + 1) | 0;
@@ -326,7 +332,7 @@ export class ThreadCache {
     this.u8[(this.shadowAt + ((p - this.base) >>> 4)) | 0] = Shadow.FREE;
     this.frees++;
     // Unsigned: a depth word overwritten with a negative number still trips the test.
-    if (depth >>> 0 > u32[(this.maxLengths + cls) | 0]!) this.listTooLong(cls);
+    return depth >>> 0 > u32[(this.maxLengths + cls) | 0]!;
   }
 
   /** Publishes the owner-local free count to the slot (slow paths, stats, detach). */
