@@ -101,18 +101,19 @@ export class CentralCache {
   }
 
   /**
-   * Moves up to n objects of class cls onto the (empty or not) list whose head and length
-   * live at Int32 indexes headWord and lengthWord. Returns how many (0: out of memory).
+   * Moves up to n objects of class cls onto the (empty or not) list whose head lives at
+   * Int32 index headWord. Returns how many (0: out of memory). The list's length is the
+   * caller's to record (a thread cache writes its objects' depth words, threadcache.ts).
    * One critical section per refill of the class: the lock is dropped around populate().
    */
-  removeRange(cls: number, n: number, headWord: number, lengthWord: number): number {
+  removeRange(cls: number, n: number, headWord: number): number {
     const lock = this.locks[cls]!;
     const txn = this.txn;
     let got = 0;
     for (;;) {
       txn.enter(lock);
       try {
-        got = this.removeLocked(cls, n, got, headWord, lengthWord);
+        got = this.removeLocked(cls, n, got, headWord);
         txn.commit();
       } finally {
         txn.exit(lock);
@@ -122,13 +123,12 @@ export class CentralCache {
   }
 
   /** Body of removeRange under the class lock: takes objects until `got` reaches n or the class is empty. */
-  private removeLocked(cls: number, n: number, got: number, headWord: number, lengthWord: number): number {
+  private removeLocked(cls: number, n: number, got: number, headWord: number): number {
     const txn = this.txn;
-    if (got === 0 && n === this.table.batchOf[cls] && this.mem.i32[lengthWord] === 0) {
+    if (got === 0 && n === this.table.batchOf[cls] && this.mem.i32[headWord] === 0) {
       const batch = this.transfer.remove(cls);
       if (batch > 0) {
         txn.set(headWord, this.transfer.removedHead);
-        txn.set(lengthWord, batch);
         return batch;
       }
     }
@@ -159,7 +159,6 @@ export class CentralCache {
         obj = next;
       }
       txn.set(headWord, head);
-      txn.set(lengthWord, i32[lengthWord]! + take);
       txn.set(sw + SP.FREE_HEAD, obj);
       txn.set(sw + SP.FREE_COUNT, free - take);
       txn.set(sw + SP.IN_USE, i32[sw + SP.IN_USE]! + take);
@@ -171,12 +170,12 @@ export class CentralCache {
   }
 
   /**
-   * Moves the first `count` objects (count <= batch size) of the list at headWord /
-   * lengthWord back to class cls: a whole batch into the TransferCache when it has room
+   * Moves the first `count` objects (count <= batch size) of the list at headWord back to
+   * class cls (the objects left keep their depth words, counted from the list's end): a whole batch into the TransferCache when it has room
    * (unless viaTransfer is false), otherwise each object to its span; spans left with no
    * object in use go back to the PageHeap.
    */
-  insertRange(cls: number, headWord: number, lengthWord: number, count: number, viaTransfer: boolean): void {
+  insertRange(cls: number, headWord: number, count: number, viaTransfer: boolean): void {
     const lock = this.locks[cls]!;
     const txn = this.txn;
     txn.enter(lock);
@@ -202,7 +201,6 @@ export class CentralCache {
       if (rest !== 0) this.checkCachedObject(cls, rest, last, count, count);
       txn.set(last >>> 2, encodeLink(0, last, key));
       txn.set(headWord, rest);
-      txn.set(lengthWord, i32[lengthWord]! - count);
       if (!(viaTransfer && count === this.table.batchOf[cls] && this.transfer.insert(cls, head, count))) {
         this.releaseToSpansLocked(cls, head, count);
       }

@@ -413,14 +413,22 @@ class HeapChecker {
   private checkCacheList(slot: number, c: number, state: number): void {
     const { mem, layout } = this.heap;
     const w = slotWordOf(layout, slot);
-    const length = mem.i32[w + layout.slot.lengths + c]!;
     const head = mem.u32[w + layout.slot.heads + c]!;
     if (state === SlotState.FREE) {
-      if (length !== 0 || head !== 0) fail(`free thread slot ${slot} still caches class ${c} objects`);
+      if (head !== 0) fail(`free thread slot ${slot} still caches class ${c} objects`);
       return;
     }
-    const n = this.walkChain(head, c, length + 1, `thread slot ${slot} class ${c}`);
-    if (n !== length) fail(`thread slot ${slot} class ${c}: list has ${n} objects, length says ${length}`);
+    // The list's length is its head's depth word, and each object's depth is one less than
+    // the one before it (threadcache.ts): a depth word overwritten after free fails here.
+    const where = `thread slot ${slot} class ${c}`;
+    const length = head === 0 ? 0 : mem.u32[(head >>> 2) + 1]!;
+    let depth = length;
+    const n = this.walkChain(head, c, Math.min(length, 1 << 28) + 1, where, (p) => {
+      const d = mem.u32[(p >>> 2) + 1]!;
+      if (d !== depth) fail(`${where}: block ${p} has depth ${d}, ${depth} expected (its depth word was overwritten)`, p);
+      depth--;
+    });
+    if (n !== length) fail(`${where}: list has ${n} objects, its head's depth says ${length}`);
   }
 
   /**

@@ -40,11 +40,13 @@ export class DebugBlocks {
   /**
    * Arms block p (`bytes` long, class cls, 0: large) just allocated for n bytes: checks a
    * reused small block is still poisoned, writes guards, serial and size, records the stack.
+   * depthWord: its second word holds the depth a thread cache list gave it (threadcache.ts),
+   * so only the bytes after it must be poisoned (any other value there is a write after free).
    */
-  armBlock(p: number, n: number, bytes: number, cls: number): void {
+  armBlock(p: number, n: number, bytes: number, cls: number, depthWord = false): void {
     const mem = this.mem;
     if (cls > 0) {
-      for (let k = p + 4; k < p + bytes; k++) {
+      for (let k = p + (depthWord ? 8 : 4); k < p + bytes; k++) {
         if (mem.u8[k] !== POISON) {
           throw new HeapCorruptionError(
             `block ${p} (size class ${cls}) was written at offset ${k - p} while it was free (use after free)`,

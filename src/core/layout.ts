@@ -55,7 +55,8 @@
  *   (free-list head, free count, list links): class c's central lock holder.
  * - THREAD SLOT s: the thread attached to slot s (plain stores, no atomics); others read it
  *   only for statistics, check() and recovery of a dead thread. S.STATE with Atomics.
- *   Its undo log records the old value of every word the thread changes while it holds a
+ *   The depth words of its cached objects (the second word of each FREE object on its
+ *   lists, threadcache.ts) are its too. Its undo log records the old value of every word the thread changes while it holds a
  *   lock (txn.ts), so a thread that dies inside a critical section can be rolled back.
  * - SHADOW of a small block: whoever owns the block (the application thread that holds it
  *   allocated, or the cache tier that holds it free).
@@ -69,12 +70,14 @@ import { InvalidHeapError } from './errors.js';
 import { sizeClassTable } from './sizeclasses.js';
 
 export const MAGIC = 0x4d424153; // 'SABM'
-/** 3: a SHADOW MAP region (bits of SHADOW chunks ever written) and a 4 KiB aligned SHADOW;
+/** 4: no LENGTHS words in a thread slot (a cached list's length is its head's depth word,
+ * threadcache.ts), the slot's MALLOCS counter replaced by TAKEN.
+ * 3: a SHADOW MAP region (bits of SHADOW chunks ever written) and a 4 KiB aligned SHADOW;
  * the TransferCache slots in their own slot-major TRANSFER region (CC.TRANSFER_HWM).
  * 2: the buffer is a plain SharedArrayBuffer reserving every page up to CAPACITY_PAGES;
  * COMMITTED_PAGES is the commit watermark inside it, TOUCHED_PAGES the high-water mark of
  * pages handed out (1: a growable buffer of exactly the committed pages). */
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 /**
  * SHADOW chunk = 2^12 granules = 4 KiB of SHADOW (one OS page, the region being 4 KiB
  * aligned) = 64 KiB of pages. The SHADOW MAP keeps one bit per chunk so that stats() can
@@ -212,7 +215,7 @@ export const S = {
   ACKED: 14, // waiters re-armed by the thread after a probe woke them
   CLAIMED: 15, // small block this thread's free/realloc claimed (SHADOW FREED), not yet on a list (0: none)
   PENDING: 16, // PENDING_SPANS words: spans emptied by a central operation, on their way to the PageHeap (-1: none)
-  // HEADS, LENGTHS, MAX_LENGTHS, OVERAGES, the lock node and the undo log follow at
+  // HEADS, MAX_LENGTHS, OVERAGES, the lock node and the undo log follow at
   // slot-relative offsets from slotLayout().
 } as const;
 export const PENDING_SPANS = 64;
@@ -244,7 +247,7 @@ export function lockNodeWordOf(layout: HeapLayout, ownerId: number): number {
   return slotWordOf(layout, ownerId - 1) + layout.slot.lockNode;
 }
 
-/** Float64 index of thread slot `slot`'s first 8 bytes (add layout.slot.mallocs etc.). */
+/** Float64 index of thread slot `slot`'s first 8 bytes (add layout.slot.frees etc.). */
 export function slotF64Of(layout: RegionOffsets, slot: number): number {
   return (layout.slots + slot * layout.slotBytes) >>> 3;
 }
@@ -257,14 +260,17 @@ export function centralWordOf(layout: RegionOffsets, cls: number): number {
 export interface SlotLayout {
   /** Int32 word offsets inside a slot. */
   readonly heads: number;
-  readonly lengths: number;
   readonly maxLengths: number;
   readonly overages: number;
   readonly lockNode: number;
   readonly log: number;
   /** Float64 counters inside a slot (float64 index from the slot start); statistics only. */
-  readonly mallocs: number; // every malloc (small counts are published on slow paths)
-  readonly frees: number;
+  // Objects moved from the central cache onto this slot's lists minus objects moved back
+  // (written on slow paths and by recovery). The slot's small mallocs are not counted: they
+  // are its small frees + TAKEN - the objects on its lists (every pop is a malloc, every
+  // push a free), which stats() and recovery derive.
+  readonly taken: number;
+  readonly frees: number; // every free (small counts are published on slow paths)
   readonly largeMallocs: number;
   readonly largeFrees: number;
   readonly misses: number; // thread-cache misses (fetches from central)
@@ -281,8 +287,6 @@ export function slotLayout(numClasses: number): SlotLayout {
   let w: number = S.PENDING + PENDING_SPANS;
   const heads = w;
   w += nc;
-  const lengths = w;
-  w += nc;
   const maxLengths = w;
   w += nc;
   const overages = w;
@@ -292,7 +296,7 @@ export function slotLayout(numClasses: number): SlotLayout {
   const log = w;
   w += LOG_ENTRIES * LOG_ENTRY_WORDS;
   let f = align(w, 16) / 2; // float64 index
-  const mallocs = f++;
+  const taken = f++;
   const frees = f++;
   const largeMallocs = f++;
   const largeFrees = f++;
@@ -306,12 +310,11 @@ export function slotLayout(numClasses: number): SlotLayout {
   f += align(LOCK_STAT_SLOTS, 8);
   return {
     heads,
-    lengths,
     maxLengths,
     overages,
     lockNode,
     log,
-    mallocs,
+    taken,
     frees,
     largeMallocs,
     largeFrees,
@@ -319,7 +322,10 @@ export function slotLayout(numClasses: number): SlotLayout {
     centralLockStats,
     pageHeapLockStats,
     globalLockStats,
-    bytes: align(f * 8, 64),
+    // An odd multiple of 64 bytes: consecutive slots then start at 64 different offsets in
+    // a page, so the slot heads create() writes touch 1 + head / 4096 pages on average (a
+    // multiple of 2 KiB put every other head across a page boundary).
+    bytes: (align(f * 8, 128) + 64),
   };
 }
 

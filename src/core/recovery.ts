@@ -68,7 +68,10 @@ export interface RecoveryReport {
   cachedObjectsReturned: number;
   /** Spans it had in flight, returned to the PageHeap. */
   spansReturned: number;
-  /** Per slot: blocks it allocated minus blocks it freed, as far as its published counters tell. */
+  /**
+   * Per slot: blocks it allocated minus blocks it freed (exact for small blocks: derived
+   * from the objects its cache took from the central cache and gave back, threadcache.ts).
+   */
   netAllocationsBySlot: Record<number, number>;
 }
 
@@ -127,10 +130,12 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number, exited = f
     returnSpansInFlight(heap, w, report);
     settleClaim(mem, w, w + layout.slot.heads); // issue 8: a free killed between its claim and its push
     returnThreadCache(heap, slot, w, report);
-    let net = 0;
+    // Every pop was a malloc and every push a free, so with its lists now empty the slot's
+    // small mallocs minus small frees are its TAKEN count (exact, unlike the frees, whose
+    // last owner-local count died with the thread).
     const f = slotF64Of(layout, slot);
-    net += mem.f64[f + layout.slot.mallocs]! - mem.f64[f + layout.slot.frees]!;
-    report.netAllocationsBySlot[slot] = net;
+    report.netAllocationsBySlot[slot] =
+      mem.f64[f + layout.slot.taken]! + mem.f64[f + layout.slot.largeMallocs]! - mem.f64[f + layout.slot.largeFrees]!;
     Atomics.add(mem.i32, H.TC_TOTAL_BYTES, -Atomics.exchange(mem.i32, w + S.CACHED_BYTES, 0));
     Atomics.store(mem.i32, w + S.STATE, SlotState.FREE); // H.ATTACHED: the caller recounts
   }
@@ -209,7 +214,6 @@ function returnThreadCache(heap: SharedHeap, slot: number, w: number, report: Re
   const key = layout.key;
   for (let c = 1; c < heap.sizeClasses.count; c++) {
     const headWord = w + layout.slot.heads + c;
-    const lengthWord = w + layout.slot.lengths + c;
     let count = 0;
     let prev = 0;
     for (let p = mem.u32[headWord]!; p !== 0; ) {
@@ -232,11 +236,11 @@ function returnThreadCache(heap: SharedHeap, slot: number, w: number, report: Re
       prev = p;
       p = decodeLink(mem.u32[p >>> 2]!, p, key);
     }
-    mem.i32[lengthWord] = count;
     const batch = heap.sizeClasses.batchOf[c]!;
     while (count > 0) {
       const take = Math.min(count, batch);
-      central.insertRange(c, headWord, lengthWord, take, false);
+      central.insertRange(c, headWord, take, false);
+      mem.f64[slotF64Of(layout, slot) + layout.slot.taken] -= take;
       count -= take;
       report.cachedObjectsReturned += take;
     }

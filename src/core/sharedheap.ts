@@ -265,10 +265,14 @@ export class SharedHeap {
     if (this.debug) return this.debugAllocate(n);
     const p = this.allocateBlock(n);
     if (this.zeroOnFree) {
-      // A freed small block is zero but for its free-list link word; a large block's pages
-      // may have held blocks of any class, links included.
+      // A freed small block is zero but for its free-list link word and its thread-cache
+      // depth word (threadcache.ts); a large block's pages may have held blocks of any
+      // class, links included.
       const cls = this.mem.pageClass[this.mem.pageOf(p)]!;
-      if (cls > 0) this.mem.u32[p >>> 2] = 0;
+      if (cls > 0) {
+        this.mem.u32[p >>> 2] = 0;
+        this.mem.u32[(p >>> 2) + 1] = 0;
+      }
       else this.mem.u8.fill(0, p, p + this.blockBytes(p, 0));
     }
     return p;
@@ -326,7 +330,6 @@ export class SharedHeap {
     this.mem.shadow[(p - this.mem.base) >>> 4] = Shadow.ALLOCATED;
     this.mem.i32[transit] = NO_SPAN;
     const f = this.slotF64();
-    this.mem.f64[f + this.layout.slot.mallocs]++;
     this.mem.f64[f + this.layout.slot.largeMallocs]++;
     return p;
   }
@@ -460,7 +463,8 @@ export class SharedHeap {
     const p = this.allocateBlock(n + DEBUG_EXTRA);
     const mem = this.mem;
     const cls = mem.pageClass[mem.pageOf(p)]!;
-    this.debugBlocks.armBlock(p, n, this.blockBytes(p, cls), cls);
+    const depthWord = cls > 0 && this.cached && this.threadCache.poppedDepthMatches(p, cls);
+    this.debugBlocks.armBlock(p, n, this.blockBytes(p, cls), cls, depthWord);
     return p;
   }
 

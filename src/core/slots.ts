@@ -68,7 +68,6 @@ export function resyncAttached(i32: Int32Array, layout: HeapLayout): void {
 export function initSlot(i32: Int32Array, layout: HeapLayout, sw: number): void {
   const nc = layout.numClasses;
   i32.fill(0, sw + layout.slot.heads, sw + layout.slot.heads + nc);
-  i32.fill(0, sw + layout.slot.lengths, sw + layout.slot.lengths + nc);
   i32.fill(1, sw + layout.slot.maxLengths, sw + layout.slot.maxLengths + nc);
   i32.fill(0, sw + layout.slot.overages, sw + layout.slot.overages + nc);
   i32[sw + S.LOG_LEN] = 0;

@@ -8,6 +8,7 @@
  */
 
 import { summarizeLockStats, type LockKind, type LockStatsSummary } from '../locks/index.js';
+import { cachedListLength } from './threadcache.js';
 import { centralWordOf, H, LOG_ENTRIES, LOG_ENTRY_WORDS, PH, S, shadowMapWords, slotF64Of, SlotState, slotWordOf, SP, SPAN_WORDS, SpanState, type HeapLayout, CC } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import type { SizeClassTable } from './sizeclasses.js';
@@ -78,6 +79,12 @@ export interface HeapStats {
   smallSpanBytes: number;
   largeObjects: number;
   largeBytes: number;
+  /**
+   * Every malloc and every free. Frees are counted (small ones published on each thread's
+   * slow paths, stats() publishes the caller's); small mallocs are derived as frees plus
+   * objects taken from the central caches minus objects cached (threadcache.ts), so
+   * another attached thread's two counts both lag by the frees since its last slow path.
+   */
   mallocCount: number;
   freeCount: number;
   attachedThreads: number;
@@ -199,13 +206,22 @@ export function collectStats(heap: SharedHeap): HeapStats {
   for (let s = 0; s < L.maxThreads; s++) {
     const w = slotWordOf(L, s);
     const f = slotF64Of(L, s);
+    let slotCached = 0;
     if (Atomics.load(i32, w + S.STATE) === SlotState.ATTACHED) {
       attached++;
-      for (let c = 1; c < nc; c++) cached[c]! += i32[w + L.slot.lengths + c]!;
+      for (let c = 1; c < nc; c++) {
+        const n = cachedListLength(mem.u32, w + L.slot.heads + c, w + L.slot.maxLengths + c);
+        cached[c]! += n;
+        slotCached += n;
+      }
     }
-    mallocCount += f64[f + L.slot.mallocs]!;
-    freeCount += f64[f + L.slot.frees]!;
-    largeMallocs += f64[f + L.slot.largeMallocs]!;
+    // Small mallocs are not counted (threadcache.ts): every pop is a malloc and every push
+    // a free, so they are the slot's small frees + TAKEN - its cached objects.
+    const slotLargeMallocs = f64[f + L.slot.largeMallocs]!;
+    const slotFrees = f64[f + L.slot.frees]!;
+    mallocCount += slotFrees - f64[f + L.slot.largeFrees]! + f64[f + L.slot.taken]! - slotCached + slotLargeMallocs;
+    freeCount += slotFrees;
+    largeMallocs += slotLargeMallocs;
     misses += f64[f + L.slot.misses]!;
     centralBases.push(f + L.slot.centralLockStats);
     pageHeapBases.push(f + L.slot.pageHeapLockStats);

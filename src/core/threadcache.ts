@@ -1,14 +1,30 @@
 /**
  * ThreadCache: the top tier, one per attached thread, no lock at all.
  *
- * Owns: its thread slot (free-list heads, lengths, max lengths, overage counts, counters)
- * and every object on its lists. Only the owning thread writes any of it, with plain
- * typed-array stores: the fast path (allocate/deallocate) touches no atomics. Other threads
- * read a slot only for stats(), check() and recovery of a dead owner.
+ * Owns: its thread slot (free-list heads, max lengths, overage counts, counters) and every
+ * object on its lists, first and second words included. Only the owning thread writes any
+ * of it, with plain typed-array stores: the fast path (allocate/deallocate) touches no
+ * atomics. Other threads read a slot only for stats(), check() and recovery of a dead owner.
  *
  * Invariants:
- * - list c is a safe-linked chain of exactly LENGTHS[c] FREE objects of class c, ending in 0;
- * - LENGTHS[c] <= MAX_LENGTHS[c] + 1 at all times (a free over the limit releases a batch);
+ * - list c is a safe-linked chain of FREE objects of class c, ending in 0;
+ * - every object on it holds its depth in its second word: the number of objects from it
+ *   to the end of the list, itself included. So the list's length is its head's depth: a
+ *   push writes depth(old head) + 1, a pop updates no length at all (the next object
+ *   already holds the shorter list's), and a release of the first n objects leaves the
+ *   others' depths right. (Until issue 9 a LENGTHS word per class was read and written by
+ *   every malloc and free: 15-20 instructions and two read-modify-writes per pair.)
+ * - the length is <= MAX_LENGTHS[c] + 1 at all times (a free over the limit releases a batch);
+ * - depth words are in freed memory, where a write after free can change them; they only
+ *   bound the list (the links, checked on every pop, are what it holds). A depth that
+ *   cannot be (over MAX_LENGTHS + 1 when read on a slow path, or not n less after releasing
+ *   n) makes the owner walk the list, checking every object, and rewrite them (recount());
+ *   one lowered by a write stays unseen until check() (which verifies every depth) or the
+ *   next flush (which walks): the list may then hold more than its bound;
+ * - small mallocs are not counted: every pop is a malloc and every push a free, so a slot's
+ *   small mallocs = its small frees + TAKEN (objects moved in from the central cache minus
+ *   objects moved back, counted on slow paths) - the objects on its lists. Frees are
+ *   counted owner-locally and published on slow paths.
  * - the budget is kept on capacity, not on contents: capacityBytes = sum over the classes
  *   this thread has used of (MAX_LENGTHS[c] + 1) * size(c) bounds the bytes this cache can
  *   hold (a class never fetched holds nothing), and it changes only
@@ -19,8 +35,8 @@
  * Crash consistency (a worker can be terminated between any two statements): the fast
  * path orders its stores so that the list is always a well-formed chain, and the only
  * trace of an interrupted operation is a list head whose SHADOW says ALLOCATED (a pop or a
- * push cut short), or a LENGTHS word off by one. Recovery walks the chain, marks such a
- * head FREE, and trusts the walk, not the length. Moves to and from the CentralCache
+ * push cut short; a push writes the depth word before it links the object in). Recovery
+ * walks the chain, marks such a head FREE, and trusts the walk, not the depth words. Moves to and from the CentralCache
  * happen inside the central lock's transaction (the list words are logged there).
  *
  * Slow start and release follow gperftools: max length starts at 1, grows by one up to a
@@ -40,6 +56,7 @@
 
 import { HeapCorruptionError } from './errors.js';
 import { H, S, Shadow, slotF64Of, slotWordOf } from './layout.js';
+import { decodeLink } from './safelink.js';
 import type { CentralCache } from './centralcache.js';
 import type { HeapMemory } from './memory.js';
 import type { SizeClassTable } from './sizeclasses.js';
@@ -60,6 +77,23 @@ export function settleClaim(mem: HeapMemory, slotWord: number, headsWord: number
     mem.shadow[g] = cls > 0 && mem.u32[headsWord + cls] === p ? Shadow.FREE : Shadow.ALLOCATED;
   }
   mem.i32[slotWord + S.CLAIMED] = 0;
+}
+
+/**
+ * Length of the cached list whose head and max length live at Int32 indexes headWord and
+ * maxLengthWord, read by a thread other than its owner (stats, the heap map): the head's
+ * depth word. The owner may pop that head meanwhile and its new holder write the word, so
+ * the head is read again after the depth and the value is clamped to what the list can
+ * hold (MAX_LENGTHS + 1). A statistic, not evidence: check() walks the list.
+ */
+export function cachedListLength(u32: Uint32Array, headWord: number, maxLengthWord: number): number {
+  for (let tries = 0; tries < 8; tries++) {
+    const head = u32[headWord]!;
+    if (head === 0) return 0;
+    const depth = u32[(head >>> 2) + 1]!;
+    if (u32[headWord] === head) return Math.min(depth, (u32[maxLengthWord]! | 0) + 1);
+  }
+  return 0;
 }
 
 /** gperftools kMaxDynamicFreeListLength. */
@@ -94,10 +128,10 @@ export class ThreadCache {
   /** Int32/Uint32 index of this slot's first word. */
   private declare readonly slotWord: number;
   private declare readonly heads: number;
-  private declare readonly lengths: number;
   private declare readonly maxLengths: number;
   private declare readonly overages: number;
-  private declare readonly allocs: number;
+  /** Float64 index of the slot's TAKEN counter (objects moved in from the central cache minus out). */
+  private declare readonly takenCounter: number;
   private declare readonly freesCounter: number;
   private declare readonly misses: number;
   // Views copied from HeapMemory so the fast path does one property load per access (they
@@ -108,8 +142,11 @@ export class ThreadCache {
   /** Indexes in u8 of SHADOW[0] and PAGECLASS[0]. */
   private declare readonly shadowAt: number;
   private declare readonly pageClassAt: number;
-  /** malloc/free counts not yet published to the slot (owner-local, plain numbers). */
-  private mallocs = 0;
+  /**
+   * Frees not yet published to the slot (owner-local, a plain number). Mallocs are not
+   * counted: a thread's small mallocs are its frees plus the objects taken from the central
+   * cache minus those on its lists (every pop is a malloc, every push a free).
+   */
   private frees = 0;
   private declare readonly f64: Float64Array;
   /** 16-byte granules from base to one past the last byte the views cover (< 2^28: a Smi). */
@@ -137,11 +174,10 @@ export class ThreadCache {
     this.pageShift = mem.pageShift;
     this.slotWord = slotWordOf(L, slot);
     this.heads = this.slotWord + L.slot.heads;
-    this.lengths = this.slotWord + L.slot.lengths;
     this.maxLengths = this.slotWord + L.slot.maxLengths;
     this.overages = this.slotWord + L.slot.overages;
     const f64Base = slotF64Of(L, slot);
-    this.allocs = f64Base + L.slot.mallocs;
+    this.takenCounter = f64Base + L.slot.taken;
     this.freesCounter = f64Base + L.slot.frees;
     this.misses = f64Base + L.slot.misses;
     this.u32 = mem.u32;
@@ -189,8 +225,6 @@ export class ThreadCache {
     // head still on the list and knows the pop never completed.
     u8[(this.shadowAt + ((head - this.base) >>> 4)) | 0] = Shadow.ALLOCATED;
     u32[hw] = next;
-    u32[(this.lengths + cls) | 0]--;
-    this.mallocs++;
     return head;
   }
 
@@ -227,8 +261,6 @@ export class ThreadCache {
     if (head === 0) return this.fetchFromCentral(cls) >>> 0;
     this.u8[(this.shadowAt + ((head - this.base) >>> 4)) | 0] = Shadow.ALLOCATED;
     u32[hw] = u32[head >>> 2]!;
-    u32[(this.lengths + cls) | 0]--;
-    this.mallocs++;
     return head;
   }
 
@@ -248,6 +280,16 @@ export class ThreadCache {
     return true;
   }
 
+  /**
+   * True if block p, just popped off list cls, carries the depth word its place on the list
+   * gave it: one more than the new head's, 1 if the list is now empty (debug heaps: a write
+   * after free over that word shows as another value, unless it wrote exactly this one).
+   */
+  poppedDepthMatches(p: number, cls: number): boolean {
+    const head = this.u32[this.heads + cls]!;
+    return this.u32[(p >>> 2) + 1] === (head === 0 ? 1 : this.u32[(head >>> 2) + 1]! + 1);
+  }
+
   /** Slow paths' pop of list cls, in the heap's link mode (0: out of memory). */
   pop(cls: number): number {
     return this.hardened === 0 ? this.allocateRaw(cls) : this.allocate(cls);
@@ -263,46 +305,123 @@ export class ThreadCache {
   private pushLinked(p: number, cls: number): void {
     const u32 = this.u32;
     const hw = (this.heads + cls) | 0;
+    const head = u32[hw]!;
     // encodeLink, inlined
-    this.push(p, cls, hw, (u32[hw]! ^ u32[11 /* H.KEY */]! ^ Math.imul(p, -1640531535 /* LINK_MIX */)) >>> 0);
+    if (this.push(p, cls, hw, head, (head ^ u32[11 /* H.KEY */]! ^ Math.imul(p, -1640531535 /* LINK_MIX */)) >>> 0)) {
+      this.listTooLong(cls);
+    }
   }
 
   /** Push with a plain link (`hardening: false`). */
   private pushRaw(p: number, cls: number): void {
     const hw = (this.heads + cls) | 0;
-    this.push(p, cls, hw, this.u32[hw]!);
+    const head = this.u32[hw]!;
+    // Its own call site of listTooLong (not one inside push): V8 keeps call feedback per
+    // site, so hardened heaps overflowing in this process do not compile the call (and the
+    // loss of what the optimizer knew after it) into this mode's inlined free.
+    if (this.push(p, cls, hw, head, head)) this.listTooLong(cls);
   }
 
-  /** Makes p (already validated) the head of list cls (head word hw), its first word holding `link`. */
-  private push(p: number, cls: number, hw: number, link: number): void {
+  /**
+   * Makes p (already validated) the head of list cls (head word hw, current head `head`),
+   * its first word holding `link`, its second its depth (the list's new length: one more
+   * than the old head's depth). A pop changes no length at all: the next object's depth
+   * word already holds the shorter list's length. Returns true if the list is now too long
+   * (the caller then calls listTooLong).
+   */
+  private push(p: number, cls: number, hw: number, head: number, link: number): boolean {
     const u32 = this.u32;
-    // Link first, mark FREE last: an interrupted push leaves either an allocated block
-    // off the list, or an ALLOCATED head on it (completed as a free by recovery).
-    u32[p >>> 2] = link;
+    const w = p >>> 2;
+    const depth = head === 0 ? 1 : (u32[((head >>> 2) + 1) | 0]! + 1) | 0;
+    // Link and depth first, mark FREE last: an interrupted push leaves either an allocated
+    // block off the list, or an ALLOCATED head on it (completed as a free by recovery).
+    u32[w] = link;
+    u32[(w + 1) | 0] = depth;
     u32[hw] = p;
     this.u8[(this.shadowAt + ((p - this.base) >>> 4)) | 0] = Shadow.FREE;
-    const lw = (this.lengths + cls) | 0;
-    const length = (u32[lw]! + 1) | 0;
-    u32[lw] = length;
     this.frees++;
-    if (length > (u32[(this.maxLengths + cls) | 0]! | 0)) this.listTooLong(cls);
+    // Unsigned: a depth word overwritten with a negative number still trips the test.
+    return depth >>> 0 > u32[(this.maxLengths + cls) | 0]!;
   }
 
-  /** Publishes the owner-local malloc/free counts to the slot (slow paths, stats, detach). */
+  /** Publishes the owner-local free count to the slot (slow paths, stats, detach). */
   flushCounters(): void {
     const f64 = this.mem.f64;
-    f64[this.allocs] = f64[this.allocs]! + this.mallocs;
     f64[this.freesCounter] = f64[this.freesCounter]! + this.frees;
-    this.mallocs = 0;
     this.frees = 0;
+  }
+
+  /** Records n objects moved into (n > 0) or out of (n < 0) this cache's lists (slow paths). */
+  private taken(n: number): void {
+    this.f64[this.takenCounter] = this.f64[this.takenCounter]! + n;
+  }
+
+  /** Depth word of list cls's head: the list's length if no write after free changed it (0: empty). */
+  private depth(cls: number): number {
+    const head = this.u32[this.heads + cls]!;
+    return head === 0 ? 0 : this.u32[(head >>> 2) + 1]!;
+  }
+
+  /**
+   * Length of list cls for a release (slow paths): the head's depth, or, when that is more
+   * than the list can hold (MAX_LENGTHS + 1: overwritten), the length found by walking it.
+   */
+  private length(cls: number): number {
+    const d = this.depth(cls);
+    return d <= this.u32[this.maxLengths + cls]! + 1 ? d : this.recount(cls);
+  }
+
+  /**
+   * Walks list cls, checking every object as a pop checks the one it unlinks, and rewrites
+   * every depth word from the walk; returns the length. The repair for a depth word a
+   * write after free changed (the links, checked here, are what the list is; a depth word
+   * only bounds it), and the exact count a flush needs.
+   */
+  private recount(cls: number): number {
+    const u32 = this.u32;
+    const u8 = this.u8;
+    const key = this.hardened === 0 ? 0 : u32[H.KEY]!;
+    let n = 0;
+    let prev = 0;
+    for (let p = u32[this.heads + cls]!; p !== 0; p = decodeLink(u32[p >>> 2]!, p, key)) {
+      const rel = (p - this.base) >>> 0;
+      const ok =
+        (p & 15) === 0 &&
+        rel >>> 4 < this.granules &&
+        u8[this.shadowAt + (rel >>> 4)] === Shadow.FREE &&
+        u8[this.pageClassAt + (rel >>> this.pageShift)] === cls &&
+        n < this.granules;
+      if (!ok) {
+        if (prev === 0) this.corruptHead(p, cls);
+        this.corruptList(prev, p, cls);
+      }
+      n++;
+      prev = p;
+    }
+    let d = n;
+    for (let p = u32[this.heads + cls]!; p !== 0; p = decodeLink(u32[p >>> 2]!, p, key)) u32[(p >>> 2) + 1] = d--;
+    return n;
+  }
+
+  /** Gives list cls depth words n..1 after a fetch filled it (it was empty) with n objects. */
+  private setDepths(cls: number, n: number): void {
+    const u32 = this.u32;
+    const key = this.hardened === 0 ? 0 : u32[H.KEY]!;
+    let p = u32[this.heads + cls]!;
+    for (let d = n; d > 0; d--) {
+      u32[(p >>> 2) + 1] = d;
+      p = decodeLink(u32[p >>> 2]!, p, key);
+    }
   }
 
   private fetchFromCentral(cls: number): number {
     if (this.lengthCapOf[cls] === 1) this.releaseSpanBlocks(cls);
     const batch = this.batchOf[cls]!;
     let maxLength = this.i32[this.maxLengths + cls]!;
-    const got = this.central.removeRange(cls, Math.min(maxLength, batch), this.heads + cls, this.lengths + cls);
+    const got = this.central.removeRange(cls, Math.min(maxLength, batch), this.heads + cls);
     if (got === 0) return 0;
+    this.taken(got);
+    this.setDepths(cls, got);
     // Take ours first: the budget check below may give half of every list back.
     const p = this.pop(cls);
     if (this.used[cls] === 0) {
@@ -327,7 +446,10 @@ export class ThreadCache {
 
   /** malloc without caching (threadCache: false, globalLock): one object from central. */
   allocateUncached(cls: number): number {
-    if (this.central.removeRange(cls, 1, this.heads + cls, this.lengths + cls) === 0) return 0;
+    if (this.central.removeRange(cls, 1, this.heads + cls) === 0) return 0;
+    this.taken(1);
+    // No depth word: the pop below takes the list's only object (and a debug heap checks
+    // that the block is still poisoned past its link word).
     return this.pop(cls);
   }
 
@@ -337,11 +459,17 @@ export class ThreadCache {
    * the insertRange then takes the block off again inside the central transaction.
    */
   deallocateUncached(p: number, cls: number): void {
+    // The push writes p's depth word; put back what was there (the block leaves the list
+    // below, and a debug heap's poison must stay whole past the link word).
+    const depthWord = (p >>> 2) + 1;
+    const saved = this.u32[depthWord]!;
     this.deallocate(p, cls);
+    this.u32[depthWord] = saved;
     let done = false;
     try {
-      this.central.insertRange(cls, this.heads + cls, this.lengths + cls, 1, false);
+      this.central.insertRange(cls, this.heads + cls, 1, false);
       done = true;
+      this.taken(-1);
     } finally {
       // The central section threw and rolled back: p is our list's head again. Pop it, so
       // the free fails whole (p stays allocated) and the list stays empty, as this mode needs.
@@ -352,11 +480,16 @@ export class ThreadCache {
 
   private listTooLong(cls: number): void {
     const batch = this.batchOf[cls]!;
-    const length = this.i32[this.lengths + cls]!;
+    // The push tripped at depth MAX_LENGTHS + 1; any other depth was overwritten below.
+    const d = this.depth(cls);
+    const length = d === this.i32[this.maxLengths + cls]! + 1 ? d : this.recount(cls);
     const cap = this.lengthCapOf[cls]!;
     // A capped class gives back only the overflow (one block, which is one span: it goes
     // to its span and on to the PageHeap, not parked as a batch in the TransferCache).
-    this.releaseToCentral(cls, cap < batch ? length - cap : Math.min(length, batch), true);
+    const n = cap < batch ? length - cap : Math.min(length, batch);
+    this.releaseToCentral(cls, n, true);
+    // The new head's depth must be n less: if not, a depth word further down was overwritten.
+    if (this.u32[this.heads + cls] !== 0 && this.depth(cls) !== length - n) this.recount(cls);
     const maxLength = this.i32[this.maxLengths + cls]!;
     if (maxLength < batch) {
       if (maxLength < this.lengthCapOf[cls]!) this.setMaxLength(cls, maxLength, maxLength + 1);
@@ -393,7 +526,7 @@ export class ThreadCache {
    */
   private scavenge(): void {
     for (let c = 1; c < this.numClasses; c++) {
-      const length = this.i32[this.lengths + c]!;
+      const length = this.length(c);
       const maxLength = this.i32[this.maxLengths + c]!;
       const keep = Math.max(1, maxLength >>> 1);
       if (length > 0) this.releaseToCentral(c, length - Math.min(length, keep >>> 1), true);
@@ -416,15 +549,16 @@ export class ThreadCache {
     const classes = this.spanClasses;
     for (let k = 0; k < classes.length; k++) {
       const c = classes[k]!;
-      const length = this.i32[this.lengths + c]!;
-      if (c !== keep && length > 0) this.releaseToCentral(c, length, false);
+      // Walked (at most two objects), as flushAll does: a depth word may have been overwritten.
+      if (c !== keep && this.u32[this.heads + c] !== 0) this.releaseToCentral(c, this.recount(c), false);
     }
   }
 
   /** Returns every cached object to the central caches (detach, out-of-memory retry). */
   flushAll(viaTransfer: boolean): void {
     for (let c = 1; c < this.numClasses; c++) {
-      const length = this.i32[this.lengths + c]!;
+      // Walked, not read: the list must end empty even if a depth word was overwritten.
+      const length = this.u32[this.heads + c] === 0 ? 0 : this.recount(c);
       if (length > 0) this.releaseToCentral(c, length, viaTransfer);
     }
     this.publish();
@@ -435,8 +569,9 @@ export class ThreadCache {
     const batch = this.batchOf[cls]!;
     while (n > 0) {
       const take = Math.min(n, batch);
-      this.central.insertRange(cls, this.heads + cls, this.lengths + cls, take, viaTransfer);
-        n -= take;
+      this.central.insertRange(cls, this.heads + cls, take, viaTransfer);
+      this.taken(-take);
+      n -= take;
     }
   }
 
@@ -458,6 +593,13 @@ export class ThreadCache {
     const attached = Math.max(1, Atomics.load(i32, H.ATTACHED));
     this.maxBytes = Math.min(i32[H.TC_THREAD_BUDGET]!, Math.floor(i32[H.TC_TOTAL_BUDGET]! / attached));
     i32[this.slotWord + S.MAX_BYTES] = this.maxBytes;
+  }
+
+  private corruptHead(head: number, cls: number): never {
+    throw new HeapCorruptionError(
+      `thread cache list of class ${cls} (size ${this.sizeOf[cls]}): its head ${head} is not a free block of that class`,
+      head,
+    );
   }
 
   private corruptList(head: number, next: number, cls: number): never {

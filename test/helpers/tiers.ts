@@ -86,16 +86,12 @@ export function pageHeapInvariants(h: SmallHeap): [number, number][] {
   return free;
 }
 
-/** The objects of a thread-cache-style list (head and length words), following the safe links. */
-export function listObjects(h: SmallHeap, headWord: number, lengthWord: number): number[] {
+/** The objects of a thread-cache-style list (its head word), following the safe links to 0. */
+export function listObjects(h: SmallHeap, headWord: number): number[] {
   const out: number[] = [];
-  let p = h.mem.i32[headWord]! >>> 0;
-  const n = h.mem.i32[lengthWord]!;
-  for (let k = 0; k < n; k++) {
-    if (p === 0) throw new Error(`list ends after ${k} of ${n} objects`);
+  for (let p = h.mem.i32[headWord]! >>> 0; p !== 0; p = decodeLink(h.mem.u32[p >>> 2]!, p, h.layout.key)) {
+    if (out.length > 1 << 16) throw new Error('list does not end in 0');
     out.push(p);
-    p = decodeLink(h.mem.u32[p >>> 2]!, p, h.layout.key);
   }
-  if (p !== 0) throw new Error(`list of ${n} objects does not end in 0`);
   return out;
 }

@@ -56,8 +56,7 @@ function setup(size = 64) {
   const cls = h.table.classOf[(size + 15) >>> 4]!;
   const info = h.table.classes[cls]!;
   const headWord = h.slotWord + h.layout.slot.heads + cls;
-  const lengthWord = h.slotWord + h.layout.slot.lengths + cls;
-  return { h, rec, central, cls, info, batch: h.table.batchOf[cls]!, headWord, lengthWord };
+  return { h, rec, central, cls, info, batch: h.table.batchOf[cls]!, headWord };
 }
 
 /** Class cls's invariants; returns its spans (walking NONEMPTY). */
@@ -86,11 +85,11 @@ function classInvariants(h: SmallHeap, cls: number, classWord: number): number[]
 
 describe('CentralCache on a small layout', () => {
   it('refills a batch with the first objects of one fresh span, all FREE', () => {
-    const { h, rec, central, cls, info, batch, headWord, lengthWord } = setup();
-    expect(central.removeRange(cls, batch, headWord, lengthWord)).toBe(batch);
+    const { h, rec, central, cls, info, batch, headWord } = setup();
+    expect(central.removeRange(cls, batch, headWord)).toBe(batch);
     expect(rec.calls).toEqual([`allocate ${info.pages} pages class ${cls} -> 0`]);
     expect(h.mem.i32[h.slotWord + S.TRANSIT_SPAN]).toBe(NO_SPAN); // linked into the class: no longer in transit
-    const objs = listObjects(h, headWord, lengthWord);
+    const objs = listObjects(h, headWord);
     expect(objs).toHaveLength(batch);
     // the span hands out ascending addresses (pushed onto the caller's list one by one)
     const start = h.mem.pageAddress(0);
@@ -106,12 +105,12 @@ describe('CentralCache on a small layout', () => {
   });
 
   it('returns a span to the page heap when its last object comes back', () => {
-    const { h, rec, central, cls, batch, headWord, lengthWord } = setup();
-    central.removeRange(cls, batch, headWord, lengthWord);
-    const objs = listObjects(h, headWord, lengthWord);
-    central.insertRange(cls, headWord, lengthWord, batch, false);
+    const { h, rec, central, cls, batch, headWord } = setup();
+    central.removeRange(cls, batch, headWord);
+    const objs = listObjects(h, headWord);
+    central.insertRange(cls, headWord, batch, false);
     expect(rec.calls.slice(1)).toEqual(['deallocate 0']);
-    expect(h.mem.i32[lengthWord]).toBe(0);
+    expect(listObjects(h, headWord)).toEqual([]);
     expect(h.mem.i32[headWord]).toBe(0);
     const b = central.classWord(cls);
     expect([h.mem.i32[b + CC.SPANS], h.mem.i32[b + CC.FREE_IN_SPANS]]).toEqual([0, 0]);
@@ -123,38 +122,38 @@ describe('CentralCache on a small layout', () => {
   });
 
   it('keeps a span while any of its objects is out', () => {
-    const { h, rec, central, cls, batch, headWord, lengthWord } = setup();
-    central.removeRange(cls, batch, headWord, lengthWord);
-    central.insertRange(cls, headWord, lengthWord, batch - 1, false);
+    const { h, rec, central, cls, batch, headWord } = setup();
+    central.removeRange(cls, batch, headWord);
+    central.insertRange(cls, headWord, batch - 1, false);
     expect(rec.calls).toHaveLength(1);
-    expect(h.mem.i32[lengthWord]).toBe(1);
+    expect(listObjects(h, headWord)).toHaveLength(1);
     expect(classInvariants(h, cls, central.classWord(cls))).toEqual([0]);
   });
 
   it('moves whole batches through the TransferCache without touching spans', () => {
-    const { h, rec, central, cls, batch, headWord, lengthWord } = setup();
-    central.removeRange(cls, batch, headWord, lengthWord);
-    const objs = listObjects(h, headWord, lengthWord);
+    const { h, rec, central, cls, batch, headWord } = setup();
+    central.removeRange(cls, batch, headWord);
+    const objs = listObjects(h, headWord);
     const b = central.classWord(cls);
     const freeBefore = h.mem.i32[b + CC.FREE_IN_SPANS];
-    central.insertRange(cls, headWord, lengthWord, batch, true);
+    central.insertRange(cls, headWord, batch, true);
     expect(central.transfer.used(cls)).toBe(1);
     expect(h.mem.i32[b + CC.TRANSFER_OBJECTS]).toBe(batch);
     expect(h.mem.i32[b + CC.FREE_IN_SPANS]).toBe(freeBefore); // not walked back into the span
     expect(h.spans.get(0, SP.IN_USE)).toBe(batch);
-    expect(central.removeRange(cls, batch, headWord, lengthWord)).toBe(batch);
-    expect(listObjects(h, headWord, lengthWord)).toEqual(objs);
+    expect(central.removeRange(cls, batch, headWord)).toBe(batch);
+    expect(listObjects(h, headWord)).toEqual(objs);
     expect(central.transfer.used(cls)).toBe(0);
     expect(rec.calls).toHaveLength(1); // no new span
     classInvariants(h, cls, b);
   });
 
   it('a refill larger than a span takes several spans, dropping the lock around each', () => {
-    const { h, rec, central, cls, info, headWord, lengthWord } = setup(2048); // 2 objects per span (4 KiB pages)
+    const { h, rec, central, cls, info, headWord } = setup(2048); // 2 objects per span (4 KiB pages)
     const want = info.objectsPerSpan * 2 + 1;
-    expect(central.removeRange(cls, want, headWord, lengthWord)).toBe(want);
+    expect(central.removeRange(cls, want, headWord)).toBe(want);
     expect(rec.calls).toHaveLength(3);
-    expect(new Set(listObjects(h, headWord, lengthWord)).size).toBe(want);
+    expect(new Set(listObjects(h, headWord)).size).toBe(want);
     const b = central.classWord(cls);
     expect(h.mem.i32[b + CC.SPANS]).toBe(3);
     expect(info.objectsPerSpan).toBeGreaterThan(1);
@@ -162,9 +161,9 @@ describe('CentralCache on a small layout', () => {
   });
 
   it('drainTransferCaches empties the TransferCache and returns every unused span', () => {
-    const { h, rec, central, cls, batch, headWord, lengthWord } = setup();
-    central.removeRange(cls, batch, headWord, lengthWord);
-    central.insertRange(cls, headWord, lengthWord, batch, true);
+    const { h, rec, central, cls, batch, headWord } = setup();
+    central.removeRange(cls, batch, headWord);
+    central.insertRange(cls, headWord, batch, true);
     central.drainTransferCaches();
     expect(central.transfer.used(cls)).toBe(0);
     expect(rec.calls.slice(1)).toEqual(['deallocate 0']);
@@ -176,9 +175,8 @@ describe('CentralCache on a small layout', () => {
     const central = centralOn(h, emptyPageHeap);
     const cls = h.table.classOf[4]!;
     const headWord = h.slotWord + h.layout.slot.heads + cls;
-    const lengthWord = h.slotWord + h.layout.slot.lengths + cls;
-    expect(central.removeRange(cls, h.table.batchOf[cls]!, headWord, lengthWord)).toBe(0);
-    expect([h.mem.i32[headWord], h.mem.i32[lengthWord]]).toEqual([0, 0]);
+    expect(central.removeRange(cls, h.table.batchOf[cls]!, headWord)).toBe(0);
+    expect(h.mem.i32[headWord]).toBe(0);
     expect(classInvariants(h, cls, central.classWord(cls))).toEqual([]);
   });
 });

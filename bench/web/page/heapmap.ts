@@ -10,6 +10,7 @@
  */
 import { H, HEADER_BYTES, readLayout, S, SlotState, slotWordOf, SP, SPAN_WORDS, SpanState } from '../../../src/core/layout.js';
 import { sizeClassTable } from '../../../src/core/sizeclasses.js';
+import { cachedListLength } from '../../../src/core/threadcache.js';
 
 export const PageState = { METADATA: 0, FREE: 1, SMALL: 2, LARGE: 3, UNKNOWN: 4 } as const;
 export type PageStateCode = (typeof PageState)[keyof typeof PageState];
@@ -97,6 +98,7 @@ export interface CacheOccupancy {
 /** Thread-cache contents of every attached slot, per size class. */
 export function readThreadCaches(buffer: SharedArrayBuffer): CacheOccupancy {
   const { i32, layout } = views(buffer);
+  const u32 = new Uint32Array(buffer); // the depth words are in the pages
   const table = sizeClassTable(layout.pageSize);
   const classSizes = Array.from(table.sizeOf);
   const rows: CacheRow[] = [];
@@ -107,7 +109,7 @@ export function readThreadCaches(buffer: SharedArrayBuffer): CacheOccupancy {
     const objects = new Array<number>(layout.numClasses).fill(0);
     let totalBytes = 0;
     for (let c = 1; c < layout.numClasses; c++) {
-      const n = Math.max(0, i32[sw + layout.slot.lengths + c]!);
+      const n = cachedListLength(u32, sw + layout.slot.heads + c, sw + layout.slot.maxLengths + c);
       objects[c] = n;
       bytes[c] = n * classSizes[c]!;
       totalBytes += bytes[c]!;
