@@ -483,6 +483,7 @@ export class ThreadCache {
     // The push tripped at depth MAX_LENGTHS + 1; any other depth was overwritten below.
     const d = this.depth(cls);
     const length = d === this.i32[this.maxLengths + cls]! + 1 ? d : this.recount(cls);
+    if (length <= this.i32[this.maxLengths + cls]!) return; // only the depth was wrong (repaired)
     const cap = this.lengthCapOf[cls]!;
     // A capped class gives back only the overflow (one block, which is one span: it goes
     // to its span and on to the PageHeap, not parked as a batch in the TransferCache).
