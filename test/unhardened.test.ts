@@ -10,9 +10,10 @@
  * - the default stays hardened: safe-linked links.
  */
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DoubleFreeError, InvalidHeapError, InvalidPointerError, SharedHeap } from '../src/index.js';
 import { H } from '../src/core/layout.js';
+import { CentralCache } from '../src/core/centralcache.js';
 import { between, rng32 } from '../bench/heap-pattern.js';
 import { KiB, MiB } from './helpers/heap.js';
 import { withTimeout } from './helpers/pool.js';
@@ -150,5 +151,27 @@ describe('hardening: false', () => {
       new Int32Array(copy)[H.KEY] = hardening ? 0 : 12345;
       expect(() => SharedHeap.attach(copy)).toThrow(InvalidHeapError);
     }
+  });
+});
+
+describe('hardening: false without thread caches: a free whose central section throws', () => {
+  it('fails whole: the error is the one thrown, the block stays allocated and can be freed later', () => {
+    const heap = SharedHeap.create({ size: 4 * MiB, hardening: false, threadCache: false });
+    const p = heap.malloc(64);
+    const spy = vi.spyOn(CentralCache.prototype, 'insertRange').mockImplementationOnce(() => {
+      throw new Error('injected');
+    });
+    try {
+      // The rollback pops the block off the (plain-linked) list again; decoding that link as
+      // a safe link named a garbage block and replaced this error with a HeapCorruptionError.
+      expect(() => heap.free(p)).toThrow('injected');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(heap.usableSize(p)).toBe(64);
+    heap.check();
+    heap.free(p);
+    heap.check();
+    expect(heap.stats().inUseObjects).toBe(0);
   });
 });

@@ -473,7 +473,7 @@ export class ThreadCache {
     } finally {
       // The central section threw and rolled back: p is our list's head again. Pop it, so
       // the free fails whole (p stays allocated) and the list stays empty, as this mode needs.
-      if (!done) this.allocate(cls);
+      if (!done) this.pop(cls);
     }
     this.flushCounters();
   }
