@@ -148,16 +148,36 @@ describe('CentralCache on a small layout', () => {
     classInvariants(h, cls, b);
   });
 
-  it('a refill larger than a span takes several spans, dropping the lock around each', () => {
+  it('a refill larger than a span takes one fresh span and returns what it holds', () => {
     const { h, rec, central, cls, info, headWord } = setup(2048); // 2 objects per span (4 KiB pages)
-    const want = info.objectsPerSpan * 2 + 1;
-    expect(central.removeRange(cls, want, headWord)).toBe(want);
-    expect(rec.calls).toHaveLength(3);
-    expect(new Set(listObjects(h, headWord)).size).toBe(want);
-    const b = central.classWord(cls);
-    expect(h.mem.i32[b + CC.SPANS]).toBe(3);
     expect(info.objectsPerSpan).toBeGreaterThan(1);
-    expect(classInvariants(h, cls, b)).toHaveLength(1); // two spans fully out, one partly
+    const want = info.objectsPerSpan * 2 + 1;
+    expect(central.removeRange(cls, want, headWord)).toBe(info.objectsPerSpan);
+    expect(rec.calls).toHaveLength(1);
+    const b = central.classWord(cls);
+    expect(h.mem.i32[b + CC.SPANS]).toBe(1);
+    expect(classInvariants(h, cls, b)).toHaveLength(0); // the one span is fully out
+  });
+
+  it('a refill that finds some free objects takes them and carves no new span', () => {
+    // One span of 64 B objects; all but 3 of its objects out. A refill of a whole batch
+    // gets those 3: topping the batch up from a new span grew the class past the most
+    // objects it ever had live (the difference parked in the caller's cache).
+    const { h, rec, central, cls, info, batch, headWord } = setup();
+    const out = info.objectsPerSpan - 3;
+    let got = 0;
+    while (got < out) got += central.removeRange(cls, Math.min(batch, out - got), headWord);
+    expect(got).toBe(out);
+    expect(rec.calls).toHaveLength(1);
+    expect(central.removeRange(cls, batch, headWord)).toBe(3);
+    expect(rec.calls, 'no second span').toHaveLength(1);
+    const b = central.classWord(cls);
+    expect(h.mem.i32[b + CC.SPANS]).toBe(1);
+    expect(classInvariants(h, cls, b)).toEqual([]);
+    // Only an empty class carves: the next refill takes a fresh span.
+    expect(central.removeRange(cls, batch, headWord)).toBe(batch);
+    expect(rec.calls).toHaveLength(2);
+    expect(new Set(listObjects(h, headWord)).size).toBe(info.objectsPerSpan + batch);
   });
 
   it('drainTransferCaches empties the TransferCache and returns every unused span', () => {
