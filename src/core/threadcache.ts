@@ -379,39 +379,60 @@ export class ThreadCache {
    */
   private recount(cls: number): number {
     const u32 = this.u32;
-    const u8 = this.u8;
     const key = this.hardened === 0 ? 0 : u32[H.KEY]!;
+    const head = u32[this.heads + cls]!;
     let n = 0;
     let prev = 0;
-    for (let p = u32[this.heads + cls]!; p !== 0; p = decodeLink(u32[p >>> 2]!, p, key)) {
-      const rel = (p - this.base) >>> 0;
-      const ok =
-        (p & 15) === 0 &&
-        rel >>> 4 < this.granules &&
-        u8[this.shadowAt + (rel >>> 4)] === Shadow.FREE &&
-        u8[this.pageClassAt + (rel >>> this.pageShift)] === cls &&
-        n < this.granules;
-      if (!ok) {
+    for (let p = head; p !== 0; p = decodeLink(u32[p >>> 2]!, p, key)) {
+      if (!this.isCachedObjectOf(p, cls) || n >= this.granules) {
         if (prev === 0) this.corruptHead(p, cls);
         this.corruptList(prev, p, cls);
       }
       n++;
       prev = p;
     }
-    let d = n;
-    for (let p = u32[this.heads + cls]!; p !== 0; p = decodeLink(u32[p >>> 2]!, p, key)) u32[(p >>> 2) + 1] = d--;
+    // Second walk, writing the depths (setDepths checks every object again and stops after
+    // n): another thread writing into a cached block (a use after free racing this flush)
+    // can change a link between the two walks. Followed unchecked, the new link sent this
+    // loop through arbitrary words of the buffer, writing each, for as long as the garbage
+    // chain lasted (a hang in the hardening race test; test/recount-race.test.ts).
+    this.setDepths(cls, n);
     return n;
   }
 
-  /** Gives list cls depth words n..1 after a fetch filled it (it was empty) with n objects. */
+  /** True if p can be an object on list cls: 16-aligned, inside the heap, SHADOW FREE, of class cls. */
+  private isCachedObjectOf(p: number, cls: number): boolean {
+    const rel = (p - this.base) >>> 0;
+    return (
+      (p & 15) === 0 &&
+      rel >>> 4 < this.granules &&
+      this.u8[this.shadowAt + (rel >>> 4)] === Shadow.FREE &&
+      this.u8[this.pageClassAt + (rel >>> this.pageShift)] === cls
+    );
+  }
+
+  /**
+   * Gives list cls, which must hold exactly n objects, depth words n..1: after a fetch
+   * filled it (it was empty), and in recount(). Each object is checked before its word is
+   * written, and the list must end after n: the central cache checked the links it moved,
+   * and recount() walked them, but another thread may write into one of these blocks (a use
+   * after free) before this walk reaches it.
+   */
   private setDepths(cls: number, n: number): void {
     const u32 = this.u32;
     const key = this.hardened === 0 ? 0 : u32[H.KEY]!;
     let p = u32[this.heads + cls]!;
+    let prev = 0;
     for (let d = n; d > 0; d--) {
+      if (!this.isCachedObjectOf(p, cls)) {
+        if (prev === 0) this.corruptHead(p, cls);
+        this.corruptList(prev, p, cls);
+      }
       u32[(p >>> 2) + 1] = d;
+      prev = p;
       p = decodeLink(u32[p >>> 2]!, p, key);
     }
+    if (p !== 0) this.corruptList(prev, p, cls);
   }
 
   private fetchFromCentral(cls: number): number {
