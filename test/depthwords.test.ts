@@ -6,7 +6,9 @@
  *   names the overwritten word until then;
  * - one that lowers a depth is seen by check(), and trim() (which walks) still empties the
  *   list;
- * - stats() clamps what it reads of another thread's (or a damaged) depth word;
+ * - stats() clamps what it reads of another thread's (or a damaged) depth word, also while
+ *   that thread churns and writes the second word of the blocks it holds (a barrier, then
+ *   both act);
  * - recovery's netAllocationsBySlot is exact for a thread killed between slow paths (the
  *   counts it used to read were those published at the thread's last slow path).
  */
@@ -122,6 +124,60 @@ describe('recovery of a killed thread', () => {
     expect(report.slots).toHaveLength(1);
     expect(report.netAllocationsBySlot[report.slots[0]!]).toBe(held.length);
     for (const p of held) heap.free(p);
+    heap.check();
+  }, 90_000);
+
+  it("stats() while another worker churns and writes its blocks' second words: every figure stays bounded", async () => {
+    const heap = SharedHeap.create({ size: 16 * MiB });
+    // [0] ready, [1] go, [2] done
+    const control = new Int32Array(new SharedArrayBuffer(12));
+    const worker = new Worker(
+      `const { workerData } = require('node:worker_threads');
+       import(workerData.url).then(({ SharedHeap }) => {
+         const h = SharedHeap.attach(workerData.buffer);
+         const u32 = new Uint32Array(workerData.buffer);
+         const c = new Int32Array(workerData.control);
+         const ring = [];
+         for (let i = 0; i < 64; i++) ring.push(h.malloc(64));
+         Atomics.store(c, 0, 1); Atomics.notify(c, 0);
+         Atomics.wait(c, 1, 0);
+         for (let it = 0; it < 400000; it++) {
+           const p = h.malloc(16 + (it % 8) * 16);
+           u32[(p >>> 2) + 1] = 0xffffffff; // the application's data, where a depth word was
+           const k = it & 63;
+           h.free(ring[k]);
+           ring[k] = p;
+         }
+         for (const p of ring) h.free(p);
+         h.detach();
+         Atomics.store(c, 2, 1); Atomics.notify(c, 2);
+       });`,
+      { eval: true, workerData: { url: DIST_INDEX, buffer: heap.buffer, control: control.buffer } },
+    );
+    try {
+      expect(Atomics.wait(control, 0, 0, 60_000)).not.toBe('timed-out');
+      Atomics.store(control, 1, 1);
+      Atomics.notify(control, 1);
+      let reads = 0;
+      while (Atomics.load(control, 2) === 0 || reads === 0) {
+        const s = heap.stats();
+        reads++;
+        expect(s.threadCacheFreeBytes).toBeGreaterThanOrEqual(0);
+        expect(s.threadCacheFreeBytes).toBeLessThanOrEqual(s.heapBytes);
+        for (const c of s.sizeClasses) {
+          expect(c.freeObjects).toBeGreaterThanOrEqual(0);
+          expect(c.freeObjects * c.size).toBeLessThanOrEqual(s.heapBytes);
+        }
+        expect(Number.isFinite(s.mallocCount) && Number.isFinite(s.freeCount)).toBe(true);
+      }
+      expect(reads).toBeGreaterThan(0);
+    } finally {
+      await worker.terminate();
+    }
+    // The worker detached with nothing held: the exact counts are back.
+    const s = heap.stats();
+    expect(s.inUseObjects).toBe(0);
+    expect(s.mallocCount).toBe(s.freeCount);
     heap.check();
   }, 90_000);
 });
