@@ -384,10 +384,7 @@ export class ThreadCache {
     let n = 0;
     let prev = 0;
     for (let p = head; p !== 0; p = decodeLink(u32[p >>> 2]!, p, key)) {
-      if (!this.isCachedObjectOf(p, cls) || n >= this.granules) {
-        if (prev === 0) this.corruptHead(p, cls);
-        this.corruptList(prev, p, cls);
-      }
+      if (!this.isCachedObjectOf(p, cls) || n >= this.granules) this.refuse(prev, p, cls);
       n++;
       prev = p;
     }
@@ -424,10 +421,7 @@ export class ThreadCache {
     let p = u32[this.heads + cls]!;
     let prev = 0;
     for (let d = n; d > 0; d--) {
-      if (!this.isCachedObjectOf(p, cls)) {
-        if (prev === 0) this.corruptHead(p, cls);
-        this.corruptList(prev, p, cls);
-      }
+      if (!this.isCachedObjectOf(p, cls)) this.refuse(prev, p, cls);
       u32[(p >>> 2) + 1] = d;
       prev = p;
       p = decodeLink(u32[p >>> 2]!, p, key);
@@ -615,6 +609,12 @@ export class ThreadCache {
     const attached = Math.max(1, Atomics.load(i32, H.ATTACHED));
     this.maxBytes = Math.min(i32[H.TC_THREAD_BUDGET]!, Math.floor(i32[H.TC_TOTAL_BUDGET]! / attached));
     i32[this.slotWord + S.MAX_BYTES] = this.maxBytes;
+  }
+
+  /** Throws for p, reached from prev on list cls (prev 0: p is the head), not being a cached object of the list. */
+  private refuse(prev: number, p: number, cls: number): never {
+    if (prev === 0) this.corruptHead(p, cls);
+    this.corruptList(prev, p, cls);
   }
 
   private corruptHead(head: number, cls: number): never {
