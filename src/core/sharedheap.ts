@@ -299,7 +299,7 @@ export class SharedHeap {
   }
 
   private allocateSmall(cls: number): number {
-    if (this.cached) return this.threadCache.pop(cls);
+    if (this.cached) return this.debug ? this.threadCache.popJudged(cls) : this.threadCache.pop(cls);
     let p = 0;
     this.txn.enter(this.outer);
     try {
@@ -463,7 +463,8 @@ export class SharedHeap {
     const p = this.allocateBlock(n + DEBUG_EXTRA);
     const mem = this.mem;
     const cls = mem.pageClass[mem.pageOf(p)]!;
-    const depthWord = cls > 0 && this.cached && this.threadCache.poppedDepthMatches(p, cls);
+    // The depth its list gave it, judged at the pop (ThreadCache.popJudged).
+    const depthWord = cls > 0 && this.cached && mem.u32[(p >>> 2) + 1] === this.threadCache.poppedDepth;
     this.debugBlocks.armBlock(p, n, this.blockBytes(p, cls), cls, depthWord);
     return p;
   }
