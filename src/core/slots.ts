@@ -10,8 +10,8 @@
  * transition is a compare-exchange, so a detach racing a recover() of the same slot frees
  * it once. A thread killed at any point leaves a state recovery can tell apart.
  *
- * Callers: SharedHeap.attach/detach/recover (resyncAttached after recovery freed slots),
- * format.ts (initSlot of every slot of a new heap).
+ * Callers: handles.ts (claim and release for this thread's attachments), SharedHeap.recover
+ * (resyncAttached after recovery freed slots), format.ts (initSlot of every slot of a new heap).
  */
 
 import { ThreadIdentityError, TooManyThreadsError } from './errors.js';
