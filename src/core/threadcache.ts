@@ -153,6 +153,10 @@ export class ThreadCache {
   private declare readonly granules: number;
   /** Upper bound of the bytes this cache can hold: sum of (max length + 1) * size over used classes. */
   private capacityBytes = 0;
+  /** popJudged: the depth word its block must hold (debug heaps: anything else there was written after free). */
+  poppedDepth = 0;
+  /** Depth setDepths gave the block the last fetch popped (its list's length then). */
+  private fetchedDepth = 0;
   /** used[c] = 1 once class c has been fetched by this thread (owner-local). */
   private declare readonly used: Uint8Array;
   private maxBytes = 0;
@@ -281,13 +285,24 @@ export class ThreadCache {
   }
 
   /**
-   * True if block p, just popped off list cls, carries the depth word its place on the list
-   * gave it: one more than the new head's, 1 if the list is now empty (debug heaps: a write
-   * after free over that word shows as another value, unless it wrote exactly this one).
+   * Debug heaps' pop of list cls (0: out of memory), which also judges the popped block's
+   * depth word at the pop (poppedDepth): one more than the new head's, 1 if the list is
+   * now empty; after a fetch, the depth setDepths wrote. Judged here and not by the
+   * caller afterwards: a fetch pops its block and then, over budget, scavenges, giving
+   * part of the same list back, after which the block's depth no longer matches what is
+   * left of the list (a false use after free once read as one).
    */
-  poppedDepthMatches(p: number, cls: number): boolean {
+  popJudged(cls: number): number {
+    if (this.u32[this.heads + cls] === 0) {
+      this.poppedDepth = 0;
+      const p = this.fetchFromCentral(cls) >>> 0;
+      this.poppedDepth = this.fetchedDepth;
+      return p;
+    }
+    const p = this.pop(cls);
     const head = this.u32[this.heads + cls]!;
-    return this.u32[(p >>> 2) + 1] === (head === 0 ? 1 : this.u32[(head >>> 2) + 1]! + 1);
+    this.poppedDepth = head === 0 ? 1 : (this.u32[(head >>> 2) + 1]! + 1) >>> 0;
+    return p;
   }
 
   /** Slow paths' pop of list cls, in the heap's link mode (0: out of memory). */
@@ -437,6 +452,7 @@ export class ThreadCache {
     if (got === 0) return 0;
     this.taken(got);
     this.setDepths(cls, got);
+    this.fetchedDepth = got;
     // Take ours first: the budget check below may give half of every list back.
     const p = this.pop(cls);
     if (this.used[cls] === 0) {
