@@ -1,6 +1,6 @@
 /**
  * From raw runs to figures (medians, spreads, scaling, baseline ratios, blowup, lock and
- * thread-cache rates) and from figures to the issue's targets, each with a computed
+ * thread-cache rates) and from figures to the suite's targets, each with a computed
  * explanation of what limits it when it is missed.
  */
 import { medianOrNull, spreadOf } from './stats.js';
@@ -270,7 +270,7 @@ export function evaluateTargets(figures: readonly Figure[], scope: TargetScope):
         (over.length === 0
           ? ': the miss comes from the metadata, not from fragmentation.'
           : `; the ${over.length} that do not have live sets of at most ${mb(biggestOver)}, where the fixed metadata, ` +
-            'one partly used span per size class and free spans below the high-water mark too short for the next big block (mstress: up to 500 KB blocks in a 1-2 MB live set; `node dist/bench/blowup-breakdown.js` prints the split at the committed peak) weigh most.') +
+            'one partly used span per size class and free spans below the high-water mark too short for the next big block (mstress: up to 500 KB blocks in a 1-2 MB live set; `sabmalloc memory breakdown` prints the split at the committed peak) weigh most.') +
         ' Per case:\n' +
         t.explanation;
     }
