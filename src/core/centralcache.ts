@@ -110,7 +110,7 @@ export class CentralCache {
    * partial batch grew a class past the most objects it ever had live, parking the
    * difference in thread caches (larson, 1 worker: pages touched 1.22x the peak live
    * bytes against 1.19x for the sum over classes of their most objects live in whole
-   * spans; 1.19x with this rule, bench/blowup-replay.ts).
+   * spans; 1.19x with this rule, bench/memory/blowup-replay.ts).
    */
   removeRange(cls: number, n: number, headWord: number): number {
     const lock = this.locks[cls]!;

@@ -24,7 +24,7 @@
  * S.PENDING entry) inside it: no span is ever in nobody's hands.
  *
  * Every critical section here is Txn.enter / try { ... commit } finally { exit }: a throw
- * anywhere inside rolls the section back and releases the lock (issue 8, item 9).
+ * anywhere inside rolls the section back and releases the lock.
  *
  * Lock order: the PageHeap lock is a leaf. Callers never hold a central lock while they
  * call in here (CentralCache drops its lock first), so no thread ever holds two locks.
@@ -130,7 +130,7 @@ export class PageHeap {
   }
 
   /**
-   * Racing frees of one large block (issue 8): validation outside the lock is only a hint,
+   * Racing frees of one large block: validation outside the lock is only a hint,
    * so the block is re-validated here, under the lock, and marked FREED in the same
    * transaction. Exactly one of any number of racing frees/reallocs sees it allocated.
    */

@@ -180,7 +180,7 @@ export class SharedHeap {
     const usable = this.debug ? this.debugBlocks.requestedSize(p, this.blockBytes(p, cls)) : this.blockBytes(p, cls);
     // In debug mode the guard bytes sit right after the size asked for: always move.
     if (!this.debug && n <= usable && (n > usable >>> 1 || usable <= 16)) return p;
-    // Claim p before allocating (issue 8, realloc racing free): from here on a racing free
+    // Claim p before allocating (a realloc racing a free of the same block): from here on a racing free
     // of p fails, so p cannot be freed (and its pages reused for q) behind our back, and if
     // the free won, this throws before anything was allocated.
     this.claim(p, cls, 'realloc');
@@ -324,8 +324,8 @@ export class SharedHeap {
 
   /**
    * Every free that is not the default heap's thread-cache fast path. Validation outside
-   * any lock (classify) only names what p is; the free itself is won by claiming p (issue
-   * 8, racing frees): under the PageHeap lock for a large block, by an atomic SHADOW change
+   * any lock (classify) only names what p is; the free itself is won by claiming p (racing
+   * frees): under the PageHeap lock for a large block, by an atomic SHADOW change
    * ALLOCATED -> FREED for a small one. Of any number of racing free/realloc calls on one
    * block exactly one claims it; the others get DoubleFreeError / InvalidPointerError and
    * change nothing.

@@ -12,8 +12,8 @@
  *   to the end of the list, itself included. So the list's length is its head's depth: a
  *   push writes depth(old head) + 1, a pop updates no length at all (the next object
  *   already holds the shorter list's), and a release of the first n objects leaves the
- *   others' depths right. (Until issue 9 a LENGTHS word per class was read and written by
- *   every malloc and free: 15-20 instructions and two read-modify-writes per pair.)
+ *   others' depths right. (A LENGTHS word per class, read and written by every malloc and
+ *   free, would cost 15-20 instructions and two read-modify-writes per pair.)
  * - the length is <= MAX_LENGTHS[c] + 1 at all times (a free over the limit releases a batch);
  * - depth words are in freed memory, where a write after free can change them; they only
  *   bound the list (the links, checked on every pop, are what it holds). A depth that
@@ -407,7 +407,7 @@ export class ThreadCache {
     // n): another thread writing into a cached block (a use after free racing this flush)
     // can change a link between the two walks. Followed unchecked, the new link sent this
     // loop through arbitrary words of the buffer, writing each, for as long as the garbage
-    // chain lasted (a hang in the hardening race test; test/recount-race.test.ts).
+    // chain lasted (a hang in the hardening race test; test/unit/recount-race.test.ts).
     this.setDepths(cls, n);
     return n;
   }

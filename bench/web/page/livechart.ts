@@ -5,11 +5,11 @@
  * milliseconds on an idle machine and hundreds on a busy one, on the page's main thread,
  * which also runs the sampling timer; at several redraws a second it starved the sampler.
  * This draws in well under a millisecond. When a run ends, the page renders the same data
- * once with the CLI's vega-lite spec (bench/charts.ts).
+ * once with the CLI's vega-lite spec (bench/kit/charts.ts).
  *
  * Owns: nothing but the canvas it is given.
  */
-import type { ChartSeries } from '../../charts.js';
+import type { ChartSeries } from '../../kit/charts.js';
 
 const PALETTE = ['#1f2933', '#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
 

@@ -3,21 +3,21 @@
  * tier, heap map, thread-cache occupancy), results and their export.
  *
  * Owns: the DOM of bench/web/static/index.html and `window.sabLab`, the page's state as
- * plain data (read by test/browser.test.ts and handy in the console).
+ * plain data (read by test/lab/browser.test.ts and handy in the console).
  *
  * The main thread never attaches to a heap (it may not block in Atomics.wait): runs go
  * through runner.ts, and the heap map and caches are read from the shared buffer
- * (heapmap.ts). Charts are the CLI's vega-lite specs (bench/charts.ts), rendered to SVG.
+ * (heapmap.ts). Charts are the CLI's vega-lite specs (bench/kit/charts.ts), rendered to SVG.
  */
 import { LOCK_KINDS, type LockKind } from '../../../src/locks/index.js';
 import { SharedHeap, canBlock } from '../../../src/index.js';
-import { lineChartSpec, specToSvg, type ChartSeries } from '../../charts.js';
+import { lineChartSpec, specToSvg, type ChartSeries } from '../../kit/charts.js';
 import { allocatorSpec } from '../../contention/allocators.js';
 import { computeFigures, evaluateTargets } from '../../contention/figures.js';
 import { WORKLOADS } from '../../contention/workloads/index.js';
 import type { ContentionResults, RunRecord } from '../../contention/types.js';
-import type { LockBenchReport } from '../../locks.js';
-import { calibrateCs, winners, type LockBenchPoint } from '../../lock-point.js';
+import type { LockBenchReport } from '../../locks/sweep.js';
+import { calibrateCs, winners, type LockBenchPoint } from '../../locks/point.js';
 import { drawLineChart, prepareCanvas } from './livechart.js';
 import { PageState, readHeapMap, readThreadCaches, type CacheOccupancy, type HeapMap } from './heapmap.js';
 import { runHeapPoint, runLockPoint, type CheckOutcome, type HeapRunConfig, type LiveSink, type LockRow } from './runner.js';
@@ -541,7 +541,7 @@ function lockResults(): LockBenchReport | null {
     validation: [],
     deaths: [], // the dead-thread pass is the CLI's (--validate), not the page's
     files: [],
-    // written into the CLI's locks.json as well (see bench/locks.ts writeResults)
+    // written into the CLI's locks.json as well (see bench/locks/sweep.ts writeResults)
     ...{ winners: winners(pts) },
   };
 }

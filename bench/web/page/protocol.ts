@@ -6,13 +6,13 @@
  * - monitor: creates the heap of a run (SharedHeap.create attaches it), answers stats()
  *   while the run goes on, runs check() after it, detaches last;
  * - runner: one worker's share of a contention workload (bench/contention/workloads);
- * - hammer: one worker of a lock-lab sweep point (bench/lock-hammer.ts).
+ * - hammer: one worker of a lock-lab sweep point (bench/locks/hammer.ts).
  * Every worker gets its thread id from the page (setThreadId) before it attaches.
  */
 import type { AllocatorSpec, HeapSizing, MemorySample } from '../../contention/adapters/types.js';
 import type { WorkerOutcome, WorkerTask } from '../../contention/workloads/common.js';
 import type { HeapStats } from '../../../src/index.js';
-import type { HammerResult, HammerTask } from '../../lock-hammer.js';
+import type { HammerResult, HammerTask } from '../../locks/hammer.js';
 
 export type ToWorker =
   | { type: 'create'; threadId: number; spec: AllocatorSpec; sizing: HeapSizing }

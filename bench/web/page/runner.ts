@@ -9,20 +9,20 @@
  * Results are the CLI's records: a heap run yields the RunRecord of
  * bench/contention/suite.ts (the same fields, computed the same way from the same worker
  * outcomes and snapshots; cores used are unknown in a browser, null); a lock point yields
- * the LockBenchPoint of bench/locks.ts. A run fails loudly (verification, check(), a leak,
+ * the LockBenchPoint of bench/locks/sweep.ts. A run fails loudly (verification, check(), a leak,
  * a lock that broke mutual exclusion) instead of posting a number.
  */
 import { LOCK_STAT_SLOTS, LockStat, initLockBlock, summarizeLockStats, type LockKind, type LockStatsSummary } from '../../../src/locks/index.js';
 import type { HeapStats } from '../../../src/index.js';
 import type { AllocatorSnapshot, MemorySample } from '../../contention/adapters/types.js';
 import { allocatorSpec } from '../../contention/allocators.js';
-import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs } from '../../contention/control.js';
+import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs } from '../../kit/control.js';
 import type { TouchMode, WorkerOutcome, WorkerTask } from '../../contention/workloads/common.js';
 import { workloadByName, type WorkloadDef, type WorkloadParams } from '../../contention/workloads/index.js';
 import { runRecordOf, subtractLocks } from '../../contention/record.js';
 import type { RunRecord } from '../../contention/types.js';
-import { lockPointOf, validateHammerRun, type LockBenchPoint } from '../../lock-point.js';
-import { CTRL, LOCK_WORD, hammerWords, statsBaseOf, type HammerResult } from '../../lock-hammer.js';
+import { lockPointOf, validateHammerRun, type LockBenchPoint } from '../../locks/point.js';
+import { CTRL, LOCK_WORD, hammerWords, statsBaseOf, type HammerResult } from '../../locks/hammer.js';
 import { COUNT_STRIDE, type FromWorker, type ToWorker } from './protocol.js';
 
 export interface HeapRunConfig {

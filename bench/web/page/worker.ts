@@ -16,10 +16,10 @@
 import { setThreadId, SharedHeap, type HeapStats } from '../../../src/index.js';
 import type { AllocatorAdapter, AllocatorSnapshot, MemorySample } from '../../contention/adapters/types.js';
 import { SabmallocAdapter, createSabmallocHeap } from '../../contention/adapters/sabmalloc.js';
-import { abortRun, controlViews } from '../../contention/control.js';
+import { abortRun, controlViews } from '../../kit/control.js';
 import { RAND_MASK, fillRandom, setTouchMode, type WorkerTask } from '../../contention/workloads/common.js';
 import { workloadByName } from '../../contention/workloads/index.js';
-import { hammer } from '../../lock-hammer.js';
+import { hammer } from '../../locks/hammer.js';
 import { COUNT_STRIDE, type FromWorker, type ToWorker } from './protocol.js';
 
 interface WorkerScope {
