@@ -17,7 +17,7 @@
  * turn with churn of random sizes on a fourth heap; then the hardened or the
  * `hardening: false` heap's warmed loop is measured).
  * distRoot: another build's dist directory (e.g. the code before a change) to measure.
- * bench/results/fastpath.md has the commands and the figures.
+ * docs/notes/2026-11-26-fastpath.md has the commands and the figures.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -4,7 +4,7 @@
  * The failing run 197 used futex locks for both tiers (the test then cycled
  * ['ttas', 'futex', 'adaptive', 'tas'], index 197 % 4 = 1 and (197 >> 2) % 4 = 1); the
  * same test on that code, futex/futex only, hangs about once in 250 runs with every lock
- * word free and a survivor asleep in Atomics.wait (bench/results/killed-hang.md). Two
+ * word free and a survivor asleep in Atomics.wait (docs/notes/2026-11-26-killed-hang.md). Two
  * kills leave a sleeper nobody will wake:
  * - a waiter woken by the unlock's notify and terminated before it retakes the lock (the
  *   notify went to it and died with it);

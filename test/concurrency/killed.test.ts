@@ -13,7 +13,7 @@
  * Plain worker_threads Workers (test/fixtures/killable-worker.ts) so the test owns terminate();
  * the three survivors are reused from run to run, only the dead worker is replaced.
  *
- * Knobs for hunting a rare hang by brute force (bench/results/killed-hang.md); the defaults
+ * Knobs for hunting a rare hang by brute force (docs/notes/2026-11-26-killed-hang.md); the defaults
  * are what `npm test` runs: KILLED_RUNS=n (200), KILLED_LOCKS=central/pageHeap (e.g.
  * ttas/ttas; default: cycle through every pair), KILLED_SEED=n (0xdead: which worker dies
  * how and when), KILLED_TIMEOUT=ms (the file's backstop, 1200000).
@@ -157,7 +157,7 @@ describe('killed workers', () => {
       let inFlightFreed = 0;
       let lost = 0;
       // Slowest survivors (ms from handing out the tasks until all three answered): how
-      // close a loaded machine comes to the 60 s hang guard (bench/results/killed-hang.md).
+      // close a loaded machine comes to the 60 s hang guard (docs/notes/2026-11-26-killed-hang.md).
       let slowest = { ms: 0, run: '' };
       const layout = controlLayout(WORKERS, 16, 16);
 
