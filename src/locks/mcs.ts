@@ -39,7 +39,11 @@
  *   recovery could take the stale HOLDER for the dead thread's. It needs two live threads
  *   descheduled inside one-instruction windows at that exact moment.
  *
- * Descheduled holder or waiter: waiters spin SPIN times on their own flag then park
+ * Waiting policy (LockInit.policy): 'spin' spins on its own flag and never parks;
+ * 'spin-then-park' (default: a descheduled predecessor costs the queue at most one
+ * context switch of spinning per waiter) spins the budget, then parks; 'park' parks at once.
+ *
+ * Descheduled holder or waiter: waiters spin on their own flag then park
  * (untimed; a grant always notifies a parked flag, and recovery re-notifies when the
  * granter died before doing so). A releaser, or a new holder, whose successor has swapped
  * TAIL but not linked yet (descheduled between the two) spins, then yields with timed
@@ -58,7 +62,6 @@ const WAITING = 1;
 const PARKED = 2;
 const ABANDONED = 3;
 const PASSING = 4;
-const SPIN = 128;
 const LINK_SPIN = 64;
 const LINK_YIELD_MS = 0.05;
 const REUSE_YIELD_MS = 1;
@@ -70,10 +73,10 @@ export class McsLock extends LockFields implements Lock {
   private readonly ns: number;
   private readonly neg: number; // -ownerId: TAIL while held with nobody queued
 
-  constructor(init: LockInit) {
-    super(init, 'mcs');
-    if (!init.nodeWord) throw new TypeError('mcs lock: init.nodeWord is required');
-    const g = nodeGeometry(init.nodeWord, init.i32.length, 'mcs');
+  constructor(init: LockInit, kind: LockKind = 'mcs') {
+    super(init, kind);
+    if (!init.nodeWord) throw new TypeError(`${kind} lock: init.nodeWord is required`);
+    const g = nodeGeometry(init.nodeWord, init.i32.length, kind);
     this.nb = g.base;
     this.ns = g.stride;
     this.n = g.base + init.ownerId * g.stride;
@@ -90,7 +93,8 @@ export class McsLock extends LockFields implements Lock {
     this.lockSlow();
   }
 
-  private lockSlow(): void {
+  /** The queueing acquire (after the fast path's CAS failed). */
+  protected lockSlow(): void {
     const i32 = this.i32;
     const w = this.w;
     const n = this.n;
@@ -120,8 +124,9 @@ export class McsLock extends LockFields implements Lock {
       i32[this.nb + pred * this.ns + N_NEXT] = id;
     }
     const flag = n + FLAG;
+    const limit = this.spinLimit;
     while (Atomics.load(i32, flag) !== 0) {
-      if (spins < SPIN) {
+      if (spins < limit) {
         spins++;
         continue;
       }
