@@ -17,7 +17,13 @@
  * No lock library offers the waiter half: robust pthread mutexes (and Windows' abandoned
  * mutexes) report a dead *holder* only, and a thread killed while queued for a ticket or
  * MCS lock wedges it. recoverLock must only be called for a thread known dead, at most
- * once per lock per death, and before its owner id is reused.
+ * once per lock per death, and before its owner id is reused. The lab-only kinds (clh,
+ * hemlock, anderson) recover a dead holder only; for a dead waiter recoverLock throws a
+ * LockKindRefusedError (each kind's header says why), and createTierLock refuses them.
+ *
+ * Waiting policies: LockInit.policy picks spin, spin-then-park or park for every kind
+ * that accepts them (LOCK_POLICIES), LockInit.spinBudget the spins before parking
+ * (spinBudgetFor(ns) converts a duration with this thread's calibration).
  */
 import {
   ALL_LOCK_KINDS,

@@ -41,7 +41,10 @@
  *
  * Waiting policy (LockInit.policy): 'spin' spins on its own flag and never parks;
  * 'spin-then-park' (default: a descheduled predecessor costs the queue at most one
- * context switch of spinning per waiter) spins the budget, then parks; 'park' parks at once.
+ * context switch of spinning per waiter) spins the budget when first in line (FAR_SPIN
+ * when queued behind another waiter), then parks; 'park' parks at once. A new holder
+ * wakes its parked successor ahead of time (wakeAhead), so that it spins, not sleeps,
+ * when the grant comes.
  *
  * Descheduled holder or waiter: waiters spin on their own flag then park
  * (untimed; a grant always notifies a parked flag, and recovery re-notifies when the
@@ -63,6 +66,8 @@ const PARKED = 2;
 const ABANDONED = 3;
 const PASSING = 4;
 const LINK_SPIN = 64;
+/** Spin budget of a waiter queued behind another waiter (under 'spin-then-park'). */
+const FAR_SPIN = 16;
 const LINK_YIELD_MS = 0.05;
 const REUSE_YIELD_MS = 1;
 
@@ -124,21 +129,30 @@ export class McsLock extends LockFields implements Lock {
       i32[this.nb + pred * this.ns + N_NEXT] = id;
     }
     const flag = n + FLAG;
-    const limit = this.spinLimit;
+    // Only the first in line (queued right behind the holder) spins its budget; a waiter
+    // further back parks almost at once and leaves the cores to the holder and its
+    // successor, until the thread before it takes the lock and wakes it ahead of time.
+    let budget = pred <= 0 ? this.spinLimit : Math.min(this.spinLimit, FAR_SPIN);
+    let since = 0;
     while (Atomics.load(i32, flag) !== 0) {
-      if (spins < limit) {
+      if (since < budget) {
         spins++;
+        since++;
         continue;
       }
       // Declare "parked" so the releaser knows to notify, then sleep on our own flag.
       if (Atomics.compareExchange(i32, flag, WAITING, PARKED) === WAITING || Atomics.load(i32, flag) === PARKED) {
         parks++;
-        Atomics.wait(i32, flag, PARKED);
+        if (Atomics.wait(i32, flag, PARKED) === 'ok') {
+          budget = this.spinLimit; // woken: granted, or woken ahead as next in line
+          since = 0;
+        }
       }
     }
     i32[w + HOLDER] = id;
     moveLink(i32, w, this.nb, this.ns, id, id);
     i32[n + WAIT] = 0;
+    wakeAhead(i32, w, this.nb, this.ns, this.s, this.b);
     recordContended(this.s, this.b, t0, spins, parks);
   }
 
@@ -183,6 +197,21 @@ function moveLink(i32: Int32Array, w: number, nb: number, ns: number, x: number,
   i32[w + NEXT] = succ;
   i32[w + LINKNODE] = 0;
   if (free) i32[xn + WAIT] = i32[xn + FLAG] = 0;
+}
+
+/**
+ * The new holder wakes its parked successor ahead of time (without granting: its flag
+ * stays PARKED, it spins its budget, then parks again), so that the successor is running
+ * when the release comes and the hand-over does not wait for a wake-up.
+ */
+function wakeAhead(i32: Int32Array, w: number, nb: number, ns: number, s: Float64Array, b: number): void {
+  const succ = Atomics.load(i32, w + NEXT);
+  if (succ === 0) return;
+  const f = nb + succ * ns + FLAG;
+  if (Atomics.load(i32, f) === PARKED) {
+    const woken = Atomics.notify(i32, f, 1);
+    if (woken > 0) s[b + LockStat.wakeups] += woken;
+  }
 }
 
 /** A successor swapped TAIL but has not written its link at `at` yet: wait for it. */

@@ -54,7 +54,8 @@ export class PartitionedTicketLock extends TicketFamilyLock {
         }
         if (skipAbandonedTicket(i32, w, this.s, this.b)) break;
         parks++;
-        since = parkOnSlot(i32, w, t) ? limit : 0;
+        parkOnSlot(i32, w, t);
+      since = 0;
         seen = Atomics.load(i32, grant);
         break;
       }

@@ -54,7 +54,8 @@ export class TicketBackoffLock extends TicketFamilyLock {
       }
       if (skipAbandonedTicket(i32, w, this.s, this.b)) continue;
       parks++;
-      since = parkOnSlot(i32, w, t) ? limit : 0;
+      parkOnSlot(i32, w, t);
+      since = 0;
     }
     this.spun = spins;
     this.parked = parks;

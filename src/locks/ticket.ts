@@ -33,8 +33,10 @@
  *
  * Waiting policy (LockInit.policy): 'spin' re-reads SERVING and never sleeps; 'park'
  * sleeps on its slot at once; 'spin-then-park' (default) spins about one context switch
- * and then sleeps. A woken waiter whose ticket is not next goes back to sleep without
- * spinning, so one release costs the slot's sleepers a wake-up each, not a spin budget.
+ * when next in line, FAR_SPIN re-reads when further back, and then sleeps. A release
+ * that finds sleepers wakes one sleeper of the served ticket's slot (passed on if it was
+ * the wrong one) and, ahead of time, one of the following ticket's slot, so under
+ * oversubscription the next in line is already running when its turn comes.
  * The same slot words, ABANDONED entries and recovery serve the other ticket kinds
  * (ticket-backoff, twa, partitioned-ticket): they differ only in how a waiter waits.
  *
@@ -57,6 +59,8 @@ const ABANDONED_ENTRIES = 4;
 const SLOTS = 12;
 const SLOT_COUNT = 4;
 const SLOT_MASK = 3;
+/** Spin budget of a waiter that is not next in line (under 'spin-then-park'). */
+const FAR_SPIN = 16;
 /** Spins between two looks at ABANDONED by a waiter that never sleeps. */
 const SKIP_EVERY = 4096;
 /** A sleeper's spare timeout: only a lost pass-over of a dead waiter's ticket needs it. */
@@ -153,19 +157,24 @@ export class TicketLock extends TicketFamilyLock {
     const i32 = this.i32;
     const w = this.w;
     const limit = this.spinLimit;
+    const far = Math.min(limit, FAR_SPIN);
     let spins = 0;
     let parks = 0;
     let since = 0;
-    while (Atomics.load(i32, w + SERVING) !== t) {
+    for (;;) {
+      const serving = Atomics.load(i32, w + SERVING);
+      if (serving === t) break;
       spins++;
-      if (++since < limit) {
+      // Only the next in line spins its budget: a waiter further back parks almost at once
+      // and leaves the cores to the holder and its successor.
+      if (++since < (((t - serving) | 0) > STEP ? far : limit)) {
         if ((spins & (SKIP_EVERY - 1)) === 0) skipAbandoned(i32, w, this.s, this.b);
         continue;
       }
       if (skipAbandoned(i32, w, this.s, this.b)) continue; // a dead waiter's turn, passed on
       parks++;
-      // Back to sleep without spinning unless we are next in line (woken for another ticket).
-      since = parkOnSlot(i32, w, t) ? limit : 0;
+      parkOnSlot(i32, w, t);
+      since = 0;
     }
     this.spun = spins;
     this.parked = parks;
@@ -173,23 +182,36 @@ export class TicketLock extends TicketFamilyLock {
 }
 
 /**
- * Sleeps on ticket t's slot until the slot moves (or SPARE_MS): registers in PARKED, reads
- * the slot, re-checks SERVING, then waits on the value read, so an unlock that moved
- * SERVING after the re-check sees PARKED and moves the slot (no lost wake-up). True if
- * the waiter should go back to sleep at once (its ticket is not next in line).
+ * Sleeps on ticket t's slot until woken (or SPARE_MS): registers in PARKED, reads the
+ * slot, re-checks SERVING, then waits on the value read, so an unlock that moved SERVING
+ * after the re-check sees PARKED and moves the slot (no lost wake-up). An unlock wakes one
+ * sleeper of the slot, the one that has slept longest, which is nearly always the lowest
+ * ticket there, i.e. the one served; a sleeper woken for a ticket not its own passes the
+ * wake-up on to the next sleeper of the slot while that ticket is not taken yet.
  */
-export function parkOnSlot(i32: Int32Array, w: number, t: number): boolean {
+export function parkOnSlot(i32: Int32Array, w: number, t: number): void {
   const slot = w + SLOTS + ((t >> 1) & SLOT_MASK);
   Atomics.add(i32, w + PARKED, 1);
   const gen = Atomics.load(i32, slot);
-  if (Atomics.load(i32, w + SERVING) !== t) Atomics.wait(i32, slot, gen, SPARE_MS);
+  const r = Atomics.load(i32, w + SERVING) !== t ? Atomics.wait(i32, slot, gen, SPARE_MS) : 'not-equal';
   Atomics.sub(i32, w + PARKED, 1);
-  return ((t - Atomics.load(i32, w + SERVING)) | 0) > STEP;
+  if (r !== 'ok') return;
+  const serving = Atomics.load(i32, w + SERVING);
+  if (serving !== t && ((serving >> 1) & SLOT_MASK) === ((t >> 1) & SLOT_MASK) && Atomics.load(i32, w + OWNER_TICKET) !== serving) {
+    Atomics.notify(i32, slot, 1);
+  }
 }
 
-/** An unlock that found sleepers: wakes ticket `next`'s slot and passes on a dead waiter's turn. */
+/**
+ * An unlock that found sleepers: wakes ticket `next` (one sleeper of its slot), wakes the
+ * ticket after it ahead of time so that it is spinning, not asleep, when its turn comes
+ * (the wake-up's latency overlaps the critical section), and passes on a dead waiter's turn.
+ */
 export function wakeNext(i32: Int32Array, w: number, next: number, s: Float64Array, b: number): void {
-  wakeSlot(i32, w, next, s, b);
+  wakeSlot(i32, w, next, s, b, 1);
+  const ahead = w + SLOTS + (((next + STEP) >> 1) & SLOT_MASK);
+  const woken = Atomics.notify(i32, ahead, 1);
+  if (woken > 0) s[b + LockStat.wakeups] += woken;
   if (Atomics.load(i32, w + ANY_ABANDONED) !== 0) skipAbandoned(i32, w, s, b);
 }
 
@@ -220,11 +242,14 @@ function skipAbandoned(i32: Int32Array, w: number, s: Float64Array, b: number): 
   return moved;
 }
 
-/** Moves ticket `ticket`'s slot to that ticket (the grant value partitioned-ticket waiters watch) and wakes it. */
-export function wakeSlot(i32: Int32Array, w: number, ticket: number, s: Float64Array, b: number): void {
+/**
+ * Moves ticket `ticket`'s slot to that ticket (the grant value partitioned-ticket waiters
+ * watch) and wakes `count` of its sleepers (recovery paths: all of them).
+ */
+export function wakeSlot(i32: Int32Array, w: number, ticket: number, s: Float64Array, b: number, count = Infinity): void {
   const slot = w + SLOTS + ((ticket >> 1) & SLOT_MASK);
   Atomics.store(i32, slot, ticket);
-  const woken = Atomics.notify(i32, slot);
+  const woken = Atomics.notify(i32, slot, count);
   if (woken > 0) s[b + LockStat.wakeups] += woken;
 }
 

@@ -10,8 +10,8 @@
  *
  * Invariants: those of ticket.ts, plus: an unlock that moves SERVING to `next` moves the
  * slot of ticket next + 1 step (the waiter that has just become next in line: TWA's
- * "long-term to short-term" hand-over), always, and the slot of `next` too when somebody
- * sleeps. A far waiter reads its slot, then SERVING, then waits for the slot to leave the
+ * "long-term to short-term" hand-over), always; when somebody sleeps it wakes `next` and
+ * the one after (ticket.ts wakeNext). A far waiter reads its slot, then SERVING, then waits for the slot to leave the
  * value it read: an unlock after the SERVING read moves the slot (no lost wake-up).
  * Recovery is the ticket lock's (ticketRecover, ticketHolder): a forced release moves
  * every slot.
@@ -60,7 +60,8 @@ export class TwaLock extends TicketFamilyLock {
       }
       if (skipAbandonedTicket(i32, w, this.s, this.b)) continue;
       parks++;
-      since = parkOnSlot(i32, w, t) ? limit : 0;
+      parkOnSlot(i32, w, t);
+      since = 0;
     }
     this.spun = spins;
     this.parked = parks;
@@ -73,9 +74,6 @@ export class TwaLock extends TicketFamilyLock {
     Atomics.store(i32, w + SERVING, next);
     const near = (next + TICKET_STEP) | 0;
     Atomics.store(i32, w + SLOTS + ((near >> 1) & TICKET_SLOT_MASK), near);
-    if (Atomics.load(i32, w + PARKED) !== 0) {
-      wakeNext(i32, w, next, this.s, this.b);
-      Atomics.notify(i32, w + SLOTS + ((near >> 1) & TICKET_SLOT_MASK));
-    }
+    if (Atomics.load(i32, w + PARKED) !== 0) wakeNext(i32, w, next, this.s, this.b); // wakes `near` too
   }
 }
