@@ -70,6 +70,6 @@ export class PartitionedTicketLock extends TicketFamilyLock {
     const next = (i32[w + SERVING]! + TICKET_STEP) | 0;
     Atomics.store(i32, w + SERVING, next);
     Atomics.store(i32, w + SLOTS + ((next >> 1) & TICKET_SLOT_MASK), next);
-    if (Atomics.load(i32, w + PARKED) !== 0) wakeNext(i32, w, next, this.s, this.b);
+    if (Atomics.load(i32, w + PARKED) !== 0) wakeNext(i32, w, next, this.s, this.b, this.spinLimit > 0);
   }
 }

@@ -63,8 +63,11 @@ const SLOT_MASK = 3;
 const FAR_SPIN = 16;
 /** Spins between two looks at ABANDONED by a waiter that never sleeps. */
 const SKIP_EVERY = 4096;
-/** A sleeper's spare timeout: only a lost pass-over of a dead waiter's ticket needs it. */
-const SPARE_MS = 20;
+/**
+ * A sleeper's spare timeout: only a lost pass-over of a dead waiter's ticket needs it. Long,
+ * because a sleeper that times out sleeps again behind its slot's other sleepers.
+ */
+const SPARE_MS = 200;
 const YIELD_MS = 1;
 export const TICKET_STEP = 2;
 const STEP = TICKET_STEP;
@@ -124,7 +127,7 @@ export abstract class TicketFamilyLock extends LockFields implements Lock {
     const w = this.w;
     const next = (i32[w + SERVING]! + STEP) | 0; // only the holder moves SERVING now
     Atomics.store(i32, w + SERVING, next);
-    if (Atomics.load(i32, w + PARKED) !== 0) wakeNext(i32, w, next, this.s, this.b);
+    if (Atomics.load(i32, w + PARKED) !== 0) wakeNext(i32, w, next, this.s, this.b, this.spinLimit > 0);
   }
 
   tryLock(): boolean {
@@ -207,11 +210,14 @@ export function parkOnSlot(i32: Int32Array, w: number, t: number): void {
  * ticket after it ahead of time so that it is spinning, not asleep, when its turn comes
  * (the wake-up's latency overlaps the critical section), and passes on a dead waiter's turn.
  */
-export function wakeNext(i32: Int32Array, w: number, next: number, s: Float64Array, b: number): void {
+export function wakeNext(i32: Int32Array, w: number, next: number, s: Float64Array, b: number, ahead = true): void {
   wakeSlot(i32, w, next, s, b, 1);
-  const ahead = w + SLOTS + (((next + STEP) >> 1) & SLOT_MASK);
-  const woken = Atomics.notify(i32, ahead, 1);
-  if (woken > 0) s[b + LockStat.wakeups] += woken;
+  if (ahead) {
+    // Not under 'park': a waiter woken early would only sleep again, at the back of its
+    // slot's sleepers, which breaks the slot's FIFO order that one-at-a-time waking relies on.
+    const woken = Atomics.notify(i32, w + SLOTS + (((next + STEP) >> 1) & SLOT_MASK), 1);
+    if (woken > 0) s[b + LockStat.wakeups] += woken;
+  }
   if (Atomics.load(i32, w + ANY_ABANDONED) !== 0) skipAbandoned(i32, w, s, b);
 }
 

@@ -74,6 +74,6 @@ export class TwaLock extends TicketFamilyLock {
     Atomics.store(i32, w + SERVING, next);
     const near = (next + TICKET_STEP) | 0;
     Atomics.store(i32, w + SLOTS + ((near >> 1) & TICKET_SLOT_MASK), near);
-    if (Atomics.load(i32, w + PARKED) !== 0) wakeNext(i32, w, next, this.s, this.b); // wakes `near` too
+    if (Atomics.load(i32, w + PARKED) !== 0) wakeNext(i32, w, next, this.s, this.b, this.spinLimit > 0); // and `near`, ahead of time
   }
 }
