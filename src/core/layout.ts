@@ -65,7 +65,7 @@
  *   is clear has never been written, so it is all NONE and not resident.
  */
 
-import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, lockKindFromCode } from '../locks/lock.js';
+import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, tierLockFromCode, tierLockRefusal } from '../locks/lock.js';
 import { InvalidHeapError } from './errors.js';
 import { sizeClassTable } from './sizeclasses.js';
 
@@ -418,7 +418,8 @@ export function readLayout(i32: Int32Array): HeapLayout {
   const flags = word('FLAGS', 0, Flag.THREAD_CACHE | Flag.GLOBAL_LOCK | Flag.DEBUG | Flag.ZERO_ON_FREE | Flag.GROWABLE | Flag.UNHARDENED);
   if ((flags & Flag.THREAD_CACHE) !== 0 && (flags & Flag.GLOBAL_LOCK) !== 0) bad('header FLAGS ask for thread caches and a global lock at once');
   for (const name of ['CENTRAL_LOCK_KIND', 'PAGEHEAP_LOCK_KIND'] as const) {
-    if (lockKindFromCode(i32[H[name]]!) === undefined) bad(`header word ${name} = ${i32[H[name]]} names no lock kind`);
+    const spec = tierLockFromCode(i32[H[name]]!);
+    if (spec === undefined || tierLockRefusal(spec.kind) !== undefined) bad(`header word ${name} = ${i32[H[name]]} names no tier lock kind`);
   }
   const key = i32[H.KEY]! | 0; // signed: a small integer for the JIT, the same bits for XOR
   if ((flags & Flag.UNHARDENED) !== 0) {

@@ -27,7 +27,7 @@
  * sharedheap.ts (which calls it).
  */
 
-import { lockKindFromCode, recoverLock, type LockKind } from '../locks/index.js';
+import { recoverLock, tierLockFromCode, type LockKind } from '../locks/index.js';
 import type { CentralCache } from './centralcache.js';
 import { HeapCorruptionError, LiveThreadError } from './errors.js';
 import { centralWordOf, claimingState, H, lockNodeWordOf, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState, slotF64Of, slotWordOf, type HeapLayout } from './layout.js';
@@ -83,8 +83,8 @@ function lockSites(heap: RecoverableHeap): LockSite[] {
   const i32 = heap.mem.i32;
   const L = heap.layout;
   if (heap.modes.globalLock) return [{ name: 'global', kind: 'futex', word: L.globalLock >>> 2 }];
-  const central = lockKindFromCode(i32[H.CENTRAL_LOCK_KIND]!)!;
-  const sites: LockSite[] = [{ name: 'pageHeap', kind: lockKindFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!, word: L.pageHeap >>> 2 }];
+  const central = tierLockFromCode(i32[H.CENTRAL_LOCK_KIND]!)!.kind;
+  const sites: LockSite[] = [{ name: 'pageHeap', kind: tierLockFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!.kind, word: L.pageHeap >>> 2 }];
   for (let c = 1; c < heap.sizeClasses.count; c++) {
     sites.push({ name: `central[${c}]`, kind: central, word: centralWordOf(L, c) });
   }
