@@ -3,7 +3,7 @@
  * partitioned-ticket, malthusian-mcs), and waiting policies chosen per tier, under the
  * allocator's own multi-worker load: workers churn with remote frees and verify every
  * stamped block (test/fixtures/heap-worker.js), then every page comes back. And the lock
- * level dead-thread scenarios (bench/lock-deaths.ts) for those kinds: a worker
+ * level dead-thread scenarios (bench/locks/deaths.ts) for those kinds: a worker
  * killed holding the lock, queued for it, or while it is handed over; recoverLock; the
  * survivors and a thread reusing the dead owner id finish, mutually exclusive.
  */
@@ -13,7 +13,7 @@ import { SharedHeap, type HeapOptions } from '../../src/index.js';
 import type { ChurnTask, TaskCounts } from '../fixtures/heap-worker.js';
 import { KiB, MiB, expectAllPagesFree } from '../helpers/heap.js';
 import { heapPool, withTimeout } from '../helpers/pool.js';
-import { DEATH_RUN_ITERATIONS, deadThreadRun, type DeathMode } from '../../bench/lock-deaths.js';
+import { DEATH_RUN_ITERATIONS, deadThreadRun, type DeathMode } from '../../bench/locks/deaths.js';
 import type { LockKind } from '../../src/locks/index.js';
 
 const THREADS = 6;
