@@ -10,7 +10,7 @@
  * (heapmap.ts). Charts are the CLI's vega-lite specs (bench/charts.ts), rendered to SVG.
  */
 import { LOCK_KINDS, type LockKind } from '../../../src/locks/index.js';
-import { SharedHeap, canBlock } from '../../../src/index.js';
+import { SharedHeap, canBlock, heapPicture } from '../../../src/index.js';
 import { lineChartSpec, specToSvg, type ChartSeries } from '../../charts.js';
 import { allocatorSpec } from '../../contention/allocators.js';
 import { computeFigures, evaluateTargets } from '../../contention/figures.js';
@@ -19,7 +19,9 @@ import type { ContentionResults, RunRecord } from '../../contention/types.js';
 import type { LockBenchReport } from '../../locks.js';
 import { calibrateCs, winners, type LockBenchPoint } from '../../lock-point.js';
 import { drawLineChart, prepareCanvas } from './livechart.js';
-import { PageState, readHeapMap, readThreadCaches, type CacheOccupancy, type HeapMap } from './heapmap.js';
+import { readThreadCaches, type CacheOccupancy } from './heapmap.js';
+import { SpanMap, drawSpanLegend, type SpanMapSummary } from './spanmap.js';
+import { Stepper, type StepState } from './stepper.js';
 import { runHeapPoint, runLockPoint, type CheckOutcome, type HeapRunConfig, type LiveSink, type LockRow } from './runner.js';
 
 const WORKER_URL = new URL('./lab-worker.js', import.meta.url).href;
@@ -28,17 +30,8 @@ const MAX_WORKERS = 4 * HC;
 /** Workloads the lab runs: the suite's single-round ones (mstress re-creates its workers). */
 const LAB_WORKLOADS = WORKLOADS.filter((w) => w.rounds(w.defaults) === 1);
 
-interface MapSummary {
+interface MapSummary extends SpanMapSummary {
   final: boolean;
-  totalPages: number;
-  metadataPages: number;
-  committedPages: number;
-  /** cells drawn per page: the map shows every page exactly once when all are 1 */
-  drawnOncePages: number;
-  exact: boolean;
-  counts: HeapMap['counts'];
-  spans: HeapMap['spans'];
-  pageSize: number;
 }
 
 /** The page's state, for tests and the console. */
@@ -59,6 +52,10 @@ interface LabState {
   liveMap: MapSummary | null;
   finalMap: MapSummary | null;
   caches: { rows: number; nonEmptyRows: number; totalBytes: number } | null;
+  /** slow motion: its calls as drawn, with the heap's own counters around each */
+  step: StepState | null;
+  /** slow motion's span map, as last drawn */
+  stepMap: SpanMapSummary | null;
   startedAt: string;
   benchJson(): ContentionResults | null;
   locksJson(): LockBenchReport | null;
@@ -86,6 +83,8 @@ const lab: LabState = {
   liveMap: null,
   finalMap: null,
   caches: null,
+  step: null,
+  stepMap: null,
   startedAt: new Date().toISOString(),
   benchJson: () => benchResults(),
   locksJson: () => lockResults(),
@@ -169,90 +168,21 @@ const lockResultsChart = new ChartSlot($('lock-results-chart'));
 
 // ------------------------------------------------------------------ heap map
 
-const COLORS = {
-  metadata: '#8a8f98',
-  free: '#e3ece3',
-  large: '#d9480f',
-  unknown: '#111111',
-};
-function classColor(cls: number, numClasses: number): string {
-  // size classes from blue (small objects) to green/yellow (large objects)
-  const t = numClasses > 1 ? cls / (numClasses - 1) : 0;
-  return `hsl(${Math.round(230 - t * 170)}, 65%, ${Math.round(42 + t * 14)}%)`;
-}
+const tooltip = $('tooltip');
+const liveMap = new SpanMap($<HTMLCanvasElement>('map-live'), $('map-live-caption'), tooltip);
+const finalMap = new SpanMap($<HTMLCanvasElement>('map-final'), $('map-final-caption'), tooltip);
+drawSpanLegend($('map-legend'), true);
+/** Which run the panels show: numbered in the order the page started them. */
+let runSeq = 0;
+let runLabel = '';
 
-function drawHeapMap(canvas: HTMLCanvasElement, map: HeapMap, numClasses: number): Uint8Array {
-  const total = map.state.length;
-  const width = canvas.clientWidth || 560;
-  const maxHeight = 300;
-  let size = Math.max(1, Math.min(12, Math.floor(Math.sqrt((width * maxHeight) / Math.max(1, total)))));
-  const cols = Math.max(1, Math.floor(width / size));
-  const rows = Math.ceil(total / cols);
-  if (rows * size > maxHeight * 2) size = Math.max(1, Math.floor((maxHeight * 2) / rows));
-  const g = prepareCanvas(canvas, rows * size, cols * size);
-  const gap = size >= 5 ? 1 : 0;
-  const drawn = new Uint8Array(total);
-  for (let i = 0; i < total; i++) {
-    const st = map.state[i];
-    g.fillStyle =
-      st === PageState.METADATA
-        ? COLORS.metadata
-        : st === PageState.FREE
-          ? COLORS.free
-          : st === PageState.LARGE
-            ? COLORS.large
-            : st === PageState.SMALL
-              ? classColor(map.sizeClass[i]!, numClasses)
-              : COLORS.unknown;
-    g.fillRect((i % cols) * size, Math.floor(i / cols) * size, size - gap, size - gap);
-    drawn[i]++;
-  }
-  return drawn;
-}
-
-function summarize(map: HeapMap, drawn: Uint8Array, final: boolean): MapSummary {
-  let once = 0;
-  for (const d of drawn) if (d === 1) once++;
-  return {
-    final,
-    totalPages: map.state.length,
-    metadataPages: map.metadataPages,
-    committedPages: map.committedPages,
-    drawnOncePages: once,
-    exact: map.exact,
-    counts: map.counts,
-    spans: map.spans,
-    pageSize: map.pageSize,
-  };
-}
-
-function mapCaption(s: MapSummary): string {
-  const kib = s.pageSize / 1024;
-  return (
-    `${s.totalPages} pages of ${kib} KiB: metadata ${s.counts.metadata}, free ${s.counts.free} (${s.spans.free} spans), ` +
-    `small ${s.counts.small} (${s.spans.small} spans), large ${s.counts.large} (${s.spans.large} spans)` +
-    (s.counts.unknown ? `, ${s.counts.unknown} changing while read` : '')
-  );
-}
-
-function drawLegend(numClasses: number, sizes: readonly number[]): void {
-  const items: [string, string][] = [
-    ['metadata', COLORS.metadata],
-    ['free', COLORS.free],
-    ['large', COLORS.large],
-    [`small, ${sizes[1]} B`, classColor(1, numClasses)],
-    [`small, ${fmtBytes(sizes[Math.floor(numClasses / 2)] ?? 0)}`, classColor(Math.floor(numClasses / 2), numClasses)],
-    [`small, ${fmtBytes(sizes[numClasses - 1] ?? 0)}`, classColor(numClasses - 1, numClasses)],
-  ];
-  $('map-legend').replaceChildren(
-    ...items.map(([label, color]) => {
-      const s = document.createElement('span');
-      const sw = document.createElement('i');
-      sw.style.background = color;
-      s.append(sw, label);
-      return s;
-    }),
-  );
+/** Empties the heap panels (a lock sweep has no heap: they must not show an older run). */
+function clearHeapPanels(why: string): void {
+  for (const id of ['map-live', 'map-final', 'cache-canvas']) prepareCanvas($<HTMLCanvasElement>(id), 20);
+  for (const id of ['map-live-caption', 'map-final-caption', 'cache-caption']) $(id).textContent = why;
+  lab.liveMap = null;
+  lab.finalMap = null;
+  lab.caches = null;
 }
 
 // ------------------------------------------------------------------ thread caches
@@ -348,6 +278,9 @@ function showThroughput(final: boolean): void {
 
 const sink: LiveSink = {
   begin(title, _workers, roles) {
+    runSeq++;
+    runLabel = `run ${runSeq} (${title})`;
+    if (title.startsWith('lock sweep')) clearHeapPanels(`${runLabel}: a lock sweep has no heap, so the heap panels are empty until the next heap run`);
     series.length = 0;
     cacheBest = 0;
     lab.throughputPeak = 0;
@@ -372,23 +305,20 @@ const sink: LiveSink = {
     $('lock-caption').textContent = caption;
   },
   heap(buffer, final) {
-    const map = readHeapMap(buffer);
-    const occ = readThreadCaches(buffer);
-    const numClasses = occ.classSizes.length;
-    const canvas = $<HTMLCanvasElement>(final ? 'map-final' : 'map-live');
-    const summary = summarize(map, drawHeapMap(canvas, map, numClasses), final);
-    if (final) lab.finalMap = summary;
-    else lab.liveMap = summary;
-    $(final ? 'map-final-caption' : 'map-live-caption').textContent = mapCaption(summary);
-    drawLegend(numClasses, occ.classSizes);
+    const picture = heapPicture(buffer);
+    const t = ((performance.now() - runT0) / 1000).toFixed(2);
+    const stamp = final ? `${runLabel}, after the run: every runner detached, check() ran` : `${runLabel}, live at t = ${t} s after its start`;
+    const summary = (final ? finalMap : liveMap).draw(picture, stamp, { metadata: true });
+    if (final) lab.finalMap = { ...summary, final };
+    else lab.liveMap = { ...summary, final };
     if (!final) {
+      const occ = readThreadCaches(buffer);
       // The sample with the most workers attached wins (ties: the latest): at the very end
       // of the window some workers may already have flushed their caches and detached.
       const attached = occ.rows.filter((r) => (cacheRoles.get(r.threadId) ?? '').startsWith('worker') && r.totalBytes > 0).length;
       if (attached > 0 && attached >= cacheBest) {
         cacheBest = attached;
-        const t = ((performance.now() - runT0) / 1000).toFixed(1);
-        drawCaches(occ, `${seriesTitle}: at t = ${t} s (workers flush their caches when they detach, so the last sample of the run stays)`);
+        drawCaches(occ, `${runLabel}: at t = ${t} s (workers flush their caches when they detach, so the last sample of the run stays)`);
       }
     }
   },
@@ -680,5 +610,9 @@ async function run(): Promise<void> {
 }
 
 setupControls();
+const stepper = new Stepper(WORKER_URL, tooltip);
+drawSpanLegend($('step-legend'));
+lab.step = stepper.state;
+Object.defineProperty(lab, 'stepMap', { enumerable: true, get: () => stepper.mapSummary });
 if (!lab.crossOriginIsolated) setStatus('error', 'this page is not cross-origin isolated: start it with `npm run lab:web`');
 else setStatus('idle', `ready (main thread ${lab.mainThreadCanBlock ? 'can' : 'cannot'} block: heap work runs in workers)`);

@@ -78,8 +78,13 @@ const TICK_MS = 20;
 
 let nextThreadId = 1; // the page's main thread is thread 0
 
+/** A fresh thread id for a worker of the page (ids are never reused within a page). */
+export function newThreadId(): number {
+  return nextThreadId++;
+}
+
 /** A worker running the lab's bundle; one reply per request, in order. */
-class LabWorker {
+export class LabWorker {
   private readonly worker: Worker;
   private readonly pending: { expect: FromWorker['type']; resolve: (m: FromWorker) => void; reject: (e: Error) => void }[] = [];
   private failed: Error | undefined;
