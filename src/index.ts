@@ -16,6 +16,9 @@ export type { CheckOptions } from './core/check.js';
 export {
   heapPicture,
   sizeClassOfRequest,
+  tierLocks,
+  sampleLock,
+  type LockParty,
   type HeapPicture,
   type PictureOptions,
   type SpanView,

@@ -129,6 +129,8 @@ export interface HeapPicture {
   classes: ClassView[];
   pageHeap: { freePages: number; freeSpans: number; smallSpans: number; largeSpans: number; largePages: number; carves: number; returns: number; coalesces: number };
   threads: ThreadView[];
+  /** counters summed over every thread slot ever used (they outlive detach), for rates over time */
+  totals: { threadCacheHits: number; threadCacheMisses: number; frees: number; largeMallocs: number };
   locks: LockView[];
   threadCache: boolean;
 }
@@ -193,6 +195,7 @@ export function heapPicture(buffer: SharedArrayBuffer, options: PictureOptions =
       coalesces: i32[ph + PH.EV_COALESCES]!,
     },
     threads,
+    totals: readTotals(L, i32, f64, threads),
     locks: readLocks(L, i32),
     threadCache: (L.flags & Flag.THREAD_CACHE) !== 0,
   };
@@ -274,6 +277,27 @@ function readThreads(L: HeapLayout, i32: Int32Array, u32: Uint32Array, f64: Floa
     });
   }
   return out;
+}
+
+function readTotals(L: HeapLayout, i32: Int32Array, f64: Float64Array, attached: readonly ThreadView[]): HeapPicture['totals'] {
+  let frees = 0;
+  let largeFrees = 0;
+  let taken = 0;
+  let misses = 0;
+  let largeMallocs = 0;
+  for (let slot = 0; slot < L.maxThreads; slot++) {
+    if (i32[slotWordOf(L, slot) + S.GENERATION] === 0) continue; // never attached: all zero
+    const f = slotF64Of(L, slot);
+    frees += f64[f + L.slot.frees]!;
+    largeFrees += f64[f + L.slot.largeFrees]!;
+    taken += f64[f + L.slot.taken]!;
+    misses += f64[f + L.slot.misses]!;
+    largeMallocs += f64[f + L.slot.largeMallocs]!;
+  }
+  let cached = 0;
+  for (const t of attached) for (const n of t.listLengths) cached += n;
+  const hits = (L.flags & Flag.THREAD_CACHE) !== 0 ? Math.max(0, frees - largeFrees + taken - cached - misses) : 0;
+  return { threadCacheHits: hits, threadCacheMisses: misses, frees, largeMallocs };
 }
 
 function readClasses(L: HeapLayout, i32: Int32Array, threads: readonly ThreadView[]): ClassView[] {
@@ -366,43 +390,63 @@ function placeObjects(
   }
 }
 
-/** Holder and waiters of every tier lock, from the lock words and the threads' queue nodes. */
+/** A thread that may wait for a lock: its owner id and the Int32 index of its queue node. */
+export interface LockParty {
+  ownerId: number;
+  nodeWord: number;
+  /** what to report it as (a thread id); defaults to the owner id */
+  label?: number;
+}
+
+/**
+ * Holder, waiters and parked waiters of the lock at `word`, from its lock block and the
+ * parties' queue nodes (LockNode.WAIT = word + 1 while a thread waits for it). tas and ttas
+ * keep no record of their waiters (waitersVisible false); futex waiters may be spinning or
+ * parked and the word does not say which (parked -1); mcs and adaptive say (FLAG 2, REG 1).
+ * A racy sample: meant to be taken often and summed.
+ */
+export function sampleLock(kind: LockKind, i32: Int32Array, word: number, parties: readonly LockParty[]): Omit<LockView, 'tier'> {
+  const owner = holderOf(kind, i32, word);
+  const waiting: number[] = [];
+  let parked = 0;
+  let holderThread = 0;
+  for (const p of parties) {
+    if (p.ownerId === owner) holderThread = p.label ?? p.ownerId;
+    if (Atomics.load(i32, p.nodeWord + LockNode.WAIT) !== word + 1) continue;
+    waiting.push(p.label ?? p.ownerId);
+    if (Atomics.load(i32, p.nodeWord + LockNode.FLAG) === 2 || Atomics.load(i32, p.nodeWord + LockNode.REG) === 1) parked++;
+  }
+  return {
+    kind,
+    holderThread: owner === 0 ? 0 : holderThread || owner,
+    waitingThreads: waiting,
+    parked: kind === 'mcs' || kind === 'adaptive' ? parked : -1,
+    waitersVisible: kind !== 'tas' && kind !== 'ttas',
+  };
+}
+
+/** Holder and waiters of every tier lock of the heap in `buffer` (cheap: no span walk). */
+export function tierLocks(buffer: SharedArrayBuffer): LockView[] {
+  const L = readLayout(new Int32Array(buffer, 0, HEADER_BYTES >>> 2));
+  return readLocks(L, new Int32Array(buffer, 0, L.pages >>> 2));
+}
+
+/** Holder and waiters of every tier lock, from the lock words and the attached threads' queue nodes. */
 function readLocks(L: HeapLayout, i32: Int32Array): LockView[] {
-  const threadOfOwner = (owner: number): number => (owner > 0 && owner <= L.maxThreads ? i32[slotWordOf(L, owner - 1) + S.THREAD_ID]! : 0);
-  // Which lock word each slot's queue node says it waits for (word + 1; 0: none).
-  const waiting = new Map<number, { threadId: number; parked: boolean }[]>();
+  const parties: LockParty[] = [];
   for (let slot = 0; slot < L.maxThreads; slot++) {
     const w = slotWordOf(L, slot);
     if (Atomics.load(i32, w + S.STATE) !== SlotState.ATTACHED) continue;
-    const node = w + L.slot.lockNode;
-    const at = Atomics.load(i32, node + LockNode.WAIT);
-    if (at <= 0) continue;
-    const parked = Atomics.load(i32, node + LockNode.FLAG) === 2 || Atomics.load(i32, node + LockNode.REG) === 1;
-    const list = waiting.get(at - 1) ?? [];
-    list.push({ threadId: i32[w + S.THREAD_ID]!, parked });
-    waiting.set(at - 1, list);
+    parties.push({ ownerId: slot + 1, nodeWord: w + L.slot.lockNode, label: i32[w + S.THREAD_ID]! });
   }
-  const view = (tier: LockView['tier'], kind: LockKind, word: number, sizeClass?: number): LockView => {
-    const who = waiting.get(word) ?? [];
-    const visible = kind !== 'tas' && kind !== 'ttas';
-    return {
-      tier,
-      ...(sizeClass !== undefined ? { sizeClass } : {}),
-      kind,
-      holderThread: threadOfOwner(holderOf(kind, i32, word)),
-      waitingThreads: who.map((x) => x.threadId),
-      parked: kind === 'mcs' || kind === 'adaptive' ? who.filter((x) => x.parked).length : -1,
-      waitersVisible: visible,
-    };
-  };
   const out: LockView[] = [];
   if ((L.flags & Flag.GLOBAL_LOCK) !== 0) {
-    out.push(view('global', 'futex', L.globalLock >>> 2));
+    out.push({ tier: 'global', ...sampleLock('futex', i32, L.globalLock >>> 2, parties) });
     return out;
   }
   const central = lockKindFromCode(i32[H.CENTRAL_LOCK_KIND]!)!;
   const pageHeap = lockKindFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!;
-  out.push(view('pageHeap', pageHeap, L.pageHeap >>> 2));
-  for (let c = 1; c < L.numClasses; c++) out.push(view('central', central, centralWordOf(L, c), c));
+  out.push({ tier: 'pageHeap', ...sampleLock(pageHeap, i32, L.pageHeap >>> 2, parties) });
+  for (let c = 1; c < L.numClasses; c++) out.push({ tier: 'central', sizeClass: c, ...sampleLock(central, i32, centralWordOf(L, c), parties) });
   return out;
 }

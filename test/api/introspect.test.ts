@@ -50,6 +50,8 @@ describe('heapPicture', () => {
     expect(pic.threads.length).toBe(1);
     expect(pic.threads[0]!.threadCacheHits).toBe(s.threadCacheHits);
     expect(pic.threads[0]!.misses).toBe(s.threadCacheMisses);
+    expect(pic.totals.threadCacheHits).toBe(s.threadCacheHits);
+    expect(pic.totals.threadCacheMisses).toBe(s.threadCacheMisses);
     // Nobody holds or waits for a lock between calls.
     for (const l of pic.locks) {
       expect(l.holderThread).toBe(0);

@@ -10,25 +10,23 @@
  * (heapmap.ts). Charts are the CLI's vega-lite specs (bench/charts.ts), rendered to SVG.
  */
 import { LOCK_KINDS, type LockKind } from '../../../src/locks/index.js';
-import { SharedHeap, canBlock, heapPicture } from '../../../src/index.js';
+import { SharedHeap, canBlock, heapPicture, sampleLock, tierLocks, type SpanKind } from '../../../src/index.js';
 import { lineChartSpec, specToSvg, type ChartSeries } from '../../charts.js';
-import { allocatorSpec } from '../../contention/allocators.js';
-import { computeFigures, evaluateTargets } from '../../contention/figures.js';
-import { WORKLOADS } from '../../contention/workloads/index.js';
 import type { ContentionResults, RunRecord } from '../../contention/types.js';
 import type { LockBenchReport } from '../../locks.js';
-import { calibrateCs, winners, type LockBenchPoint } from '../../lock-point.js';
+import { calibrateCs, type LockBenchPoint } from '../../lock-point.js';
 import { drawLineChart, prepareCanvas } from './livechart.js';
+import { LAB_WORKLOADS, benchResults, download, lockResults, type ExportSource } from './exports.js';
 import { readThreadCaches, type CacheOccupancy } from './heapmap.js';
 import { SpanMap, drawSpanLegend, type SpanMapSummary } from './spanmap.js';
 import { Stepper, type StepState } from './stepper.js';
+import { LockQueues, Timeline, renderLockQueues, type LockQueueRow, type TimelineSummary } from './timeline.js';
 import { runHeapPoint, runLockPoint, type CheckOutcome, type HeapRunConfig, type LiveSink, type LockRow } from './runner.js';
 
 const WORKER_URL = new URL('./lab-worker.js', import.meta.url).href;
 const HC = navigator.hardwareConcurrency || 1;
 const MAX_WORKERS = 4 * HC;
-/** Workloads the lab runs: the suite's single-round ones (mstress re-creates its workers). */
-const LAB_WORKLOADS = WORKLOADS.filter((w) => w.rounds(w.defaults) === 1);
+
 
 interface MapSummary extends SpanMapSummary {
   final: boolean;
@@ -56,9 +54,15 @@ interface LabState {
   step: StepState | null;
   /** slow motion's span map, as last drawn */
   stepMap: SpanMapSummary | null;
+  /** the over-time panels, as last drawn */
+  timeline: TimelineSummary | null;
+  /** the live lock queues of the run in progress (or last run) */
+  lockQueues: LockQueueRow[];
   startedAt: string;
   benchJson(): ContentionResults | null;
   locksJson(): LockBenchReport | null;
+  /** Canvas point of the biggest span of `kind` on a map (scripted tooltips: bench/web/screenshots.ts). */
+  spanPoint(map: 'live' | 'final' | 'step', kind: SpanKind): { x: number; y: number } | null;
   /** Tries a heap on this (main) thread: the library's refusal code, or 'attached'. */
   tryMainThreadHeap(): string;
 }
@@ -85,9 +89,12 @@ const lab: LabState = {
   caches: null,
   step: null,
   stepMap: null,
+  timeline: null,
+  lockQueues: [],
   startedAt: new Date().toISOString(),
-  benchJson: () => benchResults(),
-  locksJson: () => lockResults(),
+  benchJson: () => benchResults(exportSource()),
+  locksJson: () => lockResults(exportSource()),
+  spanPoint: (map, kind) => (map === 'live' ? liveMap : map === 'final' ? finalMap : stepper.spanMap).pointOfKind(kind),
   tryMainThreadHeap: () => {
     try {
       SharedHeap.create({ size: 1 << 20 }).detach();
@@ -175,6 +182,24 @@ drawSpanLegend($('map-legend'), true);
 /** Which run the panels show: numbered in the order the page started them. */
 let runSeq = 0;
 let runLabel = '';
+
+const timeline = new Timeline($<HTMLCanvasElement>('tl-events'), $<HTMLCanvasElement>('tl-occupancy'), $('tl-caption'));
+const lockQueues = new LockQueues();
+/** What the lock sampler reads: the heap of the run in progress, or a sweep's lock under test. */
+let activeHeap: SharedArrayBuffer | null = null;
+let sweepTarget: Parameters<NonNullable<LiveSink['sweepLock']>>[0] = null;
+let lockTicks = 0;
+/** Samples the lock queues every few milliseconds; redraws their table ten times a second. */
+setInterval(() => {
+  if (activeHeap) lockQueues.add(tierLocks(activeHeap));
+  else if (sweepTarget) lockQueues.add([{ tier: 'lock under test', ...sampleLock(sweepTarget.kind, sweepTarget.i32, sweepTarget.word, sweepTarget.parties) }]);
+  else return;
+  if (++lockTicks % 20 === 0) {
+    renderLockQueues($<HTMLTableElement>('lock-queue'), lockQueues);
+    $('lock-queue-caption').textContent = `${runLabel}: ${[...lockQueues.rows.values()][0]?.samples ?? 0} samples of the lock words (tas and ttas keep no record of their waiters)`;
+    lab.lockQueues = [...lockQueues.rows.values()].map((r) => ({ ...r }));
+  }
+}, 10);
 
 /** Empties the heap panels (a lock sweep has no heap: they must not show an older run). */
 function clearHeapPanels(why: string): void {
@@ -281,6 +306,10 @@ const sink: LiveSink = {
     runSeq++;
     runLabel = `run ${runSeq} (${title})`;
     if (title.startsWith('lock sweep')) clearHeapPanels(`${runLabel}: a lock sweep has no heap, so the heap panels are empty until the next heap run`);
+    timeline.begin(runLabel);
+    lockQueues.reset();
+    lockTicks = 0;
+    activeHeap = null;
     series.length = 0;
     cacheBest = 0;
     lab.throughputPeak = 0;
@@ -309,6 +338,11 @@ const sink: LiveSink = {
     const t = ((performance.now() - runT0) / 1000).toFixed(2);
     const stamp = final ? `${runLabel}, after the run: every runner detached, check() ran` : `${runLabel}, live at t = ${t} s after its start`;
     const summary = (final ? finalMap : liveMap).draw(picture, stamp, { metadata: true });
+    activeHeap = final ? null : buffer;
+    if (!final) {
+      timeline.sample(picture, (performance.now() - runT0) / 1000);
+      lab.timeline = timeline.summary;
+    }
     if (final) lab.finalMap = { ...summary, final };
     else lab.liveMap = { ...summary, final };
     if (!final) {
@@ -320,6 +354,13 @@ const sink: LiveSink = {
         cacheBest = attached;
         drawCaches(occ, `${runLabel}: at t = ${t} s (workers flush their caches when they detach, so the last sample of the run stays)`);
       }
+    }
+  },
+  sweepLock(target) {
+    sweepTarget = target;
+    if (target === null) {
+      renderLockQueues($<HTMLTableElement>('lock-queue'), lockQueues);
+      lab.lockQueues = [...lockQueues.rows.values()].map((r) => ({ ...r }));
     }
   },
   status(text) {
@@ -392,105 +433,13 @@ function showResults(): void {
   ($<HTMLButtonElement>('export-locks')).disabled = lab.lockPoints.length === 0;
 }
 
-function browserMeta(): { name: string; platform: string } {
-  return { name: `browser: ${navigator.userAgent}`, platform: `${navigator.platform} (browser)` };
-}
-
-/** The contention suite's JSON (bench/results/contention.json's shape). */
-function benchResults(): ContentionResults | null {
-  if (lab.runs.length === 0) return null;
-  const workers = [...new Set(lab.runs.map((r) => r.workers))].sort((a, b) => a - b);
-  const workloads = [...new Set(lab.runs.map((r) => r.workload))];
-  const allocators = [...new Set(lab.runs.map((r) => r.allocator))];
-  const figures = computeFigures(lab.runs, allocators);
-  const allocatorLabels: Record<string, string> = {};
-  for (const id of allocators) allocatorLabels[id] = allocatorSpec(id).label;
-  const metrics: ContentionResults['meta']['metrics'] = {};
-  for (const def of LAB_WORKLOADS.filter((d) => workloads.includes(d.name))) {
-    metrics[def.name] = { name: def.metric.name, unit: def.metric.unit, higherIsBetter: def.metric.higherIsBetter, description: def.description };
-  }
-  const b = browserMeta();
-  const last = lastConfig;
-  return {
-    meta: {
-      date: new Date().toISOString(),
-      node: b.name,
-      platform: b.platform,
-      cpus: HC,
-      cpuModel: 'unknown (browser)',
-      totalMemoryBytes: ((navigator as { deviceMemory?: number }).deviceMemory ?? 0) * 2 ** 30,
-      loadAverageStart: [],
-      loadAverageEnd: [],
-      wallSeconds: (Date.now() - Date.parse(lab.startedAt)) / 1000,
-      command: 'web lab (npm run lab:web)',
-      options: {
-        workers,
-        workloads,
-        allocators,
-        durationMs: last?.durationMs ?? 0,
-        reps: 1,
-        quick: false,
-        scale: last?.scale ?? 'default',
-        seed: last?.seed ?? 0,
-        preallocate: last?.preallocate ?? false,
-        touch: last?.touch ?? 'sparse',
-        params: {},
-      },
-      allocatorLabels,
-      metrics,
-    },
-    runs: lab.runs,
-    figures,
-    targets: evaluateTargets(figures, { workers, workloads, allocators }),
-  };
-}
-
-/** The lock benchmark's JSON (bench/results/locks.json's shape). */
-function lockResults(): LockBenchReport | null {
-  if (lab.lockPoints.length === 0) return null;
-  const b = browserMeta();
-  const pts = lab.lockPoints;
-  return {
-    machine: { cpus: HC, cpuModel: 'unknown (browser)', node: b.name, platform: b.platform },
-    options: {
-      kinds: [...new Set(pts.map((p) => p.kind))],
-      workers: [...new Set(pts.map((p) => p.workers))],
-      csWrites: [...new Set(pts.map((p) => p.csWrites))],
-      outsideWork: pts[0]!.outsideWork,
-      durationMs: lastSweepDuration,
-      reps: 1,
-      quick: false,
-      validate: false,
-      uncontended: false,
-      name: 'locks-web',
-    },
-    startedAt: lab.startedAt,
-    csNs,
-    uncontended: [],
-    points: pts,
-    validation: [],
-    deaths: [], // the dead-thread pass is the CLI's (--validate), not the page's
-    files: [],
-    // written into the CLI's locks.json as well (see bench/locks.ts writeResults)
-    ...{ winners: winners(pts) },
-  };
-}
-
-function download(name: string, data: unknown): void {
-  const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-}
-
 // ------------------------------------------------------------------ controls
 
 let lastConfig: HeapRunConfig | null = null;
 let lastSweepDuration = 0;
 /** ns per critical-section body, measured on this thread as the CLI does (by cs length) */
 const csNs: Record<number, number> = {};
+const exportSource = (): ExportSource => ({ runs: lab.runs, lockPoints: lab.lockPoints, startedAt: lab.startedAt, lastConfig, lastSweepDuration, csNs });
 
 function parseWorkers(text: string): number[] {
   const out: number[] = [];
@@ -544,8 +493,8 @@ function setupControls(): void {
   for (const id of ['workload', 'threadCache', 'globalLock']) $(id).addEventListener('change', sync);
   sync();
   $('run').addEventListener('click', () => void run());
-  $('export-bench').addEventListener('click', () => download('lab-web-bench.json', benchResults()));
-  $('export-locks').addEventListener('click', () => download('lab-web-locks.json', lockResults()));
+  $('export-bench').addEventListener('click', () => download('lab-web-bench.json', benchResults(exportSource())));
+  $('export-locks').addEventListener('click', () => download('lab-web-locks.json', lockResults(exportSource())));
   showResults();
 }
 

@@ -22,7 +22,7 @@ import { workloadByName, type WorkloadDef, type WorkloadParams } from '../../con
 import { runRecordOf, subtractLocks } from '../../contention/record.js';
 import type { RunRecord } from '../../contention/types.js';
 import { lockPointOf, validateHammerRun, type LockBenchPoint } from '../../lock-point.js';
-import { CTRL, LOCK_WORD, hammerWords, statsBaseOf, type HammerResult } from '../../lock-hammer.js';
+import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult } from '../../lock-hammer.js';
 import { COUNT_STRIDE, type FromWorker, type ToWorker } from './protocol.js';
 
 export interface HeapRunConfig {
@@ -62,6 +62,8 @@ export interface LiveSink {
   locks(rows: readonly LockRow[], caption: string): void;
   /** the heap buffer to draw; `final` once every runner has detached */
   heap(buffer: SharedArrayBuffer, final: boolean): void;
+  /** a lock sweep's lock under test, to sample its queue live (parties: the hammers' owner ids and queue nodes) */
+  sweepLock?(target: { kind: LockKind; i32: Int32Array; word: number; parties: { ownerId: number; nodeWord: number }[] } | null): void;
   status(text: string): void;
 }
 
@@ -381,6 +383,7 @@ export async function runLockPoint(url: string, cfg: LockPointConfig, sink: Live
     }
     const bases = Array.from({ length: workers }, (_, k) => statsBaseOf(k + 1));
     sink.begin(`lock sweep · ${kind} · ${workers} workers`, workers, new Map());
+    sink.sweepLock?.({ kind, i32, word: LOCK_WORD, parties: bases.map((_, k) => ({ ownerId: k + 1, nodeWord: nodeWordOf(k + 1) })) });
     sink.status(`lock sweep: ${kind} with ${workers} workers`);
     const meter = new RateMeter((w) => stats[bases[w]! + LockStat.acquisitions]!, workers);
     const t0 = performance.now();
@@ -396,6 +399,7 @@ export async function runLockPoint(url: string, cfg: LockPointConfig, sink: Live
     }
     Atomics.store(i32, CTRL.stop, 1);
     const results = await withTimeout(Promise.all(runs), 30_000, `lock ${kind} with ${workers} workers after STOP`);
+    sink.sweepLock?.(null);
     validateHammerRun(kind, workers, i32, results);
     const point = lockPointOf({ kind, workers, csWrites: cfg.csWrites, outsideWork: cfg.outsideWork }, results, stats);
     return { ...point, throughputReps: [point.throughput] };

@@ -191,6 +191,16 @@ export class SpanMap {
     return text;
   }
 
+  /** Canvas coordinates of the first span of `kind` with the most pages (null: none). */
+  pointOfKind(kind: SpanKind): { x: number; y: number } | null {
+    const spans = this.picture?.spans ?? [];
+    let best = -1;
+    spans.forEach((s, k) => {
+      if (s.kind === kind && (best < 0 || s.pages > spans[best]!.pages)) best = k;
+    });
+    return best < 0 ? null : this.pointOfSpan(best);
+  }
+
   /** Canvas coordinates of the middle of span k's first page (for scripted tooltips). */
   pointOfSpan(k: number): { x: number; y: number } | null {
     const s = this.picture?.spans[k];

@@ -97,6 +97,11 @@ export class Stepper {
     return this.map.summary;
   }
 
+  /** The slow-motion span map (for scripted tooltips). */
+  get spanMap(): SpanMap {
+    return this.map;
+  }
+
   private sizeInput(): number {
     const n = Number($<HTMLInputElement>('step-size').value);
     if (!Number.isInteger(n) || n < 1 || n > MAX_HEAP_BYTES / 4) throw new RangeError(`size: an integer from 1 to ${MAX_HEAP_BYTES / 4} bytes`);
