@@ -5,7 +5,9 @@
  * run's small spans, and a lock sweep emptying the heap panels instead of showing an
  * older run. Needs the page bundles (`npm run build`).
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../bench/web/build.js';
 import { openLab, readLab, runInLab, type OpenLab } from '../../bench/web/headless.js';
 import { sizeClassOfRequest } from '../../src/index.js';
 
@@ -145,13 +147,34 @@ describe('web lab: the tiers made visible', () => {
     expect(live.classes.length).toBeGreaterThan(10);
     for (const c of live.classes) expect(c).toBeLessThanOrEqual(top);
     expect(view.finalMap!.stamp).toContain(live.stamp.split(',')[0]!);
+    // The tier locks' queues were sampled live from the lock words.
+    const queues = (view as unknown as { lockQueues: { tier: string; samples: number }[] }).lockQueues;
+    expect(queues.map((q) => q.tier).sort()).toEqual(['central', 'pageHeap']);
+    for (const q of queues) expect(q.samples).toBeGreaterThan(0);
     expect(lab.consoleErrors).toEqual([]);
   }, 240_000);
 
-  it('a lock sweep empties the heap panels rather than showing the previous run', async () => {
+  it('a lock sweep with a lock module loaded from a file and 2 repetitions empties the heap panels', async () => {
+    await lab.page.selectOption('#workload', 'locks');
     await lab.page.$$eval('input[name=kind]', (boxes) => boxes.forEach((b) => ((b as HTMLInputElement).checked = (b as HTMLInputElement).value === 'ttas')));
-    const view = (await runInLab(lab.page, { workload: 'locks', workers: '2', durationMs: 150 })) as unknown as ExplainView & { error?: string };
+    await lab.page.setInputFiles('#lock-module', join(packageRoot(), 'bench', 'examples', 'backoff-lock.js'));
+    await lab.page.waitForFunction(() => /loaded|not loaded/.test(document.getElementById('lock-module-status')!.textContent ?? ''));
+    expect(await lab.page.textContent('#lock-module-status')).toMatch(/^loaded: kind '[a-z0-9._-]+'/);
+    await lab.page.fill('#reps', '2');
+    await lab.page.fill('#outside', '16');
+    const before = ((await readLab(lab.page)) as unknown as { lockPoints: unknown[] }).lockPoints.length;
+    const view = (await runInLab(lab.page, { workload: 'locks', workers: '2', durationMs: 150 })) as unknown as ExplainView & {
+      error?: string;
+      lockPoints: { kind: string; acquisitions: number; outsideWork: number }[];
+    };
     expect(view.error).toBeUndefined();
+    const points = view.lockPoints.slice(before);
+    // bench/examples/backoff-lock.js names its kind 'tas-backoff'.
+    expect(points.map((p) => p.kind).sort()).toEqual(['tas-backoff', 'tas-backoff', 'ttas', 'ttas']);
+    for (const p of points) {
+      expect(p.acquisitions, p.kind).toBeGreaterThan(0);
+      expect(p.outsideWork).toBe(16);
+    }
     expect(view.liveMap).toBeNull();
     expect(view.finalMap).toBeNull();
     expect(await lab.page.textContent('#map-live-caption')).toMatch(/lock sweep has no heap/);

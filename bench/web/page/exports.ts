@@ -23,6 +23,8 @@ export interface ExportSource {
   startedAt: string;
   lastConfig: HeapRunConfig | null;
   lastSweepDuration: number;
+  /** repetitions of each point */
+  reps: number;
   /** ns per critical-section body, by cs length */
   csNs: Record<number, number>;
 }
@@ -63,7 +65,7 @@ export function benchResults(lab: ExportSource): ContentionResults | null {
         workloads,
         allocators,
         durationMs: last?.durationMs ?? 0,
-        reps: 1,
+        reps: lab.reps,
         quick: false,
         scale: last?.scale ?? 'default',
         seed: last?.seed ?? 0,
@@ -93,7 +95,7 @@ export function lockResults(lab: ExportSource): LockBenchReport | null {
       csWrites: [...new Set(pts.map((p) => p.csWrites))],
       outsideWork: pts[0]!.outsideWork,
       durationMs: lab.lastSweepDuration,
-      reps: 1,
+      reps: lab.reps,
       quick: false,
       validate: false,
       uncontended: false,

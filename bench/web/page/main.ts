@@ -16,6 +16,8 @@ import type { ContentionResults, RunRecord } from '../../contention/types.js';
 import type { LockBenchReport } from '../../locks.js';
 import { calibrateCs, type LockBenchPoint } from '../../lock-point.js';
 import { drawLineChart, prepareCanvas } from './livechart.js';
+import { fmt, fmtBytes, fmtNs } from './format.js';
+import { loadLockModuleFile } from './lockmodule.js';
 import { LAB_WORKLOADS, benchResults, download, lockResults, type ExportSource } from './exports.js';
 import { readThreadCaches, type CacheOccupancy } from './heapmap.js';
 import { SpanMap, drawSpanLegend, type SpanMapSummary } from './spanmap.js';
@@ -108,25 +110,6 @@ const lab: LabState = {
 
 // ------------------------------------------------------------------ formatting
 
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return '–';
-  const a = Math.abs(x);
-  if (a >= 1e9) return (x / 1e9).toFixed(2) + 'G';
-  if (a >= 1e6) return (x / 1e6).toFixed(2) + 'M';
-  if (a >= 1e4) return (x / 1e3).toFixed(1) + 'k';
-  if (a >= 100 || Number.isInteger(x)) return x.toFixed(0);
-  return x.toFixed(2);
-}
-function fmtNs(ns: number): string {
-  if (ns >= 1e6) return (ns / 1e6).toFixed(1) + ' ms';
-  if (ns >= 1e3) return (ns / 1e3).toFixed(1) + ' µs';
-  return ns.toFixed(0) + ' ns';
-}
-function fmtBytes(b: number): string {
-  if (b >= 2 ** 20) return (b / 2 ** 20).toFixed(1) + ' MiB';
-  if (b >= 1024) return (b / 1024).toFixed(1) + ' KiB';
-  return b.toFixed(0) + ' B';
-}
 function cell(tag: 'td' | 'th', text: string, cls?: string): HTMLTableCellElement {
   const c = document.createElement(tag);
   c.textContent = text;
@@ -192,7 +175,7 @@ let lockTicks = 0;
 /** Samples the lock queues every few milliseconds; redraws their table ten times a second. */
 setInterval(() => {
   if (activeHeap) lockQueues.add(tierLocks(activeHeap));
-  else if (sweepTarget) lockQueues.add([{ tier: 'lock under test', ...sampleLock(sweepTarget.kind, sweepTarget.i32, sweepTarget.word, sweepTarget.parties) }]);
+  else if (sweepTarget && (LOCK_KINDS as readonly string[]).includes(sweepTarget.kind)) lockQueues.add([{ tier: 'lock under test', ...sampleLock(sweepTarget.kind, sweepTarget.i32, sweepTarget.word, sweepTarget.parties) }]);
   else return;
   if (++lockTicks % 20 === 0) {
     renderLockQueues($<HTMLTableElement>('lock-queue'), lockQueues);
@@ -439,7 +422,26 @@ let lastConfig: HeapRunConfig | null = null;
 let lastSweepDuration = 0;
 /** ns per critical-section body, measured on this thread as the CLI does (by cs length) */
 const csNs: Record<number, number> = {};
-const exportSource = (): ExportSource => ({ runs: lab.runs, lockPoints: lab.lockPoints, startedAt: lab.startedAt, lastConfig, lastSweepDuration, csNs });
+let lastReps = 1;
+const exportSource = (): ExportSource => ({ runs: lab.runs, lockPoints: lab.lockPoints, startedAt: lab.startedAt, lastConfig, lastSweepDuration, reps: lastReps, csNs });
+/** Lock modules loaded from files: kind name -> blob: URL (workers import it). */
+const lockModules = new Map<string, string>();
+
+/** Loads a lock module the reader picked (lockmodule.ts) and offers it as a kind of the sweep. */
+async function addLockModule(file: File): Promise<string> {
+  const { name, url } = await loadLockModuleFile(file, (n) => (LOCK_KINDS as readonly string[]).includes(n) || lockModules.has(n));
+  lockModules.set(name, url);
+  const label = document.createElement('label');
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.value = name;
+  box.checked = true;
+  box.name = 'kind';
+  label.append(box, `${name} (your module)`);
+  $('kinds').appendChild(label);
+  return name;
+}
+
 
 function parseWorkers(text: string): number[] {
   const out: number[] = [];
@@ -493,6 +495,14 @@ function setupControls(): void {
   for (const id of ['workload', 'threadCache', 'globalLock']) $(id).addEventListener('change', sync);
   sync();
   $('run').addEventListener('click', () => void run());
+  $<HTMLInputElement>('lock-module').addEventListener('change', (e) => {
+    const f = (e.target as HTMLInputElement).files?.[0];
+    if (!f) return;
+    addLockModule(f).then(
+      (name) => ($('lock-module-status').textContent = `loaded: kind '${name}' is in the sweep`),
+      (err: unknown) => ($('lock-module-status').textContent = `not loaded: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  });
   $('export-bench').addEventListener('click', () => download('lab-web-bench.json', benchResults(exportSource())));
   $('export-locks').addEventListener('click', () => download('lab-web-locks.json', lockResults(exportSource())));
   showResults();
@@ -505,6 +515,9 @@ async function run(): Promise<void> {
     const counts = parseWorkers($<HTMLInputElement>('workers').value);
     const durationMs = Number($<HTMLInputElement>('duration').value);
     if (!(Number.isInteger(durationMs) && durationMs >= 50 && durationMs <= 600_000)) throw new RangeError('duration: 50 to 600000 ms');
+    const reps = Number($<HTMLInputElement>('reps').value);
+    if (!(Number.isInteger(reps) && reps >= 1 && reps <= 20)) throw new RangeError('repetitions: 1 to 20');
+    lastReps = reps;
     lab.state = 'running';
     setStatus('running', 'starting…');
     delete lab.error;
@@ -515,16 +528,21 @@ async function run(): Promise<void> {
       if (kinds.length === 0) throw new RangeError('choose at least one lock kind');
       const csWrites = Number($<HTMLInputElement>('cs').value);
       if (!(Number.isInteger(csWrites) && csWrites >= 0 && csWrites <= 65536)) throw new RangeError('critical section: 0 to 65536 writes');
+      const outsideWork = Number($<HTMLInputElement>('outside').value);
+      if (!(Number.isInteger(outsideWork) && outsideWork >= 0 && outsideWork <= 1_000_000)) throw new RangeError('work outside the lock: 0 to 1000000 iterations');
       lastSweepDuration = durationMs;
       csNs[csWrites] ??= calibrateCs(csWrites);
-      for (const workers of counts) {
-        for (const kind of kinds) {
-          lab.lockPoints.push(await runLockPoint(WORKER_URL, { kind, workers, durationMs, csWrites, outsideWork: 64 }, sink));
-          showResults();
+      for (let rep = 0; rep < reps; rep++) {
+        for (const workers of counts) {
+          for (const kind of kinds) {
+            const lockModule = lockModules.get(kind);
+            lab.lockPoints.push(await runLockPoint(WORKER_URL, { kind, workers, durationMs, csWrites, outsideWork, ...(lockModule ? { lockModule } : {}) }, sink));
+            showResults();
+          }
         }
       }
     } else {
-      for (const workers of counts) {
+      for (let rep = 0; rep < reps; rep++) for (const workers of counts) {
         const cfg: HeapRunConfig = {
           workload: choice,
           workers,
@@ -536,7 +554,7 @@ async function run(): Promise<void> {
           globalLock: $<HTMLInputElement>('globalLock').checked,
           preallocate: $<HTMLInputElement>('preallocate').checked,
           touch: $<HTMLSelectElement>('touch').value as HeapRunConfig['touch'],
-          seed: 1,
+          seed: 1 + rep,
         };
         lastConfig = cfg;
         const r = await runHeapPoint(WORKER_URL, cfg, sink);

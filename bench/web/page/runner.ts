@@ -40,7 +40,9 @@ export interface HeapRunConfig {
 }
 
 export interface LockPointConfig {
+  /** a built-in kind, or the name of a lock module loaded from a file (lockModule: its URL) */
   kind: LockKind;
+  lockModule?: string;
   workers: number;
   durationMs: number;
   csWrites: number;
@@ -371,7 +373,7 @@ export async function runLockPoint(url: string, cfg: LockPointConfig, sink: Live
     for (let id = 1; id <= workers; id++) {
       const w = new LabWorker(url);
       hammers.push(w);
-      const task = { sab, statsSab, kind, ownerId: id, iterations: 0, csWrites: cfg.csWrites, outsideWork: cfg.outsideWork, useTryLock: false };
+      const task = { sab, statsSab, kind, ownerId: id, iterations: 0, csWrites: cfg.csWrites, outsideWork: cfg.outsideWork, useTryLock: false, ...(cfg.lockModule ? { lockModule: cfg.lockModule } : {}) };
       runs.push(w.request({ type: 'hammer', threadId: nextThreadId++, task }, 'hammered').then((m) => m.result));
     }
     const failed = Promise.all(runs).then(() => undefined);

@@ -7,6 +7,7 @@
  * (src/core/introspect.ts); every drawing says which run and moment it shows (`stamp`).
  */
 import type { HeapPicture, SpanKind, SpanView } from '../../../src/index.js';
+import { fmtBytes } from './format.js';
 import { prepareCanvas } from './livechart.js';
 
 export const SPAN_COLORS: Record<SpanKind | 'unknown', string> = {
@@ -47,12 +48,6 @@ export interface SpanMapSummary {
   byKind: Record<SpanKind, number>;
   /** size classes with at least one small span */
   classes: number[];
-}
-
-function fmtBytes(b: number): string {
-  if (b >= 2 ** 20) return (b / 2 ** 20).toFixed(1) + ' MiB';
-  if (b >= 1024) return (b / 1024).toFixed(1) + ' KiB';
-  return b.toFixed(0) + ' B';
 }
 
 /** The tooltip's text for one span. */

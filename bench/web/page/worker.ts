@@ -20,6 +20,7 @@ import { abortRun, controlViews } from '../../contention/control.js';
 import { RAND_MASK, fillRandom, setTouchMode, type WorkerTask } from '../../contention/workloads/common.js';
 import { workloadByName } from '../../contention/workloads/index.js';
 import { hammer } from '../../lock-hammer.js';
+import type { Lock, LockInit } from '../../../src/locks/index.js';
 import { COUNT_STRIDE, type FromWorker, type StepCounters, type ToWorker } from './protocol.js';
 
 interface WorkerScope {
@@ -165,6 +166,15 @@ function handle(msg: ToWorker): void {
     }
     case 'hammer':
       setThreadId(msg.threadId);
+      if (msg.task.lockModule) {
+        // A lock module the page loaded from a file (a blob: URL of this origin).
+        const task = msg.task;
+        import(/* @vite-ignore */ task.lockModule!).then(
+          (mod: { create: (init: LockInit) => Lock }) => scope.postMessage({ type: 'hammered', result: hammer(task, (init) => mod.create(init)) }),
+          (err: unknown) => scope.postMessage({ type: 'error', message: `lock module: ${err instanceof Error ? err.message : String(err)}` }),
+        );
+        return;
+      }
       scope.postMessage({ type: 'hammered', result: hammer(msg.task) });
       return;
   }
