@@ -431,17 +431,21 @@ const lockModules = new Map<string, string>();
 async function addLockModule(file: File): Promise<string> {
   const { name, url } = await loadLockModuleFile(file, (n) => (LOCK_KINDS as readonly string[]).includes(n) || lockModules.has(n));
   lockModules.set(name, url);
-  const label = document.createElement('label');
-  const box = document.createElement('input');
-  box.type = 'checkbox';
-  box.value = name;
-  box.checked = true;
-  box.name = 'kind';
-  label.append(box, `${name} (your module)`);
-  $('kinds').appendChild(label);
+  addKindBox(name, `${name} (your module)`);
   return name;
 }
 
+/** A checked box for lock kind `kind` in the sweep's list of kinds. */
+function addKindBox(kind: string, text: string): void {
+  const label = document.createElement('label');
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.value = kind;
+  box.checked = true;
+  box.name = 'kind';
+  label.append(box, text);
+  $('kinds').appendChild(label);
+}
 
 function parseWorkers(text: string): number[] {
   const out: number[] = [];
@@ -467,17 +471,7 @@ function setupControls(): void {
   }
   $<HTMLSelectElement>('central').value = 'ttas';
   $<HTMLSelectElement>('pageHeap').value = 'futex';
-  const kinds = $('kinds');
-  for (const k of LOCK_KINDS) {
-    const label = document.createElement('label');
-    const box = document.createElement('input');
-    box.type = 'checkbox';
-    box.value = k;
-    box.checked = true;
-    box.name = 'kind';
-    label.append(box, k);
-    kinds.appendChild(label);
-  }
+  for (const k of LOCK_KINDS) addKindBox(k, k);
   const workers = $<HTMLInputElement>('workers');
   workers.value = String(Math.min(2, MAX_WORKERS));
   $('workers-hint').textContent = `comma-separated, 1 to ${MAX_WORKERS} (4 × hardwareConcurrency ${HC})`;
