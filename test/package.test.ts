@@ -7,7 +7,8 @@
  *    minutes get `--dry-run` (every argument parsed and checked, nothing run); `npm start`
  *    becomes `npm start -- --dry-run`, `npm test` becomes `npm test -- --help`; quick
  *    commands scoped by --workloads/--workers run for real (a later `compare` reads their
- *    output). A `ts` block importing 'sabmalloc-lab' runs as a script in the copy.
+ *    output). A `ts` block importing 'sabmalloc-lab' runs as a script in the copy. Then the
+ *    lines of every `sh` block of docs/*.md, run the same way (their inline spans are not).
  * 2. `npm pack` of that copy, installed (offline, from the tarball) into a new project:
  *    zero dependencies come with it, no bin, only the library's files (and the source maps'
  *    sources); the README's Quick start runs (the worker prints 7) and typechecks with
@@ -27,6 +28,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+/** docs/*.md (not docs/notes/: dated write-ups quote commands of their day). */
+const DOCS = readdirSync(path.join(ROOT, 'docs'))
+  .filter((f) => f.endsWith('.md'))
+  .sort()
+  .map((f) => readFileSync(path.join(ROOT, 'docs', f), 'utf8'));
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const work = mkdtempSync(path.join(os.tmpdir(), 'sabmalloc-fresh-'));
 const clone = path.join(work, 'clone');
@@ -61,13 +67,13 @@ function splitReadme(md: string): { blocks: Block[]; prose: string } {
 }
 
 /** Every command the README shows, in order of appearance (block lines, then inline spans). */
-export function readmeCommands(md: string): string[] {
+export function readmeCommands(md: string, inline = true): string[] {
   const out: string[] = [];
   // walk the file once so that block and inline commands keep their order
   const re = /^```(\w*)\n([\s\S]*?)^```\s*$|`([^`\n]+)`/gm;
   for (const m of md.matchAll(re)) {
     if (m[3] !== undefined) {
-      if (/^(npm|npx|node|sabmalloc) /.test(m[3]) || m[3] === 'npm start' || m[3] === 'npm test') out.push(m[3]);
+      if (inline && (/^(npm|npx|node|sabmalloc) /.test(m[3]) || m[3] === 'npm start' || m[3] === 'npm test')) out.push(m[3]);
     } else if (m[1] === 'sh' || m[1] === 'bash') {
       for (const line of m[2]!.split('\n')) {
         const cmd = line.replace(/\s+#.*$/, '').trim();
@@ -113,8 +119,11 @@ describe('the README, on a fresh copy of the repository', () => {
     ok('npm ci --prefer-offline --no-audit --no-fund', clone);
   }, LONG);
 
+  /** The README's commands, then the sh-block commands of docs/*.md. */
+  const allCommands = (): string[] => [...readmeCommands(README), ...DOCS.flatMap((md) => readmeCommands(md, false))];
+
   it('finds the commands it must check', () => {
-    const cmds = readmeCommands(README);
+    const cmds = allCommands();
     expect(cmds).toContain('npm ci && npm start');
     expect(cmds).toContain('npm install sabmalloc');
     expect(cmds.filter((c) => LAB_COMMAND.test(c.replace(/^npx /, ''))).length).toBeGreaterThan(8);
@@ -127,7 +136,7 @@ describe('the README, on a fresh copy of the repository', () => {
     () => {
       const failures: string[] = [];
       const done = new Set<string>(); // a command shown twice runs once (all are idempotent)
-      for (const cmd of readmeCommands(README)) {
+      for (const cmd of allCommands()) {
         const run = asRun(cmd);
         if (run === null || done.has(run)) continue;
         done.add(run);
@@ -142,7 +151,7 @@ describe('the README, on a fresh copy of the repository', () => {
   it(
     "runs the README's lab API script (import from 'sabmalloc-lab') in the copy",
     () => {
-      const blocks = splitReadme(README).blocks.filter((b) => b.body.includes("from 'sabmalloc-lab'"));
+      const blocks = [README, ...DOCS].flatMap((md) => splitReadme(md).blocks).filter((b) => b.body.includes("from 'sabmalloc-lab'"));
       expect(blocks).toHaveLength(1);
       writeFileSync(path.join(clone, 'lab-script.mjs'), blocks[0]!.body);
       ok('node lab-script.mjs', clone);
