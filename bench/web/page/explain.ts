@@ -80,10 +80,17 @@ function pageHeapNotes(before: HeapPicture, after: HeapPicture, path: Tier[], no
     for (const s of newSpans(before, after, (x) => x.kind !== 'free')) {
       const from = before.spans.find((f) => f.kind === 'free' && f.start <= s.start && s.start < f.start + f.pages);
       const what = s.sizeClass > 0 ? `a span for class ${s.sizeClass}` : 'a large block';
+      if (!from) {
+        lines.push(`carved ${what}, ${spanText(s)}, from pages the heap just grew`);
+        continue;
+      }
+      // A free span ending at the old watermark merges with the pages growth adds.
+      const extended = grew > 0 && from.start + from.pages === before.committedPages;
+      const pages = extended ? after.committedPages - from.start : from.pages;
       lines.push(
-        from
-          ? `carved ${what}, ${spanText(s)}, from free span ${spanText(from)}` + (from.pages > s.pages ? `; ${from.pages - s.pages} page(s) stay free` : '')
-          : `carved ${what}, ${spanText(s)}, from pages the heap just grew`,
+        `carved ${what}, ${spanText(s)}, from free span ${spanText(from)}` +
+          (extended ? `, which the growth extended to ${pages} pages` : '') +
+          (pages > s.pages ? `; ${pages - s.pages} page(s) stay free` : ''),
       );
     }
   }

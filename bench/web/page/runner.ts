@@ -16,7 +16,7 @@ import { LOCK_STAT_SLOTS, LockStat, initLockBlock, summarizeLockStats, type Lock
 import type { HeapStats } from '../../../src/index.js';
 import type { AllocatorSnapshot, MemorySample } from '../../contention/adapters/types.js';
 import { allocatorSpec } from '../../contention/allocators.js';
-import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs } from '../../contention/control.js';
+import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_DONE, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs } from '../../contention/control.js';
 import type { TouchMode, WorkerOutcome, WorkerTask } from '../../contention/workloads/common.js';
 import { workloadByName, type WorkloadDef, type WorkloadParams } from '../../contention/workloads/index.js';
 import { runRecordOf, subtractLocks } from '../../contention/record.js';
@@ -268,10 +268,9 @@ export async function runHeapPoint(url: string, cfg: HeapRunConfig, sink: LiveSi
       if (now - lastSample < SAMPLE_MS) return;
       lastSample = now;
       const rates = meter.sample();
-      if (phase === PHASE_RUNNING) {
-        sink.throughput((nowAbs() - ctl.f64[CTL_F64.startAbs]!) / 1000, rates);
-        sink.heap(buffer, false);
-      }
+      if (phase === PHASE_RUNNING) sink.throughput((nowAbs() - ctl.f64[CTL_F64.startAbs]!) / 1000, rates);
+      // The heap from set-up on (the heap fills there: carves and growth), until the window ends.
+      if (phase !== PHASE_DONE) sink.heap(buffer, false);
       if (!statsInFlight) {
         statsInFlight = true;
         monitor.request({ type: 'stats' }, 'stats').then(
