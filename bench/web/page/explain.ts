@@ -70,7 +70,7 @@ function newSpans(before: HeapPicture, after: HeapPicture, pred: (s: SpanView) =
 }
 
 /** Describes the PageHeap's part: which free span each new span was carved from, growth, returns and merges. */
-function pageHeapNotes(before: HeapPicture, after: HeapPicture, path: Tier[], notes: Explained['notes']): void {
+function pageHeapNotes(before: HeapPicture, after: HeapPicture, path: Tier[], notes: Explained['notes'], lockTaken: number): void {
   const carves = after.pageHeap.carves - before.pageHeap.carves;
   const returns = after.pageHeap.returns - before.pageHeap.returns;
   const merges = after.pageHeap.coalesces - before.pageHeap.coalesces;
@@ -100,7 +100,7 @@ function pageHeapNotes(before: HeapPicture, after: HeapPicture, path: Tier[], no
   }
   if (lines.length === 0) return;
   path.push('pageheap');
-  notes.pageheap = lines.join('; ');
+  notes.pageheap = `${lines.join('; ')}; PageHeap lock taken ${lockTaken}×`;
   if (grew > 0) {
     path.push('grow');
     notes.grow = `no free span was long enough: the commit watermark rose, committed pages ${before.committedPages} → ${after.committedPages} (+${grew}, growth #${after.growCount})`;
@@ -128,7 +128,7 @@ export function explainCall(call: StepCall, sizeClass: number, threadId: number,
   const base = { call, sizeClass: c, objectSize: c > 0 ? cls.size : call.size, locks, listBefore: l0, listAfter: l1 };
   if (c === 0) {
     // Large blocks bypass the caches: the PageHeap serves them as spans of their own.
-    pageHeapNotes(before, after, path, notes);
+    pageHeapNotes(before, after, path, notes, locks.pageHeap);
     return { ...base, path, notes, kind: call.op === 'malloc' ? 'large malloc' : 'large free' };
   }
   const ev = classEvents(before, after, c);
@@ -151,7 +151,7 @@ export function explainCall(call: StepCall, sizeClass: number, threadId: number,
         `took ${got} object(s) off spans on the class ${c} central list${fresh}; objects free in spans ${b0.freeInSpans} → ${cls.freeInSpans}, ` +
         `spans ${b0.spans} → ${cls.spans}; class ${c} lock taken ${locks.central}×`;
     }
-    if (ev.populates > 0) pageHeapNotes(before, after, path, notes);
+    if (ev.populates > 0) pageHeapNotes(before, after, path, notes, locks.pageHeap);
     return { ...base, path, notes, kind: ev.populates > 0 ? 'page-heap carve' : 'central refill' };
   }
   path.push('threadcache');
@@ -171,7 +171,7 @@ export function explainCall(call: StepCall, sizeClass: number, threadId: number,
   if (ev.spansEmptied > 0) {
     notes.central = (notes.central ?? notes.transfer ?? '') + `; ${ev.spansEmptied} span(s) had every object back and left the class`;
     if (!path.includes('central')) path.push('central');
-    pageHeapNotes(before, after, path, notes);
+    pageHeapNotes(before, after, path, notes, locks.pageHeap);
     return { ...base, path, notes, kind: 'span returned' };
   }
   return { ...base, path, notes, kind: 'release to central' };

@@ -16,7 +16,7 @@ import { LOCK_STAT_SLOTS, LockStat, initLockBlock, summarizeLockStats, type Lock
 import type { HeapStats } from '../../../src/index.js';
 import type { AllocatorSnapshot, MemorySample } from '../../contention/adapters/types.js';
 import { allocatorSpec } from '../../contention/allocators.js';
-import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_DONE, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs } from '../../contention/control.js';
+import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_DONE, PHASE_RUNNING, PHASE_SETUP, abortRun, controlViews, createControl, nowAbs } from '../../contention/control.js';
 import type { TouchMode, WorkerOutcome, WorkerTask } from '../../contention/workloads/common.js';
 import { workloadByName, type WorkloadDef, type WorkloadParams } from '../../contention/workloads/index.js';
 import { runRecordOf, subtractLocks } from '../../contention/record.js';
@@ -261,16 +261,21 @@ export async function runHeapPoint(url: string, cfg: HeapRunConfig, sink: LiveSi
     const meter = new RateMeter((w) => counts[w * COUNT_STRIDE]!, workers);
     let statsInFlight = false;
     let lastSample = performance.now();
+    let sampledWindow = false;
     const tick = (): void => {
       const phase = Atomics.load(ctl.i32, CTL_I32.phase);
       if (phase === PHASE_RUNNING && nowAbs() >= ctl.f64[CTL_F64.deadlineAbs]!) Atomics.store(ctl.i32, CTL_I32.stop, 1);
       const now = performance.now();
-      if (now - lastSample < SAMPLE_MS) return;
+      // A main thread starved through the whole window (a loaded machine) still takes one
+      // live sample right after it, before the workers' clean-up empties the heap.
+      const missedWindow = phase === PHASE_DONE && !sampledWindow;
+      if (now - lastSample < SAMPLE_MS && !missedWindow) return;
       lastSample = now;
       const rates = meter.sample();
       if (phase === PHASE_RUNNING) sink.throughput((nowAbs() - ctl.f64[CTL_F64.startAbs]!) / 1000, rates);
       // The heap from set-up on (the heap fills there: carves and growth), until the window ends.
-      if (phase !== PHASE_DONE) sink.heap(buffer, false);
+      if (phase !== PHASE_DONE || missedWindow) sink.heap(buffer, false);
+      if (phase !== PHASE_SETUP) sampledWindow = true;
       if (!statsInFlight) {
         statsInFlight = true;
         monitor.request({ type: 'stats' }, 'stats').then(
