@@ -147,6 +147,12 @@ describe('web lab: the tiers made visible', () => {
     expect(live.classes.length).toBeGreaterThan(10);
     for (const c of live.classes) expect(c).toBeLessThanOrEqual(top);
     expect(view.finalMap!.stamp).toContain(live.stamp.split(',')[0]!);
+    // The over-time panels drew this run, on seconds since its start, with larson's classes.
+    const tl = (view as unknown as { timeline: { label: string; points: number; t0: number; t1: number; classes: number[] } }).timeline;
+    expect(tl.label).toBe(live.stamp.split(',')[0]);
+    expect(tl.points).toBeGreaterThanOrEqual(2);
+    expect(tl.t1).toBeGreaterThan(tl.t0);
+    for (const c of tl.classes) expect(live.classes).toContain(c);
     // The tier locks' queues were sampled live from the lock words.
     const queues = (view as unknown as { lockQueues: { tier: string; samples: number }[] }).lockQueues;
     expect(queues.map((q) => q.tier).sort()).toEqual(['central', 'pageHeap']);

@@ -24,13 +24,13 @@ interface Sample {
 }
 
 export const EVENT_NAMES = [
-  'thread-cache hits',
+  'thread-cache hits (bursty)',
   'central refills from spans',
   'TransferCache batches out',
   'central releases to spans',
   'TransferCache batches in',
   'page-heap carves',
-  'spans returned to the PageHeap',
+  'spans back to the PageHeap',
   'free-span merges',
   'heap growths',
 ] as const;
@@ -91,7 +91,7 @@ export class Timeline {
       name,
       points: s.slice(1).map((x, i) => [x.t, Math.max(0, (x.events[k]! - s[i]!.events[k]!) / Math.max(1e-3, x.t - s[i]!.t))] as const),
     }));
-    drawLineChart(this.events, { title: `tier events per second · ${this.label}`, xLabel: 'seconds since the run started', yLabel: 'events/s (log)', series: rates, logY: true, legendWidth: 190 });
+    drawLineChart(this.events, { title: `tier events per second · ${this.label}`, xLabel: 'seconds since the run started', yLabel: 'events/s (log)', series: rates, logY: true, legendWidth: 200 });
     // The 8 classes with the most objects held at any sample.
     const peak = new Float64Array(this.sizes.length);
     for (const x of s) for (let c = 1; c < x.inUse.length; c++) peak[c] = Math.max(peak[c]!, x.inUse[c]!);
