@@ -87,6 +87,7 @@ export class Stepper {
     this.buildDiagram();
     $('step-malloc').addEventListener('click', () => void this.guard(() => this.call({ op: 'malloc', size: this.sizeInput() })));
     $('step-free').addEventListener('click', () => void this.guard(() => this.freeNewest()));
+    $('step-burst').addEventListener('click', () => void this.guard(() => this.burst()));
     $('step-next').addEventListener('click', () => void this.guard(() => this.next()));
     $('step-play').addEventListener('click', () => void this.guard(() => this.play()));
     $('step-stop').addEventListener('click', () => (this.stopRequested = true));
@@ -148,6 +149,22 @@ export class Stepper {
     const b = this.blocks.pop();
     if (!b) throw new Error('no block to free: malloc first');
     await this.call({ op: 'free', size: b.size, ptr: b.ptr });
+  }
+
+  /**
+   * `calls` mallocs of the size in the box, then as many frees, newest first: long enough
+   * for the list to grow to whole batches, so frees send batches into the TransferCache and
+   * the next mallocs of the class take them back out.
+   */
+  private async burst(n = Number($<HTMLInputElement>('step-count').value)): Promise<void> {
+    if (!(Number.isInteger(n) && n >= 1 && n <= 10_000)) throw new RangeError('calls: 1 to 10000 for a burst');
+    const size = this.sizeInput();
+    const mine: { ptr: number; size: number }[] = [];
+    for (let k = 0; k < n; k++) {
+      await this.call({ op: 'malloc', size });
+      mine.push(this.blocks.pop()!);
+    }
+    for (let k = n - 1; k >= 0; k--) await this.call({ op: 'free', size, ptr: mine[k]!.ptr });
   }
 
   /** The script's next call: a malloc of a size from the set, or a free of a random block. */
