@@ -177,12 +177,15 @@ setInterval(() => {
   if (activeHeap) lockQueues.add(tierLocks(activeHeap));
   else if (sweepTarget && (LOCK_KINDS as readonly string[]).includes(sweepTarget.kind)) lockQueues.add([{ tier: 'lock under test', ...sampleLock(sweepTarget.kind, sweepTarget.i32, sweepTarget.word, sweepTarget.parties) }]);
   else return;
-  if (++lockTicks % 20 === 0) {
-    renderLockQueues($<HTMLTableElement>('lock-queue'), lockQueues);
-    $('lock-queue-caption').textContent = `${runLabel}: ${[...lockQueues.rows.values()][0]?.samples ?? 0} samples of the lock words (tas and ttas keep no record of their waiters)`;
-    lab.lockQueues = [...lockQueues.rows.values()].map((r) => ({ ...r }));
-  }
+  if (++lockTicks % 20 === 0) publishLockQueues();
 }, 10);
+
+/** Draws the lock-queue table and copies it to `window.sabLab` (every 20 samples, and when a run ends). */
+function publishLockQueues(): void {
+  renderLockQueues($<HTMLTableElement>('lock-queue'), lockQueues);
+  $('lock-queue-caption').textContent = `${runLabel}: ${[...lockQueues.rows.values()][0]?.samples ?? 0} samples of the lock words (tas and ttas keep no record of their waiters)`;
+  lab.lockQueues = [...lockQueues.rows.values()].map((r) => ({ ...r }));
+}
 
 /** Empties the heap panels (a lock sweep has no heap: they must not show an older run). */
 function clearHeapPanels(why: string): void {
@@ -322,6 +325,7 @@ const sink: LiveSink = {
     const stamp = final ? `${runLabel}, after the run: every runner detached, check() ran` : `${runLabel}, live at t = ${t} s after its start`;
     const summary = (final ? finalMap : liveMap).draw(picture, stamp, { metadata: true });
     activeHeap = final ? null : buffer;
+    if (final) publishLockQueues();
     if (!final) {
       timeline.sample(picture, (performance.now() - runT0) / 1000);
       lab.timeline = timeline.summary;
@@ -341,10 +345,7 @@ const sink: LiveSink = {
   },
   sweepLock(target) {
     sweepTarget = target;
-    if (target === null) {
-      renderLockQueues($<HTMLTableElement>('lock-queue'), lockQueues);
-      lab.lockQueues = [...lockQueues.rows.values()].map((r) => ({ ...r }));
-    }
+    if (target === null) publishLockQueues();
   },
   status(text) {
     setStatus('running', text);

@@ -190,6 +190,76 @@ export interface HeapRunResult {
   check: CheckOutcome;
 }
 
+/**
+ * The live view of a heap run, one call per TICK_MS on the page's main thread: raises STOP
+ * at the deadline; every SAMPLE_MS, throughput per worker (timed window only), the heap
+ * (from set-up on, until the window ends) and the lock figures (asked of the monitor).
+ */
+function liveTicker(o: {
+  ctl: ReturnType<typeof controlViews>;
+  sink: LiveSink;
+  buffer: SharedArrayBuffer;
+  monitor: LabWorker;
+  noteMemory: (m: MemorySample) => void;
+  meter: RateMeter;
+}): () => void {
+  const { ctl, sink, buffer, monitor } = o;
+  let statsInFlight = false;
+  let lastSample = performance.now();
+  let sampledWindow = false;
+  return () => {
+    const phase = Atomics.load(ctl.i32, CTL_I32.phase);
+    if (phase === PHASE_RUNNING && nowAbs() >= ctl.f64[CTL_F64.deadlineAbs]!) Atomics.store(ctl.i32, CTL_I32.stop, 1);
+    const now = performance.now();
+    // A main thread starved through the whole window (a loaded machine) still takes one
+    // live sample right after it, before the workers' clean-up empties the heap.
+    const missedWindow = phase === PHASE_DONE && !sampledWindow;
+    if (now - lastSample < SAMPLE_MS && !missedWindow) return;
+    lastSample = now;
+    const rates = o.meter.sample();
+    if (phase === PHASE_RUNNING) sink.throughput((nowAbs() - ctl.f64[CTL_F64.startAbs]!) / 1000, rates);
+    // The heap from set-up on (the heap fills there: carves and growth), until the window ends.
+    if (phase !== PHASE_DONE || missedWindow) sink.heap(buffer, false);
+    if (phase !== PHASE_SETUP) sampledWindow = true;
+    if (statsInFlight) return;
+    statsInFlight = true;
+    monitor.request({ type: 'stats' }, 'stats').then(
+      (m) => {
+        statsInFlight = false;
+        o.noteMemory(m.memory);
+        sink.locks(lockRowsOf(m.stats), 'live, cumulative since the heap was created');
+      },
+      () => {
+        statsInFlight = false;
+      },
+    );
+  };
+}
+
+/** The workers' outcomes summed, their memory peaks noted, the snapshots around the window. */
+function sumOutcomes(outs: readonly WorkerOutcome[], noteMemory: (m: MemorySample) => void) {
+  let ops = 0;
+  let mallocs = 0;
+  let frees = 0;
+  let units = 0;
+  let startSnap: AllocatorSnapshot | undefined;
+  let endSnap: AllocatorSnapshot | undefined;
+  for (const o of outs) {
+    ops += o.ops;
+    mallocs += o.mallocs;
+    frees += o.frees;
+    units += o.units;
+    noteMemory({ committed: o.peakCommitted, live: o.peakLive, metadata: o.metadata });
+    if (o.startSnapshot) startSnap = o.startSnapshot;
+    if (o.endSnapshot) endSnap = o.endSnapshot;
+  }
+  return { ops, mallocs, frees, units, startSnap, endSnap };
+}
+
+function checkOutcomeOf(m: Extract<FromWorker, { type: 'checked' }>): CheckOutcome {
+  return { ok: m.ok, ...(m.error ? { error: m.error } : {}), checkMs: m.checkMs, inUseObjects: m.stats.inUseObjects, stats: m.stats };
+}
+
 /** One contention run (one workload, one worker count) with its live view. */
 export async function runHeapPoint(url: string, cfg: HeapRunConfig, sink: LiveSink): Promise<HeapRunResult> {
   const def = workloadByName(cfg.workload);
@@ -258,38 +328,7 @@ export async function runHeapPoint(url: string, cfg: HeapRunConfig, sink: LiveSi
       metadata = Math.max(metadata, m.metadata);
     };
     noteMemory(created.memory);
-    const meter = new RateMeter((w) => counts[w * COUNT_STRIDE]!, workers);
-    let statsInFlight = false;
-    let lastSample = performance.now();
-    let sampledWindow = false;
-    const tick = (): void => {
-      const phase = Atomics.load(ctl.i32, CTL_I32.phase);
-      if (phase === PHASE_RUNNING && nowAbs() >= ctl.f64[CTL_F64.deadlineAbs]!) Atomics.store(ctl.i32, CTL_I32.stop, 1);
-      const now = performance.now();
-      // A main thread starved through the whole window (a loaded machine) still takes one
-      // live sample right after it, before the workers' clean-up empties the heap.
-      const missedWindow = phase === PHASE_DONE && !sampledWindow;
-      if (now - lastSample < SAMPLE_MS && !missedWindow) return;
-      lastSample = now;
-      const rates = meter.sample();
-      if (phase === PHASE_RUNNING) sink.throughput((nowAbs() - ctl.f64[CTL_F64.startAbs]!) / 1000, rates);
-      // The heap from set-up on (the heap fills there: carves and growth), until the window ends.
-      if (phase !== PHASE_DONE || missedWindow) sink.heap(buffer, false);
-      if (phase !== PHASE_SETUP) sampledWindow = true;
-      if (!statsInFlight) {
-        statsInFlight = true;
-        monitor.request({ type: 'stats' }, 'stats').then(
-          (m) => {
-            statsInFlight = false;
-            noteMemory(m.memory);
-            sink.locks(lockRowsOf(m.stats), 'live, cumulative since the heap was created');
-          },
-          () => {
-            statsInFlight = false;
-          },
-        );
-      }
-    };
+    const tick = liveTicker({ ctl, sink, buffer, monitor, noteMemory, meter: new RateMeter((w) => counts[w * COUNT_STRIDE]!, workers) });
     const timer = setInterval(tick, TICK_MS);
     let settled: PromiseSettledResult<WorkerOutcome>[];
     try {
@@ -308,34 +347,14 @@ export async function runHeapPoint(url: string, cfg: HeapRunConfig, sink: LiveSi
     const outs = settled.map((r) => (r as PromiseFulfilledResult<WorkerOutcome>).value);
     const seconds = (ctl.f64[CTL_F64.endAbs]! - ctl.f64[CTL_F64.startAbs]!) / 1000;
     if (!(seconds > 0)) throw new Error('no timed window recorded');
-    let ops = 0;
-    let mallocs = 0;
-    let frees = 0;
-    let units = 0;
-    let startSnap: AllocatorSnapshot | undefined;
-    let endSnap: AllocatorSnapshot | undefined;
-    for (const o of outs) {
-      ops += o.ops;
-      mallocs += o.mallocs;
-      frees += o.frees;
-      units += o.units;
-      noteMemory({ committed: o.peakCommitted, live: o.peakLive, metadata: o.metadata });
-      if (o.startSnapshot) startSnap = o.startSnapshot;
-      if (o.endSnapshot) endSnap = o.endSnapshot;
-    }
+    const { ops, mallocs, frees, units, startSnap, endSnap } = sumOutcomes(outs, noteMemory);
     const locks = endSnap ? subtractLocks(endSnap, startSnap) : {};
     const t1 = performance.now();
 
     sink.status(`${def.name} · ${workers} workers: check() in a worker`);
     const checked = await withTimeout(monitor.request({ type: 'check' }, 'checked'), 120_000, 'check()');
     const t2 = performance.now();
-    const check: CheckOutcome = {
-      ok: checked.ok,
-      ...(checked.error ? { error: checked.error } : {}),
-      checkMs: checked.checkMs,
-      inUseObjects: checked.stats.inUseObjects,
-      stats: checked.stats,
-    };
+    const check = checkOutcomeOf(checked);
     sink.heap(buffer, true);
     sink.locks(
       [
