@@ -13,6 +13,20 @@ export { SharedHeap, TooManyThreadsError, DEFAULT_LOCKS, type HeapOptions } from
 export { ELEMENT_TYPES, type ElementType, type TypedArrayOf } from './core/typed.js';
 export type { HeapStats, SizeClassStats, TierLockStats } from './core/stats.js';
 export type { CheckOptions } from './core/check.js';
+export {
+  heapPicture,
+  sizeClassOfRequest,
+  tierLocks,
+  sampleLock,
+  type LockParty,
+  type HeapPicture,
+  type PictureOptions,
+  type SpanView,
+  type SpanKind,
+  type ClassView,
+  type ThreadView,
+  type LockView,
+} from './core/introspect.js';
 export type { RecoveryReport } from './core/recovery.js';
 export type { LeakReportEntry } from './core/sharedheap.js';
 export {

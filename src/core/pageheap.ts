@@ -71,6 +71,11 @@ export class PageHeap {
     this.txn.commit();
   }
 
+  /** Bumps a PH.EV_* event counter: lock held, plain store, not logged (introspect.ts). */
+  private count(f: number): void {
+    this.mem.i32[this.phWord + f] = this.mem.i32[this.phWord + f]! + 1;
+  }
+
   private add(f: number, delta: number): void {
     this.txn.set(this.phWord + f, this.mem.i32[this.phWord + f]! + delta);
   }
@@ -116,6 +121,7 @@ export class PageHeap {
 
   private deallocateLocked(s: number): void {
     const sp = this.spans;
+    this.count(PH.EV_RETURNS);
     const n = sp.get(s, SP.PAGES);
     if (sp.get(s, SP.STATE) === SpanState.LARGE) {
       this.add(PH.LARGE_SPANS, -1);
@@ -243,6 +249,7 @@ export class PageHeap {
     const sp = this.spans;
     const pages = sp.get(s, SP.PAGES);
     sp.listRemove(this.listHeadWord(pages), s);
+    this.count(PH.EV_CARVES);
     this.add(PH.FREE_PAGES, -n);
     if (pages > n) {
       this.insertFree(s + n, pages - n);
@@ -301,6 +308,7 @@ export class PageHeap {
         start = left;
         len += leftPages;
         this.add(PH.FREE_SPANS, -1);
+        this.count(PH.EV_COALESCES);
       }
     }
     const r = start + len;
@@ -312,6 +320,7 @@ export class PageHeap {
         sp.clearRecord(right);
         len += rightPages;
         this.add(PH.FREE_SPANS, -1);
+        this.count(PH.EV_COALESCES);
       }
     }
     if (start !== s) sp.clearRecord(s);

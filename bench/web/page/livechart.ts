@@ -44,11 +44,14 @@ export function prepareCanvas(canvas: HTMLCanvasElement, height: number, width =
   return g;
 }
 
-export function drawLineChart(canvas: HTMLCanvasElement, o: { title: string; xLabel: string; yLabel: string; series: readonly ChartSeries[] }): void {
+export function drawLineChart(
+  canvas: HTMLCanvasElement,
+  o: { title: string; xLabel: string; yLabel: string; series: readonly ChartSeries[]; logY?: boolean; height?: number; legendWidth?: number },
+): void {
   const width = canvas.clientWidth || 560;
-  const height = 250;
+  const height = o.height ?? 250;
   const g = prepareCanvas(canvas, height, width);
-  const legendW = 86;
+  const legendW = o.legendWidth ?? 86;
   const left = 58;
   const top = 26;
   const right = width - legendW - 8;
@@ -61,18 +64,25 @@ export function drawLineChart(canvas: HTMLCanvasElement, o: { title: string; xLa
       yMax = Math.max(yMax, y);
     }
   }
-  const yStep = niceStep(yMax, 5);
-  yMax = Math.ceil(yMax / yStep) * yStep;
+  // Log scale: decades from 1 (0 drawn at the axis), for rates that differ by orders of magnitude.
+  const decades = Math.max(1, Math.ceil(Math.log10(Math.max(1, yMax))));
+  const yStep = o.logY ? 1 : niceStep(yMax, 5);
+  if (!o.logY) yMax = Math.ceil(yMax / yStep) * yStep;
   const xStep = niceStep(xMax, 6);
   const X = (x: number): number => left + ((right - left) * x) / xMax;
-  const Y = (y: number): number => bottom - ((bottom - top) * y) / yMax;
+  const Y = o.logY
+    ? (y: number): number => bottom - ((bottom - top) * Math.log10(Math.max(1, y))) / decades
+    : (y: number): number => bottom - ((bottom - top) * y) / yMax;
   g.font = '11px sans-serif';
   g.strokeStyle = '#e4e7eb';
   g.fillStyle = '#444';
   g.lineWidth = 1;
   g.textAlign = 'right';
   g.textBaseline = 'middle';
-  for (let y = 0; y <= yMax + yStep / 2; y += yStep) {
+  const ticks: number[] = [];
+  if (o.logY) for (let d = 0; d <= decades; d++) ticks.push(10 ** d);
+  else for (let y = 0; y <= yMax + yStep / 2; y += yStep) ticks.push(y);
+  for (const y of ticks) {
     g.beginPath();
     g.moveTo(left, Y(y));
     g.lineTo(right, Y(y));
