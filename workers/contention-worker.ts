@@ -42,7 +42,7 @@ export default function runTask(task: WorkerTask): WorkerOutcome | Promise<Worke
       fillRandom(rand, seed);
       randSeed = seed;
     }
-    adapter = attachAdapter(task.allocator, task.heap, task.worker);
+    adapter = attachAdapter(task.allocator, task.heap, task.worker, task.wasmMemory);
     return def.run({
       task,
       adapter,

@@ -33,6 +33,7 @@ commands:
   stress       the stress tester (many workers, content verification)
   compare      two 'bench' result files side by side, with the change and the spread
   sizeclasses  print the size-class table
+  build-peers  build the Zig peers of the contention suite (fetches Zig from npm into .cache/zig)
   help         this text; 'sabmalloc <command> --help' for a command's options
 
   --version    print the version`;
@@ -111,6 +112,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'compare': {
       const { compareCommand } = await import('./compare.js');
       return compareCommand(rest);
+    }
+    case 'build-peers': {
+      if (wantsHelp(rest)) return help('usage: sabmalloc build-peers\nBuilds bench/contention/peers/zig/*.wasm with Zig from the npm registry (fetched into .cache/zig on first use).');
+      const { buildZigPeers } = await import('../contention/peers/build.js');
+      for (const f of buildZigPeers()) console.log(f);
+      return 0;
     }
     case 'sizeclasses': {
       if (wantsHelp(rest)) return help(SIZECLASSES_USAGE);

@@ -22,6 +22,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { runRecordOf, subtractLocks } from './record.js';
+import { availablePeers } from './peers/catalogue.js';
 import { allocatorSpec, DEFAULT_ALLOCATORS, expandAllocatorIds, QUICK_ALLOCATORS } from './allocators.js';
 import { createHeap, type AllocatorSnapshot, type AllocatorSpec, type HeapInstance } from './adapters/index.js';
 import type { MemoryBreakdown } from './adapters/types.js';
@@ -202,6 +203,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
           workload: def.name,
           allocator: spec,
           heap: heap.buffer,
+          ...(heap.wasmMemory ? { wasmMemory: heap.wasmMemory } : {}),
           ctl: ctlSab,
           data,
           worker: w,
@@ -384,6 +386,10 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
     if (bar) bar.note(msg);
     else if (options.progress !== false) process.stderr.write(`${msg}\n`);
   };
+  // A real peer that cannot run here (not built, not installed) is skipped with one line.
+  const peers = availablePeers(r.allocators);
+  if (peers.line) process.stderr.write(`${peers.line}\n`);
+  r.allocators = peers.runnable;
   const filename = workerFile();
   const maxWorkers = Math.max(...r.workers);
   const started = Date.now();

@@ -33,6 +33,8 @@ export interface WorkerTask {
   workload: string;
   allocator: import('../adapters/types.js').AllocatorSpec;
   heap: SharedArrayBuffer;
+  /** peers compiled to WebAssembly: the memory `heap` is the buffer of */
+  wasmMemory?: import('../peers/wasm.js').WasmMemory;
   ctl: SharedArrayBuffer;
   data: SharedArrayBuffer;
   worker: number;
