@@ -434,7 +434,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
             runOne(poolOf(id), {
               ...base(id),
               params: resolveParams(def, 'small', options.params?.[def.name]),
-              workers: maxWorkers,
+              workers: Math.min(maxWorkers, def.maxWorkers ?? maxWorkers),
               rep: -1,
               durationMs: Math.min(100, r.durationMs),
               seed: r.seed + 999,
@@ -443,6 +443,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
         }
       }
       for (const workers of r.workers) {
+        if (def.maxWorkers !== undefined && workers > def.maxWorkers) continue;
         for (let rep = 0; rep < r.reps; rep++) {
           // rotate the order each repetition so no allocator always runs first or last
           const order = r.allocators.map((_, i) => r.allocators[(i + rep) % r.allocators.length]);

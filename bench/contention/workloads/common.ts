@@ -229,6 +229,8 @@ export interface WorkloadDef {
   initData?(data: Int32Array, p: WorkloadParams, workers: number): void;
   /** expected peak live bytes (heap sizing) */
   liveBytes(p: WorkloadParams, workers: number): number;
+  /** largest worker count the workload runs at (its live set would not fit beyond); none = any */
+  readonly maxWorkers?: number;
   /** rounds of fresh attach/detach (mstress); 1 for the others */
   rounds(p: WorkloadParams): number;
   /** worker side: one worker's share of one round */
