@@ -16,7 +16,7 @@
  */
 import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
 import type { AllocatorSpec } from './adapters/types.js';
-import { PEER_SPECS, REAL_PEERS } from './peers/catalogue.js';
+import { PEER_SPECS, REAL_PEERS } from './peers/specs.js';
 
 export const DEFAULT_ALLOCATORS: readonly string[] = [
   'sabmalloc',

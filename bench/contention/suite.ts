@@ -23,6 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { runRecordOf, subtractLocks } from './record.js';
 import { availablePeers } from './peers/catalogue.js';
+import { HostSampler } from './host.js';
+import { mergeHistograms, summarize, type LatencyHistograms } from './latency.js';
 import { allocatorSpec, DEFAULT_ALLOCATORS, expandAllocatorIds, QUICK_ALLOCATORS } from './allocators.js';
 import { createHeap, type AllocatorSnapshot, type AllocatorSpec, type HeapInstance } from './adapters/index.js';
 import type { MemoryBreakdown } from './adapters/types.js';
@@ -159,6 +161,7 @@ interface RunSetup {
   fullCleanup: boolean;
   preallocate: boolean;
   touch: TouchMode;
+  latencyEvery: number;
 }
 
 /** Generous bound on one round: set-up of big live sets on 2 cores can take a while. */
@@ -171,6 +174,8 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
   const rounds = Math.max(1, def.rounds(params));
   const heap = createHeap(spec, { liveBytes: def.liveBytes(params, workers), workers, preallocate: s.preallocate });
   const skipCleanupFrees = heap.cheapCleanup && !s.fullCleanup;
+  const host = new HostSampler();
+  let latency: LatencyHistograms | undefined;
   try {
     const data = new SharedArrayBuffer(Math.max(16, def.dataWords(params, workers) * 4));
     def.initData?.(new Int32Array(data), params, workers);
@@ -215,6 +220,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
           durationMs: s.durationMs / rounds,
           skipCleanupFrees,
           touch: s.touch,
+          latencyEvery: s.latencyEvery,
         };
         tasks.push(poolRef.pool.run(task));
       }
@@ -260,6 +266,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
         metadata = Math.max(metadata, o.metadata);
         if (o.startSnapshot) startSnap = o.startSnapshot;
         if (o.endSnapshot) endSnap = o.endSnapshot;
+        if (o.latency) latency = mergeHistograms(latency, o.latency);
       }
       if (sampler.atPeak) atPeak = sampler.atPeak; // committed only rises: the last round's is the run's
       peakCommitted = Math.max(peakCommitted, sampler.peakCommitted);
@@ -296,6 +303,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
     }
     const t2 = performance.now();
     disposeChecked(heap);
+    const resources = host.stop();
     const coresUsed = wallMs > 0 ? cpuUs / 1000 / wallMs : null;
     // /proc/stat counts jiffies of all cores: busy share x cores = cores busy machine-wide.
     // (10 ms jiffies: coarse for short windows, so this is a median-of-runs figure.)
@@ -305,8 +313,10 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
       { spec, def, workers, rep: s.rep },
       { seconds, ops, mallocs, frees, units, peakCommitted, peakLive, metadata, atPeak, locks, threadCacheHits: tcHits, threadCacheMisses: tcMisses },
       { coresUsed, otherCores, overheadMs: Math.max(0, t1 - t0 - seconds * 1000), checkMs: t2 - t1 },
+      { resources, ...(latency ? { latency: summarize(latency) } : {}) },
     );
   } catch (err) {
+    host.stop();
     try {
       heap.dispose();
     } catch {
@@ -338,6 +348,7 @@ interface Resolved {
   fullCleanup: boolean;
   preallocate: boolean;
   touch: TouchMode;
+  latencyEvery: number;
   warmup: boolean;
   failFast: boolean;
 }
@@ -369,6 +380,7 @@ export function resolveOptions(o: ContentionOptions & { failFast?: boolean }): R
     fullCleanup: o.fullCleanup ?? false,
     preallocate: o.preallocate ?? false,
     touch: o.touch ?? 'sparse',
+    latencyEvery: o.latencyEvery ?? 64,
     warmup: o.warmup ?? true,
     failFast: o.failFast ?? false,
   };
@@ -426,7 +438,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
   try {
     for (const def of r.workloads) {
       const params = r.params[def.name];
-      const base = (id: string) => ({ spec: allocatorSpec(id), def, check: r.check, fullCleanup: r.fullCleanup, preallocate: r.preallocate, touch: r.touch });
+      const base = (id: string) => ({ spec: allocatorSpec(id), def, check: r.check, fullCleanup: r.fullCleanup, preallocate: r.preallocate, touch: r.touch, latencyEvery: r.latencyEvery });
       if (r.warmup) {
         for (const id of r.allocators) {
           onProgress({ done, total, allocator: id, workload: def.name, workers: maxWorkers, rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: true });

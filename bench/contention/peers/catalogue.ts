@@ -1,20 +1,14 @@
 /**
- * The real peers: allocators a user would pick instead of sabmalloc to share memory
- * between workers (as opposed to the straw-man baselines global-lock and thing-futex).
- * Each peer says whether it can run in this checkout and, if not, how to make it run.
+ * Whether each real peer (specs.ts) can run in this checkout and, if not, how to make it
+ * run. Node only (it looks for files and packages).
  *
- * Owns: nothing; a table and pure functions.
+ * Owns: nothing; pure functions.
  */
-import type { AllocatorSpec } from '../adapters/types.js';
 import { smoAvailable } from '../adapters/smo.js';
 import { zigPeerAvailable } from '../adapters/zig.js';
+import { PEER_SPECS } from './specs.js';
 
-export const REAL_PEERS: readonly string[] = ['zig-gpa', 'smo'];
-
-export const PEER_SPECS: Record<string, AllocatorSpec> = {
-  'zig-gpa': { id: 'zig-gpa', label: 'Zig GeneralPurposeAllocator (thread_safe) in threaded wasm', family: 'zig', role: 'peer' },
-  smo: { id: 'smo', label: '@daneren2005/shared-memory-objects MemoryBuffer', family: 'smo', role: 'peer' },
-};
+export { PEER_SPECS, REAL_PEERS } from './specs.js';
 
 /** How to make each peer available. */
 const HOW: Record<string, string> = {

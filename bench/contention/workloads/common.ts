@@ -47,6 +47,8 @@ export interface WorkerTask {
   /** skip frees in the untimed cleanup (blocks are still verified); see HeapInstance.cheapCleanup */
   skipCleanupFrees: boolean;
   touch: TouchMode;
+  /** time one allocator call in this many (0: no latency sampling) */
+  latencyEvery?: number;
 }
 
 export interface WorkerOutcome {
@@ -70,6 +72,8 @@ export interface WorkerOutcome {
    * its add produced, so the maximum over workers is the exact peak (no sampling).
    */
   exactPeakLive?: number;
+  /** sampled malloc/free latency of this worker's task (latency.ts), when sampling is on */
+  latency?: import('../latency.js').LatencyHistograms;
 }
 
 export interface WorkloadContext {
