@@ -156,6 +156,7 @@ export function peersMarkdown(r: SuiteResults, latencyCharts: Record<string, str
     );
     out.push('');
   }
+  out.push(...kvmapNativeMarkdown(r));
   out.push('## Resources and latency per run', '');
   out.push(
     'Medians over repetitions, process-wide over the whole run (set-up, window, cleanup): wall time, user / sys CPU (process.resourceUsage), peak RSS sampled every 10 ms and its growth over the run, minor / major page faults; ' +
@@ -202,4 +203,31 @@ export async function latencyChart(r: SuiteResults, workload: string): Promise<s
       height: 300,
     }),
   );
+}
+
+/** kvmap on each allocator against the same mix on per-worker Maps kept in step by postMessage. */
+export function kvmapNativeMarkdown(r: SuiteResults): string[] {
+  const nat = r.kvmapNative ?? [];
+  if (nat.length === 0) return [];
+  const o = r.meta.options;
+  const out = ['## kvmap against the postMessage alternative', ''];
+  out.push(
+    'The same operation mix, keys, value sizes and prefill on a JS-native design: each worker its own `Map`, writes and deletes sent to every other worker by postMessage in batches of 64 operations (value bytes included), reads local. ' +
+      'Both count map operations (reads + writes + deletes) per second of the window; medians over repetitions, run in turn with the allocators (same load).',
+    '',
+  );
+  const rows: string[][] = [];
+  for (const n of o.workers) {
+    const ns = nat.filter((x) => x.workers === n);
+    if (ns.length === 0) continue;
+    const natMed = median(ns.map((x) => x.opsPerSecond));
+    const cells = o.allocators.map((a) => {
+      const f = r.figures.find((x) => x.allocator === a && x.workload === 'kvmap' && x.workers === n);
+      return f ? `${(f.metric.median / 1000).toFixed(1)}k (${fx(f.metric.median / natMed)}x)` : '-';
+    });
+    rows.push([String(n), `${(natMed / 1000).toFixed(1)}k`, `${ns.reduce((s, x) => s + x.applied, 0) / ns.length | 0}`, ...cells]);
+  }
+  out.push(table(['workers', 'postMessage Map ops/s', 'remote updates applied / run', ...o.allocators.map((a) => `\`${a}\` ops/s (x postMessage)`)], rows));
+  out.push('');
+  return out;
 }

@@ -24,6 +24,7 @@ import { Piscina } from 'piscina';
 import { runRecordOf, subtractLocks } from './record.js';
 import { availablePeers } from './peers/catalogue.js';
 import { HostSampler } from './host.js';
+import { runNativeKvmap, type NativeKvResult } from './kvmap-native.js';
 import { mergeHistograms, summarize, type LatencyHistograms } from './latency.js';
 import { allocatorSpec, DEFAULT_ALLOCATORS, expandAllocatorIds, QUICK_ALLOCATORS } from './allocators.js';
 import { createHeap, type AllocatorSnapshot, type AllocatorSpec, type HeapInstance } from './adapters/index.js';
@@ -52,6 +53,8 @@ export interface ContentionFailure {
 
 export interface SuiteResults extends ContentionResults {
   failures: ContentionFailure[];
+  /** kvmap's JS-native alternative (kvmap-native.ts), run next to kvmap at every count and repetition */
+  kvmapNative?: (NativeKvResult & { rep: number })[];
 }
 
 /** dist/workers/contention-worker.js, found from the source tree (tests) or from dist/. */
@@ -408,6 +411,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
   const loadStart = os.loadavg();
   const runs: RunRecord[] = [];
   const failures: ContentionFailure[] = [];
+  const kvmapNative: (NativeKvResult & { rep: number })[] = [];
   const perCombo = r.workers.length * r.reps + (r.warmup ? 1 : 0);
   const total = r.allocators.length * r.workloads.length * perCombo;
   let done = 0;
@@ -463,6 +467,14 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
             onProgress({ done, total, allocator: id, workload: def.name, workers, rep, reps: r.reps, elapsedMs: Date.now() - started, warmup: false });
             await attempt(id, def, workers, rep, () => runOne(poolOf(id), { ...base(id), params, workers, rep, durationMs: r.durationMs, seed: r.seed + rep }));
           }
+          if (def.name === 'kvmap') {
+            try {
+              kvmapNative.push({ ...(await runNativeKvmap({ workers, params, seed: r.seed + rep, durationMs: r.durationMs })), rep });
+            } catch (err) {
+              failures.push({ allocator: 'postMessage', workload: 'kvmap', workers, rep, error: err instanceof Error ? err.message : String(err) });
+              note(`\n!!! FAILED kvmap / postMessage Map / ${workers} workers: ${err instanceof Error ? err.message : String(err)}\n`);
+            }
+          }
         }
       }
     }
@@ -512,6 +524,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
     figures,
     targets,
     failures,
+    ...(kvmapNative.length ? { kvmapNative } : {}),
   };
 }
 

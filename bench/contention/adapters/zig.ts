@@ -18,6 +18,7 @@
  * is cached per thread (compiling it is the expensive part; instantiating is cheap).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Wasm, type WasmGlobal, type WasmMemory, type WasmModule } from '../peers/wasm.js';
 import type { AllocatorAdapter, AllocatorSnapshot, AllocatorSpec, HeapInstance, HeapSizing, MemorySample } from './types.js';
@@ -46,10 +47,16 @@ interface ZigExports {
 /** The Zig peers by allocator id: wasm file name under bench/contention/peers/zig/. */
 export const ZIG_PEERS: Record<string, string> = { 'zig-gpa': 'gpa.wasm' };
 
-/** Where a Zig peer's committed module lives (source tree; the lab runs from dist/ too). */
+/**
+ * Where a Zig peer's committed module lives (source tree; the lab runs from dist/ too).
+ * SABMALLOC_ZIG_PEER_DIR names another directory (a fresh build elsewhere, or an empty one
+ * to see the suite without the peer).
+ */
 export function zigWasmPath(id: string): string {
   const file = ZIG_PEERS[id];
   if (!file) throw new Error(`no Zig peer "${id}"`);
+  const dir = process.env.SABMALLOC_ZIG_PEER_DIR;
+  if (dir) return path.join(dir, file);
   const candidates = [new URL(`../peers/zig/${file}`, import.meta.url), new URL(`../../../../bench/contention/peers/zig/${file}`, import.meta.url)];
   for (const c of candidates) if (existsSync(fileURLToPath(c))) return fileURLToPath(c);
   return fileURLToPath(candidates[candidates.length - 1]!);
