@@ -354,6 +354,13 @@ interface Resolved {
   latencyEvery: number;
   warmup: boolean;
   failFast: boolean;
+  /** worker counts given by the caller (then every workload runs at all of them, up to its maxWorkers) */
+  workersGiven: boolean;
+}
+
+/** The worker counts a workload runs at: its defaultWorkers unless counts were given, never above maxWorkers. */
+export function countsOf(def: WorkloadDef, workers: readonly number[], given: boolean): number[] {
+  return workers.filter((n) => (def.maxWorkers === undefined || n <= def.maxWorkers) && (given || !def.defaultWorkers || def.defaultWorkers.includes(n)));
 }
 
 export function resolveOptions(o: ContentionOptions & { failFast?: boolean }): Resolved {
@@ -386,6 +393,7 @@ export function resolveOptions(o: ContentionOptions & { failFast?: boolean }): R
     latencyEvery: o.latencyEvery ?? 64,
     warmup: o.warmup ?? true,
     failFast: o.failFast ?? false,
+    workersGiven: o.workers !== undefined,
   };
 }
 
@@ -412,8 +420,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
   const runs: RunRecord[] = [];
   const failures: ContentionFailure[] = [];
   const kvmapNative: (NativeKvResult & { rep: number })[] = [];
-  const perCombo = r.workers.length * r.reps + (r.warmup ? 1 : 0);
-  const total = r.allocators.length * r.workloads.length * perCombo;
+  const total = r.allocators.length * r.workloads.reduce((n, def) => n + countsOf(def, r.workers, r.workersGiven).length * r.reps + (r.warmup ? 1 : 0), 0);
   let done = 0;
 
   // One pool per allocator, all alive for the whole suite, so the allocators can take
@@ -458,8 +465,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
           );
         }
       }
-      for (const workers of r.workers) {
-        if (def.maxWorkers !== undefined && workers > def.maxWorkers) continue;
+      for (const workers of countsOf(def, r.workers, r.workersGiven)) {
         for (let rep = 0; rep < r.reps; rep++) {
           // rotate the order each repetition so no allocator always runs first or last
           const order = r.allocators.map((_, i) => r.allocators[(i + rep) % r.allocators.length]);

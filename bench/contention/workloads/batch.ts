@@ -13,7 +13,7 @@
  * Metric: allocator calls per second.
  */
 import { shouldStop } from '../control.js';
-import { inboxWords, inboxesOf, sizeTable, SIZE_TABLE } from './mixes.js';
+import { NEW_WORKLOAD_COUNTS, inboxWords, inboxesOf, sizeTable, SIZE_TABLE } from './mixes.js';
 import {
   CALLS_PER_SECOND,
   TAG_STEP,
@@ -117,6 +117,7 @@ function batchWorkload(name: string, description: string, cross: number): Worklo
     defaults: { batch: 2000, minSize: 8, maxSize: 1000, cross },
     quick: { batch: 1000 },
     small: { batch: 64 },
+    defaultWorkers: NEW_WORKLOAD_COUNTS,
     dataWords: (_p, workers) => workers * inboxWords(INBOX_CAP),
     liveBytes: (p, workers) => workers * (p.batch + (p.cross > 0 ? INBOX_CAP : 0)) * ((p.minSize + p.maxSize) / 2 + 16),
     rounds: () => 1,

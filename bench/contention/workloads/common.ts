@@ -235,6 +235,11 @@ export interface WorkloadDef {
   liveBytes(p: WorkloadParams, workers: number): number;
   /** largest worker count the workload runs at (its live set would not fit beyond); none = any */
   readonly maxWorkers?: number;
+  /**
+   * the suite's worker counts this workload runs at when the user gives none (keeps the full
+   * default run within its time budget); none = all of them
+   */
+  readonly defaultWorkers?: readonly number[];
   /** rounds of fresh attach/detach (mstress); 1 for the others */
   rounds(p: WorkloadParams): number;
   /** worker side: one worker's share of one round */

@@ -23,7 +23,7 @@
  */
 import { createLock, initLockBlock, LOCK_WORDS, type Lock } from '../../../src/locks/index.js';
 import { shouldStop } from '../control.js';
-import { sizeTable, SIZE_TABLE } from './mixes.js';
+import { NEW_WORKLOAD_COUNTS, sizeTable, SIZE_TABLE } from './mixes.js';
 import {
   RAND_MASK,
   TAG_STEP,
@@ -153,6 +153,7 @@ export const kvmap: WorkloadDef = {
   defaults: { buckets: 4096, keys: 16384, read: 80, write: 15, valMin: 16, valMax: 4096, prefill: 50 },
   quick: { keys: 8192, buckets: 2048 },
   small: { keys: 256, buckets: 64 },
+  defaultWorkers: NEW_WORKLOAD_COUNTS,
   dataWords: (p) => headsBase(p) + p.buckets,
   initData(data, p) {
     if ((p.buckets & (p.buckets - 1)) !== 0) throw new RangeError(`kvmap.buckets ${p.buckets} must be a power of two`);

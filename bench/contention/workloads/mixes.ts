@@ -13,6 +13,13 @@
  */
 import { RAND_MASK } from './common.js';
 
+/**
+ * Worker counts of the mimalloc-bench style workloads and kvmap in the default run: on 2
+ * cores 4 workers already time-share, and the full run has to stay near 15 minutes.
+ * `--workers` runs them at any count.
+ */
+export const NEW_WORKLOAD_COUNTS: readonly number[] = [1, 2, 4];
+
 /** distinct size-table entries (a power of two) */
 export const SIZE_TABLE = 4096;
 

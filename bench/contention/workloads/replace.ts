@@ -21,7 +21,7 @@
  * Metric: allocator calls per second (frees here + frees of handed blocks + mallocs).
  */
 import { shouldStop } from '../control.js';
-import { inboxWords, inboxesOf, sizeTable, SIZE_TABLE, type SizeShape } from './mixes.js';
+import { NEW_WORKLOAD_COUNTS, inboxWords, inboxesOf, sizeTable, SIZE_TABLE, type SizeShape } from './mixes.js';
 import {
   CALLS_PER_SECOND,
   RAND_MASK,
@@ -134,6 +134,7 @@ function replaceWorkload(spec: ReplaceSpec): WorkloadDef {
     quick: spec.quick,
     small: spec.small,
     ...(spec.maxWorkers ? { maxWorkers: spec.maxWorkers } : {}),
+    defaultWorkers: NEW_WORKLOAD_COUNTS,
     dataWords: (_p, workers) => workers * inboxWords(INBOX_CAP),
     // live: the slots, plus inboxes full of handed blocks
     liveBytes: (p, workers) => workers * (p.slots + (p.cross > 0 ? INBOX_CAP : 0)) * (avgSize(spec.shape, p.minSize, p.maxSize) + 16),
