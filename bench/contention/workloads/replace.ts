@@ -183,8 +183,8 @@ export const mallocLarge = replaceWorkload({
   shape: 'uniform',
   defaults: { slots: 4, minSize: 5 << 20, maxSize: 25 << 20, cross: 0 },
   quick: { slots: 3 },
-  // tests: one 64 KiB size, so a test's exact-size toy allocator reuses its frees
-  small: { slots: 2, minSize: 1 << 16, maxSize: 1 << 16 },
+  // tests: 16 blocks of eight sizes near 8 KiB (a test's exact-size toy allocator reuses its frees)
+  small: { slots: 16, minSize: 8192, maxSize: 8192 + 112 },
   maxWorkers: 2,
 });
 
