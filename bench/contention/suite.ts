@@ -452,12 +452,12 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
       const base = (id: string) => ({ spec: allocatorSpec(id), def, check: r.check, fullCleanup: r.fullCleanup, preallocate: r.preallocate, touch: r.touch, latencyEvery: r.latencyEvery });
       if (r.warmup) {
         for (const id of r.allocators) {
-          onProgress({ done, total, allocator: id, workload: def.name, workers: maxWorkers, rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: true });
-          await attempt(id, def, maxWorkers, -1, () =>
+          onProgress({ done, total, allocator: id, workload: def.name, workers: Math.max(1, ...countsOf(def, r.workers, r.workersGiven)), rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: true });
+          await attempt(id, def, Math.max(1, ...countsOf(def, r.workers, r.workersGiven)), -1, () =>
             runOne(poolOf(id), {
               ...base(id),
               params: resolveParams(def, 'small', options.params?.[def.name]),
-              workers: Math.min(maxWorkers, def.maxWorkers ?? maxWorkers),
+              workers: Math.max(1, ...countsOf(def, r.workers, r.workersGiven)),
               rep: -1,
               durationMs: Math.min(100, r.durationMs),
               seed: r.seed + 999,
