@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ContentionResults } from './types.js';
-import { resourcesCsv } from './peer-report.js';
+import { RESOURCE_COLUMNS, resourceFigures } from './peer-report.js';
 import type { SuiteResults } from './suite.js';
 
 type Cell = string | number | null | undefined;
@@ -83,6 +83,11 @@ export function runsCsv(r: ContentionResults): string {
     RUN_COLUMNS,
     r.runs.map((x) => [x.workload, x.allocator, x.workers, x.rep, x.seconds, x.ops, x.mallocs, x.frees, x.throughput, x.metric, x.peakCommittedBytes, x.peakLiveBytes, x.blowup, x.coresUsed]),
   );
+}
+
+/** One row per (workload, allocator, workers): wall, CPU, RSS, faults and latency medians (peer-report.ts). */
+export function resourcesCsv(r: SuiteResults): string {
+  return toCsv(RESOURCE_COLUMNS, resourceFigures(r).map((f) => [f.workload, f.allocator, f.workers, ...f.values]));
 }
 
 /** Writes <stem>.csv (figures), <stem>-runs.csv and <stem>-resources.csv (peer-report.ts); returns the paths. */

@@ -4,13 +4,13 @@
  * - per workload and worker count, sabmalloc's throughput over the best real peer's
  *   (zig-gpa, smo: not the global-lock and thi.ng straw men) and its peak-RSS ratio;
  * - per run medians of wall, user / sys CPU, peak RSS, page faults and the sampled
- *   malloc/free latency percentiles; as a CSV and one latency chart per workload.
+ *   malloc/free latency percentiles (csv.ts writes them as <stem>-resources.csv) and one
+ *   latency chart per workload.
  *
  * Owns: nothing; pure functions of the results (so `--from-json` re-renders them).
  */
 import { lineChartSpec, specToSvg, type ChartSeries } from '../charts.js';
 import { REAL_PEERS } from './peers/specs.js';
-import { toCsv } from './csv.js';
 import type { SuiteResults } from './suite.js';
 import type { RunRecord } from './types.js';
 
@@ -73,9 +73,6 @@ export function resourceFigures(r: SuiteResults): ResourceFigure[] {
   return out;
 }
 
-export function resourcesCsv(r: SuiteResults): string {
-  return toCsv(RESOURCE_COLUMNS, resourceFigures(r).map((f) => [f.workload, f.allocator, f.workers, ...f.values]));
-}
 
 export interface PeerComparison {
   workload: string;
