@@ -15,6 +15,7 @@ import { ensureAllocatorModule, isAllocatorModuleLoaded } from '../bench/content
 import { AbortedError, abortRun, controlViews } from '../bench/kit/control.js';
 import { RAND_MASK, fillRandom, setTouchMode, type WorkerOutcome, type WorkerTask } from '../bench/contention/workloads/common.js';
 import { workloadByName } from '../bench/contention/workloads/index.js';
+import { SampledAdapter } from '../bench/contention/latency.js';
 
 let randSeed = -1;
 const rand = new Uint32Array(RAND_MASK + 1);
@@ -42,8 +43,10 @@ export default function runTask(task: WorkerTask): WorkerOutcome | Promise<Worke
       fillRandom(rand, seed);
       randSeed = seed;
     }
-    adapter = attachAdapter(task.allocator, task.heap, task.worker);
-    return def.run({
+    adapter = attachAdapter(task.allocator, task.heap, task.worker, task.wasmMemory);
+    const sampled = task.latencyEvery ? new SampledAdapter(adapter, task.latencyEvery) : null;
+    if (sampled) adapter = sampled;
+    const out = def.run({
       task,
       adapter,
       ctl,
@@ -53,6 +56,8 @@ export default function runTask(task: WorkerTask): WorkerOutcome | Promise<Worke
       workers: task.workers,
       params: task.params,
     });
+    if (sampled) out.latency = sampled.histograms();
+    return out;
   } catch (err) {
     abortRun(ctl);
     if (err instanceof AbortedError) throw err;

@@ -36,6 +36,7 @@ commands:
   memory       where the memory goes: 'memory replay <mstress|larson>' (deterministic
                blowup replays) and 'memory breakdown' (the committed peak, split)
   sizeclasses  print the size-class table
+  build-peers  build the Zig peers of the contention suite (fetches Zig from npm into .cache/zig)
   help         this text; 'sabmalloc <command> --help' for a command's options
 
   --version    print the version`;
@@ -82,6 +83,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'memory': {
       const { memoryCommand } = await import('../memory/command.js');
       return memoryCommand(rest);
+    }
+    case 'build-peers': {
+      const { buildPeersCommand } = await import('../contention/peers/build.js');
+      return buildPeersCommand(rest);
     }
     case 'sizeclasses': {
       const { sizeClassesCommand } = await import('../memory/command.js');

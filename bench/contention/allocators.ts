@@ -7,12 +7,16 @@
  *   global-lock               SharedHeap({ globalLock: true }): same page heap and size classes
  *                             behind one mutex, no thread caches (dlmalloc-under-pthreads style)
  *   thing-futex               @thi.ng/malloc MemPool behind one futex lock
+ *   zig-gpa                   Zig's thread-safe GeneralPurposeAllocator compiled to threaded
+ *                             wasm (adapters/zig.ts; built by `npm run lab -- build-peers`)
+ *   smo                       @daneren2005/shared-memory-objects' MemoryBuffer (adapters/smo.ts)
  * and these shorthands on the command line:
  *   locks-all                 sabmalloc-<k>-<k> for every lock kind k
  *   locks-matrix              every (central, page heap) pair of lock kinds
  */
 import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
 import type { AllocatorSpec } from './adapters/types.js';
+import { PEER_SPECS, REAL_PEERS } from './peers/specs.js';
 
 export const DEFAULT_ALLOCATORS: readonly string[] = [
   'sabmalloc',
@@ -21,9 +25,10 @@ export const DEFAULT_ALLOCATORS: readonly string[] = [
   'sabmalloc-notc',
   'global-lock',
   'thing-futex',
+  ...REAL_PEERS,
 ];
 
-export const QUICK_ALLOCATORS: readonly string[] = ['sabmalloc', 'sabmalloc-tas-tas', 'sabmalloc-notc', 'global-lock', 'thing-futex'];
+export const QUICK_ALLOCATORS: readonly string[] = ['sabmalloc', 'sabmalloc-tas-tas', 'sabmalloc-notc', 'global-lock', 'thing-futex', ...REAL_PEERS];
 
 function isLockKind(s: string): s is LockKind {
   return (LOCK_KINDS as readonly string[]).includes(s);
@@ -39,11 +44,11 @@ export function registerAllocatorSpec(spec: AllocatorSpec): void {
 }
 
 function isBuiltInAllocatorId(id: string): boolean {
-  return ['sabmalloc', 'sabmalloc-notc', 'global-lock', 'thing-futex', 'locks-all', 'locks-matrix', 'default'].includes(id) || /^sabmalloc-[a-z]+-[a-z]+$/.test(id);
+  return [...REAL_PEERS, 'sabmalloc', 'sabmalloc-notc', 'global-lock', 'thing-futex', 'locks-all', 'locks-matrix', 'default'].includes(id) || /^sabmalloc-[a-z]+-[a-z]+$/.test(id);
 }
 
 export function allocatorSpec(id: string): AllocatorSpec {
-  const extra = registered.get(id);
+  const extra = registered.get(id) ?? PEER_SPECS[id];
   if (extra) return extra;
   switch (id) {
     case 'sabmalloc':
@@ -66,7 +71,7 @@ export function allocatorSpec(id: string): AllocatorSpec {
   }
   throw new Error(
     `unknown allocator "${id}" (known: sabmalloc, sabmalloc-<central>-<pageheap> with kinds ${LOCK_KINDS.join('/')}, ` +
-      'sabmalloc-notc, global-lock, thing-futex, locks-all, locks-matrix)',
+      `sabmalloc-notc, global-lock, thing-futex, ${REAL_PEERS.join(', ')}, locks-all, locks-matrix)`,
   );
 }
 

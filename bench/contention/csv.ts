@@ -10,6 +10,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ContentionResults } from './types.js';
+import { RESOURCE_COLUMNS, resourceFigures } from './peer-report.js';
+import type { SuiteResults } from './suite.js';
 
 type Cell = string | number | null | undefined;
 
@@ -83,10 +85,16 @@ export function runsCsv(r: ContentionResults): string {
   );
 }
 
-/** Writes <stem>.csv (figures) and <stem>-runs.csv; returns both paths. */
+/** One row per (workload, allocator, workers): wall, CPU, RSS, faults and latency medians (peer-report.ts). */
+export function resourcesCsv(r: SuiteResults): string {
+  return toCsv(RESOURCE_COLUMNS, resourceFigures(r).map((f) => [f.workload, f.allocator, f.workers, ...f.values]));
+}
+
+/** Writes <stem>.csv (figures), <stem>-runs.csv and <stem>-resources.csv (peer-report.ts); returns the paths. */
 export function writeResultsCsv(r: ContentionResults, outDir: string, stem: string): string[] {
-  const files = [path.join(outDir, `${stem}.csv`), path.join(outDir, `${stem}-runs.csv`)];
+  const files = [path.join(outDir, `${stem}.csv`), path.join(outDir, `${stem}-runs.csv`), path.join(outDir, `${stem}-resources.csv`)];
   writeFileSync(files[0]!, figuresCsv(r));
   writeFileSync(files[1]!, runsCsv(r));
+  writeFileSync(files[2]!, resourcesCsv(r as SuiteResults));
   return files;
 }

@@ -52,6 +52,7 @@ export function runRecordOf(
   run: { spec: AllocatorSpec; def: WorkloadDef; workers: number; rep: number },
   t: RunTotals,
   host: { coresUsed: number | null; otherCores: number | null; overheadMs: number; checkMs: number },
+  extra: Pick<RunRecord, 'resources' | 'latency'> = {},
 ): RunRecord {
   const { ops, mallocs, frees, units, seconds, peakCommitted, peakLive, metadata } = t;
   return {
@@ -76,5 +77,6 @@ export function runRecordOf(
     threadCacheHits: t.threadCacheHits,
     threadCacheMisses: t.threadCacheMisses,
     ...host,
+    ...extra,
   };
 }

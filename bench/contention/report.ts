@@ -9,6 +9,7 @@
  *   <stem>-<workload>.svg          throughput vs workers, one line per allocator
  *   <stem>-locks-<workload>.svg    contended lock acquisitions per 1k calls vs workers,
  *                                  one line per (allocator, lock tier)
+ *   <stem>-latency-<workload>.svg  sampled malloc p99 latency vs workers (peer-report.ts)
  * Invariants: everything shown is computed from the results passed in; chart and table
  * files depend only on them (so committed results change only when the figures do).
  */
@@ -17,6 +18,7 @@ import path from 'node:path';
 import { lineChartSpec, specToSvg, type ChartSeries, type LineChartOptions } from '../kit/charts.js';
 import type { ContentionFailure, SuiteResults } from './suite.js';
 import type { Figure, TargetCheck } from './types.js';
+import { latencyChart, peersMarkdown } from './peer-report.js';
 
 const fmtRate = (x: number): string => {
   if (!Number.isFinite(x)) return 'n/a';
@@ -140,7 +142,12 @@ function failuresMd(fails: readonly ContentionFailure[]): string {
   );
 }
 
-export function markdownReport(r: SuiteResults, charts: { workload: string; throughput: string; locks: string }[], jsonName = 'contention.json'): string {
+export function markdownReport(
+  r: SuiteResults,
+  charts: { workload: string; throughput: string; locks: string }[],
+  jsonName = 'contention.json',
+  latencyCharts: Record<string, string> = {},
+): string {
   const o = r.meta.options;
   const def = o.allocators.find((a) => a === 'sabmalloc') ?? o.allocators[0];
   const out: string[] = [];
@@ -269,6 +276,7 @@ export function markdownReport(r: SuiteResults, charts: { workload: string; thro
     out.push(markdownTable(['allocator · tier', ...o.workers.map((n) => `${n}w`)], lockRows));
     out.push('');
   }
+  out.push(peersMarkdown(r, latencyCharts));
   out.push('## Failures');
   out.push('');
   out.push(failuresMd(r.failures));
@@ -302,6 +310,7 @@ export async function writeReport(r: SuiteResults, outDir: string, stem = 'conte
   writeFileSync(jsonPath, `${JSON.stringify(r, null, 1)}\n`);
   written.push(jsonPath);
   const charts: { workload: string; throughput: string; locks: string }[] = [];
+  const latencyCharts: Record<string, string> = {};
   for (const w of r.meta.options.workloads) {
     if (!r.figures.some((f) => f.workload === w)) continue;
     const tp = `${stem}-${w}.svg`;
@@ -310,9 +319,14 @@ export async function writeReport(r: SuiteResults, outDir: string, stem = 'conte
     writeFileSync(path.join(outDir, lk), await lockChart(r, w));
     written.push(path.join(outDir, tp), path.join(outDir, lk));
     charts.push({ workload: w, throughput: tp, locks: lk });
+    if (r.runs.some((x) => x.workload === w && x.latency)) {
+      latencyCharts[w] = `${stem}-latency-${w}.svg`;
+      writeFileSync(path.join(outDir, latencyCharts[w]), await latencyChart(r, w));
+      written.push(path.join(outDir, latencyCharts[w]));
+    }
   }
   const mdPath = path.join(outDir, `${stem}.md`);
-  writeFileSync(mdPath, markdownReport(r, charts, `${stem}.json`));
+  writeFileSync(mdPath, markdownReport(r, charts, `${stem}.json`, latencyCharts));
   written.push(mdPath);
   return written;
 }

@@ -22,6 +22,10 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { runRecordOf, subtractLocks } from './record.js';
+import { availablePeers } from './peers/catalogue.js';
+import { HostSampler } from './host.js';
+import { runNativeKvmap, type NativeKvResult } from './kvmap-native.js';
+import { mergeHistograms, summarize, type LatencyHistograms } from './latency.js';
 import { allocatorSpec, DEFAULT_ALLOCATORS, expandAllocatorIds, QUICK_ALLOCATORS } from './allocators.js';
 import { createHeap, type AllocatorSnapshot, type AllocatorSpec, type HeapInstance } from './adapters/index.js';
 import type { MemoryBreakdown } from './adapters/types.js';
@@ -50,6 +54,8 @@ export interface ContentionFailure {
 
 export interface SuiteResults extends ContentionResults {
   failures: ContentionFailure[];
+  /** kvmap's JS-native alternative (kvmap-native.ts), run next to kvmap at every count and repetition */
+  kvmapNative?: (NativeKvResult & { rep: number })[];
 }
 
 
@@ -149,6 +155,7 @@ interface RunSetup {
   fullCleanup: boolean;
   preallocate: boolean;
   touch: TouchMode;
+  latencyEvery: number;
 }
 
 /** Generous bound on one round: set-up of big live sets on 2 cores can take a while. */
@@ -161,6 +168,8 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
   const rounds = Math.max(1, def.rounds(params));
   const heap = createHeap(spec, { liveBytes: def.liveBytes(params, workers), workers, preallocate: s.preallocate });
   const skipCleanupFrees = heap.cheapCleanup && !s.fullCleanup;
+  const host = new HostSampler();
+  let latency: LatencyHistograms | undefined;
   try {
     const data = new SharedArrayBuffer(Math.max(16, def.dataWords(params, workers) * 4));
     def.initData?.(new Int32Array(data), params, workers);
@@ -193,6 +202,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
           workload: def.name,
           allocator: spec,
           heap: heap.buffer,
+          ...(heap.wasmMemory ? { wasmMemory: heap.wasmMemory } : {}),
           ctl: ctlSab,
           data,
           worker: w,
@@ -204,6 +214,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
           durationMs: s.durationMs / rounds,
           skipCleanupFrees,
           touch: s.touch,
+          latencyEvery: s.latencyEvery,
         };
         tasks.push(poolRef.pool.run(task));
       }
@@ -249,6 +260,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
         metadata = Math.max(metadata, o.metadata);
         if (o.startSnapshot) startSnap = o.startSnapshot;
         if (o.endSnapshot) endSnap = o.endSnapshot;
+        if (o.latency) latency = mergeHistograms(latency, o.latency);
       }
       if (sampler.atPeak) atPeak = sampler.atPeak; // committed only rises: the last round's is the run's
       peakCommitted = Math.max(peakCommitted, sampler.peakCommitted);
@@ -285,6 +297,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
     }
     const t2 = performance.now();
     disposeChecked(heap);
+    const resources = host.stop();
     const coresUsed = wallMs > 0 ? cpuUs / 1000 / wallMs : null;
     // /proc/stat counts jiffies of all cores: busy share x cores = cores busy machine-wide.
     // (10 ms jiffies: coarse for short windows, so this is a median-of-runs figure.)
@@ -294,8 +307,10 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
       { spec, def, workers, rep: s.rep },
       { seconds, ops, mallocs, frees, units, peakCommitted, peakLive, metadata, atPeak, locks, threadCacheHits: tcHits, threadCacheMisses: tcMisses },
       { coresUsed, otherCores, overheadMs: Math.max(0, t1 - t0 - seconds * 1000), checkMs: t2 - t1 },
+      { resources, ...(latency ? { latency: summarize(latency) } : {}) },
     );
   } catch (err) {
+    host.stop();
     try {
       heap.dispose();
     } catch {
@@ -327,8 +342,16 @@ interface Resolved {
   fullCleanup: boolean;
   preallocate: boolean;
   touch: TouchMode;
+  latencyEvery: number;
   warmup: boolean;
   failFast: boolean;
+  /** worker counts given by the caller (then every workload runs at all of them, up to its maxWorkers) */
+  workersGiven: boolean;
+}
+
+/** The worker counts a workload runs at: its defaultWorkers unless counts were given, never above maxWorkers. */
+export function countsOf(def: WorkloadDef, workers: readonly number[], given: boolean): number[] {
+  return workers.filter((n) => (def.maxWorkers === undefined || n <= def.maxWorkers) && (given || !def.defaultWorkers || def.defaultWorkers.includes(n)));
 }
 
 export function resolveOptions(o: ContentionOptions & { failFast?: boolean }): Resolved {
@@ -358,8 +381,10 @@ export function resolveOptions(o: ContentionOptions & { failFast?: boolean }): R
     fullCleanup: o.fullCleanup ?? false,
     preallocate: o.preallocate ?? false,
     touch: o.touch ?? 'sparse',
+    latencyEvery: o.latencyEvery ?? 64,
     warmup: o.warmup ?? true,
     failFast: o.failFast ?? false,
+    workersGiven: o.workers !== undefined,
   };
 }
 
@@ -375,14 +400,18 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
     if (bar) bar.note(msg);
     else if (options.progress !== false) process.stderr.write(`${msg}\n`);
   };
+  // A real peer that cannot run here (not built, not installed) is skipped with one line.
+  const peers = availablePeers(r.allocators);
+  if (peers.line) process.stderr.write(`${peers.line}\n`);
+  r.allocators = peers.runnable;
   const filename = workerUrl('contention').href;
   const maxWorkers = Math.max(...r.workers);
   const started = Date.now();
   const loadStart = os.loadavg();
   const runs: RunRecord[] = [];
   const failures: ContentionFailure[] = [];
-  const perCombo = r.workers.length * r.reps + (r.warmup ? 1 : 0);
-  const total = r.allocators.length * r.workloads.length * perCombo;
+  const kvmapNative: (NativeKvResult & { rep: number })[] = [];
+  const total = r.allocators.length * r.workloads.reduce((n, def) => n + countsOf(def, r.workers, r.workersGiven).length * r.reps + (r.warmup ? 1 : 0), 0);
   let done = 0;
 
   // One pool per allocator, all alive for the whole suite, so the allocators can take
@@ -411,15 +440,15 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
   try {
     for (const def of r.workloads) {
       const params = r.params[def.name];
-      const base = (id: string) => ({ spec: allocatorSpec(id), def, check: r.check, fullCleanup: r.fullCleanup, preallocate: r.preallocate, touch: r.touch });
+      const base = (id: string) => ({ spec: allocatorSpec(id), def, check: r.check, fullCleanup: r.fullCleanup, preallocate: r.preallocate, touch: r.touch, latencyEvery: r.latencyEvery });
       if (r.warmup) {
         for (const id of r.allocators) {
-          onProgress({ done, total, allocator: id, workload: def.name, workers: maxWorkers, rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: true });
-          await attempt(id, def, maxWorkers, -1, () =>
+          onProgress({ done, total, allocator: id, workload: def.name, workers: Math.max(1, ...countsOf(def, r.workers, r.workersGiven)), rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: true });
+          await attempt(id, def, Math.max(1, ...countsOf(def, r.workers, r.workersGiven)), -1, () =>
             runOne(poolOf(id), {
               ...base(id),
               params: resolveParams(def, 'small', options.params?.[def.name]),
-              workers: maxWorkers,
+              workers: Math.max(1, ...countsOf(def, r.workers, r.workersGiven)),
               rep: -1,
               durationMs: Math.min(100, r.durationMs),
               seed: r.seed + 999,
@@ -427,13 +456,21 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
           );
         }
       }
-      for (const workers of r.workers) {
+      for (const workers of countsOf(def, r.workers, r.workersGiven)) {
         for (let rep = 0; rep < r.reps; rep++) {
           // rotate the order each repetition so no allocator always runs first or last
           const order = r.allocators.map((_, i) => r.allocators[(i + rep) % r.allocators.length]);
           for (const id of order) {
             onProgress({ done, total, allocator: id, workload: def.name, workers, rep, reps: r.reps, elapsedMs: Date.now() - started, warmup: false });
             await attempt(id, def, workers, rep, () => runOne(poolOf(id), { ...base(id), params, workers, rep, durationMs: r.durationMs, seed: r.seed + rep }));
+          }
+          if (def.name === 'kvmap') {
+            try {
+              kvmapNative.push({ ...(await runNativeKvmap({ workers, params, seed: r.seed + rep, durationMs: r.durationMs })), rep });
+            } catch (err) {
+              failures.push({ allocator: 'postMessage', workload: 'kvmap', workers, rep, error: err instanceof Error ? err.message : String(err) });
+              note(`\n!!! FAILED kvmap / postMessage Map / ${workers} workers: ${err instanceof Error ? err.message : String(err)}\n`);
+            }
           }
         }
       }
@@ -484,6 +521,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
     figures,
     targets,
     failures,
+    ...(kvmapNative.length ? { kvmapNative } : {}),
   };
 }
 

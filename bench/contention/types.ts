@@ -36,6 +36,8 @@ export interface ContentionOptions {
   fullCleanup?: boolean;
   /** an untimed short run per (allocator, workload) at the largest count first (default true) */
   warmup?: boolean;
+  /** time one allocator call in this many for the latency percentiles (0 = off; default 64) */
+  latencyEvery?: number;
   /** progress: true = bar on stderr (default when stderr is a TTY), false = silent, or a callback */
   progress?: boolean | ((p: ProgressEvent) => void);
 }
@@ -92,6 +94,10 @@ export interface RunRecord {
   overheadMs: number;
   /** the heap check after the run */
   checkMs: number;
+  /** process-wide wall, CPU, peak RSS and page faults over the whole run (host.ts) */
+  resources?: import('./host.js').RunResources;
+  /** sampled malloc/free latency percentiles (latency.ts) */
+  latency?: import('./latency.js').LatencySummary;
 }
 
 export interface Spread {

@@ -15,7 +15,7 @@
 import type { LockKind, LockStatsSummary } from '../../../src/locks/index.js';
 
 /** 'module': a user's allocator module (adapters/module.ts), loaded by file URL on both sides */
-export type AllocatorFamily = 'sabmalloc' | 'thing' | 'module';
+export type AllocatorFamily = 'sabmalloc' | 'thing' | 'module' | 'zig' | 'smo';
 
 export interface SabmallocHeapConfig {
   locks?: { central?: LockKind; pageHeap?: LockKind };
@@ -35,7 +35,7 @@ export interface AllocatorSpec {
   /** family 'module' only: file URL of the allocator module (see adapters/module.ts) */
   module?: string;
   /** role of this allocator in the target table, if any */
-  role?: 'default' | 'global-lock' | 'thing';
+  role?: 'default' | 'global-lock' | 'thing' | 'peer';
 }
 
 export interface MemorySample {
@@ -96,6 +96,8 @@ export interface HeapInstance {
   check(): void;
   /** blocks the application still holds */
   liveObjects(): number;
+  /** a peer compiled to WebAssembly (zig): the shared memory each worker instantiates it over */
+  readonly wasmMemory?: import('../peers/wasm.js').WasmMemory;
   /** whether frees of the cleanup phases should be skipped for speed (see thi.ng) */
   readonly cheapCleanup: boolean;
   /** where the committed bytes are now, by tier (sabmalloc only; racy, for sampling) */

@@ -34,6 +34,8 @@ export interface WorkerTask {
   workload: string;
   allocator: import('../adapters/types.js').AllocatorSpec;
   heap: SharedArrayBuffer;
+  /** peers compiled to WebAssembly: the memory `heap` is the buffer of */
+  wasmMemory?: import('../peers/wasm.js').WasmMemory;
   ctl: SharedArrayBuffer;
   data: SharedArrayBuffer;
   worker: number;
@@ -46,6 +48,8 @@ export interface WorkerTask {
   /** skip frees in the untimed cleanup (blocks are still verified); see HeapInstance.cheapCleanup */
   skipCleanupFrees: boolean;
   touch: TouchMode;
+  /** time one allocator call in this many (0: no latency sampling) */
+  latencyEvery?: number;
 }
 
 export interface WorkerOutcome {
@@ -69,6 +73,8 @@ export interface WorkerOutcome {
    * its add produced, so the maximum over workers is the exact peak (no sampling).
    */
   exactPeakLive?: number;
+  /** sampled malloc/free latency of this worker's task (latency.ts), when sampling is on */
+  latency?: import('../latency.js').LatencyHistograms;
 }
 
 export interface WorkloadContext {
@@ -221,6 +227,13 @@ export interface WorkloadDef {
   initData?(data: Int32Array, p: WorkloadParams, workers: number): void;
   /** expected peak live bytes (heap sizing) */
   liveBytes(p: WorkloadParams, workers: number): number;
+  /** largest worker count the workload runs at (its live set would not fit beyond); none = any */
+  readonly maxWorkers?: number;
+  /**
+   * the suite's worker counts this workload runs at when the user gives none (keeps the full
+   * default run within its time budget); none = all of them
+   */
+  readonly defaultWorkers?: readonly number[];
   /** rounds of fresh attach/detach (mstress); 1 for the others */
   rounds(p: WorkloadParams): number;
   /** worker side: one worker's share of one round */

@@ -6,8 +6,27 @@ import { mstress } from './mstress.js';
 import { ring } from './ring.js';
 import { threadtest } from './threadtest.js';
 import { xmalloc } from './xmalloc.js';
+import { sh6bench, sh8bench } from './batch.js';
+import { kvmap } from './kvmap.js';
+import { allocTest, glibcThread, mallocLarge, rptest } from './replace.js';
 
-export const WORKLOADS: readonly WorkloadDef[] = [larson, xmalloc, threadtest, ring, cacheScratch, cacheThrash, mstress];
+export const WORKLOADS: readonly WorkloadDef[] = [
+  larson,
+  xmalloc,
+  threadtest,
+  ring,
+  cacheScratch,
+  cacheThrash,
+  mstress,
+  // mimalloc-bench's patterns and a real client
+  rptest,
+  sh6bench,
+  sh8bench,
+  allocTest,
+  glibcThread,
+  mallocLarge,
+  kvmap,
+];
 export const WORKLOAD_NAMES: readonly string[] = WORKLOADS.map((w) => w.name);
 
 export function workloadByName(name: string): WorkloadDef {

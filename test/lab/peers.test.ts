@@ -1,0 +1,155 @@
+/**
+ * The real peers (zig-gpa, smo) and the mimalloc-bench style workloads and kvmap, at small
+ * counts. The suite fails a run on any verification failure, a failed check() or blocks
+ * still live after every worker freed what it held, so "no failures" asserts contents and
+ * that the peer ends with every block freed; the direct tests count live blocks through
+ * each peer's own counters. No timing is asserted.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createSmoHeap } from '../../bench/contention/adapters/smo.js';
+import { createZigHeap } from '../../bench/contention/adapters/zig.js';
+import { runNativeKvmap } from '../../bench/contention/kvmap-native.js';
+import { availablePeers } from '../../bench/contention/peers/catalogue.js';
+import { bucketFloor, bucketOf, quantile, LATENCY_BUCKETS } from '../../bench/contention/latency.js';
+import { peerComparisons } from '../../bench/contention/peer-report.js';
+import { runContentionSuite } from '../../bench/contention/suite.js';
+import { kvmap } from '../../bench/contention/workloads/kvmap.js';
+
+const SMALL = { scale: 'small' as const, touch: 'full' as const, durationMs: 40, reps: 1, warmup: false, fullCleanup: true, failFast: true, progress: false as const };
+const NEW_WORKLOADS = ['rptest', 'sh6bench', 'sh8bench', 'alloc-test', 'glibc-thread', 'malloc-large', 'kvmap'];
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const BIN = path.join(ROOT, 'bench', 'cli', 'sabmalloc.js');
+
+describe.each(['zig-gpa', 'smo', 'sabmalloc'])('the new workloads on %s at 2 workers', (allocator) => {
+  it('verify every block, pass the check and end with every block freed', async () => {
+    const r = await runContentionSuite({ ...SMALL, allocators: [allocator], workloads: NEW_WORKLOADS, workers: [2] });
+    expect(r.failures).toEqual([]);
+    expect(r.runs.map((x) => x.workload).sort()).toEqual([...NEW_WORKLOADS].sort());
+    for (const run of r.runs) {
+      expect(run.mallocs).toBeGreaterThan(0);
+      expect(run.frees).toBeGreaterThan(0);
+      expect(run.resources!.wallSeconds).toBeGreaterThan(0);
+      expect(run.resources!.peakRssBytes).toBeGreaterThan(0);
+      expect(run.latency!.samples).toBeGreaterThan(0);
+    }
+    expect(r.kvmapNative?.length).toBe(1);
+  });
+});
+
+describe.each(['zig-gpa', 'smo'])('the existing workloads on peer %s', (allocator) => {
+  it('ring, larson, xmalloc and mstress pass at 1 and 2 workers', async () => {
+    const r = await runContentionSuite({ ...SMALL, allocators: [allocator], workloads: ['ring', 'larson', 'xmalloc', 'mstress'], workers: [1, 2] });
+    expect(r.failures).toEqual([]);
+    expect(r.runs).toHaveLength(8);
+  });
+});
+
+describe('each peer on the main thread', () => {
+  it.each([
+    ['zig-gpa', createZigHeap],
+    ['smo', createSmoHeap],
+  ] as const)('%s: blocks hold their contents, live counts return to 0', (id, create) => {
+    const heap = create({ id, label: id, family: id === 'smo' ? 'smo' : 'zig' }, { liveBytes: 4 << 20, workers: 1, preallocate: false });
+    const a = heap.adapter;
+    const h = new Int32Array(a.buffer);
+    const blocks: [number, number][] = [];
+    for (let i = 0; i < 500; i++) {
+      const n = 8 + ((i * 97) % 3000);
+      const p = a.malloc(n);
+      expect(p % 8).toBe(0);
+      h.fill(i + 1, p >>> 2, (p + n) >>> 2);
+      blocks.push([p, n]);
+    }
+    expect(heap.liveObjects()).toBe(500);
+    expect(a.memory().live).toBeGreaterThanOrEqual(blocks.reduce((s, [, n]) => s + n, 0));
+    blocks.forEach(([p, n], i) => {
+      expect(h[p >>> 2]).toBe(i + 1);
+      expect(h[((p + n) >>> 2) - 1]).toBe(i + 1);
+      if (i % 2 === 0) a.free(p);
+    });
+    heap.check();
+    blocks.forEach(([p], i) => {
+      if (i % 2 === 1) a.free(p);
+    });
+    expect(heap.liveObjects()).toBe(0);
+    expect(a.memory().live).toBe(0);
+    heap.check();
+    heap.dispose();
+  });
+});
+
+describe('a peer that is not built', () => {
+  it('availablePeers says which and how to build them, in one line', () => {
+    const before = process.env.SABMALLOC_ZIG_PEER_DIR;
+    process.env.SABMALLOC_ZIG_PEER_DIR = mkdtempSync(path.join(os.tmpdir(), 'no-zig-'));
+    try {
+      const p = availablePeers(['sabmalloc', 'zig-gpa', 'smo']);
+      expect(p.runnable).toEqual(['sabmalloc', 'smo']);
+      expect(p.missing).toEqual(['zig-gpa']);
+      expect(p.line).toMatch(/^peers unavailable, skipped: zig-gpa \(build: .*build-peers.*\)$/);
+    } finally {
+      if (before === undefined) delete process.env.SABMALLOC_ZIG_PEER_DIR;
+      else process.env.SABMALLOC_ZIG_PEER_DIR = before;
+    }
+    expect(availablePeers(['sabmalloc', 'zig-gpa', 'smo']).line).toBeNull();
+  });
+
+  it('the CLI runs the rest and prints that line once', () => {
+    const env = { ...process.env, SABMALLOC_ZIG_PEER_DIR: mkdtempSync(path.join(os.tmpdir(), 'no-zig-')) };
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'bench', '--quick', '--no-micro', '--no-write', '--no-warmup', '--workloads', 'ring', '--allocators', 'sabmalloc,zig-gpa', '--workers', '1', '--reps', '1', '--duration', '30', '--param', 'ring.slots=64'],
+      { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.status).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => l.includes('peers unavailable'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('zig-gpa');
+    expect(r.stdout).toContain('sabmalloc');
+    expect(r.stdout).not.toMatch(/^zig-gpa /m);
+  });
+});
+
+describe('kvmap against the postMessage alternative', () => {
+  it('runs the same mix on per-worker Maps and applies every peer update', async () => {
+    const params = { ...kvmap.defaults, ...kvmap.small };
+    const one = await runNativeKvmap({ workers: 1, params, seed: 3, durationMs: 40 });
+    expect(one.ops).toBeGreaterThan(0);
+    expect(one.applied).toBe(0);
+    const two = await runNativeKvmap({ workers: 2, params, seed: 3, durationMs: 40 });
+    expect(two.ops).toBeGreaterThan(0);
+    // every write or delete one worker made reached the other (plus one end marker each)
+    expect(two.applied).toBeGreaterThan(2);
+  });
+
+  it('the report compares sabmalloc with the best real peer on kvmap', async () => {
+    const r = await runContentionSuite({ ...SMALL, allocators: ['sabmalloc', 'zig-gpa', 'smo', 'global-lock'], workloads: ['kvmap'], workers: [2] });
+    expect(r.failures).toEqual([]);
+    const c = peerComparisons(r);
+    expect(c).toHaveLength(1);
+    expect(['zig-gpa', 'smo']).toContain(c[0].bestPeer);
+    expect(c[0].ratio).toBeGreaterThan(0);
+  });
+});
+
+describe('latency histogram', () => {
+  it('buckets are ordered and quantiles land in the right bucket', () => {
+    for (const ns of [1, 7, 100, 1000, 12345, 1e6]) {
+      const b = bucketOf(ns);
+      expect(bucketFloor(b)).toBeLessThanOrEqual(ns);
+      expect(bucketFloor(b + 1)).toBeGreaterThan(ns);
+    }
+    const h = new Array<number>(LATENCY_BUCKETS).fill(0);
+    h[bucketOf(100)] = 990;
+    h[bucketOf(10_000)] = 9;
+    h[bucketOf(1e6)] = 1;
+    expect(quantile(h, 0.5)).toBe(bucketFloor(bucketOf(100)));
+    expect(quantile(h, 0.99)).toBe(bucketFloor(bucketOf(100)));
+    expect(quantile(h, 0.999)).toBe(bucketFloor(bucketOf(10_000)));
+    expect(quantile(new Array<number>(LATENCY_BUCKETS).fill(0), 0.5)).toBeNull();
+  });
+});
