@@ -30,8 +30,8 @@ export interface MemoryRunConfig {
   liveBytes: number;
   ops: number;
   seed: number;
-  /** Heap options beyond the defaults (threadCacheBudget, threadCacheThreadBudget). */
-  heap: { threadCacheBudget?: number; threadCacheThreadBudget?: number };
+  /** Heap options beyond the defaults (thread-cache budgets, page size). */
+  heap: { threadCacheBudget?: number; threadCacheThreadBudget?: number; pageSize?: number };
 }
 
 const MIB = 2 ** 20;
@@ -168,7 +168,8 @@ async function child(cfg: MemoryRunConfig): Promise<void> {
   const hwmKiB = statusKiB('VmHWM');
   const endKiB = statusKiB('VmRSS');
   const stats = heap.stats();
-  const report = (heap as unknown as { memoryReport?: () => unknown }).memoryReport?.();
+  const requestedBytes = Atomics.load(sharedI32, 0);
+  const report = (heap as unknown as { memoryReport?: (o: object) => unknown }).memoryReport?.({ requestedBytes });
   const peakLive = Math.max(...peaks.map((p) => p.peak), 0);
   const out = {
     pattern: cfg.pattern,

@@ -6,7 +6,7 @@
  *
  *   node dist/bench/memory/rss.js [--patterns churn,larson,mstress,phase] [--workers 1-8]
  *        [--reps 1] [--live-mib 24] [--ops N] [--seed 1] [--budget-mib N]
- *        [--thread-budget-mib N] [--json]
+ *        [--thread-budget-mib N] [--page-size 8192] [--json]
  *
  * runRss(argv) is the entry point (argv without node and the script); it resolves to the
  * exit code: 0, or 2 for bad options (one line on stderr). Owns nothing shared: each
@@ -28,6 +28,7 @@ export interface RssOptions {
   seed: number;
   budgetMiB: number | undefined;
   threadBudgetMiB: number | undefined;
+  pageSize: number | undefined;
   json: boolean;
 }
 
@@ -56,7 +57,7 @@ function positive(v: string, what: string): number {
 }
 
 export function parseRssArgs(argv: readonly string[]): RssOptions {
-  const o: RssOptions = { patterns: [...PATTERNS], workers: [1, 2, 4, 8], reps: 1, liveMiB: 24, ops: undefined, seed: 1, budgetMiB: undefined, threadBudgetMiB: undefined, json: false };
+  const o: RssOptions = { patterns: [...PATTERNS], workers: [1, 2, 4, 8], reps: 1, liveMiB: 24, ops: undefined, seed: 1, budgetMiB: undefined, threadBudgetMiB: undefined, pageSize: undefined, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--json') {
@@ -77,6 +78,7 @@ export function parseRssArgs(argv: readonly string[]): RssOptions {
     else if (a === '--seed') o.seed = Math.ceil(positive(v, 'seed'));
     else if (a === '--budget-mib') o.budgetMiB = positive(v, 'budget-mib');
     else if (a === '--thread-budget-mib') o.threadBudgetMiB = positive(v, 'thread-budget-mib');
+    else if (a === '--page-size') o.pageSize = positive(v, 'page-size');
     else throw new RssUsageError(`unknown option "${a}"`);
   }
   return o;
@@ -120,6 +122,29 @@ function row(r: RssResult, rep: number): string {
   return [r.pattern.padEnd(8), String(r.workers).padStart(3), String(rep).padStart(3), mib(r.peakLive).padStart(9), mib(r.peakRssGrowth).padStart(9), f2(r.peakRssGrowth / r.peakLive).padStart(7), mib(r.committed).padStart(9), f2(r.committed / r.peakLive).padStart(7), mib(r.metadata).padStart(8), tc.padStart(8), (r.ms / 1000).toFixed(1).padStart(6)].join(' ');
 }
 
+const PARTS = [
+  ['live', 'liveBytes'],
+  ['rounding', 'sizeClassRoundingBytes'],
+  ['tails', 'spanTailBytes'],
+  ['tcache', 'threadCacheBytes'],
+  ['transfer', 'transferCacheBytes'],
+  ['central', 'centralCacheBytes'],
+  ['ph free', 'pageHeapFreeBytes'],
+  ['metadata', 'metadataBytes'],
+] as const;
+
+/** The heap's memoryReport() at the end of each run (quiescent: every worker idle), in MiB. */
+function printBreakdown(results: RssResult[]): void {
+  const withReport = results.filter((r) => r.report !== null);
+  if (withReport.length === 0) return;
+  console.log('\nwhere the committed bytes are at the end of each run (memoryReport(), MiB; shadow is part of metadata)');
+  console.log(['pattern'.padEnd(8), '  w', ...PARTS.map(([h]) => h.padStart(8)), '  shadow', 'releasable'].join(' '));
+  for (const r of withReport) {
+    const m = r.report as Record<string, number> & { metadata: Record<string, number> };
+    console.log([r.pattern.padEnd(8), String(r.workers).padStart(3), ...PARTS.map(([, k]) => mib(m[k]!).padStart(8)), mib(m.metadata.shadow!).padStart(8), mib(m.releasableBytes!).padStart(10)].join(' '));
+  }
+}
+
 /** Runs the benchmark; resolves to the exit code. */
 export async function runRss(argv: readonly string[]): Promise<number> {
   let o: RssOptions;
@@ -143,6 +168,7 @@ export async function runRss(argv: readonly string[]): Promise<number> {
         const heap: Record<string, number> = {};
         if (o.budgetMiB !== undefined) heap.threadCacheBudget = Math.round(o.budgetMiB * MIB);
         if (o.threadBudgetMiB !== undefined) heap.threadCacheThreadBudget = Math.round(o.threadBudgetMiB * MIB);
+        if (o.pageSize !== undefined) heap.pageSize = o.pageSize;
         const cfg = { pattern, workers, liveBytes: Math.round(o.liveMiB * MIB), ops: o.ops ?? DEFAULT_OPS[pattern], seed: o.seed + rep - 1, heap };
         const r = await runChild(cfg);
         results.push(r);
@@ -151,6 +177,7 @@ export async function runRss(argv: readonly string[]): Promise<number> {
       }
     }
   }
+  if (!o.json) printBreakdown(results);
   const load1 = loadavg()[0]!;
   if (o.json) console.log(JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, load: [load0, load1], options: o, results }));
   else console.log(`\nload average ${load0.toFixed(2)} -> ${load1.toFixed(2)}${load1 > cpus().length ? ' (machine busy: RSS figures hold, times do not)' : ''}`);
