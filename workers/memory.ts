@@ -19,6 +19,7 @@
  * memory while they run.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { SharedHeap } from '../src/index.js';
 import { fillBoard, larsonWords, makeBooks, runPattern, SHARED_WORDS, type Books, type PatternContext, type PatternName } from '../bench/memory/patterns.js';
@@ -110,11 +111,12 @@ function workerThread(input: WorkerInput): void {
   gc();
   parentPort!.postMessage('ready');
   parentPort!.once('message', (buffer: SharedArrayBuffer) => {
+    const engineBefore = getHeapStatistics().total_physical_size;
     const heap = SharedHeap.attach(buffer);
     const i32 = new Int32Array(shared, 0, SHARED_WORDS);
     barrier(i32, cfg.workers);
     const peak = runPattern(cfg.pattern, context(cfg, heap, index, shared, larson, books, 1));
-    parentPort!.postMessage({ peak });
+    parentPort!.postMessage({ peak, engineGrowth: getHeapStatistics().total_physical_size - engineBefore });
   });
 }
 
@@ -156,6 +158,7 @@ async function child(cfg: MemoryRunConfig): Promise<void> {
   larsonF64.fill(0);
   gc();
   await new Promise((r) => setTimeout(r, 100));
+  const engineBefore = getHeapStatistics().total_physical_size;
   const baselineKiB = statusKiB('VmRSS');
   const peakReset = resetPeak();
   const started = performance.now();
@@ -163,7 +166,8 @@ async function child(cfg: MemoryRunConfig): Promise<void> {
   if (cfg.pattern === 'larson') fillBoard(context(cfg, heap, 0, shared, larson, scratchBooks, 1));
   const done = collect(workers, (m) => typeof m === 'object' && m !== null && 'peak' in m);
   for (const w of workers) w.postMessage(heap.buffer);
-  const peaks = (await done) as { peak: number }[];
+  const peaks = (await done) as { peak: number; engineGrowth: number }[];
+  const engineGrowth = getHeapStatistics().total_physical_size - engineBefore + peaks.reduce((a, p) => a + p.engineGrowth, 0);
   const ms = performance.now() - started;
   const hwmKiB = statusKiB('VmHWM');
   const endKiB = statusKiB('VmRSS');
@@ -178,6 +182,9 @@ async function child(cfg: MemoryRunConfig): Promise<void> {
     baselineBytes: baselineKiB * 1024,
     peakRssGrowth: (hwmKiB - baselineKiB) * 1024,
     endRssGrowth: (endKiB - baselineKiB) * 1024,
+    // Growth of the JS heaps of every isolate of the process over the run (V8's physical
+    // size): resident memory that is not the allocator's.
+    engineGrowth,
     peakLive,
     committed: stats.committedBytes,
     metadata: stats.metadataBytes,

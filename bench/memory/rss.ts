@@ -93,6 +93,8 @@ export interface RssResult {
   committed: number;
   metadata: number;
   threadCaches: number;
+  /** Growth of every isolate's JS heap over the run (not the allocator's; absent from older children). */
+  engineGrowth?: number;
   ms: number;
   report: Record<string, number> | null;
 }
@@ -119,7 +121,7 @@ const mib = (n: number): string => (n / MIB).toFixed(1);
 
 function row(r: RssResult, rep: number): string {
   const tc = r.report ? mib(r.report.threadCacheBytes ?? 0) : mib(r.threadCaches);
-  return [r.pattern.padEnd(8), String(r.workers).padStart(3), String(rep).padStart(3), mib(r.peakLive).padStart(9), mib(r.peakRssGrowth).padStart(9), f2(r.peakRssGrowth / r.peakLive).padStart(7), mib(r.committed).padStart(9), f2(r.committed / r.peakLive).padStart(7), mib(r.metadata).padStart(8), tc.padStart(8), (r.ms / 1000).toFixed(1).padStart(6)].join(' ');
+  return [r.pattern.padEnd(8), String(r.workers).padStart(3), String(rep).padStart(3), mib(r.peakLive).padStart(9), mib(r.peakRssGrowth).padStart(9), f2(r.peakRssGrowth / r.peakLive).padStart(7), mib(r.committed).padStart(9), f2(r.committed / r.peakLive).padStart(7), mib(r.metadata).padStart(8), tc.padStart(8), (r.engineGrowth === undefined ? '-' : mib(r.engineGrowth)).padStart(7), (r.ms / 1000).toFixed(1).padStart(6)].join(' ');
 }
 
 const PARTS = [
@@ -159,8 +161,9 @@ export async function runRss(argv: readonly string[]): Promise<number> {
   const results: RssResult[] = [];
   if (!o.json) {
     console.log(`RSS benchmark: ${new Date().toISOString()}, ${cpus().length} cores, load average ${load0.toFixed(2)} at start; each row a fresh process`);
-    console.log('ratios: peak RSS growth / peak live bytes, committed / peak live bytes (MiB: 2^20 bytes)\n');
-    console.log(['pattern'.padEnd(8), '  w', 'rep', 'peak live', 'RSS grow', 'RSS/liv', 'committed', 'com/liv', 'metadata', 'tcaches', '     s'].join(' '));
+    console.log('ratios: peak RSS growth / peak live bytes, committed / peak live bytes (MiB: 2^20 bytes);');
+    console.log('js heap: growth of the JS heaps of the process over the run, part of the RSS growth but not the allocator\'s\n');
+    console.log(['pattern'.padEnd(8), '  w', 'rep', 'peak live', 'RSS grow', 'RSS/liv', 'committed', 'com/liv', 'metadata', 'tcaches', 'js heap', '     s'].join(' '));
   }
   for (const pattern of o.patterns) {
     for (const workers of o.workers) {
