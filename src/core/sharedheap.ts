@@ -319,7 +319,7 @@ export class SharedHeap {
     let s = NO_SPAN;
     this.txn.enter(this.outer);
     try {
-      s = this.pageHeap.allocateSpan(pages, 0, transit);
+      s = this.central.spanFor(pages, 0);
     } finally {
       this.txn.exit(this.outer);
     }
