@@ -182,8 +182,8 @@ async function child(cfg: MemoryRunConfig): Promise<void> {
     baselineBytes: baselineKiB * 1024,
     peakRssGrowth: (hwmKiB - baselineKiB) * 1024,
     endRssGrowth: (endKiB - baselineKiB) * 1024,
-    // Growth of the JS heaps of every isolate of the process over the run (V8's physical
-    // size): resident memory that is not the allocator's.
+    // Net change of the JS heaps of every isolate over the run (V8's physical size; a GC
+    // that gives back warm-up garbage makes it negative): resident, not the allocator's.
     engineGrowth,
     peakLive,
     committed: stats.committedBytes,

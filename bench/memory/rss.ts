@@ -93,7 +93,7 @@ export interface RssResult {
   committed: number;
   metadata: number;
   threadCaches: number;
-  /** Growth of every isolate's JS heap over the run (not the allocator's; absent from older children). */
+  /** Net change of every isolate's JS heap over the run (not the allocator's; may be negative). */
   engineGrowth?: number;
   ms: number;
   report: Record<string, number> | null;
@@ -162,7 +162,8 @@ export async function runRss(argv: readonly string[]): Promise<number> {
   if (!o.json) {
     console.log(`RSS benchmark: ${new Date().toISOString()}, ${cpus().length} cores, load average ${load0.toFixed(2)} at start; each row a fresh process`);
     console.log('ratios: peak RSS growth / peak live bytes, committed / peak live bytes (MiB: 2^20 bytes);');
-    console.log('js heap: growth of the JS heaps of the process over the run, part of the RSS growth but not the allocator\'s\n');
+    console.log('js heap: net change of the JS heaps of the process over the run (V8 physical size; negative when a GC gave back');
+    console.log('warm-up garbage): resident memory that is not the allocator\'s\n');
     console.log(['pattern'.padEnd(8), '  w', 'rep', 'peak live', 'RSS grow', 'RSS/liv', 'committed', 'com/liv', 'metadata', 'tcaches', 'js heap', '     s'].join(' '));
   }
   for (const pattern of o.patterns) {
