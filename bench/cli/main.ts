@@ -9,18 +9,19 @@
  *   sabmalloc locks [--quick] ...   the lock lab's benchmark
  *   sabmalloc stress ...            the stress tester (64 workers by default)
  *   sabmalloc compare A.json B.json two contention runs side by side
+ *   sabmalloc memory replay|breakdown  where the memory goes (blowup replays, peak split)
  *   sabmalloc sizeclasses [--page-size N]  the size-class table
  *
  * Rules every command keeps: `--help` prints and runs nothing; all arguments are parsed
  * and validated before any work, and bad input is one line on stderr with exit code 2;
  * files are written only under --out (default bench/results) and never with --no-write.
- * Each command lives in its own module, loaded only when asked for, so `sabmalloc
- * sizeclasses` does not load piscina or the chart library.
+ * This module only dispatches: each command lives with its tool (bench/<tool>/command.ts),
+ * loaded only when asked for, so `sabmalloc sizeclasses` does not load piscina or the chart
+ * library.
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_OUT, UsageError, numberIn, outDir, parseOptions, parseOrExit, stem, wantsHelp } from './args.js';
 
 const USAGE = `usage: sabmalloc <command> [options]
 
@@ -32,25 +33,12 @@ commands:
   locks        the lock lab benchmark (every lock kind, 1..64 workers)
   stress       the stress tester (many workers, content verification)
   compare      two 'bench' result files side by side, with the change and the spread
+  memory       where the memory goes: 'memory replay <mstress|larson>' (deterministic
+               blowup replays) and 'memory breakdown' (the committed peak, split)
   sizeclasses  print the size-class table
   help         this text; 'sabmalloc <command> --help' for a command's options
 
   --version    print the version`;
-
-const MICRO_USAGE = `usage: sabmalloc micro [options]
-Single-thread malloc/free micro benchmarks (tinybench): sabmalloc's fast path, @thi.ng/malloc,
-a bare free-list floor, random churn. About 20 s (--quick: a few seconds).
-
-  --quick        short sampling, one round
-  --out DIR      results directory (default bench/results, relative to the working directory)
-  --no-write     write no file at all
-  --name STEM    file name stem (default micro; quick micro-quick)
-  --dry-run      parse and check every argument, run nothing`;
-
-const SIZECLASSES_USAGE = `usage: sabmalloc sizeclasses [--page-size N]
-Prints the size-class table for a page size.
-
-  --page-size N  page size in bytes, a power of two from 4096 to 65536 (default 8192)`;
 
 /** The repository's package.json (the one named sabmalloc above this file). */
 function version(): string {
@@ -67,58 +55,37 @@ function version(): string {
   }
 }
 
-const MICRO_OPTIONS = { quick: { type: 'boolean' }, out: { type: 'string' }, 'no-write': { type: 'boolean' }, name: { type: 'string' }, 'dry-run': { type: 'boolean' } } as const;
-
-function parseMicroArgs(argv: readonly string[]): { quick: boolean; outDir: string | null; name: string; dryRun: boolean } {
-  const { values } = parseOptions(argv, MICRO_OPTIONS);
-  const quick = values.quick ?? false;
-  const name = stem(values.name, '--name') ?? (quick ? 'micro-quick' : 'micro');
-  return { quick, outDir: outDir(values.out, values['no-write'], DEFAULT_OUT), name, dryRun: values['dry-run'] ?? false };
-}
-
-function parsePageSize(argv: readonly string[]): number {
-  const { values } = parseOptions(argv, { 'page-size': { type: 'string' } } as const);
-  const n = numberIn(values['page-size'], '--page-size', 4096, 65536) ?? 8192;
-  if ((n & (n - 1)) !== 0) throw new UsageError(`bad --page-size '${values['page-size']}': not a power of two`);
-  return n;
-}
-
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'bench': {
-      const { benchCommand } = await import('./bench-command.js');
-      return benchCommand(rest);
+      // the main job: the micro benchmarks, then the contention suite
+      const { benchCommand } = await import('../contention/command.js');
+      return benchCommand(rest, async (o) => (await import('../micro/micro.js')).runMicroBench(o));
     }
     case 'micro': {
-      if (wantsHelp(rest)) return help(MICRO_USAGE);
-      const p = parseOrExit('micro', () => parseMicroArgs(rest));
-      if ('code' in p) return p.code;
-      if (p.ok.dryRun) return help('sabmalloc micro: arguments OK; dry run, nothing run or written');
-      const { runMicroBench } = await import('../micro.js');
-      await runMicroBench({ ...p.ok, command: `sabmalloc micro ${rest.join(' ')}`.trim() });
-      if (p.ok.outDir !== null) console.error(`wrote ${join(p.ok.outDir, `${p.ok.name}.json`)} and ${p.ok.name}.md`);
-      return 0;
+      const { microCommand } = await import('../micro/command.js');
+      return microCommand(rest);
     }
     case 'locks': {
-      const { runLocksCommand } = await import('./locks-command.js');
+      const { runLocksCommand } = await import('../locks/command.js');
       return runLocksCommand(rest);
     }
     case 'stress': {
-      const { stressCommand } = await import('./stress-command.js');
+      const { stressCommand } = await import('../stress/command.js');
       return stressCommand(rest);
     }
     case 'compare': {
       const { compareCommand } = await import('./compare.js');
       return compareCommand(rest);
     }
+    case 'memory': {
+      const { memoryCommand } = await import('../memory/command.js');
+      return memoryCommand(rest);
+    }
     case 'sizeclasses': {
-      if (wantsHelp(rest)) return help(SIZECLASSES_USAGE);
-      const p = parseOrExit('sizeclasses', () => parsePageSize(rest));
-      if ('code' in p) return p.code;
-      const { printSizeClasses } = await import('../sizeclasses.js');
-      printSizeClasses(p.ok);
-      return 0;
+      const { sizeClassesCommand } = await import('../memory/command.js');
+      return sizeClassesCommand(rest);
     }
     case '--version':
     case '-v':

@@ -1,6 +1,6 @@
 /**
  * Output of the contention suite: the terminal summary, the JSON of every figure, the
- * Markdown report and its SVG charts (rendered by bench/charts.ts: Vega-Lite, headless).
+ * Markdown report and its SVG charts (rendered by bench/kit/charts.ts: Vega-Lite, headless).
  *
  * Owns: the files it writes under the output directory (stem `contention`, or
  * `contention-quick` for --quick runs):
@@ -14,7 +14,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { lineChartSpec, specToSvg, type ChartSeries, type LineChartOptions } from '../charts.js';
+import { lineChartSpec, specToSvg, type ChartSeries, type LineChartOptions } from '../kit/charts.js';
 import type { ContentionFailure, SuiteResults } from './suite.js';
 import type { Figure, TargetCheck } from './types.js';
 
@@ -73,7 +73,7 @@ export function formatSummary(r: SuiteResults): string {
   return lines.join('\n');
 }
 
-/** bench/charts.ts line chart with a legend wide enough for "allocator · tier (kind)" names. */
+/** bench/kit/charts.ts line chart with a legend wide enough for "allocator · tier (kind)" names. */
 async function chart(o: LineChartOptions): Promise<string> {
   const spec = lineChartSpec(o) as { config?: { legend?: Record<string, unknown> } };
   spec.config = { ...spec.config, legend: { ...spec.config?.legend, labelLimit: 320 } };

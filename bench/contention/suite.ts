@@ -25,12 +25,13 @@ import { runRecordOf, subtractLocks } from './record.js';
 import { allocatorSpec, DEFAULT_ALLOCATORS, expandAllocatorIds, QUICK_ALLOCATORS } from './allocators.js';
 import { createHeap, type AllocatorSnapshot, type AllocatorSpec, type HeapInstance } from './adapters/index.js';
 import type { MemoryBreakdown } from './adapters/types.js';
-import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs, type ControlViews } from './control.js';
+import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs, type ControlViews } from '../kit/control.js';
 import { computeFigures, evaluateTargets } from './figures.js';
 import { ProgressBar } from './progress.js';
 import type { ContentionOptions, ContentionResults, ProgressEvent, RunRecord, TierLockStats } from './types.js';
 import type { TouchMode, WorkerOutcome, WorkerTask, WorkloadDef, WorkloadParams } from './workloads/common.js';
 import { WORKLOADS, WORKLOAD_NAMES, workloadByName } from './workloads/index.js';
+import { workerUrl } from '../kit/worker-url.js';
 
 export const DEFAULT_WORKERS = [1, 2, 4, 8, 16, 32, 64];
 export const QUICK_WORKERS = [1, 2, 4];
@@ -51,16 +52,6 @@ export interface SuiteResults extends ContentionResults {
   failures: ContentionFailure[];
 }
 
-/** dist/workers/contention-worker.js, found from the source tree (tests) or from dist/. */
-export function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  const candidates = [
-    new URL('../../workers/contention-worker.js', import.meta.url),
-    new URL('../../dist/workers/contention-worker.js', import.meta.url),
-  ];
-  for (const c of candidates) if (existsSync(fileURLToPath(c))) return c.href;
-  throw new Error(`contention worker not found next to ${here}: run \`npm run build\` first`);
-}
 
 export function resolveParams(def: WorkloadDef, scale: string, overrides?: WorkloadParams): WorkloadParams {
   const extra = scale === 'quick' ? def.quick : scale === 'small' ? def.small : {};
@@ -384,7 +375,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
     if (bar) bar.note(msg);
     else if (options.progress !== false) process.stderr.write(`${msg}\n`);
   };
-  const filename = workerFile();
+  const filename = workerUrl('contention').href;
   const maxWorkers = Math.max(...r.workers);
   const started = Date.now();
   const loadStart = os.loadavg();

@@ -1,7 +1,7 @@
 // A user's lock for the lock lab: test-and-set with exponential backoff, then a short
 // timed Atomics.wait once the backoff is long. Run it next to the built-in kinds:
 //   npx sabmalloc locks --quick --lock-module bench/examples/backoff-lock.js
-// The interface is documented at the top of bench/lock-modules.ts.
+// The interface is documented at the top of bench/locks/modules.ts.
 const ACQUISITIONS = 0; // LockStat slots (src/locks/lock.ts)
 const CONTENDED = 1;
 const MAX_BACKOFF = 1 << 10;

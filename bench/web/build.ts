@@ -4,7 +4,7 @@
  * lab and the contention workloads). Run by `npm run build` after tsc.
  *
  * Owns: dist/web/. Invariant: the browser bundles contain no Node-only import. The one
- * node: module the shared benchmark code imports (node:fs in bench/contention/control.ts,
+ * node: module the shared benchmark code imports (node:fs in bench/kit/control.ts,
  * for /proc/stat) is replaced by a shim; any other node: import, from src/ above all,
  * fails the build, which is how the "core runs unchanged in a browser" rule is enforced.
  */
@@ -25,7 +25,7 @@ export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url
 }
 
 const SHIMMED: Record<string, { importer: string; shim: string }> = {
-  'node:fs': { importer: join('bench', 'contention', 'control.ts'), shim: join('bench', 'web', 'shims', 'node-fs.ts') },
+  'node:fs': { importer: join('bench', 'kit', 'control.ts'), shim: join('bench', 'web', 'shims', 'node-fs.ts') },
 };
 
 function browserOnly(root: string): Plugin {
@@ -37,9 +37,9 @@ function browserOnly(root: string): Plugin {
         if (rule && resolve(args.importer) === resolve(root, rule.importer)) return { path: resolve(root, rule.shim) };
         return { errors: [{ text: `Node-only import "${args.path}" in the browser bundle (from ${args.importer})` }] };
       });
-      // bench/charts.ts takes vega's default export (Node's CommonJS build); see the shim.
+      // bench/kit/charts.ts takes vega's default export (Node's CommonJS build); see the shim.
       b.onResolve({ filter: /^vega$/ }, (args) =>
-        resolve(args.importer) === resolve(root, 'bench', 'charts.ts') ? { path: resolve(root, 'bench', 'web', 'shims', 'vega-default.ts') } : undefined,
+        resolve(args.importer) === resolve(root, 'bench', 'kit', 'charts.ts') ? { path: resolve(root, 'bench', 'web', 'shims', 'vega-default.ts') } : undefined,
       );
     },
   };

@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { runContentionSuite } from '../contention/suite.js';
-import { runLockBench } from '../locks.js';
+import { runLockBench } from '../locks/sweep.js';
 import { LOCK_KINDS } from '../../src/locks/index.js';
 import { packageRoot } from './build.js';
 import { openLab, runInLab } from './headless.js';

@@ -1,6 +1,6 @@
 /**
  * Opens the web lab in headless Chromium and drives it as a person would: the shared
- * driver of test/browser.test.ts and bench/web/compare.ts.
+ * driver of test/lab/browser.test.ts and bench/web/compare.ts.
  *
  * The browser is the Chromium binary that ships inside the @sparticuz/chromium npm package
  * (nothing downloads at run time), launched by playwright-core with minimal arguments.

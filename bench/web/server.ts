@@ -4,7 +4,7 @@
  * (COOP same-origin + COEP require-corp; the page then reads crossOriginIsolated = true).
  *
  * Owns: one http.Server. Serves a fixed list of files only (the page, its bundles and
- * their source maps), never a path taken from the request, so nothing else on disk is
+ * their source maps, the two documents its guides link to), never a path taken from the request, so nothing else on disk is
  * reachable. Bundles come from dist/web (built by bench/web/build.ts).
  */
 import { readFile } from 'node:fs/promises';
@@ -39,6 +39,9 @@ function routes(root: string): Map<string, { file: string; type: string }> {
     ['/lab.js.map', { file: join(web, 'lab.js.map'), type: map }],
     ['/lab-worker.js', { file: join(web, 'lab-worker.js'), type: js }],
     ['/lab-worker.js.map', { file: join(web, 'lab-worker.js.map'), type: map }],
+    // The documents the page's guides link to, as plain text.
+    ['/docs/design.md', { file: join(root, 'docs', 'design.md'), type: 'text/plain; charset=utf-8' }],
+    ['/docs/weblab.md', { file: join(root, 'docs', 'weblab.md'), type: 'text/plain; charset=utf-8' }],
   ]);
 }
 

@@ -99,6 +99,16 @@ export class CentralCache {
   }
 
 
+  /**
+   * Bumps event counter `ev` (a CC.EV_* word) of class cls: slow paths only, class lock
+   * held, a plain store outside the undo log (introspect.ts reads these; a rolled-back
+   * section leaves an over-count, which a statistic tolerates).
+   */
+  private count(cls: number, ev: number): void {
+    const w = this.classWord(cls) + ev;
+    this.mem.i32[w] = this.mem.i32[w]! + 1;
+  }
+
   /** Int32 index of class c's block (its lock block comes first). */
   classWord(cls: number): number {
     return centralWordOf(this.mem.layout, cls);
@@ -119,7 +129,7 @@ export class CentralCache {
    * partial batch grew a class past the most objects it ever had live, parking the
    * difference in thread caches (larson, 1 worker: pages touched 1.22x the peak live
    * bytes against 1.19x for the sum over classes of their most objects live in whole
-   * spans; 1.19x with this rule, bench/blowup-replay.ts).
+   * spans; 1.19x with this rule, bench/memory/blowup-replay.ts).
    */
   removeRange(cls: number, n: number, headWord: number): number {
     const lock = this.locks[cls]!;
@@ -144,11 +154,14 @@ export class CentralCache {
       const batch = this.transfer.remove(cls);
       if (batch > 0) {
         txn.set(headWord, this.transfer.removedHead);
+        this.count(cls, CC.EV_REFILLS);
+        this.count(cls, CC.EV_TRANSFER_HITS);
         return batch;
       }
     }
     const b = this.classWord(cls);
     const key = this.key;
+    if (got < n && this.mem.i32[b + CC.NONEMPTY] !== NO_SPAN) this.count(cls, CC.EV_REFILLS);
     while (got < n) {
       const s = this.mem.i32[b + CC.NONEMPTY]!;
       if (s === NO_SPAN) return got;
@@ -216,7 +229,10 @@ export class CentralCache {
       if (rest !== 0) this.checkCachedObject(cls, rest, last, count, count);
       txn.set(last >>> 2, encodeLink(0, last, key));
       txn.set(headWord, rest);
-      if (!(viaTransfer && count === this.table.batchOf[cls] && this.transfer.insert(cls, head, count))) {
+      this.count(cls, CC.EV_RELEASES);
+      if (viaTransfer && count === this.table.batchOf[cls] && this.transfer.insert(cls, head, count)) {
+        this.count(cls, CC.EV_TRANSFER_INSERTS);
+      } else {
         this.releaseToSpansLocked(cls, head, count);
       }
       txn.commit();
@@ -296,6 +312,7 @@ export class CentralCache {
         this.txn.set(b + CC.SPANS, i32[b + CC.SPANS]! - 1);
         this.txn.set(b + CC.FREE_IN_SPANS, i32[b + CC.FREE_IN_SPANS]! - perSpan);
         this.txn.set(this.pendingWord + pending, s);
+        this.count(cls, CC.EV_SPANS_EMPTIED);
       }
       s = next;
     }
@@ -335,6 +352,7 @@ export class CentralCache {
         while (i32[this.pendingWord + pending] !== NO_SPAN) pending++;
         if (pending >= PENDING_SPANS) throw new Error('sabmalloc internal error: too many emptied spans at once');
         txn.set(this.pendingWord + pending, s);
+        this.count(cls, CC.EV_SPANS_EMPTIED);
       }
       obj = next;
     }
@@ -407,6 +425,7 @@ export class CentralCache {
       txn.set(b + CC.SPANS, i32[b + CC.SPANS]! + 1);
       txn.set(b + CC.FREE_IN_SPANS, i32[b + CC.FREE_IN_SPANS]! + info.objectsPerSpan);
       txn.set(this.transitWord, NO_SPAN);
+      this.count(cls, CC.EV_POPULATES);
       txn.commit();
       linked = true;
     } finally {

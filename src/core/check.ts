@@ -40,7 +40,6 @@ export interface CheckableHeap extends RecoverableHeap {
   readonly modes: { globalLock: boolean };
   globalLockHandle(): Lock;
 }
-type SharedHeap = CheckableHeap;
 
 export interface CheckOptions {
   /**
@@ -54,7 +53,7 @@ function fail(why: string, pointer?: number): never {
   throw new HeapCorruptionError(why, pointer);
 }
 
-export function checkHeap(heap: SharedHeap, options: CheckOptions = {}): void {
+export function checkHeap(heap: CheckableHeap, options: CheckOptions = {}): void {
   const quiescent = options.quiescent ?? true;
   if (quiescent) {
     new HeapChecker(heap, 'quiescent').run();
@@ -72,7 +71,7 @@ export function checkHeap(heap: SharedHeap, options: CheckOptions = {}): void {
   checker.runOwnCache();
 }
 
-function underLock(heap: SharedHeap, lock: Lock, body: () => void): void {
+function underLock(heap: CheckableHeap, lock: Lock, body: () => void): void {
   lock.lock();
   try {
     body();
@@ -88,7 +87,7 @@ function underLock(heap: SharedHeap, lock: Lock, body: () => void): void {
 type Mode = 'quiescent' | 'global' | 'concurrent';
 
 class HeapChecker {
-  private readonly heap: SharedHeap;
+  private readonly heap: CheckableHeap;
   private readonly mode: Mode;
   private visited: Uint8Array; // one bit per granule: object seen on a free list
   /** Concurrent mode: bits set in `visited` by the current class, cleared after it. */
@@ -99,7 +98,7 @@ class HeapChecker {
   private readonly nonEmptyOfClass: Float64Array;
   private readonly freeCountOfClass: Float64Array;
 
-  constructor(heap: SharedHeap, mode: Mode) {
+  constructor(heap: CheckableHeap, mode: Mode) {
     this.heap = heap;
     this.mode = mode;
     const nc = heap.sizeClasses.count;
@@ -282,7 +281,7 @@ class HeapChecker {
       if (isObject) {
         if (st === Shadow.FREE) free++;
         // FREED: a free or realloc of this held object has claimed it (an atomic SHADOW
-        // change taken without any lock, issue 8) and not yet put it on a list: it still
+        // change taken without any lock) and not yet put it on a list: it still
         // counts as IN_USE. Only while other threads run; at rest no claim is open.
         else if (st !== Shadow.ALLOCATED && !(st === Shadow.FREED && this.mode !== 'quiescent'))
           fail(`object ${p} of class ${cls} has shadow state ${st}`, p);

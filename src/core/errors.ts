@@ -80,7 +80,11 @@ function describe(p: unknown): string {
   return typeof p === 'object' ? Object.prototype.toString.call(p) : String(p);
 }
 
-/** A thread without a usable thread id (a browser worker that was given none). */
+/**
+ * A thread id that cannot be: none (a browser worker that was given none), setThreadId of
+ * another id than Node's threadId, of 0, or after the id was fixed, and an attach under an
+ * id a live thread attached to the heap already has.
+ */
 export class ThreadIdentityError extends SabmallocError {
   constructor(why: string) {
     super('ERR_SABMALLOC_THREAD_ID', why);

@@ -65,7 +65,7 @@
  *   is clear has never been written, so it is all NONE and not resident.
  */
 
-import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, lockKindFromCode } from '../locks/lock.js';
+import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, tierLockFromCode, tierLockRefusal } from '../locks/lock.js';
 import { InvalidHeapError } from './errors.js';
 import { sizeClassTable } from './sizeclasses.js';
 
@@ -152,6 +152,11 @@ export const PH = {
   LARGE_PAGES: LOCK_WORDS + 3,
   SMALL_SPANS: LOCK_WORDS + 4, // in-use small-object spans
   SMALL_PAGES: LOCK_WORDS + 5,
+  // Event counters for introspection (introspect.ts): bumped with plain stores by the lock
+  // holder on slow paths only, never logged (a rolled-back section leaves an over-count).
+  EV_CARVES: LOCK_WORDS + 6, // spans handed out (small or large)
+  EV_RETURNS: LOCK_WORDS + 7, // spans taken back
+  EV_COALESCES: LOCK_WORDS + 8, // merges of a freed span with a free neighbour (growth included)
   LISTS: LOCK_WORDS + 16, // + n: head of the free list of spans of n pages (0: longer)
 } as const;
 /** Exact-length free lists cover 1..MAX_PAGES_LIST pages; longer spans are best fit. */
@@ -168,6 +173,14 @@ export const CC = {
   // Most TransferCache slots ever in use at once: rows of the TRANSFER region up to the
   // largest of these were written (stats() counts them); set-only, outside the undo log.
   TRANSFER_HWM: LOCK_WORDS + 5,
+  // Event counters for introspection (introspect.ts): bumped with plain stores by the class
+  // lock holder on slow paths only, never logged (a rolled-back section over-counts).
+  EV_REFILLS: LOCK_WORDS + 6, // sections that handed objects to a thread cache
+  EV_TRANSFER_HITS: LOCK_WORDS + 7, // ... of which a whole batch came from the TransferCache
+  EV_RELEASES: LOCK_WORDS + 8, // sections that took objects back from a thread cache
+  EV_TRANSFER_INSERTS: LOCK_WORDS + 9, // ... of which a whole batch went into the TransferCache
+  EV_POPULATES: LOCK_WORDS + 10, // fresh spans from the PageHeap carved into objects and linked
+  EV_SPANS_EMPTIED: LOCK_WORDS + 11, // spans that left the class for the PageHeap
 } as const;
 export const TRANSFER_SLOTS = 64;
 export const CENTRAL_WORDS = LOCK_WORDS + 16;
@@ -418,7 +431,8 @@ export function readLayout(i32: Int32Array): HeapLayout {
   const flags = word('FLAGS', 0, Flag.THREAD_CACHE | Flag.GLOBAL_LOCK | Flag.DEBUG | Flag.ZERO_ON_FREE | Flag.GROWABLE | Flag.UNHARDENED);
   if ((flags & Flag.THREAD_CACHE) !== 0 && (flags & Flag.GLOBAL_LOCK) !== 0) bad('header FLAGS ask for thread caches and a global lock at once');
   for (const name of ['CENTRAL_LOCK_KIND', 'PAGEHEAP_LOCK_KIND'] as const) {
-    if (lockKindFromCode(i32[H[name]]!) === undefined) bad(`header word ${name} = ${i32[H[name]]} names no lock kind`);
+    const spec = tierLockFromCode(i32[H[name]]!);
+    if (spec === undefined || tierLockRefusal(spec.kind) !== undefined) bad(`header word ${name} = ${i32[H[name]]} names no tier lock kind`);
   }
   const key = i32[H.KEY]! | 0; // signed: a small integer for the JIT, the same bits for XOR
   if ((flags & Flag.UNHARDENED) !== 0) {

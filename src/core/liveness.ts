@@ -12,8 +12,8 @@
  * every waiter reserved and none re-armed yet the answer is 'unknown' (treated as alive).
  *
  * A pending waiter holds the buffer (V8's wait list keeps its backing store), so it must not
- * outlive the handle: detach() and the handle's finalizer (a dropped handle) stop the probe
- * and wake its waiters, which then do not re-arm. They do it while the slot is still theirs:
+ * outlive the attachment: detach(), or the finalizer of a dropped handle detaching it
+ * (handles.ts), stops the probe and wakes its waiters, which then do not re-arm. They do it while the slot is still theirs:
  * a notify wakes every waiter on the word, and waking a next owner's waiters would leave it
  * looking dead until its event loop turns. The waiters' callbacks reference the
  * Int32Array and this small state object, never the handle, so a dropped handle stays
@@ -24,7 +24,7 @@ import { S } from './layout.js';
 
 export const PROBE_WAITERS = 4;
 
-/** One slot occupancy's probe: stopped by detach() or the handle's finalizer. */
+/** One slot occupancy's probe: stopped when the attachment is detached (detach() or a dropped handle's finalizer). */
 export interface Probe {
   readonly i32: Int32Array;
   /** Int32 index of the slot. */

@@ -7,7 +7,7 @@
  * every later thread reads, never the options.
  */
 
-import { LOCK_KIND_CODE, type LockKind } from '../locks/index.js';
+import { checkTierLock, tierLockCode, type LockKind, type WaitPolicy } from '../locks/index.js';
 import { bufferBytesFor, computeRegions, Flag, MAX_BUFFER_BYTES, type HeaderFields } from './layout.js';
 import { sizeClassTable } from './sizeclasses.js';
 
@@ -20,8 +20,12 @@ export interface HeapOptions {
   pageSize?: number;
   /** Thread slots (threads attached at once); default 128. */
   maxThreads?: number;
-  /** Lock kind per tier; defaults: central 'ttas', pageHeap 'futex'. */
-  locks?: { central?: LockKind; pageHeap?: LockKind };
+  /**
+   * Lock per tier: a kind, or { kind, policy } to choose its waiting policy too (default:
+   * the kind's own, LOCK_POLICIES). Defaults: central 'ttas', pageHeap 'futex'. Lab-only
+   * kinds (clh, hemlock, anderson, busted) are refused with a LockKindRefusedError.
+   */
+  locks?: { central?: TierLockOption; pageHeap?: TierLockOption };
   /** Thread caches in front of the central caches; default true. */
   threadCache?: boolean;
   /** Baseline mode: one mutex around every operation, no thread caches. */
@@ -47,6 +51,19 @@ export interface HeapOptions {
    * both modes.
    */
   hardening?: boolean;
+}
+
+/** One tier's lock in HeapOptions.locks. */
+export type TierLockOption = LockKind | { readonly kind: LockKind; readonly policy?: WaitPolicy };
+
+/** The header code of one tier's lock option (validated: unknown kind RangeError, refused kind or policy LockKindRefusedError). */
+function tierLockOptionCode(o: TierLockOption | undefined, dflt: LockKind, tier: string): number {
+  const spec = o === undefined ? { kind: dflt } : typeof o === 'string' ? { kind: o } : o;
+  if (spec === null || typeof spec !== 'object') throw new TypeError(`locks.${tier} must be a lock kind or { kind, policy }`);
+  const kind = spec.kind ?? dflt;
+  const policy = 'policy' in spec ? spec.policy : undefined;
+  checkTierLock(kind, policy);
+  return tierLockCode(kind, policy);
 }
 
 export const DEFAULT_LOCKS: { central: LockKind; pageHeap: LockKind } = { central: 'ttas', pageHeap: 'futex' };
@@ -77,11 +94,8 @@ export function planHeap(options: HeapOptions): Omit<HeaderFields, 'key' | 'heap
   if (!Number.isInteger(maxThreads) || maxThreads < 1 || maxThreads > 4096) {
     throw new RangeError(`maxThreads must be an integer from 1 to 4096, got ${maxThreads}`);
   }
-  const centralKind = options.locks?.central ?? DEFAULT_LOCKS.central;
-  const pageHeapKind = options.locks?.pageHeap ?? DEFAULT_LOCKS.pageHeap;
-  for (const k of [centralKind, pageHeapKind]) {
-    if (LOCK_KIND_CODE[k] === undefined) throw new RangeError(`unknown lock kind ${String(k)}`);
-  }
+  const centralLockKind = tierLockOptionCode(options.locks?.central, DEFAULT_LOCKS.central, 'central');
+  const pageHeapLockKind = tierLockOptionCode(options.locks?.pageHeap, DEFAULT_LOCKS.pageHeap, 'pageHeap');
   const numClasses = sizeClassTable(pageSize).count;
   const pageShift = 31 - Math.clz32(pageSize);
   const growable = maxSize > size;
@@ -108,8 +122,8 @@ export function planHeap(options: HeapOptions): Omit<HeaderFields, 'key' | 'heap
       (options.debug ? Flag.DEBUG : 0) |
       (options.zeroOnFree ? Flag.ZERO_ON_FREE : 0) |
       (options.hardening === false ? Flag.UNHARDENED : 0),
-    centralLockKind: LOCK_KIND_CODE[centralKind],
-    pageHeapLockKind: LOCK_KIND_CODE[pageHeapKind],
+    centralLockKind,
+    pageHeapLockKind,
     tcTotalBudget,
     tcThreadBudget: Math.min(options.threadCacheThreadBudget ?? 4 << 20, tcTotalBudget),
   };

@@ -24,7 +24,7 @@
  * S.PENDING entry) inside it: no span is ever in nobody's hands.
  *
  * Every critical section here is Txn.enter / try { ... commit } finally { exit }: a throw
- * anywhere inside rolls the section back and releases the lock (issue 8, item 9).
+ * anywhere inside rolls the section back and releases the lock.
  *
  * Lock order: the PageHeap lock is a leaf. Callers never hold a central lock while they
  * call in here (CentralCache drops its lock first), so no thread ever holds two locks.
@@ -69,6 +69,11 @@ export class PageHeap {
     i32[this.phWord + PH.FREE_PAGES] = pages;
     i32[this.phWord + PH.FREE_SPANS] = 1;
     this.txn.commit();
+  }
+
+  /** Bumps a PH.EV_* event counter: lock held, plain store, not logged (introspect.ts). */
+  private count(f: number): void {
+    this.mem.i32[this.phWord + f] = this.mem.i32[this.phWord + f]! + 1;
   }
 
   private add(f: number, delta: number): void {
@@ -118,6 +123,7 @@ export class PageHeap {
 
   private deallocateLocked(s: number): void {
     const sp = this.spans;
+    this.count(PH.EV_RETURNS);
     const n = sp.get(s, SP.PAGES);
     if (sp.get(s, SP.STATE) === SpanState.LARGE) {
       this.add(PH.LARGE_SPANS, -1);
@@ -132,7 +138,7 @@ export class PageHeap {
   }
 
   /**
-   * Racing frees of one large block (issue 8): validation outside the lock is only a hint,
+   * Racing frees of one large block: validation outside the lock is only a hint,
    * so the block is re-validated here, under the lock, and marked FREED in the same
    * transaction. Exactly one of any number of racing frees/reallocs sees it allocated.
    */
@@ -245,6 +251,7 @@ export class PageHeap {
     const sp = this.spans;
     const pages = sp.get(s, SP.PAGES);
     sp.listRemove(this.listHeadWord(pages), s);
+    this.count(PH.EV_CARVES);
     this.add(PH.FREE_PAGES, -n);
     if (pages > n) {
       this.insertFree(s + n, pages - n);
@@ -303,6 +310,7 @@ export class PageHeap {
         start = left;
         len += leftPages;
         this.add(PH.FREE_SPANS, -1);
+        this.count(PH.EV_COALESCES);
       }
     }
     const r = start + len;
@@ -314,6 +322,7 @@ export class PageHeap {
         sp.clearRecord(right);
         len += rightPages;
         this.add(PH.FREE_SPANS, -1);
+        this.count(PH.EV_COALESCES);
       }
     }
     if (start !== s) sp.clearRecord(s);

@@ -1,5 +1,5 @@
 /**
- * Recovery from a thread that died holding heap state (issue: killed workers).
+ * Recovery from a thread that died holding heap state (a killed worker).
  *
  * Owns nothing; it runs on a live, attached thread (the one whose handle recover() was
  * called on) once the dead worker has exited. For each slot the dead thread had:
@@ -27,7 +27,7 @@
  * sharedheap.ts (which calls it).
  */
 
-import { lockKindFromCode, recoverLock, type LockKind } from '../locks/index.js';
+import { recoverLock, tierLockFromCode, type LockKind } from '../locks/index.js';
 import type { CentralCache } from './centralcache.js';
 import { HeapCorruptionError, LiveThreadError } from './errors.js';
 import { centralWordOf, claimingState, H, lockNodeWordOf, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState, slotF64Of, slotWordOf, type HeapLayout } from './layout.js';
@@ -53,8 +53,6 @@ export interface RecoverableHeap {
   readonly modes: { globalLock: boolean };
 }
 
-/** (The name the functions below were written with.) */
-type SharedHeap = RecoverableHeap;
 
 export interface RecoveryReport {
   threadId: number;
@@ -81,12 +79,12 @@ interface LockSite {
   word: number;
 }
 
-function lockSites(heap: SharedHeap): LockSite[] {
+function lockSites(heap: RecoverableHeap): LockSite[] {
   const i32 = heap.mem.i32;
   const L = heap.layout;
   if (heap.modes.globalLock) return [{ name: 'global', kind: 'futex', word: L.globalLock >>> 2 }];
-  const central = lockKindFromCode(i32[H.CENTRAL_LOCK_KIND]!)!;
-  const sites: LockSite[] = [{ name: 'pageHeap', kind: lockKindFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!, word: L.pageHeap >>> 2 }];
+  const central = tierLockFromCode(i32[H.CENTRAL_LOCK_KIND]!)!.kind;
+  const sites: LockSite[] = [{ name: 'pageHeap', kind: tierLockFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!.kind, word: L.pageHeap >>> 2 }];
   for (let c = 1; c < heap.sizeClasses.count; c++) {
     sites.push({ name: `central[${c}]`, kind: central, word: centralWordOf(L, c) });
   }
@@ -98,7 +96,7 @@ function lockSites(heap: SharedHeap): LockSite[] {
  * probe that cannot answer (every waiter taken by earlier probes before it died) does not
  * block recovery; a probe that finds it alive still does.
  */
-export function recoverThread(heap: SharedHeap, deadThreadId: number, exited = false): RecoveryReport {
+export function recoverThread(heap: RecoverableHeap, deadThreadId: number, exited = false): RecoveryReport {
   const { mem, layout } = heap;
   const report: RecoveryReport = {
     threadId: deadThreadId,
@@ -128,7 +126,7 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number, exited = f
     report.slots.push(slot);
     releaseLocks(heap, slot, w, sites, report);
     returnSpansInFlight(heap, w, report);
-    settleClaim(mem, w, w + layout.slot.heads); // issue 8: a free killed between its claim and its push
+    settleClaim(mem, w, w + layout.slot.heads); // a free killed between its claim and its push
     returnThreadCache(heap, slot, w, report);
     // Every pop was a malloc and every push a free, so with its lists now empty the slot's
     // small mallocs minus small frees are its TAKEN count (exact, unlike the frees, whose
@@ -143,7 +141,7 @@ export function recoverThread(heap: SharedHeap, deadThreadId: number, exited = f
 }
 
 /** Probes every slot of the thread (attached or being claimed); throws if any answers. */
-function refuseIfAlive(heap: SharedHeap, tid: number, exited: boolean): void {
+function refuseIfAlive(heap: RecoverableHeap, tid: number, exited: boolean): void {
   const { mem, layout } = heap;
   for (let slot = 0; slot < layout.maxThreads; slot++) {
     if (slot === heap.threadSlot) continue;
@@ -159,7 +157,7 @@ function refuseIfAlive(heap: SharedHeap, tid: number, exited: boolean): void {
   }
 }
 
-function releaseLocks(heap: SharedHeap, slot: number, w: number, sites: LockSite[], report: RecoveryReport): void {
+function releaseLocks(heap: RecoverableHeap, slot: number, w: number, sites: LockSite[], report: RecoveryReport): void {
   const ownerId = slot + 1;
   const { layout } = heap;
   const nodeWord = (id: number): number => lockNodeWordOf(layout, id);
@@ -174,7 +172,7 @@ function releaseLocks(heap: SharedHeap, slot: number, w: number, sites: LockSite
   if (heap.mem.i32[w + S.LOG_LEN]! > 0) report.writesUndone += undoLog(heap.mem, w, heap.layout.slot.log);
 }
 
-function returnSpansInFlight(heap: SharedHeap, w: number, report: RecoveryReport): void {
+function returnSpansInFlight(heap: RecoverableHeap, w: number, report: RecoveryReport): void {
   const { mem, spans, pageHeap, central } = heap;
   const i32 = mem.i32;
   const transit = i32[w + S.TRANSIT_SPAN]!;
@@ -209,7 +207,7 @@ function returnSpansInFlight(heap: SharedHeap, w: number, report: RecoveryReport
   }
 }
 
-function returnThreadCache(heap: SharedHeap, slot: number, w: number, report: RecoveryReport): void {
+function returnThreadCache(heap: RecoverableHeap, slot: number, w: number, report: RecoveryReport): void {
   const { mem, layout, central } = heap;
   const key = layout.key;
   for (let c = 1; c < heap.sizeClasses.count; c++) {

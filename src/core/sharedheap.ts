@@ -8,7 +8,8 @@
  *  - options.ts: HeapOptions and their validation; format.ts: laying out a new heap
  *    (header via layout.ts writeHeader, the one writer beside the reader readLayout);
  *  - slots.ts: the thread-slot protocol (claim, release, initSlot, resyncAttached);
- *  - handles.ts: this thread's registry of handles (WeakRef-based);
+ *  - handles.ts: this thread's attachments (slot, tiers; strong until detached) and the
+ *    handle standing for each (weak: a collected handle's slot is taken over or detached);
  *  - debug.ts: debug mode (poison, guards, allocation stacks); pointers.ts: what an
  *    offset handed to free/realloc really is;
  *  - check.ts, stats.ts, recovery.ts read the heap through HeapTiers, not through here.
@@ -32,25 +33,23 @@ import type { Worker } from 'node:worker_threads';
 import type { Lock, LockKind } from '../locks/index.js';
 import type { CentralCache } from './centralcache.js';
 import { checkHeap, type CheckOptions } from './check.js';
-import { DebugBlocks, DEBUG_EXTRA, type LeakReportEntry } from './debug.js';
+import { DEBUG_EXTRA, type DebugBlocks, type LeakReportEntry } from './debug.js';
 import { DetachedHeapError, DoubleFreeError, InvalidPointerError, LiveThreadError, OutOfMemoryError } from './errors.js';
 import { formatHeap } from './format.js';
-import { findHandle, forgetHandle, heapIdOf, registerHandle } from './handles.js';
+import { attachThread, detachAttachment, holdBy, releaseCached, type Attachment } from './handles.js';
 import { Flag, MAX_BUFFER_BYTES, readHeapBuffer, S, Shadow, slotF64Of, SP, type HeapLayout } from './layout.js';
-import type { Probe } from './liveness.js';
 import type { HeapMemory } from './memory.js';
-import { NoLock } from './nolock.js';
 import { checkSize, type HeapOptions } from './options.js';
 import type { PageHeap } from './pageheap.js';
 import { classifyPointer } from './pointers.js';
 import { recoverThread, type RecoveryReport } from './recovery.js';
 import { SMALL_MAX, type SizeClassTable } from './sizeclasses.js';
-import { claimSlot, releaseSlot, resyncAttached } from './slots.js';
+import { resyncAttached } from './slots.js';
 import { NO_SPAN, type SpanTable } from './span.js';
 import { collectStats, type HeapStats } from './stats.js';
 import { collectMemoryReport, type MemoryReport, type MemoryReportOptions } from './memreport.js';
 import type { ThreadCache } from './threadcache.js';
-import { buildTiers, type HeapTiers } from './tiers.js';
+import type { HeapTiers } from './tiers.js';
 import type { Txn } from './txn.js';
 import { callocAs, freeView, mallocAs, reallocAs, viewAs, type ElementType, type TypedArrayOf } from './typed.js';
 import { requireBlockingThread, threadId } from './thread.js';
@@ -75,7 +74,6 @@ export class SharedHeap {
   /** @internal */ readonly txn: Txn;
   /** @internal Int32 index of this thread's slot. */ readonly slotWord: number;
   private readonly globalLock: Lock;
-  private readonly globalMode: boolean;
   /**
    * The lock around a whole operation: the global lock in globalLock mode, else a NoLock.
    * Entered like every tier's lock (Txn.enter / try / finally Txn.exit), so a throw from
@@ -83,7 +81,6 @@ export class SharedHeap {
    */
   private readonly outer: Lock;
   protected declare readonly classOf: Uint8Array;
-  private readonly heapId: string;
   /** Thread caches in use (not threadCache: false, not globalLock). */
   private readonly cached: boolean;
   /**
@@ -97,30 +94,29 @@ export class SharedHeap {
   /** Debug mode: guards, poison and this thread's live allocations (debug.ts). */
   private readonly debugBlocks: DebugBlocks;
   private detached = false;
-  /** This thread's liveness probe on its slot (see liveness.ts). */
-  private probe: Probe | undefined;
+  /** This thread's attachment (slot, probe, tiers): the thread's, outliving this handle if it is dropped. */
+  private readonly attachment: Attachment;
 
-  protected constructor(buffer: SharedArrayBuffer, layout: HeapLayout, slot: number, heapId: string) {
-    const tiers = buildTiers(buffer, layout, slot);
+  protected constructor(attachment: Attachment) {
+    const tiers = attachment.tiers;
+    this.attachment = attachment;
     this.tiers = tiers;
-    this.buffer = buffer;
-    this.layout = layout;
-    this.threadSlot = slot;
-    this.heapId = heapId;
+    this.buffer = attachment.buffer;
+    this.layout = tiers.layout;
+    this.threadSlot = attachment.slot;
     this.sizeClasses = tiers.sizeClasses;
     this.classOf = this.sizeClasses.classOf;
     this.mem = tiers.mem;
     this.slotWord = tiers.slotWord;
     this.txn = tiers.txn;
     this.spans = tiers.spans;
-    this.globalMode = tiers.modes.globalLock;
     this.cached = tiers.modes.threadCache;
-    this.debug = (layout.flags & Flag.DEBUG) !== 0;
-    this.zeroOnFree = (layout.flags & Flag.ZERO_ON_FREE) !== 0;
+    this.debug = (this.layout.flags & Flag.DEBUG) !== 0;
+    this.zeroOnFree = (this.layout.flags & Flag.ZERO_ON_FREE) !== 0;
     this.fast = this.cached && !this.debug && !this.zeroOnFree ? 1 : 0;
-    this.debugBlocks = new DebugBlocks(this.mem, slot);
+    this.debugBlocks = attachment.debugBlocks;
     this.globalLock = tiers.globalLock;
-    this.outer = this.globalMode ? this.globalLock : new NoLock();
+    this.outer = attachment.outer;
     this.pageHeap = tiers.pageHeap;
     this.central = tiers.central;
     this.threadCache = tiers.threadCache;
@@ -131,26 +127,18 @@ export class SharedHeap {
     return SharedHeap.attach(formatHeap(options));
   }
 
-  /** Attaches the calling thread to a heap (same thread and heap: the same handle). */
+  /**
+   * Attaches the calling thread to a heap. The slot is the thread's: attaching again gives
+   * the same handle, or, if the application dropped it and it was collected, a new handle
+   * over the same slot and thread cache (handles.ts).
+   */
   static attach(buffer: SharedArrayBuffer): SharedHeap {
     const layout = readHeapBuffer(buffer);
     requireBlockingThread();
-    const heapId = heapIdOf(buffer, threadId());
-    const known = findHandle<SharedHeap>(heapId, buffer);
-    if (known !== undefined) return known;
-    const { slot, probe } = claimSlot(buffer, layout);
-    let heap: SharedHeap;
-    try {
-      heap = (layout.flags & Flag.UNHARDENED) !== 0
-        ? new UnhardenedHeap(buffer, layout, slot, heapId)
-        : new SharedHeap(buffer, layout, slot, heapId);
-    } catch (e) {
-      releaseSlot(buffer, layout, slot, probe);
-      throw e;
-    }
-    heap.probe = probe;
-    heap.threadCache.reset();
-    registerHandle(heapId, heap, probe);
+    const { attachment, handle } = attachThread(buffer, layout);
+    if (handle !== undefined) return handle as SharedHeap;
+    const heap = (layout.flags & Flag.UNHARDENED) !== 0 ? new UnhardenedHeap(attachment) : new SharedHeap(attachment);
+    holdBy(attachment, heap);
     return heap;
   }
 
@@ -193,7 +181,7 @@ export class SharedHeap {
     const usable = this.debug ? this.debugBlocks.requestedSize(p, this.blockBytes(p, cls)) : this.blockBytes(p, cls);
     // In debug mode the guard bytes sit right after the size asked for: always move.
     if (!this.debug && n <= usable && (n > usable >>> 1 || usable <= 16)) return p;
-    // Claim p before allocating (issue 8, realloc racing free): from here on a racing free
+    // Claim p before allocating (a realloc racing a free of the same block): from here on a racing free
     // of p fails, so p cannot be freed (and its pages reused for q) behind our back, and if
     // the free won, this throws before anything was allocated.
     this.claim(p, cls, 'realloc');
@@ -300,7 +288,7 @@ export class SharedHeap {
   }
 
   private allocateSmall(cls: number): number {
-    if (this.cached) return this.threadCache.pop(cls);
+    if (this.cached) return this.debug ? this.threadCache.popJudged(cls) : this.threadCache.pop(cls);
     let p = 0;
     this.txn.enter(this.outer);
     try {
@@ -337,8 +325,8 @@ export class SharedHeap {
 
   /**
    * Every free that is not the default heap's thread-cache fast path. Validation outside
-   * any lock (classify) only names what p is; the free itself is won by claiming p (issue
-   * 8, racing frees): under the PageHeap lock for a large block, by an atomic SHADOW change
+   * any lock (classify) only names what p is; the free itself is won by claiming p (racing
+   * frees): under the PageHeap lock for a large block, by an atomic SHADOW change
    * ALLOCATED -> FREED for a small one. Of any number of racing free/realloc calls on one
    * block exactly one claims it; the others get DoubleFreeError / InvalidPointerError and
    * change nothing.
@@ -464,7 +452,8 @@ export class SharedHeap {
     const p = this.allocateBlock(n + DEBUG_EXTRA);
     const mem = this.mem;
     const cls = mem.pageClass[mem.pageOf(p)]!;
-    const depthWord = cls > 0 && this.cached && this.threadCache.poppedDepthMatches(p, cls);
+    // The depth its list gave it, judged at the pop (ThreadCache.popJudged).
+    const depthWord = cls > 0 && this.cached && mem.u32[(p >>> 2) + 1] === this.threadCache.poppedDepth;
     this.debugBlocks.armBlock(p, n, this.blockBytes(p, cls), cls, depthWord);
     return p;
   }
@@ -503,13 +492,7 @@ export class SharedHeap {
   /** Returns cached memory so it can be reused by any thread: own cache, transfer caches. */
   releaseCachedMemory(): void {
     this.checkAttached();
-    if (this.cached) this.threadCache.flushAll(false);
-    this.txn.enter(this.outer);
-    try {
-      this.central.drainTransferCaches();
-    } finally {
-      this.txn.exit(this.outer);
-    }
+    releaseCached(this.tiers, this.outer);
   }
 
   /**
@@ -528,12 +511,9 @@ export class SharedHeap {
    */
   detach(): void {
     if (this.detached) return;
-    this.releaseCachedMemory();
-    this.threadCache.flushCounters();
+    detachAttachment(this.attachment);
     this.fast = 0;
     this.detached = true;
-    forgetHandle(this.heapId, this);
-    releaseSlot(this.buffer, this.layout, this.threadSlot, this.probe);
   }
 
   /**

@@ -10,13 +10,13 @@
  * transition is a compare-exchange, so a detach racing a recover() of the same slot frees
  * it once. A thread killed at any point leaves a state recovery can tell apart.
  *
- * Callers: SharedHeap.attach/detach/recover (resyncAttached after recovery freed slots),
- * format.ts (initSlot of every slot of a new heap).
+ * Callers: handles.ts (claim and release for this thread's attachments), SharedHeap.recover
+ * (resyncAttached after recovery freed slots), format.ts (initSlot of every slot of a new heap).
  */
 
-import { TooManyThreadsError } from './errors.js';
+import { ThreadIdentityError, TooManyThreadsError } from './errors.js';
 import { claimingState, H, PENDING_SPANS, S, SlotState, slotWordOf, type HeapLayout } from './layout.js';
-import { startProbe, stopProbe, type Probe } from './liveness.js';
+import { probeSlot, startProbe, stopProbe, type Probe } from './liveness.js';
 import { NO_SPAN } from './span.js';
 import { threadId } from './thread.js';
 
@@ -34,6 +34,7 @@ export function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): { slot
     // tell apart and free; only a fully set-up slot becomes ATTACHED.
     if (Atomics.compareExchange(i32, w, SlotState.FREE, claimingState(tid)) === SlotState.FREE) {
       const sw = slotWordOf(layout, slot);
+      refuseSharedIdentity(i32, layout, slot, tid);
       // The probe first: from here on recover() must see this thread as alive.
       Atomics.add(i32, sw + S.GENERATION, 1);
       const probe = startProbe(i32, sw);
@@ -45,6 +46,30 @@ export function claimSlot(buffer: SharedArrayBuffer, layout: HeapLayout): { slot
     }
   }
   throw new TooManyThreadsError(n);
+}
+
+/**
+ * One identity, one live attachment: after claiming `slot` (its state names `tid`), another
+ * slot being claimed under `tid`, or attached under it by a thread that answers its
+ * liveness probe, means two live threads were given one id: the claim is undone and
+ * attach throws, instead of two threads sharing one identity (recover(tid) could not tell
+ * them apart). A slot whose holder is gone (its probe wakes nobody: a worker that exited
+ * unrecovered, or the copied slots of a byte copy of a heap) is no live attachment. The
+ * claim is published first, then the others are read (sequentially consistent), so of
+ * two threads claiming under one id at once, at least one sees the other.
+ */
+function refuseSharedIdentity(i32: Int32Array, layout: HeapLayout, slot: number, tid: number): void {
+  for (let other = 0; other < layout.maxThreads; other++) {
+    if (other === slot) continue;
+    const w = slotWordOf(layout, other);
+    const st = Atomics.load(i32, w + S.STATE);
+    const attached = (st === SlotState.ATTACHED || st === SlotState.DETACHING) && i32[w + S.THREAD_ID] === tid;
+    if (st !== claimingState(tid) && !(attached && probeSlot(i32, w) !== 'dead')) continue;
+    Atomics.store(i32, slotWordOf(layout, slot) + S.STATE, SlotState.FREE);
+    throw new ThreadIdentityError(
+      `thread id ${tid} is already attached to this heap by a live thread (thread slot ${other}): each attached thread needs an id of its own`,
+    );
+  }
 }
 
 /**

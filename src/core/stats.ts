@@ -24,7 +24,6 @@ export interface StatsHeap {
   readonly modes: { threadCache: boolean; globalLock: boolean };
   readonly lockKinds: { central: LockKind; pageHeap: LockKind };
 }
-type SharedHeap = StatsHeap;
 
 export interface SizeClassStats {
   sizeClass: number;
@@ -213,7 +212,7 @@ function popcount(v: number): number {
   return n;
 }
 
-export function collectStats(heap: SharedHeap): HeapStats {
+export function collectStats(heap: StatsHeap): HeapStats {
   const mem = heap.mem;
   const L = heap.layout;
   const i32 = mem.i32;

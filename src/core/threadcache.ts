@@ -12,8 +12,8 @@
  *   to the end of the list, itself included. So the list's length is its head's depth: a
  *   push writes depth(old head) + 1, a pop updates no length at all (the next object
  *   already holds the shorter list's), and a release of the first n objects leaves the
- *   others' depths right. (Until issue 9 a LENGTHS word per class was read and written by
- *   every malloc and free: 15-20 instructions and two read-modify-writes per pair.)
+ *   others' depths right. (A LENGTHS word per class, read and written by every malloc and
+ *   free, would cost 15-20 instructions and two read-modify-writes per pair.)
  * - the length is <= MAX_LENGTHS[c] + 1 at all times (a free over the limit releases a batch);
  * - depth words are in freed memory, where a write after free can change them; they only
  *   bound the list (the links, checked on every pop, are what it holds). A depth that
@@ -153,6 +153,10 @@ export class ThreadCache {
   private declare readonly granules: number;
   /** Upper bound of the bytes this cache can hold: sum of (max length + 1) * size over used classes. */
   private capacityBytes = 0;
+  /** popJudged: the depth word its block must hold (debug heaps: anything else there was written after free). */
+  poppedDepth = 0;
+  /** Depth setDepths gave the block the last fetch popped (its list's length then). */
+  private fetchedDepth = 0;
   /** used[c] = 1 once class c has been fetched by this thread (owner-local). */
   private declare readonly used: Uint8Array;
   private maxBytes = 0;
@@ -281,13 +285,24 @@ export class ThreadCache {
   }
 
   /**
-   * True if block p, just popped off list cls, carries the depth word its place on the list
-   * gave it: one more than the new head's, 1 if the list is now empty (debug heaps: a write
-   * after free over that word shows as another value, unless it wrote exactly this one).
+   * Debug heaps' pop of list cls (0: out of memory), which also judges the popped block's
+   * depth word at the pop (poppedDepth): one more than the new head's, 1 if the list is
+   * now empty; after a fetch, the depth setDepths wrote. Judged here and not by the
+   * caller afterwards: a fetch pops its block and then, over budget, scavenges, giving
+   * part of the same list back, after which the block's depth no longer matches what is
+   * left of the list (a false use after free once read as one).
    */
-  poppedDepthMatches(p: number, cls: number): boolean {
+  popJudged(cls: number): number {
+    if (this.u32[this.heads + cls] === 0) {
+      this.poppedDepth = 0;
+      const p = this.fetchFromCentral(cls) >>> 0;
+      this.poppedDepth = this.fetchedDepth;
+      return p;
+    }
+    const p = this.pop(cls);
     const head = this.u32[this.heads + cls]!;
-    return this.u32[(p >>> 2) + 1] === (head === 0 ? 1 : this.u32[(head >>> 2) + 1]! + 1);
+    this.poppedDepth = head === 0 ? 1 : (this.u32[(head >>> 2) + 1]! + 1) >>> 0;
+    return p;
   }
 
   /** Slow paths' pop of list cls, in the heap's link mode (0: out of memory). */
@@ -392,7 +407,7 @@ export class ThreadCache {
     // n): another thread writing into a cached block (a use after free racing this flush)
     // can change a link between the two walks. Followed unchecked, the new link sent this
     // loop through arbitrary words of the buffer, writing each, for as long as the garbage
-    // chain lasted (a hang in the hardening race test; test/recount-race.test.ts).
+    // chain lasted (a hang in the hardening race test; test/unit/recount-race.test.ts).
     this.setDepths(cls, n);
     return n;
   }
@@ -437,6 +452,7 @@ export class ThreadCache {
     if (got === 0) return 0;
     this.taken(got);
     this.setDepths(cls, got);
+    this.fetchedDepth = got;
     // Take ours first: the budget check below may give half of every list back.
     const p = this.pop(cls);
     if (this.used[cls] === 0) {

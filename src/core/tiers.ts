@@ -12,7 +12,7 @@
  * MCS queue node, and writes its statistics into the slot's float64 counters.
  */
 
-import { createLock, LOCK_KIND_CODE, lockKindFromCode, type Lock, type LockKind } from '../locks/index.js';
+import { createTierLock, LOCK_KIND_CODE, tierLockFromCode, type Lock, type LockKind } from '../locks/index.js';
 import { CentralCache } from './centralcache.js';
 import { InvalidHeapError } from './errors.js';
 import { centralWordOf, Flag, H, lockNodeWordOf, slotF64Of, slotWordOf, type HeapLayout } from './layout.js';
@@ -58,9 +58,9 @@ export function buildTiers(buffer: SharedArrayBuffer, layout: HeapLayout, slot: 
   const slotF64 = slotF64Of(layout, slot);
   const nodeWord = (id: number): number => lockNodeWordOf(layout, id);
   const make = (kindCode: number, word: number, statsAt: number): Lock => {
-    const kind = lockKindFromCode(kindCode);
-    if (kind === undefined) throw new InvalidHeapError(`unknown lock kind code ${kindCode}`);
-    return createLock(kind, { i32, word, ownerId, nodeWord, stats: mem.f64, statsBase: slotF64 + statsAt });
+    const spec = tierLockFromCode(kindCode);
+    if (spec === undefined) throw new InvalidHeapError(`unknown lock kind code ${kindCode}`);
+    return createTierLock(spec.kind, { i32, word, ownerId, nodeWord, stats: mem.f64, statsBase: slotF64 + statsAt, policy: spec.policy });
   };
   const globalLock = make(LOCK_KIND_CODE.futex, layout.globalLock >>> 2, layout.slot.globalLockStats);
   const phLock = globalMode ? new NoLock() : make(i32[H.PAGEHEAP_LOCK_KIND]!, layout.pageHeap >>> 2, layout.slot.pageHeapLockStats);
@@ -86,8 +86,8 @@ export function buildTiers(buffer: SharedArrayBuffer, layout: HeapLayout, slot: 
     modes: Object.freeze({ threadCache: (layout.flags & Flag.THREAD_CACHE) !== 0, globalLock: globalMode }),
     globalLock,
     lockKinds: Object.freeze({
-      central: lockKindFromCode(i32[H.CENTRAL_LOCK_KIND]!)!,
-      pageHeap: lockKindFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!,
+      central: tierLockFromCode(i32[H.CENTRAL_LOCK_KIND]!)!.kind,
+      pageHeap: tierLockFromCode(i32[H.PAGEHEAP_LOCK_KIND]!)!.kind,
     }),
     globalLockHandle: () => globalLock,
   };

@@ -95,12 +95,32 @@ export function callocAs<T extends ElementType>(heap: SharedHeap, type: T, count
   return new Ctor(heap.buffer, p, count) as TypedArrayOf<T>;
 }
 
-/** The block start of a view from mallocAs/callocAs/viewAs of this heap. */
+/** %TypedArray%: every typed array (and no DataView) is an instance of it. */
+const TypedArray = Object.getPrototypeOf(Uint8Array) as abstract new () => ArrayBufferView;
+
+/**
+ * The block start of a view from mallocAs/callocAs/viewAs of this heap. The view must be
+ * a typed array (a DataView has no element type to reallocate in) that starts exactly at
+ * a live block and lies inside it: a view at byte offset 0 (the whole buffer, as in
+ * `new Uint8Array(heap.buffer)`) or at an interior offset is refused, not taken for
+ * free(0) or realloc(0, n), which would silently do nothing or allocate.
+ */
 function blockOf(heap: SharedHeap, view: AnyTypedArray, op: string): number {
-  if (!ArrayBuffer.isView(view) || (view.buffer as ArrayBufferLike) !== heap.buffer) {
+  if (!(view instanceof TypedArray)) {
+    throw new InvalidPointerError(view, `${op}: not a typed array (a DataView or other object has no element type)`);
+  }
+  if ((view.buffer as ArrayBufferLike) !== heap.buffer) {
     throw new InvalidPointerError(view, `${op}: not a view of this heap's buffer`);
   }
-  return view.byteOffset;
+  const p = view.byteOffset;
+  if (p === 0) {
+    throw new InvalidPointerError(view, `${op}: the view starts at byte offset 0 (a view of the whole buffer), not at a block`);
+  }
+  const usable = heap.usableSize(p); // throws unless p is the start of a live block
+  if (view.byteLength > usable) {
+    throw new InvalidPointerError(view, `${op}: the view's ${view.byteLength} bytes run past its block's ${usable}`);
+  }
+  return p;
 }
 
 /** realloc of the view's block to `count` elements of the same type; the old view is dead. */

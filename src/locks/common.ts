@@ -14,12 +14,18 @@
  * way to let a descheduled holder run when workers outnumber cores.
  */
 import {
+  LOCK_POLICIES,
+  LockKindRefusedError,
+  PARK_AFTER_NS,
+  type WaitPolicy,
   LOCK_LATENCY_BUCKETS,
   LOCK_NODE_WORDS,
   LOCK_STAT_SLOTS,
   LOCK_WORDS,
   LockStat,
   MAX_OWNER_ID,
+  LockNode,
+  type DeadThreadAtLock,
   type LockInit,
   type LockKind,
 } from './lock.js';
@@ -55,6 +61,9 @@ export function checkInit(init: LockInit, kind: string): void {
  */
 export abstract class LockFields {
   abstract readonly kind: LockKind;
+  readonly policy: WaitPolicy;
+  /** Spin iterations before parking: Infinity under 'spin', 0 under 'park'. */
+  protected readonly spinLimit: number;
   protected readonly i32: Int32Array;
   /** Index of word 0 of the lock block. */
   protected readonly w: number;
@@ -63,14 +72,57 @@ export abstract class LockFields {
   protected readonly s: Float64Array;
   protected readonly b: number;
 
-  constructor(init: LockInit, kind: LockKind) {
+  /** `defaultSpin`: the kind's own spin budget under 'spin-then-park' (else about one context switch). */
+  constructor(init: LockInit, kind: LockKind, defaultSpin?: number) {
     checkInit(init, kind);
     this.i32 = init.i32;
     this.w = init.word;
     this.id = init.ownerId;
     this.s = statsOf(init);
     this.b = statsBaseOf(init);
+    this.policy = policyOf(init, kind);
+    this.spinLimit = spinLimitOf(init, this.policy, defaultSpin);
   }
+}
+
+/** The policy a lock of `kind` built from `init` uses; a policy the kind lacks is a typed error. */
+export function policyOf(init: LockInit, kind: LockKind): WaitPolicy {
+  const p = init.policy ?? LOCK_POLICIES[kind].default;
+  if (!LOCK_POLICIES[kind].policies.includes(p)) {
+    throw new LockKindRefusedError(`${kind} lock: waiting policy '${String(p)}' not supported (supported: ${LOCK_POLICIES[kind].policies.join(', ')})`);
+  }
+  return p;
+}
+
+/** Spin iterations before parking under `policy` (Infinity: never park; 0: park at once). */
+export function spinLimitOf(init: LockInit, policy: WaitPolicy, defaultSpin?: number): number {
+  if (policy === 'spin') return Infinity;
+  if (policy === 'park') return 0;
+  const b = init.spinBudget ?? defaultSpin ?? spinBudgetFor(PARK_AFTER_NS);
+  if (!(b >= 0) || !Number.isFinite(b)) throw new RangeError(`spinBudget must be a finite number >= 0, got ${b}`);
+  return Math.floor(b);
+}
+
+let nsPerSpin = 0;
+/**
+ * Spin iterations (one Atomics.load each, the cost of a waiter's re-read) that last about
+ * `ns`. Calibrated once per thread: the fastest of five timed loops, so a preemption during
+ * the calibration does not shrink the budget.
+ */
+export function spinBudgetFor(ns: number): number {
+  if (nsPerSpin === 0) {
+    const a = new Int32Array(new SharedArrayBuffer(64), 0, 16);
+    let best = Infinity;
+    let sink = 0;
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      for (let k = 0; k < 20_000; k++) sink += Atomics.load(a, k & 15);
+      best = Math.min(best, ((performance.now() - t0) * 1e6) / 20_000);
+    }
+    relaxSink += sink;
+    nsPerSpin = Math.max(best, 0.5);
+  }
+  return Math.max(1, Math.round(ns / nsPerSpin));
 }
 
 /**
@@ -109,6 +161,16 @@ export function ownNode(init: LockInit, kind: string): { nodes: Int32Array; n: n
   const n = g.base + init.ownerId * g.stride;
   if (n + LOCK_NODE_WORDS > init.i32.length) throw new RangeError(`${kind} lock: queue node out of range`);
   return { nodes: init.i32, n };
+}
+
+/**
+ * For the lab-only kinds that cannot pass over a dead waiter: a typed error if `d.dead`
+ * was waiting for this lock (its node records it), rather than a silent wedge.
+ */
+export function refuseDeadWaiter(d: DeadThreadAtLock, kind: LockKind): void {
+  if (d.nodeWord && Atomics.load(d.i32, d.nodeWord(d.dead) + LockNode.WAIT) === d.word + 1) {
+    throw new LockKindRefusedError(`${kind}: a dead waiter cannot be passed over (a lock-lab kind, never a tier lock)`);
+  }
 }
 
 /** Monotonic milliseconds (performance.now), only read on contended paths. */

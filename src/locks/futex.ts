@@ -21,6 +21,9 @@
  *   records WAIT = -(word + 1) in the exchange's step until its notify is done, so a thread
  *   killed between releasing and notifying has its wake-up re-issued too.
  *
+ * Waiting policy: 'spin-then-park' (default, SPIN re-reads, then park), 'park' (no
+ * re-read), 'spin' (re-reads forever and never sets W: then unlock never notifies).
+ *
  * Descheduled holder: waiters spin only briefly (SPIN re-reads), then park in an untimed
  * Atomics.wait and take no CPU, so a descheduled holder gets the cores back. A holder
  * that dies leaves its id in the word; recovery clears it and wakes all.
@@ -30,7 +33,11 @@ import { LockFields, nodeOfOwner, notifyOne, now, ownNode, recordContended } fro
 
 const { WAIT } = LockNode;
 
-/** Re-reads before parking: about the cost of a short critical section on this machine. */
+/**
+ * Default spin budget (re-reads before parking): about the cost of a short critical
+ * section on this machine. A barging lock gains nothing from spinning longer: a waiter
+ * that misses the release is as well asleep, and a descheduled holder wants the core.
+ */
 const SPIN = 48;
 
 export class FutexLock extends LockFields implements Lock {
@@ -40,7 +47,7 @@ export class FutexLock extends LockFields implements Lock {
   private readonly n: number;
 
   constructor(init: LockInit) {
-    super(init, 'futex');
+    super(init, 'futex', SPIN);
     this.me = init.ownerId * 2;
     const own = ownNode(init, 'futex');
     this.nodes = own.nodes;
@@ -58,7 +65,7 @@ export class FutexLock extends LockFields implements Lock {
   private lockSlow(): void {
     const t0 = now();
     this.nodes[this.n + WAIT] = this.w + 1;
-    const spun = spinForFree(this.i32, this.w, this.me, SPIN);
+    const spun = spinForFree(this.i32, this.w, this.me, this.spinLimit);
     if (spun >= 0) {
       this.nodes[this.n + WAIT] = 0;
       recordContended(this.s, this.b, t0, spun, 0);

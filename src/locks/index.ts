@@ -17,9 +17,20 @@
  * No lock library offers the waiter half: robust pthread mutexes (and Windows' abandoned
  * mutexes) report a dead *holder* only, and a thread killed while queued for a ticket or
  * MCS lock wedges it. recoverLock must only be called for a thread known dead, at most
- * once per lock per death, and before its owner id is reused.
+ * once per lock per death, and before its owner id is reused. The lab-only kinds (clh,
+ * hemlock, anderson) recover a dead holder only; for a dead waiter recoverLock throws a
+ * LockKindRefusedError (each kind's header says why), and createTierLock refuses them.
+ *
+ * Waiting policies: LockInit.policy picks spin, spin-then-park or park for every kind
+ * that accepts them (LOCK_POLICIES), LockInit.spinBudget the spins before parking
+ * (spinBudgetFor(ns) converts a duration with this thread's calibration).
  */
 import {
+  ALL_LOCK_KINDS,
+  LOCK_POLICIES,
+  LockKindRefusedError,
+  tierLockRefusal,
+  type WaitPolicy,
   LOCK_LATENCY_BUCKETS,
   LOCK_STAT_SLOTS,
   LOCK_WORDS,
@@ -37,6 +48,14 @@ import { TasLock } from './tas.js';
 import { TicketLock, ticketHolder, ticketRecover } from './ticket.js';
 import { McsLock, mcsHolder, mcsRecover } from './mcs.js';
 import { AdaptiveLock, adaptiveRecover } from './adaptive.js';
+import { TicketBackoffLock } from './ticket-backoff.js';
+import { TwaLock } from './twa.js';
+import { PartitionedTicketLock } from './partitioned-ticket.js';
+import { MalthusianMcsLock, malthusianRecover } from './malthusian-mcs.js';
+import { ClhLock, clhHolder, clhRecover } from './clh.js';
+import { HemlockLock, hemlockHolder, hemlockRecover } from './hemlock.js';
+import { AndersonLock, andersonHolder, andersonRecover } from './anderson.js';
+import { BustedLock } from './busted.js';
 
 export * from './lock.js';
 export { FutexLock } from './futex.js';
@@ -45,6 +64,15 @@ export { TasLock } from './tas.js';
 export { TicketLock } from './ticket.js';
 export { McsLock } from './mcs.js';
 export { AdaptiveLock } from './adaptive.js';
+export { TicketBackoffLock } from './ticket-backoff.js';
+export { TwaLock } from './twa.js';
+export { PartitionedTicketLock } from './partitioned-ticket.js';
+export { MalthusianMcsLock } from './malthusian-mcs.js';
+export { ClhLock } from './clh.js';
+export { HemlockLock } from './hemlock.js';
+export { AndersonLock } from './anderson.js';
+export { BustedLock } from './busted.js';
+export { spinBudgetFor } from './common.js';
 
 export function createLock(kind: LockKind, init: LockInit): Lock {
   switch (kind) {
@@ -60,9 +88,41 @@ export function createLock(kind: LockKind, init: LockInit): Lock {
       return new McsLock(init);
     case 'adaptive':
       return new AdaptiveLock(init);
+    case 'ticket-backoff':
+      return new TicketBackoffLock(init);
+    case 'twa':
+      return new TwaLock(init);
+    case 'partitioned-ticket':
+      return new PartitionedTicketLock(init);
+    case 'malthusian-mcs':
+      return new MalthusianMcsLock(init);
+    case 'clh':
+      return new ClhLock(init);
+    case 'hemlock':
+      return new HemlockLock(init);
+    case 'anderson':
+      return new AndersonLock(init);
+    case 'busted':
+      return new BustedLock(init);
     default:
       throw new RangeError(`unknown lock kind ${String(kind)}`);
   }
+}
+
+/** Throws LockKindRefusedError unless `kind` (with `policy`, if given) may be a heap tier's lock. */
+export function checkTierLock(kind: LockKind, policy?: WaitPolicy): void {
+  if (!(ALL_LOCK_KINDS as readonly string[]).includes(kind)) throw new RangeError(`unknown lock kind ${String(kind)}`);
+  const why = tierLockRefusal(kind);
+  if (why !== undefined) throw new LockKindRefusedError(`lock kind '${kind}' refused as a tier lock: ${why}`);
+  if (policy !== undefined && !LOCK_POLICIES[kind].policies.includes(policy)) {
+    throw new LockKindRefusedError(`lock kind '${kind}': waiting policy '${String(policy)}' not supported (supported: ${LOCK_POLICIES[kind].policies.join(', ')})`);
+  }
+}
+
+/** createLock for a heap tier: refuses lab-only kinds (LockKindRefusedError). */
+export function createTierLock(kind: LockKind, init: LockInit): Lock {
+  checkTierLock(kind, init.policy);
+  return createLock(kind, init);
 }
 
 /** Zeroes the LOCK_WORDS words of a lock block. Call once, before any thread uses it. */
@@ -80,9 +140,21 @@ export function holderOf(kind: LockKind, i32: Int32Array, word: number): number 
     case 'ttas':
       return Atomics.load(i32, word);
     case 'ticket':
+    case 'ticket-backoff':
+    case 'twa':
+    case 'partitioned-ticket':
       return ticketHolder(i32, word);
     case 'mcs':
+    case 'malthusian-mcs':
       return mcsHolder(i32, word);
+    case 'clh':
+      return clhHolder(i32, word);
+    case 'hemlock':
+      return hemlockHolder(i32, word);
+    case 'anderson':
+      return andersonHolder(i32, word);
+    case 'busted':
+      return 0; // holds nothing, whatever its word says
     default:
       throw new RangeError(`unknown lock kind ${String(kind)}`);
   }
@@ -109,9 +181,22 @@ export function recoverLock(kind: LockKind, d: DeadThreadAtLock): DeadThreadRole
       Atomics.notify(d.i32, d.word);
       return 'held';
     case 'ticket':
+    case 'ticket-backoff':
+    case 'twa':
+    case 'partitioned-ticket':
       return ticketRecover(d);
     case 'mcs':
       return mcsRecover(d);
+    case 'malthusian-mcs':
+      return malthusianRecover(d);
+    case 'clh':
+      return clhRecover(d);
+    case 'hemlock':
+      return hemlockRecover(d);
+    case 'anderson':
+      return andersonRecover(d);
+    case 'busted':
+      return 'none';
     default:
       throw new RangeError(`unknown lock kind ${String(kind)}`);
   }

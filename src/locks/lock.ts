@@ -43,16 +43,35 @@ export const LockNode = {
   WAIT: 3, // word + 1 of the lock waited for; futex/adaptive: -(word + 1) while an unlock owes a notify
   TICKET: 4, // ticket: the ticket this thread waits with
   REG: 5, // adaptive: 1 while counted in the lock's PARKED word
+  CLH_FLAG: 6, // clh: this thread's own node (a flag word; nodes migrate between threads)
+  CLH_OWN: 7, // clh: word index + 1 of the node this thread owns now (0 = its CLH_FLAG)
+  GRANT: 8, // hemlock: word + 1 of the lock granted and not yet acknowledged (0 = none)
+  ACTIVE: 9, // malthusian-mcs: 1 while counted in the lock's ACTIVE word, 2 while counted PASSIVE
+  POSITION: 10, // anderson: the array position this thread waits with
 } as const;
 
 /** Owner ids must fit in the bits a lock word can spare. */
 export const MAX_OWNER_ID = 0x3fff_ffff;
 
-export type LockKind = 'tas' | 'ttas' | 'ticket' | 'mcs' | 'futex' | 'adaptive';
+/** The classic kinds: every sweep that predates the wider catalogue iterates these. */
+export type ClassicLockKind = 'tas' | 'ttas' | 'ticket' | 'mcs' | 'futex' | 'adaptive';
+/** Queue and ticket locks of the literature that are also usable as tier locks. */
+export type ExtraTierLockKind = 'ticket-backoff' | 'twa' | 'partitioned-ticket' | 'malthusian-mcs';
+/**
+ * Kinds for the lock lab only: a dead thread can wedge them (see each kind's header), and
+ * `busted`, the negative control, excludes nobody. createTierLock / HeapOptions refuse them.
+ */
+export type LabOnlyLockKind = 'clh' | 'hemlock' | 'anderson' | 'busted';
+export type LockKind = ClassicLockKind | ExtraTierLockKind | LabOnlyLockKind;
 
 export const LOCK_KINDS: readonly LockKind[] = ['tas', 'ttas', 'ticket', 'mcs', 'futex', 'adaptive'];
+/** Every kind a heap tier may use (HeapOptions.locks). */
+export const TIER_LOCK_KINDS: readonly LockKind[] = [...LOCK_KINDS, 'ticket-backoff', 'twa', 'partitioned-ticket', 'malthusian-mcs'];
+export const LAB_ONLY_LOCK_KINDS: readonly LabOnlyLockKind[] = ['clh', 'hemlock', 'anderson', 'busted'];
+/** Every built-in kind, the negative control last. */
+export const ALL_LOCK_KINDS: readonly LockKind[] = [...TIER_LOCK_KINDS, ...LAB_ONLY_LOCK_KINDS];
 
-/** Numeric codes so a heap header can record which kind each tier uses. */
+/** Numeric codes so a heap header can record which kind each tier uses (low byte of the word). */
 export const LOCK_KIND_CODE: Readonly<Record<LockKind, number>> = {
   tas: 1,
   ttas: 2,
@@ -60,11 +79,99 @@ export const LOCK_KIND_CODE: Readonly<Record<LockKind, number>> = {
   mcs: 4,
   futex: 5,
   adaptive: 6,
+  'ticket-backoff': 7,
+  twa: 8,
+  'partitioned-ticket': 9,
+  'malthusian-mcs': 10,
+  clh: 11,
+  hemlock: 12,
+  anderson: 13,
+  busted: 14,
 };
 
 export function lockKindFromCode(code: number): LockKind | undefined {
-  for (const k of LOCK_KINDS) if (LOCK_KIND_CODE[k] === code) return k;
+  for (const k of ALL_LOCK_KINDS) if (LOCK_KIND_CODE[k] === code) return k;
   return undefined;
+}
+
+/**
+ * How a waiter waits (LiTL's knob, separate from the algorithm):
+ * - 'spin': re-reads the word it watches and never sleeps (pure spinning);
+ * - 'spin-then-park': spins a budget (LockInit.spinBudget, by default about one context
+ *   switch: PARK_AFTER_NS), then sleeps in Atomics.wait on the word or queue node it watches;
+ * - 'park': sleeps at once.
+ * Kinds whose waiting is their definition (tas, ttas: spin with timed yields; adaptive:
+ * WebKit's spin-then-park) accept only their own policy (LOCK_POLICIES).
+ */
+export type WaitPolicy = 'spin' | 'spin-then-park' | 'park';
+export const WAIT_POLICIES: readonly WaitPolicy[] = ['spin', 'spin-then-park', 'park'];
+const ALL_POLICIES = WAIT_POLICIES;
+const QUEUE_DEFAULT = { policies: ALL_POLICIES, default: 'spin-then-park' } as const;
+
+/**
+ * The policies each kind accepts and its default. Defaults: every kind whose waiters can
+ * park parks after about one context switch of spinning, because with more workers than
+ * cores a waiter that only spins holds the core its predecessor needs to run (the
+ * oversubscription collapse measured for pure spinning: bench/results/locks.md);
+ * busted never waits, so its only policy is 'spin'.
+ */
+export const LOCK_POLICIES: Readonly<Record<LockKind, { readonly policies: readonly WaitPolicy[]; readonly default: WaitPolicy }>> = {
+  tas: { policies: ['spin'], default: 'spin' },
+  ttas: { policies: ['spin'], default: 'spin' },
+  adaptive: { policies: ['spin-then-park'], default: 'spin-then-park' },
+  futex: QUEUE_DEFAULT,
+  ticket: QUEUE_DEFAULT,
+  mcs: QUEUE_DEFAULT,
+  'ticket-backoff': QUEUE_DEFAULT,
+  twa: QUEUE_DEFAULT,
+  'partitioned-ticket': QUEUE_DEFAULT,
+  'malthusian-mcs': QUEUE_DEFAULT,
+  clh: QUEUE_DEFAULT,
+  hemlock: QUEUE_DEFAULT,
+  anderson: QUEUE_DEFAULT,
+  busted: { policies: ['spin'], default: 'spin' },
+};
+
+/** Numeric policy codes for a heap header (second byte of the tier's lock word; 0 = the kind's default). */
+export const WAIT_POLICY_CODE: Readonly<Record<WaitPolicy, number>> = { spin: 1, 'spin-then-park': 2, park: 3 };
+
+/** About one context switch on the machines measured (LiTL parks after ~9 us of spinning). */
+export const PARK_AFTER_NS = 10_000;
+
+/** Why a kind cannot be a tier lock, or undefined if it can. */
+export function tierLockRefusal(kind: LockKind): string | undefined {
+  switch (kind) {
+    case 'busted':
+      return 'busted is the negative control of the lock lab: it provides no mutual exclusion';
+    case 'clh':
+    case 'hemlock':
+    case 'anderson':
+      return `${kind} cannot pass over a waiter that died in its queue (see src/locks/${kind}.ts), so a killed worker could wedge the heap; it is a lock-lab kind only`;
+    default:
+      return (TIER_LOCK_KINDS as readonly string[]).includes(kind) ? undefined : `unknown lock kind ${String(kind)}`;
+  }
+}
+
+/**
+ * A tier's lock as a heap header records it: kind code in the low byte, policy code in
+ * the next (0 = the kind's default policy).
+ */
+export function tierLockCode(kind: LockKind, policy?: WaitPolicy): number {
+  return LOCK_KIND_CODE[kind] | ((policy === undefined ? 0 : WAIT_POLICY_CODE[policy]) << 8);
+}
+
+export function tierLockFromCode(code: number): { kind: LockKind; policy: WaitPolicy | undefined } | undefined {
+  const kind = lockKindFromCode(code & 0xff);
+  if (kind === undefined || (code >>> 16) !== 0) return undefined;
+  const pc = (code >>> 8) & 0xff;
+  if (pc === 0) return { kind, policy: undefined };
+  const policy = WAIT_POLICIES.find((p) => WAIT_POLICY_CODE[p] === pc);
+  return policy === undefined ? undefined : { kind, policy };
+}
+
+/** A lock kind or policy that cannot serve where it was asked for (a tier lock, a policy the kind lacks). */
+export class LockKindRefusedError extends TypeError {
+  override readonly name = 'LockKindRefusedError';
 }
 
 /**
@@ -104,6 +211,10 @@ export interface LockInit {
   /** Per-thread statistics sink: LOCK_STAT_SLOTS float64 slots at `statsBase`. */
   readonly stats?: Float64Array;
   readonly statsBase?: number;
+  /** Waiting policy (LOCK_POLICIES[kind]); default LOCK_POLICIES[kind].default. */
+  readonly policy?: WaitPolicy;
+  /** Spin iterations before parking under 'spin-then-park'; default spinBudgetFor(PARK_AFTER_NS). */
+  readonly spinBudget?: number;
 }
 
 export interface Lock {
@@ -116,6 +227,8 @@ export interface Lock {
   tryLock(): boolean;
   /** ownerId of the current holder, 0 if free (a racy snapshot). */
   holder(): number;
+  /** How its waiters wait (built-in kinds always say; a lock module may). */
+  readonly policy?: WaitPolicy;
 }
 
 /**

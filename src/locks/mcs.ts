@@ -39,7 +39,14 @@
  *   recovery could take the stale HOLDER for the dead thread's. It needs two live threads
  *   descheduled inside one-instruction windows at that exact moment.
  *
- * Descheduled holder or waiter: waiters spin SPIN times on their own flag then park
+ * Waiting policy (LockInit.policy): 'spin' spins on its own flag and never parks;
+ * 'spin-then-park' (default: a descheduled predecessor costs the queue at most one
+ * context switch of spinning per waiter) spins the budget when first in line (FAR_SPIN
+ * when queued behind another waiter), then parks; 'park' parks at once. A new holder
+ * wakes its parked successor ahead of time (wakeAhead), so that it spins, not sleeps,
+ * when the grant comes.
+ *
+ * Descheduled holder or waiter: waiters spin on their own flag then park
  * (untimed; a grant always notifies a parked flag, and recovery re-notifies when the
  * granter died before doing so). A releaser, or a new holder, whose successor has swapped
  * TAIL but not linked yet (descheduled between the two) spins, then yields with timed
@@ -58,8 +65,9 @@ const WAITING = 1;
 const PARKED = 2;
 const ABANDONED = 3;
 const PASSING = 4;
-const SPIN = 128;
 const LINK_SPIN = 64;
+/** Spin budget of a waiter queued behind another waiter (under 'spin-then-park'). */
+const FAR_SPIN = 16;
 const LINK_YIELD_MS = 0.05;
 const REUSE_YIELD_MS = 1;
 
@@ -70,10 +78,10 @@ export class McsLock extends LockFields implements Lock {
   private readonly ns: number;
   private readonly neg: number; // -ownerId: TAIL while held with nobody queued
 
-  constructor(init: LockInit) {
-    super(init, 'mcs');
-    if (!init.nodeWord) throw new TypeError('mcs lock: init.nodeWord is required');
-    const g = nodeGeometry(init.nodeWord, init.i32.length, 'mcs');
+  constructor(init: LockInit, kind: LockKind = 'mcs') {
+    super(init, kind);
+    if (!init.nodeWord) throw new TypeError(`${kind} lock: init.nodeWord is required`);
+    const g = nodeGeometry(init.nodeWord, init.i32.length, kind);
     this.nb = g.base;
     this.ns = g.stride;
     this.n = g.base + init.ownerId * g.stride;
@@ -90,7 +98,8 @@ export class McsLock extends LockFields implements Lock {
     this.lockSlow();
   }
 
-  private lockSlow(): void {
+  /** The queueing acquire (after the fast path's CAS failed). */
+  protected lockSlow(): void {
     const i32 = this.i32;
     const w = this.w;
     const n = this.n;
@@ -120,20 +129,30 @@ export class McsLock extends LockFields implements Lock {
       i32[this.nb + pred * this.ns + N_NEXT] = id;
     }
     const flag = n + FLAG;
+    // Only the first in line (queued right behind the holder) spins its budget; a waiter
+    // further back parks almost at once and leaves the cores to the holder and its
+    // successor, until the thread before it takes the lock and wakes it ahead of time.
+    let budget = pred <= 0 ? this.spinLimit : Math.min(this.spinLimit, FAR_SPIN);
+    let since = 0;
     while (Atomics.load(i32, flag) !== 0) {
-      if (spins < SPIN) {
+      if (since < budget) {
         spins++;
+        since++;
         continue;
       }
       // Declare "parked" so the releaser knows to notify, then sleep on our own flag.
       if (Atomics.compareExchange(i32, flag, WAITING, PARKED) === WAITING || Atomics.load(i32, flag) === PARKED) {
         parks++;
-        Atomics.wait(i32, flag, PARKED);
+        if (Atomics.wait(i32, flag, PARKED) === 'ok') {
+          budget = this.spinLimit; // woken: granted, or woken ahead as next in line
+          since = 0;
+        }
       }
     }
     i32[w + HOLDER] = id;
     moveLink(i32, w, this.nb, this.ns, id, id);
     i32[n + WAIT] = 0;
+    wakeAhead(i32, w, this.nb, this.ns, this.s, this.b);
     recordContended(this.s, this.b, t0, spins, parks);
   }
 
@@ -178,6 +197,21 @@ function moveLink(i32: Int32Array, w: number, nb: number, ns: number, x: number,
   i32[w + NEXT] = succ;
   i32[w + LINKNODE] = 0;
   if (free) i32[xn + WAIT] = i32[xn + FLAG] = 0;
+}
+
+/**
+ * The new holder wakes its parked successor ahead of time (without granting: its flag
+ * stays PARKED, it spins its budget, then parks again), so that the successor is running
+ * when the release comes and the hand-over does not wait for a wake-up.
+ */
+function wakeAhead(i32: Int32Array, w: number, nb: number, ns: number, s: Float64Array, b: number): void {
+  const succ = Atomics.load(i32, w + NEXT);
+  if (succ === 0) return;
+  const f = nb + succ * ns + FLAG;
+  if (Atomics.load(i32, f) === PARKED) {
+    const woken = Atomics.notify(i32, f, 1);
+    if (woken > 0) s[b + LockStat.wakeups] += woken;
+  }
 }
 
 /** A successor swapped TAIL but has not written its link at `at` yet: wait for it. */

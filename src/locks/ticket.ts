@@ -27,38 +27,67 @@
  *   releaser sees its PARKED increment, so no wake-up is lost; the timed wait is a spare
  *   (and how a sleeper notices an abandoned ticket in front of it).
  *
+ * - Dead waiter whose ticket comes up later: the unlock that reaches it passes it on when
+ *   ANY_ABANDONED (w+4, entries in use) is nonzero and sleepers exist; spinners check
+ *   ABANDONED every SKIP_EVERY spins, and a sleeper's timed wait (SPARE_MS) is the spare.
+ *
+ * Waiting policy (LockInit.policy): 'spin' re-reads SERVING and never sleeps; 'park'
+ * sleeps on its slot at once; 'spin-then-park' (default) spins about one context switch
+ * when next in line, FAR_SPIN re-reads when further back, and then sleeps. A release
+ * that finds sleepers wakes one sleeper of the served ticket's slot (passed on if it was
+ * the wrong one) and, ahead of time, one of the following ticket's slot, so under
+ * oversubscription the next in line is already running when its turn comes.
+ * The same slot words, ABANDONED entries and recovery serve the other ticket kinds
+ * (ticket-backoff, twa, partitioned-ticket): they differ only in how a waiter waits.
+ *
  * Descheduled holder or waiter: FIFO means a descheduled waiter whose turn comes stalls
- * everybody (the classic weakness under oversubscription). To waste little CPU meanwhile,
- * only the next in line spins (up to SPIN_LIMIT); waiters further back spin FAR_SPIN times
- * and then sleep on their slot (timed, YIELD_MS) until their ticket is near.
+ * everybody (the classic weakness under oversubscription); parking waiters at least give
+ * the cores to the holder and the next in line.
  */
 import { LockNode, LockStat, type DeadThreadAtLock, type DeadThreadRole, type Lock, type LockInit, type LockKind } from './lock.js';
 import { LockFields, NO_STATS, nodeOfOwner, now, ownNode, recordContended, yieldWait } from './common.js';
+
 
 const NEXT = 0;
 const SERVING = 1;
 const OWNER = 2;
 const PARKED = 3;
+const ANY_ABANDONED = 4;
 const OWNER_TICKET = 5;
 const ABANDONED = 8;
 const ABANDONED_ENTRIES = 4;
 const SLOTS = 12;
 const SLOT_COUNT = 4;
 const SLOT_MASK = 3;
-const SPIN_LIMIT = 256;
+/** Spin budget of a waiter that is not next in line (under 'spin-then-park'). */
 const FAR_SPIN = 16;
+/** Spins between two looks at ABANDONED by a waiter that never sleeps. */
+const SKIP_EVERY = 4096;
+/**
+ * A sleeper's spare timeout: only a lost pass-over of a dead waiter's ticket needs it. Long,
+ * because a sleeper that times out sleeps again behind its slot's other sleepers.
+ */
+const SPARE_MS = 200;
 const YIELD_MS = 1;
-const STEP = 2;
+export const TICKET_STEP = 2;
+const STEP = TICKET_STEP;
 const { WAIT, TICKET } = LockNode;
 
-export class TicketLock extends LockFields implements Lock {
-  readonly kind: LockKind = 'ticket';
-  private readonly nodes: Int32Array; // where this thread records the ticket it waits with
-  private readonly n: number;
+/** Word offsets of the ticket lock block, for the other ticket kinds. */
+export const TicketWord = { NEXT, SERVING, OWNER, PARKED, OWNER_TICKET, SLOTS } as const;
+export const TICKET_SLOT_MASK = SLOT_MASK;
 
-  constructor(init: LockInit) {
-    super(init, 'ticket');
-    const own = ownNode(init, 'ticket');
+/**
+ * What every ticket kind shares: taking a ticket (lock's fast path), tryLock, holder().
+ * Each kind writes its own slow path (how a waiter waits) and unlock (whom it wakes).
+ */
+export abstract class TicketFamilyLock extends LockFields implements Lock {
+  protected readonly nodes: Int32Array; // where this thread records the ticket it waits with
+  protected readonly n: number;
+
+  constructor(init: LockInit, kind: LockKind) {
+    super(init, kind);
+    const own = ownNode(init, kind);
     this.nodes = own.nodes;
     this.n = own.n;
   }
@@ -77,36 +106,28 @@ export class TicketLock extends LockFields implements Lock {
       this.s[this.b + LockStat.acquisitions]++;
       return;
     }
-    this.lockSlow(t);
-  }
-
-  private lockSlow(t: number): void {
-    const i32 = this.i32;
-    const w = this.w;
     const t0 = now();
-    let spins = 0;
-    let parks = 0;
-    let sinceYield = 0;
-    for (;;) {
-      const serving = Atomics.load(i32, w + SERVING);
-      if (serving === t) break;
-      spins++;
-      sinceYield++;
-      const behind = (t - serving) | 0; // ticket distance to ours, the holder's included
-      if (sinceYield < (behind > STEP ? FAR_SPIN : SPIN_LIMIT)) continue;
-      sinceYield = 0;
-      if (skipAbandoned(i32, w, this.s, this.b)) continue; // a dead waiter's turn, passed on
-      parks++;
-      const slot = w + SLOTS + ((t >> 1) & SLOT_MASK);
-      Atomics.add(i32, w + PARKED, 1);
-      const gen = Atomics.load(i32, slot);
-      if (Atomics.load(i32, w + SERVING) !== t) Atomics.wait(i32, slot, gen, YIELD_MS);
-      Atomics.sub(i32, w + PARKED, 1);
-    }
+    this.waitFor(t);
+    // Plain stores right after the load that saw SERVING == t (inside waitFor's last step).
     i32[w + OWNER] = this.id;
     i32[w + OWNER_TICKET] = t;
     this.nodes[this.n + WAIT] = 0;
-    recordContended(this.s, this.b, t0, spins, parks);
+    recordContended(this.s, this.b, t0, this.spun, this.parked);
+  }
+
+  /** Spins and parks of the last waitFor, for the statistics. */
+  protected spun = 0;
+  protected parked = 0;
+  /** Waits until SERVING == t (sets spun and parked). */
+  protected abstract waitFor(t: number): void;
+
+  /** Moves SERVING to the next ticket and wakes its slot if anybody sleeps (twa and partitioned-ticket also store a slot). */
+  unlock(): void {
+    const i32 = this.i32;
+    const w = this.w;
+    const next = (i32[w + SERVING]! + STEP) | 0; // only the holder moves SERVING now
+    Atomics.store(i32, w + SERVING, next);
+    if (Atomics.load(i32, w + PARKED) !== 0) wakeNext(i32, w, next, this.s, this.b, this.spinLimit > 0);
   }
 
   tryLock(): boolean {
@@ -123,17 +144,86 @@ export class TicketLock extends LockFields implements Lock {
     return true;
   }
 
-  unlock(): void {
-    const i32 = this.i32;
-    const w = this.w;
-    const next = (i32[w + SERVING]! + STEP) | 0; // only the holder moves SERVING now
-    Atomics.store(i32, w + SERVING, next);
-    if (Atomics.load(i32, w + PARKED) !== 0) wakeSlot(i32, w, next, this.s, this.b);
-  }
-
   holder(): number {
     return ticketHolder(this.i32, this.w);
   }
+}
+
+export class TicketLock extends TicketFamilyLock {
+  readonly kind: LockKind = 'ticket';
+
+  constructor(init: LockInit) {
+    super(init, 'ticket');
+  }
+
+  protected waitFor(t: number): void {
+    const i32 = this.i32;
+    const w = this.w;
+    const limit = this.spinLimit;
+    const far = Math.min(limit, FAR_SPIN);
+    let spins = 0;
+    let parks = 0;
+    let since = 0;
+    for (;;) {
+      const serving = Atomics.load(i32, w + SERVING);
+      if (serving === t) break;
+      spins++;
+      // Only the next in line spins its budget: a waiter further back parks almost at once
+      // and leaves the cores to the holder and its successor.
+      if (++since < (((t - serving) | 0) > STEP ? far : limit)) {
+        if ((spins & (SKIP_EVERY - 1)) === 0) skipAbandoned(i32, w, this.s, this.b);
+        continue;
+      }
+      if (skipAbandoned(i32, w, this.s, this.b)) continue; // a dead waiter's turn, passed on
+      parks++;
+      parkOnSlot(i32, w, t);
+      since = 0;
+    }
+    this.spun = spins;
+    this.parked = parks;
+  }
+}
+
+/**
+ * Sleeps on ticket t's slot until woken (or SPARE_MS): registers in PARKED, reads the
+ * slot, re-checks SERVING, then waits on the value read, so an unlock that moved SERVING
+ * after the re-check sees PARKED and moves the slot (no lost wake-up). An unlock wakes one
+ * sleeper of the slot, the one that has slept longest, which is nearly always the lowest
+ * ticket there, i.e. the one served; a sleeper woken for a ticket not its own passes the
+ * wake-up on to the next sleeper of the slot while that ticket is not taken yet.
+ */
+export function parkOnSlot(i32: Int32Array, w: number, t: number): void {
+  const slot = w + SLOTS + ((t >> 1) & SLOT_MASK);
+  Atomics.add(i32, w + PARKED, 1);
+  const gen = Atomics.load(i32, slot);
+  const r = Atomics.load(i32, w + SERVING) !== t ? Atomics.wait(i32, slot, gen, SPARE_MS) : 'not-equal';
+  Atomics.sub(i32, w + PARKED, 1);
+  if (r !== 'ok') return;
+  const serving = Atomics.load(i32, w + SERVING);
+  if (serving !== t && ((serving >> 1) & SLOT_MASK) === ((t >> 1) & SLOT_MASK) && Atomics.load(i32, w + OWNER_TICKET) !== serving) {
+    Atomics.notify(i32, slot, 1);
+  }
+}
+
+/**
+ * An unlock that found sleepers: wakes ticket `next` (one sleeper of its slot), wakes the
+ * ticket after it ahead of time so that it is spinning, not asleep, when its turn comes
+ * (the wake-up's latency overlaps the critical section), and passes on a dead waiter's turn.
+ */
+export function wakeNext(i32: Int32Array, w: number, next: number, s: Float64Array, b: number, ahead = true): void {
+  wakeSlot(i32, w, next, s, b, 1);
+  if (ahead) {
+    // Not under 'park': a waiter woken early would only sleep again, at the back of its
+    // slot's sleepers, which breaks the slot's FIFO order that one-at-a-time waking relies on.
+    const woken = Atomics.notify(i32, w + SLOTS + (((next + STEP) >> 1) & SLOT_MASK), 1);
+    if (woken > 0) s[b + LockStat.wakeups] += woken;
+  }
+  if (Atomics.load(i32, w + ANY_ABANDONED) !== 0) skipAbandoned(i32, w, s, b);
+}
+
+/** Passes on a dead waiter's ticket when SERVING reaches it (see skipAbandoned); for the other ticket kinds. */
+export function skipAbandonedTicket(i32: Int32Array, w: number, s: Float64Array, b: number): boolean {
+  return skipAbandoned(i32, w, s, b);
 }
 
 /**
@@ -150,6 +240,7 @@ function skipAbandoned(i32: Int32Array, w: number, s: Float64Array, b: number): 
     const next = (serving + STEP) | 0;
     if (Atomics.compareExchange(i32, w + SERVING, serving, next) !== serving) continue;
     Atomics.store(i32, e, 0);
+    Atomics.sub(i32, w + ANY_ABANDONED, 1);
     wakeSlot(i32, w, next, s, b);
     moved = true;
     k = -1; // the next ticket may be abandoned too
@@ -157,10 +248,14 @@ function skipAbandoned(i32: Int32Array, w: number, s: Float64Array, b: number): 
   return moved;
 }
 
-function wakeSlot(i32: Int32Array, w: number, ticket: number, s: Float64Array, b: number): void {
+/**
+ * Moves ticket `ticket`'s slot to that ticket (the grant value partitioned-ticket waiters
+ * watch) and wakes `count` of its sleepers (recovery paths: all of them).
+ */
+export function wakeSlot(i32: Int32Array, w: number, ticket: number, s: Float64Array, b: number, count = Infinity): void {
   const slot = w + SLOTS + ((ticket >> 1) & SLOT_MASK);
-  Atomics.add(i32, slot, 1);
-  const woken = Atomics.notify(i32, slot);
+  Atomics.store(i32, slot, ticket);
+  const woken = Atomics.notify(i32, slot, count);
   if (woken > 0) s[b + LockStat.wakeups] += woken;
 }
 
@@ -188,7 +283,10 @@ export function ticketRecover(d: DeadThreadAtLock): DeadThreadRole {
   if (!waited) return 'none';
   const entry = ((Atomics.load(i32, dn + TICKET) + 1) | 0);
   for (let k = 0; ; k = (k + 1) % ABANDONED_ENTRIES) {
-    if (Atomics.compareExchange(i32, w + ABANDONED + k, 0, entry) === 0) break;
+    if (Atomics.compareExchange(i32, w + ABANDONED + k, 0, entry) === 0) {
+      Atomics.add(i32, w + ANY_ABANDONED, 1);
+      break;
+    }
     // All entries hold tickets still queued behind live waiters: wait for one to pass.
     if (k === ABANDONED_ENTRIES - 1 && !skipAbandoned(i32, w, NO_STATS, 0)) yieldWait(i32, w + SERVING, Atomics.load(i32, w + SERVING), YIELD_MS);
   }

@@ -107,3 +107,26 @@ export function findCycles(edges: readonly ImportEdge[]): string[][] {
 export function topOf(file: string): string {
   return file.split(/[\\/]/)[0]!;
 }
+
+/** Files that use the worker_threads entry-point API (parentPort, workerData, isMainThread). */
+export function workerEntryFiles(root: string, files: readonly string[]): string[] {
+  const USES = /import\s*\{([^}]*)\}\s*from\s*['"](?:node:)?worker_threads['"]/;
+  return files.filter((f) => {
+    const m = USES.exec(stripComments(readFileSync(path.join(root, f), 'utf8')));
+    return m !== null && /\b(parentPort|workerData|isMainThread)\b/.test(m[1]!);
+  });
+}
+
+/** Worker URLs a file builds: `workerUrl('name')` calls and `new URL('...dist/x.js', ...)` literals. */
+export function workerReferences(root: string, files: readonly string[]): { from: string; named?: string; dist?: string }[] {
+  const out: { from: string; named?: string; dist?: string }[] = [];
+  for (const from of files) {
+    const src = stripComments(readFileSync(path.join(root, from), 'utf8'));
+    for (const m of src.matchAll(/\bworkerUrl\(\s*['"]([^'"]+)['"]\s*\)/g)) out.push({ from, named: m[1]! });
+    for (const m of src.matchAll(/new URL\(\s*['"`](\.[^'"`$?]*\.js)['"`]\s*,\s*import\.meta\.url/g)) {
+      const abs = path.relative(root, path.join(path.dirname(path.join(root, from)), m[1]!));
+      if (abs.startsWith(`dist${path.sep}`)) out.push({ from, dist: abs.slice(5) });
+    }
+  }
+  return out;
+}

@@ -8,6 +8,8 @@ import Piscina from 'piscina';
 import { POOL_EXEC_ARGV } from '../../src/pool/heappool.js';
 
 export const HEAP_WORKER = new URL('../../dist/test/fixtures/heap-worker.js', import.meta.url);
+/** The test-only tasks on a stress-tester heap (runOps, probe), compiled. */
+export const STRESS_OPS_WORKER = new URL('../../dist/test/fixtures/stress-ops.js', import.meta.url);
 
 /** A pool of exactly `threads` workers running dist/test/fixtures/heap-worker.js. */
 export function heapPool(threads: number): Piscina {

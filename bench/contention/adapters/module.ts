@@ -2,7 +2,7 @@
  * Bring your own allocator: a user's ES module, named by a file path (`sabmalloc bench
  * --allocator-module ./my-alloc.js`, or `loadAllocatorModule` from the lab API), becomes an
  * allocator of the contention suite next to the built-in ones, in every table, chart, CSV
- * and JSON. Example: bench/examples/bump-allocator.js.
+ * and JSON. Example: bench/examples/pow2-allocator.js.
  *
  * The module's interface (AllocatorModule below):
  *
@@ -24,7 +24,7 @@
  *
  * Owns: the module registry of this thread (file URL -> loaded module). The main thread
  * loads a module before the suite starts (loadAllocatorModule); each worker loads it on
- * its first task of that allocator (ensureAllocatorModule in workers/contention-worker.ts).
+ * its first task of that allocator (ensureAllocatorModule in workers/contention.ts).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';

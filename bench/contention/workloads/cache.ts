@@ -16,7 +16,7 @@
  * Metric: elapsed time for 100,000 object iterations (lower is better), from the
  * fixed-duration throughput.
  */
-import { shouldStop } from '../control.js';
+import { shouldStop } from '../../kit/control.js';
 import {
   TAG_STEP,
   VerificationError,

@@ -16,7 +16,8 @@
  *   RAND_MASK + 1 entries) and allocate nothing but the blocks under test.
  */
 import type { AllocatorAdapter } from '../adapters/types.js';
-import { endBarrier, startBarrier, type ControlViews } from '../control.js';
+import { endBarrier, startBarrier, type ControlViews } from '../../kit/control.js';
+import { rng32 } from '../../kit/prng.js';
 
 export const RAND_BITS = 16;
 export const RAND_MASK = (1 << RAND_BITS) - 1;
@@ -143,15 +144,8 @@ export function describeBlock(v: HeapView, p: number, n: number, tag: number): s
 
 /** Fills `out` from a seeded xorshift32 stream (seed 0 is replaced). */
 export function fillRandom(out: Uint32Array, seed: number): Uint32Array {
-  let x = (seed ^ 0x9e3779b9) >>> 0 || 0x1234567;
-  for (let i = 0; i < out.length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x;
-  }
+  const next = rng32((seed ^ 0x9e3779b9) >>> 0 || 0x1234567);
+  for (let i = 0; i < out.length; i++) out[i] = next();
   return out;
 }
 

@@ -13,7 +13,7 @@
  *
  * Metric: allocator calls per second (one free + one malloc per iteration).
  */
-import { shouldStop } from '../control.js';
+import { shouldStop } from '../../kit/control.js';
 import {
   CALLS_PER_SECOND,
   TAG_STEP,

@@ -22,7 +22,7 @@
  * usableSize fall back to the samples.
  * Metric: allocator calls per second, plus peak memory (blowup) over all rounds.
  */
-import { shouldStop } from '../control.js';
+import { shouldStop } from '../../kit/control.js';
 import {
   CALLS_PER_SECOND,
   RAND_MASK,

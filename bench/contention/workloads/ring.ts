@@ -16,7 +16,7 @@
  * allocator. (Parking at the barrier frees cores for compile jobs still queued.)
  * Metric: allocator calls per second (one free + one malloc per iteration).
  */
-import { shouldStop } from '../control.js';
+import { shouldStop } from '../../kit/control.js';
 import {
   CALLS_PER_SECOND,
   TAG_STEP,

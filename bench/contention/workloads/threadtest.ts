@@ -6,7 +6,7 @@
  * Worker-local state only. A batch cut short by the deadline is finished (freed) in the
  * untimed cleanup. Metric: allocator calls per second.
  */
-import { shouldStop } from '../control.js';
+import { shouldStop } from '../../kit/control.js';
 import {
   CALLS_PER_SECOND,
   TAG_STEP,

@@ -23,7 +23,7 @@
  *
  * Metric: frees per second (of objects freed inside the timed window).
  */
-import { AbortedError, CTL_I32, shouldStop } from '../control.js';
+import { AbortedError, CTL_I32, shouldStop } from '../../kit/control.js';
 import {
   TAG_STEP,
   VerificationError,
@@ -83,7 +83,7 @@ function layout(p: WorkloadParams, workers: number): Layout {
  * on 2 cores that happens. Vyukov's push reports that cell as "full"; here it means "wait
  * for the preempted pop", so the push waits (yielding the core) and tries again. Dropping
  * the id instead, as this push once did, lost the batch and every object in it: the
- * "N objects still in use after every block was freed" of issue 8 item 14. A pop that
+ * "N objects still in use after every block was freed" . A pop that
  * never resumes is a dead worker: the run is aborted then, and so is the wait.
  */
 export function enqueue(d: Int32Array, hdr: number, cells: number, mask: number, v: number, ctl: Int32Array): void {

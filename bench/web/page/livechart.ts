@@ -5,11 +5,11 @@
  * milliseconds on an idle machine and hundreds on a busy one, on the page's main thread,
  * which also runs the sampling timer; at several redraws a second it starved the sampler.
  * This draws in well under a millisecond. When a run ends, the page renders the same data
- * once with the CLI's vega-lite spec (bench/charts.ts).
+ * once with the CLI's vega-lite spec (bench/kit/charts.ts).
  *
  * Owns: nothing but the canvas it is given.
  */
-import type { ChartSeries } from '../../charts.js';
+import type { ChartSeries } from '../../kit/charts.js';
 
 const PALETTE = ['#1f2933', '#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
 
@@ -44,11 +44,14 @@ export function prepareCanvas(canvas: HTMLCanvasElement, height: number, width =
   return g;
 }
 
-export function drawLineChart(canvas: HTMLCanvasElement, o: { title: string; xLabel: string; yLabel: string; series: readonly ChartSeries[] }): void {
+export function drawLineChart(
+  canvas: HTMLCanvasElement,
+  o: { title: string; xLabel: string; yLabel: string; series: readonly ChartSeries[]; logY?: boolean; height?: number; legendWidth?: number },
+): void {
   const width = canvas.clientWidth || 560;
-  const height = 250;
+  const height = o.height ?? 250;
   const g = prepareCanvas(canvas, height, width);
-  const legendW = 86;
+  const legendW = o.legendWidth ?? 86;
   const left = 58;
   const top = 26;
   const right = width - legendW - 8;
@@ -61,18 +64,25 @@ export function drawLineChart(canvas: HTMLCanvasElement, o: { title: string; xLa
       yMax = Math.max(yMax, y);
     }
   }
-  const yStep = niceStep(yMax, 5);
-  yMax = Math.ceil(yMax / yStep) * yStep;
+  // Log scale: decades from 1 (0 drawn at the axis), for rates that differ by orders of magnitude.
+  const decades = Math.max(1, Math.ceil(Math.log10(Math.max(1, yMax))));
+  const yStep = o.logY ? 1 : niceStep(yMax, 5);
+  if (!o.logY) yMax = Math.ceil(yMax / yStep) * yStep;
   const xStep = niceStep(xMax, 6);
   const X = (x: number): number => left + ((right - left) * x) / xMax;
-  const Y = (y: number): number => bottom - ((bottom - top) * y) / yMax;
+  const Y = o.logY
+    ? (y: number): number => bottom - ((bottom - top) * Math.log10(Math.max(1, y))) / decades
+    : (y: number): number => bottom - ((bottom - top) * y) / yMax;
   g.font = '11px sans-serif';
   g.strokeStyle = '#e4e7eb';
   g.fillStyle = '#444';
   g.lineWidth = 1;
   g.textAlign = 'right';
   g.textBaseline = 'middle';
-  for (let y = 0; y <= yMax + yStep / 2; y += yStep) {
+  const ticks: number[] = [];
+  if (o.logY) for (let d = 0; d <= decades; d++) ticks.push(10 ** d);
+  else for (let y = 0; y <= yMax + yStep / 2; y += yStep) ticks.push(y);
+  for (const y of ticks) {
     g.beginPath();
     g.moveTo(left, Y(y));
     g.lineTo(right, Y(y));

@@ -3,42 +3,35 @@
  * tier, heap map, thread-cache occupancy), results and their export.
  *
  * Owns: the DOM of bench/web/static/index.html and `window.sabLab`, the page's state as
- * plain data (read by test/browser.test.ts and handy in the console).
+ * plain data (read by test/lab/browser.test.ts and handy in the console).
  *
  * The main thread never attaches to a heap (it may not block in Atomics.wait): runs go
  * through runner.ts, and the heap map and caches are read from the shared buffer
- * (heapmap.ts). Charts are the CLI's vega-lite specs (bench/charts.ts), rendered to SVG.
+ * (heapmap.ts). Charts are the CLI's vega-lite specs (bench/kit/charts.ts), rendered to SVG.
  */
 import { LOCK_KINDS, type LockKind } from '../../../src/locks/index.js';
-import { SharedHeap, canBlock } from '../../../src/index.js';
-import { lineChartSpec, specToSvg, type ChartSeries } from '../../charts.js';
-import { allocatorSpec } from '../../contention/allocators.js';
-import { computeFigures, evaluateTargets } from '../../contention/figures.js';
-import { WORKLOADS } from '../../contention/workloads/index.js';
+import { SharedHeap, canBlock, heapPicture, sampleLock, tierLocks, type SpanKind } from '../../../src/index.js';
+import { lineChartSpec, specToSvg, type ChartSeries } from '../../kit/charts.js';
 import type { ContentionResults, RunRecord } from '../../contention/types.js';
-import type { LockBenchReport } from '../../locks.js';
-import { calibrateCs, winners, type LockBenchPoint } from '../../lock-point.js';
+import type { LockBenchReport } from '../../locks/sweep.js';
+import { calibrateCs, type LockBenchPoint } from '../../locks/point.js';
 import { drawLineChart, prepareCanvas } from './livechart.js';
-import { PageState, readHeapMap, readThreadCaches, type CacheOccupancy, type HeapMap } from './heapmap.js';
+import { fmt, fmtBytes, fmtNs } from './format.js';
+import { loadLockModuleFile } from './lockmodule.js';
+import { LAB_WORKLOADS, benchResults, download, lockResults, type ExportSource } from './exports.js';
+import { readThreadCaches, type CacheOccupancy } from './heapmap.js';
+import { SpanMap, drawSpanLegend, type SpanMapSummary } from './spanmap.js';
+import { Stepper, type StepState } from './stepper.js';
+import { LockQueues, Timeline, renderLockQueues, type LockQueueRow, type TimelineSummary } from './timeline.js';
 import { runHeapPoint, runLockPoint, type CheckOutcome, type HeapRunConfig, type LiveSink, type LockRow } from './runner.js';
 
 const WORKER_URL = new URL('./lab-worker.js', import.meta.url).href;
 const HC = navigator.hardwareConcurrency || 1;
 const MAX_WORKERS = 4 * HC;
-/** Workloads the lab runs: the suite's single-round ones (mstress re-creates its workers). */
-const LAB_WORKLOADS = WORKLOADS.filter((w) => w.rounds(w.defaults) === 1);
 
-interface MapSummary {
+
+interface MapSummary extends SpanMapSummary {
   final: boolean;
-  totalPages: number;
-  metadataPages: number;
-  committedPages: number;
-  /** cells drawn per page: the map shows every page exactly once when all are 1 */
-  drawnOncePages: number;
-  exact: boolean;
-  counts: HeapMap['counts'];
-  spans: HeapMap['spans'];
-  pageSize: number;
 }
 
 /** The page's state, for tests and the console. */
@@ -59,9 +52,19 @@ interface LabState {
   liveMap: MapSummary | null;
   finalMap: MapSummary | null;
   caches: { rows: number; nonEmptyRows: number; totalBytes: number } | null;
+  /** slow motion: its calls as drawn, with the heap's own counters around each */
+  step: StepState | null;
+  /** slow motion's span map, as last drawn */
+  stepMap: SpanMapSummary | null;
+  /** the over-time panels, as last drawn */
+  timeline: TimelineSummary | null;
+  /** the live lock queues of the run in progress (or last run) */
+  lockQueues: LockQueueRow[];
   startedAt: string;
   benchJson(): ContentionResults | null;
   locksJson(): LockBenchReport | null;
+  /** Canvas point of the biggest span of `kind` on a map (scripted tooltips: bench/web/screenshots.ts). */
+  spanPoint(map: 'live' | 'final' | 'step', kind: SpanKind): { x: number; y: number } | null;
   /** Tries a heap on this (main) thread: the library's refusal code, or 'attached'. */
   tryMainThreadHeap(): string;
 }
@@ -86,9 +89,14 @@ const lab: LabState = {
   liveMap: null,
   finalMap: null,
   caches: null,
+  step: null,
+  stepMap: null,
+  timeline: null,
+  lockQueues: [],
   startedAt: new Date().toISOString(),
-  benchJson: () => benchResults(),
-  locksJson: () => lockResults(),
+  benchJson: () => benchResults(exportSource()),
+  locksJson: () => lockResults(exportSource()),
+  spanPoint: (map, kind) => (map === 'live' ? liveMap : map === 'final' ? finalMap : stepper.spanMap).pointOfKind(kind),
   tryMainThreadHeap: () => {
     try {
       SharedHeap.create({ size: 1 << 20 }).detach();
@@ -102,25 +110,6 @@ const lab: LabState = {
 
 // ------------------------------------------------------------------ formatting
 
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return '–';
-  const a = Math.abs(x);
-  if (a >= 1e9) return (x / 1e9).toFixed(2) + 'G';
-  if (a >= 1e6) return (x / 1e6).toFixed(2) + 'M';
-  if (a >= 1e4) return (x / 1e3).toFixed(1) + 'k';
-  if (a >= 100 || Number.isInteger(x)) return x.toFixed(0);
-  return x.toFixed(2);
-}
-function fmtNs(ns: number): string {
-  if (ns >= 1e6) return (ns / 1e6).toFixed(1) + ' ms';
-  if (ns >= 1e3) return (ns / 1e3).toFixed(1) + ' µs';
-  return ns.toFixed(0) + ' ns';
-}
-function fmtBytes(b: number): string {
-  if (b >= 2 ** 20) return (b / 2 ** 20).toFixed(1) + ' MiB';
-  if (b >= 1024) return (b / 1024).toFixed(1) + ' KiB';
-  return b.toFixed(0) + ' B';
-}
 function cell(tag: 'td' | 'th', text: string, cls?: string): HTMLTableCellElement {
   const c = document.createElement(tag);
   c.textContent = text;
@@ -169,90 +158,42 @@ const lockResultsChart = new ChartSlot($('lock-results-chart'));
 
 // ------------------------------------------------------------------ heap map
 
-const COLORS = {
-  metadata: '#8a8f98',
-  free: '#e3ece3',
-  large: '#d9480f',
-  unknown: '#111111',
-};
-function classColor(cls: number, numClasses: number): string {
-  // size classes from blue (small objects) to green/yellow (large objects)
-  const t = numClasses > 1 ? cls / (numClasses - 1) : 0;
-  return `hsl(${Math.round(230 - t * 170)}, 65%, ${Math.round(42 + t * 14)}%)`;
+const tooltip = $('tooltip');
+const liveMap = new SpanMap($<HTMLCanvasElement>('map-live'), $('map-live-caption'), tooltip);
+const finalMap = new SpanMap($<HTMLCanvasElement>('map-final'), $('map-final-caption'), tooltip);
+drawSpanLegend($('map-legend'), true);
+/** Which run the panels show: numbered in the order the page started them. */
+let runSeq = 0;
+let runLabel = '';
+
+const timeline = new Timeline($<HTMLCanvasElement>('tl-events'), $<HTMLCanvasElement>('tl-occupancy'), $('tl-caption'));
+const lockQueues = new LockQueues();
+/** What the lock sampler reads: the heap of the run in progress, or a sweep's lock under test. */
+let activeHeap: SharedArrayBuffer | null = null;
+let sweepTarget: Parameters<NonNullable<LiveSink['sweepLock']>>[0] = null;
+let lockTicks = 0;
+/** Samples the lock queues every few milliseconds; redraws their table ten times a second. */
+setInterval(() => {
+  if (activeHeap) lockQueues.add(tierLocks(activeHeap));
+  else if (sweepTarget && (LOCK_KINDS as readonly string[]).includes(sweepTarget.kind)) lockQueues.add([{ tier: 'lock under test', ...sampleLock(sweepTarget.kind, sweepTarget.i32, sweepTarget.word, sweepTarget.parties) }]);
+  else return;
+  if (++lockTicks % 20 === 0) publishLockQueues();
+}, 10);
+
+/** Draws the lock-queue table and copies it to `window.sabLab` (every 20 samples, and when a run ends). */
+function publishLockQueues(): void {
+  renderLockQueues($<HTMLTableElement>('lock-queue'), lockQueues);
+  $('lock-queue-caption').textContent = `${runLabel}: ${[...lockQueues.rows.values()][0]?.samples ?? 0} samples of the lock words (tas and ttas keep no record of their waiters)`;
+  lab.lockQueues = [...lockQueues.rows.values()].map((r) => ({ ...r }));
 }
 
-function drawHeapMap(canvas: HTMLCanvasElement, map: HeapMap, numClasses: number): Uint8Array {
-  const total = map.state.length;
-  const width = canvas.clientWidth || 560;
-  const maxHeight = 300;
-  let size = Math.max(1, Math.min(12, Math.floor(Math.sqrt((width * maxHeight) / Math.max(1, total)))));
-  const cols = Math.max(1, Math.floor(width / size));
-  const rows = Math.ceil(total / cols);
-  if (rows * size > maxHeight * 2) size = Math.max(1, Math.floor((maxHeight * 2) / rows));
-  const g = prepareCanvas(canvas, rows * size, cols * size);
-  const gap = size >= 5 ? 1 : 0;
-  const drawn = new Uint8Array(total);
-  for (let i = 0; i < total; i++) {
-    const st = map.state[i];
-    g.fillStyle =
-      st === PageState.METADATA
-        ? COLORS.metadata
-        : st === PageState.FREE
-          ? COLORS.free
-          : st === PageState.LARGE
-            ? COLORS.large
-            : st === PageState.SMALL
-              ? classColor(map.sizeClass[i]!, numClasses)
-              : COLORS.unknown;
-    g.fillRect((i % cols) * size, Math.floor(i / cols) * size, size - gap, size - gap);
-    drawn[i]++;
-  }
-  return drawn;
-}
-
-function summarize(map: HeapMap, drawn: Uint8Array, final: boolean): MapSummary {
-  let once = 0;
-  for (const d of drawn) if (d === 1) once++;
-  return {
-    final,
-    totalPages: map.state.length,
-    metadataPages: map.metadataPages,
-    committedPages: map.committedPages,
-    drawnOncePages: once,
-    exact: map.exact,
-    counts: map.counts,
-    spans: map.spans,
-    pageSize: map.pageSize,
-  };
-}
-
-function mapCaption(s: MapSummary): string {
-  const kib = s.pageSize / 1024;
-  return (
-    `${s.totalPages} pages of ${kib} KiB: metadata ${s.counts.metadata}, free ${s.counts.free} (${s.spans.free} spans), ` +
-    `small ${s.counts.small} (${s.spans.small} spans), large ${s.counts.large} (${s.spans.large} spans)` +
-    (s.counts.unknown ? `, ${s.counts.unknown} changing while read` : '')
-  );
-}
-
-function drawLegend(numClasses: number, sizes: readonly number[]): void {
-  const items: [string, string][] = [
-    ['metadata', COLORS.metadata],
-    ['free', COLORS.free],
-    ['large', COLORS.large],
-    [`small, ${sizes[1]} B`, classColor(1, numClasses)],
-    [`small, ${fmtBytes(sizes[Math.floor(numClasses / 2)] ?? 0)}`, classColor(Math.floor(numClasses / 2), numClasses)],
-    [`small, ${fmtBytes(sizes[numClasses - 1] ?? 0)}`, classColor(numClasses - 1, numClasses)],
-  ];
-  $('map-legend').replaceChildren(
-    ...items.map(([label, color]) => {
-      const s = document.createElement('span');
-      const sw = document.createElement('i');
-      sw.style.background = color;
-      s.append(sw, label);
-      return s;
-    }),
-  );
+/** Empties the heap panels (a lock sweep has no heap: they must not show an older run). */
+function clearHeapPanels(why: string): void {
+  for (const id of ['map-live', 'map-final', 'cache-canvas']) prepareCanvas($<HTMLCanvasElement>(id), 20);
+  for (const id of ['map-live-caption', 'map-final-caption', 'cache-caption']) $(id).textContent = why;
+  lab.liveMap = null;
+  lab.finalMap = null;
+  lab.caches = null;
 }
 
 // ------------------------------------------------------------------ thread caches
@@ -348,6 +289,13 @@ function showThroughput(final: boolean): void {
 
 const sink: LiveSink = {
   begin(title, _workers, roles) {
+    runSeq++;
+    runLabel = `run ${runSeq} (${title})`;
+    if (title.startsWith('lock sweep')) clearHeapPanels(`${runLabel}: a lock sweep has no heap, so the heap panels are empty until the next heap run`);
+    timeline.begin(runLabel);
+    lockQueues.reset();
+    lockTicks = 0;
+    activeHeap = null;
     series.length = 0;
     cacheBest = 0;
     lab.throughputPeak = 0;
@@ -372,25 +320,32 @@ const sink: LiveSink = {
     $('lock-caption').textContent = caption;
   },
   heap(buffer, final) {
-    const map = readHeapMap(buffer);
-    const occ = readThreadCaches(buffer);
-    const numClasses = occ.classSizes.length;
-    const canvas = $<HTMLCanvasElement>(final ? 'map-final' : 'map-live');
-    const summary = summarize(map, drawHeapMap(canvas, map, numClasses), final);
-    if (final) lab.finalMap = summary;
-    else lab.liveMap = summary;
-    $(final ? 'map-final-caption' : 'map-live-caption').textContent = mapCaption(summary);
-    drawLegend(numClasses, occ.classSizes);
+    const picture = heapPicture(buffer);
+    const t = ((performance.now() - runT0) / 1000).toFixed(2);
+    const stamp = final ? `${runLabel}, after the run: every runner detached, check() ran` : `${runLabel}, live at t = ${t} s after its start`;
+    const summary = (final ? finalMap : liveMap).draw(picture, stamp, { metadata: true });
+    activeHeap = final ? null : buffer;
+    if (final) publishLockQueues();
     if (!final) {
+      timeline.sample(picture, (performance.now() - runT0) / 1000);
+      lab.timeline = timeline.summary;
+    }
+    if (final) lab.finalMap = { ...summary, final };
+    else lab.liveMap = { ...summary, final };
+    if (!final) {
+      const occ = readThreadCaches(buffer);
       // The sample with the most workers attached wins (ties: the latest): at the very end
       // of the window some workers may already have flushed their caches and detached.
       const attached = occ.rows.filter((r) => (cacheRoles.get(r.threadId) ?? '').startsWith('worker') && r.totalBytes > 0).length;
       if (attached > 0 && attached >= cacheBest) {
         cacheBest = attached;
-        const t = ((performance.now() - runT0) / 1000).toFixed(1);
-        drawCaches(occ, `${seriesTitle}: at t = ${t} s (workers flush their caches when they detach, so the last sample of the run stays)`);
+        drawCaches(occ, `${runLabel}: at t = ${t} s (workers flush their caches when they detach, so the last sample of the run stays)`);
       }
     }
+  },
+  sweepLock(target) {
+    sweepTarget = target;
+    if (target === null) publishLockQueues();
   },
   status(text) {
     setStatus('running', text);
@@ -462,105 +417,36 @@ function showResults(): void {
   ($<HTMLButtonElement>('export-locks')).disabled = lab.lockPoints.length === 0;
 }
 
-function browserMeta(): { name: string; platform: string } {
-  return { name: `browser: ${navigator.userAgent}`, platform: `${navigator.platform} (browser)` };
-}
-
-/** The contention suite's JSON (bench/results/contention.json's shape). */
-function benchResults(): ContentionResults | null {
-  if (lab.runs.length === 0) return null;
-  const workers = [...new Set(lab.runs.map((r) => r.workers))].sort((a, b) => a - b);
-  const workloads = [...new Set(lab.runs.map((r) => r.workload))];
-  const allocators = [...new Set(lab.runs.map((r) => r.allocator))];
-  const figures = computeFigures(lab.runs, allocators);
-  const allocatorLabels: Record<string, string> = {};
-  for (const id of allocators) allocatorLabels[id] = allocatorSpec(id).label;
-  const metrics: ContentionResults['meta']['metrics'] = {};
-  for (const def of LAB_WORKLOADS.filter((d) => workloads.includes(d.name))) {
-    metrics[def.name] = { name: def.metric.name, unit: def.metric.unit, higherIsBetter: def.metric.higherIsBetter, description: def.description };
-  }
-  const b = browserMeta();
-  const last = lastConfig;
-  return {
-    meta: {
-      date: new Date().toISOString(),
-      node: b.name,
-      platform: b.platform,
-      cpus: HC,
-      cpuModel: 'unknown (browser)',
-      totalMemoryBytes: ((navigator as { deviceMemory?: number }).deviceMemory ?? 0) * 2 ** 30,
-      loadAverageStart: [],
-      loadAverageEnd: [],
-      wallSeconds: (Date.now() - Date.parse(lab.startedAt)) / 1000,
-      command: 'web lab (npm run lab:web)',
-      options: {
-        workers,
-        workloads,
-        allocators,
-        durationMs: last?.durationMs ?? 0,
-        reps: 1,
-        quick: false,
-        scale: last?.scale ?? 'default',
-        seed: last?.seed ?? 0,
-        preallocate: last?.preallocate ?? false,
-        touch: last?.touch ?? 'sparse',
-        params: {},
-      },
-      allocatorLabels,
-      metrics,
-    },
-    runs: lab.runs,
-    figures,
-    targets: evaluateTargets(figures, { workers, workloads, allocators }),
-  };
-}
-
-/** The lock benchmark's JSON (bench/results/locks.json's shape). */
-function lockResults(): LockBenchReport | null {
-  if (lab.lockPoints.length === 0) return null;
-  const b = browserMeta();
-  const pts = lab.lockPoints;
-  return {
-    machine: { cpus: HC, cpuModel: 'unknown (browser)', node: b.name, platform: b.platform },
-    options: {
-      kinds: [...new Set(pts.map((p) => p.kind))],
-      workers: [...new Set(pts.map((p) => p.workers))],
-      csWrites: [...new Set(pts.map((p) => p.csWrites))],
-      outsideWork: pts[0]!.outsideWork,
-      durationMs: lastSweepDuration,
-      reps: 1,
-      quick: false,
-      validate: false,
-      uncontended: false,
-      name: 'locks-web',
-    },
-    startedAt: lab.startedAt,
-    csNs,
-    uncontended: [],
-    points: pts,
-    validation: [],
-    deaths: [], // the dead-thread pass is the CLI's (--validate), not the page's
-    files: [],
-    // written into the CLI's locks.json as well (see bench/locks.ts writeResults)
-    ...{ winners: winners(pts) },
-  };
-}
-
-function download(name: string, data: unknown): void {
-  const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-}
-
 // ------------------------------------------------------------------ controls
 
 let lastConfig: HeapRunConfig | null = null;
 let lastSweepDuration = 0;
 /** ns per critical-section body, measured on this thread as the CLI does (by cs length) */
 const csNs: Record<number, number> = {};
+let lastReps = 1;
+const exportSource = (): ExportSource => ({ runs: lab.runs, lockPoints: lab.lockPoints, startedAt: lab.startedAt, lastConfig, lastSweepDuration, reps: lastReps, csNs });
+/** Lock modules loaded from files: kind name -> blob: URL (workers import it). */
+const lockModules = new Map<string, string>();
+
+/** Loads a lock module the reader picked (lockmodule.ts) and offers it as a kind of the sweep. */
+async function addLockModule(file: File): Promise<string> {
+  const { name, url } = await loadLockModuleFile(file, (n) => (LOCK_KINDS as readonly string[]).includes(n) || lockModules.has(n));
+  lockModules.set(name, url);
+  addKindBox(name, `${name} (your module)`);
+  return name;
+}
+
+/** A checked box for lock kind `kind` in the sweep's list of kinds. */
+function addKindBox(kind: string, text: string): void {
+  const label = document.createElement('label');
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.value = kind;
+  box.checked = true;
+  box.name = 'kind';
+  label.append(box, text);
+  $('kinds').appendChild(label);
+}
 
 function parseWorkers(text: string): number[] {
   const out: number[] = [];
@@ -586,17 +472,7 @@ function setupControls(): void {
   }
   $<HTMLSelectElement>('central').value = 'ttas';
   $<HTMLSelectElement>('pageHeap').value = 'futex';
-  const kinds = $('kinds');
-  for (const k of LOCK_KINDS) {
-    const label = document.createElement('label');
-    const box = document.createElement('input');
-    box.type = 'checkbox';
-    box.value = k;
-    box.checked = true;
-    box.name = 'kind';
-    label.append(box, k);
-    kinds.appendChild(label);
-  }
+  for (const k of LOCK_KINDS) addKindBox(k, k);
   const workers = $<HTMLInputElement>('workers');
   workers.value = String(Math.min(2, MAX_WORKERS));
   $('workers-hint').textContent = `comma-separated, 1 to ${MAX_WORKERS} (4 × hardwareConcurrency ${HC})`;
@@ -614,8 +490,16 @@ function setupControls(): void {
   for (const id of ['workload', 'threadCache', 'globalLock']) $(id).addEventListener('change', sync);
   sync();
   $('run').addEventListener('click', () => void run());
-  $('export-bench').addEventListener('click', () => download('lab-web-bench.json', benchResults()));
-  $('export-locks').addEventListener('click', () => download('lab-web-locks.json', lockResults()));
+  $<HTMLInputElement>('lock-module').addEventListener('change', (e) => {
+    const f = (e.target as HTMLInputElement).files?.[0];
+    if (!f) return;
+    addLockModule(f).then(
+      (name) => ($('lock-module-status').textContent = `loaded: kind '${name}' is in the sweep`),
+      (err: unknown) => ($('lock-module-status').textContent = `not loaded: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  });
+  $('export-bench').addEventListener('click', () => download('lab-web-bench.json', benchResults(exportSource())));
+  $('export-locks').addEventListener('click', () => download('lab-web-locks.json', lockResults(exportSource())));
   showResults();
 }
 
@@ -626,6 +510,9 @@ async function run(): Promise<void> {
     const counts = parseWorkers($<HTMLInputElement>('workers').value);
     const durationMs = Number($<HTMLInputElement>('duration').value);
     if (!(Number.isInteger(durationMs) && durationMs >= 50 && durationMs <= 600_000)) throw new RangeError('duration: 50 to 600000 ms');
+    const reps = Number($<HTMLInputElement>('reps').value);
+    if (!(Number.isInteger(reps) && reps >= 1 && reps <= 20)) throw new RangeError('repetitions: 1 to 20');
+    lastReps = reps;
     lab.state = 'running';
     setStatus('running', 'starting…');
     delete lab.error;
@@ -636,16 +523,21 @@ async function run(): Promise<void> {
       if (kinds.length === 0) throw new RangeError('choose at least one lock kind');
       const csWrites = Number($<HTMLInputElement>('cs').value);
       if (!(Number.isInteger(csWrites) && csWrites >= 0 && csWrites <= 65536)) throw new RangeError('critical section: 0 to 65536 writes');
+      const outsideWork = Number($<HTMLInputElement>('outside').value);
+      if (!(Number.isInteger(outsideWork) && outsideWork >= 0 && outsideWork <= 1_000_000)) throw new RangeError('work outside the lock: 0 to 1000000 iterations');
       lastSweepDuration = durationMs;
       csNs[csWrites] ??= calibrateCs(csWrites);
-      for (const workers of counts) {
-        for (const kind of kinds) {
-          lab.lockPoints.push(await runLockPoint(WORKER_URL, { kind, workers, durationMs, csWrites, outsideWork: 64 }, sink));
-          showResults();
+      for (let rep = 0; rep < reps; rep++) {
+        for (const workers of counts) {
+          for (const kind of kinds) {
+            const lockModule = lockModules.get(kind);
+            lab.lockPoints.push(await runLockPoint(WORKER_URL, { kind, workers, durationMs, csWrites, outsideWork, ...(lockModule ? { lockModule } : {}) }, sink));
+            showResults();
+          }
         }
       }
     } else {
-      for (const workers of counts) {
+      for (let rep = 0; rep < reps; rep++) for (const workers of counts) {
         const cfg: HeapRunConfig = {
           workload: choice,
           workers,
@@ -657,7 +549,7 @@ async function run(): Promise<void> {
           globalLock: $<HTMLInputElement>('globalLock').checked,
           preallocate: $<HTMLInputElement>('preallocate').checked,
           touch: $<HTMLSelectElement>('touch').value as HeapRunConfig['touch'],
-          seed: 1,
+          seed: 1 + rep,
         };
         lastConfig = cfg;
         const r = await runHeapPoint(WORKER_URL, cfg, sink);
@@ -680,5 +572,9 @@ async function run(): Promise<void> {
 }
 
 setupControls();
+const stepper = new Stepper(WORKER_URL, tooltip);
+drawSpanLegend($('step-legend'));
+lab.step = stepper.state;
+Object.defineProperty(lab, 'stepMap', { enumerable: true, get: () => stepper.mapSummary });
 if (!lab.crossOriginIsolated) setStatus('error', 'this page is not cross-origin isolated: start it with `npm run lab:web`');
 else setStatus('idle', `ready (main thread ${lab.mainThreadCanBlock ? 'can' : 'cannot'} block: heap work runs in workers)`);

@@ -9,20 +9,20 @@
  * Results are the CLI's records: a heap run yields the RunRecord of
  * bench/contention/suite.ts (the same fields, computed the same way from the same worker
  * outcomes and snapshots; cores used are unknown in a browser, null); a lock point yields
- * the LockBenchPoint of bench/locks.ts. A run fails loudly (verification, check(), a leak,
+ * the LockBenchPoint of bench/locks/sweep.ts. A run fails loudly (verification, check(), a leak,
  * a lock that broke mutual exclusion) instead of posting a number.
  */
 import { LOCK_STAT_SLOTS, LockStat, initLockBlock, summarizeLockStats, type LockKind, type LockStatsSummary } from '../../../src/locks/index.js';
 import type { HeapStats } from '../../../src/index.js';
 import type { AllocatorSnapshot, MemorySample } from '../../contention/adapters/types.js';
 import { allocatorSpec } from '../../contention/allocators.js';
-import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs } from '../../contention/control.js';
+import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_DONE, PHASE_RUNNING, PHASE_SETUP, abortRun, controlViews, createControl, nowAbs } from '../../kit/control.js';
 import type { TouchMode, WorkerOutcome, WorkerTask } from '../../contention/workloads/common.js';
 import { workloadByName, type WorkloadDef, type WorkloadParams } from '../../contention/workloads/index.js';
 import { runRecordOf, subtractLocks } from '../../contention/record.js';
 import type { RunRecord } from '../../contention/types.js';
-import { lockPointOf, validateHammerRun, type LockBenchPoint } from '../../lock-point.js';
-import { CTRL, LOCK_WORD, hammerWords, statsBaseOf, type HammerResult } from '../../lock-hammer.js';
+import { lockPointOf, validateHammerRun, type LockBenchPoint } from '../../locks/point.js';
+import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult } from '../../locks/hammer.js';
 import { COUNT_STRIDE, type FromWorker, type ToWorker } from './protocol.js';
 
 export interface HeapRunConfig {
@@ -40,7 +40,9 @@ export interface HeapRunConfig {
 }
 
 export interface LockPointConfig {
+  /** a built-in kind, or the name of a lock module loaded from a file (lockModule: its URL) */
   kind: LockKind;
+  lockModule?: string;
   workers: number;
   durationMs: number;
   csWrites: number;
@@ -62,6 +64,8 @@ export interface LiveSink {
   locks(rows: readonly LockRow[], caption: string): void;
   /** the heap buffer to draw; `final` once every runner has detached */
   heap(buffer: SharedArrayBuffer, final: boolean): void;
+  /** a lock sweep's lock under test, to sample its queue live (parties: the hammers' owner ids and queue nodes) */
+  sweepLock?(target: { kind: LockKind; i32: Int32Array; word: number; parties: { ownerId: number; nodeWord: number }[] } | null): void;
   status(text: string): void;
 }
 
@@ -78,8 +82,13 @@ const TICK_MS = 20;
 
 let nextThreadId = 1; // the page's main thread is thread 0
 
+/** A fresh thread id for a worker of the page (ids are never reused within a page). */
+export function newThreadId(): number {
+  return nextThreadId++;
+}
+
 /** A worker running the lab's bundle; one reply per request, in order. */
-class LabWorker {
+export class LabWorker {
   private readonly worker: Worker;
   private readonly pending: { expect: FromWorker['type']; resolve: (m: FromWorker) => void; reject: (e: Error) => void }[] = [];
   private failed: Error | undefined;
@@ -181,6 +190,76 @@ export interface HeapRunResult {
   check: CheckOutcome;
 }
 
+/**
+ * The live view of a heap run, one call per TICK_MS on the page's main thread: raises STOP
+ * at the deadline; every SAMPLE_MS, throughput per worker (timed window only), the heap
+ * (from set-up on, until the window ends) and the lock figures (asked of the monitor).
+ */
+function liveTicker(o: {
+  ctl: ReturnType<typeof controlViews>;
+  sink: LiveSink;
+  buffer: SharedArrayBuffer;
+  monitor: LabWorker;
+  noteMemory: (m: MemorySample) => void;
+  meter: RateMeter;
+}): () => void {
+  const { ctl, sink, buffer, monitor } = o;
+  let statsInFlight = false;
+  let lastSample = performance.now();
+  let sampledWindow = false;
+  return () => {
+    const phase = Atomics.load(ctl.i32, CTL_I32.phase);
+    if (phase === PHASE_RUNNING && nowAbs() >= ctl.f64[CTL_F64.deadlineAbs]!) Atomics.store(ctl.i32, CTL_I32.stop, 1);
+    const now = performance.now();
+    // A main thread starved through the whole window (a loaded machine) still takes one
+    // live sample right after it, before the workers' clean-up empties the heap.
+    const missedWindow = phase === PHASE_DONE && !sampledWindow;
+    if (now - lastSample < SAMPLE_MS && !missedWindow) return;
+    lastSample = now;
+    const rates = o.meter.sample();
+    if (phase === PHASE_RUNNING) sink.throughput((nowAbs() - ctl.f64[CTL_F64.startAbs]!) / 1000, rates);
+    // The heap from set-up on (the heap fills there: carves and growth), until the window ends.
+    if (phase !== PHASE_DONE || missedWindow) sink.heap(buffer, false);
+    if (phase !== PHASE_SETUP) sampledWindow = true;
+    if (statsInFlight) return;
+    statsInFlight = true;
+    monitor.request({ type: 'stats' }, 'stats').then(
+      (m) => {
+        statsInFlight = false;
+        o.noteMemory(m.memory);
+        sink.locks(lockRowsOf(m.stats), 'live, cumulative since the heap was created');
+      },
+      () => {
+        statsInFlight = false;
+      },
+    );
+  };
+}
+
+/** The workers' outcomes summed, their memory peaks noted, the snapshots around the window. */
+function sumOutcomes(outs: readonly WorkerOutcome[], noteMemory: (m: MemorySample) => void) {
+  let ops = 0;
+  let mallocs = 0;
+  let frees = 0;
+  let units = 0;
+  let startSnap: AllocatorSnapshot | undefined;
+  let endSnap: AllocatorSnapshot | undefined;
+  for (const o of outs) {
+    ops += o.ops;
+    mallocs += o.mallocs;
+    frees += o.frees;
+    units += o.units;
+    noteMemory({ committed: o.peakCommitted, live: o.peakLive, metadata: o.metadata });
+    if (o.startSnapshot) startSnap = o.startSnapshot;
+    if (o.endSnapshot) endSnap = o.endSnapshot;
+  }
+  return { ops, mallocs, frees, units, startSnap, endSnap };
+}
+
+function checkOutcomeOf(m: Extract<FromWorker, { type: 'checked' }>): CheckOutcome {
+  return { ok: m.ok, ...(m.error ? { error: m.error } : {}), checkMs: m.checkMs, inUseObjects: m.stats.inUseObjects, stats: m.stats };
+}
+
 /** One contention run (one workload, one worker count) with its live view. */
 export async function runHeapPoint(url: string, cfg: HeapRunConfig, sink: LiveSink): Promise<HeapRunResult> {
   const def = workloadByName(cfg.workload);
@@ -249,34 +328,7 @@ export async function runHeapPoint(url: string, cfg: HeapRunConfig, sink: LiveSi
       metadata = Math.max(metadata, m.metadata);
     };
     noteMemory(created.memory);
-    const meter = new RateMeter((w) => counts[w * COUNT_STRIDE]!, workers);
-    let statsInFlight = false;
-    let lastSample = performance.now();
-    const tick = (): void => {
-      const phase = Atomics.load(ctl.i32, CTL_I32.phase);
-      if (phase === PHASE_RUNNING && nowAbs() >= ctl.f64[CTL_F64.deadlineAbs]!) Atomics.store(ctl.i32, CTL_I32.stop, 1);
-      const now = performance.now();
-      if (now - lastSample < SAMPLE_MS) return;
-      lastSample = now;
-      const rates = meter.sample();
-      if (phase === PHASE_RUNNING) {
-        sink.throughput((nowAbs() - ctl.f64[CTL_F64.startAbs]!) / 1000, rates);
-        sink.heap(buffer, false);
-      }
-      if (!statsInFlight) {
-        statsInFlight = true;
-        monitor.request({ type: 'stats' }, 'stats').then(
-          (m) => {
-            statsInFlight = false;
-            noteMemory(m.memory);
-            sink.locks(lockRowsOf(m.stats), 'live, cumulative since the heap was created');
-          },
-          () => {
-            statsInFlight = false;
-          },
-        );
-      }
-    };
+    const tick = liveTicker({ ctl, sink, buffer, monitor, noteMemory, meter: new RateMeter((w) => counts[w * COUNT_STRIDE]!, workers) });
     const timer = setInterval(tick, TICK_MS);
     let settled: PromiseSettledResult<WorkerOutcome>[];
     try {
@@ -295,34 +347,14 @@ export async function runHeapPoint(url: string, cfg: HeapRunConfig, sink: LiveSi
     const outs = settled.map((r) => (r as PromiseFulfilledResult<WorkerOutcome>).value);
     const seconds = (ctl.f64[CTL_F64.endAbs]! - ctl.f64[CTL_F64.startAbs]!) / 1000;
     if (!(seconds > 0)) throw new Error('no timed window recorded');
-    let ops = 0;
-    let mallocs = 0;
-    let frees = 0;
-    let units = 0;
-    let startSnap: AllocatorSnapshot | undefined;
-    let endSnap: AllocatorSnapshot | undefined;
-    for (const o of outs) {
-      ops += o.ops;
-      mallocs += o.mallocs;
-      frees += o.frees;
-      units += o.units;
-      noteMemory({ committed: o.peakCommitted, live: o.peakLive, metadata: o.metadata });
-      if (o.startSnapshot) startSnap = o.startSnapshot;
-      if (o.endSnapshot) endSnap = o.endSnapshot;
-    }
+    const { ops, mallocs, frees, units, startSnap, endSnap } = sumOutcomes(outs, noteMemory);
     const locks = endSnap ? subtractLocks(endSnap, startSnap) : {};
     const t1 = performance.now();
 
     sink.status(`${def.name} · ${workers} workers: check() in a worker`);
     const checked = await withTimeout(monitor.request({ type: 'check' }, 'checked'), 120_000, 'check()');
     const t2 = performance.now();
-    const check: CheckOutcome = {
-      ok: checked.ok,
-      ...(checked.error ? { error: checked.error } : {}),
-      checkMs: checked.checkMs,
-      inUseObjects: checked.stats.inUseObjects,
-      stats: checked.stats,
-    };
+    const check = checkOutcomeOf(checked);
     sink.heap(buffer, true);
     sink.locks(
       [
@@ -364,7 +396,7 @@ export async function runLockPoint(url: string, cfg: LockPointConfig, sink: Live
     for (let id = 1; id <= workers; id++) {
       const w = new LabWorker(url);
       hammers.push(w);
-      const task = { sab, statsSab, kind, ownerId: id, iterations: 0, csWrites: cfg.csWrites, outsideWork: cfg.outsideWork, useTryLock: false };
+      const task = { sab, statsSab, kind, ownerId: id, iterations: 0, csWrites: cfg.csWrites, outsideWork: cfg.outsideWork, useTryLock: false, ...(cfg.lockModule ? { lockModule: cfg.lockModule } : {}) };
       runs.push(w.request({ type: 'hammer', threadId: nextThreadId++, task }, 'hammered').then((m) => m.result));
     }
     const failed = Promise.all(runs).then(() => undefined);
@@ -376,6 +408,7 @@ export async function runLockPoint(url: string, cfg: LockPointConfig, sink: Live
     }
     const bases = Array.from({ length: workers }, (_, k) => statsBaseOf(k + 1));
     sink.begin(`lock sweep · ${kind} · ${workers} workers`, workers, new Map());
+    sink.sweepLock?.({ kind, i32, word: LOCK_WORD, parties: bases.map((_, k) => ({ ownerId: k + 1, nodeWord: nodeWordOf(k + 1) })) });
     sink.status(`lock sweep: ${kind} with ${workers} workers`);
     const meter = new RateMeter((w) => stats[bases[w]! + LockStat.acquisitions]!, workers);
     const t0 = performance.now();
@@ -391,6 +424,7 @@ export async function runLockPoint(url: string, cfg: LockPointConfig, sink: Live
     }
     Atomics.store(i32, CTRL.stop, 1);
     const results = await withTimeout(Promise.all(runs), 30_000, `lock ${kind} with ${workers} workers after STOP`);
+    sink.sweepLock?.(null);
     validateHammerRun(kind, workers, i32, results);
     const point = lockPointOf({ kind, workers, csWrites: cfg.csWrites, outsideWork: cfg.outsideWork }, results, stats);
     return { ...point, throughputReps: [point.throughput] };

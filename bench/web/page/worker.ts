@@ -13,14 +13,15 @@
  * Invariant: a failing runner aborts the run's control block before it reports, so the
  * other runners stop instead of waiting at a barrier.
  */
-import { setThreadId, SharedHeap, type HeapStats } from '../../../src/index.js';
+import { heapPicture, setThreadId, SharedHeap, type HeapStats } from '../../../src/index.js';
 import type { AllocatorAdapter, AllocatorSnapshot, MemorySample } from '../../contention/adapters/types.js';
 import { SabmallocAdapter, createSabmallocHeap } from '../../contention/adapters/sabmalloc.js';
-import { abortRun, controlViews } from '../../contention/control.js';
+import { abortRun, controlViews } from '../../kit/control.js';
 import { RAND_MASK, fillRandom, setTouchMode, type WorkerTask } from '../../contention/workloads/common.js';
 import { workloadByName } from '../../contention/workloads/index.js';
-import { hammer } from '../../lock-hammer.js';
-import { COUNT_STRIDE, type FromWorker, type ToWorker } from './protocol.js';
+import { hammer } from '../../locks/hammer.js';
+import type { Lock, LockInit } from '../../../src/locks/index.js';
+import { COUNT_STRIDE, type FromWorker, type StepCounters, type ToWorker } from './protocol.js';
 
 interface WorkerScope {
   postMessage(message: FromWorker): void;
@@ -95,6 +96,26 @@ function runTask(task: WorkerTask, counts: SharedArrayBuffer): void {
   }
 }
 
+/** Slow motion's heap: this worker is the only thread attached to it. */
+let stepped: SharedHeap | undefined;
+
+/** Answers a step: stats() first (it publishes this thread's free count), then the picture. */
+function stepReply(ptr: number): FromWorker {
+  const heap = stepped!;
+  const s = heap.stats();
+  const counters: StepCounters = {
+    threadCacheHits: s.threadCacheHits,
+    threadCacheMisses: s.threadCacheMisses,
+    centralLockAcquisitions: s.locks.central.acquisitions,
+    pageHeapLockAcquisitions: s.locks.pageHeap.acquisitions,
+    growCount: s.growCount,
+    smallSpanBytes: s.smallSpanBytes,
+    largeBytes: s.largeBytes,
+    inUseObjects: s.inUseObjects,
+  };
+  return { type: 'stepped', ptr, buffer: heap.buffer, picture: heapPicture(heap.buffer), counters };
+}
+
 function handle(msg: ToWorker): void {
   switch (msg.type) {
     case 'create': {
@@ -132,8 +153,28 @@ function handle(msg: ToWorker): void {
       setThreadId(msg.threadId);
       runTask(msg.task, msg.counts);
       return;
+    case 'step-open':
+      setThreadId(msg.threadId);
+      stepped = SharedHeap.create({ size: msg.size, maxSize: msg.maxSize });
+      scope.postMessage(stepReply(0));
+      return;
+    case 'step': {
+      if (!stepped) throw new Error('no slow-motion heap (send step-open first)');
+      const ptr = msg.op === 'malloc' ? stepped.malloc(msg.size) : (stepped.free(msg.ptr), msg.ptr);
+      scope.postMessage(stepReply(ptr));
+      return;
+    }
     case 'hammer':
       setThreadId(msg.threadId);
+      if (msg.task.lockModule) {
+        // A lock module the page loaded from a file (a blob: URL of this origin).
+        const task = msg.task;
+        import(/* @vite-ignore */ task.lockModule!).then(
+          (mod: { create: (init: LockInit) => Lock }) => scope.postMessage({ type: 'hammered', result: hammer(task, (init) => mod.create(init)) }),
+          (err: unknown) => scope.postMessage({ type: 'error', message: `lock module: ${err instanceof Error ? err.message : String(err)}` }),
+        );
+        return;
+      }
       scope.postMessage({ type: 'hammered', result: hammer(msg.task) });
       return;
   }

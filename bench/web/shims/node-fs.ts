@@ -1,5 +1,5 @@
 /**
- * Browser stand-in for node:fs, bundled only where bench/contention/control.ts reads
+ * Browser stand-in for node:fs, bundled only where bench/kit/control.ts reads
  * /proc/stat for the machine's CPU jiffies: a page has no file system, so the read fails
  * and control.ts records the machine's load as unknown (its own catch). build.ts refuses
  * every other node: import, so nothing else can reach this module.

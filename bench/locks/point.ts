@@ -1,0 +1,119 @@
+/**
+ * The lock lab's figures of one contention point, from its hammer results: shared by the
+ * CLI's lock benchmark (bench/locks/sweep.ts, Node) and the web lab's sweep (bench/web), so both
+ * validate and report a point the same way.
+ *
+ * Owns: nothing; pure functions over the hammer SAB and stats sink (bench/locks/hammer.ts
+ * layout). Host-agnostic: no Node import, so it bundles for a browser.
+ */
+import { summarizeLockStats, type LockKind } from '../../src/locks/index.js';
+import { CTRL, hammerWords, statsBaseOf, type HammerResult } from './hammer.js';
+
+export interface LockBenchPoint {
+  kind: LockKind;
+  workers: number;
+  csWrites: number;
+  outsideWork: number;
+  elapsedMs: number;
+  acquisitions: number;
+  throughput: number; // acquisitions per second, all workers
+  perWorkerMin: number;
+  perWorkerMax: number;
+  jain: number; // (sum x)^2 / (n * sum x^2); 1 = perfectly even
+  contendedFraction: number;
+  parksPerAcquisition: number;
+  wakeups: number;
+  handoffs: number;
+  latencyP50Ns: number; // contended acquisitions only
+  latencyP99Ns: number;
+  latencyMaxNs: number;
+  /** Throughput of every repetition (the fields above are those of the median one). */
+  throughputReps: number[];
+}
+
+export class LockValidationError extends Error {
+  override readonly name = 'LockValidationError';
+}
+
+/**
+ * Throws LockValidationError unless the lock kept mutual exclusion: no witness violation
+ * and the counter (incremented non-atomically under the lock) equal to the acquisitions.
+ */
+export function validateHammerRun(kind: LockKind, workers: number, i32: Int32Array, results: readonly HammerResult[]): void {
+  const acquisitions = results.reduce((a, r) => a + r.acquisitions, 0);
+  const violations = results.reduce((a, r) => a + r.violations, 0);
+  const counter = Atomics.load(i32, CTRL.counter);
+  if (violations !== 0 || counter !== (acquisitions | 0)) {
+    throw new LockValidationError(
+      `lock ${kind} with ${workers} workers broke mutual exclusion: ${violations} witness violations, ` +
+        `counter ${counter} after ${acquisitions} acquisitions`,
+    );
+  }
+}
+
+/** Jain's fairness index of per-worker counts: 1 when even, 1/n when one worker gets all. */
+export function jainIndex(xs: readonly number[]): number {
+  let s = 0;
+  let s2 = 0;
+  for (const x of xs) {
+    s += x;
+    s2 += x * x;
+  }
+  return s2 === 0 ? 1 : (s * s) / (xs.length * s2);
+}
+
+/** The point's figures from its workers' results and their lock statistics sinks. */
+export function lockPointOf(
+  shape: { kind: LockKind; workers: number; csWrites: number; outsideWork: number },
+  results: readonly HammerResult[],
+  stats: Float64Array,
+): LockBenchPoint {
+  const counts = results.map((r) => r.acquisitions);
+  const acquisitions = counts.reduce((a, b) => a + b, 0);
+  const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
+  const sum = summarizeLockStats(stats, results.map((r) => statsBaseOf(r.ownerId)));
+  return {
+    ...shape,
+    elapsedMs,
+    acquisitions,
+    throughput: acquisitions / (elapsedMs / 1000),
+    perWorkerMin: Math.min(...counts),
+    perWorkerMax: Math.max(...counts),
+    jain: jainIndex(counts),
+    contendedFraction: acquisitions ? sum.contended / acquisitions : 0,
+    parksPerAcquisition: acquisitions ? sum.parks / acquisitions : 0,
+    wakeups: sum.wakeups,
+    handoffs: sum.handoffs,
+    latencyP50Ns: sum.latencyP50Ns,
+    latencyP99Ns: sum.latencyP99Ns,
+    latencyMaxNs: sum.latencyMaxNs,
+    throughputReps: [],
+  };
+}
+
+/** For each cs length and worker count: the best kind, and adaptive relative to it. */
+export function winners(points: readonly LockBenchPoint[]) {
+  const out: { csWrites: number; workers: number; best: LockKind; bestThroughput: number; adaptiveRatio: number | null }[] = [];
+  const keys = new Set(points.map((p) => `${p.csWrites}/${p.workers}`));
+  for (const key of keys) {
+    const [cs, w] = key.split('/').map(Number);
+    const at = points.filter((p) => p.csWrites === cs && p.workers === w);
+    const best = at.reduce((a, b) => (b.throughput > a.throughput ? b : a));
+    const adaptive = at.find((p) => p.kind === 'adaptive');
+    out.push({ csWrites: cs, workers: w, best: best.kind, bestThroughput: best.throughput, adaptiveRatio: adaptive ? adaptive.throughput / best.throughput : null });
+  }
+  return out;
+}
+
+/** Average ns of the critical-section body (csWrites shared writes), measured here. */
+export function calibrateCs(csWrites: number): number {
+  const i32 = new Int32Array(new SharedArrayBuffer(hammerWords(1) * 4));
+  const rounds = Math.max(200, Math.floor(200_000 / Math.max(1, csWrites)));
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < rounds; i++) for (let k = 0; k < csWrites; k++) i32[CTRL.counter + 32 + (k & 15)] += k;
+    best = Math.min(best, ((performance.now() - t0) * 1e6) / rounds);
+  }
+  return best;
+}

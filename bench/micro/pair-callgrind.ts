@@ -1,0 +1,131 @@
+/**
+ * Load-independent cost of the malloc(64)+free pair: run under callgrind twice, with 0 and
+ * with K batches of 10,000 pairs after the same warm-up; (Ir(K) - Ir(0)) / (K * 10,000) is
+ * the instructions per pair. The machine is shared, wall-clock figures are noisy and code
+ * placement alone moves them by tens of percent; instruction counts are not.
+ *
+ *   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+ *     node --no-concurrent-recompilation dist/bench/micro/pair-callgrind.js <mode> <K> [distRoot]
+ *
+ * Modes: hard (default heap), nohard (hardening: false), thing (@thi.ng/malloc), floor
+ * (typed-array pop+push), grow / plain (a hardened heap on a growable / plain
+ * SharedArrayBuffer, the only heap in the process), mixed-grow / mixed-plain (both kinds
+ * warmed up through the same SharedHeap code first, then the named one measured),
+ * two-same / one-warm (two growable heaps warmed, or one; the first measured),
+ * four-hard / four-nohard (what `sabmalloc micro` once was in one process: a hardened, a
+ * `hardening: false` and a growable-buffer heap, each with its own pair loop, warmed in
+ * turn with churn of random sizes on a fourth heap; then the hardened or the
+ * `hardening: false` heap's warmed loop is measured).
+ * distRoot: another build's dist directory (e.g. the code before a change) to measure.
+ * docs/notes/2026-11-26-fastpath.md has the commands and the figures.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+interface PairAllocator {
+  malloc(n: number): number;
+  free(p: number): unknown;
+}
+
+const M = 10_000;
+const HEAP = 64 << 20;
+const [mode = 'hard', ks = '0', root] = process.argv.slice(2);
+const LOOP = 'let s = 0; for (let i = 0; i < M; i++) { const p = a.malloc(64); a.free(p); s ^= p; } return s;';
+let loops = 0;
+/**
+ * A pair loop of its own (own type feedback) for each allocator. The source differs per
+ * loop (a numbered comment): V8 caches `new Function` by source text, and loops of one
+ * source share one feedback vector and one optimized code, so a second allocator's loop
+ * would make the first one's call sites polymorphic.
+ */
+const pairLoop = (): ((a: PairAllocator, M: number) => number) =>
+  new Function('a', 'M', `${LOOP} // loop ${++loops}`) as (a: PairAllocator, M: number) => number;
+
+const lib = (await import(root === undefined ? '../src/index.js' : pathToFileURL(resolve(root, 'src/index.js')).href)) as typeof import('../../src/index.js');
+const { SharedHeap } = lib;
+
+/** A hardened heap on the buffer kind create() does not give (see bench/micro/micro.ts). */
+function otherKind(growable: boolean): import('../../src/index.js').SharedHeap {
+  const h = SharedHeap.create({ size: HEAP });
+  if (h.buffer.growable === growable) return h;
+  h.detach();
+  const n = h.buffer.byteLength;
+  const copy = growable ? new SharedArrayBuffer(n, { maxByteLength: n }) : new SharedArrayBuffer(n);
+  new Uint8Array(copy).set(new Uint8Array(h.buffer));
+  return SharedHeap.attach(copy);
+}
+
+let run: (() => number) | undefined;
+let s = 0;
+if (mode === 'floor') {
+  const next = new Int32Array(1024);
+  for (let i = 0; i < next.length; i++) next[i] = i + 1 < next.length ? i + 1 : -1;
+  let head = 0;
+  run = () => {
+    let x = 0;
+    for (let i = 0; i < M; i++) {
+      const p = head;
+      head = next[p]!;
+      next[p] = head;
+      head = p;
+      x ^= p;
+    }
+    return x;
+  };
+} else {
+  let a: PairAllocator;
+  if (mode === 'thing') {
+    const { MemPool } = await import('@thi.ng/malloc');
+    a = new MemPool({ buf: new ArrayBuffer(HEAP), align: 16 });
+  } else if (mode === 'hard' || mode === 'nohard') {
+    a = SharedHeap.create({ size: HEAP, hardening: mode === 'hard' });
+  } else if (mode === 'two-same' || mode === 'one-warm') {
+    // two-same: two heaps of the same buffer kind warmed through the same code, the first
+    // measured; one-warm: the same warm-up with one heap.
+    a = otherKind(true);
+    const b = mode === 'two-same' ? otherKind(true) : null;
+    const [la, lb] = [pairLoop(), pairLoop()];
+    for (let i = 0; i < 100; i++) s ^= la(a, M) ^ (b === null ? 0 : lb(b, M));
+  } else if (['grow', 'plain', 'mixed-grow', 'mixed-plain'].includes(mode)) {
+    const growable = mode.endsWith('grow');
+    a = otherKind(growable);
+    if (mode.startsWith('mixed')) {
+      const b = otherKind(!growable);
+      const [la, lb] = [pairLoop(), pairLoop()];
+      for (let i = 0; i < 100; i++) s ^= la(a, M) ^ lb(b, M);
+    }
+  } else if (mode === 'four-hard' || mode === 'four-nohard') {
+    // The process `sabmalloc micro` used to be: four heaps of both modes and both buffer
+    // kinds, each with its own pair loop, warmed in turn, plus churn of random sizes on a
+    // fourth (slow paths of many classes); then the named heap's warmed loop is measured.
+    const hard = SharedHeap.create({ size: HEAP });
+    const nohard = SharedHeap.create({ size: HEAP, hardening: false });
+    const grow = otherKind(!hard.buffer.growable);
+    const churn = SharedHeap.create({ size: HEAP });
+    const heaps = [hard, nohard, grow];
+    const loops = heaps.map(() => pairLoop());
+    const live = new Float64Array(1000);
+    let x = 12345;
+    for (let k = 0; k < live.length; k++) live[k] = churn.malloc(16 + (k % 1009));
+    for (let r = 0; r < 20; r++) {
+      for (let h = 0; h < heaps.length; h++) s ^= loops[h]!(heaps[h]!, M);
+      for (let i = 0; i < M; i++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        const k = x % live.length;
+        churn.free(live[k]!);
+        live[k] = churn.malloc(16 + ((x >>> 10) % 1009));
+      }
+    }
+    const target = mode === 'four-hard' ? 0 : 1;
+    a = heaps[target]!;
+    const warmed = process.env.FRESH ? pairLoop() : loops[target]!;
+    run = () => warmed(a, M);
+  } else {
+    throw new Error(`unknown mode ${mode}`);
+  }
+  run ??= ((loop) => () => loop(a, M))(pairLoop());
+}
+const measured = run;
+for (let i = 0; i < 200; i++) s ^= measured();
+for (let i = 0, k = Number(ks); i < k; i++) s ^= measured();
+if (s === 0.5) console.log(s);

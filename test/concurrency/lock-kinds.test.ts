@@ -1,0 +1,152 @@
+/**
+ * Every built-in lock kind under every waiting policy it accepts: mutual exclusion with a
+ * verified multi-word critical section across real workers (a barrier, then all hammer),
+ * tryLock mixed in; FIFO order for the kinds that promise it; the negative control caught
+ * by the same checker. Workers run dist/test/fixtures/lock-policy-worker.js (build first).
+ * Small counts: FIFO kinds under pure spinning crawl when workers outnumber free cores.
+ * No assertion depends on timing.
+ */
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { ALL_LOCK_KINDS, LOCK_POLICIES, LockNode, createLock, holderOf, type LockKind, type WaitPolicy } from '../../src/locks/index.js';
+import { CTRL, DATA, DATA_WORDS, lockWords, nodeWordOf, type PolicyResult, type PolicyTask } from '../fixtures/lock-policy-worker.js';
+
+const WORKER_URL = new URL('../../dist/test/fixtures/lock-policy-worker.js', import.meta.url);
+const FIFO_KINDS: readonly LockKind[] = ['ticket', 'ticket-backoff', 'twa', 'partitioned-ticket', 'mcs', 'clh', 'hemlock', 'anderson'];
+const REAL = ALL_LOCK_KINDS.filter((k) => k !== 'busted');
+const CASES = REAL.flatMap((kind) => LOCK_POLICIES[kind].policies.map((policy) => ({ kind, policy })));
+
+function spawn(task: PolicyTask): { worker: Worker; done: Promise<PolicyResult> } {
+  const worker = new Worker(WORKER_URL, { workerData: task });
+  const done = new Promise<PolicyResult>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`lock worker ${task.ownerId} exited (${code}) without a result`)));
+  });
+  done.catch(() => {});
+  return { worker, done };
+}
+
+function block(maxOwner: number): { sab: SharedArrayBuffer; i32: Int32Array } {
+  const sab = new SharedArrayBuffer(lockWords(maxOwner) * 4);
+  return { sab, i32: new Int32Array(sab, 0, lockWords(maxOwner)) };
+}
+
+async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** `workers` threads released together by a barrier; each makes `iterations` acquisitions (0: until STOP). */
+async function hammer(kind: LockKind, policy: WaitPolicy, workers: number, iterations: number, stopWhen?: (i32: Int32Array) => boolean) {
+  const { sab, i32 } = block(workers);
+  const runs = Array.from({ length: workers }, (_, k) =>
+    spawn({ sab, kind, policy, ownerId: k + 1, mode: 'hammer', iterations, useTryLock: true, outside: 16 }),
+  );
+  try {
+    await until(() => Atomics.load(i32, CTRL.ready) === workers, 'workers at the barrier');
+    Atomics.store(i32, CTRL.go, 1);
+    Atomics.notify(i32, CTRL.go);
+    if (stopWhen) {
+      await until(() => stopWhen(i32), 'the stop condition', 20_000).catch(() => {});
+      Atomics.store(i32, CTRL.stop, 1);
+    }
+    const results = await Promise.all(runs.map((r) => r.done));
+    return { results, i32 };
+  } finally {
+    await Promise.all(runs.map((r) => r.worker.terminate()));
+  }
+}
+
+describe.each(CASES)('$kind lock, $policy', ({ kind, policy }) => {
+  it('keeps 3 workers out of each other\'s critical section (verified words), tryLock mixed in', async () => {
+    const iterations = policy === 'spin' ? 60 : 250;
+    const { results, i32 } = await hammer(kind, policy, 3, iterations);
+    const total = results.reduce((a, r) => a + r.acquisitions, 0);
+    expect(total).toBe(3 * iterations);
+    expect(results.map((r) => r.violations)).toEqual([0, 0, 0]);
+    expect(i32[CTRL.order]).toBe(total);
+    for (let k = 0; k < DATA_WORDS; k++) expect(i32[DATA + k]).toBe(total);
+    expect(holderOf(kind, i32, 0)).toBe(0);
+  });
+});
+
+describe.each(REAL)('%s lock on one thread', (kind) => {
+  it('tryLock fails while another holds it and succeeds once free; holder() is right', () => {
+    const { i32 } = block(4);
+    const mk = (id: number) => createLock(kind, { i32, word: 0, ownerId: id, nodeWord: nodeWordOf });
+    const a = mk(1);
+    const b = mk(2);
+    expect(a.policy).toBe(LOCK_POLICIES[kind].default);
+    expect(a.holder()).toBe(0);
+    expect(a.tryLock()).toBe(true);
+    expect(b.holder()).toBe(1);
+    expect(b.tryLock()).toBe(false);
+    a.unlock();
+    expect(b.tryLock()).toBe(true);
+    expect(holderOf(kind, i32, 0)).toBe(2);
+    expect(a.tryLock()).toBe(false);
+    b.unlock();
+    for (let k = 0; k < 5; k++) {
+      a.lock();
+      expect(a.holder()).toBe(1);
+      a.unlock();
+      b.lock();
+      expect(holderOf(kind, i32, 0)).toBe(2);
+      b.unlock();
+    }
+    expect(a.holder()).toBe(0);
+  });
+});
+
+const FIFO_CASES = [
+  ...FIFO_KINDS.map((kind) => ({ kind, policy: 'spin-then-park' as WaitPolicy })),
+  ...(['ticket', 'mcs', 'twa'] as const).map((kind) => ({ kind, policy: 'park' as WaitPolicy })),
+];
+
+describe.each(FIFO_CASES)(
+  '$kind lock, $policy: FIFO',
+  ({ kind, policy }) => {
+    it('grants the lock in arrival order (3 waiters queued one by one behind a holder)', async () => {
+      const waiters = 3;
+      const { sab, i32 } = block(waiters + 1);
+      const main = createLock(kind, { i32, word: 0, ownerId: waiters + 1, nodeWord: nodeWordOf, policy });
+      Atomics.store(i32, CTRL.go, 1);
+      main.lock();
+      const runs: ReturnType<typeof spawn>[] = [];
+      try {
+        for (let id = 1; id <= waiters; id++) {
+          runs.push(spawn({ sab, kind, policy, ownerId: id, mode: 'once', iterations: 1 }));
+          // Queued: its node records the lock it waits for (word 0 + 1).
+          await until(() => Atomics.load(i32, nodeWordOf(id) + LockNode.WAIT) === 1, `waiter ${id} to queue`);
+        }
+        main.unlock();
+        const results = await Promise.all(runs.map((r) => r.done));
+        expect(results.map((r) => r.order)).toEqual([0, 1, 2]);
+        expect(results.every((r) => r.violations === 0)).toBe(true);
+      } finally {
+        await Promise.all(runs.map((r) => r.worker.terminate()));
+      }
+    });
+  },
+);
+
+describe('busted, the negative control', () => {
+  it('fails the mutual-exclusion check that every other kind passes', async () => {
+    const { results, i32 } = await hammer('busted', 'spin', 3, 0, (a) => Atomics.load(a, CTRL.violations) > 0);
+    expect(results.reduce((a, r) => a + r.violations, 0)).toBeGreaterThan(0);
+    expect(Atomics.load(i32, CTRL.violations)).toBeGreaterThan(0);
+  });
+
+  it('accepts only the spin policy and never waits', () => {
+    const { i32 } = block(2);
+    expect(() => createLock('busted', { i32, word: 0, ownerId: 1, policy: 'park' })).toThrow(/not supported/);
+    const a = createLock('busted', { i32, word: 0, ownerId: 1 });
+    const b = createLock('busted', { i32, word: 0, ownerId: 2 });
+    a.lock();
+    expect(b.tryLock()).toBe(true); // no exclusion
+  });
+});

@@ -1,0 +1,221 @@
+/**
+ * The lab's command line (bench/cli): every bad input is one line on stderr and
+ * exit code 2 before any work; --help runs nothing; --version; results go only where --out
+ * says and nowhere with --no-write; `compare`; and the two extension examples (a user's
+ * lock through `locks`, a user's allocator through `bench`) appear in the reports, CSV and
+ * charts. Commands run in-process through main() (workers come from dist/: `npm test`
+ * builds first); the file-writing checks run the real bin in a scratch directory.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../bench/cli/main.js';
+import { compareFigures } from '../../bench/cli/compare.js';
+import type { Figure } from '../../bench/contention/types.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(ROOT, 'bench', 'cli', 'sabmalloc.js');
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'sabmalloc-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs main(argv) with console output captured. */
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string; ms: number }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  const write = process.stderr.write;
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  const t0 = Date.now();
+  try {
+    const code = await main(argv);
+    return { code, out: out.join('\n'), err: err.join('\n'), ms: Date.now() - t0 };
+  } finally {
+    console.log = log;
+    console.error = error;
+    process.stderr.write = write;
+  }
+}
+
+const missing = path.join(scratch, 'no-such-file.json');
+
+// Bad inputs of every kind: [argv, what the line must name].
+const BAD: [string[], RegExp][] = [
+  [['bench', '--workers', '-5'], /--workers '-5'/],
+  [['bench', '--workers=-5'], /--workers '-5'/],
+  [['bench', '--workers', '0'], /--workers '0'.*range/],
+  [['bench', '--workers', '200'], /--workers '200'.*range/],
+  [['bench', '--workers', '1,,2'], /empty item/],
+  [['bench', '--allocators', 'foo'], /unknown allocator "foo"/],
+  [['bench', '--workloads', 'nope'], /unknown workload 'nope'/],
+  [['bench', '--param', 'larson.slot=100'], /larson has no parameter 'slot'/],
+  [['bench', '--param', 'larson.slots=-5'], /larson.slots '-5'.*range/],
+  [['bench', '--param', 'larson.slots=1.5'], /not an integer/],
+  [['bench', '--param', 'nope.slots=1'], /unknown workload 'nope'/],
+  [['bench', '--param', 'larson.minSize=2000'], /minSize 2000 > larson.maxSize/],
+  [['bench', '--from-json', missing], /--from-json .*no such file/],
+  [['bench', '--duration', '-1'], /--duration '-1'/],
+  [['bench', '--reps', '0'], /--reps '0'/],
+  [['bench', '--touch', 'most'], /--touch 'most'/],
+  [['bench', '--out', 'x', '--no-write'], /not both/],
+  [['bench', '--allocator-module', missing], /--allocator-module .*no such file/],
+  [['bench', '--bogus'], /Unknown option '--bogus'/],
+  [['bench', 'extra'], /unexpected argument 'extra'/],
+  [['locks', '--workers', '0'], /--workers '0'/],
+  [['locks', '--workers', '200'], /--workers '200'/],
+  [['locks', '--kinds', 'spinny'], /--kinds 'spinny'/],
+  [['locks', '--cs', '-4'], /--cs '-4'/],
+  [['locks', '--reps', 'many'], /--reps 'many'/],
+  [['locks', '--replot', missing], /--replot .*no such file/],
+  [['locks', '--lock-module', missing], /--lock-module .*no such file/],
+  [['stress', '--workers', '0'], /workers must be an integer/],
+  [['stress', '--workers', '-3'], /--workers '-3'|workers must be/],
+  [['stress', '--heap-size', '1k'], /heap size must be/],
+  [['stress', '--central-lock', 'spinny'], /--central-lock 'spinny'/],
+  [['micro', '--out'], /argument missing/],
+  [['micro', '--name', '../x'], /--name '..\/x'/],
+  [['sizeclasses', '--page-size', 'abc'], /--page-size 'abc'/],
+  [['sizeclasses', '--page-size', '1000'], /--page-size '1000'.*range/],
+  [['sizeclasses', '--page-size', '12288'], /not a power of two/],
+  [['sizeclasses', '--page-size', '131072'], /range/],
+  [['compare', missing], /two result files/],
+  [['compare', missing, missing], /no such file/],
+  [['frobnicate'], /unknown command 'frobnicate'/],
+];
+
+describe('sabmalloc CLI: bad input', () => {
+  it.each(BAD)('%j: one line naming the problem, exit 2, nothing run', async (argv, what) => {
+    const r = await run(argv);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    const lines = r.err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^sabmalloc( [a-z]+)?: /);
+    expect(lines[0]).toMatch(what);
+  });
+
+  it('a module that does not implement the interface is a usage error too', async () => {
+    const bad = path.join(scratch, 'not-a-module.js');
+    writeFileSync(bad, 'export const id = 42;\n');
+    const a = await run(['bench', '--allocator-module', bad, '--dry-run']);
+    expect([a.code, a.err.trim().split('\n').length]).toEqual([2, 1]);
+    expect(a.err).toMatch(/is not an allocator module/);
+    const l = await run(['locks', '--lock-module', bad, '--dry-run']);
+    expect([l.code, l.err.trim().split('\n').length]).toEqual([2, 1]);
+    expect(l.err).toMatch(/is not a lock module/);
+  });
+});
+
+describe('sabmalloc CLI: help, version, dry runs', () => {
+  it.each([['bench'], ['micro'], ['locks'], ['stress'], ['compare'], ['sizeclasses']])('%s --help prints the options and runs nothing', async (cmd) => {
+    const r = await run([cmd, '--help', '--workers', '0']); // --help wins over anything else
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^usage: sabmalloc ${cmd}`));
+    expect(r.err).toBe('');
+    expect(r.out).not.toMatch(/size classes for/); // sizeclasses: the table is not printed
+  });
+
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect((await run(['--version'])).out).toBe(pkg.version);
+  });
+
+  it('--dry-run checks the arguments (and loads modules) and runs nothing', async () => {
+    for (const argv of [
+      ['bench', '--quick', '--workers', '1,2', '--param', 'larson.slots=100', '--allocator-module', 'bench/examples/pow2-allocator.js', '--dry-run'],
+      ['locks', '--validate', '--lock-module', 'bench/examples/backoff-lock.js', '--kinds', 'ttas,tas-backoff', '--dry-run'],
+      ['stress', '--workers', '8', '--dry-run'],
+      ['micro', '--dry-run'],
+    ]) {
+      const r = await run(argv);
+      expect(r.err).toBe('');
+      expect([r.code, r.out]).toEqual([0, expect.stringMatching(/arguments OK; dry run/)]);
+    }
+  });
+
+  it('sizeclasses prints the table for a valid page size', async () => {
+    const r = await run(['sizeclasses', '--page-size', '16384']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/size classes for 16384-byte pages/);
+  });
+});
+
+describe('sabmalloc CLI: results go where --out says', () => {
+  const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).sort() : []);
+
+  it('micro --no-write writes nothing; --out writes there only, once; the tables print once', () => {
+    const cwd = mkdtempSync(path.join(scratch, 'cwd-'));
+    const before = statSync(path.join(ROOT, 'bench', 'results', 'micro.json')).mtimeMs;
+    const a = spawnSync(process.execPath, [BIN, 'micro', '--quick', '--no-write'], { cwd, encoding: 'utf8', timeout: 120_000 });
+    expect(a.status, a.stderr).toBe(0);
+    expect(files(cwd)).toEqual([]);
+    expect(a.stdout.match(/sabmalloc microbenchmark/g)).toHaveLength(1);
+    const b = spawnSync(process.execPath, [BIN, 'micro', '--quick', '--out', 'here'], { cwd, encoding: 'utf8', timeout: 120_000 });
+    expect(b.status, b.stderr).toBe(0);
+    expect(files(cwd)).toEqual(['here', path.join('here', 'micro-quick.json'), path.join('here', 'micro-quick.md')]);
+    expect(statSync(path.join(ROOT, 'bench', 'results', 'micro.json')).mtimeMs).toBe(before);
+  });
+});
+
+describe('sabmalloc compare', () => {
+  const spread = (median: number, min: number, max: number, n = 3) => ({ median, min, max, spread: (max - min) / median, n });
+  const fig = (allocator: string, workers: number, median: number, min: number, max: number, n = 3) =>
+    ({ workload: 'ring', allocator, workers, throughput: spread(median, min, max, n) }) as unknown as Figure;
+
+  it('reports the change and whether it exceeds the spread', () => {
+    const a = [fig('x', 1, 100, 90, 110), fig('x', 2, 100, 90, 110), fig('x', 4, 100, 90, 110), fig('x', 8, 100, 100, 100, 1), fig('y', 1, 5, 5, 5)];
+    const b = [fig('x', 1, 150, 120, 160), fig('x', 2, 105, 95, 115), fig('x', 4, 50, 40, 60), fig('x', 8, 200, 200, 200, 1), fig('z', 1, 5, 5, 5)];
+    const rows = compareFigures(a, b);
+    expect(rows.map((r) => [r.workers, r.verdict, Math.round(100 * r.change!)])).toEqual([
+      [1, 'faster', 50],
+      [2, 'within spread', 5],
+      [4, 'slower', -50],
+      [8, 'n/a', 100],
+    ]);
+    expect(compareFigures(a, b, true).map((r) => r.allocator)).toEqual(['x', 'x', 'x', 'x', 'y', 'z']);
+  });
+
+  it('compares two saved runs from the command line (table and CSV)', async () => {
+    const json = path.join(ROOT, 'bench', 'results', 'contention.json');
+    const t = await run(['compare', json, json]);
+    expect(t.code).toBe(0);
+    expect(t.out).toMatch(/larson +sabmalloc +1 .* \+0\.0% +no/);
+    const c = await run(['compare', json, json, '--csv']);
+    expect(c.out.split('\n')[0]).toBe('workload,allocator,workers,a_median,a_min,a_max,a_reps,b_median,b_min,b_max,b_reps,change,verdict');
+  });
+});
+
+describe('bring your own lock and allocator (bench/examples)', () => {
+  it('a user lock module runs through `locks` and appears in the JSON and the charts', async () => {
+    const out = path.join(scratch, 'locks');
+    const r = await run(['locks', '--lock-module', 'bench/examples/backoff-lock.js', '--kinds', 'ttas,tas-backoff', '--workers', '1,2', '--cs', '4', '--duration', '50', '--reps', '1', '--no-uncontended', '--validate', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(out, 'locks.json'), 'utf8')) as { points: { kind: string; workers: number; throughput: number }[]; validation: { kind: string; ok: boolean }[] };
+    const mine = report.points.filter((p) => p.kind === 'tas-backoff');
+    expect(mine.map((p) => p.workers)).toEqual([1, 2]);
+    for (const p of mine) expect(p.throughput).toBeGreaterThan(0);
+    expect(report.validation.filter((v) => v.kind === 'tas-backoff' && v.ok).length).toBeGreaterThan(0);
+    for (const svg of readdirSync(out).filter((f) => f.endsWith('.svg'))) expect(readFileSync(path.join(out, svg), 'utf8')).toContain('tas-backoff');
+  });
+
+  it('a user allocator module runs through `bench` and appears in the report, CSV and charts', async () => {
+    const out = path.join(scratch, 'bench');
+    const r = await run(['bench', '--no-micro', '--allocator-module', 'bench/examples/pow2-allocator.js', '--allocators', 'sabmalloc,pow2', '--workloads', 'ring,larson', '--workers', '1,2', '--reps', '2', '--duration', '40', '--no-warmup', '--out', out, '--name', 'ex']);
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(readFileSync(path.join(out, 'ex.json'), 'utf8')) as { failures: unknown[]; runs: { allocator: string }[]; figures: { allocator: string }[] };
+    expect(res.failures).toEqual([]);
+    expect(res.runs.filter((x) => x.allocator === 'pow2')).toHaveLength(2 * 2 * 2); // workloads x workers x reps
+    expect(readFileSync(path.join(out, 'ex.md'), 'utf8')).toContain('pow2');
+    const csv = readFileSync(path.join(out, 'ex.csv'), 'utf8').split('\n');
+    expect(csv.filter((l) => l.startsWith('ring,pow2,'))).toHaveLength(2);
+    expect(readFileSync(path.join(out, 'ex-runs.csv'), 'utf8')).toContain('larson,pow2,');
+    for (const w of ['ring', 'larson']) expect(readFileSync(path.join(out, `ex-${w}.svg`), 'utf8')).toContain('pow2');
+    // the saved run re-renders without the module loaded (its id becomes a plain label)
+    const again = await run(['bench', '--from-json', path.join(out, 'ex.json'), '--out', path.join(scratch, 'again')]);
+    expect(again.code, again.err).toBe(0);
+  });
+});

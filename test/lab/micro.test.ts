@@ -1,0 +1,63 @@
+/**
+ * `sabmalloc micro` (bench/micro/micro.ts): the pair is reported in two settings, each contender
+ * alone in its own worker isolate and all of them in one process with several heaps, and
+ * every ratio comes from the measured rows of its setting. No timing is asserted (the
+ * machine is shared): only that the rows exist and the ratios are their quotients.
+ * The isolated contenders run dist/workers/micro.js: `npm run build` first.
+ */
+import { describe, expect, it } from 'vitest';
+import { ISOLATED, microMarkdown, microRatios, runMicroBench, TASK, type MicroRow } from '../../bench/micro/micro.js';
+
+const row = (name: string, where: MicroRow['where'], nsPerOp: number): MicroRow => ({ name, where, nsPerOp, meanNsPerOp: nsPerOp, rmePct: 1, samples: 10, opsPerSample: 1 });
+
+describe('micro ratios', () => {
+  it('come from the rows of their own setting, and the verdicts follow the values', () => {
+    const rows = [
+      row(TASK.pair, 'isolate', 6),
+      row(TASK.pairUnhardened, 'isolate', 4),
+      row(TASK.thingPair, 'isolate', 10),
+      row(TASK.floor, 'isolate', 1),
+      row(TASK.pair, 'process', 9),
+      row(TASK.pairUnhardened, 'process', 7),
+      row(TASK.thingPair, 'process', 10),
+      row(TASK.floor, 'process', 1),
+      row(TASK.churn, 'process', 10),
+      row(TASK.thingChurn, 'process', 5000),
+    ];
+    const own = microRatios(rows, 'isolate');
+    expect(own.ratios).toEqual({ pairVsThing: 0.6, unhardenedVsFloor: 4, pairVsFloor: 6, churnSpeedupVsThing: null });
+    expect(own.met).toEqual({ pairVsThing: true, unhardenedVsFloor: true, pairVsFloor: true, churnSpeedupVsThing: null });
+    const shared = microRatios(rows, 'process');
+    expect(shared.ratios).toEqual({ pairVsThing: 0.9, unhardenedVsFloor: 7, pairVsFloor: 9, churnSpeedupVsThing: 500 });
+    expect(shared.met).toEqual({ pairVsThing: false, unhardenedVsFloor: false, pairVsFloor: false, churnSpeedupVsThing: true });
+    expect(() => microRatios(rows.filter((r) => r.name !== TASK.floor || r.where !== 'isolate'), 'isolate')).toThrow(/no isolate row/);
+  });
+
+  it('a quick run reports every contender in its own isolate and in one process, with ratios of the measured rows', async () => {
+    const r = await runMicroBench({ quick: true, outDir: null, print: false, userAccess: false });
+    const ns = (name: string, where: MicroRow['where']): number => {
+      const found = r.rows.find((x) => x.name === name && x.where === where);
+      expect(found, `${where} row ${name}`).toBeDefined();
+      expect(found!.nsPerOp).toBeGreaterThan(0);
+      expect(Number.isFinite(found!.nsPerOp)).toBe(true);
+      return found!.nsPerOp;
+    };
+    for (const c of ISOLATED) ns(TASK[c], 'isolate');
+    for (const name of Object.values(TASK)) ns(name, 'process');
+    for (const where of ['isolate', 'process'] as const) {
+      const ratios = where === 'isolate' ? r.ratios : r.processRatios;
+      expect(ratios.pairVsThing).toBeCloseTo(ns(TASK.pair, where) / ns(TASK.thingPair, where), 10);
+      expect(ratios.unhardenedVsFloor).toBeCloseTo(ns(TASK.pairUnhardened, where) / ns(TASK.floor, where), 10);
+      expect(ratios.pairVsFloor).toBeCloseTo(ns(TASK.pair, where) / ns(TASK.floor, where), 10);
+    }
+    // The isolated rows are measured apart: not copies of the one-process figures.
+    expect(r.rows.filter((x) => x.where === 'isolate').map((x) => x.nsPerOp)).not.toEqual(
+      ISOLATED.map((c) => ns(TASK[c], 'process')),
+    );
+    const md = microMarkdown(r);
+    expect(md).toMatch(/\| pair vs @thi\.ng\/malloc pair \| own isolate \| [\d.]+x \| <= 0\.7x \| (met|MISSED) \|/);
+    expect(md).toMatch(/\| pair vs @thi\.ng\/malloc pair \| one process \| [\d.]+x \| <= 0\.7x \| (met|MISSED) \|/);
+    expect(md).toMatch(/\| hardening: false pair vs free-list floor \| own isolate \| [\d.]+x \| <= 5x \|/);
+    expect(md).toMatch(/\| hardening: false pair vs free-list floor \| one process \| [\d.]+x \| <= 5x \|/);
+  }, 120_000);
+});
