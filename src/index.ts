@@ -11,7 +11,8 @@
 
 export { SharedHeap, TooManyThreadsError, DEFAULT_LOCKS, type HeapOptions } from './core/sharedheap.js';
 export { ELEMENT_TYPES, type ElementType, type TypedArrayOf } from './core/typed.js';
-export type { HeapStats, SizeClassStats, TierLockStats } from './core/stats.js';
+export type { HeapStats, SizeClassStats, TierLockStats, MetadataRegion } from './core/stats.js';
+export type { MemoryReport, MemoryReportOptions } from './core/memreport.js';
 export type { CheckOptions } from './core/check.js';
 export {
   heapPicture,

@@ -3,6 +3,7 @@
  *
  *   sabmalloc memory replay <mstress|larson> [--seeds N] [--iters N] [--detail]
  *   sabmalloc memory breakdown [--workloads W] [--workers N,..] [--reps N]
+ *   sabmalloc memory rss [--patterns P,..] [--workers 1-8] ... (rss.ts parses its own options)
  *   sabmalloc sizeclasses [--page-size N]
  *
  * Every argument is checked before any work (bench/cli/args.ts); the tools are loaded only
@@ -10,7 +11,7 @@
  */
 import { MAX_WORKERS, UsageError, intListIn, listOf, numberIn, oneOf, parseOptions, parseOrExit, wantsHelp } from '../cli/args.js';
 
-const MEMORY_USAGE = `usage: sabmalloc memory <replay|breakdown> [options]
+const MEMORY_USAGE = `usage: sabmalloc memory <replay|breakdown|rss> [options]
 Where sabmalloc's memory goes (blowup = committed bytes / peak live bytes).
 
   sabmalloc memory replay <mstress|larson> [--seeds N] [--iters N] [--detail]
@@ -21,7 +22,13 @@ Where sabmalloc's memory goes (blowup = committed bytes / peak live bytes).
   sabmalloc memory breakdown [--workloads W] [--workers N,..] [--reps N]
       contention-suite runs of sabmalloc (default mstress on 1,2 workers, 3 reps): the
       committed bytes at each run's peak split into metadata, live blocks, caches, free
-      objects in partly used spans, span tails and free spans`;
+      objects in partly used spans, span tails and free spans
+  sabmalloc memory rss [--patterns churn,larson,mstress,phase] [--workers 1-8] [--reps N]
+        [--live-mib 24] [--ops N] [--seed N] [--budget-mib N] [--thread-budget-mib N]
+        [--page-size N] [--json]
+      peak resident-set growth of a fresh process per pattern and worker count (from the
+      OS: VmHWM - VmRSS before the heap existed) over the peak live bytes, next to the
+      heap's committed bytes and its memoryReport() breakdown`;
 
 const SIZECLASSES_USAGE = `usage: sabmalloc sizeclasses [--page-size N]
 Prints the size-class table for a page size.
@@ -52,11 +59,15 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryJob {
     const reps = numberIn(values.reps, '--reps', 1, 1000) ?? 3;
     return { job, workloads, workers, reps };
   }
-  throw new UsageError(job === undefined ? 'missing the job: replay or breakdown' : `unknown job '${job}': replay or breakdown`);
+  throw new UsageError(job === undefined ? 'missing the job: replay, breakdown or rss' : `unknown job '${job}': replay, breakdown or rss`);
 }
 
 export async function memoryCommand(argv: readonly string[]): Promise<number> {
   if (wantsHelp(argv)) return help(MEMORY_USAGE);
+  if (argv[0] === 'rss') {
+    const { runRss } = await import('./rss.js');
+    return runRss(argv.slice(1));
+  }
   const p = parseOrExit('memory', () => parseMemoryArgs(argv));
   if ('code' in p) return p.code;
   const job = p.ok;

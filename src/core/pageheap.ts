@@ -34,7 +34,7 @@
 import type { Lock } from '../locks/lock.js';
 import { Flag, H, MAX_PAGES_LIST, PH, SHADOW_CHUNK_SHIFT, SP, Shadow, SpanState } from './layout.js';
 import type { HeapMemory } from './memory.js';
-import { NO_SPAN, type SpanTable } from './span.js';
+import { NO_SPAN, RAISES_MARK, type SpanTable } from './span.js';
 import type { Txn } from './txn.js';
 
 /** Growth step: at least this many bytes, or an eighth of the heap, whichever is more. */
@@ -82,17 +82,19 @@ export class PageHeap {
 
   /**
    * A span of `n` pages for size class `cls` (0: a large object). Returns its first page
-   * index, or NO_SPAN when the heap cannot provide (or grow to) n pages.
-   * The span's SHADOW is cleared by the caller, outside the lock.
+   * index, or NO_SPAN when the heap cannot provide (or grow to) n pages; with mayRaise
+   * false, RAISES_MARK (and nothing changed) if the span would reach above the high-water
+   * mark. The span's SHADOW is cleared by the caller, outside the lock.
    */
-  allocateSpan(n: number, cls: number, transitWord: number): number {
+  allocateSpan(n: number, cls: number, transitWord: number, mayRaise = true): number {
     const txn = this.txn;
     let s = NO_SPAN;
     txn.enter(this.lock);
     try {
       s = this.findFree(n);
-      if (s === NO_SPAN && this.growLocked(n)) s = this.findFree(n);
-      if (s !== NO_SPAN) {
+      if (!mayRaise && (s === NO_SPAN || s + n > this.mem.i32[H.TOUCHED_PAGES]!)) s = RAISES_MARK;
+      else if (s === NO_SPAN && this.growLocked(n)) s = this.findFree(n);
+      if (s >= 0) {
         this.carveLocked(s, n, cls);
         txn.set(transitWord, s);
       }

@@ -47,6 +47,7 @@ import { SMALL_MAX, type SizeClassTable } from './sizeclasses.js';
 import { resyncAttached } from './slots.js';
 import { NO_SPAN, type SpanTable } from './span.js';
 import { collectStats, type HeapStats } from './stats.js';
+import { collectMemoryReport, type MemoryReport, type MemoryReportOptions } from './memreport.js';
 import type { ThreadCache } from './threadcache.js';
 import type { HeapTiers } from './tiers.js';
 import type { Txn } from './txn.js';
@@ -306,7 +307,7 @@ export class SharedHeap {
     let s = NO_SPAN;
     this.txn.enter(this.outer);
     try {
-      s = this.pageHeap.allocateSpan(pages, 0, transit);
+      s = this.central.spanFor(pages, 0);
     } finally {
       this.txn.exit(this.outer);
     }
@@ -576,6 +577,19 @@ export class SharedHeap {
     this.checkAttached();
     this.threadCache.flushCounters();
     return collectStats(this.tiers);
+  }
+
+  /**
+   * Where the committed bytes are, in parts that sum to committedBytes exactly at
+   * quiescence (memreport.ts): live blocks and their size-class rounding (pass your own
+   * count of requested bytes as `requestedBytes` to split them), span tails, each cache
+   * tier, free PageHeap pages below the high-water mark, metadata by region, and the bytes
+   * an allocator that could return pages to the OS would release. Takes no lock.
+   */
+  memoryReport(options?: MemoryReportOptions): MemoryReport {
+    this.checkAttached();
+    this.threadCache.flushCounters();
+    return collectMemoryReport(this.tiers, options);
   }
 
   /** Walks every invariant of the heap; throws HeapCorruptionError on the first broken one. */

@@ -22,6 +22,11 @@ import type { HeapMemory } from './memory.js';
 import type { Txn } from './txn.js';
 
 export const NO_SPAN = -1;
+/**
+ * What PageHeap.allocateSpan(n, cls, w, false) returns when the only span it could give
+ * would raise the high-water mark of pages handed out (the caller may free cached memory first).
+ */
+export const RAISES_MARK = -2;
 
 export class SpanTable {
   private readonly mem: HeapMemory;

@@ -113,23 +113,52 @@ const OS_PAGE = 4096;
  * Page indexes above the watermark are never written (growth finds them zero).
  */
 export function metadataTouched(L: HeapLayout, i32: Int32Array, touched: number, committed: number): number {
+  const r = metadataByRegion(L, i32, touched, committed);
+  let sum = 0;
+  for (const k of METADATA_REGIONS) sum += r[k];
+  return sum;
+}
+
+/** The regions metadataByRegion() splits the metadata into, in address order. */
+export const METADATA_REGIONS = ['header', 'transfer', 'slots', 'spanRecords', 'pageMap', 'pageClass', 'shadowMap', 'shadow'] as const;
+export type MetadataRegion = (typeof METADATA_REGIONS)[number];
+
+/**
+ * metadataTouched() by region: each OS page is counted once, for the region of the first
+ * byte counted in it (regions are added in address order), so the regions sum to the
+ * total. 'header' is everything before the TRANSFER region: the header, PageHeap,
+ * global-lock and central blocks.
+ */
+export function metadataByRegion(L: HeapLayout, i32: Int32Array, touched: number, committed: number): Record<MetadataRegion, number> {
   let rows = 0;
   for (let c = 1; c < L.numClasses; c++) rows = Math.max(rows, i32[centralWordOf(L, c) + CC.TRANSFER_HWM]!);
   // The free span starting at `touched` has its record and first PageMap word written.
   const withTail = Math.min(committed, touched + 1);
   const mapWords = Math.min(shadowMapWords(L.capacityPages, L.pageSize), shadowMapWords(touched, L.pageSize));
   const pages = new OsPageCounter();
+  const out = {} as Record<MetadataRegion, number>;
+  const close = (region: MetadataRegion): void => {
+    out[region] = pages.take();
+  };
   pages.add(0, L.transfer);
+  close('header');
   pages.add(L.transfer, rows * L.numClasses * 8);
+  close('transfer');
   for (let s = 0; s < L.maxThreads; s++) slotTouched(L, i32, s, pages);
+  close('slots');
   pages.add(L.spans, withTail * SPAN_WORDS * 4);
+  close('spanRecords');
   pages.add(L.pageMap, withTail * 4);
   if (committed > withTail) pages.add(L.pageMap + (committed - 1) * 4, 4);
+  close('pageMap');
   pages.add(L.pageClass, touched);
+  close('pageClass');
   pages.add(L.shadowMap, mapWords * 4);
+  close('shadowMap');
   let chunks = 0;
   for (let w = L.shadowMap >>> 2, end = w + mapWords; w < end; w++) chunks += popcount(i32[w]!);
-  return pages.bytes + chunks * OS_PAGE; // SHADOW is 4 KiB aligned: a chunk is its own page
+  out.shadow = chunks * OS_PAGE; // SHADOW is 4 KiB aligned: a chunk is its own page
+  return out;
 }
 
 /**
@@ -165,8 +194,11 @@ class OsPageCounter {
     if (end >= first) this.count += end - first + 1;
     this.last = Math.max(this.last, end);
   }
-  get bytes(): number {
-    return this.count * OS_PAGE;
+  /** Bytes of the pages counted since the last take(). */
+  take(): number {
+    const bytes = this.count * OS_PAGE;
+    this.count = 0;
+    return bytes;
   }
 }
 
