@@ -108,12 +108,16 @@ export function topOf(file: string): string {
   return file.split(/[\\/]/)[0]!;
 }
 
-/** Files that use the worker_threads entry-point API (parentPort, workerData, isMainThread). */
+/**
+ * Files that use the worker_threads entry-point API: a worker talks to its parent through
+ * parentPort or reads workerData. isMainThread alone does not make an entry point (a
+ * module may ask which thread imported it).
+ */
 export function workerEntryFiles(root: string, files: readonly string[]): string[] {
   const USES = /import\s*\{([^}]*)\}\s*from\s*['"](?:node:)?worker_threads['"]/;
   return files.filter((f) => {
     const m = USES.exec(stripComments(readFileSync(path.join(root, f), 'utf8')));
-    return m !== null && /\b(parentPort|workerData|isMainThread)\b/.test(m[1]!);
+    return m !== null && /\b(parentPort|workerData)\b/.test(m[1]!);
   });
 }
 

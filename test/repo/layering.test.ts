@@ -7,7 +7,7 @@
  *    workers/ may import bench/ and src/; neither imports test/;
  *  - the library's own tests (test/unit, test/api) import nothing from the lab;
  *  - no import circle anywhere, and every relative import resolves;
- *  - every worker entry point (a file using parentPort / workerData / isMainThread, or one a
+ *  - every worker entry point (a file using parentPort / workerData, or one a
  *    tool starts by URL) lives in workers/ or test/fixtures/; the web workers bundled for the
  *    browser page (bench/web/page/) are the one exception.
  * Each rule is also run on a small synthetic tree that breaks it, so a checker that sees
