@@ -23,9 +23,10 @@
  *   two-sided p is 2 / C(nA + nB, nA): 0.10 for 3 + 3, 0.029 for 4 + 4). When the two
  *   sets do not even overlap at such n the verdict is 'too few repetitions', saying what
  *   n would be needed, rather than a change the data cannot support.
- * - 'noisy' when either side carries noise flags (bench/kit/noise.ts): the test's
- *   assumption (repetitions of one stable condition) is what the flags say failed. The
- *   test's figures are still returned so a reader can see them.
+ * - 'noisy' when the caller passes noise flags for either side (compare passes the
+ *   machine flags of bench/kit/noise.ts): the test's assumption, repetitions of one
+ *   stable condition, is what those flags say failed. The test's figures are still
+ *   returned so a reader can see them.
  */
 import { BOOTSTRAP_MIN_N, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, finiteSorted, medianSorted, quantileSorted, seededRandom, type CiMethod } from './sample.js';
 

@@ -62,14 +62,23 @@ describe('assessPoint', () => {
     expect(flagCodes(assessPoint({ median: NaN, lo: NaN, hi: NaN, n: 3 }, [rep({})], { workers: 2 }))).toEqual(['spread']);
   });
 
-  it('flags a point that got less CPU than min(workers, cores) x factor, unless its workers may block', () => {
-    const reps = [rep({ coresUsed: 1.2 }), rep({ coresUsed: 1.1 }), rep({ coresUsed: 1.9 })];
-    const f = assessPoint(point, reps, { workers: 8 });
+  it('flags a point that got less CPU than min(workers, cores) x factor when others took it', () => {
+    const squeezed = [rep({ coresUsed: 1.2, otherCores: 0.5 }), rep({ coresUsed: 1.1, otherCores: 0.7 }), rep({ coresUsed: 1.9, otherCores: 0.1 })];
+    const f = assessPoint(point, squeezed, { workers: 8 });
     expect(flagCodes(f)).toEqual(['cpu-short']);
-    expect(f[0]!.text).toMatch(/got 1\.20 of the 2 cores asked/);
+    expect(f[0]!.text).toMatch(/got 1\.20 of the 2 cores asked while other processes used 0\.50/);
     // one worker asks for one core: 1.2 is plenty
-    expect(assessPoint(point, reps, { workers: 1 })).toEqual([]);
-    expect(assessPoint(point, reps, { workers: 8 }, { expectBusy: false })).toEqual([]);
+    expect(assessPoint(point, squeezed, { workers: 1 })).toEqual([]);
+  });
+
+  it('does not call parked workers on a free machine noisy, unless they never block', () => {
+    const parked = [rep({ coresUsed: 1.2, otherCores: 0.05 }), rep({ coresUsed: 1.1, otherCores: 0 })];
+    expect(assessPoint(point, parked, { workers: 8 })).toEqual([]);
+    expect(flagCodes(assessPoint(point, parked, { workers: 8 }, { expectBusy: true }))).toEqual(['cpu-short']);
+    // others unknown (no /proc): only a point whose workers never block is judged on CPU alone
+    const unknown = [rep({ coresUsed: 1.1, otherCores: null, load1: null })];
+    expect(assessPoint(point, unknown, { workers: 8 })).toEqual([]);
+    expect(flagCodes(assessPoint(point, unknown, { workers: 8 }, { expectBusy: true }))).toEqual(['cpu-short']);
   });
 
   it('flags other processes taking the cores the point needed, and load beyond the machine net of the run', () => {
@@ -85,7 +94,7 @@ describe('summarizeFlags', () => {
   it('says how many points are flagged and why, most common reason first', () => {
     const s = summarizeFlags([{ flags: [] }, { flags: ['spread', 'cpu-short'] }, { flags: ['spread'] }, { flags: [] }]);
     expect(s).toMatchObject({ total: 4, flagged: 2, byCode: { spread: 2, 'cpu-short': 1 } });
-    expect(s.text).toMatch(/^2 of 4 points flagged as noisy: 2 spread \(repetitions disagree.*\); 1 cpu-short/);
+    expect(s.text).toMatch(/^2 of 4 points flagged as noisy: 2 spread = repetitions disagree.*; 1 cpu-short = /);
     expect(summarizeFlags([{ flags: [] }]).text).toBe('no point flagged as noisy (1 point)');
   });
 });
