@@ -24,7 +24,7 @@
  */
 import { UsageError, parseOptions, parseOrExit, wantsHelp } from '../cli/args.js';
 import { MACHINE_FLAGS, assessPoint, flagCodes, summarizeFlags } from '../kit/noise.js';
-import { ciLabel, summarize, type Point } from '../kit/sample.js';
+import { ciLabel, formatPoint, summarize, type Point } from '../kit/sample.js';
 import { DEFAULT_ALPHA, compareRepetitions, repsNeeded, type Verdict } from '../kit/verdict.js';
 import { loadSavedRun, ResultsFileError, type SavedPoint, type SavedRun } from './compare-input.js';
 import { toCsv } from './csv.js';
@@ -121,11 +121,6 @@ function si(x: number): string {
 
 const pct = (r: number): string => `${r >= 1 ? '+' : ''}${(100 * (r - 1)).toFixed(1)}%`;
 
-function pointCell(p: Point | null): string {
-  if (!p) return '-';
-  const flags = p.flags.length ? ` (${p.flags.join(', ')})` : '';
-  return (p.n >= 2 ? `${si(p.median)} [${si(p.lo)}..${si(p.hi)}]` : si(p.median)) + flags;
-}
 
 /** The verdict as a table cell: 'faster', 'slower', 'no evidence of change', 'noisy (B cpu-short)', ... */
 export function verdictCell(r: ComparisonRow): string {
@@ -159,7 +154,7 @@ export function differencesHeader(c: Comparison): string[] {
 export function formatComparison(c: Comparison, all = false): string {
   const shown = c.rows.filter((r) => all || r.presence === 'both');
   const head = [...c.a.labelNames, `A (${c.a.file})`, `B (${c.b.file})`, 'change B/A', 'p', 'verdict'];
-  const body = shown.map((r) => [...r.labels, pointCell(r.a), pointCell(r.b), changeCell(r.verdict), r.verdict?.test ? r.verdict.test.p.toFixed(3) : '-', verdictCell(r)]);
+  const body = shown.map((r) => [...r.labels, formatPoint(r.a, si), formatPoint(r.b, si), changeCell(r.verdict), r.verdict?.test ? r.verdict.test.p.toFixed(3) : '-', verdictCell(r)]);
   const nLabels = c.a.labelNames.length;
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]): string =>

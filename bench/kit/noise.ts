@@ -189,3 +189,10 @@ export function summarizeFlags(points: readonly { flags: readonly string[] }[]):
     .map(([c, n]) => `${n} ${c} = ${FLAG_TEXT[c as FlagCode] ?? 'unknown flag'}`);
   return { total, flagged, byCode, text: `${flagged} of ${total} points flagged as noisy: ${why.join('; ')}` };
 }
+
+/** Runs one repetition between two noise marks: its result, and what it got from the machine. */
+export async function measureRepetition<T>(src: NoiseSources, run: () => Promise<T> | T): Promise<{ result: T; noise: RepNoise }> {
+  const start = markNoise(src);
+  const result = await run();
+  return { result, noise: endNoise(src, start) };
+}

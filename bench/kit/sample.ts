@@ -169,3 +169,40 @@ export function ciLabel(p: Pick<Point, 'ciMethod' | 'n'>): string {
   if (p.n < 2) return `single repetition (no interval)`;
   return `min..max of ${p.n} (covers the median with ${(100 * minmaxCoverage(p.n)).toFixed(p.n >= 5 ? 2 : 0)}%)`;
 }
+
+/**
+ * A Point for a table cell: "5.45M [5.10M..5.80M]", its flags in parentheses after it
+ * ("... (spread)"); the median alone for a single repetition; "-" for none.
+ */
+export function formatPoint(p: Point | null, fmt: (x: number) => string): string {
+  if (!p || p.n === 0) return '-';
+  const flags = p.flags.length ? ` (${p.flags.join(', ')})` : '';
+  return (p.n >= 2 ? `${fmt(p.median)} [${fmt(p.lo)}..${fmt(p.hi)}]` : fmt(p.median)) + flags;
+}
+
+export interface StabilityRule {
+  /** stop once (hi - lo) / median is at most this (e.g. 0.05) */
+  maxRelativeWidth: number;
+  /** never stop before this many repetitions (default 3) */
+  minReps?: number;
+  /** never go past this many (default 30) */
+  maxReps?: number;
+}
+
+/**
+ * For repeating "until stable": whether another repetition is wanted, and why not if
+ * not. The caller also stops when its time budget ends; the interval is the one
+ * summarize() reports, so the stopping rule and the printed interval agree. (Stopping
+ * on the interval's width biases nothing about the median's position, but a point
+ * stopped at maxReps is reported with its width, which then exceeds the bound.)
+ */
+export function needsMoreReps(xs: readonly number[], rule: StabilityRule): { more: boolean; why: string } {
+  const minReps = rule.minReps ?? 3;
+  const maxReps = rule.maxReps ?? 30;
+  const p = summarize(xs);
+  if (p.n < minReps) return { more: true, why: `${p.n} of at least ${minReps} repetitions` };
+  const w = relativeWidth(p);
+  if (w <= rule.maxRelativeWidth) return { more: false, why: `interval ${(100 * w).toFixed(1)}% of the median, within ${(100 * rule.maxRelativeWidth).toFixed(1)}%` };
+  if (p.n >= maxReps) return { more: false, why: `${maxReps} repetitions reached with the interval still ${(100 * w).toFixed(1)}% of the median` };
+  return { more: true, why: `interval ${(100 * w).toFixed(1)}% of the median, above ${(100 * rule.maxRelativeWidth).toFixed(1)}%` };
+}

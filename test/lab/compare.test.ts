@@ -150,6 +150,7 @@ describe('malformed inputs: one line on stderr, exit 2', () => {
     ['a missing field', withRun({ workers: undefined }), /runs\[0\]\.workers is missing/],
     ['a non-numeric cores figure', withRun({ coresUsed: 'x' }), /runs\[0\]\.coresUsed/],
     ['a figure without throughput', { ...good, figures: [{ workload: 'ring' }] }, /figures\[0\]\.throughput is missing/],
+    ['a non-numeric figure median', { ...good, figures: [{ workload: 'ring', throughput: { median: 'fast', min: 1, max: 2, n: 3 } }] }, /figures\[0\]\.throughput\.median is "fast", not a finite number/],
     ['no meta', { figures: [], runs: [] }, /meta is missing, not an object/],
     ['no repetition', { ...good, runs: [] }, /runs is empty/],
     ['an array', [], /the file is an array, not an object/],

@@ -4,7 +4,7 @@
  * rule says, the run summary, and the /proc parsers on captured lines.
  */
 import { describe, expect, it } from 'vitest';
-import { assessPoint, endNoise, flagCodes, markNoise, summarizeFlags, type NoiseSources, type RepNoise } from '../../bench/kit/noise.js';
+import { assessPoint, endNoise, flagCodes, markNoise, measureRepetition, summarizeFlags, type NoiseSources, type RepNoise } from '../../bench/kit/noise.js';
 import { nodeNoiseSources, procStatTime, taskStatCpuMs } from '../../bench/kit/noise-node.js';
 
 /** A host whose readings are replayed from a script, one entry per mark. */
@@ -42,6 +42,13 @@ describe('endNoise', () => {
     expect(n.otherCores).toBeCloseTo(0.1);
     expect(n.load1).toBe(3.5);
     expect(n.busyThreads).toBe(2);
+  });
+
+  it('wraps one repetition between two marks and returns its result with its noise', async () => {
+    const src = scripted([{ now: 0, cpuUs: 0 }, { now: 10, cpuUs: 15_000 }]);
+    const r = await measureRepetition(src, async () => 'done');
+    expect(r.result).toBe('done');
+    expect(r.noise.coresUsed).toBeCloseTo(1.5);
   });
 
   it('is null, not 0, where the host cannot say (no /proc, no CPU time: a browser page)', () => {

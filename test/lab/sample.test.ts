@@ -9,7 +9,9 @@ import {
   BOOTSTRAP_MIN_N,
   bootstrapMedianCI,
   ciLabel,
+  formatPoint,
   median,
+  needsMoreReps,
   minmaxCoverage,
   quantileSorted,
   relativeSpread,
@@ -99,5 +101,23 @@ describe('spread figures', () => {
     expect(relativeSpread([])).toBeNaN();
     expect(relativeWidth({ median: 200, lo: 180, hi: 220 })).toBeCloseTo(0.2);
     expect(relativeWidth({ median: 0, lo: -1, hi: 1 })).toBe(Infinity);
+  });
+});
+
+describe('formatPoint and needsMoreReps', () => {
+  it('formats a point with its interval and flags, the median alone for one repetition, "-" for none', () => {
+    const f = (x: number): string => x.toFixed(0);
+    expect(formatPoint(summarize([90, 100, 110], { flags: ['spread'] }), f)).toBe('100 [90..110] (spread)');
+    expect(formatPoint(summarize([7]), f)).toBe('7');
+    expect(formatPoint(summarize([]), f)).toBe('-');
+    expect(formatPoint(null, f)).toBe('-');
+  });
+
+  it('asks for repetitions until the interval is within the bound, the minimum is met, or the maximum is reached', () => {
+    const rule = { maxRelativeWidth: 0.05, minReps: 3, maxReps: 8 };
+    expect(needsMoreReps([100, 101], rule)).toMatchObject({ more: true, why: '2 of at least 3 repetitions' });
+    expect(needsMoreReps([100, 101, 102], rule).more).toBe(false);
+    expect(needsMoreReps([100, 130, 70], rule)).toMatchObject({ more: true });
+    expect(needsMoreReps([100, 130, 70, 100, 130, 70, 100, 130], rule)).toMatchObject({ more: false, why: expect.stringMatching(/^8 repetitions reached/) });
   });
 });
