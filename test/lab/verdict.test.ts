@@ -39,6 +39,32 @@ describe('Mann-Whitney U', () => {
     expect(mannWhitney([], [1])).toBeNull();
   });
 
+  it('matches a brute-force permutation count with ties (every split of the pooled values)', () => {
+    const rand = seededRandom(11);
+    for (let t = 0; t < 20; t++) {
+      const nA = 2 + Math.floor(rand() * 5);
+      const nB = 2 + Math.floor(rand() * 5);
+      const pooled = Array.from({ length: nA + nB }, () => Math.floor(rand() * 4)); // many ties
+      const uOf = (idx: number[]): number => {
+        let u = 0;
+        for (const i of idx) for (let j = 0; j < pooled.length; j++) if (!idx.includes(j)) u += pooled[i]! > pooled[j]! ? 1 : pooled[i] === pooled[j] ? 0.5 : 0;
+        return u;
+      };
+      const splits: number[][] = [];
+      const pick = (from: number, chosen: number[]): void => {
+        if (chosen.length === nA) return void splits.push(chosen);
+        for (let i = from; i < pooled.length; i++) pick(i + 1, [...chosen, i]);
+      };
+      pick(0, []);
+      const observed = uOf([...Array(nA).keys()]);
+      const mean = (nA * nB) / 2;
+      const p = splits.filter((sp) => Math.abs(uOf(sp) - mean) >= Math.abs(observed - mean) - 1e-9).length / splits.length;
+      const mw = mannWhitney(pooled.slice(0, nA), pooled.slice(nA))!;
+      expect(mw.u).toBe(observed);
+      expect(mw.p).toBeCloseTo(p, 12);
+    }
+  });
+
   it('switches to the normal approximation for large n and agrees with the exact test near the switch', () => {
     const draw = drawer(7);
     const a = draw(30, 100, 0.1);
