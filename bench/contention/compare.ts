@@ -23,8 +23,8 @@
  * - Points present in only one run are counted, and listed with `--all` ("only in A").
  */
 import { UsageError, parseOptions, parseOrExit, wantsHelp } from '../cli/args.js';
-import { MACHINE_FLAGS, assessPoint, flagCodes, summarizeFlags } from '../kit/noise.js';
-import { ciLabel, formatPoint, summarize, type Point } from '../kit/sample.js';
+import { MACHINE_FLAGS, measuredPoint, summarizeFlags } from '../kit/noise.js';
+import { ciLabel, formatPoint, type Point } from '../kit/sample.js';
 import { DEFAULT_ALPHA, compareRepetitions, repsNeeded, type Verdict } from '../kit/verdict.js';
 import { loadSavedRun, ResultsFileError, type SavedPoint, type SavedRun } from './compare-input.js';
 import { toCsv } from './csv.js';
@@ -88,11 +88,7 @@ export function runDifferences(a: SavedRun, b: SavedRun): string[] {
 }
 
 /** The point's summary, with the noise flags its repetitions earned (and any the file recorded). */
-function pointOf(p: SavedPoint): Point {
-  const s = summarize(p.reps);
-  const flags = new Set([...p.flags, ...flagCodes(assessPoint(s, p.noise, { workers: p.workers }))]);
-  return { ...s, flags: [...flags] };
-}
+const pointOf = (p: SavedPoint): Point => measuredPoint(p.reps, p.noise, { workers: p.workers }, { flags: p.flags });
 
 /** Pairs the points of two runs; rows follow A's order, then B's extra points. */
 export function compareRuns(a: SavedRun, b: SavedRun, opts: { alpha?: number } = {}): Comparison {

@@ -43,7 +43,7 @@
  * over the repetitions already weighs (a wide spread gives a large p), so they are shown
  * beside the point rather than overriding a verdict.
  */
-import { relativeWidth, type Point } from './sample.js';
+import { relativeWidth, summarize, type Point } from './sample.js';
 
 /** Readings a host can give; null where it cannot. */
 export interface NoiseSources {
@@ -167,6 +167,16 @@ export function assessPoint(point: Pick<Point, 'median' | 'lo' | 'hi' | 'n'>, re
     out.push({ code: 'load', text: `load average ${f2(load)} minus this run's ${f2(used ?? asked)} cores exceeds ${cores} cores` });
   }
   return out;
+}
+
+/**
+ * The Point of one measured point: its repetitions' summary (bench/kit/sample.ts) with the
+ * flags it earns from them and from their noise, plus any flags given (e.g. read from a
+ * file). What every tool stores per point.
+ */
+export function measuredPoint(values: readonly number[], noise: readonly RepNoise[], ctx: { workers: number }, opts: FlagOptions & { flags?: readonly string[] } = {}): Point {
+  const s = summarize(values);
+  return { ...s, flags: [...new Set([...(opts.flags ?? []), ...flagCodes(assessPoint(s, noise, ctx, opts))])] };
 }
 
 /** The flag codes of `flags` (what a Point stores). */

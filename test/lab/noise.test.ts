@@ -4,7 +4,7 @@
  * rule says, the run summary, and the /proc parsers on captured lines.
  */
 import { describe, expect, it } from 'vitest';
-import { assessPoint, endNoise, flagCodes, markNoise, measureRepetition, summarizeFlags, type NoiseSources, type RepNoise } from '../../bench/kit/noise.js';
+import { assessPoint, endNoise, flagCodes, markNoise, measureRepetition, measuredPoint, summarizeFlags, type NoiseSources, type RepNoise } from '../../bench/kit/noise.js';
 import { nodeNoiseSources, procStatTime, taskStatCpuMs } from '../../bench/kit/noise-node.js';
 
 /** A host whose readings are replayed from a script, one entry per mark. */
@@ -94,6 +94,14 @@ describe('assessPoint', () => {
     expect(assessPoint(point, [rep({ otherCores: 0.8, coresUsed: 1 })], { workers: 1 })).toEqual([]);
     expect(flagCodes(assessPoint(point, [rep({ load1: 4.5, otherCores: null })], { workers: 2 }))).toEqual(['load']);
     expect(assessPoint(point, [rep({ load1: 3.9, otherCores: null })], { workers: 2 })).toEqual([]);
+  });
+});
+
+describe('measuredPoint', () => {
+  it('summarises the repetitions and attaches the flags they earn, plus the ones given, once each', () => {
+    const p = measuredPoint([100, 140, 60], [rep({ coresUsed: 1, otherCores: 1 })], { workers: 2 }, { flags: ['spread', 'custom'] });
+    expect(p).toMatchObject({ median: 100, lo: 60, hi: 140, ciMethod: 'minmax', n: 3 });
+    expect(p.flags).toEqual(['spread', 'custom', 'cpu-short', 'others-busy']);
   });
 });
 
