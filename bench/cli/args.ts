@@ -15,7 +15,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** Bad command-line input: exit code 2, one line on stderr (a RangeError, as the library uses). */
 export class UsageError extends RangeError {
-  override readonly name = 'UsageError';
+  override readonly name: string = 'UsageError';
 }
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;

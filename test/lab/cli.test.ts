@@ -1,7 +1,7 @@
 /**
  * The lab's command line (bench/cli): every bad input is one line on stderr and
  * exit code 2 before any work; --help runs nothing; --version; results go only where --out
- * says and nowhere with --no-write; `compare`; and the two extension examples (a user's
+ * says and nowhere with --no-write; and the two extension examples (a user's
  * lock through `locks`, a user's allocator through `bench`) appear in the reports, CSV and
  * charts. Commands run in-process through main() (workers come from dist/: `npm test`
  * builds first); the file-writing checks run the real bin in a scratch directory.
@@ -13,8 +13,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../bench/cli/main.js';
-import { compareFigures } from '../../bench/cli/compare.js';
-import type { Figure } from '../../bench/contention/types.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bench', 'cli', 'sabmalloc.js');
@@ -158,34 +156,6 @@ describe('sabmalloc CLI: results go where --out says', () => {
     expect(b.status, b.stderr).toBe(0);
     expect(files(cwd)).toEqual(['here', path.join('here', 'micro-quick.json'), path.join('here', 'micro-quick.md')]);
     expect(statSync(path.join(ROOT, 'bench', 'results', 'micro.json')).mtimeMs).toBe(before);
-  });
-});
-
-describe('sabmalloc compare', () => {
-  const spread = (median: number, min: number, max: number, n = 3) => ({ median, min, max, spread: (max - min) / median, n });
-  const fig = (allocator: string, workers: number, median: number, min: number, max: number, n = 3) =>
-    ({ workload: 'ring', allocator, workers, throughput: spread(median, min, max, n) }) as unknown as Figure;
-
-  it('reports the change and whether it exceeds the spread', () => {
-    const a = [fig('x', 1, 100, 90, 110), fig('x', 2, 100, 90, 110), fig('x', 4, 100, 90, 110), fig('x', 8, 100, 100, 100, 1), fig('y', 1, 5, 5, 5)];
-    const b = [fig('x', 1, 150, 120, 160), fig('x', 2, 105, 95, 115), fig('x', 4, 50, 40, 60), fig('x', 8, 200, 200, 200, 1), fig('z', 1, 5, 5, 5)];
-    const rows = compareFigures(a, b);
-    expect(rows.map((r) => [r.workers, r.verdict, Math.round(100 * r.change!)])).toEqual([
-      [1, 'faster', 50],
-      [2, 'within spread', 5],
-      [4, 'slower', -50],
-      [8, 'n/a', 100],
-    ]);
-    expect(compareFigures(a, b, true).map((r) => r.allocator)).toEqual(['x', 'x', 'x', 'x', 'y', 'z']);
-  });
-
-  it('compares two saved runs from the command line (table and CSV)', async () => {
-    const json = path.join(ROOT, 'bench', 'results', 'contention.json');
-    const t = await run(['compare', json, json]);
-    expect(t.code).toBe(0);
-    expect(t.out).toMatch(/larson +sabmalloc +1 .* \+0\.0% +no/);
-    const c = await run(['compare', json, json, '--csv']);
-    expect(c.out.split('\n')[0]).toBe('workload,allocator,workers,a_median,a_min,a_max,a_reps,b_median,b_min,b_max,b_reps,change,verdict');
   });
 });
 
