@@ -178,7 +178,9 @@ function locksRun(r: Reader, o: Obj, file: string): SavedRun {
     const labels = [r.str(pt.kind, `${p}.kind`), `cs ${r.int(pt.csWrites, `${p}.csWrites`, 0)}`, String(workers)];
     const reps = r.arr(pt.throughputReps, `${p}.throughputReps`).map((t, k) => r.num(t, `${p}.throughputReps[${k}]`, 0));
     const all = reps.length ? reps : [r.num(pt.throughput, `${p}.throughput`, 0)];
-    for (const t of all) addRep(points, labels, workers, t, null);
+    // each repetition's noise, where the run recorded it (bench/kit/noise.ts RepNoise)
+    const noise = pt.noiseReps === undefined ? [] : r.arr(pt.noiseReps, `${p}.noiseReps`).map((x, k) => repNoiseOf(r, x, `${p}.noiseReps[${k}]`, cores));
+    all.forEach((t, k) => addRep(points, labels, workers, t, noise.length === all.length ? noise[k]! : null));
   });
   return {
     file,
@@ -187,10 +189,24 @@ function locksRun(r: Reader, o: Obj, file: string): SavedRun {
     labelNames: ['kind', 'critical section', 'workers'],
     date: typeof o.startedAt === 'string' ? o.startedAt : null,
     ...howRun(r, opts, 'options'),
-    settings: JSON.stringify({ outsideWork: opts.outsideWork, csNs: o.csNs }),
+    // the calibrated times vary run to run; what was asked for is what must match
+    settings: JSON.stringify({ outsideWork: opts.outsideWork, csWrites: opts.csWrites }),
     machine: machineOf(r, m, 'machine', cores),
     load: loadOf([r.optNum(m.loadAvgStart, 'machine.loadAvgStart'), r.optNum(m.loadAvgEnd, 'machine.loadAvgEnd')]),
     points,
+  };
+}
+
+function repNoiseOf(r: Reader, x: unknown, path: string, cores: number): RepNoise {
+  const o = r.obj(x, path);
+  return {
+    wallMs: r.num(o.wallMs, `${path}.wallMs`, 0),
+    cpuMs: r.optNum(o.cpuMs, `${path}.cpuMs`),
+    coresUsed: r.optNum(o.coresUsed, `${path}.coresUsed`),
+    otherCores: r.optNum(o.otherCores, `${path}.otherCores`),
+    load1: r.optNum(o.load1, `${path}.load1`),
+    busyThreads: r.optNum(o.busyThreads, `${path}.busyThreads`),
+    cores,
   };
 }
 

@@ -13,9 +13,10 @@ import { MODULE_TIMEOUT_MS } from '../kit/module-check.js';
 import { STALL_MS } from './tasks.js';
 import { DEFAULT_OUT, MAX_WORKERS, UsageError, existingFile, intListIn, listOf, numberIn, oneOf, outDir, parseOptions, parseOrExit, stem, usageLine, wantsHelp } from '../cli/args.js';
 
-export const LOCKS_USAGE = `sabmalloc locks: what each lock kind costs uncontended, and its throughput, fairness and
-acquire latency when 1..64 workers fight over one lock (median of repetitions, with noise flags).
-usage: sabmalloc locks [options]
+export const LOCKS_USAGE = `usage: sabmalloc locks [options]
+Lock lab: what each lock kind costs uncontended, and its throughput, fairness and acquire
+latency when 1..64 workers fight over one lock (median of repetitions, with noise flags).
+
   --quick              fewer points, 100 ms windows, still 3 repetitions (well under a minute)
   --validate           PASS/FAIL per kind and check (mutual exclusion, progress: the counter
                        stuck for ${STALL_MS / 1000} s, fairness, dead-thread recovery) at the worker
