@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../bench/cli/main.js';
+import { runCli } from '../helpers/cli-run.js';
 import { compareRuns } from '../../bench/contention/compare.js';
 import { savedRunOf } from '../../bench/contention/compare-input.js';
 import { seededRandom } from '../../bench/kit/sample.js';
@@ -19,20 +19,7 @@ import { seededRandom } from '../../bench/kit/sample.js';
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'sabmalloc-compare-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const run = runCli;
 
 let fileNo = 0;
 function write(json: unknown): string {
