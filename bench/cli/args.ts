@@ -135,3 +135,11 @@ export function parseOrExit<T>(command: string, parse: () => T): { ok: T } | { c
 export function usageLine(command: string, message: string): string {
   return `sabmalloc ${command}: ${message} (see 'sabmalloc ${command} --help')`;
 }
+
+/**
+ * A stem no earlier run of the same second took ("<base>-20261206-053012"): quick runs
+ * never overwrite one another unless --name says so.
+ */
+export function uniqueStem(base: string, date = new Date()): string {
+  return `${base}-${date.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
+}

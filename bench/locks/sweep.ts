@@ -43,6 +43,7 @@ import { isLockModule } from './modules.js';
 import { LockPool, LockStalledError, measureUncontended, runTasks, type UncontendedRow } from './tasks.js';
 import { deathRows, deathVerdicts, passVerdicts, sweepVerdicts, validationPasses, type CheckVerdict, type DeathRow, type ValidationPass } from './validate.js';
 import { fmtRate, printReport, writeResults } from './report.js';
+import { uniqueStem } from '../cli/args.js';
 
 export interface LockBenchOptions {
   kinds?: readonly LockKind[];
@@ -107,11 +108,6 @@ const STABLE_MAX_REPS = 30;
 const STABLE_BUDGET_MS = 120_000;
 /** kinds whose waiters never block: CPU short of the cores asked means descheduled */
 const SPINNING: readonly string[] = ['tas', 'ttas', 'ticket'];
-
-/** A stem no earlier run of the same second took: quick runs never overwrite one another. */
-export function uniqueStem(base: string, date = new Date()): string {
-  return `${base}-${date.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
-}
 
 /** Average ns of `n` cpuRelax iterations (the --outside work), measured here. */
 export function calibrateOutside(n: number): number {
