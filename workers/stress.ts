@@ -5,4 +5,5 @@
  * mode and its watchdog). Started by URL (dist/workers/stress.js), never imported by bench/.
  */
 export { drain, stress } from '../bench/stress/tasks.js';
-export { race, watchdog } from '../bench/stress/race.js';
+export { race } from '../bench/stress/race.js';
+export { watchdog } from '../bench/stress/watchdog.js';

@@ -59,8 +59,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'bench': {
+      // the main job: the micro benchmarks, then the contention suite
       const { benchCommand } = await import('../contention/command.js');
-      return benchCommand(rest);
+      return benchCommand(rest, async (o) => (await import('../micro/micro.js')).runMicroBench(o));
     }
     case 'micro': {
       const { microCommand } = await import('../micro/command.js');

@@ -232,7 +232,10 @@ export async function prepareBench(opts: BenchCommandOptions): Promise<void> {
  * Runs `sabmalloc bench` for `argv` (the arguments after `bench`); returns the exit code.
  * Bad arguments: one line on stderr and exit code 2, before anything runs.
  */
-export async function benchCommand(argv: readonly string[]): Promise<number> {
+/** What `sabmalloc bench` runs before the suite (the micro benchmarks: cli/main.ts passes them in, so this tool imports no other). */
+export type BenchPrelude = (o: { quick: boolean; command: string; outDir: string | null; name: string; targets: boolean }) => Promise<unknown>;
+
+export async function benchCommand(argv: readonly string[], prelude?: BenchPrelude): Promise<number> {
   if (wantsHelp(argv)) {
     console.log(BENCH_USAGE);
     return 0;
@@ -252,10 +255,9 @@ export async function benchCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const command = `sabmalloc bench${argv.length ? ` ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}` : ''}`;
-  if (opts.micro) {
-    const { runMicroBench } = await import('../micro/micro.js');
+  if (opts.micro && prelude !== undefined) {
     process.stderr.write('sabmalloc bench: micro benchmarks (malloc+free pair, random churn)\n');
-    await runMicroBench({ quick: opts.suite.quick, command, outDir: opts.outDir, name: opts.suite.quick ? 'micro-quick' : 'micro', targets: opts.targets });
+    await prelude({ quick: opts.suite.quick ?? false, command, outDir: opts.outDir, name: opts.suite.quick ? 'micro-quick' : 'micro', targets: opts.targets });
   }
   let results: SuiteResults;
   if (opts.fromJson) {

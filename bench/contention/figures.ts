@@ -118,102 +118,123 @@ interface TargetScope {
   allocators: string[];
 }
 
+interface TargetContext {
+  scope: TargetScope;
+  def: string | undefined;
+  glob: string | undefined;
+  thing: string | undefined;
+  fig(a: string | undefined, w: string, n: number): Figure | undefined;
+}
+
 export function evaluateTargets(figures: readonly Figure[], scope: TargetScope): TargetCheck[] {
   const role = (r: string): string | undefined => scope.allocators.find((id) => allocatorSpec(id).role === r);
-  const def = role('default');
-  const glob = role('global-lock');
-  const thing = role('thing');
-  const fig = (a: string | undefined, w: string, n: number): Figure | undefined =>
-    a ? figures.find((f) => f.allocator === a && f.workload === w && f.workers === n) : undefined;
+  const ctx: TargetContext = {
+    scope,
+    def: role('default'),
+    glob: role('global-lock'),
+    thing: role('thing'),
+    fig: (a, w, n) => (a ? figures.find((f) => f.allocator === a && f.workload === w && f.workers === n) : undefined),
+  };
+  return [scalingTarget(ctx), keep64Target(ctx), ...baselineTargets(ctx), blowupTarget(ctx)];
+}
 
-  function finish(
-    t: Omit<TargetCheck, 'worst' | 'met' | 'missByPercent' | 'explanation'>,
-    explain: (c: TargetCheck['cases'][number]) => string,
-    unmeasured: string,
-  ): TargetCheck {
-    const measured = t.cases.filter((c) => c.value !== null);
-    if (measured.length === 0) return { ...t, worst: null, met: null, missByPercent: null, explanation: unmeasured };
-    // a target is defined over all its cases: a run that covers only some of them is not judged
-    if (measured.length < t.cases.length) {
-      const missing = t.cases.filter((c) => c.value === null).map((c) => `${c.workload} @ ${c.workers} workers`);
-      return { ...t, worst: null, met: null, missByPercent: null, explanation: `not judged: the run does not cover ${missing.join(', ')} (${unmeasured})` };
-    }
-    const worstCase = measured.reduce((a, b) => (t.comparison === '>=' ? (b.value! < a.value! ? b : a) : b.value! > a.value! ? b : a));
-    const worst = worstCase.value!;
-    const met = measured.every((c) => c.met);
-    const missByPercent = met ? 0 : t.comparison === '>=' ? (100 * (t.threshold - worst)) / t.threshold : (100 * (worst - t.threshold)) / t.threshold;
-    const missed = measured.filter((c) => !c.met);
-    const explanation = met
-      ? `met in all ${measured.length} measured cases (worst ${fx(worst)} at ${worstCase.workload}, ${worstCase.workers} workers)` +
-        (measured.length < t.cases.length ? `; ${t.cases.length - measured.length} cases not measured (${unmeasured})` : '')
-      : missed.map((c) => `${c.workload} @ ${c.workers} workers: ${fx(c.value)} (${fx((100 * Math.abs(c.value! - t.threshold)) / t.threshold, 1)}% short) — ${explain(c)}`).join('\n');
-    return { ...t, worst, met, missByPercent, explanation };
+const check = (v: number | null, thr: number, cmp: '>=' | '<='): boolean | null => (v === null || !Number.isFinite(v) ? null : cmp === '>=' ? v >= thr : v <= thr);
+
+/**
+ * The workloads the scaling targets are defined over, run or not: a run without one of
+ * them leaves those targets unjudged (finish), never judged on the subset that ran.
+ */
+function coreWorkloads(_scope: TargetScope): string[] {
+  return ['larson', 'threadtest', 'ring'];
+}
+
+/** Completes a target from its cases: the worst case, met or not, and why. */
+function finish(
+  t: Omit<TargetCheck, 'worst' | 'met' | 'missByPercent' | 'explanation'>,
+  explain: (c: TargetCheck['cases'][number]) => string,
+  unmeasured: string,
+): TargetCheck {
+  const measured = t.cases.filter((c) => c.value !== null);
+  if (measured.length === 0) return { ...t, worst: null, met: null, missByPercent: null, explanation: unmeasured };
+  // a target is defined over all its cases: a run that covers only some of them is not judged
+  if (measured.length < t.cases.length) {
+    const missing = t.cases.filter((c) => c.value === null).map((c) => `${c.workload} @ ${c.workers} workers`);
+    return { ...t, worst: null, met: null, missByPercent: null, explanation: `not judged: the run does not cover ${missing.join(', ')} (${unmeasured})` };
   }
+  const worstCase = measured.reduce((a, b) => (t.comparison === '>=' ? (b.value! < a.value! ? b : a) : b.value! > a.value! ? b : a));
+  const worst = worstCase.value!;
+  const met = measured.every((c) => c.met);
+  const missByPercent = met ? 0 : t.comparison === '>=' ? (100 * (t.threshold - worst)) / t.threshold : (100 * (worst - t.threshold)) / t.threshold;
+  const missed = measured.filter((c) => !c.met);
+  const explanation = met
+    ? `met in all ${measured.length} measured cases (worst ${fx(worst)} at ${worstCase.workload}, ${worstCase.workers} workers)` +
+      (measured.length < t.cases.length ? `; ${t.cases.length - measured.length} cases not measured (${unmeasured})` : '')
+    : missed.map((c) => `${c.workload} @ ${c.workers} workers: ${fx(c.value)} (${fx((100 * Math.abs(c.value! - t.threshold)) / t.threshold, 1)}% short) — ${explain(c)}`).join('\n');
+  return { ...t, worst, met, missByPercent, explanation };
+}
 
-  const check = (v: number | null, thr: number, cmp: '>=' | '<='): boolean | null => (v === null || !Number.isFinite(v) ? null : cmp === '>=' ? v >= thr : v <= thr);
-  const targets: TargetCheck[] = [];
-  // every workload a target is defined over, run or not: a missing one leaves it unjudged
-  const core = ['larson', 'threadtest', 'ring'];
+/** sabmalloc at 2 workers against its 1-worker throughput. */
+function scalingTarget(ctx: TargetContext): TargetCheck {
+  const { def, fig } = ctx;
+  const cases = coreWorkloads(ctx.scope).map((w) => {
+    const v = fig(def, w, 2)?.scaling ?? null;
+    return { workload: w, workers: 2, value: v, met: check(v, 1.7, '>=') };
+  });
+  return finish(
+    { id: 'scaling-2', description: 'sabmalloc at 2 workers >= 1.7x its 1-worker throughput (larson, threadtest, ring)', threshold: 1.7, comparison: '>=', cases },
+    (c) => {
+      const f1 = fig(def, c.workload, 1);
+      const f2 = fig(def, c.workload, 2);
+      const coreRatio = f1?.coresUsed && f2?.coresUsed ? f2.coresUsed / f1.coresUsed : null;
+      const eff = coreRatio && c.value ? c.value / coreRatio : null;
+      return [
+        f2 ? cpuLine(f2) : '',
+        coreRatio ? `CPU available grew ${fx(coreRatio)}x from 1 to 2 workers, so throughput per core used changed ${fx(eff)}x` : '',
+        eff !== null && eff < 0.9 ? 'per-core throughput fell: the two workers slow each other (shared cache lines, lock traffic)' : '',
+        eff !== null && eff >= 0.9 ? 'per-core throughput held: the limit is CPU time the run could get on this shared 2-core machine, not the allocator' : '',
+        f2?.threadCacheHitRate != null ? `thread-cache hit rate ${pct(f2.threadCacheHitRate)}` : '',
+        lockLine(f2),
+      ]
+        .filter(Boolean)
+        .join('; ');
+    },
+    'no 1- and 2-worker runs of sabmalloc',
+  );
+}
+
+/** sabmalloc at 64 workers against its 2-worker throughput. */
+function keep64Target(ctx: TargetContext): TargetCheck {
+  const { def, fig } = ctx;
+  const cases = coreWorkloads(ctx.scope).map((w) => {
+    const a = fig(def, w, 64);
+    const b = fig(def, w, 2);
+    const v = a && b ? a.throughput.median / b.throughput.median : null;
+    return { workload: w, workers: 64, value: v, met: check(v, 0.85, '>=') };
+  });
+  return finish(
+    { id: 'keep-64', description: 'sabmalloc at 64 workers keeps >= 0.85x of its 2-worker throughput (larson, threadtest, ring)', threshold: 0.85, comparison: '>=', cases },
+    (c) => {
+      const f = fig(def, c.workload, 64);
+      const f2 = fig(def, c.workload, 2);
+      return [
+        '64 workers share 2 cores, so each runs about 1/32 of the time and any lock holder can be descheduled',
+        cpuLine(f),
+        f?.threadCacheHitRate != null ? `thread-cache hit rate ${pct(f.threadCacheHitRate)} (at 2 workers ${f2?.threadCacheHitRate != null ? pct(f2.threadCacheHitRate) : 'n/a'})` : '',
+        lockLine(f),
+        f2 ? `at 2 workers: ${lockLine(f2)}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+    },
+    'needs runs at 2 and 64 workers (the default run, not --quick)',
+  );
+}
+
+/** sabmalloc against the global-lock baseline and @thi.ng/malloc, at every worker count >= 2. */
+function baselineTargets(ctx: TargetContext): TargetCheck[] {
+  const { def, glob, thing, fig, scope } = ctx;
   const ringLarson = ['ring', 'larson'];
-
-  // 1. 2-worker scaling
-  {
-    const cases = core.map((w) => {
-      const v = fig(def, w, 2)?.scaling ?? null;
-      return { workload: w, workers: 2, value: v, met: check(v, 1.7, '>=') };
-    });
-    targets.push(
-      finish(
-        { id: 'scaling-2', description: 'sabmalloc at 2 workers >= 1.7x its 1-worker throughput (larson, threadtest, ring)', threshold: 1.7, comparison: '>=', cases },
-        (c) => {
-          const f1 = fig(def, c.workload, 1);
-          const f2 = fig(def, c.workload, 2);
-          const coreRatio = f1?.coresUsed && f2?.coresUsed ? f2.coresUsed / f1.coresUsed : null;
-          const eff = coreRatio && c.value ? c.value / coreRatio : null;
-          return [
-            f2 ? cpuLine(f2) : '',
-            coreRatio ? `CPU available grew ${fx(coreRatio)}x from 1 to 2 workers, so throughput per core used changed ${fx(eff)}x` : '',
-            eff !== null && eff < 0.9 ? 'per-core throughput fell: the two workers slow each other (shared cache lines, lock traffic)' : '',
-            eff !== null && eff >= 0.9 ? 'per-core throughput held: the limit is CPU time the run could get on this shared 2-core machine, not the allocator' : '',
-            f2?.threadCacheHitRate != null ? `thread-cache hit rate ${pct(f2.threadCacheHitRate)}` : '',
-            lockLine(f2),
-          ]
-            .filter(Boolean)
-            .join('; ');
-        },
-        'no 1- and 2-worker runs of sabmalloc',
-      ),
-    );
-  }
-  // 2. 64 vs 2 workers
-  {
-    const cases = core.map((w) => {
-      const a = fig(def, w, 64);
-      const b = fig(def, w, 2);
-      const v = a && b ? a.throughput.median / b.throughput.median : null;
-      return { workload: w, workers: 64, value: v, met: check(v, 0.85, '>=') };
-    });
-    targets.push(
-      finish(
-        { id: 'keep-64', description: 'sabmalloc at 64 workers keeps >= 0.85x of its 2-worker throughput (larson, threadtest, ring)', threshold: 0.85, comparison: '>=', cases },
-        (c) => {
-          const f = fig(def, c.workload, 64);
-          const f2 = fig(def, c.workload, 2);
-          return [
-            '64 workers share 2 cores, so each runs about 1/32 of the time and any lock holder can be descheduled',
-            cpuLine(f),
-            f?.threadCacheHitRate != null ? `thread-cache hit rate ${pct(f.threadCacheHitRate)} (at 2 workers ${f2?.threadCacheHitRate != null ? pct(f2.threadCacheHitRate) : 'n/a'})` : '',
-            lockLine(f),
-            f2 ? `at 2 workers: ${lockLine(f2)}` : '',
-          ]
-            .filter(Boolean)
-            .join('; ');
-        },
-        'needs runs at 2 and 64 workers (the default run, not --quick)',
-      ),
-    );
-  }
-  // 3./4. baseline ratios
+  const out: TargetCheck[] = [];
   for (const [id, base, thr, label] of [
     ['vs-global-lock', glob, 3, 'the global-lock baseline'],
     ['vs-thing', thing, 10, '@thi.ng/malloc behind a lock'],
@@ -227,7 +248,7 @@ export function evaluateTargets(figures: readonly Figure[], scope: TargetScope):
           return { workload: w, workers: n, value: v, met: check(v, thr, '>=') };
         }),
     );
-    targets.push(
+    out.push(
       finish(
         { id, description: `sabmalloc >= ${thr}x ${label} at every worker count >= 2 (ring, larson)`, threshold: thr, comparison: '>=', cases },
         (c) => {
@@ -252,50 +273,52 @@ export function evaluateTargets(figures: readonly Figure[], scope: TargetScope):
       ),
     );
   }
-  // 5. blowup
-  {
-    const cases = ['larson', 'mstress']
-      .filter((w) => scope.workloads.includes(w))
-      .flatMap((w) =>
-        scope.workers.map((n) => {
-          const v = fig(def, w, n)?.blowup.median ?? null;
-          return { workload: w, workers: n, value: v, met: check(v, 1.3, '<=') };
-        }),
-      );
-    const excl = cases
-      .map((c) => ({ c, v: fig(def, c.workload, c.workers)?.blowupExclMetadata.median }))
-      .filter((x): x is { c: (typeof cases)[number]; v: number } => x.v !== undefined && Number.isFinite(x.v));
-    const worstExcl = excl.length ? excl.reduce((a, b) => (b.v > a.v ? b : a)) : null;
-    const t = finish(
-        { id: 'blowup', description: 'sabmalloc blowup (peak committed / peak live bytes) <= 1.3 (larson, mstress)', threshold: 1.3, comparison: '<=', cases },
-        (c) => {
-          const f = fig(def, c.workload, c.workers);
-          if (!f) return '';
-          const over = f.peakCommittedBytes - f.peakLiveBytes;
-          const pagesOver = over - f.metadataBytes;
-          return (
-            `peak committed ${mb(f.peakCommittedBytes)} vs peak live ${mb(f.peakLiveBytes)}: ${mb(over)} more, of which ${mb(f.metadataBytes)} is metadata ` +
-            `(the fixed regions and the per-page metadata of the pages handed out); without it the blowup is ${fx(f.blowupExclMetadata.median)}` +
-            (pagesOver > 0 ? `; the other ${mb(pagesOver)} (${fx(pagesOver / c.workers / 1024, 0)} KiB per worker) are free objects in thread and central caches, partly used spans of each size class and free holes below the high-water mark of pages handed out` : '')
-          );
-        },
-        'no sabmalloc runs of larson or mstress',
-      );
-    if (t.met === false && worstExcl) {
-      const over = excl.filter((x) => x.v > 1.3);
-      const biggestOver = Math.max(0, ...over.map((x) => fig(def, x.c.workload, x.c.workers)?.peakLiveBytes ?? 0));
-      t.explanation =
-        `Leaving out sabmalloc's metadata (the header and central blocks, ~17 KiB; the TransferCache rows some class has reached; ~11 KiB per thread slot a thread has used; span records and page maps of the pages handed out; ` +
-        `and the SHADOW pages written: 1/16 of small spans of objects < 64 KiB, one 4 KiB page per 64 KiB chunk holding a bigger object's start), the worst blowup is ${fx(worstExcl.v)} (${worstExcl.c.workload} @ ${worstExcl.c.workers} workers) and ` +
-        `${excl.length - over.length} of ${excl.length} cases meet 1.3` +
-        (over.length === 0
-          ? ': the miss comes from the metadata, not from fragmentation.'
-          : `; the ${over.length} that do not have live sets of at most ${mb(biggestOver)}, where the fixed metadata, ` +
-            'one partly used span per size class and free spans below the high-water mark too short for the next big block (mstress: up to 500 KB blocks in a 1-2 MB live set; `sabmalloc memory breakdown` prints the split at the committed peak) weigh most.') +
-        ' Per case:\n' +
-        t.explanation;
-    }
-    targets.push(t);
+  return out;
+}
+
+/** sabmalloc blowup on larson and mstress, with the share of it that is metadata. */
+function blowupTarget(ctx: TargetContext): TargetCheck {
+  const { def, fig, scope } = ctx;
+  const cases = ['larson', 'mstress']
+    .filter((w) => scope.workloads.includes(w))
+    .flatMap((w) =>
+      scope.workers.map((n) => {
+        const v = fig(def, w, n)?.blowup.median ?? null;
+        return { workload: w, workers: n, value: v, met: check(v, 1.3, '<=') };
+      }),
+    );
+  const excl = cases
+    .map((c) => ({ c, v: fig(def, c.workload, c.workers)?.blowupExclMetadata.median }))
+    .filter((x): x is { c: (typeof cases)[number]; v: number } => x.v !== undefined && Number.isFinite(x.v));
+  const worstExcl = excl.length ? excl.reduce((a, b) => (b.v > a.v ? b : a)) : null;
+  const t = finish(
+      { id: 'blowup', description: 'sabmalloc blowup (peak committed / peak live bytes) <= 1.3 (larson, mstress)', threshold: 1.3, comparison: '<=', cases },
+      (c) => {
+        const f = fig(def, c.workload, c.workers);
+        if (!f) return '';
+        const over = f.peakCommittedBytes - f.peakLiveBytes;
+        const pagesOver = over - f.metadataBytes;
+        return (
+          `peak committed ${mb(f.peakCommittedBytes)} vs peak live ${mb(f.peakLiveBytes)}: ${mb(over)} more, of which ${mb(f.metadataBytes)} is metadata ` +
+          `(the fixed regions and the per-page metadata of the pages handed out); without it the blowup is ${fx(f.blowupExclMetadata.median)}` +
+          (pagesOver > 0 ? `; the other ${mb(pagesOver)} (${fx(pagesOver / c.workers / 1024, 0)} KiB per worker) are free objects in thread and central caches, partly used spans of each size class and free holes below the high-water mark of pages handed out` : '')
+        );
+      },
+      'no sabmalloc runs of larson or mstress',
+    );
+  if (t.met === false && worstExcl) {
+    const over = excl.filter((x) => x.v > 1.3);
+    const biggestOver = Math.max(0, ...over.map((x) => fig(def, x.c.workload, x.c.workers)?.peakLiveBytes ?? 0));
+    t.explanation =
+      `Leaving out sabmalloc's metadata (the header and central blocks, ~17 KiB; the TransferCache rows some class has reached; ~11 KiB per thread slot a thread has used; span records and page maps of the pages handed out; ` +
+      `and the SHADOW pages written: 1/16 of small spans of objects < 64 KiB, one 4 KiB page per 64 KiB chunk holding a bigger object's start), the worst blowup is ${fx(worstExcl.v)} (${worstExcl.c.workload} @ ${worstExcl.c.workers} workers) and ` +
+      `${excl.length - over.length} of ${excl.length} cases meet 1.3` +
+      (over.length === 0
+        ? ': the miss comes from the metadata, not from fragmentation.'
+        : `; the ${over.length} that do not have live sets of at most ${mb(biggestOver)}, where the fixed metadata, ` +
+          'one partly used span per size class and free spans below the high-water mark too short for the next big block (mstress: up to 500 KB blocks in a 1-2 MB live set; `sabmalloc memory breakdown` prints the split at the committed peak) weigh most.') +
+      ' Per case:\n' +
+      t.explanation;
   }
-  return targets;
+  return t;
 }

@@ -209,9 +209,9 @@ export interface RaceCounts {
 }
 
 const MAX_FAILURES = 20;
-const MAX_WATCHDOG_FAILURES = 5;
+export const MAX_WATCHDOG_FAILURES = 5;
 
-function outcomeOf(e: unknown): { outcome: number; code: string; message: string } {
+export function outcomeOf(e: unknown): { outcome: number; code: string; message: string } {
   if (e instanceof SabmallocError) {
     const outcome =
       e.code === 'ERR_SABMALLOC_DOUBLE_FREE'
@@ -282,38 +282,68 @@ export function raceTotals(control: SharedArrayBuffer): RaceTotals {
 
 const OUTCOME_CODE = ['none', 'ok', 'ERR_SABMALLOC_DOUBLE_FREE', 'ERR_SABMALLOC_INVALID_POINTER', 'ERR_SABMALLOC_HEAP_CORRUPTION'];
 
-/** One racing worker: phases until worker 0 says stop (or a hang aborts the run). */
-export function race(t: RaceTask): RaceCounts {
-  const L = raceLayout(t.workers, t.maxWidth);
-  const rc = new Int32Array(t.control);
-  const heap = SharedHeap.attach(t.heap);
-  const me = t.worker;
-  const g = L.groupOf[me]!;
-  const member = L.memberOf[me]!;
-  const width = L.groupWidth[g]!;
-  const next = rng32(t.seed);
-  const c: RaceCounts = { worker: me, threadId, phases: 0 };
-  const where = `worker ${me} (group ${g}, member ${member} of ${width})`;
-  const channel = new BroadcastChannel(t.channel);
-  const fail = (kind: StressFailure['kind'], detail: string, pointer?: number): void => {
+/**
+ * One racing worker's state: its place in the groups, its heap handle, its counts, and the
+ * steps of a phase (barrier, setUp, act, tally, churn). Only this worker writes its own
+ * control words (W_OP, W_ARRIVED, W_OUTCOME); a group's words are written by its leader
+ * between barriers.
+ */
+class Racer {
+  readonly L: RaceLayout;
+  readonly rc: Int32Array;
+  readonly heap: SharedHeap;
+  readonly me: number;
+  readonly g: number;
+  readonly member: number;
+  readonly width: number;
+  readonly next: () => number;
+  readonly c: RaceCounts;
+  readonly where: string;
+  readonly channel: InstanceType<typeof BroadcastChannel>;
+  u32: Uint32Array;
+  gen = 0;
+
+  constructor(readonly t: RaceTask) {
+    this.L = raceLayout(t.workers, t.maxWidth);
+    this.rc = new Int32Array(t.control);
+    this.heap = SharedHeap.attach(t.heap);
+    this.me = t.worker;
+    this.g = this.L.groupOf[this.me]!;
+    this.member = this.L.memberOf[this.me]!;
+    this.width = this.L.groupWidth[this.g]!;
+    this.next = rng32(t.seed);
+    this.c = { worker: this.me, threadId, phases: 0 };
+    this.where = `worker ${this.me} (group ${this.g}, member ${this.member} of ${this.width})`;
+    this.channel = new BroadcastChannel(t.channel);
+    this.u32 = new Uint32Array(t.heap, 0, t.heap.byteLength >>> 2);
+  }
+
+  fail(kind: StressFailure['kind'], detail: string, pointer?: number): void {
+    const { rc, where, channel } = this;
     if (Atomics.add(rc, RC.FAILURES, 1) < MAX_FAILURES) channel.postMessage({ kind, seenBy: where, detail, ...(pointer === undefined ? {} : { pointer }) });
-  };
-  const count = (k: number): void => {
+  }
+
+  count(k: number): void {
+    const { rc } = this;
     Atomics.add(rc, k, 1);
-  };
-  let u32 = new Uint32Array(t.heap, 0, t.heap.byteLength >>> 2);
-  const view = (end: number): Uint32Array => {
-    if (end > u32.length * 4) u32 = new Uint32Array(t.heap, 0, t.heap.byteLength >>> 2);
-    return u32;
-  };
-  const setOp = (op: number): void => {
+  }
+
+  view(end: number): Uint32Array {
+    const { t } = this;
+    if (end > this.u32.length * 4) this.u32 = new Uint32Array(t.heap, 0, t.heap.byteLength >>> 2);
+    return this.u32;
+  }
+
+  setOp(op: number): void {
+    const { rc, me } = this;
     Atomics.store(rc, wordOfWorker(me, W_OP), op);
-  };
+  }
 
   /** Global barrier; false when the run was aborted (or this wait hung, which aborts it). */
-  const barrier = (): boolean => {
-    setOp(Op.BARRIER);
-    const gen = Atomics.load(rc, RC.BAR_GEN);
+  barrier(): boolean {
+    const { rc, me, t } = this;
+    this.setOp(Op.BARRIER);
+    const barGen = Atomics.load(rc, RC.BAR_GEN);
     Atomics.store(rc, wordOfWorker(me, W_ARRIVED), Atomics.load(rc, RC.PHASE_NO));
     if (Atomics.add(rc, RC.BAR_COUNT, 1) + 1 === t.workers) {
       Atomics.store(rc, RC.BAR_COUNT, 0);
@@ -322,7 +352,7 @@ export function race(t: RaceTask): RaceCounts {
       return Atomics.load(rc, RC.ABORT) === 0;
     }
     const giveUp = Date.now() + t.hangMs;
-    while (Atomics.load(rc, RC.BAR_GEN) === gen) {
+    while (Atomics.load(rc, RC.BAR_GEN) === barGen) {
       if (Atomics.load(rc, RC.ABORT) !== 0) return false;
       if (Date.now() > giveUp) {
         if (Atomics.compareExchange(rc, RC.ABORT, 0, 1) === 0) {
@@ -332,48 +362,49 @@ export function race(t: RaceTask): RaceCounts {
             const op = Atomics.load(rc, wordOfWorker(w, W_OP));
             if (op !== Op.BARRIER) missing.push(`worker ${w}: ${OP_NAMES[op] ?? op}`);
           }
-          count(CN.HANGS);
-          fail('hang', `phase ${Atomics.load(rc, RC.PHASE_NO)}: a barrier was not reached within ${t.hangMs} ms; not there: ${missing.join(', ') || '(none found)'}`);
+          this.count(CN.HANGS);
+          this.fail('hang', `phase ${Atomics.load(rc, RC.PHASE_NO)}: a barrier was not reached within ${t.hangMs} ms; not there: ${missing.join(', ') || '(none found)'}`);
         }
         Atomics.notify(rc, RC.BAR_GEN);
         return false;
       }
-      Atomics.wait(rc, RC.BAR_GEN, gen, 50);
+      Atomics.wait(rc, RC.BAR_GEN, barGen, 50);
     }
     return Atomics.load(rc, RC.ABORT) === 0;
-  };
+  }
 
   // Whole words, at least 16 bytes: the stamp then covers exactly the bytes asked for (a
   // debug heap's guard bytes start right after them).
-  const sizeIn = (cat: RaceSize): number => {
+  sizeIn(cat: RaceSize): number {
+    const { next } = this;
     const [lo, hi] = SIZE_RANGE[cat];
     return Math.max(16, (lo + (next() % (hi - lo + 1))) & ~3);
-  };
-  let gen = 0;
+  }
 
   /** Leader: the group's block for this phase (0 when out of memory). */
-  const setUp = (phaseKind: number): void => {
+  setUp(phaseKind: number): void {
+    const { L, rc, heap, me, g, width, next, t } = this;
     const gw = (f: number): number => wordOfGroup(L, g, f);
     Atomics.store(rc, gw(G_P), 0);
     if (phaseKind === Phase.FREE_REALLOC && Atomics.load(rc, RC.PHASE_GROUP) !== g) return;
     const cat = t.sizes[next() % t.sizes.length]!;
-    const size = sizeIn(cat);
+    const size = this.sizeIn(cat);
     let p: number;
     try {
       p = heap.malloc(size);
     } catch (e) {
       const o = outcomeOf(e);
-      if (o.code === 'ERR_SABMALLOC_OOM') count(CN.OOM);
+      if (o.code === 'ERR_SABMALLOC_OOM') this.count(CN.OOM);
       else {
-        if (o.outcome === Outcome.CORRUPTION) count(CN.CORRUPTION);
-        else count(CN.UNEXPECTED);
-        fail(o.outcome === Outcome.CORRUPTION ? 'corrupt' : 'error', `malloc(${size}) for a race threw ${o.code}: ${o.message}`);
+        if (o.outcome === Outcome.CORRUPTION) this.count(CN.CORRUPTION);
+        else this.count(CN.UNEXPECTED);
+        this.fail(o.outcome === Outcome.CORRUPTION ? 'corrupt' : 'error', `malloc(${size}) for a race threw ${o.code}: ${o.message}`);
       }
       return;
     }
     const usable = heap.usableSize(p);
-    gen = (gen + 1) & 0x7fffff;
-    stampBlock(view(p + usable), p, { p, gen, owner: me + 1, requested: size }, t.salt);
+    this.gen = (this.gen + 1) & 0x7fffff;
+    stampBlock(this.view(p + usable), p, { p, gen: this.gen, owner: me + 1, requested: size }, t.salt);
     // A realloc target that cannot stay in place: more than the block's usable size.
     const rsize = Math.min(usable + 1 + (next() % Math.max(16, usable)), 12 * 1024 * 1024);
     Atomics.store(rc, gw(G_SIZE), size);
@@ -381,17 +412,18 @@ export function race(t: RaceTask): RaceCounts {
     Atomics.store(rc, gw(G_RSIZE), rsize);
     Atomics.store(rc, gw(G_Q), 0);
     Atomics.store(rc, gw(G_CAT), RACE_SIZES.indexOf(cat));
-    Atomics.store(rc, gw(G_GEN), gen);
+    Atomics.store(rc, gw(G_GEN), this.gen);
     Atomics.store(rc, gw(G_P), p);
-  };
+  }
 
   /** Every member: its racing call on the group's block. */
-  const act = (): void => {
+  act(): void {
+    const { L, rc, heap, me, g, member } = this;
     const p = Atomics.load(rc, wordOfGroup(L, g, G_P));
     Atomics.store(rc, wordOfWorker(me, W_OUTCOME), Outcome.NONE);
     if (p === 0) return;
     const reallocs = Atomics.load(rc, wordOfGroup(L, g, G_REALLOCER)) === member;
-    setOp(reallocs ? Op.REALLOC : Op.FREE);
+    this.setOp(reallocs ? Op.REALLOC : Op.FREE);
     let outcome: number = Outcome.OK;
     try {
       if (reallocs) Atomics.store(rc, wordOfGroup(L, g, G_Q), heap.realloc(p, Atomics.load(rc, wordOfGroup(L, g, G_RSIZE))));
@@ -400,23 +432,24 @@ export function race(t: RaceTask): RaceCounts {
       const o = outcomeOf(e);
       outcome = o.outcome;
       if (o.outcome === Outcome.CORRUPTION || o.outcome === Outcome.UNTYPED || o.outcome === Outcome.OTHER_TYPED) {
-        fail(o.outcome === Outcome.CORRUPTION ? 'corrupt' : 'error', `racing ${reallocs ? 'realloc' : 'free'}(${p}) threw ${o.code}: ${o.message}`, p);
+        this.fail(o.outcome === Outcome.CORRUPTION ? 'corrupt' : 'error', `racing ${reallocs ? 'realloc' : 'free'}(${p}) threw ${o.code}: ${o.message}`, p);
       }
     }
     Atomics.store(rc, wordOfWorker(me, W_OUTCOME), outcome);
-  };
+  }
 
   /** Leader, after the second barrier: exactly one call released the block. */
-  const tally = (): void => {
-    setOp(Op.TALLY);
+  tally(): void {
+    const { L, rc, heap, me, g, member, width, t } = this;
+    this.setOp(Op.TALLY);
     const gw = (f: number): number => wordOfGroup(L, g, f);
     const p = Atomics.load(rc, gw(G_P));
     if (p === 0) return;
     const realloc = Atomics.load(rc, gw(G_REALLOCER));
     const cat = RACE_SIZES[Atomics.load(rc, gw(G_CAT))]!;
-    count(realloc >= 0 ? CN.FREE_REALLOC : CN.FREE_FREE);
-    count(CN.BY_WIDTH + width);
-    count(CN.BY_SIZE + Atomics.load(rc, gw(G_CAT)));
+    this.count(realloc >= 0 ? CN.FREE_REALLOC : CN.FREE_FREE);
+    this.count(CN.BY_WIDTH + width);
+    this.count(CN.BY_SIZE + Atomics.load(rc, gw(G_CAT)));
     let released = 0;
     const calls: string[] = [];
     for (let m = 0; m < width; m++) {
@@ -425,24 +458,24 @@ export function race(t: RaceTask): RaceCounts {
       calls.push(`${what} by member ${m}: ${OUTCOME_CODE[o] ?? (o === Outcome.OTHER_TYPED ? 'other typed error' : o === Outcome.UNTYPED ? 'untyped error' : o)}`);
       if (o === Outcome.OK) {
         released++;
-        count(CN.SUCCEEDED);
+        this.count(CN.SUCCEEDED);
       } else if (o === Outcome.DOUBLE_FREE) {
-        count(CN.DOUBLE_FREE);
+        this.count(CN.DOUBLE_FREE);
       } else if (o === Outcome.INVALID_POINTER) {
-        count(CN.INVALID_POINTER);
+        this.count(CN.INVALID_POINTER);
       } else if (o === Outcome.CORRUPTION) {
-        count(CN.CORRUPTION);
+        this.count(CN.CORRUPTION);
       } else {
-        count(CN.UNEXPECTED);
+        this.count(CN.UNEXPECTED);
       }
     }
     const race = `${realloc >= 0 ? 'free vs realloc' : 'free vs free'} of a ${cat} block (${Atomics.load(rc, gw(G_SIZE))} B) by ${width} workers`;
     if (released > 1) {
-      count(CN.UNDETECTED);
-      fail('undetected', `${race}: released ${released} times (${calls.join('; ')})`, p);
+      this.count(CN.UNDETECTED);
+      this.fail('undetected', `${race}: released ${released} times (${calls.join('; ')})`, p);
     } else if (released === 0) {
-      count(CN.REFUSED);
-      fail('error', `${race}: no call released it (${calls.join('; ')})`, p);
+      this.count(CN.REFUSED);
+      this.fail('error', `${race}: no call released it (${calls.join('; ')})`, p);
     }
     const q = Atomics.load(rc, gw(G_Q));
     if (realloc >= 0 && q !== 0) {
@@ -451,131 +484,103 @@ export function race(t: RaceTask): RaceCounts {
       const old: Stamp = { p, gen: Atomics.load(rc, gw(G_GEN)), owner: me + 1, requested: size };
       let bad: string | null;
       try {
-        bad = verifyStamp(view(q + heap.usableSize(q)), q, old, t.salt);
+        bad = verifyStamp(this.view(q + heap.usableSize(q)), q, old, t.salt);
         heap.free(q);
       } catch (e) {
         bad = `${outcomeOf(e).code}: ${(e as Error).message}`;
       }
       if (bad !== null) {
-        count(CN.CORRUPTION);
-        fail('corrupt', `${race}: the realloc returned ${q}, which does not hold the old contents (or cannot be freed): ${bad}`, q);
+        this.count(CN.CORRUPTION);
+        this.fail('corrupt', `${race}: the realloc returned ${q}, which does not hold the old contents (or cannot be freed): ${bad}`, q);
       }
     }
-  };
+  }
 
   /** Every worker: a few blocks malloc'd, stamped, verified, freed (a double hand-out breaks a stamp). */
-  const churn = (): void => {
-    setOp(Op.CHURN);
+  churn(): void {
+    const { heap, me, next, t } = this;
+    this.setOp(Op.CHURN);
     const n = 1 + (next() % 3);
     const ps: number[] = [];
     const stamps: Stamp[] = [];
     try {
       for (let k = 0; k < n; k++) {
-        const size = sizeIn(next() % 8 === 0 ? 'medium' : 'small');
+        const size = this.sizeIn(next() % 8 === 0 ? 'medium' : 'small');
         const p = heap.malloc(size);
-        gen = (gen + 1) & 0x7fffff;
-        const s: Stamp = { p, gen, owner: me + 1, requested: size };
-        stampBlock(view(p + heap.usableSize(p)), p, s, t.salt);
+        this.gen = (this.gen + 1) & 0x7fffff;
+        const s: Stamp = { p, gen: this.gen, owner: me + 1, requested: size };
+        stampBlock(this.view(p + heap.usableSize(p)), p, s, t.salt);
         ps.push(p);
         stamps.push(s);
       }
       for (let k = 0; k < ps.length; k++) {
-        const bad = verifyStamp(view(ps[k]! + stamps[k]!.requested + 16), ps[k]!, stamps[k]!, t.salt);
+        const bad = verifyStamp(this.view(ps[k]! + stamps[k]!.requested + 16), ps[k]!, stamps[k]!, t.salt);
         if (bad !== null) {
-          count(CN.CORRUPTION);
-          fail('corrupt', `a churn block was changed while this worker held it (handed out twice?): ${bad}`, ps[k]);
+          this.count(CN.CORRUPTION);
+          this.fail('corrupt', `a churn block was changed while this worker held it (handed out twice?): ${bad}`, ps[k]);
         }
         heap.free(ps[k]!);
-        count(CN.CHURNED);
+        this.count(CN.CHURNED);
       }
     } catch (e) {
       const o = outcomeOf(e);
       if (o.code === 'ERR_SABMALLOC_OOM') {
-        count(CN.OOM);
+        this.count(CN.OOM);
         for (const p of ps) heap.free(p);
         return;
       }
-      if (o.outcome === Outcome.CORRUPTION) count(CN.CORRUPTION);
-      else count(CN.UNEXPECTED);
-      fail(o.outcome === Outcome.CORRUPTION ? 'corrupt' : 'error', `churn threw ${o.code}: ${o.message}`);
+      if (o.outcome === Outcome.CORRUPTION) this.count(CN.CORRUPTION);
+      else this.count(CN.UNEXPECTED);
+      this.fail(o.outcome === Outcome.CORRUPTION ? 'corrupt' : 'error', `churn threw ${o.code}: ${o.message}`);
     }
-  };
-
-  try {
-    for (let phase = 0; ; phase++) {
-      if (me === 0) {
-        const over =
-          Atomics.load(rc, RC.STOP) !== 0 || (t.phases > 0 && phase >= t.phases) || (t.deadline > 0 && Date.now() >= t.deadline);
-        const groups = L.groupStart.length;
-        const kind = over ? Phase.STOP : next() % 1000 < t.reallocShare * 1000 ? Phase.FREE_REALLOC : Phase.FREE_FREE;
-        Atomics.store(rc, RC.PHASE_GROUP, Math.floor(phase / 2) % groups);
-        Atomics.store(rc, RC.PHASE_NO, phase);
-        Atomics.store(rc, RC.PHASE_KIND, kind);
-      }
-      // Worker 0 has written the phase before it arrives; the others read it after.
-      if (!barrier()) break;
-      const kind = Atomics.load(rc, RC.PHASE_KIND);
-      if (kind === Phase.STOP) break;
-      setOp(Op.SETUP);
-      if (member === 0) setUp(kind);
-      if (!barrier()) break;
-      act();
-      if (!barrier()) break;
-      if (member === 0) tally();
-      churn();
-      c.phases++;
-    }
-  } catch (e) {
-    count(CN.UNEXPECTED);
-    fail('error', `unexpected ${(e as Error).name}: ${(e as Error).stack ?? (e as Error).message}`);
-    Atomics.store(rc, RC.ABORT, 1);
-    Atomics.notify(rc, RC.BAR_GEN);
   }
-  setOp(Op.DONE);
-  try {
-    heap.detach();
-  } catch (e) {
-    count(CN.UNEXPECTED);
-    fail('error', `detach threw ${(e as Error).name}: ${(e as Error).message}`);
-  }
-  channel.close();
-  return c;
-}
 
-export interface WatchdogTask {
-  heap: SharedArrayBuffer;
-  control: SharedArrayBuffer;
-  /** pause between two check() calls */
-  pauseMs: number;
-  channel: string;
-}
-
-/**
- * check({ quiescent: false }) in a loop while the racers run, until WD_STOP. Every call
- * that throws counts as corruption found (a HeapCorruptionError: real corruption, or a
- * check() that cannot tell a healthy heap in motion from a broken one) or as unexpected.
- */
-export function watchdog(t: WatchdogTask): { threadId: number } {
-  const rc = new Int32Array(t.control);
-  const heap = SharedHeap.attach(t.heap);
-  const channel = new BroadcastChannel(t.channel);
-  while (Atomics.load(rc, RC.WD_STOP) === 0) {
-    Atomics.store(rc, RC.WD_BUSY, 1);
+  /** Phases until worker 0 says stop (or a hang aborts the run); then detach. */
+  run(): RaceCounts {
+    const { L, rc, heap, me, member, next, c, channel, t } = this;
     try {
-      heap.check({ quiescent: false });
-    } catch (e) {
-      const o = outcomeOf(e);
-      Atomics.add(rc, o.outcome === Outcome.CORRUPTION ? CN.CORRUPTION : CN.UNEXPECTED, 1);
-      // Its own cap: a check() that keeps failing must not crowd out the racers' reports.
-      if (Atomics.add(rc, RC.WD_FAILED, 1) < MAX_WATCHDOG_FAILURES) {
-        channel.postMessage({ kind: 'check', seenBy: 'the watchdog', detail: `concurrent check({ quiescent: false }) threw ${o.code}: ${o.message}` });
+      for (let phase = 0; ; phase++) {
+        if (me === 0) {
+          const over =
+            Atomics.load(rc, RC.STOP) !== 0 || (t.phases > 0 && phase >= t.phases) || (t.deadline > 0 && Date.now() >= t.deadline);
+          const groups = L.groupStart.length;
+          const kind = over ? Phase.STOP : next() % 1000 < t.reallocShare * 1000 ? Phase.FREE_REALLOC : Phase.FREE_FREE;
+          Atomics.store(rc, RC.PHASE_GROUP, Math.floor(phase / 2) % groups);
+          Atomics.store(rc, RC.PHASE_NO, phase);
+          Atomics.store(rc, RC.PHASE_KIND, kind);
+        }
+        // Worker 0 has written the phase before it arrives; the others read it after.
+        if (!this.barrier()) break;
+        const kind = Atomics.load(rc, RC.PHASE_KIND);
+        if (kind === Phase.STOP) break;
+        this.setOp(Op.SETUP);
+        if (member === 0) this.setUp(kind);
+        if (!this.barrier()) break;
+        this.act();
+        if (!this.barrier()) break;
+        if (member === 0) this.tally();
+        this.churn();
+        c.phases++;
       }
+    } catch (e) {
+      this.count(CN.UNEXPECTED);
+      this.fail('error', `unexpected ${(e as Error).name}: ${(e as Error).stack ?? (e as Error).message}`);
+      Atomics.store(rc, RC.ABORT, 1);
+      Atomics.notify(rc, RC.BAR_GEN);
     }
-    Atomics.store(rc, RC.WD_BUSY, 0);
-    Atomics.add(rc, RC.WD_BEAT, 1);
-    if (t.pauseMs > 0) Atomics.wait(rc, RC.WD_STOP, 0, t.pauseMs);
+    this.setOp(Op.DONE);
+    try {
+      heap.detach();
+    } catch (e) {
+      this.count(CN.UNEXPECTED);
+      this.fail('error', `detach threw ${(e as Error).name}: ${(e as Error).message}`);
+    }
+    channel.close();
+      return c;
   }
-  heap.detach();
-  channel.close();
-  return { threadId };
+}
+
+/** One racing worker: phases until worker 0 says stop (or a hang aborts the run). */
+export function race(t: RaceTask): RaceCounts {
+  return new Racer(t).run();
 }

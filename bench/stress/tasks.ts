@@ -159,42 +159,56 @@ export class HeapTask {
   }
 }
 
-/** The stress loop of one worker. */
-export function stress(t: StressTask): WorkCounts {
-  const s = new HeapTask(t, t.worker, `worker ${t.worker}`);
-  const { heap, cv, c } = s;
-  const next = rng32(t.seed);
-  const stop = cv.i32;
-  const f64 = cv.f64;
-  const sb = s.sb;
-  const base = t.worker * t.localCap;
-  const table = cv.local;
-  // Blocks left in the table by an earlier round (none in a normal run) stay ours.
-  let n = 0;
-  for (let k = 0; k < t.localCap; k++) {
-    const tok = table[base + k]!;
-    if (tok !== 0n) {
-      table[base + k] = 0n;
-      table[base + n++] = tok;
+/**
+ * One stress worker's blocks: its LOCAL table (the first `n` entries live), the usable
+ * bytes they hold and its stamp generation, and the three operations on them. Only this
+ * worker writes its table while it runs; every step writes the intent first, so a kill at
+ * any point leaves each block findable (table, hand-off array or intent).
+ */
+class LocalBlocks {
+  n = 0;
+  localBytes = 0;
+  gen = 0;
+  readonly base: number;
+
+  constructor(
+    readonly s: HeapTask,
+    readonly t: StressTask,
+    readonly next: () => number,
+  ) {
+    this.base = t.worker * t.localCap;
+    const table = s.cv.local;
+    // Blocks left in the table by an earlier round (none in a normal run) stay ours.
+    for (let k = 0; k < t.localCap; k++) {
+      const tok = table[this.base + k]!;
+      if (tok !== 0n) {
+        table[this.base + k] = 0n;
+        table[this.base + this.n++] = tok;
+      }
     }
+    for (let k = 0; k < this.n; k++) this.localBytes += s.usable(table[this.base + k]!, 'start') ?? 0;
   }
-  let localBytes = 0;
-  for (let k = 0; k < n; k++) localBytes += s.usable(table[base + k]!, 'start') ?? 0;
-  let gen = 0;
-  f64[sb + WS.THREAD_ID] = threadId;
-  f64[sb + WS.DONE] = 0;
-  Atomics.add(cv.i32, CW.STARTED, 1);
 
-  const take = (k: number): bigint => {
+  take(k: number): bigint {
+    const { s } = this;
+    const { cv } = s;
+    const table = cv.local;
+    const base = this.base;
     const tok = table[base + k]!;
-    table[base + k] = table[base + n - 1]!;
-    table[base + n - 1] = 0n;
-    n--;
+    table[base + k] = table[base + this.n - 1]!;
+    table[base + this.n - 1] = 0n;
+    this.n--;
     return tok;
-  };
+  }
 
-  /** Allocates and stamps n bytes; returns its usable size, 0 on OOM, -1 after a failure. */
-  const allocate = (size: number): number => {
+  /** Allocates and stamps `size` bytes; returns its usable size, 0 on OOM, -1 after a failure. */
+  allocate(size: number): number {
+    const { s, t } = this;
+    const { heap, cv, c } = s;
+    const f64 = cv.f64;
+    const sb = s.sb;
+    const table = cv.local;
+    const base = this.base;
     s.intent(Intent.MALLOC, 0, 0, 0n);
     let p: number;
     try {
@@ -214,29 +228,35 @@ export function stress(t: StressTask): WorkCounts {
       s.fail({ kind: 'error', pointer: p, sizeClass: s.classOf(usable), detail: `malloc(${size}) returned ${p} with usableSize ${usable}` });
       return -1;
     }
-    gen = (gen + 1) & GEN_MASK;
-    const tok = makeToken(p, s.owner, gen);
-    stampBlock(s.u32, p, { p, gen, owner: s.owner, requested: size }, t.salt);
-    table[base + n++] = tok;
+    this.gen = (this.gen + 1) & GEN_MASK;
+    const tok = makeToken(p, s.owner, this.gen);
+    stampBlock(s.u32, p, { p, gen: this.gen, owner: s.owner, requested: size }, t.salt);
+    table[base + this.n++] = tok;
     f64[sb + WS.LIVE_BYTES]! += usable;
     f64[sb + WS.INTENT_OP] = Intent.NONE;
-    localBytes += usable;
+    this.localBytes += usable;
     c.allocs++;
     c.bytesAllocated += usable;
     return usable;
-  };
+  }
 
   /** Frees local block k, directly or through the hand-off array. False after a failure. */
-  const release = (k: number): boolean => {
+  release(k: number): boolean {
+    const { s, t, next } = this;
+    const { cv, c } = s;
+    const f64 = cv.f64;
+    const sb = s.sb;
+    const table = cv.local;
+    const base = this.base;
     const handoff = unit(next) < t.remoteFreeRate;
     // The intent is written before the table changes, so a kill at any point leaves the
     // block findable (in the table, in the hand-off array, or named by the intent).
     const peek = table[base + k]!;
     s.intent(handoff ? Intent.HANDOFF : Intent.FREE, tokenPtr(peek), 0, peek);
-    const tok = take(k);
+    const tok = this.take(k);
     const usable = s.verify(tok, 'before free');
     if (usable === undefined) return false;
-    localBytes -= usable;
+    this.localBytes -= usable;
     if (handoff) {
       // Hand it off; free whatever the slot held (usually another worker's block).
       const old = Atomics.exchange(cv.handoff, next() % t.handoffSlots, tok);
@@ -249,12 +269,18 @@ export function stress(t: StressTask): WorkCounts {
       return s.verifyAndFree(old, 'taken from the hand-off array');
     }
     return s.verifyAndFree(tok, 'before free');
-  };
+  }
 
-  const reallocate = (k: number, size: number): boolean => {
+  reallocate(k: number, size: number): boolean {
+    const { s, t } = this;
+    const { heap, cv, c } = s;
+    const f64 = cv.f64;
+    const sb = s.sb;
+    const table = cv.local;
+    const base = this.base;
     const peek = table[base + k]!;
     s.intent(Intent.REALLOC, tokenPtr(peek), 0, peek);
-    const tok = take(k);
+    const tok = this.take(k);
     const usable = s.verify(tok, 'before realloc');
     if (usable === undefined) return false;
     const p = tokenPtr(tok);
@@ -266,8 +292,8 @@ export function stress(t: StressTask): WorkCounts {
     } catch (e) {
       if (e instanceof OutOfMemoryError) {
         c.oom++;
-        table[base + n++] = tok; // p is untouched and still ours
-        localBytes += usable;
+        table[base + this.n++] = tok; // p is untouched and still ours
+        this.localBytes += usable;
         f64[sb + WS.INTENT_OP] = Intent.NONE;
         return true;
       }
@@ -293,52 +319,62 @@ export function stress(t: StressTask): WorkCounts {
         kind: 'corrupt',
         pointer: q,
         sizeClass: s.classOf(qUsable),
-        allocatedBy: `${ownerName(old.owner)} (gen ${old.gen})`,
+        allocatedBy: `${ownerName(old.owner)} (this.gen ${old.gen})`,
         detail: `realloc(${p} -> ${q}, ${old.requested} -> ${size} B) did not keep the contents: ${bad}`,
       });
       return false;
     }
-    gen = (gen + 1) & GEN_MASK;
-    stampBlock(s.u32, q, { p: q, gen, owner: s.owner, requested: size }, t.salt);
-    table[base + n++] = makeToken(q, s.owner, gen);
+    this.gen = (this.gen + 1) & GEN_MASK;
+    stampBlock(s.u32, q, { p: q, gen: this.gen, owner: s.owner, requested: size }, t.salt);
+    table[base + this.n++] = makeToken(q, s.owner, this.gen);
     f64[sb + WS.LIVE_BYTES]! += qUsable - usable;
     f64[sb + WS.INTENT_OP] = Intent.NONE;
-    localBytes += qUsable;
+    this.localBytes += qUsable;
     c.reallocs++;
     if (q !== p) c.bytesAllocated += qUsable;
     return true;
-  };
+  }
 
+  /** One random operation; false after a failure. */
+  step(): boolean {
+    const { t, next } = this;
+    const r = unit(next);
+    if (this.n > 0 && r < t.reallocRate) return this.reallocate(next() % this.n, sizeOf(t.sizes, next));
+    if (this.n === t.localCap || (this.n > 0 && next() % 2 === 0)) return this.release(next() % this.n);
+    const size = sizeOf(t.sizes, next);
+    if (this.n > 0 && this.localBytes + size > t.liveBudget) return this.release(next() % this.n);
+    const got = this.allocate(size);
+    let ok = true;
+    if (got === 0 && this.n > 0) {
+      // Out of memory: give back half of what we hold, try again later.
+      for (let k = this.n >>> 1; k > 0 && ok; k--) ok = this.release(next() % this.n);
+    }
+    return ok && got !== -1;
+  }
+}
+
+/** The stress loop of one worker. */
+export function stress(t: StressTask): WorkCounts {
+  const s = new HeapTask(t, t.worker, `worker ${t.worker}`);
+  const { cv, c } = s;
+  const f64 = cv.f64;
+  const sb = s.sb;
+  const blocks = new LocalBlocks(s, t, rng32(t.seed));
+  f64[sb + WS.THREAD_ID] = threadId;
+  f64[sb + WS.DONE] = 0;
+  Atomics.add(cv.i32, CW.STARTED, 1);
   try {
     for (let i = 0; t.ops === 0 || i < t.ops; i++) {
       if ((i & 31) === 0) {
         f64[sb + WS.OPS] = i;
-        if (Atomics.load(stop, CW.STOP) !== 0 || (t.deadline !== 0 && Date.now() >= t.deadline)) break;
+        if (Atomics.load(cv.i32, CW.STOP) !== 0 || (t.deadline !== 0 && Date.now() >= t.deadline)) break;
       }
       if (i === t.dieAtOp) {
         if (t.dieHow === 'exit') process.exit(7);
         throw new WorkerDeath(`worker ${t.worker} dies at op ${i} (test)`);
       }
       c.ops++;
-      const r = unit(next);
-      let ok = true;
-      if (n > 0 && r < t.reallocRate) {
-        ok = reallocate(next() % n, sizeOf(t.sizes, next));
-      } else if (n === t.localCap || (n > 0 && next() % 2 === 0)) {
-        ok = release(next() % n);
-      } else {
-        const size = sizeOf(t.sizes, next);
-        if (n > 0 && localBytes + size > t.liveBudget) ok = release(next() % n);
-        else {
-          const got = allocate(size);
-          if (got === 0 && n > 0) {
-            // Out of memory: give back half of what we hold, try again later.
-            for (let k = n >>> 1; k > 0 && ok; k--) ok = release(next() % n);
-          }
-          ok &&= got !== -1;
-        }
-      }
-      if (!ok) break;
+      if (!blocks.step()) break;
     }
   } catch (e) {
     if (e instanceof WorkerDeath) throw e;

@@ -1,5 +1,5 @@
 /**
- * the hang of test/concurrency/killed.test.ts, made deterministic at the heap level.
+ * The hang of test/concurrency/killed.test.ts, made deterministic at the heap level.
  *
  * The failing run 197 used futex locks for both tiers (the test then cycled
  * ['ttas', 'futex', 'adaptive', 'tas'], index 197 % 4 = 1 and (197 >> 2) % 4 = 1); the
