@@ -20,6 +20,8 @@
  * - Before any figure, a header lists every way the two runs differ in how they were run
  *   (window, repetitions, worker counts, workload settings, machine, load): a change
  *   between such runs may be that difference and not the code. `--strict` refuses them.
+ *   Then the cautions: a run made on a machine whose load exceeded its cores (printed,
+ *   never a refusal: identical runs on one busy machine still compare).
  * - Points present in only one run are counted, and listed with `--all` ("only in A").
  */
 import { UsageError, parseOptions, parseOrExit, wantsHelp } from '../cli/args.js';
@@ -39,7 +41,8 @@ load) are listed first.
 
   --csv        print CSV instead of the table (the differences go to stderr)
   --all        also list points present in only one of the runs
-  --strict     refuse (exit 1) when the runs differ in how they were made`;
+  --strict     refuse (exit 1) when the runs differ in how they were made (a loaded
+               machine alone is a caution, printed, not a refusal)`;
 
 export interface ComparisonRow {
   labels: string[];
@@ -54,6 +57,8 @@ export interface Comparison {
   b: SavedRun;
   /** how the runs differ in the way they were made; empty when they match */
   differences: string[];
+  /** what makes a run doubtful on its own (a loaded machine) */
+  cautions: string[];
   rows: ComparisonRow[];
 }
 
@@ -81,6 +86,12 @@ export function runDifferences(a: SavedRun, b: SavedRun): string[] {
   if (a.load !== null && b.load !== null && Math.abs(a.load - b.load) > Math.max(1, 0.25 * cores)) {
     out.push(`load average: A ${fmt(a.load)}, B ${fmt(b.load)} (on ${cores} cores)`);
   }
+  return out;
+}
+
+/** What makes either run's figures doubtful on their own (a loaded machine), each one line. */
+export function runCautions(a: SavedRun, b: SavedRun): string[] {
+  const out: string[] = [];
   for (const [n, r] of [['A', a], ['B', b]] as const) {
     if (r.load !== null && r.load > r.machine.cores) out.push(`${n} ran on a loaded machine: load average ${fmt(r.load)} on ${r.machine.cores} cores`);
   }
@@ -106,7 +117,7 @@ export function compareRuns(a: SavedRun, b: SavedRun, opts: { alpha?: number } =
     rows.push({ labels: pa.labels, presence: 'both', a: sa, b: sb, verdict });
   }
   for (const [key, pb] of b.points) if (!a.points.has(key)) rows.push({ labels: pb.labels, presence: 'only in B', a: null, b: pointOf(pb), verdict: null });
-  return { a, b, differences: runDifferences(a, b), rows };
+  return { a, b, differences: runDifferences(a, b), cautions: runCautions(a, b), rows };
 }
 
 function si(x: number): string {
@@ -136,14 +147,12 @@ function changeCell(v: Verdict | null): string {
   return `${pct(v.ratio.ratio)} [${pct(v.ratio.lo)}..${pct(v.ratio.hi)}]`;
 }
 
-/** The header that lists how the runs differ; empty when they do not. */
+/** The header that lists how the runs differ, then what makes either doubtful; empty when nothing does. */
 export function differencesHeader(c: Comparison): string[] {
-  if (c.differences.length === 0) return [];
-  return [
-    `WARNING: A and B were not run the same way; a change below may come from this, not from the code:`,
-    ...c.differences.map((d) => `  - ${d}`),
-    '',
-  ];
+  const out: string[] = [];
+  if (c.differences.length) out.push('WARNING: A and B were not run the same way; a change below may come from this, not from the code:', ...c.differences.map((d) => `  - ${d}`));
+  if (c.cautions.length) out.push('CAUTION: other work competed with the figures below:', ...c.cautions.map((d) => `  - ${d}`));
+  return out.length ? [...out, ''] : [];
 }
 
 /** The comparison as an aligned text table, the differences header first. */

@@ -178,7 +178,7 @@ describe('runs made differently', () => {
     expect(header.join('\n')).toMatch(/machine cores: A 2, B 8/);
     expect(header.join('\n')).toMatch(/CPU model: A Test CPU, B Other CPU/);
     expect(header.join('\n')).toMatch(/load average: A 0\.40, B 12/);
-    expect(header.join('\n')).toMatch(/B ran on a loaded machine: load average 12 on 8 cores/);
+    expect(header.join('\n')).toMatch(/CAUTION: other work competed[^]*B ran on a loaded machine: load average 12 on 8 cores/);
     const s = await run(['compare', a, b, '--strict']);
     expect(s.code).toBe(1);
     expect(s.out).toBe('');
@@ -186,6 +186,15 @@ describe('runs made differently', () => {
     const csv = await run(['compare', a, b, '--csv']);
     expect(csv.out.split('\n')[0]).toBe('workload,allocator,workers,presence,a_median,a_lo,a_hi,a_interval,a_reps,a_flags,b_median,b_lo,b_hi,b_interval,b_reps,b_flags,ratio,ratio_lo,ratio_hi,p,verdict');
     expect(csv.err).toMatch(/^WARNING/);
+  });
+
+  it('a loaded machine alone is a caution: printed first, not a refusal under --strict', async () => {
+    const a = write(benchJson({ seed: 16, load: 5 }));
+    const b = write(benchJson({ seed: 17, load: 5 }));
+    const r = await run(['compare', a, b, '--strict']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.split('\n').slice(0, 3)).toEqual(['CAUTION: other work competed with the figures below:', '  - A ran on a loaded machine: load average 5 on 2 cores', '  - B ran on a loaded machine: load average 5 on 2 cores']);
+    expect(r.out).not.toMatch(/WARNING/);
   });
 });
 

@@ -95,10 +95,10 @@ describe('ratio of medians', () => {
 
 describe('verdicts', () => {
   // n per side: exact test with min/max ratio (5), exact with bootstrap ratio (9), normal approximation (40)
-  it.each([5, 9, 40])('A/A with %i repetitions per side: "no evidence of change" in at least 95 in 100 of 600 pairs', (n) => {
+  it.each([5, 9, 40])('A/A with %i repetitions per side: "no evidence of change" in at least 95 in 100 of 400 pairs', (n) => {
     const draw = drawer(1000 + n);
-    const t = tally(600, (i) => compareRepetitions(draw(n, 1e6, 0.15), draw(n, 1e6, 0.15), { seed: i, resamples: 400 }).change);
-    expect((t['no evidence of change'] ?? 0) / 600).toBeGreaterThanOrEqual(0.95);
+    const t = tally(400, (i) => compareRepetitions(draw(n, 1e6, 0.15), draw(n, 1e6, 0.15), { seed: i, resamples: 250 }).change);
+    expect((t['no evidence of change'] ?? 0) / 400).toBeGreaterThanOrEqual(0.95);
     expect(t['noisy'] ?? 0).toBe(0);
   });
 
@@ -109,7 +109,7 @@ describe('verdicts', () => {
     [40, 0.95, 'lower'],
   ] as const)('A/B with %i repetitions per side and a x%s shift: changed (%s) in at least 95 in 100 of 200 pairs', (n, shift, dir) => {
     const draw = drawer(2000 + n);
-    const t = tally(200, (i) => compareRepetitions(draw(n, 1e6, 0.05), draw(n, 1e6 * shift, 0.05), { seed: i, resamples: 400 }).change);
+    const t = tally(200, (i) => compareRepetitions(draw(n, 1e6, 0.05), draw(n, 1e6 * shift, 0.05), { seed: i, resamples: 250 }).change);
     expect((t[dir] ?? 0) / 200).toBeGreaterThanOrEqual(0.95);
   });
 
