@@ -298,6 +298,8 @@ export function markdownReport(r: SuiteResults, charts: { workload: string; thro
       for (const tier of tiers) {
         lockRows.push([`\`${a}\` ${tier} (${figs.find((f) => f?.locks[tier])?.locks[tier].kind})`, ...figs.map((f) => (f?.locks[tier] ? `${fx(f.locks[tier].contendedPer1kOps, 1)} / ${fx(f.locks[tier].parksPer1kOps, 1)}` : '-'))]);
       }
+      // an allocator that reports no lock statistics still has its row: nothing recorded
+      if (tiers.size === 0) lockRows.push([`\`${a}\` (no lock statistics)`, ...figs.map(() => '-')]);
     }
     out.push('Lock waits: contended acquisitions / parks per 1,000 allocator calls:');
     out.push('');

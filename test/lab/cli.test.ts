@@ -161,7 +161,20 @@ describe('bring your own lock and allocator (bench/examples)', () => {
     const res = JSON.parse(readFileSync(path.join(out, 'ex.json'), 'utf8')) as { failures: unknown[]; runs: { allocator: string }[]; figures: { allocator: string }[] };
     expect(res.failures).toEqual([]);
     expect(res.runs.filter((x) => x.allocator === 'pow2')).toHaveLength(2 * 2 * 2); // workloads x workers x reps
-    expect(readFileSync(path.join(out, 'ex.md'), 'utf8')).toContain('pow2');
+    const md = readFileSync(path.join(out, 'ex.md'), 'utf8');
+    // every table of the report has a pow2 row or its own detail table, as sabmalloc does
+    for (const w of ['ring', 'larson']) {
+      const section = md.slice(md.indexOf(`## ${w}`), md.indexOf('\n## ', md.indexOf(`## ${w}`) + 3));
+      expect(section).toContain('`pow2` in detail:');
+      expect(section).toContain('`sabmalloc` in detail:');
+      const tables = section.split(/\n\n/).filter((b) => b.startsWith('|'));
+      expect(tables.length).toBeGreaterThanOrEqual(4);
+      for (const t of tables.filter((b) => /^\| (allocator|figure)/.test(b) && !/^\| figure/.test(b))) expect(t).toContain('pow2');
+    }
+    // the user's run is reported, not the project's targets (only with --targets)
+    expect(r.out).not.toMatch(/Targets|MISSED|\bMET\b/);
+    expect(md).not.toMatch(/## Targets|MISSED/);
+    expect(r.out).toMatch(/^Noise: /m);
     const csv = readFileSync(path.join(out, 'ex.csv'), 'utf8').split('\n');
     expect(csv.filter((l) => l.startsWith('ring,pow2,'))).toHaveLength(2);
     expect(readFileSync(path.join(out, 'ex-runs.csv'), 'utf8')).toContain('larson,pow2,');
