@@ -51,7 +51,7 @@ export interface RunTotals {
 export function runRecordOf(
   run: { spec: AllocatorSpec; def: WorkloadDef; workers: number; rep: number },
   t: RunTotals,
-  host: { coresUsed: number | null; otherCores: number | null; overheadMs: number; checkMs: number },
+  host: { coresUsed: number | null; otherCores: number | null; load1?: number | null; overheadMs: number; checkMs: number },
 ): RunRecord {
   const { ops, mallocs, frees, units, seconds, peakCommitted, peakLive, metadata } = t;
   return {

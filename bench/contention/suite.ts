@@ -38,7 +38,7 @@ export const QUICK_WORKERS = [1, 2, 4];
 export const DEFAULT_DURATION_MS = 200;
 export const QUICK_DURATION_MS = 100;
 export const DEFAULT_REPS = 3;
-export const QUICK_REPS = 2;
+export const QUICK_REPS = 3;
 
 export interface ContentionFailure {
   allocator: string;
@@ -293,7 +293,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
     return runRecordOf(
       { spec, def, workers, rep: s.rep },
       { seconds, ops, mallocs, frees, units, peakCommitted, peakLive, metadata, atPeak, locks, threadCacheHits: tcHits, threadCacheMisses: tcMisses },
-      { coresUsed, otherCores, overheadMs: Math.max(0, t1 - t0 - seconds * 1000), checkMs: t2 - t1 },
+      { coresUsed, otherCores, load1: os.loadavg()[0] ?? null, overheadMs: Math.max(0, t1 - t0 - seconds * 1000), checkMs: t2 - t1 },
     );
   } catch (err) {
     try {
@@ -450,7 +450,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
   for (const def of r.workloads) {
     metrics[def.name] = { name: def.metric.name, unit: def.metric.unit, higherIsBetter: def.metric.higherIsBetter, description: def.description };
   }
-  const figures = computeFigures(runs, r.allocators);
+  const figures = computeFigures(runs, r.allocators, os.cpus().length);
   const targets = evaluateTargets(figures, { workers: r.workers, workloads: r.workloads.map((w) => w.name), allocators: r.allocators });
   const cpus = os.cpus();
   return {
@@ -493,7 +493,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
  */
 export function recomputeResults(r: SuiteResults): SuiteResults {
   const o = r.meta.options;
-  const figures = computeFigures(r.runs, o.allocators);
+  const figures = computeFigures(r.runs, o.allocators, r.meta.cpus);
   const targets = evaluateTargets(figures, { workers: o.workers, workloads: o.workloads, allocators: o.allocators });
   return { ...r, figures, targets };
 }

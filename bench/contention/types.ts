@@ -88,11 +88,15 @@ export interface RunRecord {
   /** CPU cores this process used during the timed window, and the rest of the machine */
   coresUsed: number | null;
   otherCores: number | null;
+  /** 1-minute load average at the end of the window (absent in older results) */
+  load1?: number | null;
   /** wall time of the run outside its timed window: dispatch, set-up, cleanup, detach */
   overheadMs: number;
   /** the heap check after the run */
   checkMs: number;
 }
+
+import type { Point } from '../kit/sample.js';
 
 export interface Spread {
   median: number;
@@ -131,6 +135,8 @@ export interface Figure {
   threadCacheHitRate: number | null;
   coresUsed: number | null;
   otherCores: number | null;
+  /** throughput as a Point (bench/kit/sample.ts): median, interval, noise flags (bench/kit/noise.ts) */
+  tput?: Point;
 }
 
 export interface TargetCheck {

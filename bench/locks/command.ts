@@ -2,37 +2,56 @@
  * `sabmalloc locks`: argument parsing for the lock benchmark (bench/locks/sweep.ts).
  *
  * Owns: nothing but the mapping from argv to LockBenchOptions and from the outcome to an
- * exit code: 0 = done, 1 = a lock broke mutual exclusion (LockValidationError), 2 = bad
- * arguments (a UsageError thrown by parseLocksArgs before anything runs).
+ * exit code: 0 = done, 1 = --validate gave a FAIL (every result is still written), 2 = bad
+ * arguments or a bad --lock-module (a UsageError before anything runs; a module's load and
+ * smoke test run in a worker under MODULE_TIMEOUT_MS, so a hanging module is one line).
  */
 import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
 import { loadLockModule } from './modules.js';
-import { LockValidationError, replotLockBench, runLockBench, type LockBenchOptions } from './sweep.js';
+import { anyFailed, replotLockBench, runLockBench, type LockBenchOptions } from './sweep.js';
+import { MODULE_TIMEOUT_MS } from '../kit/module-check.js';
+import { STALL_MS } from './tasks.js';
 import { DEFAULT_OUT, MAX_WORKERS, UsageError, existingFile, intListIn, listOf, numberIn, oneOf, outDir, parseOptions, parseOrExit, stem, usageLine, wantsHelp } from '../cli/args.js';
 
 export const LOCKS_USAGE = `usage: sabmalloc locks [options]
-  --quick              few points, short durations (well under a minute)
-  --validate           add a validation pass (tryLock mixed in); any violation exits 1
+Lock lab: what each lock kind costs uncontended, and its throughput, fairness and acquire
+latency when 1..64 workers fight over one lock (median of repetitions, with noise flags).
+
+  --quick              fewer points, 100 ms windows, still 3 repetitions (well under a minute)
+  --validate           PASS/FAIL per kind and check (mutual exclusion, progress: the counter
+                       stuck for ${STALL_MS / 1000} s, fairness, dead-thread recovery) at the worker
+                       counts asked for; keeps going after a FAIL; exit 1 if anything failed
+  --validate-iterations N  acquisitions per worker in the validation pass (default 2000)
   --kinds a,b,...      lock kinds (default all: ${LOCK_KINDS.join(',')})
   --workers 1,2,4,...  worker counts, 1..${MAX_WORKERS} (default 1,2,4,8,16,32,64; quick: 1,4,16,64)
-  --cs 4,64,1024       critical-section lengths in shared writes (~2 ns each)
-  --outside N          work between critical sections, relax iterations (default 64)
-  --duration MS        duration of each repetition of a point (default 200; quick: 250)
-  --reps N             repetitions per point, interleaved across kinds; median reported (default 9; quick: 1)
+  --cs 0,4,64,1024     critical-section lengths in shared writes, each calibrated and printed
+                       beside it (default 4,64,1024; quick: 4); 0 = an empty critical section
+  --outside N          work between critical sections, in relax iterations; its calibrated time
+                       is printed beside it (default 64)
+  --duration MS        window of each repetition of a point (default 200; quick: 100)
+  --reps N             repetitions per point, interleaved across kinds, after an untimed warm-up;
+                       median and interval reported (default 9; quick: 3)
+  --until-stable W     more repetitions until each point's interval is within W of its median
+                       (e.g. 0.1), at most 30 per point and 2 minutes in all
+  --targets            also print the project's own comparison (best kind, adaptive/best)
   --no-uncontended     skip the tinybench uncontended costs
   --out DIR            results directory (default bench/results, relative to the working directory)
   --no-write           write no file at all
-  --name STEM          results file name stem (default locks / locks-quick)
+  --name STEM          results file name stem (default locks; quick: locks-quick-<time>)
   --lock-module FILE   your own lock (an ES module implementing the lock interface of
                        bench/locks/modules.ts; repeatable): measured next to the kinds
                        (example: bench/examples/backoff-lock.js)
-  --dry-run            parse and check every argument (and load the modules), run nothing
+  --dry-run            parse and check every argument (and load the modules, each in a worker
+                       stopped after ${MODULE_TIMEOUT_MS / 1000} s), run nothing
   --replot FILE        re-render tables, charts and JSON from a saved report; no measuring
                        (written to --out, default the report's own directory)`;
 
 const LOCKS_OPTIONS = {
   quick: { type: 'boolean' },
   validate: { type: 'boolean' },
+  'validate-iterations': { type: 'string' },
+  'until-stable': { type: 'string' },
+  targets: { type: 'boolean' },
   kinds: { type: 'string' },
   workers: { type: 'string' },
   cs: { type: 'string' },
@@ -66,9 +85,12 @@ export function parseLocksArgs(argv: readonly string[]): LocksCommandOptions {
   return {
     quick: values.quick ?? false,
     validate: values.validate ?? false,
+    validateIterations: numberIn(values['validate-iterations'], '--validate-iterations', 1, 1e9),
+    untilStable: numberIn(values['until-stable'], '--until-stable', 0.001, 10, false),
+    targets: values.targets ?? false,
     kinds,
     workers: intListIn(values.workers, '--workers', 1, MAX_WORKERS),
-    csWrites: intListIn(values.cs, '--cs', 1, 1 << 20),
+    csWrites: intListIn(values.cs, '--cs', 0, 1 << 20),
     outsideWork: numberIn(values.outside, '--outside', 0, 1 << 24),
     durationMs: numberIn(values.duration, '--duration', 1, 600_000),
     reps: numberIn(values.reps, '--reps', 1, 1000),
@@ -125,17 +147,12 @@ export async function runLocksCommand(argv: readonly string[]): Promise<number> 
     console.log('sabmalloc locks: arguments OK; dry run, nothing measured or written');
     return 0;
   }
-  try {
-    const report = options.replot
-      ? await replotLockBench(options.replot, options.outDir ?? undefined, options.name)
-      : await runLockBench(options);
-    for (const f of report.files) console.error(`wrote ${f}`);
-    return 0;
-  } catch (e) {
-    if (e instanceof LockValidationError) {
-      console.error(`\nLOCK VALIDATION FAILED: ${e.message}`);
-      return 1;
-    }
-    throw e;
+  const report = options.replot ? await replotLockBench(options.replot, options.outDir ?? undefined, options.name) : await runLockBench(options);
+  if (report.files.length) console.error(`wrote ${report.files.length} files:\n${report.files.map((f) => `  ${f}`).join('\n')}`);
+  if (anyFailed(report)) {
+    const n = report.verdicts!.filter((v) => !v.pass).length;
+    console.error(`\nvalidation: ${n} check(s) FAILED (see the table above); every result was written`);
+    return 1;
   }
+  return 0;
 }

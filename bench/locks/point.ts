@@ -6,7 +6,10 @@
  * Owns: nothing; pure functions over the hammer SAB and stats sink (bench/locks/hammer.ts
  * layout). Host-agnostic: no Node import, so it bundles for a browser.
  */
-import { summarizeLockStats, type LockKind } from '../../src/locks/index.js';
+import { LOCK_LATENCY_BUCKETS, LockStat, summarizeLockStats, type LockKind } from '../../src/locks/index.js';
+import { fromBuckets, type Histogram } from '../kit/histogram.js';
+import type { RepNoise } from '../kit/noise.js';
+import type { Point } from '../kit/sample.js';
 import { CTRL, hammerWords, statsBaseOf, type HammerResult } from './hammer.js';
 
 export interface LockBenchPoint {
@@ -24,11 +27,22 @@ export interface LockBenchPoint {
   parksPerAcquisition: number;
   wakeups: number;
   handoffs: number;
-  latencyP50Ns: number; // contended acquisitions only
-  latencyP99Ns: number;
+  /**
+   * Acquire latency of every acquisition (bench/kit/histogram.ts): the contended ones
+   * timed into log2 buckets, the uncontended ones (first try, never timed) counted apart.
+   */
+  acquire: Histogram;
   latencyMaxNs: number;
   /** Throughput of every repetition (the fields above are those of the median one). */
   throughputReps: number[];
+  /** The repetitions' throughput as a Point (median, interval, noise flags): what tables show. */
+  tput?: Point;
+  /** What each repetition got from the machine (bench/kit/noise.ts), in repetition order. */
+  noiseReps?: RepNoise[];
+  /** Repetitions in which some worker got no acquisition (the fairness check). */
+  starvedReps?: number;
+  /** What broke mutual exclusion in a repetition, if anything (the point is kept). */
+  violation?: string;
 }
 
 export class LockValidationError extends Error {
@@ -67,11 +81,15 @@ export function lockPointOf(
   shape: { kind: LockKind; workers: number; csWrites: number; outsideWork: number },
   results: readonly HammerResult[],
   stats: Float64Array,
+  resolutionNs: number | null = null,
 ): LockBenchPoint {
   const counts = results.map((r) => r.acquisitions);
   const acquisitions = counts.reduce((a, b) => a + b, 0);
   const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
-  const sum = summarizeLockStats(stats, results.map((r) => statsBaseOf(r.ownerId)));
+  const bases = results.map((r) => statsBaseOf(r.ownerId));
+  const sum = summarizeLockStats(stats, bases);
+  const buckets = new Array<number>(LOCK_LATENCY_BUCKETS).fill(0);
+  for (const b of bases) for (let k = 0; k < LOCK_LATENCY_BUCKETS; k++) buckets[k]! += stats[b + LockStat.latencyHistogram + k]!;
   return {
     ...shape,
     elapsedMs,
@@ -84,8 +102,8 @@ export function lockPointOf(
     parksPerAcquisition: acquisitions ? sum.parks / acquisitions : 0,
     wakeups: sum.wakeups,
     handoffs: sum.handoffs,
-    latencyP50Ns: sum.latencyP50Ns,
-    latencyP99Ns: sum.latencyP99Ns,
+    // a module that counts nothing leaves sum.acquisitions 0: its histogram stays empty ('-')
+    acquire: fromBuckets(buckets, Math.max(0, sum.acquisitions - sum.contended), resolutionNs),
     latencyMaxNs: sum.latencyMaxNs,
     throughputReps: [],
   };
