@@ -6,11 +6,13 @@
  * arguments or a bad --lock-module (a UsageError before anything runs; a module's load and
  * smoke test run in a worker under MODULE_TIMEOUT_MS, so a hanging module is one line).
  */
-import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
+import { ALL_LOCK_KINDS, LAB_ONLY_LOCK_KINDS, LOCK_KINDS, TIER_LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
+import { POLICY_CHOICES, type PolicyChoice } from './entries.js';
 import { loadLockModule } from './modules.js';
 import { anyFailed, replotLockBench, runLockBench, type LockBenchOptions } from './sweep.js';
 import { MODULE_TIMEOUT_MS } from '../kit/module-check.js';
 import { STALL_MS } from './tasks.js';
+import { DEATH_MODES } from './validate.js';
 import { DEFAULT_OUT, MAX_WORKERS, UsageError, existingFile, intListIn, listOf, numberIn, oneOf, outDir, parseOptions, parseOrExit, stem, usageLine, wantsHelp } from '../cli/args.js';
 
 export const LOCKS_USAGE = `usage: sabmalloc locks [options]
@@ -22,7 +24,16 @@ latency when 1..64 workers fight over one lock (median of repetitions, with nois
                        stuck for ${STALL_MS / 1000} s, fairness, dead-thread recovery) at the worker
                        counts asked for; keeps going after a FAIL; exit 1 if anything failed
   --validate-iterations N  acquisitions per worker in the validation pass (default 2000)
-  --kinds a,b,...      lock kinds (default all: ${LOCK_KINDS.join(',')})
+  --death-modes a,b    dead-thread scenarios of --validate: holder, queued, handoff, anywhere
+                       (default all; the lab-only kinds clh, hemlock, anderson, busted run holder
+                       only: recovering a dead waiter is refused for them)
+  --kinds a,b,...      lock kinds (default: ${LOCK_KINDS.join(',')}); 'all': every built-in kind,
+                       also ${TIER_LOCK_KINDS.filter((k) => !LOCK_KINDS.includes(k)).join(',')}
+                       and the lab-only ${LAB_ONLY_LOCK_KINDS.join(',')} (busted: the negative control, no
+                       mutual exclusion; --validate must FAIL it)
+  --policy a,b,...     waiting policies, a sweep axis: spin, spin-then-park, park, default (each
+                       kind's own), all (every policy each kind supports); default: default. A kind
+                       supporting none of those asked runs under its own. Names show kind/policy
   --workers 1,2,4,...  worker counts, 1..${MAX_WORKERS} (default 1,2,4,8,16,32,64; quick: 1,4,16,64)
   --cs 0,4,64,1024     critical-section lengths in shared writes, each calibrated and printed
                        beside it (default 4,64,1024; quick: 4); 0 = an empty critical section
@@ -50,9 +61,11 @@ const LOCKS_OPTIONS = {
   quick: { type: 'boolean' },
   validate: { type: 'boolean' },
   'validate-iterations': { type: 'string' },
+  'death-modes': { type: 'string' },
   'until-stable': { type: 'string' },
   targets: { type: 'boolean' },
   kinds: { type: 'string' },
+  policy: { type: 'string' },
   workers: { type: 'string' },
   cs: { type: 'string' },
   outside: { type: 'string' },
@@ -79,16 +92,21 @@ export function parseLocksArgs(argv: readonly string[]): LocksCommandOptions {
   const { values } = parseOptions(argv, LOCKS_OPTIONS);
   const lockModules = (values['lock-module'] ?? []).map((f) => existingFile(f, '--lock-module')!);
   // with modules, --kinds may name theirs: checked once they are loaded (prepareLocks)
-  const kinds = listOf(values.kinds, '--kinds')?.map((k) => (lockModules.length ? k : oneOf(k, '--kinds', LOCK_KINDS)!)) as LockKind[] | undefined;
+  const kinds = listOf(values.kinds, '--kinds')
+    ?.flatMap((k): string[] => (k === 'all' ? [...ALL_LOCK_KINDS] : [k]))
+    .map((k) => (lockModules.length ? k : oneOf(k, '--kinds', [...ALL_LOCK_KINDS, 'all'])!)) as LockKind[] | undefined;
+  const policies = listOf(values.policy, '--policy')?.map((p) => oneOf(p, '--policy', POLICY_CHOICES)!) as PolicyChoice[] | undefined;
   const replot = existingFile(values.replot, '--replot');
   if (replot !== undefined && values['no-write']) throw new UsageError('--replot only writes files: drop --no-write');
   return {
     quick: values.quick ?? false,
     validate: values.validate ?? false,
+    deathModes: listOf(values['death-modes'], '--death-modes')?.map((m) => oneOf(m, '--death-modes', DEATH_MODES)!),
     validateIterations: numberIn(values['validate-iterations'], '--validate-iterations', 1, 1e9),
     untilStable: numberIn(values['until-stable'], '--until-stable', 0.001, 10, false),
     targets: values.targets ?? false,
-    kinds,
+    kinds: kinds && [...new Set(kinds)],
+    policies,
     workers: intListIn(values.workers, '--workers', 1, MAX_WORKERS),
     csWrites: intListIn(values.cs, '--cs', 0, 1 << 20),
     outsideWork: numberIn(values.outside, '--outside', 0, 1 << 24),
@@ -119,7 +137,7 @@ export async function prepareLocks(opts: LocksCommandOptions): Promise<void> {
     }
   }
   const kinds: string[] = [...(opts.kinds ?? LOCK_KINDS)];
-  for (const k of kinds) if (!(LOCK_KINDS as readonly string[]).includes(k) && !names.includes(k)) throw new UsageError(`bad --kinds '${k}': one of ${[...LOCK_KINDS, ...names].join(', ')}`);
+  for (const k of kinds) if (!(ALL_LOCK_KINDS as readonly string[]).includes(k) && !names.includes(k)) throw new UsageError(`bad --kinds '${k}': one of ${[...ALL_LOCK_KINDS, ...names].join(', ')}`);
   for (const n of names) if (!kinds.includes(n)) kinds.push(n);
   opts.kinds = kinds as LockKind[]; // module kinds travel as names (bench/locks/modules.ts)
 }

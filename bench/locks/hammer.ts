@@ -21,7 +21,7 @@
  * Descheduled holder: the loop does nothing special; how long others wait is the lock's
  * business. Workers park on GO in Atomics.wait, so a barrier costs no CPU.
  */
-import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, createLock, type Lock, type LockInit, type LockKind } from '../../src/locks/index.js';
+import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, createLock, type Lock, type LockInit, type LockKind, type WaitPolicy } from '../../src/locks/index.js';
 import { cpuRelax } from '../../src/locks/common.js';
 
 export const CTRL = {
@@ -52,6 +52,8 @@ export interface HammerTask {
   sab: SharedArrayBuffer;
   statsSab: SharedArrayBuffer;
   kind: LockKind;
+  /** waiting policy (LockInit.policy); undefined: the kind's default */
+  policy?: WaitPolicy;
   /** file URL of a user's lock module (bench/locks/modules.ts) when `kind` names one */
   lockModule?: string;
   ownerId: number; // also picks the stats slot: base = (ownerId - 1) * LOCK_STAT_SLOTS
@@ -87,7 +89,7 @@ export function hammer(t: HammerTask, make?: (init: LockInit) => Lock): HammerRe
   const i32 = new Int32Array(t.sab);
   const stats = new Float64Array(t.statsSab);
   const me = t.ownerId;
-  const init: LockInit = { i32, word: LOCK_WORD, ownerId: me, nodeWord: nodeWordOf, stats, statsBase: statsBaseOf(me) };
+  const init: LockInit = { i32, word: LOCK_WORD, ownerId: me, nodeWord: nodeWordOf, stats, statsBase: statsBaseOf(me), policy: t.policy };
   const lock = make ? make(init) : createLock(t.kind, init);
   awaitGo(i32);
   if (t.holdForever) {
@@ -133,7 +135,7 @@ function hammerNested(t: HammerTask): HammerResult {
   const me = t.ownerId;
   const k = Math.min(t.nested ?? 1, NESTED_LOCKS);
   const locks = Array.from({ length: k }, (_, j) =>
-    createLock(t.kind, { i32, word: nestedLockWord(j), ownerId: me, nodeWord: nodeWordOf, stats, statsBase: statsBaseOf(me) }),
+    createLock(t.kind, { i32, word: nestedLockWord(j), ownerId: me, nodeWord: nodeWordOf, stats, statsBase: statsBaseOf(me), policy: t.policy }),
   );
   awaitGo(i32);
   let rounds = 0;

@@ -8,6 +8,8 @@
  *
  *   export const name = 'my-lock';        // the kind's name in --kinds, tables and charts
  *   export function create(init) { ... }  // -> { kind, lock(), unlock(), tryLock(), holder() }
+ *   export const policies = ['spin', 'park'];  // optional: the waiting policies it supports,
+ *                                         // the first its default; init.policy says which
  *
  * `init` is { i32, word, ownerId, nodeWord?, stats?, statsBase? }: the lock owns the
  * LOCK_WORDS (16) Int32 words of `i32` from `word`, which start zeroed (all-zero must mean
@@ -26,12 +28,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LOCK_KINDS, LOCK_WORDS, createLock, type Lock, type LockInit, type LockKind } from '../../src/locks/index.js';
+import { ALL_LOCK_KINDS, LOCK_WORDS, WAIT_POLICIES, createLock, type Lock, type LockInit, type LockKind, type WaitPolicy } from '../../src/locks/index.js';
 import { MODULE_TIMEOUT_MS, checkModuleInWorker, importWithin } from '../kit/module-check.js';
 
 export interface LockModule {
   readonly name: string;
   create(init: LockInit): Lock;
+  /** the waiting policies it supports (init.policy), its default first; absent: none to choose */
+  readonly policies?: readonly WaitPolicy[];
 }
 
 /** A module that does not implement the lock interface. */
@@ -45,8 +49,12 @@ export function checkExports(mod: Record<string, unknown>, where: string): LockM
   if (typeof mod.name !== 'string' || !/^[a-z][a-z0-9._-]*$/.test(mod.name)) {
     throw new LockModuleError(`${where} is not a lock module: export const name = 'my-lock' (lower-case letters, digits, '.', '_', '-')`);
   }
-  if ((LOCK_KINDS as readonly string[]).includes(mod.name)) throw new LockModuleError(`${where}: name '${mod.name}' is a built-in lock kind`);
+  if ((ALL_LOCK_KINDS as readonly string[]).includes(mod.name)) throw new LockModuleError(`${where}: name '${mod.name}' is a built-in lock kind`);
   if (typeof mod.create !== 'function') throw new LockModuleError(`${where} is not a lock module: export function create(init)`);
+  const pol = mod.policies;
+  if (pol !== undefined && !(Array.isArray(pol) && pol.length > 0 && pol.every((x) => (WAIT_POLICIES as readonly unknown[]).includes(x)))) {
+    throw new LockModuleError(`${where}: export const policies must be a non-empty list of ${WAIT_POLICIES.join(', ')}`);
+  }
   return mod as unknown as LockModule;
 }
 
@@ -100,6 +108,12 @@ export async function loadLockModule(file: string, timeoutMs = MODULE_TIMEOUT_MS
 
 export function isLockModule(kind: string): boolean {
   return registry.has(kind);
+}
+
+/** A registered module's declared policies (its default first), or null when it declared none or is not a module. */
+export function modulePolicies(kind: string): { policies: readonly WaitPolicy[]; default: WaitPolicy } | null {
+  const p = registry.get(kind)?.module.policies;
+  return p === undefined ? null : { policies: p, default: p[0]! };
 }
 
 /** File URL of a registered lock module (what a worker imports), or undefined for built-in kinds. */

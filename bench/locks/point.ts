@@ -6,7 +6,7 @@
  * Owns: nothing; pure functions over the hammer SAB and stats sink (bench/locks/hammer.ts
  * layout). Host-agnostic: no Node import, so it bundles for a browser.
  */
-import { LOCK_LATENCY_BUCKETS, LockStat, summarizeLockStats, type LockKind } from '../../src/locks/index.js';
+import { LOCK_LATENCY_BUCKETS, LockStat, summarizeLockStats, type LockKind, type WaitPolicy } from '../../src/locks/index.js';
 import { fromBuckets, type Histogram } from '../kit/histogram.js';
 import type { RepNoise } from '../kit/noise.js';
 import type { Point } from '../kit/sample.js';
@@ -14,6 +14,10 @@ import { CTRL, hammerWords, statsBaseOf, type HammerResult } from './hammer.js';
 
 export interface LockBenchPoint {
   kind: LockKind;
+  /** `kind/policy` (bench/locks/entries.ts); absent in reports saved before policies: the kind */
+  name?: string;
+  /** the waiting policy measured; null: a lock module that declared none */
+  policy?: WaitPolicy | null;
   workers: number;
   csWrites: number;
   outsideWork: number;
@@ -78,7 +82,7 @@ export function jainIndex(xs: readonly number[]): number {
 
 /** The point's figures from its workers' results and their lock statistics sinks. */
 export function lockPointOf(
-  shape: { kind: LockKind; workers: number; csWrites: number; outsideWork: number },
+  shape: { kind: LockKind; name?: string; policy?: WaitPolicy | null; workers: number; csWrites: number; outsideWork: number },
   results: readonly HammerResult[],
   stats: Float64Array,
   resolutionNs: number | null = null,
@@ -111,14 +115,16 @@ export function lockPointOf(
 
 /** For each cs length and worker count: the best kind, and adaptive relative to it. */
 export function winners(points: readonly LockBenchPoint[]) {
-  const out: { csWrites: number; workers: number; best: LockKind; bestThroughput: number; adaptiveRatio: number | null }[] = [];
+  const out: { csWrites: number; workers: number; best: string; bestThroughput: number; adaptiveRatio: number | null }[] = [];
   const keys = new Set(points.map((p) => `${p.csWrites}/${p.workers}`));
   for (const key of keys) {
     const [cs, w] = key.split('/').map(Number);
-    const at = points.filter((p) => p.csWrites === cs && p.workers === w);
+    // busted (no mutual exclusion) is the negative control, never a winner
+    const at = points.filter((p) => p.csWrites === cs && p.workers === w && p.kind !== 'busted');
+    if (at.length === 0) continue;
     const best = at.reduce((a, b) => (b.throughput > a.throughput ? b : a));
     const adaptive = at.find((p) => p.kind === 'adaptive');
-    out.push({ csWrites: cs, workers: w, best: best.kind, bestThroughput: best.throughput, adaptiveRatio: adaptive ? adaptive.throughput / best.throughput : null });
+    out.push({ csWrites: cs, workers: w, best: best.name ?? best.kind, bestThroughput: best.throughput, adaptiveRatio: adaptive ? adaptive.throughput / best.throughput : null });
   }
   return out;
 }

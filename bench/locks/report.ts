@@ -23,6 +23,7 @@ import { toCsv } from '../contention/csv.js';
 import { winners, type LockBenchPoint } from './point.js';
 import type { UncontendedRow } from './tasks.js';
 import { formatVerdicts } from './validate.js';
+import { nameOf } from './entries.js';
 import type { LockBenchReport } from './sweep.js';
 
 export function fmtRate(x: number): string {
@@ -72,9 +73,9 @@ export function printSweep(points: readonly LockBenchPoint[], cs: number, report
   }
   console.log(
     textTable(
-      ['kind', 'workers', 'acq/s', 'min count', 'max count', 'jain', 'contended', 'parks/acq', 'p50 acquire', 'p99 acquire', 'p99 contended wait'],
+      ['kind/policy', 'workers', 'acq/s', 'min count', 'max count', 'jain', 'contended', 'parks/acq', 'p50 acquire', 'p99 acquire', 'p99 contended wait'],
       points.map((p) => [
-        p.kind + (p.violation ? ' (BROKE MUTUAL EXCLUSION)' : ''),
+        nameOf(p) + (p.violation ? ' (BROKE MUTUAL EXCLUSION)' : ''),
         String(p.workers),
         formatPoint(tputOf(p), fmtRate),
         fmtRate(p.perWorkerMin),
@@ -93,7 +94,7 @@ export function printSweep(points: readonly LockBenchPoint[], cs: number, report
 /** The acquire-latency distributions of every point, one line each. */
 export function printLatency(points: readonly LockBenchPoint[]): void {
   console.log('\nAcquire latency per point (uncontended = first try, never timed; bars over the timed buckets)');
-  for (const p of points) console.log(`  ${p.kind} ${p.workers}w cs ${p.csWrites}: ${p.acquire ? renderHistogram(p.acquire) : 'nothing recorded'}`);
+  for (const p of points) console.log(`  ${nameOf(p)} ${p.workers}w cs ${p.csWrites}: ${p.acquire ? renderHistogram(p.acquire) : 'nothing recorded'}`);
 }
 
 /** The project's own comparison (best kind, adaptive relative to it): --targets only. */
@@ -124,7 +125,7 @@ export function printReport(report: LockBenchReport, targets: boolean): void {
 
 function pointsCsv(report: LockBenchReport): string {
   return toCsv(
-    ['kind', 'cs_writes', 'workers', 'median_acq_per_s', 'lo', 'hi', 'interval', 'reps', 'flags', 'jain', 'contended_fraction', 'parks_per_acq', 'p50_acquire_le_ns', 'p99_acquire_le_ns', 'violation'],
+    ['kind', 'policy', 'name', 'cs_writes', 'workers', 'median_acq_per_s', 'lo', 'hi', 'interval', 'reps', 'flags', 'jain', 'contended_fraction', 'parks_per_acq', 'p50_acquire_le_ns', 'p99_acquire_le_ns', 'violation'],
     report.points.map((p) => {
       const t = tputOf(p);
       const bound = (q: number) => {
@@ -132,7 +133,7 @@ function pointsCsv(report: LockBenchReport): string {
         const m = /^<= ([\d.]+) (ns|µs|ms|s)$/.exec(s);
         return m ? Number(m[1]) * { ns: 1, µs: 1e3, ms: 1e6, s: 1e9 }[m[2] as 'ns']! : s;
       };
-      return [p.kind, p.csWrites, p.workers, t.median, t.lo, t.hi, t.ciMethod, t.n, t.flags.join(' '), p.jain, p.contendedFraction, p.parksPerAcquisition, bound(0.5), bound(0.99), p.violation ?? ''];
+      return [p.kind, p.policy ?? '', nameOf(p), p.csWrites, p.workers, t.median, t.lo, t.hi, t.ciMethod, t.n, t.flags.join(' '), p.jain, p.contendedFraction, p.parksPerAcquisition, bound(0.5), bound(0.99), p.violation ?? ''];
     }),
   );
 }
@@ -148,11 +149,11 @@ export async function writeResults(report: LockBenchReport, outDir: string, name
     const pts = report.points.filter((p) => p.csWrites === cs);
     if (pts.length === 0) continue;
     const series = (y: (p: LockBenchPoint) => number) =>
-      o.kinds.map((kind) => ({ name: kind, points: pts.filter((p) => p.kind === kind).map((p) => [p.workers, y(p)] as const) }));
+      [...new Set(pts.map(nameOf))].map((name) => ({ name, points: pts.filter((p) => nameOf(p) === name).map((p) => [p.workers, y(p)] as const) }));
     const csLabel = cs === 0 ? 'empty critical section' : `critical section ${cs} shared writes (~${fmtNs(report.csNs[cs] ?? NaN)})`;
     const throughput = join(outDir, `${name}-throughput-cs${cs}.svg`);
     const tputSeries = series((p) => tputOf(p).median).map((s) => {
-      const mine = pts.filter((p) => p.kind === s.name);
+      const mine = pts.filter((p) => nameOf(p) === s.name);
       return {
         ...s,
         spread: mine.filter((p) => tputOf(p).n > 1).map((p) => [p.workers, tputOf(p).lo, tputOf(p).hi] as const),

@@ -32,21 +32,25 @@ import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
+import { ALL_LOCK_KINDS, LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
 import { cpuRelax } from '../../src/locks/common.js';
 import { timerResolution } from '../kit/histogram.js';
 import { measureRepetition, measuredPoint, type RepNoise } from '../kit/noise.js';
 import { nodeNoiseSources } from '../kit/noise-node.js';
 import { needsMoreReps } from '../kit/sample.js';
 import { calibrateCs, lockPointOf, type LockBenchPoint } from './point.js';
-import { isLockModule } from './modules.js';
+import { isLockModule, modulePolicies } from './modules.js';
+import { builtinPolicies, lockEntries, nameOf, type LockEntry, type PolicyChoice } from './entries.js';
 import { LockPool, LockStalledError, measureUncontended, runTasks, type UncontendedRow } from './tasks.js';
+import type { DeathMode } from './deaths.js';
 import { deathRows, deathVerdicts, passVerdicts, sweepVerdicts, validationPasses, type CheckVerdict, type DeathRow, type ValidationPass } from './validate.js';
 import { fmtRate, printReport, writeResults } from './report.js';
 import { uniqueStem } from '../cli/args.js';
 
 export interface LockBenchOptions {
   kinds?: readonly LockKind[];
+  /** Waiting policies, a sweep axis (bench/locks/entries.ts): default each kind's own. */
+  policies?: readonly PolicyChoice[];
   workers?: readonly number[];
   /** Critical-section lengths, in shared-memory writes (about 2 ns each here; 0 = empty). */
   csWrites?: readonly number[];
@@ -63,6 +67,8 @@ export interface LockBenchOptions {
   validate?: boolean;
   /** Acquisitions per worker in the validation pass (default 2000). */
   validateIterations?: number;
+  /** Dead-thread scenarios of the validation (default all four; lab-only kinds: holder only). */
+  deathModes?: readonly DeathMode[];
   /** Print the project's own acceptance comparisons (best kind, adaptive/best). */
   targets?: boolean;
   /** Run the uncontended tinybench part. */
@@ -81,13 +87,15 @@ export type { UncontendedRow } from './tasks.js';
 
 export interface LockBenchReport {
   machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAvgStart?: number; loadAvgEnd?: number };
-  options: Required<Omit<LockBenchOptions, 'progress' | 'outDir' | 'print' | 'untilStable' | 'validateIterations' | 'targets'>> & { untilStable?: number; warmupMs?: number };
+  options: Required<Omit<LockBenchOptions, 'progress' | 'outDir' | 'print' | 'untilStable' | 'validateIterations' | 'targets' | 'deathModes'>> & { untilStable?: number; warmupMs?: number };
   startedAt: string;
   csNs: Record<number, number>;
   /** calibrated time of the --outside work, ns */
   outsideNs?: number;
   /** the clock's step in the workers' timing, ns (bench/kit/histogram.ts) */
   timerResolutionNs?: number | null;
+  /** what was measured: (kind, policy) pairs, each shown by its name */
+  entries: LockEntry[];
   uncontended: UncontendedRow[];
   points: LockBenchPoint[];
   validation: ValidationPass[];
@@ -106,8 +114,8 @@ const QUICK = { workers: [1, 4, 16, 64], csWrites: [4], durationMs: 100, reps: 3
 /** --until-stable: never more repetitions than this per point, nor longer than this in all. */
 const STABLE_MAX_REPS = 30;
 const STABLE_BUDGET_MS = 120_000;
-/** kinds whose waiters never block: CPU short of the cores asked means descheduled */
-const SPINNING: readonly string[] = ['tas', 'ttas', 'ticket'];
+/** kinds whose waiters never block (besides any kind under 'spin'): CPU short of the cores asked means descheduled */
+const SPINNING: readonly string[] = ['tas', 'ttas', 'busted'];
 
 /** Average ns of `n` cpuRelax iterations (the --outside work), measured here. */
 export function calibrateOutside(n: number): number {
@@ -127,6 +135,7 @@ function resolveOptions(options: LockBenchOptions): LockBenchReport['options'] {
   const base = quick ? QUICK : FULL;
   const opts = {
     kinds: options.kinds ?? LOCK_KINDS,
+    policies: options.policies ?? (['default'] as PolicyChoice[]),
     workers: options.workers ?? base.workers,
     csWrites: options.csWrites ?? base.csWrites,
     outsideWork: options.outsideWork ?? 64,
@@ -141,7 +150,7 @@ function resolveOptions(options: LockBenchOptions): LockBenchReport['options'] {
   };
   if (!(Number.isInteger(opts.reps) && opts.reps >= 1)) throw new RangeError(`bad reps ${opts.reps}`);
   for (const w of opts.workers) if (!(Number.isInteger(w) && w >= 1 && w <= 1024)) throw new RangeError(`bad worker count ${w}`);
-  for (const k of opts.kinds) if (!LOCK_KINDS.includes(k) && !isLockModule(k)) throw new RangeError(`unknown lock kind ${k}`);
+  for (const k of opts.kinds) if (!ALL_LOCK_KINDS.includes(k) && !isLockModule(k)) throw new RangeError(`unknown lock kind ${k}`);
   return opts;
 }
 
@@ -164,6 +173,7 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
     csNs: {},
     outsideNs: calibrateOutside(opts.outsideWork),
     timerResolutionNs: timerResolution().resolutionNs,
+    entries: lockEntries(opts.kinds, opts.policies, (k) => (isLockModule(k) ? modulePolicies(k) : builtinPolicies(k))),
     uncontended: [],
     points: [],
     validation: [],
@@ -176,26 +186,26 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
     report.uncontended = await measureUncontended(opts.kinds, opts.quick ? 150 : 1000);
   }
   const pool = new LockPool(Math.max(...opts.workers));
-  const violations = new Map<string, string[]>(opts.kinds.map((k) => [k, []]));
+  const violations = new Map<string, string[]>(report.entries.map((e) => [e.name, []]));
   try {
     progress(`starting ${pool.threads} pool threads ...`);
     await runTasks(pool, 'futex', pool.threads, { iterations: 2000, csWrites: 4, outsideWork: 4, useTryLock: true }, 0);
     await sweep(pool, opts, report, violations, progress);
     if (opts.validate) {
       const counts = opts.workers.filter((w) => w >= 2);
-      for (const kind of opts.kinds) report.validation.push(...(await validationPasses(pool, kind, counts.length ? counts : [2], options.validateIterations ?? 2000, progress)));
+      for (const e of report.entries) report.validation.push(...(await validationPasses(pool, e, counts.length ? counts : [2], options.validateIterations ?? 2000, progress)));
     }
   } finally {
     await pool.destroy();
   }
   if (opts.validate) {
-    for (const kind of opts.kinds) report.deaths.push(...(await deathRows(kind, progress)));
+    for (const e of report.entries) report.deaths.push(...(await deathRows(e, progress, options.deathModes)));
     const top = Math.max(...report.points.map((p) => p.workers));
-    const passV = passVerdicts(report.validation, new Map(report.points.filter((p) => p.workers === top && p.csWrites === opts.csWrites[0]).map((p) => [p.kind, p.tput?.median ?? p.throughput])));
-    report.verdicts = opts.kinds.flatMap((k) => [
-      ...sweepVerdicts(k, report.points, violations.get(k) ?? []),
-      ...passV.filter((v) => v.kind === k),
-      ...deathVerdicts(k, report.deaths),
+    const passV = passVerdicts(report.validation, new Map(report.points.filter((p) => p.workers === top && p.csWrites === opts.csWrites[0]).map((p) => [nameOf(p), p.tput?.median ?? p.throughput])));
+    report.verdicts = report.entries.flatMap(({ name }) => [
+      ...sweepVerdicts(name, report.points, violations.get(name) ?? []),
+      ...passV.filter((v) => v.kind === name),
+      ...deathVerdicts(name, report.deaths),
     ]);
   }
   report.machine.loadAvgEnd = loadavg()[0];
@@ -215,50 +225,53 @@ interface Reps {
   starved: number;
 }
 
-/** The sweep: per cs and worker count, a warm-up then interleaved repetitions of every kind. */
+/** The sweep: per cs and worker count, a warm-up then interleaved repetitions of every entry (kind/policy). */
 async function sweep(pool: LockPool, opts: LockBenchReport['options'], report: LockBenchReport, violations: Map<string, string[]>, progress: (l: string) => void): Promise<void> {
   const src = nodeNoiseSources();
   const started = Date.now();
+  const entries = report.entries;
   let done = 0;
-  const total = opts.kinds.length * opts.workers.length * opts.csWrites.length * opts.reps;
+  const total = entries.length * opts.workers.length * opts.csWrites.length * opts.reps;
+  const width = Math.max(8, ...entries.map((e) => e.name.length));
   for (const cs of opts.csWrites) {
     for (const workers of opts.workers) {
-      const shape = { kind: '' as LockKind, workers, csWrites: cs, outsideWork: opts.outsideWork };
-      const reps = new Map<LockKind, Reps>(opts.kinds.map((k) => [k, { points: [], noise: [], starved: 0 }]));
-      for (const kind of opts.kinds) await runTasks(pool, kind, workers, { iterations: 0, csWrites: cs, outsideWork: opts.outsideWork, useTryLock: false }, opts.warmupMs ?? 20).catch(() => undefined);
+      const task = (e: LockEntry) => ({ iterations: 0, csWrites: cs, outsideWork: opts.outsideWork, useTryLock: false, ...(e.policy ? { policy: e.policy } : {}) });
+      const reps = new Map<string, Reps>(entries.map((e) => [e.name, { points: [], noise: [], starved: 0 }]));
+      for (const e of entries) await runTasks(pool, e.kind, workers, task(e), opts.warmupMs ?? 20).catch(() => undefined);
       const more = (rep: number): boolean => {
         if (rep < opts.reps) return true;
         if (opts.untilStable === undefined || rep >= STABLE_MAX_REPS || Date.now() - started > STABLE_BUDGET_MS) return false;
-        return opts.kinds.some((k) => needsMoreReps(reps.get(k)!.points.map((p) => p.throughput), { maxRelativeWidth: opts.untilStable!, maxReps: STABLE_MAX_REPS }).more);
+        return entries.some((e) => needsMoreReps(reps.get(e.name)!.points.map((p) => p.throughput), { maxRelativeWidth: opts.untilStable!, maxReps: STABLE_MAX_REPS }).more);
       };
       for (let rep = 0; more(rep); rep++) {
-        // Rotate the starting kind each repetition so no kind always runs first.
-        for (let j = 0; j < opts.kinds.length; j++) {
-          const kind = opts.kinds[(j + rep) % opts.kinds.length]!;
-          const r = reps.get(kind)!;
+        // Rotate the starting entry each repetition so no kind always runs first.
+        for (let j = 0; j < entries.length; j++) {
+          const e = entries[(j + rep) % entries.length]!;
+          const r = reps.get(e.name)!;
+          const at = `[${++done}/${total}] ${e.name.padEnd(width)} workers=${String(workers).padStart(2)} cs=${cs}`;
           let m;
           try {
-            m = await measureRepetition(src, () => runTasks(pool, kind, workers, { iterations: 0, csWrites: cs, outsideWork: opts.outsideWork, useTryLock: false }, opts.durationMs));
-          } catch (e) {
-            if (!(e instanceof LockStalledError)) throw e;
-            violations.get(kind)!.push(e.message);
-            progress(`[${++done}/${total}] ${kind} workers=${workers} cs=${cs}: STALLED: ${e.message}`);
+            m = await measureRepetition(src, () => runTasks(pool, e.kind, workers, task(e), opts.durationMs));
+          } catch (err) {
+            if (!(err instanceof LockStalledError)) throw err;
+            violations.get(e.name)!.push(err.message);
+            progress(`${at}: STALLED: ${err.message}`);
             continue;
           }
-          const p = lockPointOf({ ...shape, kind }, m.result.results, m.result.stats, report.timerResolutionNs ?? null);
+          const p = lockPointOf({ kind: e.kind, name: e.name, policy: e.policy, workers, csWrites: cs, outsideWork: opts.outsideWork }, m.result.results, m.result.stats, report.timerResolutionNs ?? null);
           if (m.result.violation) {
             p.violation = m.result.violation;
-            violations.get(kind)!.push(m.result.violation);
+            violations.get(e.name)!.push(m.result.violation);
           }
           r.points.push(p);
           r.noise.push(m.noise);
           if (p.perWorkerMin === 0) r.starved++;
-          progress(`[${++done}/${total}] ${kind.padEnd(8)} workers=${String(workers).padStart(2)} cs=${cs}: ${fmtRate(p.throughput)} acq/s, jain ${p.jain.toFixed(2)}${p.violation ? ' BROKE MUTUAL EXCLUSION' : ''}`);
+          progress(`${at}: ${fmtRate(p.throughput)} acq/s, jain ${p.jain.toFixed(2)}${p.violation ? ' BROKE MUTUAL EXCLUSION' : ''}`);
         }
       }
-      for (const kind of opts.kinds) {
-        const r = reps.get(kind)!;
-        if (r.points.length) report.points.push(medianPoint(r, workers, SPINNING.includes(kind)));
+      for (const e of entries) {
+        const r = reps.get(e.name)!;
+        if (r.points.length) report.points.push(medianPoint(r, workers, SPINNING.includes(e.kind) || e.policy === 'spin'));
       }
     }
   }

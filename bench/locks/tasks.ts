@@ -75,7 +75,7 @@ export interface RunOutcome {
   wallMs: number;
 }
 
-export type TaskShape = Pick<HammerTask, 'iterations' | 'csWrites' | 'outsideWork' | 'useTryLock'>;
+export type TaskShape = Pick<HammerTask, 'iterations' | 'csWrites' | 'outsideWork' | 'useTryLock' | 'policy'>;
 
 /**
  * Starts `workers` hammer tasks on one fresh lock, opens the barrier, and (when

@@ -17,7 +17,8 @@
  * Owns: nothing shared; the verdict list it returns. Results already measured are kept
  * whatever fails; the caller writes them and sets the exit code from `anyFailed`.
  */
-import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
+import { ALL_LOCK_KINDS, LAB_ONLY_LOCK_KINDS, type LockKind, type WaitPolicy } from '../../src/locks/index.js';
+import { nameOf, type LockEntry } from './entries.js';
 import { DEATH_RUN_ITERATIONS, deadThreadRun, type DeathMode } from './deaths.js';
 import type { LockBenchPoint } from './point.js';
 import { LockStalledError, STALL_MS, runTasks, type LockPool } from './tasks.js';
@@ -49,7 +50,7 @@ export const DEATH_LABEL: Record<DeathMode, string> = {
 
 /** Mutual-exclusion and fairness verdicts from the sweep's points (violations recorded per point). */
 export function sweepVerdicts(kind: string, points: readonly LockBenchPoint[], violations: readonly string[]): CheckVerdict[] {
-  const mine = points.filter((p) => p.kind === kind);
+  const mine = points.filter((p) => nameOf(p) === kind);
   // one descheduled worker in one short window is not starvation: judged over >= 3 repetitions
   const judged = mine.filter((p) => p.workers >= 2 && p.throughputReps.length >= FAIRNESS_MIN_REPS);
   const starved = judged.filter((p) => p.starvedReps === p.throughputReps.length);
@@ -67,6 +68,9 @@ export function sweepVerdicts(kind: string, points: readonly LockBenchPoint[], v
 
 export interface ValidationPass {
   kind: LockKind;
+  /** the entry's name (kind/policy) */
+  name?: string;
+  policy?: WaitPolicy | null;
   workers: number;
   acquisitions: number;
   ok: boolean;
@@ -75,20 +79,21 @@ export interface ValidationPass {
 }
 
 /** The validation pass of one kind at each worker count asked for: progress and mutual exclusion. */
-export async function validationPasses(pool: LockPool, kind: LockKind, workerCounts: readonly number[], iterations: number, progress: (l: string) => void): Promise<ValidationPass[]> {
+export async function validationPasses(pool: LockPool, entry: LockEntry, workerCounts: readonly number[], iterations: number, progress: (l: string) => void): Promise<ValidationPass[]> {
   const out: ValidationPass[] = [];
+  const { kind, name, policy } = entry;
   for (const workers of workerCounts) {
     try {
-      const r = await runTasks(pool, kind, workers, { iterations, csWrites: 8, outsideWork: 8, useTryLock: true }, 0);
+      const r = await runTasks(pool, kind, workers, { iterations, csWrites: 8, outsideWork: 8, useTryLock: true, ...(policy ? { policy } : {}) }, 0);
       const acquisitions = r.results.reduce((a, x) => a + x.acquisitions, 0);
       const rate = acquisitions / (r.wallMs / 1000);
-      out.push({ kind, workers, acquisitions, ok: r.violation === null, rate, detail: r.violation ?? `${acquisitions} acquisitions in ${(r.wallMs / 1000).toFixed(2)} s` });
+      out.push({ kind, name, policy, workers, acquisitions, ok: r.violation === null, rate, detail: r.violation ?? `${acquisitions} acquisitions in ${(r.wallMs / 1000).toFixed(2)} s` });
     } catch (e) {
       if (!(e instanceof LockStalledError)) throw e;
-      out.push({ kind, workers, acquisitions: 0, ok: false, rate: null, detail: e.message });
+      out.push({ kind, name, policy, workers, acquisitions: 0, ok: false, rate: null, detail: e.message });
     }
     const v = out[out.length - 1]!;
-    progress(`validate ${kind} workers=${workers}: ${v.ok ? 'ok' : 'FAIL'}: ${v.detail}`);
+    progress(`validate ${name} workers=${workers}: ${v.ok ? 'ok' : 'FAIL'}: ${v.detail}`);
   }
   return out;
 }
@@ -101,8 +106,8 @@ export async function validationPasses(pool: LockPool, kind: LockKind, workerCou
 export function passVerdicts(passes: readonly ValidationPass[], sweepRate: ReadonlyMap<string, number>): CheckVerdict[] {
   const best = Math.max(0, ...sweepRate.values());
   const out: CheckVerdict[] = [];
-  for (const kind of [...new Set(passes.map((p) => p.kind))]) {
-    const mine = passes.filter((p) => p.kind === kind);
+  for (const kind of [...new Set(passes.map(nameOf))]) {
+    const mine = passes.filter((p) => nameOf(p) === kind);
     const stuck = mine.find((p) => p.rate === null);
     const broken = mine.find((p) => p.rate !== null && !p.ok);
     const rate = sweepRate.get(kind) ?? NaN;
@@ -122,6 +127,8 @@ const fmtK = (x: number): string => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >
 
 export interface DeathRow {
   kind: LockKind;
+  /** the entry's name (kind/policy) */
+  name?: string;
   mode: DeathMode;
   role: string;
   survivorAcquisitions: number;
@@ -130,23 +137,30 @@ export interface DeathRow {
   detail: string;
 }
 
-/** The dead-thread scenarios of one built-in kind, each with its verdict. */
-export async function deathRows(kind: LockKind, progress: (l: string) => void): Promise<DeathRow[]> {
-  if (!(LOCK_KINDS as readonly string[]).includes(kind)) {
-    progress(`validate ${kind}: no dead-thread pass (a lock module brings no recovery)`);
+/**
+ * The dead-thread scenarios of one built-in entry, each with its verdict. A lab-only kind
+ * (clh, hemlock, anderson, busted) runs the `holder` scenario only: recovering a dead
+ * waiter is refused for them (LockKindRefusedError; src/locks/<kind>.ts says why).
+ */
+export async function deathRows(entry: LockEntry, progress: (l: string) => void, modes: readonly DeathMode[] = DEATH_MODES): Promise<DeathRow[]> {
+  const { kind, name, policy } = entry;
+  if (!(ALL_LOCK_KINDS as readonly string[]).includes(kind)) {
+    progress(`validate ${name}: no dead-thread pass (a lock module brings no recovery)`);
     return [];
   }
+  const labOnly = (LAB_ONLY_LOCK_KINDS as readonly string[]).includes(kind);
   const rows: DeathRow[] = [];
-  for (const mode of DEATH_MODES) {
+  for (const mode of labOnly ? modes.filter((m) => m === 'holder') : modes) {
     const t0 = performance.now();
     let row: DeathRow;
     try {
-      const r = await deadThreadRun(kind, mode, mode === 'handoff' ? 0.5 : mode === 'anywhere' ? Math.random() * 3 : 0);
+      const r = await deadThreadRun(kind, mode, mode === 'handoff' ? 0.5 : mode === 'anywhere' ? Math.random() * 3 : 0, undefined, policy ?? undefined);
       const acquisitions = r.results.map((x) => x.acquisitions);
       const violations = r.results.reduce((a, x) => a + x.violations, 0);
       const pass = violations === 0 && acquisitions.every((a, k) => a === DEATH_RUN_ITERATIONS[k]) && r.holderAfter === 0;
       row = {
         kind,
+        name,
         mode,
         role: r.role,
         survivorAcquisitions: acquisitions.reduce((a, b) => a + b, 0),
@@ -155,16 +169,16 @@ export async function deathRows(kind: LockKind, progress: (l: string) => void): 
         detail: pass ? 'survivors finished' : `${violations} violations, acquisitions ${acquisitions.join(',')}, holder ${r.holderAfter}`,
       };
     } catch (e) {
-      row = { kind, mode, role: '-', survivorAcquisitions: 0, ms: performance.now() - t0, pass: false, detail: `not survived: ${(e as Error).message.split('\n')[0]}` };
+      row = { kind, name, mode, role: '-', survivorAcquisitions: 0, ms: performance.now() - t0, pass: false, detail: `not survived: ${(e as Error).message.split('\n')[0]}` };
     }
     rows.push(row);
-    progress(`validate ${kind}: worker killed ${DEATH_LABEL[mode]}: ${row.pass ? `recoverLock -> ${row.role}; survivors finished` : `FAIL: ${row.detail}`}`);
+    progress(`validate ${name}: worker killed ${DEATH_LABEL[mode]}: ${row.pass ? `recoverLock -> ${row.role}; survivors finished` : `FAIL: ${row.detail}`}`);
   }
   return rows;
 }
 
 export function deathVerdicts(kind: string, rows: readonly DeathRow[]): CheckVerdict[] {
-  const mine = rows.filter((r) => r.kind === kind);
+  const mine = rows.filter((r) => nameOf(r) === kind);
   if (mine.length === 0) return [];
   const bad = mine.filter((r) => !r.pass);
   return [

@@ -21,7 +21,7 @@ describe('locks --validate: verdicts per kind and check', () => {
   it('example PASS, slow FIFO PASS, broken FAIL (mutual exclusion); all results written; exit 1', async () => {
     const out = path.join(scratch, 'v');
     const r = await runCli([
-      'locks', '--kinds', 'tas-backoff,ticket-backoff,no-exclusion',
+      'locks', '--kinds', 'tas-backoff,user-ticket-backoff,no-exclusion',
       '--lock-module', 'bench/examples/backoff-lock.js', '--lock-module', `${FIX}/ticket-backoff-lock.js`, '--lock-module', `${FIX}/broken-lock.js`,
       '--workers', '2,3', '--cs', '4', '--duration', '20', '--reps', '3', '--validate', '--validate-iterations', '200', '--no-uncontended', '--out', out, '--name', 'v',
     ]);
@@ -29,7 +29,7 @@ describe('locks --validate: verdicts per kind and check', () => {
     const verdict = (kind: string, check: string) => new RegExp(`^(PASS|PASS \\(slow\\)|FAIL)\\s+${kind}\\s+${check}`, 'm').exec(r.out)?.[1];
     for (const check of ['mutual exclusion', 'progress', 'fairness']) {
       expect(verdict('tas-backoff', check), check).toMatch(/^PASS/);
-      expect(verdict('ticket-backoff', check), check).toMatch(/^PASS/);
+      expect(verdict('user-ticket-backoff', check), check).toMatch(/^PASS/);
     }
     expect(verdict('no-exclusion', 'mutual exclusion')).toBe('FAIL');
     expect(r.err).toMatch(/1 check\(s\) FAILED/);
@@ -38,7 +38,7 @@ describe('locks --validate: verdicts per kind and check', () => {
       verdicts: { kind: string; check: string; pass: boolean }[];
       validation: { kind: string; workers: number }[];
     };
-    for (const kind of ['tas-backoff', 'ticket-backoff', 'no-exclusion']) {
+    for (const kind of ['tas-backoff', 'user-ticket-backoff', 'no-exclusion']) {
       expect(report.points.filter((p) => p.kind === kind).map((p) => p.workers)).toEqual([2, 3]);
       // the validation pass ran at the counts asked for, and no other
       expect(report.validation.filter((v) => v.kind === kind).map((v) => v.workers)).toEqual([2, 3]);
