@@ -18,6 +18,7 @@ import { lineChartSpec, specToSvg, type ChartSeries, type LineChartOptions } fro
 import type { ContentionFailure, SuiteResults } from './suite.js';
 import type { Figure, TargetCheck } from './types.js';
 import { summarizeFlags } from '../kit/noise.js';
+import { formatPercentile } from '../kit/histogram.js';
 import { ciLabel, formatPoint, summarize, type Point } from '../kit/sample.js';
 
 /** A figure's throughput Point (results saved before Points were stored: from the spread alone). */
@@ -90,6 +91,21 @@ function detailTable(r: SuiteResults, w: string, def: string): string[] {
   })])));
   out.push('');
   return out;
+}
+
+/** Contended waits per allocator and tier: p50 / p99 as log2 bucket bounds, '-' where none was recorded. */
+function waitTable(r: SuiteResults, w: string): string[] {
+  const o = r.meta.options;
+  const rows: string[][] = [];
+  for (const a of o.allocators) {
+    const figs = o.workers.map((n) => figureOf(r.figures, a, w, n));
+    const tiers = new Set(figs.flatMap((f) => (f ? Object.keys(f.locks).filter((t) => f.locks[t]?.wait) : [])));
+    for (const tier of tiers) {
+      rows.push([`\`${a}\` ${tier}`, ...figs.map((f) => (f?.locks[tier]?.wait ? `${formatPercentile(f.locks[tier].wait!, 0.5, false)}, ${formatPercentile(f.locks[tier].wait!, 0.99, false)}` : '-'))]);
+    }
+    if (tiers.size === 0) rows.push([`\`${a}\` (no latency recorded)`, ...figs.map(() => '-')]);
+  }
+  return ['Contended lock waits over the timed windows (all repetitions; percentiles are log2 bucket upper bounds; the full histograms are in the JSON):', '', markdownTable(['allocator · tier', ...o.workers.map((n) => `${n}w`)], rows), ''];
 }
 
 /** The plain-text summary printed at the end of a run; the project's targets only with `targets`. */
@@ -305,6 +321,7 @@ export function markdownReport(r: SuiteResults, charts: { workload: string; thro
     out.push('');
     out.push(markdownTable(['allocator · tier', ...o.workers.map((n) => `${n}w`)], lockRows));
     out.push('');
+    out.push(...waitTable(r, w));
   }
   out.push('## Failures');
   out.push('');

@@ -19,6 +19,7 @@ import type { ContentionResults, RunRecord } from '../../contention/types.js';
 import type { LockBenchReport } from '../../locks/sweep.js';
 import { calibrateCs, winners, type LockBenchPoint } from '../../locks/point.js';
 import { drawLineChart, prepareCanvas } from './livechart.js';
+import { COARSE_TIMER_NS, formatNs, formatPercentile, fromBuckets, timerResolution } from '../../kit/histogram.js';
 import { PageState, readHeapMap, readThreadCaches, type CacheOccupancy, type HeapMap } from './heapmap.js';
 import { runHeapPoint, runLockPoint, type CheckOutcome, type HeapRunConfig, type LiveSink, type LockRow } from './runner.js';
 
@@ -110,11 +111,6 @@ function fmt(x: number): string {
   if (a >= 1e4) return (x / 1e3).toFixed(1) + 'k';
   if (a >= 100 || Number.isInteger(x)) return x.toFixed(0);
   return x.toFixed(2);
-}
-function fmtNs(ns: number): string {
-  if (ns >= 1e6) return (ns / 1e6).toFixed(1) + ' ms';
-  if (ns >= 1e3) return (ns / 1e3).toFixed(1) + ' µs';
-  return ns.toFixed(0) + ' ns';
 }
 function fmtBytes(b: number): string {
   if (b >= 2 ** 20) return (b / 2 ** 20).toFixed(1) + ' MiB';
@@ -366,10 +362,10 @@ const sink: LiveSink = {
     lab.lastLockRows = rows.map((r) => ({ ...r }));
     fillTable(
       $<HTMLTableElement>('lock-table'),
-      ['tier', 'kind', 'acquisitions', 'contended', 'spins', 'parks', 'wake-ups', 'hand-offs', 'p50 wait', 'p99 wait'],
-      rows.map((r) => [r.tier, r.kind, fmt(r.acquisitions), fmt(r.contended), fmt(r.spins), fmt(r.parks), fmt(r.wakeups), fmt(r.handoffs), fmtNs(r.latencyP50Ns), fmtNs(r.latencyP99Ns)]),
+      ['tier', 'kind', 'acquisitions', 'contended', 'spins', 'parks', 'wake-ups', 'hand-offs', 'p50 contended wait', 'p99 contended wait'],
+      rows.map((r) => [r.tier, r.kind, fmt(r.acquisitions), fmt(r.contended), fmt(r.spins), fmt(r.parks), fmt(r.wakeups), fmt(r.handoffs), waitCell(r, 0.5), waitCell(r, 0.99)]),
     );
-    $('lock-caption').textContent = caption;
+    $('lock-caption').textContent = `${caption} · ${timerNote()}`;
   },
   heap(buffer, final) {
     const map = readHeapMap(buffer);
@@ -682,3 +678,20 @@ async function run(): Promise<void> {
 setupControls();
 if (!lab.crossOriginIsolated) setStatus('error', 'this page is not cross-origin isolated: start it with `npm run lab:web`');
 else setStatus('idle', `ready (main thread ${lab.mainThreadCanBlock ? 'can' : 'cannot'} block: heap work runs in workers)`);
+
+/** This page's clock step (browsers coarsen performance.now(), often to 5-100 µs). */
+const TIMER = timerResolution();
+
+/** What the timer lets the wait percentiles say. */
+function timerNote(): string {
+  if (TIMER.resolutionNs === null) return 'timer: did not advance while probed (coarse); waits below its step read "< step"';
+  return TIMER.coarse
+    ? `coarse timer: ${formatNs(TIMER.resolutionNs)} steps; waits shorter than a step read "< ${formatNs(TIMER.resolutionNs)} (timer resolution)", not 0`
+    : `timer step ${formatNs(TIMER.resolutionNs)}`;
+}
+
+/** A contended-wait percentile as its log2 bucket bound ("<= 4.19 ms"), "-" when nothing was recorded. */
+function waitCell(r: LockRow, q: number): string {
+  if (!r.latencyBuckets?.length) return '-';
+  return formatPercentile(fromBuckets(r.latencyBuckets, 0, TIMER.resolutionNs ?? COARSE_TIMER_NS), q, false).replace(/^p[\d.]+ /, '');
+}
