@@ -23,7 +23,7 @@ import { toCsv } from '../contention/csv.js';
 import { winners, type LockBenchPoint } from './point.js';
 import type { UncontendedRow } from './tasks.js';
 import { formatVerdicts } from './validate.js';
-import type { LockBenchReport } from './sweep.js';
+import type { LockBenchReport } from './types.js';
 
 export function fmtRate(x: number): string {
   if (!Number.isFinite(x)) return '-';

@@ -29,9 +29,8 @@
  * workers are descheduled most of the time, which is what separates the kinds.
  */
 import { cpus, loadavg } from 'node:os';
-import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
 import { cpuRelax } from '../../src/locks/common.js';
 import { timerResolution } from '../kit/histogram.js';
@@ -40,63 +39,13 @@ import { nodeNoiseSources } from '../kit/noise-node.js';
 import { needsMoreReps } from '../kit/sample.js';
 import { calibrateCs, lockPointOf, type LockBenchPoint } from './point.js';
 import { isLockModule } from './modules.js';
-import { LockPool, LockStalledError, measureUncontended, runTasks, type UncontendedRow } from './tasks.js';
-import { deathRows, deathVerdicts, passVerdicts, sweepVerdicts, validationPasses, type CheckVerdict, type DeathRow, type ValidationPass } from './validate.js';
+import { LockPool, LockStalledError, measureUncontended, runTasks } from './tasks.js';
+import { deathRows, deathVerdicts, passVerdicts, sweepVerdicts, validationPasses } from './validate.js';
 import { fmtRate, printReport, writeResults } from './report.js';
+import type { LockBenchOptions, LockBenchReport } from './types.js';
 import { uniqueStem } from '../cli/args.js';
 
-export interface LockBenchOptions {
-  kinds?: readonly LockKind[];
-  workers?: readonly number[];
-  /** Critical-section lengths, in shared-memory writes (about 2 ns each here; 0 = empty). */
-  csWrites?: readonly number[];
-  /** Work between critical sections, in cpuRelax iterations (calibrated time beside it). */
-  outsideWork?: number;
-  durationMs?: number;
-  /** Repetitions of each point (interleaved across kinds, at least 3 by default); median reported. */
-  reps?: number;
-  /** Shorter windows and fewer points: the whole run in well under a minute (still 3 reps). */
-  quick?: boolean;
-  /** More repetitions until each interval is within this share of its median (e.g. 0.1). */
-  untilStable?: number;
-  /** Also run the validation pass and give verdicts (bench/locks/validate.ts). */
-  validate?: boolean;
-  /** Acquisitions per worker in the validation pass (default 2000). */
-  validateIterations?: number;
-  /** Print the project's own acceptance comparisons (best kind, adaptive/best). */
-  targets?: boolean;
-  /** Run the uncontended tinybench part. */
-  uncontended?: boolean;
-  /** Directory for JSON + CSV + SVG results; null writes nothing. */
-  outDir?: string | null;
-  /** File name stem of the results (default 'locks', or 'locks-quick-<time>' with quick). */
-  name?: string;
-  /** Progress sink (default: stderr). */
-  progress?: (line: string) => void;
-  /** Print the tables to stdout (default true). */
-  print?: boolean;
-}
-
-export type { UncontendedRow } from './tasks.js';
-
-export interface LockBenchReport {
-  machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAvgStart?: number; loadAvgEnd?: number };
-  options: Required<Omit<LockBenchOptions, 'progress' | 'outDir' | 'print' | 'untilStable' | 'validateIterations' | 'targets'>> & { untilStable?: number; warmupMs?: number };
-  startedAt: string;
-  csNs: Record<number, number>;
-  /** calibrated time of the --outside work, ns */
-  outsideNs?: number;
-  /** the clock's step in the workers' timing, ns (bench/kit/histogram.ts) */
-  timerResolutionNs?: number | null;
-  uncontended: UncontendedRow[];
-  points: LockBenchPoint[];
-  validation: ValidationPass[];
-  /** Dead-thread pass (validate): what recoverLock found, and whether the survivors finished. */
-  deaths: DeathRow[];
-  /** validate: PASS/FAIL per kind and check */
-  verdicts?: CheckVerdict[];
-  files: string[];
-}
+export type { LockBenchOptions, LockBenchReport } from './types.js';
 
 export { LockValidationError, jainIndex, winners, type LockBenchPoint } from './point.js';
 export { fmtRate, textTable } from './report.js';
