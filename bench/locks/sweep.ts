@@ -125,11 +125,13 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
     report.uncontended = await measureUncontended(opts.kinds, opts.quick ? 150 : 1000);
   }
   const pool = new LockPool(Math.max(...opts.workers));
+  // what broke mutual exclusion, and what stalled, per kind, during the sweep
   const violations = new Map<string, string[]>(opts.kinds.map((k) => [k, []]));
+  const stalls = new Map<string, string[]>(opts.kinds.map((k) => [k, []]));
   try {
     progress(`starting ${pool.threads} pool threads ...`);
     await runTasks(pool, 'futex', pool.threads, { iterations: 2000, csWrites: 4, outsideWork: 4, useTryLock: true }, 0);
-    await sweep(pool, opts, report, violations, progress);
+    await sweep(pool, opts, report, { violations, stalls }, progress);
     if (opts.validate) {
       const counts = opts.workers.filter((w) => w >= 2);
       for (const kind of opts.kinds) report.validation.push(...(await validationPasses(pool, kind, counts.length ? counts : [2], options.validateIterations ?? 2000, progress)));
@@ -143,7 +145,7 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
     const passV = passVerdicts(report.validation, new Map(report.points.filter((p) => p.workers === top && p.csWrites === opts.csWrites[0]).map((p) => [p.kind, p.tput?.median ?? p.throughput])));
     report.verdicts = opts.kinds.flatMap((k) => [
       ...sweepVerdicts(k, report.points, violations.get(k) ?? []),
-      ...passV.filter((v) => v.kind === k),
+      ...passV.filter((v) => v.kind === k).map((v) => (v.check === 'progress' && stalls.get(k)?.length ? { ...v, pass: false, slow: false, detail: `stuck in the sweep: ${stalls.get(k)![0]}` } : v)),
       ...deathVerdicts(k, report.deaths),
     ]);
   }
@@ -165,7 +167,13 @@ interface Reps {
 }
 
 /** The sweep: per cs and worker count, a warm-up then interleaved repetitions of every kind. */
-async function sweep(pool: LockPool, opts: LockBenchReport['options'], report: LockBenchReport, violations: Map<string, string[]>, progress: (l: string) => void): Promise<void> {
+async function sweep(
+  pool: LockPool,
+  opts: LockBenchReport['options'],
+  report: LockBenchReport,
+  { violations, stalls }: { violations: Map<string, string[]>; stalls: Map<string, string[]> },
+  progress: (l: string) => void,
+): Promise<void> {
   const src = nodeNoiseSources();
   const started = Date.now();
   let done = 0;
@@ -190,7 +198,7 @@ async function sweep(pool: LockPool, opts: LockBenchReport['options'], report: L
             m = await measureRepetition(src, () => runTasks(pool, kind, workers, { iterations: 0, csWrites: cs, outsideWork: opts.outsideWork, useTryLock: false }, opts.durationMs));
           } catch (e) {
             if (!(e instanceof LockStalledError)) throw e;
-            violations.get(kind)!.push(e.message);
+            stalls.get(kind)!.push(e.message);
             progress(`[${++done}/${total}] ${kind} workers=${workers} cs=${cs}: STALLED: ${e.message}`);
             continue;
           }
