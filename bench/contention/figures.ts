@@ -7,6 +7,14 @@ import { medianOrNull, spreadOf } from './stats.js';
 import type { Figure, RunRecord, TargetCheck } from './types.js';
 import { allocatorSpec } from './allocators.js';
 import { measuredPoint, type RepNoise } from '../kit/noise.js';
+import { HIST_BUCKETS, fromBuckets, type Histogram } from '../kit/histogram.js';
+
+/** The repetitions' contended-wait buckets summed into one histogram (bench/kit/histogram.ts). */
+function waitHistogram(buckets: readonly (readonly number[] | undefined)[]): Histogram {
+  const sum = new Array<number>(HIST_BUCKETS).fill(0);
+  for (const b of buckets) b?.forEach((c, k) => (sum[k]! += c));
+  return fromBuckets(sum);
+}
 
 /** What each run of a group got from the machine, as the noise model reads it. */
 function noiseOf(r: RunRecord, cores: number): RepNoise {
@@ -60,6 +68,8 @@ export function computeFigures(runs: readonly RunRecord[], allocators: readonly 
         parksPer1kOps: med((x) => (1000 * x.l.parks) / x.ops),
         spinsPer1kOps: med((x) => (1000 * x.l.spins) / x.ops),
         latencyP99Ns: med((x) => x.l.latencyP99Ns),
+        // contended waits of every repetition's window, merged (sampled where the lock samples)
+        ...(per.some((x) => x.l.latencyBuckets?.length) ? { wait: waitHistogram(per.map((x) => x.l.latencyBuckets)) } : {}),
       };
     }
     figures.push({

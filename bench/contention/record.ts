@@ -26,6 +26,8 @@ export function subtractLocks(end: AllocatorSnapshot, start: AllocatorSnapshot |
       latencyP50Ns: e.latencyP50Ns,
       latencyP99Ns: e.latencyP99Ns,
       latencyMaxNs: e.latencyMaxNs,
+      // the window's own waits (cumulative buckets, end minus start)
+      ...(e.latencyBuckets ? { latencyBuckets: e.latencyBuckets.map((c, k) => c - (s?.latencyBuckets?.[k] ?? 0)) } : {}),
     };
   }
   return out;

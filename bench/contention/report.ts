@@ -18,6 +18,7 @@ import { lineChartSpec, specToSvg, type ChartSeries, type LineChartOptions } fro
 import type { ContentionFailure, SuiteResults } from './suite.js';
 import type { Figure, TargetCheck } from './types.js';
 import { summarizeFlags } from '../kit/noise.js';
+import { formatPercentile } from '../kit/histogram.js';
 import { ciLabel, formatPoint, summarize, type Point } from '../kit/sample.js';
 
 /** A figure's throughput Point (results saved before Points were stored: from the spread alone). */
@@ -90,6 +91,21 @@ function detailTable(r: SuiteResults, w: string, def: string): string[] {
   })])));
   out.push('');
   return out;
+}
+
+/** Contended waits per allocator and tier: p50 / p99 as log2 bucket bounds, '-' where none was recorded. */
+function waitTable(r: SuiteResults, w: string): string[] {
+  const o = r.meta.options;
+  const rows: string[][] = [];
+  for (const a of o.allocators) {
+    const figs = o.workers.map((n) => figureOf(r.figures, a, w, n));
+    const tiers = new Set(figs.flatMap((f) => (f ? Object.keys(f.locks).filter((t) => f.locks[t]?.wait) : [])));
+    for (const tier of tiers) {
+      rows.push([`\`${a}\` ${tier}`, ...figs.map((f) => (f?.locks[tier]?.wait ? `${formatPercentile(f.locks[tier].wait!, 0.5, false)}, ${formatPercentile(f.locks[tier].wait!, 0.99, false)}` : '-'))]);
+    }
+    if (tiers.size === 0) rows.push([`\`${a}\` (no latency recorded)`, ...figs.map(() => '-')]);
+  }
+  return ['Contended lock waits over the timed windows (all repetitions; percentiles are log2 bucket upper bounds; the full histograms are in the JSON):', '', markdownTable(['allocator · tier', ...o.workers.map((n) => `${n}w`)], rows), ''];
 }
 
 /** The plain-text summary printed at the end of a run; the project's targets only with `targets`. */
@@ -196,6 +212,67 @@ function failuresMd(fails: readonly ContentionFailure[]): string {
   );
 }
 
+/** One workload's section of the report: its chart, throughput, native metric, per-allocator detail, lock waits. */
+function workloadSection(r: SuiteResults, w: string, charts: { workload: string; throughput: string; locks: string }[]): string[] {
+  const o = r.meta.options;
+  const out: string[] = [];
+  const m = r.meta.metrics[w];
+  out.push(`## ${w}`);
+  out.push('');
+  out.push(`${m?.description ?? ''}. Native metric: ${m?.name} (${m?.unit}${m && !m.higherIsBetter ? ', lower is better' : ''}). Parameters: ${Object.entries(o.params[w] ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')}.`);
+  out.push('');
+  const c = charts.find((x) => x.workload === w);
+  if (c) out.push(`![${w} throughput](${c.throughput})`);
+  out.push('');
+  out.push('Throughput (allocator calls/s, median [interval] (noise flags)):');
+  out.push('');
+  out.push(
+    markdownTable(
+      ['allocator', ...o.workers.map((n) => `${n}w`)],
+      o.allocators.map((a) => [
+        `\`${a}\``,
+        ...o.workers.map((n) => {
+          const f = figureOf(r.figures, a, w, n);
+          return f ? formatPoint(tputOf(f), fmtRate) : '-';
+        }),
+      ]),
+    ),
+  );
+  out.push('');
+  const rows: string[][] = [];
+  for (const a of o.allocators) {
+    rows.push([`\`${a}\` ${m?.name}`, ...o.workers.map((n) => {
+      const f = figureOf(r.figures, a, w, n);
+      return f ? (m?.higherIsBetter ? fmtRate(f.metric.median) : fx(f.metric.median, 1)) : '-';
+    })]);
+  }
+  if (m?.name !== 'ops/s') {
+    out.push(`Native metric (${m?.unit}):`);
+    out.push('');
+    out.push(markdownTable(['allocator', ...o.workers.map((n) => `${n}w`)], rows));
+    out.push('');
+  }
+  for (const def of o.allocators) out.push(...detailTable(r, w, def));
+  if (c) out.push(`![${w} lock waits](${c.locks})`);
+  out.push('');
+  const lockRows: string[][] = [];
+  for (const a of o.allocators) {
+    const figs = o.workers.map((n) => figureOf(r.figures, a, w, n));
+    const tiers = new Set(figs.flatMap((f) => (f ? Object.keys(f.locks) : [])));
+    for (const tier of tiers) {
+      lockRows.push([`\`${a}\` ${tier} (${figs.find((f) => f?.locks[tier])?.locks[tier].kind})`, ...figs.map((f) => (f?.locks[tier] ? `${fx(f.locks[tier].contendedPer1kOps, 1)} / ${fx(f.locks[tier].parksPer1kOps, 1)}` : '-'))]);
+    }
+    // an allocator that reports no lock statistics still has its row: nothing recorded
+    if (tiers.size === 0) lockRows.push([`\`${a}\` (no lock statistics)`, ...figs.map(() => '-')]);
+  }
+  out.push('Lock waits: contended acquisitions / parks per 1,000 allocator calls:');
+  out.push('');
+  out.push(markdownTable(['allocator · tier', ...o.workers.map((n) => `${n}w`)], lockRows));
+  out.push('');
+  out.push(...waitTable(r, w));
+  return out;
+}
+
 export function markdownReport(r: SuiteResults, charts: { workload: string; throughput: string; locks: string }[], jsonName = 'contention.json', targets = false): string {
   const o = r.meta.options;
   const out: string[] = [];
@@ -251,61 +328,7 @@ export function markdownReport(r: SuiteResults, charts: { workload: string; thro
     ].join('\n'),
   );
   out.push('');
-  for (const w of o.workloads) {
-    const m = r.meta.metrics[w];
-    out.push(`## ${w}`);
-    out.push('');
-    out.push(`${m?.description ?? ''}. Native metric: ${m?.name} (${m?.unit}${m && !m.higherIsBetter ? ', lower is better' : ''}). Parameters: ${Object.entries(o.params[w] ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')}.`);
-    out.push('');
-    const c = charts.find((x) => x.workload === w);
-    if (c) out.push(`![${w} throughput](${c.throughput})`);
-    out.push('');
-    out.push('Throughput (allocator calls/s, median [interval] (noise flags)):');
-    out.push('');
-    out.push(
-      markdownTable(
-        ['allocator', ...o.workers.map((n) => `${n}w`)],
-        o.allocators.map((a) => [
-          `\`${a}\``,
-          ...o.workers.map((n) => {
-            const f = figureOf(r.figures, a, w, n);
-            return f ? formatPoint(tputOf(f), fmtRate) : '-';
-          }),
-        ]),
-      ),
-    );
-    out.push('');
-    const rows: string[][] = [];
-    for (const a of o.allocators) {
-      rows.push([`\`${a}\` ${m?.name}`, ...o.workers.map((n) => {
-        const f = figureOf(r.figures, a, w, n);
-        return f ? (m?.higherIsBetter ? fmtRate(f.metric.median) : fx(f.metric.median, 1)) : '-';
-      })]);
-    }
-    if (m?.name !== 'ops/s') {
-      out.push(`Native metric (${m?.unit}):`);
-      out.push('');
-      out.push(markdownTable(['allocator', ...o.workers.map((n) => `${n}w`)], rows));
-      out.push('');
-    }
-    for (const def of o.allocators) out.push(...detailTable(r, w, def));
-    if (c) out.push(`![${w} lock waits](${c.locks})`);
-    out.push('');
-    const lockRows: string[][] = [];
-    for (const a of o.allocators) {
-      const figs = o.workers.map((n) => figureOf(r.figures, a, w, n));
-      const tiers = new Set(figs.flatMap((f) => (f ? Object.keys(f.locks) : [])));
-      for (const tier of tiers) {
-        lockRows.push([`\`${a}\` ${tier} (${figs.find((f) => f?.locks[tier])?.locks[tier].kind})`, ...figs.map((f) => (f?.locks[tier] ? `${fx(f.locks[tier].contendedPer1kOps, 1)} / ${fx(f.locks[tier].parksPer1kOps, 1)}` : '-'))]);
-      }
-      // an allocator that reports no lock statistics still has its row: nothing recorded
-      if (tiers.size === 0) lockRows.push([`\`${a}\` (no lock statistics)`, ...figs.map(() => '-')]);
-    }
-    out.push('Lock waits: contended acquisitions / parks per 1,000 allocator calls:');
-    out.push('');
-    out.push(markdownTable(['allocator · tier', ...o.workers.map((n) => `${n}w`)], lockRows));
-    out.push('');
-  }
+  for (const w of o.workloads) out.push(...workloadSection(r, w, charts));
   out.push('## Failures');
   out.push('');
   out.push(failuresMd(r.failures));

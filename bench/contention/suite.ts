@@ -132,6 +132,7 @@ function addLocks(into: Record<string, TierLockStats>, more: Record<string, Tier
     a.latencyP50Ns = m.latencyP50Ns;
     a.latencyP99Ns = m.latencyP99Ns;
     a.latencyMaxNs = Math.max(a.latencyMaxNs, m.latencyMaxNs);
+    if (m.latencyBuckets) a.latencyBuckets = (a.latencyBuckets ?? []).length ? a.latencyBuckets!.map((c, k) => c + (m.latencyBuckets![k] ?? 0)) : [...m.latencyBuckets];
   }
 }
 

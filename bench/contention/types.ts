@@ -53,8 +53,10 @@ export interface ProgressEvent {
 }
 
 /** Lock counters of one tier over the timed window (end snapshot minus start snapshot). */
-export interface TierLockStats extends LockStatsSummary {
+export interface TierLockStats extends Omit<LockStatsSummary, 'latencyBuckets'> {
   kind: string;
+  /** the window's contended waits, log2 buckets (absent in results saved before they were kept) */
+  latencyBuckets?: number[];
 }
 
 export interface RunRecord {
@@ -97,6 +99,7 @@ export interface RunRecord {
 }
 
 import type { Point } from '../kit/sample.js';
+import type { Histogram } from '../kit/histogram.js';
 
 export interface Spread {
   median: number;
@@ -131,7 +134,7 @@ export interface Figure {
   peakCommittedBytes: number;
   peakLiveBytes: number;
   /** per tier: contended acquisitions / acquisitions, parks per 1,000 allocator calls, etc. (medians) */
-  locks: Record<string, { kind: string; acquisitionsPerOp: number; contendedRate: number; contendedPer1kOps: number; parksPer1kOps: number; spinsPer1kOps: number; latencyP99Ns: number }>;
+  locks: Record<string, { kind: string; acquisitionsPerOp: number; contendedRate: number; contendedPer1kOps: number; parksPer1kOps: number; spinsPer1kOps: number; latencyP99Ns: number; wait?: Histogram }>;
   threadCacheHitRate: number | null;
   coresUsed: number | null;
   otherCores: number | null;

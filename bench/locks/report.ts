@@ -24,7 +24,7 @@ import { winners, type LockBenchPoint } from './point.js';
 import type { UncontendedRow } from './tasks.js';
 import { formatVerdicts } from './validate.js';
 import { nameOf } from './entries.js';
-import type { LockBenchReport } from './sweep.js';
+import type { LockBenchReport } from './types.js';
 
 export function fmtRate(x: number): string {
   if (!Number.isFinite(x)) return '-';

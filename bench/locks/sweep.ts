@@ -29,10 +29,9 @@
  * workers are descheduled most of the time, which is what separates the kinds.
  */
 import { cpus, loadavg } from 'node:os';
-import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { ALL_LOCK_KINDS, LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
+import { dirname, resolve } from 'node:path';
+import { ALL_LOCK_KINDS, LOCK_KINDS } from '../../src/locks/index.js';
 import { cpuRelax } from '../../src/locks/common.js';
 import { timerResolution } from '../kit/histogram.js';
 import { measureRepetition, measuredPoint, type RepNoise } from '../kit/noise.js';
@@ -41,70 +40,13 @@ import { needsMoreReps } from '../kit/sample.js';
 import { calibrateCs, lockPointOf, type LockBenchPoint } from './point.js';
 import { isLockModule, modulePolicies } from './modules.js';
 import { builtinPolicies, lockEntries, nameOf, type LockEntry, type PolicyChoice } from './entries.js';
-import { LockPool, LockStalledError, measureUncontended, runTasks, type UncontendedRow } from './tasks.js';
-import type { DeathMode } from './deaths.js';
-import { deathRows, deathVerdicts, passVerdicts, sweepVerdicts, validationPasses, type CheckVerdict, type DeathRow, type ValidationPass } from './validate.js';
+import { LockPool, LockStalledError, measureUncontended, runTasks } from './tasks.js';
+import { deathRows, deathVerdicts, passVerdicts, sweepVerdicts, validationPasses } from './validate.js';
 import { fmtRate, printReport, writeResults } from './report.js';
+import type { LockBenchOptions, LockBenchReport } from './types.js';
 import { uniqueStem } from '../cli/args.js';
 
-export interface LockBenchOptions {
-  kinds?: readonly LockKind[];
-  /** Waiting policies, a sweep axis (bench/locks/entries.ts): default each kind's own. */
-  policies?: readonly PolicyChoice[];
-  workers?: readonly number[];
-  /** Critical-section lengths, in shared-memory writes (about 2 ns each here; 0 = empty). */
-  csWrites?: readonly number[];
-  /** Work between critical sections, in cpuRelax iterations (calibrated time beside it). */
-  outsideWork?: number;
-  durationMs?: number;
-  /** Repetitions of each point (interleaved across kinds, at least 3 by default); median reported. */
-  reps?: number;
-  /** Shorter windows and fewer points: the whole run in well under a minute (still 3 reps). */
-  quick?: boolean;
-  /** More repetitions until each interval is within this share of its median (e.g. 0.1). */
-  untilStable?: number;
-  /** Also run the validation pass and give verdicts (bench/locks/validate.ts). */
-  validate?: boolean;
-  /** Acquisitions per worker in the validation pass (default 2000). */
-  validateIterations?: number;
-  /** Dead-thread scenarios of the validation (default all four; lab-only kinds: holder only). */
-  deathModes?: readonly DeathMode[];
-  /** Print the project's own acceptance comparisons (best kind, adaptive/best). */
-  targets?: boolean;
-  /** Run the uncontended tinybench part. */
-  uncontended?: boolean;
-  /** Directory for JSON + CSV + SVG results; null writes nothing. */
-  outDir?: string | null;
-  /** File name stem of the results (default 'locks', or 'locks-quick-<time>' with quick). */
-  name?: string;
-  /** Progress sink (default: stderr). */
-  progress?: (line: string) => void;
-  /** Print the tables to stdout (default true). */
-  print?: boolean;
-}
-
-export type { UncontendedRow } from './tasks.js';
-
-export interface LockBenchReport {
-  machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAvgStart?: number; loadAvgEnd?: number };
-  options: Required<Omit<LockBenchOptions, 'progress' | 'outDir' | 'print' | 'untilStable' | 'validateIterations' | 'targets' | 'deathModes'>> & { untilStable?: number; warmupMs?: number };
-  startedAt: string;
-  csNs: Record<number, number>;
-  /** calibrated time of the --outside work, ns */
-  outsideNs?: number;
-  /** the clock's step in the workers' timing, ns (bench/kit/histogram.ts) */
-  timerResolutionNs?: number | null;
-  /** what was measured: (kind, policy) pairs, each shown by its name */
-  entries: LockEntry[];
-  uncontended: UncontendedRow[];
-  points: LockBenchPoint[];
-  validation: ValidationPass[];
-  /** Dead-thread pass (validate): what recoverLock found, and whether the survivors finished. */
-  deaths: DeathRow[];
-  /** validate: PASS/FAIL per kind and check */
-  verdicts?: CheckVerdict[];
-  files: string[];
-}
+export type { LockBenchOptions, LockBenchReport } from './types.js';
 
 export { LockValidationError, jainIndex, winners, type LockBenchPoint } from './point.js';
 export { fmtRate, textTable } from './report.js';
@@ -186,11 +128,13 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
     report.uncontended = await measureUncontended(opts.kinds, opts.quick ? 150 : 1000);
   }
   const pool = new LockPool(Math.max(...opts.workers));
+  // what broke mutual exclusion, and what stalled, per kind/policy, during the sweep
   const violations = new Map<string, string[]>(report.entries.map((e) => [e.name, []]));
+  const stalls = new Map<string, string[]>(report.entries.map((e) => [e.name, []]));
   try {
     progress(`starting ${pool.threads} pool threads ...`);
     await runTasks(pool, 'futex', pool.threads, { iterations: 2000, csWrites: 4, outsideWork: 4, useTryLock: true }, 0);
-    await sweep(pool, opts, report, violations, progress);
+    await sweep(pool, opts, report, { violations, stalls }, progress);
     if (opts.validate) {
       const counts = opts.workers.filter((w) => w >= 2);
       for (const e of report.entries) report.validation.push(...(await validationPasses(pool, e, counts.length ? counts : [2], options.validateIterations ?? 2000, progress)));
@@ -202,10 +146,10 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
     for (const e of report.entries) report.deaths.push(...(await deathRows(e, progress, options.deathModes)));
     const top = Math.max(...report.points.map((p) => p.workers));
     const passV = passVerdicts(report.validation, new Map(report.points.filter((p) => p.workers === top && p.csWrites === opts.csWrites[0]).map((p) => [nameOf(p), p.tput?.median ?? p.throughput])));
-    report.verdicts = report.entries.flatMap(({ name }) => [
-      ...sweepVerdicts(name, report.points, violations.get(name) ?? []),
-      ...passV.filter((v) => v.kind === name),
-      ...deathVerdicts(name, report.deaths),
+    report.verdicts = report.entries.map((e) => e.name).flatMap((k) => [
+      ...sweepVerdicts(k, report.points, violations.get(k) ?? []),
+      ...passV.filter((v) => v.kind === k).map((v) => (v.check === 'progress' && stalls.get(k)?.length ? { ...v, pass: false, slow: false, detail: `stuck in the sweep: ${stalls.get(k)![0]}` } : v)),
+      ...deathVerdicts(k, report.deaths),
     ]);
   }
   report.machine.loadAvgEnd = loadavg()[0];
@@ -226,7 +170,13 @@ interface Reps {
 }
 
 /** The sweep: per cs and worker count, a warm-up then interleaved repetitions of every entry (kind/policy). */
-async function sweep(pool: LockPool, opts: LockBenchReport['options'], report: LockBenchReport, violations: Map<string, string[]>, progress: (l: string) => void): Promise<void> {
+async function sweep(
+  pool: LockPool,
+  opts: LockBenchReport['options'],
+  report: LockBenchReport,
+  { violations, stalls }: { violations: Map<string, string[]>; stalls: Map<string, string[]> },
+  progress: (l: string) => void,
+): Promise<void> {
   const src = nodeNoiseSources();
   const started = Date.now();
   const entries = report.entries;
@@ -254,7 +204,7 @@ async function sweep(pool: LockPool, opts: LockBenchReport['options'], report: L
             m = await measureRepetition(src, () => runTasks(pool, e.kind, workers, task(e), opts.durationMs));
           } catch (err) {
             if (!(err instanceof LockStalledError)) throw err;
-            violations.get(e.name)!.push(err.message);
+            stalls.get(e.name)!.push(err.message);
             progress(`${at}: STALLED: ${err.message}`);
             continue;
           }

@@ -91,10 +91,12 @@ describe('sabmalloc CLI: bad input', () => {
 });
 
 describe('sabmalloc CLI: help, version, dry runs', () => {
-  it.each([['bench'], ['micro'], ['locks'], ['stress'], ['compare'], ['sizeclasses']])('%s --help prints the options and runs nothing', async (cmd) => {
+  it.each([['bench'], ['micro'], ['locks'], ['stress'], ['compare'], ['sizeclasses'], ['memory']])('%s --help prints the options and runs nothing', async (cmd) => {
     const r = await run([cmd, '--help', '--workers', '0']); // --help wins over anything else
     expect(r.code).toBe(0);
     expect(r.out).toMatch(new RegExp(`^usage: sabmalloc ${cmd}`));
+    // the line after the usage says what the command does
+    expect(r.out.split('\n')[1]).toMatch(/^[A-Z][^-].{20,}/);
     expect(r.err).toBe('');
     expect(r.out).not.toMatch(/size classes for/); // sizeclasses: the table is not printed
   });

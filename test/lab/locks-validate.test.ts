@@ -4,7 +4,8 @@
  * lock (no mutual exclusion) in one run: PASS, PASS, FAIL (mutual exclusion); every kind's
  * points are written; the exit code is 1. And user modules never hang the CLI: a lock()
  * that never returns, a top-level await that never settles, a create() that throws only
- * in workers: each one line on stderr naming the module and the call, exit 2 (the module
+ * in workers, an allocator's createHeap() that never returns: each one line on stderr naming
+ * the module and the call, exit 2 (the module
  * check's own timeout, MODULE_TIMEOUT_MS, bounds the first two; no timing is asserted).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -63,5 +64,14 @@ describe('user lock modules never hang the CLI', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(file);
     expect(lines[0]).toMatch(what);
+  });
+
+  it('an allocator module whose createHeap() never returns: one line naming it and the call, exit 2', async () => {
+    const file = 'test/fixtures/allocator-modules/hanging-allocator.js';
+    const r = await runCli(['bench', '--allocator-module', file, '--dry-run']);
+    expect(r.code).toBe(2);
+    const lines = r.err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/allocator module '.*hanging-allocator\.js': createHeap\(\) did not finish within \d+ s/);
   });
 });

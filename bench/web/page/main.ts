@@ -23,6 +23,7 @@ import { readThreadCaches, type CacheOccupancy } from './heapmap.js';
 import { SpanMap, drawSpanLegend, type SpanMapSummary } from './spanmap.js';
 import { Stepper, type StepState } from './stepper.js';
 import { LockQueues, Timeline, renderLockQueues, type LockQueueRow, type TimelineSummary } from './timeline.js';
+import { COARSE_TIMER_NS, formatNs, formatPercentile, fromBuckets, timerResolution } from '../../kit/histogram.js';
 import { runHeapPoint, runLockPoint, type CheckOutcome, type HeapRunConfig, type LiveSink, type LockRow } from './runner.js';
 
 const WORKER_URL = new URL('./lab-worker.js', import.meta.url).href;
@@ -314,10 +315,10 @@ const sink: LiveSink = {
     lab.lastLockRows = rows.map((r) => ({ ...r }));
     fillTable(
       $<HTMLTableElement>('lock-table'),
-      ['tier', 'kind', 'acquisitions', 'contended', 'spins', 'parks', 'wake-ups', 'hand-offs', 'p50 wait', 'p99 wait'],
-      rows.map((r) => [r.tier, r.kind, fmt(r.acquisitions), fmt(r.contended), fmt(r.spins), fmt(r.parks), fmt(r.wakeups), fmt(r.handoffs), fmtNs(r.latencyP50Ns), fmtNs(r.latencyP99Ns)]),
+      ['tier', 'kind', 'acquisitions', 'contended', 'spins', 'parks', 'wake-ups', 'hand-offs', 'p50 contended wait', 'p99 contended wait'],
+      rows.map((r) => [r.tier, r.kind, fmt(r.acquisitions), fmt(r.contended), fmt(r.spins), fmt(r.parks), fmt(r.wakeups), fmt(r.handoffs), waitCell(r, 0.5), waitCell(r, 0.99)]),
     );
-    $('lock-caption').textContent = caption;
+    $('lock-caption').textContent = `${caption} · ${timerNote()}`;
   },
   heap(buffer, final) {
     const picture = heapPicture(buffer);
@@ -578,3 +579,20 @@ lab.step = stepper.state;
 Object.defineProperty(lab, 'stepMap', { enumerable: true, get: () => stepper.mapSummary });
 if (!lab.crossOriginIsolated) setStatus('error', 'this page is not cross-origin isolated: start it with `npm run lab:web`');
 else setStatus('idle', `ready (main thread ${lab.mainThreadCanBlock ? 'can' : 'cannot'} block: heap work runs in workers)`);
+
+/** This page's clock step (browsers coarsen performance.now(), often to 5-100 µs). */
+const TIMER = timerResolution();
+
+/** What the timer lets the wait percentiles say. */
+function timerNote(): string {
+  if (TIMER.resolutionNs === null) return 'timer: did not advance while probed (coarse); waits below its step read "< step"';
+  return TIMER.coarse
+    ? `coarse timer: ${formatNs(TIMER.resolutionNs)} steps; waits shorter than a step read "< ${formatNs(TIMER.resolutionNs)} (timer resolution)", not 0`
+    : `timer step ${formatNs(TIMER.resolutionNs)}`;
+}
+
+/** A contended-wait percentile as its log2 bucket bound ("<= 4.19 ms"), "-" when nothing was recorded. */
+function waitCell(r: LockRow, q: number): string {
+  if (!r.latencyBuckets?.length) return '-';
+  return formatPercentile(fromBuckets(r.latencyBuckets, 0, TIMER.resolutionNs ?? COARSE_TIMER_NS), q, false).replace(/^p[\d.]+ /, '');
+}

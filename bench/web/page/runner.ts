@@ -22,6 +22,7 @@ import { workloadByName, type WorkloadDef, type WorkloadParams } from '../../con
 import { runRecordOf, subtractLocks } from '../../contention/record.js';
 import type { RunRecord } from '../../contention/types.js';
 import { lockPointOf, validateHammerRun, type LockBenchPoint } from '../../locks/point.js';
+import { timerResolution } from '../../kit/histogram.js';
 import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult } from '../../locks/hammer.js';
 import { COUNT_STRIDE, type FromWorker, type ToWorker } from './protocol.js';
 
@@ -50,9 +51,11 @@ export interface LockPointConfig {
 }
 
 /** One row of the live lock table: a heap tier, or the lock under test in a sweep. */
-export interface LockRow extends LockStatsSummary {
+export interface LockRow extends Omit<LockStatsSummary, 'latencyBuckets'> {
   tier: string;
   kind: string;
+  /** contended-wait log2 buckets where the source kept them */
+  latencyBuckets?: number[];
 }
 
 /** What the page shows while a run goes on. */
@@ -426,7 +429,7 @@ export async function runLockPoint(url: string, cfg: LockPointConfig, sink: Live
     const results = await withTimeout(Promise.all(runs), 30_000, `lock ${kind} with ${workers} workers after STOP`);
     sink.sweepLock?.(null);
     validateHammerRun(kind, workers, i32, results);
-    const point = lockPointOf({ kind, workers, csWrites: cfg.csWrites, outsideWork: cfg.outsideWork }, results, stats);
+    const point = lockPointOf({ kind, workers, csWrites: cfg.csWrites, outsideWork: cfg.outsideWork }, results, stats, timerResolution().resolutionNs);
     return { ...point, throughputReps: [point.throughput] };
   } finally {
     for (const w of hammers) w.terminate();
