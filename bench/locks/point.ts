@@ -10,7 +10,7 @@ import { LOCK_LATENCY_BUCKETS, LockStat, summarizeLockStats, type LockKind, type
 import { fromBuckets, type Histogram } from '../kit/histogram.js';
 import type { RepNoise } from '../kit/noise.js';
 import type { Point } from '../kit/sample.js';
-import { CTRL, hammerWords, statsBaseOf, type HammerResult } from './hammer.js';
+import { CTRL, hammerWords, statsBaseOf, timingBaseOf, type HammerResult } from './hammer.js';
 
 export interface LockBenchPoint {
   kind: LockKind;
@@ -37,6 +37,26 @@ export interface LockBenchPoint {
    */
   acquire: Histogram;
   latencyMaxNs: number;
+  /**
+   * Hand-over: from a holder's unlock to a waiting thread holding the lock (sampled: one
+   * release in 8 is stamped); wake-up: the same, for waiters that slept in Atomics.wait
+   * during their lock(). Absent when the point was measured without the timing sink.
+   */
+  handover?: Histogram;
+  wakeup?: Histogram;
+  /**
+   * The fairness flag (locktorture's): some worker got more than twice the acquisitions of
+   * another (max > 2 min), or one got none. Beside Jain's index, with the longest wait.
+   */
+  unfair?: boolean;
+  /** the longest contended acquire (the longest wait) of any worker, ns */
+  longestWaitNs?: number;
+  /**
+   * lockhammer's overhead per acquisition: time per lock (each worker's window over its
+   * acquisitions, averaged over workers) minus the calibrated critical and parallel
+   * sections, ns. Null when the sections were not calibrated.
+   */
+  overheadNs?: number | null;
   /** Throughput of every repetition (the fields above are those of the median one). */
   throughputReps: number[];
   /** The repetitions' throughput as a Point (median, interval, noise flags): what tables show. */
@@ -86,6 +106,8 @@ export function lockPointOf(
   results: readonly HammerResult[],
   stats: Float64Array,
   resolutionNs: number | null = null,
+  timing?: Float64Array,
+  sectionsNs?: { cs: number; outside: number },
 ): LockBenchPoint {
   const counts = results.map((r) => r.acquisitions);
   const acquisitions = counts.reduce((a, b) => a + b, 0);
@@ -94,6 +116,20 @@ export function lockPointOf(
   const sum = summarizeLockStats(stats, bases);
   const buckets = new Array<number>(LOCK_LATENCY_BUCKETS).fill(0);
   for (const b of bases) for (let k = 0; k < LOCK_LATENCY_BUCKETS; k++) buckets[k]! += stats[b + LockStat.latencyHistogram + k]!;
+  const hand = new Array<number>(LOCK_LATENCY_BUCKETS).fill(0);
+  const wake = new Array<number>(LOCK_LATENCY_BUCKETS).fill(0);
+  if (timing) {
+    for (const r of results) {
+      const tb = timingBaseOf(r.ownerId);
+      for (let k = 0; k < LOCK_LATENCY_BUCKETS; k++) {
+        hand[k]! += timing[tb + k]!;
+        wake[k]! += timing[tb + LOCK_LATENCY_BUCKETS + k]!;
+      }
+    }
+  }
+  const min = Math.min(...counts);
+  const max = Math.max(...counts);
+  const perLockNs = acquisitions ? (results.reduce((a, r) => a + r.elapsedMs, 0) * 1e6) / acquisitions : NaN;
   return {
     ...shape,
     elapsedMs,
@@ -109,6 +145,10 @@ export function lockPointOf(
     // a module that counts nothing leaves sum.acquisitions 0: its histogram stays empty ('-')
     acquire: fromBuckets(buckets, Math.max(0, sum.acquisitions - sum.contended), resolutionNs),
     latencyMaxNs: sum.latencyMaxNs,
+    ...(timing ? { handover: fromBuckets(hand, 0, resolutionNs), wakeup: fromBuckets(wake, 0, resolutionNs) } : {}),
+    unfair: results.length > 1 && (min === 0 || max > 2 * min),
+    longestWaitNs: sum.latencyMaxNs,
+    overheadNs: sectionsNs && Number.isFinite(perLockNs) ? perLockNs - sectionsNs.cs - sectionsNs.outside : null,
     throughputReps: [],
   };
 }

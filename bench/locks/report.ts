@@ -16,7 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChartSvg } from '../kit/charts.js';
-import { formatPercentile, renderHistogram } from '../kit/histogram.js';
+import { formatPercentile, percentileBound, renderHistogram } from '../kit/histogram.js';
 import { summarizeFlags } from '../kit/noise.js';
 import { ciLabel, formatPoint, summarize, type Point } from '../kit/sample.js';
 import { toCsv } from '../contention/csv.js';
@@ -91,6 +91,32 @@ export function printSweep(points: readonly LockBenchPoint[], cs: number, report
   );
 }
 
+const median = (h: LockBenchPoint['handover']): string => (h ? formatPercentile(h, 0.5, false).replace(/^p[\d.]+ /, '') : '-');
+
+/** Hand-over, wake-up, lockhammer's overhead and the fairness flag of every point. */
+export function printHandover(points: readonly LockBenchPoint[]): void {
+  if (!points.some((p) => p.unfair !== undefined)) return;
+  console.log('\nHand-over (unlock to a waiting thread holding the lock; 1 release in 8 sampled), wake-up (the same for waiters that');
+  console.log('slept), overhead per acquisition (time per lock minus critical and parallel sections), fairness flag (max > 2 min)');
+  console.log(
+    textTable(
+      ['kind/policy', 'workers', 'cs', 'p50 hand-over', 'p99 hand-over', 'p50 wake-up', 'p99 wake-up', 'overhead/acq', 'fair?', 'longest wait'],
+      points.map((p) => [
+        nameOf(p),
+        String(p.workers),
+        String(p.csWrites),
+        median(p.handover),
+        p.handover ? formatPercentile(p.handover, 0.99, false).replace(/^p[\d.]+ /, '') : '-',
+        median(p.wakeup),
+        p.wakeup ? formatPercentile(p.wakeup, 0.99, false).replace(/^p[\d.]+ /, '') : '-',
+        p.overheadNs == null ? '-' : fmtNs(p.overheadNs),
+        p.unfair === undefined ? '-' : p.unfair ? 'UNFAIR' : 'ok',
+        p.longestWaitNs ? fmtNs(p.longestWaitNs) : '-',
+      ]),
+    ),
+  );
+}
+
 /** The acquire-latency distributions of every point, one line each. */
 export function printLatency(points: readonly LockBenchPoint[]): void {
   console.log('\nAcquire latency per point (uncontended = first try, never timed; bars over the timed buckets)');
@@ -117,15 +143,22 @@ export function noiseLine(report: LockBenchReport): string {
 export function printReport(report: LockBenchReport, targets: boolean): void {
   if (report.uncontended.length) printUncontended(report.uncontended);
   for (const cs of report.options.csWrites) printSweep(report.points.filter((p) => p.csWrites === cs), cs, report);
+  printHandover(report.points);
   printLatency(report.points);
   if (report.verdicts?.length) console.log(`\nValidation (PASS/FAIL per kind and check)\n${formatVerdicts(report.verdicts)}`);
   if (targets) printWinners(report);
   console.log(`\n${noiseLine(report)}`);
 }
 
+/** The p50's bucket upper bound in ns, '' when nothing was recorded. */
+const upper = (h: LockBenchPoint['handover']): number | string => {
+  const b = h ? percentileBound(h, 0.5, false) : null;
+  return b?.kind === 'bucket' ? b.upperNs : '';
+};
+
 function pointsCsv(report: LockBenchReport): string {
   return toCsv(
-    ['kind', 'policy', 'name', 'cs_writes', 'workers', 'median_acq_per_s', 'lo', 'hi', 'interval', 'reps', 'flags', 'jain', 'contended_fraction', 'parks_per_acq', 'p50_acquire_le_ns', 'p99_acquire_le_ns', 'violation'],
+    ['kind', 'policy', 'name', 'cs_writes', 'workers', 'median_acq_per_s', 'lo', 'hi', 'interval', 'reps', 'flags', 'jain', 'contended_fraction', 'parks_per_acq', 'p50_acquire_le_ns', 'p99_acquire_le_ns', 'p50_handover_le_ns', 'p50_wakeup_le_ns', 'overhead_ns_per_acq', 'unfair', 'longest_wait_ns', 'violation'],
     report.points.map((p) => {
       const t = tputOf(p);
       const bound = (q: number) => {
@@ -133,7 +166,7 @@ function pointsCsv(report: LockBenchReport): string {
         const m = /^<= ([\d.]+) (ns|µs|ms|s)$/.exec(s);
         return m ? Number(m[1]) * { ns: 1, µs: 1e3, ms: 1e6, s: 1e9 }[m[2] as 'ns']! : s;
       };
-      return [p.kind, p.policy ?? '', nameOf(p), p.csWrites, p.workers, t.median, t.lo, t.hi, t.ciMethod, t.n, t.flags.join(' '), p.jain, p.contendedFraction, p.parksPerAcquisition, bound(0.5), bound(0.99), p.violation ?? ''];
+      return [p.kind, p.policy ?? '', nameOf(p), p.csWrites, p.workers, t.median, t.lo, t.hi, t.ciMethod, t.n, t.flags.join(' '), p.jain, p.contendedFraction, p.parksPerAcquisition, bound(0.5), bound(0.99), upper(p.handover), upper(p.wakeup), p.overheadNs ?? '', p.unfair === undefined ? '' : String(p.unfair), p.longestWaitNs ?? '', p.violation ?? ''];
     }),
   );
 }
@@ -170,6 +203,19 @@ export async function writeResults(report: LockBenchReport, outDir: string, name
       await lineChartSvg({ title: `Lock fairness (Jain's index of per-worker acquisitions), ${csLabel}`, subtitle: sub, xLabel: 'workers', yLabel: "Jain's fairness index", logX: true, yDomain: [0, 1], series: series((p) => p.jain) }),
     );
     files.push(throughput, fairness);
+    // wake-up (p50 bucket bound) and lockhammer's overhead per acquisition, where measured
+    const wakeSeries = series((p) => Number(upper(p.wakeup)) || NaN).map((s) => ({ ...s, points: s.points.filter(([, y]) => Number.isFinite(y)) })).filter((s) => s.points.length);
+    if (wakeSeries.length) {
+      const wake = join(outDir, `${name}-wakeup-cs${cs}.svg`);
+      writeFileSync(wake, await lineChartSvg({ title: `Wake-up latency (unlock to a parked waiter holding the lock, p50 bucket bound), ${csLabel}`, subtitle: sub, xLabel: 'workers', yLabel: 'ns (log2 bucket upper bound)', logX: true, logY: true, series: wakeSeries }));
+      files.push(wake);
+    }
+    const ovSeries = series((p) => p.overheadNs ?? NaN).map((s) => ({ ...s, points: s.points.filter(([, y]) => Number.isFinite(y) && y > 0) })).filter((s) => s.points.length);
+    if (ovSeries.length) {
+      const ov = join(outDir, `${name}-overhead-cs${cs}.svg`);
+      writeFileSync(ov, await lineChartSvg({ title: `Overhead per acquisition (time per lock minus critical and parallel sections), ${csLabel}`, subtitle: sub, xLabel: 'workers', yLabel: 'ns per acquisition', logX: true, logY: true, series: ovSeries }));
+      files.push(ov);
+    }
   }
   const csv = join(outDir, `${name}.csv`);
   writeFileSync(csv, pointsCsv(report));

@@ -208,7 +208,7 @@ async function sweep(
             progress(`${at}: STALLED: ${err.message}`);
             continue;
           }
-          const p = lockPointOf({ kind: e.kind, name: e.name, policy: e.policy, workers, csWrites: cs, outsideWork: opts.outsideWork }, m.result.results, m.result.stats, report.timerResolutionNs ?? null);
+          const p = lockPointOf({ kind: e.kind, name: e.name, policy: e.policy, workers, csWrites: cs, outsideWork: opts.outsideWork }, m.result.results, m.result.stats, report.timerResolutionNs ?? null, m.result.timing, { cs: report.csNs[cs] ?? 0, outside: report.outsideNs ?? 0 });
           if (m.result.violation) {
             p.violation = m.result.violation;
             violations.get(e.name)!.push(m.result.violation);

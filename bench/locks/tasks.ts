@@ -19,7 +19,7 @@ import { Piscina } from 'piscina';
 import { Bench } from 'tinybench';
 import { LOCK_STAT_SLOTS, initLockBlock, type LockKind } from '../../src/locks/index.js';
 import { workerUrl } from '../kit/worker-url.js';
-import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, type HammerResult, type HammerTask } from './hammer.js';
+import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, timingSlots, type HammerResult, type HammerTask } from './hammer.js';
 import { createBenchLock, lockModuleUrl } from './modules.js';
 import { LockValidationError, validateHammerRun } from './point.js';
 
@@ -73,6 +73,8 @@ export interface RunOutcome {
   violation: string | null;
   /** wall time from GO to the last result, ms */
   wallMs: number;
+  /** hand-over and wake-up histograms per worker (hammer.ts timing sink) */
+  timing: Float64Array;
 }
 
 export type TaskShape = Pick<HammerTask, 'iterations' | 'csWrites' | 'outsideWork' | 'useTryLock' | 'policy'>;
@@ -86,10 +88,13 @@ export async function runTasks(pool: LockPool, kind: LockKind, workers: number, 
   const sab = new SharedArrayBuffer(hammerWords(workers) * 4);
   const statsSab = new SharedArrayBuffer(workers * LOCK_STAT_SLOTS * 8);
   const i32 = new Int32Array(sab, 0, hammerWords(workers));
+  const timingSab = new SharedArrayBuffer(timingSlots(workers) * 8);
+  const timing = new Float64Array(timingSab, 0, timingSlots(workers));
+  timing[0] = performance.timeOrigin;
   initLockBlock(i32, LOCK_WORD);
   let finished = false;
   const all = Promise.all(
-    Array.from({ length: workers }, (_, k) => pool.run({ sab, statsSab, kind, ownerId: k + 1, lockModule: lockModuleUrl(kind), ...shape })),
+    Array.from({ length: workers }, (_, k) => pool.run({ sab, statsSab, timingSab, kind, ownerId: k + 1, lockModule: lockModuleUrl(kind), ...shape })),
   ).finally(() => (finished = true));
   all.catch(() => undefined);
   let last = -1;
@@ -127,7 +132,7 @@ export async function runTasks(pool: LockPool, kind: LockKind, workers: number, 
     if (!(e instanceof LockValidationError)) throw e;
     violation = e.message;
   }
-  return { results, stats: new Float64Array(statsSab, 0, workers * LOCK_STAT_SLOTS), violation, wallMs };
+  return { results, stats: new Float64Array(statsSab, 0, workers * LOCK_STAT_SLOTS), violation, wallMs, timing };
 }
 
 async function stalled(pool: LockPool, kind: LockKind, workers: number, i32: Int32Array, what: string): Promise<never> {
