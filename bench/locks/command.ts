@@ -6,6 +6,7 @@
  * arguments or a bad --lock-module (a UsageError before anything runs; a module's load and
  * smoke test run in a worker under MODULE_TIMEOUT_MS, so a hanging module is one line).
  */
+import { cpus } from 'node:os';
 import { ALL_LOCK_KINDS, LAB_ONLY_LOCK_KINDS, LOCK_KINDS, TIER_LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
 import { POLICY_CHOICES, type PolicyChoice } from './entries.js';
 import { loadLockModule } from './modules.js';
@@ -35,6 +36,8 @@ latency when 1..64 workers fight over one lock (median of repetitions, with nois
                        kind's own), all (every policy each kind supports); default: default. A kind
                        supporting none of those asked runs under its own. Names show kind/policy
   --workers 1,2,4,...  worker counts, 1..${MAX_WORKERS} (default 1,2,4,8,16,32,64; quick: 1,4,16,64)
+  --per-core 1,2,8,32  oversubscription as the axis: workers per core (this machine: ${cpus().length} cores),
+                       instead of --workers
   --cs 0,4,64,1024     critical-section lengths in shared writes, each calibrated and printed
                        beside it (default 4,64,1024; quick: 4); 0 = an empty critical section
   --outside N          work between critical sections, in relax iterations; its calibrated time
@@ -67,6 +70,7 @@ const LOCKS_OPTIONS = {
   kinds: { type: 'string' },
   policy: { type: 'string' },
   workers: { type: 'string' },
+  'per-core': { type: 'string' },
   cs: { type: 'string' },
   outside: { type: 'string' },
   duration: { type: 'string' },
@@ -85,6 +89,14 @@ export interface LocksCommandOptions extends LockBenchOptions {
   /** --lock-module files (checked to exist; loaded by prepareLocks) */
   lockModules: string[];
   dryRun: boolean;
+}
+
+/** --workers, or --per-core times this machine's cores (each within 1..MAX_WORKERS). */
+function workersOf(workers: string | undefined, perCore: string | undefined): number[] | undefined {
+  if (workers !== undefined && perCore !== undefined) throw new UsageError('give --workers or --per-core, not both');
+  if (perCore === undefined) return intListIn(workers, '--workers', 1, MAX_WORKERS);
+  const n = cpus().length;
+  return intListIn(perCore, '--per-core', 1, Math.max(1, Math.floor(MAX_WORKERS / n)))!.map((k) => k * n);
 }
 
 /** Parses and validates every argument; throws UsageError. Does no work. */
@@ -107,7 +119,7 @@ export function parseLocksArgs(argv: readonly string[]): LocksCommandOptions {
     targets: values.targets ?? false,
     kinds: kinds && [...new Set(kinds)],
     policies,
-    workers: intListIn(values.workers, '--workers', 1, MAX_WORKERS),
+    workers: workersOf(values.workers, values['per-core']),
     csWrites: intListIn(values.cs, '--cs', 0, 1 << 20),
     outsideWork: numberIn(values.outside, '--outside', 0, 1 << 24),
     durationMs: numberIn(values.duration, '--duration', 1, 600_000),

@@ -7,6 +7,7 @@
  * layout). Host-agnostic: no Node import, so it bundles for a browser.
  */
 import { LOCK_LATENCY_BUCKETS, LockStat, summarizeLockStats, type LockKind, type WaitPolicy } from '../../src/locks/index.js';
+import { cpuRelax } from '../../src/locks/common.js';
 import { fromBuckets, type Histogram } from '../kit/histogram.js';
 import type { RepNoise } from '../kit/noise.js';
 import type { Point } from '../kit/sample.js';
@@ -177,6 +178,19 @@ export function calibrateCs(csWrites: number): number {
   for (let r = 0; r < 5; r++) {
     const t0 = performance.now();
     for (let i = 0; i < rounds; i++) for (let k = 0; k < csWrites; k++) i32[CTRL.counter + 32 + (k & 15)] += k;
+    best = Math.min(best, ((performance.now() - t0) * 1e6) / rounds);
+  }
+  return best;
+}
+
+/** Average ns of `n` cpuRelax iterations (the --outside work), measured here. */
+export function calibrateOutside(n: number): number {
+  if (n === 0) return 0;
+  const rounds = Math.max(200, Math.floor(200_000 / n));
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < rounds; i++) cpuRelax(n);
     best = Math.min(best, ((performance.now() - t0) * 1e6) / rounds);
   }
   return best;

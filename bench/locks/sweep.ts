@@ -32,12 +32,11 @@ import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ALL_LOCK_KINDS, LOCK_KINDS } from '../../src/locks/index.js';
-import { cpuRelax } from '../../src/locks/common.js';
 import { timerResolution } from '../kit/histogram.js';
 import { measureRepetition, measuredPoint, type RepNoise } from '../kit/noise.js';
 import { nodeNoiseSources } from '../kit/noise-node.js';
 import { needsMoreReps } from '../kit/sample.js';
-import { calibrateCs, lockPointOf, type LockBenchPoint } from './point.js';
+import { calibrateCs, calibrateOutside, lockPointOf, type LockBenchPoint } from './point.js';
 import { isLockModule, modulePolicies } from './modules.js';
 import { builtinPolicies, lockEntries, nameOf, type LockEntry, type PolicyChoice } from './entries.js';
 import { LockPool, LockStalledError, measureUncontended, runTasks } from './tasks.js';
@@ -58,19 +57,6 @@ const STABLE_MAX_REPS = 30;
 const STABLE_BUDGET_MS = 120_000;
 /** kinds whose waiters never block (besides any kind under 'spin'): CPU short of the cores asked means descheduled */
 const SPINNING: readonly string[] = ['tas', 'ttas', 'busted'];
-
-/** Average ns of `n` cpuRelax iterations (the --outside work), measured here. */
-export function calibrateOutside(n: number): number {
-  if (n === 0) return 0;
-  const rounds = Math.max(200, Math.floor(200_000 / n));
-  let best = Infinity;
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < rounds; i++) cpuRelax(n);
-    best = Math.min(best, ((performance.now() - t0) * 1e6) / rounds);
-  }
-  return best;
-}
 
 function resolveOptions(options: LockBenchOptions): LockBenchReport['options'] {
   const quick = options.quick ?? false;

@@ -14,7 +14,7 @@ import { SharedHeap, canBlock, heapPicture, sampleLock, tierLocks, type SpanKind
 import { lineChartSpec, specToSvg, type ChartSeries } from '../../kit/charts.js';
 import type { ContentionResults, RunRecord } from '../../contention/types.js';
 import type { LockBenchReport } from '../../locks/sweep.js';
-import { calibrateCs, type LockBenchPoint } from '../../locks/point.js';
+import { calibrateCs, calibrateOutside, type LockBenchPoint } from '../../locks/point.js';
 import { drawLineChart, prepareCanvas } from './livechart.js';
 import { fmt, fmtBytes, fmtNs } from './format.js';
 import { loadLockModuleFile } from './lockmodule.js';
@@ -381,8 +381,21 @@ function showResults(): void {
   );
   fillTable(
     $<HTMLTableElement>('lock-results-table'),
-    ['lock', 'workers', 'acquisitions/s', 'fairness (Jain)', 'contended', 'parks/acq', 'hand-offs'],
-    lab.lockPoints.map((p) => [p.kind, String(p.workers), fmt(p.throughput), p.jain.toFixed(2), `${(100 * p.contendedFraction).toFixed(1)}%`, p.parksPerAcquisition.toFixed(3), fmt(p.handoffs)]),
+    ['lock', 'workers', 'acquisitions/s', 'fairness (Jain)', 'fair? (max ≤ 2 min)', 'longest wait', 'contended', 'parks/acq', 'hand-offs', 'p50 hand-over', 'p50 wake-up', 'overhead/acq'],
+    lab.lockPoints.map((p) => [
+      p.name ?? p.kind,
+      String(p.workers),
+      fmt(p.throughput),
+      p.jain.toFixed(2),
+      p.unfair === undefined ? '–' : p.unfair ? 'UNFAIR' : 'ok',
+      p.longestWaitNs ? formatNs(p.longestWaitNs) : '–',
+      `${(100 * p.contendedFraction).toFixed(1)}%`,
+      p.parksPerAcquisition.toFixed(3),
+      fmt(p.handoffs),
+      p.handover ? formatPercentile(p.handover, 0.5, false).replace(/^p50 /, '') : '–',
+      p.wakeup ? formatPercentile(p.wakeup, 0.5, false).replace(/^p50 /, '') : '–',
+      p.overheadNs == null ? '–' : formatNs(p.overheadNs),
+    ]),
   );
   const groups = new Map<string, [number, number][]>();
   for (const r of lab.runs) {
@@ -424,6 +437,8 @@ let lastConfig: HeapRunConfig | null = null;
 let lastSweepDuration = 0;
 /** ns per critical-section body, measured on this thread as the CLI does (by cs length) */
 const csNs: Record<number, number> = {};
+/** calibrated outside work (cpuRelax iterations -> ns), for the overhead per acquisition */
+const outsideNs: Record<number, number> = {};
 let lastReps = 1;
 const exportSource = (): ExportSource => ({ runs: lab.runs, lockPoints: lab.lockPoints, startedAt: lab.startedAt, lastConfig, lastSweepDuration, reps: lastReps, csNs });
 /** Lock modules loaded from files: kind name -> blob: URL (workers import it). */
@@ -532,7 +547,7 @@ async function run(): Promise<void> {
         for (const workers of counts) {
           for (const kind of kinds) {
             const lockModule = lockModules.get(kind);
-            lab.lockPoints.push(await runLockPoint(WORKER_URL, { kind, workers, durationMs, csWrites, outsideWork, ...(lockModule ? { lockModule } : {}) }, sink));
+            lab.lockPoints.push(await runLockPoint(WORKER_URL, { kind, workers, durationMs, csWrites, outsideWork, sectionsNs: { cs: csNs[csWrites] ?? 0, outside: (outsideNs[outsideWork] ??= calibrateOutside(outsideWork)) }, ...(lockModule ? { lockModule } : {}) }, sink));
             showResults();
           }
         }
