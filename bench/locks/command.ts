@@ -6,7 +6,10 @@
  * arguments or a bad --lock-module (a UsageError before anything runs; a module's load and
  * smoke test run in a worker under MODULE_TIMEOUT_MS, so a hanging module is one line).
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatWake, runWakeBench } from './wake.js';
 import { ALL_LOCK_KINDS, LAB_ONLY_LOCK_KINDS, LOCK_KINDS, TIER_LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
 import { POLICY_CHOICES, type PolicyChoice } from './entries.js';
 import { loadLockModule } from './modules.js';
@@ -14,7 +17,7 @@ import { anyFailed, replotLockBench, runLockBench, type LockBenchOptions } from 
 import { MODULE_TIMEOUT_MS } from '../kit/module-check.js';
 import { STALL_MS } from './tasks.js';
 import { DEATH_MODES } from './validate.js';
-import { DEFAULT_OUT, MAX_WORKERS, UsageError, existingFile, intListIn, listOf, numberIn, oneOf, outDir, parseOptions, parseOrExit, stem, usageLine, wantsHelp } from '../cli/args.js';
+import { DEFAULT_OUT, MAX_WORKERS, UsageError, existingFile, uniqueStem, intListIn, listOf, numberIn, oneOf, outDir, parseOptions, parseOrExit, stem, usageLine, wantsHelp } from '../cli/args.js';
 
 export const LOCKS_USAGE = `usage: sabmalloc locks [options]
 Lock lab: what each lock kind costs uncontended, and its throughput, fairness and acquire
@@ -24,6 +27,10 @@ latency when 1..64 workers fight over one lock (median of repetitions, with nois
   --validate           PASS/FAIL per kind and check (mutual exclusion, progress: the counter
                        stuck for ${STALL_MS / 1000} s, fairness, dead-thread recovery) at the worker
                        counts asked for; keeps going after a FAIL; exit 1 if anything failed
+  --wake               only the Atomics.wait/notify micro-benchmark (perf bench futex wake style):
+                       N waiters (--workers, default 1,2,8,32) woken by one notify, --wake-rounds
+                       rounds (default 200; quick: 50); the notify call's time and each waiter's
+                       wake-up latency (bucket bounds); JSON <stem>-wake.json
   --validate-iterations N  acquisitions per worker in the validation pass (default 2000)
   --death-modes a,b    dead-thread scenarios of --validate: holder, queued, handoff, anywhere
                        (default all; the lab-only kinds clh, hemlock, anderson, busted run holder
@@ -63,6 +70,8 @@ latency when 1..64 workers fight over one lock (median of repetitions, with nois
 const LOCKS_OPTIONS = {
   quick: { type: 'boolean' },
   validate: { type: 'boolean' },
+  wake: { type: 'boolean' },
+  'wake-rounds': { type: 'string' },
   'validate-iterations': { type: 'string' },
   'death-modes': { type: 'string' },
   'until-stable': { type: 'string' },
@@ -86,6 +95,8 @@ const LOCKS_OPTIONS = {
 
 export interface LocksCommandOptions extends LockBenchOptions {
   replot?: string;
+  wake: boolean;
+  wakeRounds?: number;
   /** --lock-module files (checked to exist; loaded by prepareLocks) */
   lockModules: string[];
   dryRun: boolean;
@@ -128,6 +139,8 @@ export function parseLocksArgs(argv: readonly string[]): LocksCommandOptions {
     outDir: replot !== undefined && values.out === undefined ? undefined : outDir(values.out, values['no-write'], DEFAULT_OUT),
     name: stem(values.name, '--name'),
     replot,
+    wake: values.wake ?? false,
+    wakeRounds: numberIn(values['wake-rounds'], '--wake-rounds', 1, 100_000),
     lockModules,
     dryRun: values['dry-run'] ?? false,
   };
@@ -177,12 +190,30 @@ export async function runLocksCommand(argv: readonly string[]): Promise<number> 
     console.log('sabmalloc locks: arguments OK; dry run, nothing measured or written');
     return 0;
   }
+  if (options.wake) return runWakeCommand(options);
   const report = options.replot ? await replotLockBench(options.replot, options.outDir ?? undefined, options.name) : await runLockBench(options);
   if (report.files.length) console.error(`wrote ${report.files.length} files:\n${report.files.map((f) => `  ${f}`).join('\n')}`);
   if (anyFailed(report)) {
     const n = report.verdicts!.filter((v) => !v.pass).length;
     console.error(`\nvalidation: ${n} check(s) FAILED (see the table above); every result was written`);
     return 1;
+  }
+  return 0;
+}
+
+/** `--wake`: the Atomics.wait/notify micro-benchmark alone (bench/locks/wake.ts). */
+async function runWakeCommand(o: LocksCommandOptions): Promise<number> {
+  const counts = o.workers ?? [1, 2, 8, 32];
+  const rounds = o.wakeRounds ?? (o.quick ? 50 : 200);
+  const load = loadavg()[0];
+  const rows = await runWakeBench(counts, rounds, (l) => process.stderr.write(l + '\n'));
+  console.log(`\nAtomics.wait/notify: N waiters woken by one notify (${cpus().length} cores, load ${load.toFixed(1)} -> ${loadavg()[0].toFixed(1)}); log2 bucket bounds`);
+  console.log(formatWake(rows));
+  if (o.outDir) {
+    mkdirSync(o.outDir, { recursive: true });
+    const file = join(o.outDir, `${o.name ?? (o.quick ? uniqueStem('locks-quick') : 'locks')}-wake.json`);
+    writeFileSync(file, JSON.stringify({ startedAt: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version, loadAvgStart: load, loadAvgEnd: loadavg()[0] }, rounds, rows }, null, 2) + '\n');
+    console.error(`wrote 1 file:\n  ${file}`);
   }
   return 0;
 }
