@@ -55,8 +55,9 @@ export function tputOf(p: LockBenchPoint): Point {
 const pctl = (p: LockBenchPoint, q: number, all = true): string => (p.acquire ? formatPercentile(p.acquire, q, all).replace(/^p[\d.]+ /, '') : '-');
 
 export function printUncontended(rows: readonly UncontendedRow[]): void {
-  console.log('\nUncontended lock+unlock (main thread, tinybench; ±% = relative margin of error of the mean)');
-  console.log(textTable(['kind', 'ns/pair', '±%'], rows.map((r) => [r.kind, r.nsPerLockUnlock.toFixed(1), r.rmePercent.toFixed(1)])));
+  console.log('\nUncontended lock+unlock (main thread, tinybench after its warm-up): median sample, fastest sample and upper quartile, ns per pair');
+  const q = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(1));
+  console.log(textTable(['kind', 'ns/pair (median)', 'min..p75'], rows.map((r) => [r.kind, r.nsPerLockUnlock.toFixed(1), `${q(r.minNs)}..${q(r.p75Ns)}`])));
 }
 
 export function csLine(cs: number, csNs: number, outside: number, outsideNs: number | undefined): string {

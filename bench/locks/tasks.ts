@@ -147,7 +147,12 @@ export const REFERENCE = 'reference: CAS + store' as const;
 
 export interface UncontendedRow {
   kind: LockKind | typeof REFERENCE;
+  /** median sample, ns per lock+unlock pair */
   nsPerLockUnlock: number;
+  /** fastest sample and upper quartile (absent in results saved before they were kept) */
+  minNs?: number;
+  p75Ns?: number;
+  /** relative margin of error of the mean, % */
   rmePercent: number;
 }
 
@@ -177,6 +182,14 @@ export async function measureUncontended(kinds: readonly LockKind[], timeMs: num
   return bench.tasks.map((t) => {
     const r = t.result;
     if (r.state !== 'completed') throw new Error(`uncontended bench of ${t.name} did not complete: ${r.state}`);
-    return { kind: t.name as UncontendedRow['kind'], nsPerLockUnlock: (r.latency.mean * 1e6) / PAIRS, rmePercent: r.latency.rme };
+    // the median sample: one descheduled sample on a shared machine drags the mean (and
+    // its margin of error) but not the median; min and p75 say how much samples vary
+    return {
+      kind: t.name as UncontendedRow['kind'],
+      nsPerLockUnlock: (r.latency.p50 * 1e6) / PAIRS,
+      minNs: (r.latency.min * 1e6) / PAIRS,
+      p75Ns: (r.latency.p75 * 1e6) / PAIRS,
+      rmePercent: r.latency.rme,
+    };
   });
 }

@@ -212,7 +212,9 @@ describe('sabmalloc bench argument parsing', () => {
     const o = parseBenchArgs(['--quick', '--workers', '1,2,4', '--workloads', 'larson,ring', '--allocators', 'sabmalloc,thing-futex', '--duration', '50', '--reps', '2', '--param', 'larson.slots=100', '--out', '/tmp/x']);
     expect(o.suite).toMatchObject({ quick: true, workers: [1, 2, 4], workloads: ['larson', 'ring'], allocators: ['sabmalloc', 'thing-futex'], durationMs: 50, reps: 2, params: { larson: { slots: 100 } } });
     expect(o.outDir).toBe('/tmp/x');
-    expect(o.stem).toBe('contention-quick');
+    // a quick run gets a stem of its own (never overwriting an earlier quick run) unless --name says
+    expect(o.stem).toMatch(/^contention-quick-\d{8}-\d{6}$/);
+    expect(parseBenchArgs(['--quick', '--name', 'mine']).stem).toBe('mine');
     expect(parseBenchArgs([]).stem).toBe('contention');
     expect(parseBenchArgs(['--no-write']).outDir).toBeNull();
   });

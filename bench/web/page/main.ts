@@ -23,6 +23,8 @@ import { readThreadCaches, type CacheOccupancy } from './heapmap.js';
 import { SpanMap, drawSpanLegend, type SpanMapSummary } from './spanmap.js';
 import { Stepper, type StepState } from './stepper.js';
 import { LockQueues, Timeline, renderLockQueues, type LockQueueRow, type TimelineSummary } from './timeline.js';
+import { measuredPoint } from '../../kit/noise.js';
+import { formatPoint } from '../../kit/sample.js';
 import { COARSE_TIMER_NS, formatNs, formatPercentile, fromBuckets, timerResolution } from '../../kit/histogram.js';
 import { runHeapPoint, runLockPoint, type CheckOutcome, type HeapRunConfig, type LiveSink, type LockRow } from './runner.js';
 
@@ -381,17 +383,18 @@ function showResults(): void {
   );
   fillTable(
     $<HTMLTableElement>('lock-results-table'),
-    ['lock', 'workers', 'acquisitions/s', 'fairness (Jain)', 'fair? (max ≤ 2 min)', 'longest wait', 'contended', 'parks/acq', 'hand-offs', 'p50 hand-over', 'p50 wake-up', 'overhead/acq'],
+    ['lock', 'workers', 'acquisitions/s: median [min..max] (flags)', 'fairness (Jain)', 'fair? (max ≤ 2 min)', 'longest wait', 'contended', 'parks/acq', 'hand-offs', 'p99 acquire', 'p50 hand-over', 'p50 wake-up', 'overhead/acq'],
     lab.lockPoints.map((p) => [
       p.name ?? p.kind,
       String(p.workers),
-      fmt(p.throughput),
+      p.tput ? formatPoint(p.tput, fmt) : fmt(p.throughput),
       p.jain.toFixed(2),
       p.unfair === undefined ? '–' : p.unfair ? 'UNFAIR' : 'ok',
       p.longestWaitNs ? formatNs(p.longestWaitNs) : '–',
       `${(100 * p.contendedFraction).toFixed(1)}%`,
       p.parksPerAcquisition.toFixed(3),
       fmt(p.handoffs),
+      p.acquire ? formatPercentile(p.acquire, 0.99).replace(/^p99 /, '') : '-',
       p.handover ? formatPercentile(p.handover, 0.5, false).replace(/^p50 /, '') : '–',
       p.wakeup ? formatPercentile(p.wakeup, 0.5, false).replace(/^p50 /, '') : '–',
       p.overheadNs == null ? '–' : formatNs(p.overheadNs),
@@ -543,14 +546,20 @@ async function run(): Promise<void> {
       if (!(Number.isInteger(outsideWork) && outsideWork >= 0 && outsideWork <= 1_000_000)) throw new RangeError('work outside the lock: 0 to 1000000 iterations');
       lastSweepDuration = durationMs;
       csNs[csWrites] ??= calibrateCs(csWrites);
-      for (let rep = 0; rep < reps; rep++) {
-        for (const workers of counts) {
-          for (const kind of kinds) {
+      for (const workers of counts) {
+        // `reps` repetitions per point, interleaved across kinds (rotated start) so a
+        // burst of other work hits every kind alike; the point is the median repetition
+        const byKind = new Map<string, LockBenchPoint[]>(kinds.map((k) => [k, []]));
+        for (let rep = 0; rep < reps; rep++) {
+          for (let j = 0; j < kinds.length; j++) {
+            const kind = kinds[(j + rep) % kinds.length]!;
             const lockModule = lockModules.get(kind);
-            lab.lockPoints.push(await runLockPoint(WORKER_URL, { kind, workers, durationMs, csWrites, outsideWork, sectionsNs: { cs: csNs[csWrites] ?? 0, outside: (outsideNs[outsideWork] ??= calibrateOutside(outsideWork)) }, ...(lockModule ? { lockModule } : {}) }, sink));
-            showResults();
+            const sectionsNs = { cs: csNs[csWrites] ?? 0, outside: (outsideNs[outsideWork] ??= calibrateOutside(outsideWork)) };
+            byKind.get(kind)!.push(await runLockPoint(WORKER_URL, { kind, workers, durationMs, csWrites, outsideWork, sectionsNs, ...(lockModule ? { lockModule } : {}) }, sink));
           }
         }
+        for (const kind of kinds) lab.lockPoints.push(medianLockPoint(byKind.get(kind)!, workers));
+        showResults();
       }
     } else {
       for (let rep = 0; rep < reps; rep++) for (const workers of counts) {
@@ -610,4 +619,17 @@ function timerNote(): string {
 function waitCell(r: LockRow, q: number): string {
   if (!r.latencyBuckets?.length) return '-';
   return formatPercentile(fromBuckets(r.latencyBuckets, 0, TIMER.resolutionNs ?? COARSE_TIMER_NS), q, false).replace(/^p[\d.]+ /, '');
+}
+
+/** Repetitions of each lock point in the page's sweep (median reported, with its interval). */
+const LOCK_REPS = 3;
+
+/**
+ * The median repetition of a lock point, carrying every repetition and their Point
+ * (bench/kit/noise.ts: a page cannot see CPU time, so only the spread flag can be raised).
+ */
+function medianLockPoint(reps: readonly LockBenchPoint[], workers: number): LockBenchPoint {
+  const sorted = [...reps].sort((a, b) => a.throughput - b.throughput);
+  const values = reps.map((p) => p.throughput);
+  return { ...sorted[(sorted.length - 1) >> 1]!, throughputReps: values, tput: measuredPoint(values, [], { workers }) };
 }
