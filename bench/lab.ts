@@ -25,6 +25,7 @@ export { runLockBench, replotLockBench, LockValidationError, type LockBenchOptio
 export { loadLockModule, LockModuleError, type LockModule } from './locks/modules.js';
 export { runStress, formatSummary as formatStressSummary, type StressOptions, type StressSummary } from './stress/run.js';
 export { runMicroBench, type MicroOptions, type MicroResult } from './micro/micro.js';
-export { compareFigures, formatComparison, comparisonCsv, type ComparisonRow } from './cli/compare.js';
+export { compareRuns, runDifferences, runCautions, formatComparison, comparisonCsv, type Comparison, type ComparisonRow } from './contention/compare.js';
+export { loadSavedRun, savedRunOf, ResultsFileError, type SavedRun, type SavedPoint } from './contention/compare-input.js';
 export { lineChartSvg, type ChartSeries, type LineChartOptions } from './kit/charts.js';
 export type { Lock, LockInit, LockKind } from '../src/locks/index.js';

@@ -15,7 +15,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** Bad command-line input: exit code 2, one line on stderr (a RangeError, as the library uses). */
 export class UsageError extends RangeError {
-  override readonly name = 'UsageError';
+  override readonly name: string = 'UsageError';
 }
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -134,4 +134,12 @@ export function parseOrExit<T>(command: string, parse: () => T): { ok: T } | { c
 /** The one-line form of a usage error. */
 export function usageLine(command: string, message: string): string {
   return `sabmalloc ${command}: ${message} (see 'sabmalloc ${command} --help')`;
+}
+
+/**
+ * A stem no earlier run of the same second took ("<base>-20261206-053012"): quick runs
+ * never overwrite one another unless --name says so.
+ */
+export function uniqueStem(base: string, date = new Date()): string {
+  return `${base}-${date.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
 }

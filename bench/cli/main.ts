@@ -8,7 +8,7 @@
  *   sabmalloc micro [--quick]       the malloc/free micro benchmarks only (tinybench)
  *   sabmalloc locks [--quick] ...   the lock lab's benchmark
  *   sabmalloc stress ...            the stress tester (64 workers by default)
- *   sabmalloc compare A.json B.json two contention runs side by side
+ *   sabmalloc compare A.json B.json two saved runs (bench or locks) point by point
  *   sabmalloc memory replay|breakdown  where the memory goes (blowup replays, peak split)
  *   sabmalloc sizeclasses [--page-size N]  the size-class table
  *
@@ -32,7 +32,7 @@ commands:
   micro        the malloc/free micro benchmarks only
   locks        the lock lab benchmark (every lock kind, 1..64 workers)
   stress       the stress tester (many workers, content verification)
-  compare      two 'bench' result files side by side, with the change and the spread
+  compare      two saved runs (bench or locks) point by point: change, interval, test verdict
   memory       where the memory goes: 'memory replay <mstress|larson>' (deterministic
                blowup replays) and 'memory breakdown' (the committed peak, split)
   sizeclasses  print the size-class table
@@ -77,7 +77,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return stressCommand(rest);
     }
     case 'compare': {
-      const { compareCommand } = await import('./compare.js');
+      const { compareCommand } = await import('../contention/compare.js');
       return compareCommand(rest);
     }
     case 'memory': {

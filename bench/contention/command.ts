@@ -8,6 +8,7 @@
  * under --out (default bench/results) and nothing is written with --no-write.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { DEFAULT_ALLOCATORS, QUICK_ALLOCATORS, allocatorSpec, expandAllocatorIds, registerAllocatorSpec } from './allocators.js';
 import { loadAllocatorModule } from './adapters/module.js';
 import { writeResultsCsv } from './csv.js';
@@ -15,14 +16,15 @@ import { formatSummary, writeReport } from './report.js';
 import { recomputeResults, runContentionSuite, type SuiteResults } from './suite.js';
 import type { ContentionOptions } from './types.js';
 import { WORKLOADS, WORKLOAD_NAMES } from './workloads/index.js';
-import { DEFAULT_OUT, MAX_WORKERS, UsageError, existingFile, intListIn, listOf, numberIn, oneOf, outDir, parseOptions, parseOrExit, stem, usageLine, wantsHelp } from '../cli/args.js';
+import { DEFAULT_OUT, MAX_WORKERS, UsageError, existingFile, intListIn, listOf, numberIn, oneOf, outDir, parseOptions, parseOrExit, stem, uniqueStem, usageLine, wantsHelp } from '../cli/args.js';
 
 export const BENCH_USAGE = `usage: sabmalloc bench [options]
 Contention benchmark suite: allocator workloads on 1..64 workers, sabmalloc against a
 global-lock baseline and @thi.ng/malloc behind a lock. Writes a Markdown report, SVG charts
 and the JSON of every figure.
 
-  --quick                about a minute: workers 1,2,4, 2 reps, short windows, fewer allocators
+  --quick                about a minute: workers 1,2,4, 3 reps of 100 ms windows (after an
+                         untimed warm-up), fewer allocators
   --no-micro             skip the micro benchmarks that run first (about 20 s)
   --workers 1,2,4,...    worker counts, 1..${MAX_WORKERS} (default 1,2,4,8,16,32,64; quick 1,2,4)
   --workloads a,b,...    of ${WORKLOAD_NAMES.join(',')} (default all)
@@ -30,15 +32,17 @@ and the JSON of every figure.
                          (quick: ${QUICK_ALLOCATORS.join(',')}); also sabmalloc-<central>-<pageheap>
                          for any lock kinds, locks-all (every kind on both tiers), locks-matrix
   --duration MS          timed window of each run (default 200; quick 100)
-  --reps N               repetitions per point (default 3; quick 2)
+  --reps N               repetitions per point, median and interval reported (default 3; quick 3)
+  --targets              also judge the project's own acceptance targets (only those the run
+                         covers: every workload, worker count and allocator each is defined over)
   --param w.key=value    workload parameter, an integer >= 1, repeatable (e.g. --param
                          larson.slots=1000); keys: ${WORKLOADS.map((w) => `${w.name}: ${Object.keys(w.defaults).join(',')}`).join('; ')}
   --seed N               random seed (default 1)
   --out DIR              results directory (default bench/results, relative to the working
                          directory): <stem>.json, .csv, .md, charts, micro.json/.md
   --no-write             write no file at all
-  --name STEM            file name stem (default contention; quick contention-quick, and
-                         micro-quick for the micro benchmarks)
+  --name STEM            file name stem (default contention; quick contention-quick-<time>, and
+                         micro-quick for the micro benchmarks; --from-json: <its stem>-replot)
   --touch sparse|full    how much of each block is written and checked (default sparse:
                          blocks > 128 B get one word per 64 B; full: every word)
   --prealloc             create sabmalloc heaps at full size (no growth during runs)
@@ -65,9 +69,12 @@ export interface BenchCommandOptions {
   /** --allocator-module files (checked to exist; loaded by prepareBench) */
   allocatorModules: string[];
   dryRun: boolean;
+  /** print and report the project's own acceptance targets */
+  targets: boolean;
 }
 
 const BENCH_OPTIONS = {
+  targets: { type: 'boolean' },
   quick: { type: 'boolean' },
   workers: { type: 'string' },
   workloads: { type: 'string' },
@@ -171,7 +178,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchCommandOptions {
       progress: true,
     },
     outDir: outDir(values.out, values['no-write'], DEFAULT_OUT),
-    stem: stem(values.name, '--name') ?? (quick ? 'contention-quick' : 'contention'),
+    stem:
+      stem(values.name, '--name') ??
+      (values['from-json'] !== undefined ? `${path.basename(values['from-json']).replace(/\.json$/i, '')}-replot` : quick ? uniqueStem('contention-quick') : 'contention'),
+    targets: values.targets ?? false,
     json: values.json ?? false,
     micro: !values['no-micro'] && fromJson === undefined,
     note: values.note,
@@ -223,7 +233,7 @@ export async function prepareBench(opts: BenchCommandOptions): Promise<void> {
  * Bad arguments: one line on stderr and exit code 2, before anything runs.
  */
 /** What `sabmalloc bench` runs before the suite (the micro benchmarks: cli/main.ts passes them in, so this tool imports no other). */
-export type BenchPrelude = (o: { quick: boolean; command: string; outDir: string | null; name: string }) => Promise<unknown>;
+export type BenchPrelude = (o: { quick: boolean; command: string; outDir: string | null; name: string; targets: boolean }) => Promise<unknown>;
 
 export async function benchCommand(argv: readonly string[], prelude?: BenchPrelude): Promise<number> {
   if (wantsHelp(argv)) {
@@ -247,7 +257,7 @@ export async function benchCommand(argv: readonly string[], prelude?: BenchPrelu
   const command = `sabmalloc bench${argv.length ? ` ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}` : ''}`;
   if (opts.micro && prelude !== undefined) {
     process.stderr.write('sabmalloc bench: micro benchmarks (malloc+free pair, random churn)\n');
-    await prelude({ quick: opts.suite.quick ?? false, command, outDir: opts.outDir, name: opts.suite.quick ? 'micro-quick' : 'micro' });
+    await prelude({ quick: opts.suite.quick ?? false, command, outDir: opts.outDir, name: opts.suite.quick ? 'micro-quick' : 'micro', targets: opts.targets });
   }
   let results: SuiteResults;
   if (opts.fromJson) {
@@ -263,12 +273,12 @@ export async function benchCommand(argv: readonly string[], prelude?: BenchPrelu
   }
   if (opts.note) results.meta.note = opts.note;
   if (opts.outDir !== null) {
-    const files = await writeReport(results, opts.outDir, opts.stem);
+    const files = await writeReport(results, opts.outDir, opts.stem, opts.targets);
     files.push(...writeResultsCsv(results, opts.outDir, opts.stem));
-    console.error(`wrote ${files.length} files under ${opts.outDir}: ${files.filter((f) => /\.(md|json|csv)$/.test(f)).join(', ')}`);
+    console.error(`wrote ${files.length} files under ${opts.outDir}:\n${files.map((f) => `  ${f}`).join('\n')}`);
   }
   if (opts.json) console.log(JSON.stringify(results, null, 1));
-  else console.log(formatSummary(results));
+  else console.log(formatSummary(results, opts.targets));
   const code = results.failures.length > 0 ? 1 : 0;
   if (code !== 0) console.error(`sabmalloc bench: ${results.failures.length} run(s) FAILED (see above and the report)`);
   return code;

@@ -34,6 +34,10 @@ export const FIGURE_COLUMNS = [
   'throughput_min',
   'throughput_max',
   'throughput_spread',
+  'throughput_lo',
+  'throughput_hi',
+  'interval',
+  'flags',
   'metric_median',
   'scaling',
   'ratio_to_global_lock',
@@ -47,7 +51,7 @@ export const FIGURE_COLUMNS = [
   'other_cores',
 ] as const;
 
-/** One row per figure (median over repetitions, with the spread). */
+/** One row per figure (median over repetitions, with the spread, the interval and the noise flags). */
 export function figuresCsv(r: ContentionResults): string {
   return toCsv(
     FIGURE_COLUMNS,
@@ -60,6 +64,10 @@ export function figuresCsv(r: ContentionResults): string {
       f.throughput.min,
       f.throughput.max,
       f.throughput.spread,
+      f.tput?.lo,
+      f.tput?.hi,
+      f.tput?.ciMethod,
+      f.tput?.flags.join(' '),
       f.metric.median,
       f.scaling,
       f.ratioToGlobalLock,

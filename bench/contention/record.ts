@@ -26,6 +26,8 @@ export function subtractLocks(end: AllocatorSnapshot, start: AllocatorSnapshot |
       latencyP50Ns: e.latencyP50Ns,
       latencyP99Ns: e.latencyP99Ns,
       latencyMaxNs: e.latencyMaxNs,
+      // the window's own waits (cumulative buckets, end minus start)
+      ...(e.latencyBuckets ? { latencyBuckets: e.latencyBuckets.map((c, k) => c - (s?.latencyBuckets?.[k] ?? 0)) } : {}),
     };
   }
   return out;
@@ -51,7 +53,7 @@ export interface RunTotals {
 export function runRecordOf(
   run: { spec: AllocatorSpec; def: WorkloadDef; workers: number; rep: number },
   t: RunTotals,
-  host: { coresUsed: number | null; otherCores: number | null; overheadMs: number; checkMs: number },
+  host: { coresUsed: number | null; otherCores: number | null; load1?: number | null; overheadMs: number; checkMs: number },
   extra: Pick<RunRecord, 'resources' | 'latency'> = {},
 ): RunRecord {
   const { ops, mallocs, frees, units, seconds, peakCommitted, peakLive, metadata } = t;

@@ -19,6 +19,25 @@ import { lineChartSpec, specToSvg, type ChartSeries, type LineChartOptions } fro
 import type { ContentionFailure, SuiteResults } from './suite.js';
 import type { Figure, TargetCheck } from './types.js';
 import { latencyChart, peersMarkdown } from './peer-report.js';
+import { summarizeFlags } from '../kit/noise.js';
+import { formatPercentile } from '../kit/histogram.js';
+import { ciLabel, formatPoint, summarize, type Point } from '../kit/sample.js';
+
+/** A figure's throughput Point (results saved before Points were stored: from the spread alone). */
+export function tputOf(f: Figure): Point {
+  return f.tput ?? { ...summarize([f.throughput.min, f.throughput.median, f.throughput.max].slice(0, Math.max(1, Math.min(3, f.throughput.n)))), median: f.throughput.median, n: f.throughput.n };
+}
+
+/** The run's noise summary: how many points are flagged, and why. */
+export function noiseSummary(r: SuiteResults): string {
+  return `Noise: ${summarizeFlags(r.figures.map(tputOf)).text}`;
+}
+
+/** What the machine was doing: cores, load before and after (for captions and headers). */
+function machineCaption(r: SuiteResults): string {
+  const l = (xs: number[]) => (xs[0] ?? NaN).toFixed(1);
+  return `${r.meta.cpus} cores · load ${l(r.meta.loadAverageStart)} -> ${l(r.meta.loadAverageEnd)} · Node ${r.meta.node}`;
+}
 
 const fmtRate = (x: number): string => {
   if (!Number.isFinite(x)) return 'n/a';
@@ -42,31 +61,82 @@ function figureOf(figs: readonly Figure[], a: string, w: string, n: number): Fig
 }
 
 function targetStatus(t: TargetCheck): string {
-  if (t.met === null) return 'not measured';
+  if (t.met === null) return 'not judged';
   return t.met ? 'MET' : `MISSED by ${fx(t.missByPercent, 1)}%`;
 }
 
-/** The plain-text summary printed at the end of a run. */
-export function formatSummary(r: SuiteResults): string {
+/** The detail table of one allocator on one workload (every allocator gets one, plugged-in ones included). */
+function detailTable(r: SuiteResults, w: string, def: string): string[] {
+  const o = r.meta.options;
+  const out: string[] = [`\`${def}\` in detail:`, ''];
+  const d = (n: number): Figure | undefined => figureOf(r.figures, def, w, n);
+  const detail: [string, (f: Figure) => string][] = [
+    ['scaling vs 1 worker', (f) => fx(f.scaling)],
+    ['x global-lock', (f) => fx(f.ratioToGlobalLock)],
+    ['x global-lock per core received', (f) => fx(f.ratioToGlobalLockPerCore)],
+    ['x thi.ng + lock', (f) => fx(f.ratioToThing)],
+    ['thread-cache hit rate', (f) => pct(f.threadCacheHitRate)],
+    ...Object.keys(d(o.workers[o.workers.length - 1])?.locks ?? d(o.workers[0])?.locks ?? {}).map(
+      (tier) => [`${tier} lock contended / 1k calls`, (f: Figure) => fx(f.locks[tier]?.contendedPer1kOps, 1)] as [string, (f: Figure) => string],
+    ),
+    ...(STEADY_LIVE_SET.includes(w)
+      ? ([
+          ['blowup (excl. metadata)', (f) => `${fx(f.blowup.median)} (${fx(f.blowupExclMetadata.median)})`],
+          ['peak live / committed MiB', (f) => `${mib(f.peakLiveBytes)} / ${mib(f.peakCommittedBytes)}`],
+        ] as [string, (f: Figure) => string][])
+      : []),
+    ['cores used (other)', (f) => `${fx(f.coresUsed)} (${fx(f.otherCores)})`],
+  ];
+  out.push(markdownTable(['figure', ...o.workers.map((n) => `${n}w`)], detail.map(([label, get]) => [label, ...o.workers.map((n) => {
+    const f = d(n);
+    return f ? get(f) : '-';
+  })])));
+  out.push('');
+  return out;
+}
+
+/** Contended waits per allocator and tier: p50 / p99 as log2 bucket bounds, '-' where none was recorded. */
+function waitTable(r: SuiteResults, w: string): string[] {
+  const o = r.meta.options;
+  const rows: string[][] = [];
+  for (const a of o.allocators) {
+    const figs = o.workers.map((n) => figureOf(r.figures, a, w, n));
+    const tiers = new Set(figs.flatMap((f) => (f ? Object.keys(f.locks).filter((t) => f.locks[t]?.wait) : [])));
+    for (const tier of tiers) {
+      rows.push([`\`${a}\` ${tier}`, ...figs.map((f) => (f?.locks[tier]?.wait ? `${formatPercentile(f.locks[tier].wait!, 0.5, false)}, ${formatPercentile(f.locks[tier].wait!, 0.99, false)}` : '-'))]);
+    }
+    if (tiers.size === 0) rows.push([`\`${a}\` (no latency recorded)`, ...figs.map(() => '-')]);
+  }
+  return ['Contended lock waits over the timed windows (all repetitions; percentiles are log2 bucket upper bounds; the full histograms are in the JSON):', '', markdownTable(['allocator · tier', ...o.workers.map((n) => `${n}w`)], rows), ''];
+}
+
+/** The plain-text summary printed at the end of a run; the project's targets only with `targets`. */
+export function formatSummary(r: SuiteResults, targets = false): string {
   const { workers, allocators, workloads } = r.meta.options;
   const lines: string[] = [];
   const w0 = Math.max(...allocators.map((a) => a.length), 10);
-  lines.push(`Contention suite: median allocator calls/s (spread) · ${workers.join(',')} workers · ${r.meta.options.reps} rep(s) · ${r.meta.options.durationMs} ms windows · ${fx(r.meta.wallSeconds, 0)} s`);
+  const first = r.figures[0];
+  const cellW = Math.max(14, ...r.figures.map((f) => formatPoint(tputOf(f), fmtRate).length + 2));
+  lines.push(`Contention suite: median allocator calls/s [${first ? ciLabel(tputOf(first)) : 'interval'}] (noise flags) · ${workers.join(',')} workers · ${r.meta.options.reps} rep(s) · ${r.meta.options.durationMs} ms windows · ${fx(r.meta.wallSeconds, 0)} s · ${machineCaption(r)}`);
   for (const w of workloads) {
     lines.push('');
     lines.push(`${w} — ${r.meta.metrics[w]?.description ?? ''}`);
-    lines.push(`${'allocator'.padEnd(w0)} ${workers.map((n) => `${n}w`.padStart(14)).join('')}`);
+    lines.push(`${'allocator'.padEnd(w0)} ${workers.map((n) => `${n}w`.padStart(cellW)).join('')}`);
     for (const a of allocators) {
       const cells = workers.map((n) => {
         const f = figureOf(r.figures, a, w, n);
-        return (f ? `${fmtRate(f.throughput.median)} ±${(f.throughput.spread * 50).toFixed(0)}%` : '-').padStart(14);
+        return (f ? formatPoint(tputOf(f), fmtRate) : '-').padStart(cellW);
       });
       lines.push(`${a.padEnd(w0)} ${cells.join('')}`);
     }
   }
   lines.push('');
-  lines.push('Targets:');
-  for (const t of r.targets) lines.push(`  [${targetStatus(t)}] ${t.description}: worst ${fx(t.worst)} (threshold ${t.comparison} ${t.threshold})`);
+  lines.push(noiseSummary(r));
+  if (targets) {
+    lines.push('');
+    lines.push("Targets (the project's own; judged only where the run covers what each is defined over):");
+    for (const t of r.targets) lines.push(`  [${targetStatus(t)}] ${t.description}: worst ${fx(t.worst)} (threshold ${t.comparison} ${t.threshold})`);
+  }
   if (r.failures.length > 0) {
     lines.push('');
     lines.push(`FAILED RUNS (${r.failures.length}):`);
@@ -86,11 +156,13 @@ async function throughputChart(r: SuiteResults, workload: string): Promise<strin
   const series: ChartSeries[] = r.meta.options.allocators.map((a) => ({
     name: a,
     points: r.figures.filter((f) => f.allocator === a && f.workload === workload).map((f) => [f.workers, f.throughput.median] as const),
-    spread: r.figures.filter((f) => f.allocator === a && f.workload === workload && f.throughput.n > 1).map((f) => [f.workers, f.throughput.min, f.throughput.max] as const),
+    spread: r.figures.filter((f) => f.allocator === a && f.workload === workload && tputOf(f).n > 1).map((f) => [f.workers, tputOf(f).lo, tputOf(f).hi] as const),
+    flagged: r.figures.filter((f) => f.allocator === a && f.workload === workload && tputOf(f).flags.length > 0).map((f) => f.workers),
   }));
+  const one = r.figures[0];
   return chart({
     title: `${workload}: throughput vs workers`,
-    subtitle: `median of ${r.meta.options.reps} run(s), ${r.meta.options.durationMs} ms each (bars: min..max) · ${r.meta.cpus} cores · Node ${r.meta.node}`,
+    subtitle: `median of ${r.meta.options.reps} run(s), ${r.meta.options.durationMs} ms each (bars: ${one ? ciLabel(tputOf(one)) : 'interval'}; hollow grey: noise-flagged) · ${machineCaption(r)}`,
     xLabel: 'workers',
     yLabel: 'allocator calls / s (log)',
     series,
@@ -142,14 +214,69 @@ function failuresMd(fails: readonly ContentionFailure[]): string {
   );
 }
 
-export function markdownReport(
-  r: SuiteResults,
-  charts: { workload: string; throughput: string; locks: string }[],
-  jsonName = 'contention.json',
-  latencyCharts: Record<string, string> = {},
-): string {
+/** One workload's section of the report: its chart, throughput, native metric, per-allocator detail, lock waits. */
+function workloadSection(r: SuiteResults, w: string, charts: { workload: string; throughput: string; locks: string }[]): string[] {
   const o = r.meta.options;
-  const def = o.allocators.find((a) => a === 'sabmalloc') ?? o.allocators[0];
+  const out: string[] = [];
+  const m = r.meta.metrics[w];
+  out.push(`## ${w}`);
+  out.push('');
+  out.push(`${m?.description ?? ''}. Native metric: ${m?.name} (${m?.unit}${m && !m.higherIsBetter ? ', lower is better' : ''}). Parameters: ${Object.entries(o.params[w] ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')}.`);
+  out.push('');
+  const c = charts.find((x) => x.workload === w);
+  if (c) out.push(`![${w} throughput](${c.throughput})`);
+  out.push('');
+  out.push('Throughput (allocator calls/s, median [interval] (noise flags)):');
+  out.push('');
+  out.push(
+    markdownTable(
+      ['allocator', ...o.workers.map((n) => `${n}w`)],
+      o.allocators.map((a) => [
+        `\`${a}\``,
+        ...o.workers.map((n) => {
+          const f = figureOf(r.figures, a, w, n);
+          return f ? formatPoint(tputOf(f), fmtRate) : '-';
+        }),
+      ]),
+    ),
+  );
+  out.push('');
+  const rows: string[][] = [];
+  for (const a of o.allocators) {
+    rows.push([`\`${a}\` ${m?.name}`, ...o.workers.map((n) => {
+      const f = figureOf(r.figures, a, w, n);
+      return f ? (m?.higherIsBetter ? fmtRate(f.metric.median) : fx(f.metric.median, 1)) : '-';
+    })]);
+  }
+  if (m?.name !== 'ops/s') {
+    out.push(`Native metric (${m?.unit}):`);
+    out.push('');
+    out.push(markdownTable(['allocator', ...o.workers.map((n) => `${n}w`)], rows));
+    out.push('');
+  }
+  for (const def of o.allocators) out.push(...detailTable(r, w, def));
+  if (c) out.push(`![${w} lock waits](${c.locks})`);
+  out.push('');
+  const lockRows: string[][] = [];
+  for (const a of o.allocators) {
+    const figs = o.workers.map((n) => figureOf(r.figures, a, w, n));
+    const tiers = new Set(figs.flatMap((f) => (f ? Object.keys(f.locks) : [])));
+    for (const tier of tiers) {
+      lockRows.push([`\`${a}\` ${tier} (${figs.find((f) => f?.locks[tier])?.locks[tier].kind})`, ...figs.map((f) => (f?.locks[tier] ? `${fx(f.locks[tier].contendedPer1kOps, 1)} / ${fx(f.locks[tier].parksPer1kOps, 1)}` : '-'))]);
+    }
+    // an allocator that reports no lock statistics still has its row: nothing recorded
+    if (tiers.size === 0) lockRows.push([`\`${a}\` (no lock statistics)`, ...figs.map(() => '-')]);
+  }
+  out.push('Lock waits: contended acquisitions / parks per 1,000 allocator calls:');
+  out.push('');
+  out.push(markdownTable(['allocator · tier', ...o.workers.map((n) => `${n}w`)], lockRows));
+  out.push('');
+  out.push(...waitTable(r, w));
+  return out;
+}
+
+export function markdownReport(r: SuiteResults, charts: { workload: string; throughput: string; locks: string }[], jsonName = 'contention.json', targets = false, latencyCharts: Record<string, string> = {}): string {
+  const o = r.meta.options;
   const out: string[] = [];
   out.push('# sabmalloc contention benchmark');
   out.push('');
@@ -169,25 +296,29 @@ export function markdownReport(
     out.push(`> ${r.meta.note}`);
     out.push('');
   }
-  out.push('## Targets');
+  out.push(`**${noiseSummary(r)}.** Flagged points are marked in the tables (after the figure) and drawn hollow grey in the charts.`);
   out.push('');
-  out.push(
-    markdownTable(
-      ['target', 'worst case', 'threshold', 'status'],
-      r.targets.map((t) => [t.description, fx(t.worst), `${t.comparison} ${t.threshold}`, targetStatus(t)]),
-      ['---', '---:', '---:', '---'],
-    ),
-  );
-  out.push('');
-  for (const t of r.targets) {
-    out.push(`- **${t.id}** (${targetStatus(t)}): ${t.explanation.split('\n').join('\n  - ')}`);
+  if (targets) {
+    out.push('## Targets');
+    out.push('');
+    out.push(
+      markdownTable(
+        ['target', 'worst case', 'threshold', 'status'],
+        r.targets.map((t) => [t.description, fx(t.worst), `${t.comparison} ${t.threshold}`, targetStatus(t)]),
+        ['---', '---:', '---:', '---'],
+      ),
+    );
+    out.push('');
+    for (const t of r.targets) {
+      out.push(`- **${t.id}** (${targetStatus(t)}): ${t.explanation.split('\n').join('\n  - ')}`);
+    }
+    out.push('');
   }
-  out.push('');
   out.push('## How to read this');
   out.push('');
   out.push(
     [
-      '- **Throughput** is allocator calls (malloc + free) per second of the timed window, summed over all workers, median of the repetitions; ± is half the (max - min) spread relative to the median.',
+      `- **Throughput** is allocator calls (malloc + free) per second of the timed window, summed over all workers, median of the repetitions, with its interval in brackets (${r.figures[0] ? ciLabel(tputOf(r.figures[0])) : 'see the JSON'}) and its noise flags in parentheses (spread: the repetitions disagree; cpu-short / others-busy / load: the machine interfered).`,
       `- Every workload stamps each block it allocates and checks it before freeing, so a broken allocator fails the run instead of posting a number; after each run the heap's \`check()\` runs and (where everything was freed) \`inUseObjects\` must be 0. Touch mode \`${o.touch}\`: ${o.touch === 'full' ? 'every word of every block is written' : 'blocks up to 128 B are written whole, larger ones on their first and last word and one word per 64 B (writing all of a 1-2 KiB block costs several times the allocator call and would hide the differences between allocators; `--touch full` measures that)'}.`,
       '- All workers of a run meet on a barrier in a SharedArrayBuffer before the clock starts and after it stops; the window is fixed, so a slow allocator does fewer operations rather than taking longer.',
       '- **Scaling** is throughput / throughput of the same allocator at 1 worker. On 2 cores the ceiling is 2x, and only if the two workers never contend and nothing else runs; beyond 2 workers the threads time-share the 2 cores, so flat is ideal.',
@@ -199,83 +330,7 @@ export function markdownReport(
     ].join('\n'),
   );
   out.push('');
-  for (const w of o.workloads) {
-    const m = r.meta.metrics[w];
-    out.push(`## ${w}`);
-    out.push('');
-    out.push(`${m?.description ?? ''}. Native metric: ${m?.name} (${m?.unit}${m && !m.higherIsBetter ? ', lower is better' : ''}). Parameters: ${Object.entries(o.params[w] ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')}.`);
-    out.push('');
-    const c = charts.find((x) => x.workload === w);
-    if (c) out.push(`![${w} throughput](${c.throughput})`);
-    out.push('');
-    out.push('Throughput (allocator calls/s, median ± half-spread):');
-    out.push('');
-    out.push(
-      markdownTable(
-        ['allocator', ...o.workers.map((n) => `${n}w`)],
-        o.allocators.map((a) => [
-          `\`${a}\``,
-          ...o.workers.map((n) => {
-            const f = figureOf(r.figures, a, w, n);
-            return f ? `${fmtRate(f.throughput.median)} ±${(f.throughput.spread * 50).toFixed(0)}%` : '-';
-          }),
-        ]),
-      ),
-    );
-    out.push('');
-    const rows: string[][] = [];
-    for (const a of o.allocators) {
-      rows.push([`\`${a}\` ${m?.name}`, ...o.workers.map((n) => {
-        const f = figureOf(r.figures, a, w, n);
-        return f ? (m?.higherIsBetter ? fmtRate(f.metric.median) : fx(f.metric.median, 1)) : '-';
-      })]);
-    }
-    if (m?.name !== 'ops/s') {
-      out.push(`Native metric (${m?.unit}):`);
-      out.push('');
-      out.push(markdownTable(['allocator', ...o.workers.map((n) => `${n}w`)], rows));
-      out.push('');
-    }
-    out.push(`\`${def}\` in detail:`);
-    out.push('');
-    const d = (n: number): Figure | undefined => figureOf(r.figures, def, w, n);
-    const detail: [string, (f: Figure) => string][] = [
-      ['scaling vs 1 worker', (f) => fx(f.scaling)],
-      ['x global-lock', (f) => fx(f.ratioToGlobalLock)],
-      ['x global-lock per core received', (f) => fx(f.ratioToGlobalLockPerCore)],
-      ['x thi.ng + lock', (f) => fx(f.ratioToThing)],
-      ['thread-cache hit rate', (f) => pct(f.threadCacheHitRate)],
-      ...Object.keys(d(o.workers[o.workers.length - 1])?.locks ?? d(o.workers[0])?.locks ?? {}).map(
-        (tier) => [`${tier} lock contended / 1k calls`, (f: Figure) => fx(f.locks[tier]?.contendedPer1kOps, 1)] as [string, (f: Figure) => string],
-      ),
-      ...(STEADY_LIVE_SET.includes(w)
-        ? ([
-            ['blowup (excl. metadata)', (f) => `${fx(f.blowup.median)} (${fx(f.blowupExclMetadata.median)})`],
-            ['peak live / committed MiB', (f) => `${mib(f.peakLiveBytes)} / ${mib(f.peakCommittedBytes)}`],
-          ] as [string, (f: Figure) => string][])
-        : []),
-      ['cores used (other)', (f) => `${fx(f.coresUsed)} (${fx(f.otherCores)})`],
-    ];
-    out.push(markdownTable(['figure', ...o.workers.map((n) => `${n}w`)], detail.map(([label, get]) => [label, ...o.workers.map((n) => {
-      const f = d(n);
-      return f ? get(f) : '-';
-    })])));
-    out.push('');
-    if (c) out.push(`![${w} lock waits](${c.locks})`);
-    out.push('');
-    const lockRows: string[][] = [];
-    for (const a of o.allocators) {
-      const figs = o.workers.map((n) => figureOf(r.figures, a, w, n));
-      const tiers = new Set(figs.flatMap((f) => (f ? Object.keys(f.locks) : [])));
-      for (const tier of tiers) {
-        lockRows.push([`\`${a}\` ${tier} (${figs.find((f) => f?.locks[tier])?.locks[tier].kind})`, ...figs.map((f) => (f?.locks[tier] ? `${fx(f.locks[tier].contendedPer1kOps, 1)} / ${fx(f.locks[tier].parksPer1kOps, 1)}` : '-'))]);
-      }
-    }
-    out.push('Lock waits: contended acquisitions / parks per 1,000 allocator calls:');
-    out.push('');
-    out.push(markdownTable(['allocator · tier', ...o.workers.map((n) => `${n}w`)], lockRows));
-    out.push('');
-  }
+  for (const w of o.workloads) out.push(...workloadSection(r, w, charts));
   out.push(peersMarkdown(r, latencyCharts));
   out.push('## Failures');
   out.push('');
@@ -303,7 +358,7 @@ export function markdownReport(
  * Writes JSON, charts and the Markdown report into outDir, file names starting with
  * `stem` (default 'contention'); returns the paths written.
  */
-export async function writeReport(r: SuiteResults, outDir: string, stem = 'contention'): Promise<string[]> {
+export async function writeReport(r: SuiteResults, outDir: string, stem = 'contention', targets = false): Promise<string[]> {
   mkdirSync(outDir, { recursive: true });
   const written: string[] = [];
   const jsonPath = path.join(outDir, `${stem}.json`);
@@ -326,7 +381,7 @@ export async function writeReport(r: SuiteResults, outDir: string, stem = 'conte
     }
   }
   const mdPath = path.join(outDir, `${stem}.md`);
-  writeFileSync(mdPath, markdownReport(r, charts, `${stem}.json`, latencyCharts));
+  writeFileSync(mdPath, markdownReport(r, charts, `${stem}.json`, targets, latencyCharts));
   written.push(mdPath);
   return written;
 }

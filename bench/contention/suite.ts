@@ -42,7 +42,7 @@ export const QUICK_WORKERS = [1, 2, 4];
 export const DEFAULT_DURATION_MS = 200;
 export const QUICK_DURATION_MS = 100;
 export const DEFAULT_REPS = 3;
-export const QUICK_REPS = 2;
+export const QUICK_REPS = 3;
 
 export interface ContentionFailure {
   allocator: string;
@@ -138,6 +138,7 @@ function addLocks(into: Record<string, TierLockStats>, more: Record<string, Tier
     a.latencyP50Ns = m.latencyP50Ns;
     a.latencyP99Ns = m.latencyP99Ns;
     a.latencyMaxNs = Math.max(a.latencyMaxNs, m.latencyMaxNs);
+    if (m.latencyBuckets) a.latencyBuckets = (a.latencyBuckets ?? []).length ? a.latencyBuckets!.map((c, k) => c + (m.latencyBuckets![k] ?? 0)) : [...m.latencyBuckets];
   }
 }
 
@@ -306,7 +307,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
     return runRecordOf(
       { spec, def, workers, rep: s.rep },
       { seconds, ops, mallocs, frees, units, peakCommitted, peakLive, metadata, atPeak, locks, threadCacheHits: tcHits, threadCacheMisses: tcMisses },
-      { coresUsed, otherCores, overheadMs: Math.max(0, t1 - t0 - seconds * 1000), checkMs: t2 - t1 },
+      { coresUsed, otherCores, load1: os.loadavg()[0] ?? null, overheadMs: Math.max(0, t1 - t0 - seconds * 1000), checkMs: t2 - t1 },
       { resources, ...(latency ? { latency: summarize(latency) } : {}) },
     );
   } catch (err) {
@@ -487,7 +488,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
   for (const def of r.workloads) {
     metrics[def.name] = { name: def.metric.name, unit: def.metric.unit, higherIsBetter: def.metric.higherIsBetter, description: def.description };
   }
-  const figures = computeFigures(runs, r.allocators);
+  const figures = computeFigures(runs, r.allocators, os.cpus().length);
   const targets = evaluateTargets(figures, { workers: r.workers, workloads: r.workloads.map((w) => w.name), allocators: r.allocators });
   const cpus = os.cpus();
   return {
@@ -531,7 +532,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
  */
 export function recomputeResults(r: SuiteResults): SuiteResults {
   const o = r.meta.options;
-  const figures = computeFigures(r.runs, o.allocators);
+  const figures = computeFigures(r.runs, o.allocators, r.meta.cpus);
   const targets = evaluateTargets(figures, { workers: o.workers, workloads: o.workloads, allocators: o.allocators });
   return { ...r, figures, targets };
 }

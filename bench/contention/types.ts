@@ -55,8 +55,10 @@ export interface ProgressEvent {
 }
 
 /** Lock counters of one tier over the timed window (end snapshot minus start snapshot). */
-export interface TierLockStats extends LockStatsSummary {
+export interface TierLockStats extends Omit<LockStatsSummary, 'latencyBuckets'> {
   kind: string;
+  /** the window's contended waits, log2 buckets (absent in results saved before they were kept) */
+  latencyBuckets?: number[];
 }
 
 export interface RunRecord {
@@ -90,6 +92,8 @@ export interface RunRecord {
   /** CPU cores this process used during the timed window, and the rest of the machine */
   coresUsed: number | null;
   otherCores: number | null;
+  /** 1-minute load average at the end of the window (absent in older results) */
+  load1?: number | null;
   /** wall time of the run outside its timed window: dispatch, set-up, cleanup, detach */
   overheadMs: number;
   /** the heap check after the run */
@@ -99,6 +103,9 @@ export interface RunRecord {
   /** sampled malloc/free latency percentiles (latency.ts) */
   latency?: import('./latency.js').LatencySummary;
 }
+
+import type { Point } from '../kit/sample.js';
+import type { Histogram } from '../kit/histogram.js';
 
 export interface Spread {
   median: number;
@@ -133,10 +140,12 @@ export interface Figure {
   peakCommittedBytes: number;
   peakLiveBytes: number;
   /** per tier: contended acquisitions / acquisitions, parks per 1,000 allocator calls, etc. (medians) */
-  locks: Record<string, { kind: string; acquisitionsPerOp: number; contendedRate: number; contendedPer1kOps: number; parksPer1kOps: number; spinsPer1kOps: number; latencyP99Ns: number }>;
+  locks: Record<string, { kind: string; acquisitionsPerOp: number; contendedRate: number; contendedPer1kOps: number; parksPer1kOps: number; spinsPer1kOps: number; latencyP99Ns: number; wait?: Histogram }>;
   threadCacheHitRate: number | null;
   coresUsed: number | null;
   otherCores: number | null;
+  /** throughput as a Point (bench/kit/sample.ts): median, interval, noise flags (bench/kit/noise.ts) */
+  tput?: Point;
 }
 
 export interface TargetCheck {

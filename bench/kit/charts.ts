@@ -8,7 +8,9 @@
  * committed charts only change when the figures change. Points with a non-finite y, or
  * y < 0 on a log y axis, are dropped rather than breaking the whole chart; zeros on a log
  * axis switch it to symmetric-log so they are drawn. Axis labels never use SI prefixes
- * below 1 (0.1, not "100m"). A series' spread is drawn as error bars.
+ * below 1 (0.1, not "100m"). A series' spread is drawn as error bars; its noise-flagged
+ * points as hollow grey markers (the figure is there, but the run says not to trust it).
+ * A log y axis is ticked by decade only (1k, 10k, ...) over the data's own range.
  */
 import vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -21,6 +23,8 @@ export interface ChartSeries {
    * drawn as an error bar through the point.
    */
   spread?: ReadonlyArray<readonly [number, number, number]>;
+  /** x values of points flagged as noisy (bench/kit/noise.ts): drawn as hollow grey markers */
+  flagged?: ReadonlyArray<number>;
 }
 
 export interface LineChartOptions {
@@ -51,12 +55,14 @@ export const AXIS_LABEL_EXPR = "abs(datum.value) >= 1000 ? format(datum.value, '
 
 /** Builds the Vega-Lite spec; exported so callers can tweak or save it. */
 export function lineChartSpec(o: LineChartOptions): TopLevelSpec {
-  const values: { series: string; x: number; y: number | null; lo: number | null; hi: number | null }[] = [];
+  const values: { series: string; x: number; y: number | null; lo: number | null; hi: number | null; flagged: boolean }[] = [];
   const xs = new Set<number>();
   let hasZero = false;
   let minPositive = Infinity;
+  let maxY = -Infinity;
   for (const s of o.series) {
     const spread = new Map((s.spread ?? []).map(([x, lo, hi]) => [x, [lo, hi] as const]));
+    const flagged = new Set(s.flagged ?? []);
     for (const [x, y] of s.points) {
       if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
       if (o.logY && y < 0) continue;
@@ -64,12 +70,17 @@ export function lineChartSpec(o: LineChartOptions): TopLevelSpec {
       const sp = spread.get(x);
       const lo = sp && Number.isFinite(sp[0]) && (!o.logY || sp[0] >= 0) ? sp[0] : null;
       const hi = sp && Number.isFinite(sp[1]) ? sp[1] : null;
-      values.push({ series: s.name, x, y, lo: lo !== null && hi !== null ? lo : null, hi: lo !== null && hi !== null ? hi : null });
+      values.push({ series: s.name, x, y, lo: lo !== null && hi !== null ? lo : null, hi: lo !== null && hi !== null ? hi : null, flagged: flagged.has(x) });
       xs.add(x);
       if (y === 0 || lo === 0) hasZero = true;
       if (y > 0) minPositive = Math.min(minPositive, y);
       if (lo !== null && lo > 0) minPositive = Math.min(minPositive, lo);
+      maxY = Math.max(maxY, y, hi ?? -Infinity);
     }
+  }
+  const decades: number[] = [];
+  if (o.logY && Number.isFinite(minPositive) && maxY > 0) {
+    for (let e = Math.floor(Math.log10(minPositive)); e <= Math.ceil(Math.log10(maxY)); e++) decades.push(10 ** e);
   }
   const xTicks = [...xs].sort((a, b) => a - b);
   // symlog is linear within +-constant of 0 and logarithmic beyond: zeros stay on the chart
@@ -89,10 +100,12 @@ export function lineChartSpec(o: LineChartOptions): TopLevelSpec {
   };
   const color = { field: 'series', type: 'nominal' as const, title: null, sort: o.series.map((s) => s.name) };
   const hasSpread = values.some((v) => v.lo !== null);
+  const hasFlagged = values.some((v) => v.flagged);
+  const yAxis = { labelExpr: AXIS_LABEL_EXPR, ...(decades.length >= 2 && !o.yDomain ? { values: decades } : {}) };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: o.subtitle ? { text: o.title, subtitle: o.subtitle } : o.title,
-    width: o.width ?? 640,
+    width: o.width ?? 560,
     height: o.height ?? 360,
     background: 'white',
     data: { values },
@@ -110,11 +123,20 @@ export function lineChartSpec(o: LineChartOptions): TopLevelSpec {
         mark: { type: 'line' as const, point: true, strokeWidth: 2 },
         encoding: {
           x,
-          y: { field: 'y', type: 'quantitative' as const, title: o.yLabel, scale: yScale, axis: { labelExpr: AXIS_LABEL_EXPR } },
+          y: { field: 'y', type: 'quantitative' as const, title: o.yLabel, scale: yScale, axis: yAxis },
           color,
-          tooltip: [{ field: 'series' }, { field: 'x' }, { field: 'y' }, ...(hasSpread ? [{ field: 'lo', title: 'min' }, { field: 'hi', title: 'max' }] : [])],
+          tooltip: [{ field: 'series' }, { field: 'x' }, { field: 'y' }, ...(hasSpread ? [{ field: 'lo', title: 'low' }, { field: 'hi', title: 'high' }] : [])],
         },
       },
+      ...(hasFlagged
+        ? [
+            {
+              transform: [{ filter: 'datum.flagged' }],
+              mark: { type: 'point' as const, filled: true, fill: 'white', stroke: 'grey', size: 90, strokeWidth: 2 },
+              encoding: { x, y: { field: 'y', type: 'quantitative' as const, scale: yScale } },
+            },
+          ]
+        : []),
     ],
     config: { font: 'sans-serif', legend: { orient: 'right' } },
   } as TopLevelSpec;

@@ -24,6 +24,7 @@ import {
   recoverLock,
   type DeadThreadRole,
   type LockKind,
+  type WaitPolicy,
 } from '../../src/locks/index.js';
 import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, type HammerResult, type HammerTask } from './hammer.js';
 import { workerUrl } from '../kit/worker-url.js';
@@ -90,8 +91,13 @@ export async function until(cond: () => boolean, what: string, ms = 30_000): Pro
   }
 }
 
-/** Kinds whose waiters record what they wait for in their queue node (tas/ttas waiters owe nothing). */
-export const RECORDS_WAIT: readonly LockKind[] = ['ticket', 'mcs', 'futex', 'adaptive'];
+/**
+ * Kinds whose waiters record what they wait for in their queue node (LockNode WAIT), so a
+ * scenario can wait until each has queued. tas/ttas waiters owe nothing; malthusian-mcs's
+ * culled waiters sleep in its passive set on the GATE word and record only their ACTIVE
+ * count, not WAIT, so its scenarios give every worker a fixed 30 ms to get in line instead.
+ */
+export const RECORDS_WAIT: readonly LockKind[] = ['ticket', 'mcs', 'futex', 'adaptive', 'ticket-backoff', 'twa', 'partitioned-ticket'];
 const waiting = (i32: Int32Array, id: number): boolean => Atomics.load(i32, nodeWordOf(id) + LockNode.WAIT) === LOCK_WORD + 1;
 
 /**
@@ -100,13 +106,13 @@ const waiting = (i32: Int32Array, id: number): boolean => Atomics.load(i32, node
  * (`handoff`: it may die just after being woken or granted). Survivors (owners 2, 3) are
  * queued behind it when it dies. Throws DeadThreadWedged if anyone is stuck.
  */
-export async function deadThreadRun(kind: LockKind, mode: DeathMode, delayMs = 0, boundMs = 60_000): Promise<DeathOutcome> {
+export async function deadThreadRun(kind: LockKind, mode: DeathMode, delayMs = 0, boundMs = 60_000, policy?: WaitPolicy): Promise<DeathOutcome> {
   const sab = new SharedArrayBuffer(hammerWords(4) * 4);
   const statsSab = new SharedArrayBuffer(4 * LOCK_STAT_SLOTS * 8);
   const i32 = new Int32Array(sab);
   initLockBlock(i32, LOCK_WORD);
-  const main = createLock(kind, { i32, word: LOCK_WORD, ownerId: 4, nodeWord: nodeWordOf });
-  const shape = { sab, statsSab, kind, csWrites: 2, outsideWork: 4, useTryLock: false };
+  const main = createLock(kind, { i32, word: LOCK_WORD, ownerId: 4, nodeWord: nodeWordOf, policy });
+  const shape = { sab, statsSab, kind, policy, csWrites: 2, outsideWork: 4, useTryLock: false };
   const records = RECORDS_WAIT.includes(kind);
   Atomics.store(i32, CTRL.go, 1); // no barrier: every worker goes straight for the lock
   const all: Worker[] = [];

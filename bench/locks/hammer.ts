@@ -21,7 +21,7 @@
  * Descheduled holder: the loop does nothing special; how long others wait is the lock's
  * business. Workers park on GO in Atomics.wait, so a barrier costs no CPU.
  */
-import { LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, createLock, type Lock, type LockInit, type LockKind } from '../../src/locks/index.js';
+import { LOCK_LATENCY_BUCKETS, LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, LockStat, createLock, type Lock, type LockInit, type LockKind, type WaitPolicy } from '../../src/locks/index.js';
 import { cpuRelax } from '../../src/locks/common.js';
 
 export const CTRL = {
@@ -52,6 +52,8 @@ export interface HammerTask {
   sab: SharedArrayBuffer;
   statsSab: SharedArrayBuffer;
   kind: LockKind;
+  /** waiting policy (LockInit.policy); undefined: the kind's default */
+  policy?: WaitPolicy;
   /** file URL of a user's lock module (bench/locks/modules.ts) when `kind` names one */
   lockModule?: string;
   ownerId: number; // also picks the stats slot: base = (ownerId - 1) * LOCK_STAT_SLOTS
@@ -67,6 +69,8 @@ export interface HammerTask {
   nested?: number;
   /** Take the lock once, publish CTRL.held, and never release it (a holder to kill). */
   holdForever?: boolean;
+  /** Hand-over and wake-up timing sink (timingSlots(workers) float64s); absent: not measured. */
+  timingSab?: SharedArrayBuffer;
 }
 
 export interface HammerResult {
@@ -75,6 +79,25 @@ export interface HammerResult {
   violations: number;
   tryLockSuccesses: number;
   elapsedMs: number;
+}
+
+/**
+ * Hand-over timing sink (float64, optional): [0] the coordinator's performance.timeOrigin
+ * (a shared epoch, so stamps from threads with different time origins compare), [1] the
+ * release stamp of the last sampled unlock (ms since the epoch; 0 = that release was not
+ * sampled), then per worker two log2 histograms (LOCK_LATENCY_BUCKETS each): hand-over
+ * (a holder's unlock to a waiting thread holding the lock) and wake-up (the same, for a
+ * waiter that slept in Atomics.wait at least once during its lock()). Stamp and read happen
+ * under the lock, so the lock orders them; one release in HANDOVER_SAMPLE is stamped, to
+ * keep two clock reads off most acquisitions.
+ */
+export const TIMING_HEAD = 8;
+export const HANDOVER_SAMPLE = 8;
+export const timingSlots = (workers: number): number => TIMING_HEAD + workers * 2 * LOCK_LATENCY_BUCKETS;
+export const timingBaseOf = (ownerId: number): number => TIMING_HEAD + (ownerId - 1) * 2 * LOCK_LATENCY_BUCKETS;
+
+function recordNs(f: Float64Array, base: number, ns: number): void {
+  f[base + (ns < 1 ? 0 : Math.min(LOCK_LATENCY_BUCKETS - 1, Math.floor(Math.log2(ns))))]++;
 }
 
 export function statsBaseOf(ownerId: number): number {
@@ -87,7 +110,7 @@ export function hammer(t: HammerTask, make?: (init: LockInit) => Lock): HammerRe
   const i32 = new Int32Array(t.sab);
   const stats = new Float64Array(t.statsSab);
   const me = t.ownerId;
-  const init: LockInit = { i32, word: LOCK_WORD, ownerId: me, nodeWord: nodeWordOf, stats, statsBase: statsBaseOf(me) };
+  const init: LockInit = { i32, word: LOCK_WORD, ownerId: me, nodeWord: nodeWordOf, stats, statsBase: statsBaseOf(me), policy: t.policy };
   const lock = make ? make(init) : createLock(t.kind, init);
   awaitGo(i32);
   if (t.holdForever) {
@@ -102,16 +125,28 @@ export function hammer(t: HammerTask, make?: (init: LockInit) => Lock): HammerRe
   let acquisitions = 0;
   let violations = 0;
   let tries = 0;
+  const tf = t.timingSab ? new Float64Array(t.timingSab, 0, t.timingSab.byteLength >> 3) : new Float64Array(timingSlots(1));
+  const tb = t.timingSab ? timingBaseOf(me) : TIMING_HEAD;
+  const epoch = performance.timeOrigin - tf[0]!;
+  const sb = statsBaseOf(me);
   const t0 = performance.now();
   while (acquisitions < limit && Atomics.load(i32, CTRL.stop) === 0) {
+    const waits = stats[sb + LockStat.contended]!;
+    const parks = stats[sb + LockStat.parks]!;
     if (t.useTryLock && (acquisitions & 7) === 0 && lock.tryLock()) tries++;
     else lock.lock();
+    if (stats[sb + LockStat.contended] !== waits && tf[1] !== 0) {
+      const ns = (epoch + performance.now() - tf[1]!) * 1e6;
+      recordNs(tf, tb, ns);
+      if (stats[sb + LockStat.parks] !== parks) recordNs(tf, tb + LOCK_LATENCY_BUCKETS, ns);
+    }
     Atomics.store(i32, CTRL.witness, me);
     if (lock.holder() !== me) violations++;
     const c = i32[CTRL.counter];
     for (let k = 0; k < csWrites; k++) i32[DATA + (k & 15)] += k;
     i32[CTRL.counter] = c + 1;
     if (Atomics.load(i32, CTRL.witness) !== me) violations++;
+    tf[1] = acquisitions % HANDOVER_SAMPLE === 0 ? epoch + performance.now() : 0;
     lock.unlock();
     acquisitions++;
     if (outside > 0) cpuRelax(outside);
@@ -133,7 +168,7 @@ function hammerNested(t: HammerTask): HammerResult {
   const me = t.ownerId;
   const k = Math.min(t.nested ?? 1, NESTED_LOCKS);
   const locks = Array.from({ length: k }, (_, j) =>
-    createLock(t.kind, { i32, word: nestedLockWord(j), ownerId: me, nodeWord: nodeWordOf, stats, statsBase: statsBaseOf(me) }),
+    createLock(t.kind, { i32, word: nestedLockWord(j), ownerId: me, nodeWord: nodeWordOf, stats, statsBase: statsBaseOf(me), policy: t.policy }),
   );
   awaitGo(i32);
   let rounds = 0;

@@ -6,11 +6,19 @@
  * Owns: nothing; pure functions over the hammer SAB and stats sink (bench/locks/hammer.ts
  * layout). Host-agnostic: no Node import, so it bundles for a browser.
  */
-import { summarizeLockStats, type LockKind } from '../../src/locks/index.js';
-import { CTRL, hammerWords, statsBaseOf, type HammerResult } from './hammer.js';
+import { LOCK_LATENCY_BUCKETS, LockStat, summarizeLockStats, type LockKind, type WaitPolicy } from '../../src/locks/index.js';
+import { cpuRelax } from '../../src/locks/common.js';
+import { fromBuckets, type Histogram } from '../kit/histogram.js';
+import type { RepNoise } from '../kit/noise.js';
+import type { Point } from '../kit/sample.js';
+import { CTRL, hammerWords, statsBaseOf, timingBaseOf, type HammerResult } from './hammer.js';
 
 export interface LockBenchPoint {
   kind: LockKind;
+  /** `kind/policy` (bench/locks/entries.ts); absent in reports saved before policies: the kind */
+  name?: string;
+  /** the waiting policy measured; null: a lock module that declared none */
+  policy?: WaitPolicy | null;
   workers: number;
   csWrites: number;
   outsideWork: number;
@@ -24,11 +32,42 @@ export interface LockBenchPoint {
   parksPerAcquisition: number;
   wakeups: number;
   handoffs: number;
-  latencyP50Ns: number; // contended acquisitions only
-  latencyP99Ns: number;
+  /**
+   * Acquire latency of every acquisition (bench/kit/histogram.ts): the contended ones
+   * timed into log2 buckets, the uncontended ones (first try, never timed) counted apart.
+   */
+  acquire: Histogram;
   latencyMaxNs: number;
+  /**
+   * Hand-over: from a holder's unlock to a waiting thread holding the lock (sampled: one
+   * release in 8 is stamped); wake-up: the same, for waiters that slept in Atomics.wait
+   * during their lock(). Absent when the point was measured without the timing sink.
+   */
+  handover?: Histogram;
+  wakeup?: Histogram;
+  /**
+   * The fairness flag (locktorture's): some worker got more than twice the acquisitions of
+   * another (max > 2 min), or one got none. Beside Jain's index, with the longest wait.
+   */
+  unfair?: boolean;
+  /** the longest contended acquire (the longest wait) of any worker, ns */
+  longestWaitNs?: number;
+  /**
+   * lockhammer's overhead per acquisition: time per lock (each worker's window over its
+   * acquisitions, averaged over workers) minus the calibrated critical and parallel
+   * sections, ns. Null when the sections were not calibrated.
+   */
+  overheadNs?: number | null;
   /** Throughput of every repetition (the fields above are those of the median one). */
   throughputReps: number[];
+  /** The repetitions' throughput as a Point (median, interval, noise flags): what tables show. */
+  tput?: Point;
+  /** What each repetition got from the machine (bench/kit/noise.ts), in repetition order. */
+  noiseReps?: RepNoise[];
+  /** Repetitions in which some worker got no acquisition (the fairness check). */
+  starvedReps?: number;
+  /** What broke mutual exclusion in a repetition, if anything (the point is kept). */
+  violation?: string;
 }
 
 export class LockValidationError extends Error {
@@ -64,14 +103,34 @@ export function jainIndex(xs: readonly number[]): number {
 
 /** The point's figures from its workers' results and their lock statistics sinks. */
 export function lockPointOf(
-  shape: { kind: LockKind; workers: number; csWrites: number; outsideWork: number },
+  shape: { kind: LockKind; name?: string; policy?: WaitPolicy | null; workers: number; csWrites: number; outsideWork: number },
   results: readonly HammerResult[],
   stats: Float64Array,
+  resolutionNs: number | null = null,
+  timing?: Float64Array,
+  sectionsNs?: { cs: number; outside: number },
 ): LockBenchPoint {
   const counts = results.map((r) => r.acquisitions);
   const acquisitions = counts.reduce((a, b) => a + b, 0);
   const elapsedMs = Math.max(...results.map((r) => r.elapsedMs));
-  const sum = summarizeLockStats(stats, results.map((r) => statsBaseOf(r.ownerId)));
+  const bases = results.map((r) => statsBaseOf(r.ownerId));
+  const sum = summarizeLockStats(stats, bases);
+  const buckets = new Array<number>(LOCK_LATENCY_BUCKETS).fill(0);
+  for (const b of bases) for (let k = 0; k < LOCK_LATENCY_BUCKETS; k++) buckets[k]! += stats[b + LockStat.latencyHistogram + k]!;
+  const hand = new Array<number>(LOCK_LATENCY_BUCKETS).fill(0);
+  const wake = new Array<number>(LOCK_LATENCY_BUCKETS).fill(0);
+  if (timing) {
+    for (const r of results) {
+      const tb = timingBaseOf(r.ownerId);
+      for (let k = 0; k < LOCK_LATENCY_BUCKETS; k++) {
+        hand[k]! += timing[tb + k]!;
+        wake[k]! += timing[tb + LOCK_LATENCY_BUCKETS + k]!;
+      }
+    }
+  }
+  const min = Math.min(...counts);
+  const max = Math.max(...counts);
+  const perLockNs = acquisitions ? (results.reduce((a, r) => a + r.elapsedMs, 0) * 1e6) / acquisitions : NaN;
   return {
     ...shape,
     elapsedMs,
@@ -84,23 +143,29 @@ export function lockPointOf(
     parksPerAcquisition: acquisitions ? sum.parks / acquisitions : 0,
     wakeups: sum.wakeups,
     handoffs: sum.handoffs,
-    latencyP50Ns: sum.latencyP50Ns,
-    latencyP99Ns: sum.latencyP99Ns,
+    // a module that counts nothing leaves sum.acquisitions 0: its histogram stays empty ('-')
+    acquire: fromBuckets(buckets, Math.max(0, sum.acquisitions - sum.contended), resolutionNs),
     latencyMaxNs: sum.latencyMaxNs,
+    ...(timing ? { handover: fromBuckets(hand, 0, resolutionNs), wakeup: fromBuckets(wake, 0, resolutionNs) } : {}),
+    unfair: results.length > 1 && (min === 0 || max > 2 * min),
+    longestWaitNs: sum.latencyMaxNs,
+    overheadNs: sectionsNs && Number.isFinite(perLockNs) ? perLockNs - sectionsNs.cs - sectionsNs.outside : null,
     throughputReps: [],
   };
 }
 
 /** For each cs length and worker count: the best kind, and adaptive relative to it. */
 export function winners(points: readonly LockBenchPoint[]) {
-  const out: { csWrites: number; workers: number; best: LockKind; bestThroughput: number; adaptiveRatio: number | null }[] = [];
+  const out: { csWrites: number; workers: number; best: string; bestThroughput: number; adaptiveRatio: number | null }[] = [];
   const keys = new Set(points.map((p) => `${p.csWrites}/${p.workers}`));
   for (const key of keys) {
     const [cs, w] = key.split('/').map(Number);
-    const at = points.filter((p) => p.csWrites === cs && p.workers === w);
+    // busted (no mutual exclusion) is the negative control, never a winner
+    const at = points.filter((p) => p.csWrites === cs && p.workers === w && p.kind !== 'busted');
+    if (at.length === 0) continue;
     const best = at.reduce((a, b) => (b.throughput > a.throughput ? b : a));
     const adaptive = at.find((p) => p.kind === 'adaptive');
-    out.push({ csWrites: cs, workers: w, best: best.kind, bestThroughput: best.throughput, adaptiveRatio: adaptive ? adaptive.throughput / best.throughput : null });
+    out.push({ csWrites: cs, workers: w, best: best.name ?? best.kind, bestThroughput: best.throughput, adaptiveRatio: adaptive ? adaptive.throughput / best.throughput : null });
   }
   return out;
 }
@@ -113,6 +178,19 @@ export function calibrateCs(csWrites: number): number {
   for (let r = 0; r < 5; r++) {
     const t0 = performance.now();
     for (let i = 0; i < rounds; i++) for (let k = 0; k < csWrites; k++) i32[CTRL.counter + 32 + (k & 15)] += k;
+    best = Math.min(best, ((performance.now() - t0) * 1e6) / rounds);
+  }
+  return best;
+}
+
+/** Average ns of `n` cpuRelax iterations (the --outside work), measured here. */
+export function calibrateOutside(n: number): number {
+  if (n === 0) return 0;
+  const rounds = Math.max(200, Math.floor(200_000 / n));
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < rounds; i++) cpuRelax(n);
     best = Math.min(best, ((performance.now() - t0) * 1e6) / rounds);
   }
   return best;

@@ -9,19 +9,20 @@ const MICRO_USAGE = `usage: sabmalloc micro [options]
 Single-thread malloc/free micro benchmarks (tinybench): sabmalloc's fast path, @thi.ng/malloc,
 a bare free-list floor, random churn. About 20 s (--quick: a few seconds).
 
-  --quick        short sampling, one round
+  --quick        short sampling (still 3 interleaved rounds after tinybench's warm-up)
+  --targets      also show the project's own targets and their status beside the ratios
   --out DIR      results directory (default bench/results, relative to the working directory)
   --no-write     write no file at all
   --name STEM    file name stem (default micro; quick micro-quick)
   --dry-run      parse and check every argument, run nothing`;
 
-const MICRO_OPTIONS = { quick: { type: 'boolean' }, out: { type: 'string' }, 'no-write': { type: 'boolean' }, name: { type: 'string' }, 'dry-run': { type: 'boolean' } } as const;
+const MICRO_OPTIONS = { quick: { type: 'boolean' }, targets: { type: 'boolean' }, out: { type: 'string' }, 'no-write': { type: 'boolean' }, name: { type: 'string' }, 'dry-run': { type: 'boolean' } } as const;
 
-function parseMicroArgs(argv: readonly string[]): { quick: boolean; outDir: string | null; name: string; dryRun: boolean } {
+function parseMicroArgs(argv: readonly string[]): { quick: boolean; targets: boolean; outDir: string | null; name: string; dryRun: boolean } {
   const { values } = parseOptions(argv, MICRO_OPTIONS);
   const quick = values.quick ?? false;
   const name = stem(values.name, '--name') ?? (quick ? 'micro-quick' : 'micro');
-  return { quick, outDir: outDir(values.out, values['no-write'], DEFAULT_OUT), name, dryRun: values['dry-run'] ?? false };
+  return { quick, targets: values.targets ?? false, outDir: outDir(values.out, values['no-write'], DEFAULT_OUT), name, dryRun: values['dry-run'] ?? false };
 }
 
 export async function microCommand(argv: readonly string[]): Promise<number> {

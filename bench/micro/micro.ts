@@ -31,7 +31,8 @@
  *      heaps, 1 and 2 workers, against a plain SharedArrayBuffer.
  * Each tinybench sample runs a loop of OPS operations; ns/op = median sample time / OPS (the
  * mean is recorded too; the median resists interference from other work on the machine).
- * Full mode runs 3 interleaved rounds of all tasks and takes the median over rounds.
+ * Every run (quick included: shorter sampling) makes 3 interleaved rounds of all tasks, each
+ * after tinybench's warm-up, and takes the median over rounds.
  * Ratios: hardened pair vs thi.ng (target <= 0.7x), `hardening: false` pair vs floor (target
  * <= 5x), hardened pair vs floor (target <= 8x), churn speed-up vs thi.ng (>= 100x).
  *
@@ -69,7 +70,7 @@ export interface MicroResult {
   quick: boolean;
   /** loadAvg1m: the 1-minute load average when the run ended (other work on the machine) */
   machine: { cpus: number; cpuModel: string; node: string; platform: string; arch: string; loadAvg1m: number };
-  /** interleaved rounds of every task (1 in quick mode, else 3) */
+  /** interleaved rounds of every task (3) */
   rounds: number;
   rows: MicroRow[];
   /** each contender alone in its own worker isolate (the targets are judged on these) */
@@ -111,6 +112,8 @@ export interface MicroOptions {
   command?: string;
   /** run the user-access benchmark (f) (default true) */
   userAccess?: boolean;
+  /** show the project's own targets and their status beside the ratios (default false) */
+  targets?: boolean;
 }
 
 const TARGETS = { pairVsThing: 0.7, unhardenedVsFloor: 5, pairVsFloor: 8, churnSpeedupVsThing: 100 };
@@ -387,7 +390,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   // Interleaved repetitions (every task once per round, then every isolated contender in a
   // new worker), so a burst of other work on the machine hits one round of every task
   // rather than all of one task; medians across rounds.
-  const rounds = quick ? 1 : 3;
+  const rounds = 3;
   const perRound = new Map<string, RoundFigure[]>();
   const isolated = new Map<string, RoundFigure[]>();
   const push = (m: Map<string, RoundFigure[]>, name: string, f: RoundFigure): void => {
@@ -435,8 +438,8 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
     ...(userAccess ? { userAccess } : {}),
   };
   if (sink === 0.5) console.log(sink); // keeps the loops' results observable
-  if (opts.print ?? true) printMicro(result);
-  if ((opts.write ?? true) && opts.outDir !== null) writeMicro(result, opts.outDir, opts.name);
+  if (opts.print ?? true) printMicro(result, opts.targets ?? false);
+  if ((opts.write ?? true) && opts.outDir !== null) writeMicro(result, opts.outDir, opts.name, opts.targets ?? false);
   return result;
 }
 
@@ -445,13 +448,15 @@ const verdict = (ok: boolean | null): string => (ok === null ? 'n/a' : ok ? 'met
 
 const WHERE: Record<MicroRow['where'], string> = { isolate: 'own isolate', process: 'one process' };
 
-function ratioLines(r: MicroResult): [string, string, string, string, string][] {
-  const lines: [string, string, string, string, string][] = [];
+/** The ratio rows; the project's target and its status as two more cells only with `targets`. */
+function ratioLines(r: MicroResult, targets: boolean): string[][] {
+  const lines: string[][] = [];
   const t = r.targets;
   const add = (label: string, key: keyof MicroRatios, target: string, digits = 3): void => {
+    const tail = (ok: boolean | null) => (targets ? [target, verdict(ok)] : []);
     // churn runs in the one process only
-    if (key !== 'churnSpeedupVsThing') lines.push([label, WHERE.isolate, `${fmt(r.ratios[key], digits)}x`, target, verdict(r.met[key])]);
-    lines.push([label, WHERE.process, `${fmt(r.processRatios[key], digits)}x`, target, verdict(r.processMet[key])]);
+    if (key !== 'churnSpeedupVsThing') lines.push([label, WHERE.isolate, `${fmt(r.ratios[key], digits)}x`, ...tail(r.met[key])]);
+    lines.push([label, WHERE.process, `${fmt(r.processRatios[key], digits)}x`, ...tail(r.processMet[key])]);
   };
   add('pair vs @thi.ng/malloc pair', 'pairVsThing', `<= ${t.pairVsThing}x`);
   add('hardening: false pair vs free-list floor', 'unhardenedVsFloor', `<= ${t.unhardenedVsFloor}x`);
@@ -460,7 +465,7 @@ function ratioLines(r: MicroResult): [string, string, string, string, string][] 
   return lines;
 }
 
-export function printMicro(r: MicroResult): void {
+export function printMicro(r: MicroResult, targets = false): void {
   console.log(
     `sabmalloc microbenchmark (${r.machine.cpus} cores, Node ${r.machine.node.slice(1)}, ${r.machine.cpuModel}, load average ${r.machine.loadAvg1m})`,
   );
@@ -474,12 +479,12 @@ export function printMicro(r: MicroResult): void {
       samples: x.samples,
     })),
   );
-  console.table(ratioLines(r).map(([ratio, where, value, target, status]) => ({ ratio, where, value, target, status })));
+  console.table(ratioLines(r, targets).map(([ratio, where, value, target, status]) => ({ ratio, where, value, ...(targets ? { target, status } : {}) })));
   for (const n of r.notes) console.log(`note: ${n}`);
   if (r.userAccess) console.log(userAccessMarkdown(r.userAccess).join('\n'));
 }
 
-export function microMarkdown(r: MicroResult): string {
+export function microMarkdown(r: MicroResult, targets = false): string {
   const lines = [
     '### Microbenchmark (single thread, `bench/micro/micro.ts`)',
     '',
@@ -492,9 +497,9 @@ export function microMarkdown(r: MicroResult): string {
     '|---|---|---:|---:|---:|---:|',
     ...r.rows.map((x) => `| ${x.name} | ${WHERE[x.where]} | ${x.nsPerOp.toFixed(2)} | ${x.meanNsPerOp.toFixed(2)} | ${x.rmePct.toFixed(1)} | ${x.samples} |`),
     '',
-    '| ratio | where | value | target | status |',
-    '|---|---|---:|---:|---|',
-    ...ratioLines(r).map((l) => `| ${l.join(' | ')} |`),
+    targets ? '| ratio | where | value | target | status |' : '| ratio | where | value |',
+    targets ? '|---|---|---:|---:|---|' : '|---|---|---:|',
+    ...ratioLines(r, targets).map((l) => `| ${l.join(' | ')} |`),
     ...r.notes.map((n) => `\nNote: ${n}`),
     '',
     ...(r.userAccess ? [...userAccessMarkdown(r.userAccess), ''] : []),
@@ -503,9 +508,9 @@ export function microMarkdown(r: MicroResult): string {
 }
 
 /** Writes <outDir>/<name>.json and .md; returns the directory. */
-export function writeMicro(r: MicroResult, outDir = 'bench/results', name = 'micro'): string {
+export function writeMicro(r: MicroResult, outDir = 'bench/results', name = 'micro', targets = false): string {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, `${name}.json`), JSON.stringify(r, null, 2) + '\n');
-  writeFileSync(join(outDir, `${name}.md`), microMarkdown(r));
+  writeFileSync(join(outDir, `${name}.md`), microMarkdown(r, targets));
   return outDir;
 }

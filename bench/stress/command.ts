@@ -15,6 +15,10 @@ import { formatProgress, formatSummary, RACE_SIZES, resolveStressOptions, runStr
 import { UsageError, numberIn, oneOf, parseOptions, parseOrExit, wantsHelp } from '../cli/args.js';
 
 export const STRESS_USAGE = `usage: sabmalloc stress [options]
+Stress tester: many workers malloc, free and realloc on one shared heap, every block's content
+verified, remote frees, optional kills and racing misuse; exit 1 on any corruption or hang.
+
+  --quick                 8 workers x 2000 operations (seconds), unless --workers/--ops say otherwise
   --workers N             worker threads (default 64)
   --ops N                 operations per worker per round (default 8000)
   --duration S            run each round's work for S seconds instead of --ops
@@ -98,6 +102,7 @@ const STRESS_OPTIONS = {
   'max-heap-size': { type: 'string' },
   seed: { type: 'string' },
   rounds: { type: 'string' },
+  quick: { type: 'boolean' },
   soak: { type: 'string' },
   'local-cap': { type: 'string' },
   'handoff-slots': { type: 'string' },
@@ -150,6 +155,10 @@ export function parseStressArgs(argv: readonly string[]): ParsedStressArgs {
   };
   if ((values['default-heap'] || values['race-sizes'] !== undefined || values['race-width'] !== undefined) && !values.misuse) {
     throw new UsageError('--default-heap, --race-sizes and --race-width need --misuse');
+  }
+  if (values.quick) {
+    options.workers ??= 8;
+    if (options.durationSec === undefined) options.ops ??= 2000;
   }
   // A growable heap given only --max-heap-size starts at the default size.
   for (const k of Object.keys(options) as (keyof StressOptions)[]) if (options[k] === undefined) delete options[k];

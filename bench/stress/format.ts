@@ -16,6 +16,12 @@ function fmtBytes(n: number): string {
   return `${n} B`;
 }
 
+/** A log2 bucket's lower edge as the bound a bucket can state: "< 2 µs" ("-" for none). */
+function waitBound(lowerNs: number): string {
+  const up = lowerNs === 0 ? 2 : 2 * lowerNs;
+  return `< ${up >= 1e6 ? `${(up / 1e6).toFixed(2)} ms` : up >= 1e3 ? `${(up / 1e3).toFixed(2)} µs` : `${up} ns`}`;
+}
+
 export function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
@@ -65,9 +71,13 @@ export function formatSummary(s: StressSummary): string[] {
       if (l.kind === 'none') continue;
       const r = l as unknown as Record<string, unknown>;
       const keys = ['acquisitions', 'contended', 'spins', 'parks', 'wakeups', 'handoffs'].filter((k) => typeof r[k] === 'number');
+      // latency fields are log2 bucket lower edges: shown as the bucket they bound, not raw
       const extra = Object.entries(r)
-        .filter(([k, v]) => !keys.includes(k) && k !== 'kind' && typeof v === 'number')
+        .filter(([k, v]) => !keys.includes(k) && k !== 'kind' && !k.startsWith('latency') && typeof v === 'number')
         .map(([k, v]) => `${k} ${fmtStat(v as number)}`);
+      if (typeof r.latencyP50Ns === 'number' && typeof r.latencyP99Ns === 'number' && (r.latencySamples ?? 1) !== 0) {
+        extra.push(`contended wait p50 ${waitBound(r.latencyP50Ns)}, p99 ${waitBound(r.latencyP99Ns)} (log2 buckets)`);
+      }
       lines.push(`lock ${tier} (${l.kind}): ${[...keys.map((k) => `${k} ${fmtStat(r[k] as number)}`), ...extra].join(', ')}`);
     }
   }

@@ -229,6 +229,7 @@ export function summarizeLockStats(f64: Float64Array, bases: readonly number[]):
     latencyP50Ns: 0,
     latencyP99Ns: 0,
     latencyMaxNs: 0,
+    latencyBuckets: [],
   };
   for (const b of bases) {
     if (b < 0 || b + LOCK_STAT_SLOTS > f64.length) throw new RangeError(`stats base ${b} out of range`);
@@ -242,6 +243,7 @@ export function summarizeLockStats(f64: Float64Array, bases: readonly number[]):
     sum.latencyMaxNs = Math.max(sum.latencyMaxNs, f64[b + LockStat.latencyMaxNs]);
     for (let k = 0; k < LOCK_LATENCY_BUCKETS; k++) hist[k] += f64[b + LockStat.latencyHistogram + k];
   }
+  sum.latencyBuckets = Array.from(hist);
   sum.latencyP50Ns = histogramQuantile(hist, 0.5);
   sum.latencyP99Ns = histogramQuantile(hist, 0.99);
   return sum;

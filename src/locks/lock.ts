@@ -262,4 +262,10 @@ export interface LockStatsSummary {
   latencyP50Ns: number;
   latencyP99Ns: number;
   latencyMaxNs: number;
+  /**
+   * Contended acquire latency, log2 buckets (LOCK_LATENCY_BUCKETS: bucket b counts waits in
+   * [2^b, 2^(b+1)) ns), summed over the threads; a window's distribution is the difference
+   * of two snapshots.
+   */
+  latencyBuckets: number[];
 }

@@ -57,6 +57,7 @@ describe('web lab in headless Chromium', () => {
       expect([2, 8]).toContain(p.workers);
       expect(p.acquisitions, `${p.kind} at ${p.workers}`).toBeGreaterThan(0);
       expect(p.throughput).toBeGreaterThan(0);
+      expect(p.throughputReps).toHaveLength(3); // repetitions, median reported
     }
     expect(view.lastLockRows.some((r) => r.acquisitions > 0)).toBe(true);
   }, RUN_TIMEOUT_MS + 10_000);

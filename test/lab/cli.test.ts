@@ -1,7 +1,7 @@
 /**
  * The lab's command line (bench/cli): every bad input is one line on stderr and
  * exit code 2 before any work; --help runs nothing; --version; results go only where --out
- * says and nowhere with --no-write; `compare`; and the two extension examples (a user's
+ * says and nowhere with --no-write; and the two extension examples (a user's
  * lock through `locks`, a user's allocator through `bench`) appear in the reports, CSV and
  * charts. Commands run in-process through main() (workers come from dist/: `npm test`
  * builds first); the file-writing checks run the real bin in a scratch directory.
@@ -12,34 +12,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../bench/cli/main.js';
-import { compareFigures } from '../../bench/cli/compare.js';
-import type { Figure } from '../../bench/contention/types.js';
+import { runCli } from '../helpers/cli-run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bench', 'cli', 'sabmalloc.js');
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'sabmalloc-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** Runs main(argv) with console output captured. */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string; ms: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  const write = process.stderr.write;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  const t0 = Date.now();
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n'), ms: Date.now() - t0 };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stderr.write = write;
-  }
-}
+const run = runCli;
 
 const missing = path.join(scratch, 'no-such-file.json');
 
@@ -111,10 +91,12 @@ describe('sabmalloc CLI: bad input', () => {
 });
 
 describe('sabmalloc CLI: help, version, dry runs', () => {
-  it.each([['bench'], ['micro'], ['locks'], ['stress'], ['compare'], ['sizeclasses']])('%s --help prints the options and runs nothing', async (cmd) => {
+  it.each([['bench'], ['micro'], ['locks'], ['stress'], ['compare'], ['sizeclasses'], ['memory']])('%s --help prints the options and runs nothing', async (cmd) => {
     const r = await run([cmd, '--help', '--workers', '0']); // --help wins over anything else
     expect(r.code).toBe(0);
     expect(r.out).toMatch(new RegExp(`^usage: sabmalloc ${cmd}`));
+    // the line after the usage says what the command does
+    expect(r.out.split('\n')[1]).toMatch(/^[A-Z][^-].{20,}/);
     expect(r.err).toBe('');
     expect(r.out).not.toMatch(/size classes for/); // sizeclasses: the table is not printed
   });
@@ -161,34 +143,6 @@ describe('sabmalloc CLI: results go where --out says', () => {
   });
 });
 
-describe('sabmalloc compare', () => {
-  const spread = (median: number, min: number, max: number, n = 3) => ({ median, min, max, spread: (max - min) / median, n });
-  const fig = (allocator: string, workers: number, median: number, min: number, max: number, n = 3) =>
-    ({ workload: 'ring', allocator, workers, throughput: spread(median, min, max, n) }) as unknown as Figure;
-
-  it('reports the change and whether it exceeds the spread', () => {
-    const a = [fig('x', 1, 100, 90, 110), fig('x', 2, 100, 90, 110), fig('x', 4, 100, 90, 110), fig('x', 8, 100, 100, 100, 1), fig('y', 1, 5, 5, 5)];
-    const b = [fig('x', 1, 150, 120, 160), fig('x', 2, 105, 95, 115), fig('x', 4, 50, 40, 60), fig('x', 8, 200, 200, 200, 1), fig('z', 1, 5, 5, 5)];
-    const rows = compareFigures(a, b);
-    expect(rows.map((r) => [r.workers, r.verdict, Math.round(100 * r.change!)])).toEqual([
-      [1, 'faster', 50],
-      [2, 'within spread', 5],
-      [4, 'slower', -50],
-      [8, 'n/a', 100],
-    ]);
-    expect(compareFigures(a, b, true).map((r) => r.allocator)).toEqual(['x', 'x', 'x', 'x', 'y', 'z']);
-  });
-
-  it('compares two saved runs from the command line (table and CSV)', async () => {
-    const json = path.join(ROOT, 'bench', 'results', 'contention.json');
-    const t = await run(['compare', json, json]);
-    expect(t.code).toBe(0);
-    expect(t.out).toMatch(/larson +sabmalloc +1 .* \+0\.0% +no/);
-    const c = await run(['compare', json, json, '--csv']);
-    expect(c.out.split('\n')[0]).toBe('workload,allocator,workers,a_median,a_min,a_max,a_reps,b_median,b_min,b_max,b_reps,change,verdict');
-  });
-});
-
 describe('bring your own lock and allocator (bench/examples)', () => {
   it('a user lock module runs through `locks` and appears in the JSON and the charts', async () => {
     const out = path.join(scratch, 'locks');
@@ -209,7 +163,20 @@ describe('bring your own lock and allocator (bench/examples)', () => {
     const res = JSON.parse(readFileSync(path.join(out, 'ex.json'), 'utf8')) as { failures: unknown[]; runs: { allocator: string }[]; figures: { allocator: string }[] };
     expect(res.failures).toEqual([]);
     expect(res.runs.filter((x) => x.allocator === 'pow2')).toHaveLength(2 * 2 * 2); // workloads x workers x reps
-    expect(readFileSync(path.join(out, 'ex.md'), 'utf8')).toContain('pow2');
+    const md = readFileSync(path.join(out, 'ex.md'), 'utf8');
+    // every table of the report has a pow2 row or its own detail table, as sabmalloc does
+    for (const w of ['ring', 'larson']) {
+      const section = md.slice(md.indexOf(`## ${w}`), md.indexOf('\n## ', md.indexOf(`## ${w}`) + 3));
+      expect(section).toContain('`pow2` in detail:');
+      expect(section).toContain('`sabmalloc` in detail:');
+      const tables = section.split(/\n\n/).filter((b) => b.startsWith('|'));
+      expect(tables.length).toBeGreaterThanOrEqual(4);
+      for (const t of tables.filter((b) => /^\| (allocator|figure)/.test(b) && !/^\| figure/.test(b))) expect(t).toContain('pow2');
+    }
+    // the user's run is reported, not the project's targets (only with --targets)
+    expect(r.out).not.toMatch(/Targets|MISSED|\bMET\b/);
+    expect(md).not.toMatch(/## Targets|MISSED/);
+    expect(r.out).toMatch(/^Noise: /m);
     const csv = readFileSync(path.join(out, 'ex.csv'), 'utf8').split('\n');
     expect(csv.filter((l) => l.startsWith('ring,pow2,'))).toHaveLength(2);
     expect(readFileSync(path.join(out, 'ex-runs.csv'), 'utf8')).toContain('larson,pow2,');

@@ -65,6 +65,14 @@ describe('figures and targets', () => {
     const ids = r.targets.map((t) => t.id);
     expect(ids).toEqual(['scaling-2', 'keep-64', 'vs-global-lock', 'vs-thing', 'blowup']);
     expect(r.targets.find((t) => t.id === 'keep-64')!.met).toBeNull(); // no 64-worker runs
+    // scaling-2 is defined over larson, threadtest and ring: without threadtest it is not judged
+    const scaling = r.targets.find((t) => t.id === 'scaling-2')!;
+    expect([scaling.met, scaling.worst]).toEqual([null, null]);
+    expect(scaling.explanation).toMatch(/^not judged: the run does not cover threadtest @ 2 workers/);
+    // the figure's throughput as a Point: one repetition, flagged as such
+    expect(f.tput).toMatchObject({ n: 1, median: f.throughput.median, flags: expect.arrayContaining(['few-reps']) });
+    // the tiers' contended waits as histograms (log2 buckets), in the figure
+    for (const tier of ['central', 'pageHeap']) expect(f.locks[tier]!.wait?.counts).toHaveLength(32);
   });
 });
 
@@ -208,7 +216,9 @@ describe('sabmalloc bench argument parsing', () => {
     const o = parseBenchArgs(['--quick', '--workers', '1,2,4', '--workloads', 'larson,ring', '--allocators', 'sabmalloc,thing-futex', '--duration', '50', '--reps', '2', '--param', 'larson.slots=100', '--out', '/tmp/x']);
     expect(o.suite).toMatchObject({ quick: true, workers: [1, 2, 4], workloads: ['larson', 'ring'], allocators: ['sabmalloc', 'thing-futex'], durationMs: 50, reps: 2, params: { larson: { slots: 100 } } });
     expect(o.outDir).toBe('/tmp/x');
-    expect(o.stem).toBe('contention-quick');
+    // a quick run gets a stem of its own (never overwriting an earlier quick run) unless --name says
+    expect(o.stem).toMatch(/^contention-quick-\d{8}-\d{6}$/);
+    expect(parseBenchArgs(['--quick', '--name', 'mine']).stem).toBe('mine');
     expect(parseBenchArgs([]).stem).toBe('contention');
     expect(parseBenchArgs(['--no-write']).outDir).toBeNull();
   });

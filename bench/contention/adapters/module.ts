@@ -30,6 +30,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { registerAllocatorSpec } from '../allocators.js';
+import { MODULE_TIMEOUT_MS, checkModuleInWorker, importWithin } from '../../kit/module-check.js';
 import type { AllocatorAdapter, AllocatorSnapshot, AllocatorSpec, HeapInstance, HeapSizing, MemorySample } from './types.js';
 
 /** The adapter a user's module returns; snapshot() is optional. */
@@ -56,7 +57,7 @@ export class AllocatorModuleError extends Error {
 
 const loaded = new Map<string, AllocatorModule>();
 
-function check(mod: Record<string, unknown>, where: string): AllocatorModule {
+export function checkAllocatorExports(mod: Record<string, unknown>, where: string): AllocatorModule {
   const problems: string[] = [];
   if (typeof mod.id !== 'string' || !/^[a-z][a-z0-9._-]*$/.test(mod.id)) problems.push("export const id = 'name' (lower-case letters, digits, '.', '_', '-')");
   if (mod.label !== undefined && typeof mod.label !== 'string') problems.push('label must be a string');
@@ -70,7 +71,7 @@ function check(mod: Record<string, unknown>, where: string): AllocatorModule {
 export async function ensureAllocatorModule(url: string): Promise<AllocatorModule> {
   let mod = loaded.get(url);
   if (!mod) {
-    mod = check((await import(url)) as Record<string, unknown>, url);
+    mod = checkAllocatorExports((await import(url)) as Record<string, unknown>, url);
     loaded.set(url, mod);
   }
   return mod;
@@ -85,10 +86,20 @@ export function isAllocatorModuleLoaded(url: string): boolean {
  * file URL, checks its exports and registers its id, so that `--allocators` and the suite
  * know it. Returns the spec to put in the suite's allocator list.
  */
-export async function loadAllocatorModule(file: string): Promise<AllocatorSpec> {
+export async function loadAllocatorModule(file: string, timeoutMs = MODULE_TIMEOUT_MS): Promise<AllocatorSpec> {
   const url = file.startsWith('file:') ? file : pathToFileURL(path.resolve(file)).href;
   if (!file.startsWith('file:') && !existsSync(path.resolve(file))) throw new AllocatorModuleError(`allocator module '${file}': no such file`);
-  const mod = await ensureAllocatorModule(url);
+  // every call into the module is first made in a worker under a timeout (one line on failure)
+  try {
+    await checkModuleInWorker('allocator', url, file, timeoutMs);
+  } catch (e) {
+    throw new AllocatorModuleError((e as Error).message);
+  }
+  let mod = loaded.get(url);
+  if (!mod) {
+    mod = checkAllocatorExports((await importWithin(url, file, timeoutMs, 'allocator')) as Record<string, unknown>, file);
+    loaded.set(url, mod);
+  }
   const spec: AllocatorSpec = { id: mod.id, label: mod.label ?? mod.id, family: 'module', module: url };
   try {
     registerAllocatorSpec(spec);
@@ -96,6 +107,32 @@ export async function loadAllocatorModule(file: string): Promise<AllocatorSpec> 
     throw new AllocatorModuleError(`allocator module '${file}': ${(e as Error).message}`);
   }
   return spec;
+}
+
+/**
+ * One heap, one attached adapter, one block: the calls the suite will make, made once in
+ * the check worker (bench/kit/module-check.ts), each step announced before it is taken.
+ */
+export function allocatorSmokeTest(m: AllocatorModule, step: (what: string) => void): void {
+  step('createHeap()');
+  const h = m.createHeap({ liveBytes: 1 << 20, workers: 1, preallocate: false });
+  const main = complete(h.adapter, 'createHeap()');
+  step('attach()');
+  const a = complete(m.attach(h.buffer, 0), 'attach()');
+  step('malloc(64)');
+  const p = a.malloc(64);
+  if (!Number.isInteger(p) || p % 8 !== 0) throw new AllocatorModuleError(`malloc(64) returned ${String(p)}, not a multiple of 8`);
+  step('free()');
+  a.free(p);
+  step('memory()');
+  a.memory();
+  step('detach()');
+  a.detach();
+  void main;
+  step('check()');
+  h.check();
+  step('dispose()');
+  h.dispose();
 }
 
 function moduleOf(spec: AllocatorSpec): AllocatorModule {

@@ -91,6 +91,7 @@ export function lockResults(lab: ExportSource): LockBenchReport | null {
     machine: { cpus: HC, cpuModel: 'unknown (browser)', node: b.name, platform: b.platform },
     options: {
       kinds: [...new Set(pts.map((p) => p.kind))],
+      policies: ['default'],
       workers: [...new Set(pts.map((p) => p.workers))],
       csWrites: [...new Set(pts.map((p) => p.csWrites))],
       outsideWork: pts[0]!.outsideWork,
@@ -103,6 +104,7 @@ export function lockResults(lab: ExportSource): LockBenchReport | null {
     },
     startedAt: lab.startedAt,
     csNs: lab.csNs,
+    entries: [...new Map(pts.map((p) => [p.name ?? p.kind, { name: p.name ?? p.kind, kind: p.kind, policy: p.policy ?? null }])).values()],
     uncontended: [],
     points: pts,
     validation: [],

@@ -14,7 +14,7 @@ import { SharedHeap, canBlock, heapPicture, sampleLock, tierLocks, type SpanKind
 import { lineChartSpec, specToSvg, type ChartSeries } from '../../kit/charts.js';
 import type { ContentionResults, RunRecord } from '../../contention/types.js';
 import type { LockBenchReport } from '../../locks/sweep.js';
-import { calibrateCs, type LockBenchPoint } from '../../locks/point.js';
+import { calibrateCs, calibrateOutside, type LockBenchPoint } from '../../locks/point.js';
 import { drawLineChart, prepareCanvas } from './livechart.js';
 import { fmt, fmtBytes, fmtNs } from './format.js';
 import { loadLockModuleFile } from './lockmodule.js';
@@ -23,6 +23,9 @@ import { readThreadCaches, type CacheOccupancy } from './heapmap.js';
 import { SpanMap, drawSpanLegend, type SpanMapSummary } from './spanmap.js';
 import { Stepper, type StepState } from './stepper.js';
 import { LockQueues, Timeline, renderLockQueues, type LockQueueRow, type TimelineSummary } from './timeline.js';
+import { measuredPoint } from '../../kit/noise.js';
+import { formatPoint } from '../../kit/sample.js';
+import { COARSE_TIMER_NS, formatNs, formatPercentile, fromBuckets, timerResolution } from '../../kit/histogram.js';
 import { runHeapPoint, runLockPoint, type CheckOutcome, type HeapRunConfig, type LiveSink, type LockRow } from './runner.js';
 
 const WORKER_URL = new URL('./lab-worker.js', import.meta.url).href;
@@ -314,10 +317,10 @@ const sink: LiveSink = {
     lab.lastLockRows = rows.map((r) => ({ ...r }));
     fillTable(
       $<HTMLTableElement>('lock-table'),
-      ['tier', 'kind', 'acquisitions', 'contended', 'spins', 'parks', 'wake-ups', 'hand-offs', 'p50 wait', 'p99 wait'],
-      rows.map((r) => [r.tier, r.kind, fmt(r.acquisitions), fmt(r.contended), fmt(r.spins), fmt(r.parks), fmt(r.wakeups), fmt(r.handoffs), fmtNs(r.latencyP50Ns), fmtNs(r.latencyP99Ns)]),
+      ['tier', 'kind', 'acquisitions', 'contended', 'spins', 'parks', 'wake-ups', 'hand-offs', 'p50 contended wait', 'p99 contended wait'],
+      rows.map((r) => [r.tier, r.kind, fmt(r.acquisitions), fmt(r.contended), fmt(r.spins), fmt(r.parks), fmt(r.wakeups), fmt(r.handoffs), waitCell(r, 0.5), waitCell(r, 0.99)]),
     );
-    $('lock-caption').textContent = caption;
+    $('lock-caption').textContent = `${caption} · ${timerNote()}`;
   },
   heap(buffer, final) {
     const picture = heapPicture(buffer);
@@ -380,8 +383,22 @@ function showResults(): void {
   );
   fillTable(
     $<HTMLTableElement>('lock-results-table'),
-    ['lock', 'workers', 'acquisitions/s', 'fairness (Jain)', 'contended', 'parks/acq', 'hand-offs'],
-    lab.lockPoints.map((p) => [p.kind, String(p.workers), fmt(p.throughput), p.jain.toFixed(2), `${(100 * p.contendedFraction).toFixed(1)}%`, p.parksPerAcquisition.toFixed(3), fmt(p.handoffs)]),
+    ['lock', 'workers', 'acquisitions/s: median [min..max] (flags)', 'fairness (Jain)', 'fair? (max ≤ 2 min)', 'longest wait', 'contended', 'parks/acq', 'hand-offs', 'p99 acquire', 'p50 hand-over', 'p50 wake-up', 'overhead/acq'],
+    lab.lockPoints.map((p) => [
+      p.name ?? p.kind,
+      String(p.workers),
+      p.tput ? formatPoint(p.tput, fmt) : fmt(p.throughput),
+      p.jain.toFixed(2),
+      p.unfair === undefined ? '–' : p.unfair ? 'UNFAIR' : 'ok',
+      p.longestWaitNs ? formatNs(p.longestWaitNs) : '–',
+      `${(100 * p.contendedFraction).toFixed(1)}%`,
+      p.parksPerAcquisition.toFixed(3),
+      fmt(p.handoffs),
+      p.acquire ? formatPercentile(p.acquire, 0.99).replace(/^p99 /, '') : '-',
+      p.handover ? formatPercentile(p.handover, 0.5, false).replace(/^p50 /, '') : '–',
+      p.wakeup ? formatPercentile(p.wakeup, 0.5, false).replace(/^p50 /, '') : '–',
+      p.overheadNs == null ? '–' : formatNs(p.overheadNs),
+    ]),
   );
   const groups = new Map<string, [number, number][]>();
   for (const r of lab.runs) {
@@ -423,6 +440,8 @@ let lastConfig: HeapRunConfig | null = null;
 let lastSweepDuration = 0;
 /** ns per critical-section body, measured on this thread as the CLI does (by cs length) */
 const csNs: Record<number, number> = {};
+/** calibrated outside work (cpuRelax iterations -> ns), for the overhead per acquisition */
+const outsideNs: Record<number, number> = {};
 let lastReps = 1;
 const exportSource = (): ExportSource => ({ runs: lab.runs, lockPoints: lab.lockPoints, startedAt: lab.startedAt, lastConfig, lastSweepDuration, reps: lastReps, csNs });
 /** Lock modules loaded from files: kind name -> blob: URL (workers import it). */
@@ -527,14 +546,20 @@ async function run(): Promise<void> {
       if (!(Number.isInteger(outsideWork) && outsideWork >= 0 && outsideWork <= 1_000_000)) throw new RangeError('work outside the lock: 0 to 1000000 iterations');
       lastSweepDuration = durationMs;
       csNs[csWrites] ??= calibrateCs(csWrites);
-      for (let rep = 0; rep < reps; rep++) {
-        for (const workers of counts) {
-          for (const kind of kinds) {
+      for (const workers of counts) {
+        // `reps` repetitions per point, interleaved across kinds (rotated start) so a
+        // burst of other work hits every kind alike; the point is the median repetition
+        const byKind = new Map<string, LockBenchPoint[]>(kinds.map((k) => [k, []]));
+        for (let rep = 0; rep < reps; rep++) {
+          for (let j = 0; j < kinds.length; j++) {
+            const kind = kinds[(j + rep) % kinds.length]!;
             const lockModule = lockModules.get(kind);
-            lab.lockPoints.push(await runLockPoint(WORKER_URL, { kind, workers, durationMs, csWrites, outsideWork, ...(lockModule ? { lockModule } : {}) }, sink));
-            showResults();
+            const sectionsNs = { cs: csNs[csWrites] ?? 0, outside: (outsideNs[outsideWork] ??= calibrateOutside(outsideWork)) };
+            byKind.get(kind)!.push(await runLockPoint(WORKER_URL, { kind, workers, durationMs, csWrites, outsideWork, sectionsNs, ...(lockModule ? { lockModule } : {}) }, sink));
           }
         }
+        for (const kind of kinds) lab.lockPoints.push(medianLockPoint(byKind.get(kind)!, workers));
+        showResults();
       }
     } else {
       for (let rep = 0; rep < reps; rep++) for (const workers of counts) {
@@ -578,3 +603,33 @@ lab.step = stepper.state;
 Object.defineProperty(lab, 'stepMap', { enumerable: true, get: () => stepper.mapSummary });
 if (!lab.crossOriginIsolated) setStatus('error', 'this page is not cross-origin isolated: start it with `npm run lab:web`');
 else setStatus('idle', `ready (main thread ${lab.mainThreadCanBlock ? 'can' : 'cannot'} block: heap work runs in workers)`);
+
+/** This page's clock step (browsers coarsen performance.now(), often to 5-100 µs). */
+const TIMER = timerResolution();
+
+/** What the timer lets the wait percentiles say. */
+function timerNote(): string {
+  if (TIMER.resolutionNs === null) return 'timer: did not advance while probed (coarse); waits below its step read "< step"';
+  return TIMER.coarse
+    ? `coarse timer: ${formatNs(TIMER.resolutionNs)} steps; waits shorter than a step read "< ${formatNs(TIMER.resolutionNs)} (timer resolution)", not 0`
+    : `timer step ${formatNs(TIMER.resolutionNs)}`;
+}
+
+/** A contended-wait percentile as its log2 bucket bound ("<= 4.19 ms"), "-" when nothing was recorded. */
+function waitCell(r: LockRow, q: number): string {
+  if (!r.latencyBuckets?.length) return '-';
+  return formatPercentile(fromBuckets(r.latencyBuckets, 0, TIMER.resolutionNs ?? COARSE_TIMER_NS), q, false).replace(/^p[\d.]+ /, '');
+}
+
+/** Repetitions of each lock point in the page's sweep (median reported, with its interval). */
+const LOCK_REPS = 3;
+
+/**
+ * The median repetition of a lock point, carrying every repetition and their Point
+ * (bench/kit/noise.ts: a page cannot see CPU time, so only the spread flag can be raised).
+ */
+function medianLockPoint(reps: readonly LockBenchPoint[], workers: number): LockBenchPoint {
+  const sorted = [...reps].sort((a, b) => a.throughput - b.throughput);
+  const values = reps.map((p) => p.throughput);
+  return { ...sorted[(sorted.length - 1) >> 1]!, throughputReps: values, tput: measuredPoint(values, [], { workers }) };
+}

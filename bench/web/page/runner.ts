@@ -22,7 +22,8 @@ import { workloadByName, type WorkloadDef, type WorkloadParams } from '../../con
 import { runRecordOf, subtractLocks } from '../../contention/record.js';
 import type { RunRecord } from '../../contention/types.js';
 import { lockPointOf, validateHammerRun, type LockBenchPoint } from '../../locks/point.js';
-import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult } from '../../locks/hammer.js';
+import { timerResolution } from '../../kit/histogram.js';
+import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, timingSlots, type HammerResult } from '../../locks/hammer.js';
 import { COUNT_STRIDE, type FromWorker, type ToWorker } from './protocol.js';
 
 export interface HeapRunConfig {
@@ -47,12 +48,16 @@ export interface LockPointConfig {
   durationMs: number;
   csWrites: number;
   outsideWork: number;
+  /** calibrated critical section and outside work, ns (for the overhead per acquisition) */
+  sectionsNs?: { cs: number; outside: number };
 }
 
 /** One row of the live lock table: a heap tier, or the lock under test in a sweep. */
-export interface LockRow extends LockStatsSummary {
+export interface LockRow extends Omit<LockStatsSummary, 'latencyBuckets'> {
   tier: string;
   kind: string;
+  /** contended-wait log2 buckets where the source kept them */
+  latencyBuckets?: number[];
 }
 
 /** What the page shows while a run goes on. */
@@ -389,6 +394,9 @@ export async function runLockPoint(url: string, cfg: LockPointConfig, sink: Live
   const statsSab = new SharedArrayBuffer(workers * LOCK_STAT_SLOTS * 8);
   const i32 = new Int32Array(sab);
   const stats = new Float64Array(statsSab);
+  const timingSab = new SharedArrayBuffer(timingSlots(workers) * 8);
+  const timing = new Float64Array(timingSab, 0, timingSlots(workers));
+  timing[0] = performance.timeOrigin; // the shared epoch of the hand-over stamps (bench/locks/hammer.ts)
   initLockBlock(i32, LOCK_WORD);
   const hammers: LabWorker[] = [];
   try {
@@ -396,7 +404,7 @@ export async function runLockPoint(url: string, cfg: LockPointConfig, sink: Live
     for (let id = 1; id <= workers; id++) {
       const w = new LabWorker(url);
       hammers.push(w);
-      const task = { sab, statsSab, kind, ownerId: id, iterations: 0, csWrites: cfg.csWrites, outsideWork: cfg.outsideWork, useTryLock: false, ...(cfg.lockModule ? { lockModule: cfg.lockModule } : {}) };
+      const task = { sab, statsSab, timingSab, kind, ownerId: id, iterations: 0, csWrites: cfg.csWrites, outsideWork: cfg.outsideWork, useTryLock: false, ...(cfg.lockModule ? { lockModule: cfg.lockModule } : {}) };
       runs.push(w.request({ type: 'hammer', threadId: nextThreadId++, task }, 'hammered').then((m) => m.result));
     }
     const failed = Promise.all(runs).then(() => undefined);
@@ -426,7 +434,7 @@ export async function runLockPoint(url: string, cfg: LockPointConfig, sink: Live
     const results = await withTimeout(Promise.all(runs), 30_000, `lock ${kind} with ${workers} workers after STOP`);
     sink.sweepLock?.(null);
     validateHammerRun(kind, workers, i32, results);
-    const point = lockPointOf({ kind, workers, csWrites: cfg.csWrites, outsideWork: cfg.outsideWork }, results, stats);
+    const point = lockPointOf({ kind, workers, csWrites: cfg.csWrites, outsideWork: cfg.outsideWork }, results, stats, timerResolution().resolutionNs, timing, cfg.sectionsNs);
     return { ...point, throughputReps: [point.throughput] };
   } finally {
     for (const w of hammers) w.terminate();

@@ -1,0 +1,77 @@
+/**
+ * `sabmalloc locks --validate` gives verdicts, not aborts: the example lock, a correct FIFO
+ * lock that is slow under oversubscription (ticket with proportional backoff) and a broken
+ * lock (no mutual exclusion) in one run: PASS, PASS, FAIL (mutual exclusion); every kind's
+ * points are written; the exit code is 1. And user modules never hang the CLI: a lock()
+ * that never returns, a top-level await that never settles, a create() that throws only
+ * in workers, an allocator's createHeap() that never returns: each one line on stderr naming
+ * the module and the call, exit 2 (the module
+ * check's own timeout, MODULE_TIMEOUT_MS, bounds the first two; no timing is asserted).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli-run.js';
+
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'sabmalloc-locks-validate-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const FIX = 'test/fixtures/lock-modules';
+
+describe('locks --validate: verdicts per kind and check', () => {
+  it('example PASS, slow FIFO PASS, broken FAIL (mutual exclusion); all results written; exit 1', async () => {
+    const out = path.join(scratch, 'v');
+    const r = await runCli([
+      'locks', '--kinds', 'tas-backoff,user-ticket-backoff,no-exclusion',
+      '--lock-module', 'bench/examples/backoff-lock.js', '--lock-module', `${FIX}/ticket-backoff-lock.js`, '--lock-module', `${FIX}/broken-lock.js`,
+      '--workers', '2,3', '--cs', '4', '--duration', '20', '--reps', '3', '--validate', '--validate-iterations', '200', '--no-uncontended', '--out', out, '--name', 'v',
+    ]);
+    expect(r.code, r.err).toBe(1);
+    const verdict = (kind: string, check: string) => new RegExp(`^(PASS|PASS \\(slow\\)|FAIL)\\s+${kind}\\s+${check}`, 'm').exec(r.out)?.[1];
+    for (const check of ['mutual exclusion', 'progress', 'fairness']) {
+      expect(verdict('tas-backoff', check), check).toMatch(/^PASS/);
+      expect(verdict('user-ticket-backoff', check), check).toMatch(/^PASS/);
+    }
+    expect(verdict('no-exclusion', 'mutual exclusion')).toBe('FAIL');
+    expect(r.err).toMatch(/1 check\(s\) FAILED/);
+    const report = JSON.parse(readFileSync(path.join(out, 'v.json'), 'utf8')) as {
+      points: { kind: string; workers: number; throughputReps: number[]; violation?: string; acquire: { counts: number[] } }[];
+      verdicts: { kind: string; check: string; pass: boolean }[];
+      validation: { kind: string; workers: number }[];
+    };
+    for (const kind of ['tas-backoff', 'user-ticket-backoff', 'no-exclusion']) {
+      expect(report.points.filter((p) => p.kind === kind).map((p) => p.workers)).toEqual([2, 3]);
+      // the validation pass ran at the counts asked for, and no other
+      expect(report.validation.filter((v) => v.kind === kind).map((v) => v.workers)).toEqual([2, 3]);
+    }
+    for (const p of report.points) expect([p.kind, p.throughputReps.length]).toEqual([p.kind, 3]);
+    expect(report.points.filter((p) => p.kind === 'no-exclusion').every((p) => p.violation)).toBe(true);
+    expect(report.points.filter((p) => p.kind !== 'no-exclusion').some((p) => p.violation)).toBe(false);
+    expect(report.verdicts.filter((v) => !v.pass).map((v) => `${v.kind}/${v.check}`)).toEqual(['no-exclusion/mutual exclusion']);
+    expect(readFileSync(path.join(out, 'v.csv'), 'utf8').split('\n')[0]).toContain('flags');
+  });
+});
+
+describe('user lock modules never hang the CLI', () => {
+  it.each([
+    ['hanging-lock.js', /lock\(\) of a free lock did not finish within \d+ s/],
+    ['never-loads-lock.js', /loading \(import\) never finished/],
+    ['worker-only-throw-lock.js', /create\(\) threw: this lock cannot be created in a worker/],
+  ])('%s: one line naming the module and the call, exit 2', async (file, what) => {
+    const r = await runCli(['locks', '--lock-module', `${FIX}/${file}`, '--dry-run']);
+    expect(r.code).toBe(2);
+    const lines = r.err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(file);
+    expect(lines[0]).toMatch(what);
+  });
+
+  it('an allocator module whose createHeap() never returns: one line naming it and the call, exit 2', async () => {
+    const file = 'test/fixtures/allocator-modules/hanging-allocator.js';
+    const r = await runCli(['bench', '--allocator-module', file, '--dry-run']);
+    expect(r.code).toBe(2);
+    const lines = r.err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/allocator module '.*hanging-allocator\.js': createHeap\(\) did not finish within \d+ s/);
+  });
+});
