@@ -164,151 +164,190 @@ function roundTimeoutMs(s: RunSetup): number {
   return 120_000 + s.durationMs * 4 + s.workers * 2_000;
 }
 
+/** Starts one round: every worker's task for this round, on the pool. */
+function startRound(poolRef: { pool: Piscina }, s: RunSetup, heap: HeapInstance, data: SharedArrayBuffer, ctlSab: SharedArrayBuffer, round: number, rounds: number): Promise<WorkerOutcome>[] {
+  const { spec, def, params, workers } = s;
+  const tasks: Promise<WorkerOutcome>[] = [];
+  for (let w = 0; w < workers; w++) {
+    const task: WorkerTask = {
+      workload: def.name,
+      allocator: spec,
+      heap: heap.buffer,
+      ...(heap.wasmMemory ? { wasmMemory: heap.wasmMemory } : {}),
+      ctl: ctlSab,
+      data,
+      worker: w,
+      workers,
+      params,
+      seed: s.seed,
+      round,
+      rounds,
+      durationMs: s.durationMs / rounds,
+      skipCleanupFrees: heap.cheapCleanup && !s.fullCleanup,
+      touch: s.touch,
+      latencyEvery: s.latencyEvery,
+    };
+    tasks.push(poolRef.pool.run(task));
+  }
+  return tasks;
+}
+
+/**
+ * Waits for a round's workers under the round's time bound. A round that does not finish
+ * is aborted; when even the abort does not bring the workers back, some worker is stuck
+ * inside the allocator and the pool is replaced, since it cannot be trusted any more.
+ */
+async function awaitRound(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSetup, ctl: ReturnType<typeof controlViews>, tasks: Promise<WorkerOutcome>[], round: number): Promise<WorkerOutcome[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), roundTimeoutMs(s));
+  });
+  const settled = await Promise.race([Promise.allSettled(tasks), timedOut]);
+  clearTimeout(timer);
+  if (settled === 'timeout') {
+    abortRun(ctl);
+    const late = await Promise.race([Promise.allSettled(tasks), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5_000))]);
+    if (late === 'timeout') {
+      await poolRef.pool.destroy().catch(() => undefined);
+      poolRef.pool = poolRef.make();
+    }
+    throw new RunFailure(`round ${round} did not finish within ${roundTimeoutMs(s)} ms (deadlock or livelock?)`);
+  }
+  const rejected = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected.length > 0) {
+    // Error classes do not survive the trip from the worker (structured clone keeps only
+    // the message and stack), so the workers that merely stopped are told by message.
+    const real = rejected.find((r) => !String(r.reason?.message ?? r.reason).includes(ABORTED_MESSAGE)) ?? rejected[0];
+    const reason = real.reason instanceof Error ? (real.reason.stack ?? real.reason.message) : String(real.reason);
+    throw new RunFailure(reason);
+  }
+  return settled.map((r) => (r as PromiseFulfilledResult<WorkerOutcome>).value);
+}
+
+/** What a run adds up over its rounds: operations, peaks, lock and cache counters, CPU time. */
+class RunTally {
+  seconds = 0;
+  ops = 0;
+  mallocs = 0;
+  frees = 0;
+  units = 0;
+  peakCommitted = 0;
+  peakLive = 0;
+  /** the workload's own exact peak, if it keeps one */
+  exactPeakLive = -1;
+  metadata = 0;
+  atPeak: MemoryBreakdown | undefined;
+  tcHits = 0;
+  tcMisses = 0;
+  cpuUs = 0;
+  wallMs = 0;
+  busyJiffies = 0;
+  totalJiffies = 0;
+  machineKnown = true;
+  latency: LatencyHistograms | undefined;
+  readonly locks: Record<string, TierLockStats> = {};
+
+  addRound(outs: WorkerOutcome[], sampler: Sampler, ctl: ReturnType<typeof controlViews>, round: number): void {
+    const f = ctl.f64;
+    const roundSeconds = (f[CTL_F64.endAbs] - f[CTL_F64.startAbs]) / 1000;
+    if (!(roundSeconds > 0)) throw new RunFailure(`round ${round}: no timed window recorded`);
+    this.seconds += roundSeconds;
+    let startSnap: AllocatorSnapshot | undefined;
+    let endSnap: AllocatorSnapshot | undefined;
+    for (const o of outs) {
+      this.ops += o.ops;
+      this.mallocs += o.mallocs;
+      this.frees += o.frees;
+      this.units += o.units;
+      this.peakCommitted = Math.max(this.peakCommitted, o.peakCommitted);
+      this.peakLive = Math.max(this.peakLive, o.peakLive);
+      if (o.exactPeakLive !== undefined) this.exactPeakLive = Math.max(this.exactPeakLive, o.exactPeakLive);
+      this.metadata = Math.max(this.metadata, o.metadata);
+      if (o.startSnapshot) startSnap = o.startSnapshot;
+      if (o.endSnapshot) endSnap = o.endSnapshot;
+      if (o.latency) this.latency = mergeHistograms(this.latency, o.latency);
+    }
+    if (sampler.atPeak) this.atPeak = sampler.atPeak; // committed only rises: the last round's is the run's
+    this.peakCommitted = Math.max(this.peakCommitted, sampler.peakCommitted);
+    this.peakLive = Math.max(this.peakLive, sampler.peakLive);
+    this.metadata = Math.max(this.metadata, sampler.metadata);
+    if (endSnap) {
+      addLocks(this.locks, subtractLocks(endSnap, startSnap));
+      this.tcHits += endSnap.threadCacheHits - (startSnap?.threadCacheHits ?? 0);
+      this.tcMisses += endSnap.threadCacheMisses - (startSnap?.threadCacheMisses ?? 0);
+    }
+    this.cpuUs += f[CTL_F64.cpuEndUs] - f[CTL_F64.cpuStartUs];
+    this.wallMs += f[CTL_F64.endAbs] - f[CTL_F64.startAbs];
+    if (f[CTL_F64.busyStart] >= 0 && f[CTL_F64.busyEnd] >= 0) {
+      this.busyJiffies += f[CTL_F64.busyEnd] - f[CTL_F64.busyStart];
+      this.totalJiffies += f[CTL_F64.totalEnd] - f[CTL_F64.totalStart];
+    } else {
+      this.machineKnown = false;
+    }
+  }
+
+  /** Cores the workers got, and cores other processes took, over the timed windows. */
+  cores(): { coresUsed: number | null; otherCores: number | null } {
+    const coresUsed = this.wallMs > 0 ? this.cpuUs / 1000 / this.wallMs : null;
+    // /proc/stat counts jiffies of all cores: busy share x cores = cores busy machine-wide.
+    // (10 ms jiffies: coarse for short windows, so this is a median-of-runs figure.)
+    const machineCores = this.machineKnown && this.totalJiffies > 0 ? (this.busyJiffies / this.totalJiffies) * os.cpus().length : null;
+    const otherCores = coresUsed !== null && machineCores !== null ? Math.max(0, machineCores - coresUsed) : null;
+    return { coresUsed, otherCores };
+  }
+}
+
+/** After the rounds: the heap's own check and the leak check (every block was freed). */
+function checkAfterRun(heap: HeapInstance, s: RunSetup): void {
+  if (s.check) {
+    try {
+      heap.check();
+    } catch (err) {
+      throw new RunFailure(`heap check failed after the run: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (!(heap.cheapCleanup && !s.fullCleanup)) {
+    const live = heap.liveObjects();
+    if (live !== 0) throw new RunFailure(`${live} objects still in use after every block was freed (leak or lost free)`);
+  }
+}
+
 async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSetup): Promise<RunRecord> {
   const { spec, def, params, workers } = s;
   const rounds = Math.max(1, def.rounds(params));
   const heap = createHeap(spec, { liveBytes: def.liveBytes(params, workers), workers, preallocate: s.preallocate });
-  const skipCleanupFrees = heap.cheapCleanup && !s.fullCleanup;
   const host = new HostSampler();
-  let latency: LatencyHistograms | undefined;
   try {
     const data = new SharedArrayBuffer(Math.max(16, def.dataWords(params, workers) * 4));
     def.initData?.(new Int32Array(data), params, workers);
-    let seconds = 0;
-    let ops = 0;
-    let mallocs = 0;
-    let frees = 0;
-    let units = 0;
-    let peakCommitted = 0;
-    let peakLive = 0;
-    let exactPeakLive = -1; // the workload's own exact peak, if it keeps one
-    let metadata = 0;
-    let atPeak: MemoryBreakdown | undefined;
-    let tcHits = 0;
-    let tcMisses = 0;
-    let cpuUs = 0;
-    let wallMs = 0;
-    let busyJiffies = 0;
-    let totalJiffies = 0;
-    let machineKnown = true;
-    const locks: Record<string, TierLockStats> = {};
+    const tally = new RunTally();
     const t0 = performance.now();
     for (let round = 0; round < rounds; round++) {
       const ctlSab = createControl();
       const ctl = controlViews(ctlSab);
       const sampler = new Sampler(heap, ctl);
-      const tasks: Promise<WorkerOutcome>[] = [];
-      for (let w = 0; w < workers; w++) {
-        const task: WorkerTask = {
-          workload: def.name,
-          allocator: spec,
-          heap: heap.buffer,
-          ...(heap.wasmMemory ? { wasmMemory: heap.wasmMemory } : {}),
-          ctl: ctlSab,
-          data,
-          worker: w,
-          workers,
-          params,
-          seed: s.seed,
-          round,
-          rounds,
-          durationMs: s.durationMs / rounds,
-          skipCleanupFrees,
-          touch: s.touch,
-          latencyEvery: s.latencyEvery,
-        };
-        tasks.push(poolRef.pool.run(task));
+      const tasks = startRound(poolRef, s, heap, data, ctlSab, round, rounds);
+      let outs: WorkerOutcome[];
+      try {
+        outs = await awaitRound(poolRef, s, ctl, tasks, round);
+      } finally {
+        sampler.stop();
       }
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), roundTimeoutMs(s));
-      });
-      const settled = await Promise.race([Promise.allSettled(tasks), timedOut]);
-      clearTimeout(timer);
-      sampler.stop();
-      if (settled === 'timeout') {
-        abortRun(ctl);
-        const late = await Promise.race([Promise.allSettled(tasks), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5_000))]);
-        if (late === 'timeout') {
-          // Some worker is stuck inside the allocator: the pool cannot be trusted any more.
-          await poolRef.pool.destroy().catch(() => undefined);
-          poolRef.pool = poolRef.make();
-        }
-        throw new RunFailure(`round ${round} did not finish within ${roundTimeoutMs(s)} ms (deadlock or livelock?)`);
-      }
-      const rejected = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (rejected.length > 0) {
-        // Error classes do not survive the trip from the worker (structured clone keeps only
-        // the message and stack), so the workers that merely stopped are told by message.
-        const real = rejected.find((r) => !String(r.reason?.message ?? r.reason).includes(ABORTED_MESSAGE)) ?? rejected[0];
-        const reason = real.reason instanceof Error ? (real.reason.stack ?? real.reason.message) : String(real.reason);
-        throw new RunFailure(reason);
-      }
-      const outs = settled.map((r) => (r as PromiseFulfilledResult<WorkerOutcome>).value);
-      const roundSeconds = (ctl.f64[CTL_F64.endAbs] - ctl.f64[CTL_F64.startAbs]) / 1000;
-      if (!(roundSeconds > 0)) throw new RunFailure(`round ${round}: no timed window recorded`);
-      seconds += roundSeconds;
-      let startSnap: AllocatorSnapshot | undefined;
-      let endSnap: AllocatorSnapshot | undefined;
-      for (const o of outs) {
-        ops += o.ops;
-        mallocs += o.mallocs;
-        frees += o.frees;
-        units += o.units;
-        peakCommitted = Math.max(peakCommitted, o.peakCommitted);
-        peakLive = Math.max(peakLive, o.peakLive);
-        if (o.exactPeakLive !== undefined) exactPeakLive = Math.max(exactPeakLive, o.exactPeakLive);
-        metadata = Math.max(metadata, o.metadata);
-        if (o.startSnapshot) startSnap = o.startSnapshot;
-        if (o.endSnapshot) endSnap = o.endSnapshot;
-        if (o.latency) latency = mergeHistograms(latency, o.latency);
-      }
-      if (sampler.atPeak) atPeak = sampler.atPeak; // committed only rises: the last round's is the run's
-      peakCommitted = Math.max(peakCommitted, sampler.peakCommitted);
-      peakLive = Math.max(peakLive, sampler.peakLive);
-      metadata = Math.max(metadata, sampler.metadata);
-      if (endSnap) {
-        addLocks(locks, subtractLocks(endSnap, startSnap));
-        tcHits += endSnap.threadCacheHits - (startSnap?.threadCacheHits ?? 0);
-        tcMisses += endSnap.threadCacheMisses - (startSnap?.threadCacheMisses ?? 0);
-      }
-      const f = ctl.f64;
-      cpuUs += f[CTL_F64.cpuEndUs] - f[CTL_F64.cpuStartUs];
-      wallMs += f[CTL_F64.endAbs] - f[CTL_F64.startAbs];
-      if (f[CTL_F64.busyStart] >= 0 && f[CTL_F64.busyEnd] >= 0) {
-        busyJiffies += f[CTL_F64.busyEnd] - f[CTL_F64.busyStart];
-        totalJiffies += f[CTL_F64.totalEnd] - f[CTL_F64.totalStart];
-      } else {
-        machineKnown = false;
-      }
+      tally.addRound(outs, sampler, ctl, round);
     }
     // An exact peak replaces the samples (which can only miss peaks, or catch a refill in flight).
-    if (exactPeakLive >= 0) peakLive = exactPeakLive;
+    if (tally.exactPeakLive >= 0) tally.peakLive = tally.exactPeakLive;
     const t1 = performance.now();
-    if (s.check) {
-      try {
-        heap.check();
-      } catch (err) {
-        throw new RunFailure(`heap check failed after the run: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    if (!skipCleanupFrees) {
-      const live = heap.liveObjects();
-      if (live !== 0) throw new RunFailure(`${live} objects still in use after every block was freed (leak or lost free)`);
-    }
+    checkAfterRun(heap, s);
     const t2 = performance.now();
     disposeChecked(heap);
     const resources = host.stop();
-    const coresUsed = wallMs > 0 ? cpuUs / 1000 / wallMs : null;
-    // /proc/stat counts jiffies of all cores: busy share x cores = cores busy machine-wide.
-    // (10 ms jiffies: coarse for short windows, so this is a median-of-runs figure.)
-    const machineCores = machineKnown && totalJiffies > 0 ? (busyJiffies / totalJiffies) * os.cpus().length : null;
-    const otherCores = coresUsed !== null && machineCores !== null ? Math.max(0, machineCores - coresUsed) : null;
+    const t = tally;
     return runRecordOf(
       { spec, def, workers, rep: s.rep },
-      { seconds, ops, mallocs, frees, units, peakCommitted, peakLive, metadata, atPeak, locks, threadCacheHits: tcHits, threadCacheMisses: tcMisses },
-      { coresUsed, otherCores, load1: os.loadavg()[0] ?? null, overheadMs: Math.max(0, t1 - t0 - seconds * 1000), checkMs: t2 - t1 },
-      { resources, ...(latency ? { latency: summarize(latency) } : {}) },
+      { seconds: t.seconds, ops: t.ops, mallocs: t.mallocs, frees: t.frees, units: t.units, peakCommitted: t.peakCommitted, peakLive: t.peakLive, metadata: t.metadata, atPeak: t.atPeak, locks: t.locks, threadCacheHits: t.tcHits, threadCacheMisses: t.tcMisses },
+      { ...t.cores(), load1: os.loadavg()[0] ?? null, overheadMs: Math.max(0, t1 - t0 - t.seconds * 1000), checkMs: t2 - t1 },
+      { resources, ...(t.latency ? { latency: summarize(t.latency) } : {}) },
     );
   } catch (err) {
     host.stop();
@@ -386,6 +425,56 @@ export function resolveOptions(o: ContentionOptions & { failFast?: boolean }): R
     warmup: o.warmup ?? true,
     failFast: o.failFast ?? false,
     workersGiven: o.workers !== undefined,
+  };
+}
+
+/** The suite's results: figures and targets computed from the runs, with the run's metadata. */
+function assembleResults(
+  r: ReturnType<typeof resolveOptions>,
+  got: { runs: RunRecord[]; failures: ContentionFailure[]; kvmapNative: (NativeKvResult & { rep: number })[]; started: number; loadStart: number[] },
+): SuiteResults {
+  const { runs, failures, kvmapNative, started, loadStart } = got;
+  const allocatorLabels: Record<string, string> = {};
+  for (const id of r.allocators) allocatorLabels[id] = allocatorSpec(id).label;
+  const metrics: ContentionResults['meta']['metrics'] = {};
+  for (const def of r.workloads) {
+    metrics[def.name] = { name: def.metric.name, unit: def.metric.unit, higherIsBetter: def.metric.higherIsBetter, description: def.description };
+  }
+  const figures = computeFigures(runs, r.allocators, os.cpus().length);
+  const targets = evaluateTargets(figures, { workers: r.workers, workloads: r.workloads.map((w) => w.name), allocators: r.allocators });
+  const cpus = os.cpus();
+  return {
+    meta: {
+      date: new Date().toISOString(),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      cpus: cpus.length,
+      cpuModel: cpus[0]?.model ?? 'unknown',
+      totalMemoryBytes: os.totalmem(),
+      loadAverageStart: loadStart,
+      loadAverageEnd: os.loadavg(),
+      wallSeconds: (Date.now() - started) / 1000,
+      options: {
+        workers: r.workers,
+        workloads: r.workloads.map((w) => w.name),
+        allocators: r.allocators,
+        durationMs: r.durationMs,
+        reps: r.reps,
+        quick: r.quick,
+        scale: r.scale,
+        seed: r.seed,
+        preallocate: r.preallocate,
+        touch: r.touch,
+        params: r.params,
+      },
+      allocatorLabels,
+      metrics,
+    },
+    runs,
+    figures,
+    targets,
+    failures,
+    ...(kvmapNative.length ? { kvmapNative } : {}),
   };
 }
 
@@ -482,48 +571,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
   onProgress({ done, total, allocator: '', workload: '', workers: 0, rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: false });
   bar?.done();
 
-  const allocatorLabels: Record<string, string> = {};
-  for (const id of r.allocators) allocatorLabels[id] = allocatorSpec(id).label;
-  const metrics: ContentionResults['meta']['metrics'] = {};
-  for (const def of r.workloads) {
-    metrics[def.name] = { name: def.metric.name, unit: def.metric.unit, higherIsBetter: def.metric.higherIsBetter, description: def.description };
-  }
-  const figures = computeFigures(runs, r.allocators, os.cpus().length);
-  const targets = evaluateTargets(figures, { workers: r.workers, workloads: r.workloads.map((w) => w.name), allocators: r.allocators });
-  const cpus = os.cpus();
-  return {
-    meta: {
-      date: new Date().toISOString(),
-      node: process.version,
-      platform: `${process.platform} ${process.arch}`,
-      cpus: cpus.length,
-      cpuModel: cpus[0]?.model ?? 'unknown',
-      totalMemoryBytes: os.totalmem(),
-      loadAverageStart: loadStart,
-      loadAverageEnd: os.loadavg(),
-      wallSeconds: (Date.now() - started) / 1000,
-      options: {
-        workers: r.workers,
-        workloads: r.workloads.map((w) => w.name),
-        allocators: r.allocators,
-        durationMs: r.durationMs,
-        reps: r.reps,
-        quick: r.quick,
-        scale: r.scale,
-        seed: r.seed,
-        preallocate: r.preallocate,
-        touch: r.touch,
-        params: r.params,
-      },
-      allocatorLabels,
-      metrics,
-    },
-    runs,
-    figures,
-    targets,
-    failures,
-    ...(kvmapNative.length ? { kvmapNative } : {}),
-  };
+  return assembleResults(r, { runs, failures, kvmapNative, started, loadStart });
 }
 
 /**
