@@ -11,7 +11,8 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { NativeKvOutcome, NativeKvTask } from '../bench/contention/kvmap-native.js';
-import { fillRandom, RAND_MASK, TAG_STEP, tagBase } from '../bench/contention/workloads/common.js';
+import { fillRandom, RAND_MASK } from '../bench/contention/workloads/common.js';
+import { TAG_STEP, tagBase } from '../bench/kit/stamp.js';
 import { opOf } from '../bench/contention/workloads/kvmap.js';
 import { sizeTable, SIZE_TABLE } from '../bench/contention/workloads/mixes.js';
 

@@ -2,7 +2,14 @@
  * The lab's block stamp: a position-dependent pattern written over a block and checked
  * before the block is freed, so a block handed out twice, overlapping another, copied
  * shifted or partly (realloc), or left over from an earlier round is caught and described.
- * Used by the stress tester (bench/stress/) and the tests built on it.
+ * Two variants of one format family, both here so the lab has one place that decides what a
+ * stamped block looks like:
+ * - the full pattern (stampBlock / verifyStamp): used by the stress tester (bench/stress/)
+ *   and the tests built on it, where catching every kind of misplaced write matters more
+ *   than the cost of a hash per word;
+ * - the tag variant (stampTag / tagIntact): used inside the contention suite's timed
+ *   windows, where the stamp must cost about what a real program's first touch costs
+ *   (Int32Array.fill at native speed), so it must not hide the allocators' differences.
  *
  * Over the first stampBytes(requested) bytes of a block at p:
  *   word 0  p / 16      word 1  generation      word 2  owner      word 3  requested size
@@ -100,3 +107,57 @@ export function describeHeader(u32: Uint32Array, at: number): string {
   const w = at >>> 2;
   return `p/16=0x${u32[w]!.toString(16)} gen=${u32[w + 1]} owner=${u32[w + 2]} requested=${u32[w + 3]}`;
 }
+
+/**
+ * The tag variant. One int32 tag per allocation, unique to it (tagBase + k * TAG_STEP, never
+ * 0, which fresh memory holds), written over [p, p + n): every word ('full'), or sparsely
+ * ('sparse', the contention suite's default): blocks up to 128 bytes still whole, larger ones
+ * one word in SPARSE from the start plus the last word. tagIntact reads the first, the last
+ * and a middle word that both densities write. A block handed to two owners at once, or
+ * overlapping another live block on a stamped word, breaks a tag; requested sizes must be
+ * >= 8 bytes (two whole words). The density is per thread (module state), set once per
+ * task before any block is stamped.
+ */
+export type TagDensity = 'full' | 'sparse';
+const tagDensity = { full: true };
+export function setTagDensity(mode: TagDensity): void {
+  tagDensity.full = mode === 'full';
+}
+
+/** Stamps `tag` on the block [p, p + n) of the heap's int32 view. */
+export function stampTag(h: Int32Array, p: number, n: number, tag: number): void {
+  const a = p >>> 2;
+  const e = (p + n) >>> 2;
+  if (tagDensity.full || e - a <= 32) {
+    h.fill(tag, a, e);
+    return;
+  }
+  for (let i = a; i < e; i += SPARSE) h[i] = tag;
+  h[e - 1] = tag;
+}
+
+/** Word index of the middle word tagIntact reads: a multiple of SPARSE words from the start. */
+function tagMiddle(a: number, e: number): number {
+  return a + (((e - a) >>> 5) << 4);
+}
+
+/** True if the first, last and a middle stamped word of [p, p + n) still hold `tag`. */
+export function tagIntact(h: Int32Array, p: number, n: number, tag: number): boolean {
+  const a = p >>> 2;
+  const e = ((p + n) >>> 2) - 1;
+  return h[a] === tag && h[e] === tag && h[tagMiddle(a, e)] === tag;
+}
+
+/** What a tag-stamped block holds instead of `tag` (for the verification error). */
+export function describeTag(h: Int32Array, p: number, n: number, tag: number): string {
+  const a = p >>> 2;
+  const e = ((p + n) >>> 2) - 1;
+  return `block ${p} (${n} B) expected tag ${tag}, found first=${h[a]} middle=${h[tagMiddle(a, e)]} last=${h[e]}`;
+}
+
+/** First tag of a worker's stream in one round: distinct per worker and round, odd. */
+export function tagBase(worker: number, round: number): number {
+  return (((worker + 1) * 0x01000193) ^ (round * 0x7feb352d)) | 1;
+}
+/** Step between a worker's tags: even, so tags keep tagBase's low bit (1) and never reach 0. */
+export const TAG_STEP = 0x9e3779b2;

@@ -112,7 +112,7 @@ const QUEUE_DEFAULT = { policies: ALL_POLICIES, default: 'spin-then-park' } as c
  * The policies each kind accepts and its default. Defaults: every kind whose waiters can
  * park parks after about one context switch of spinning, because with more workers than
  * cores a waiter that only spins holds the core its predecessor needs to run (the
- * oversubscription collapse measured for pure spinning: bench/results/locks.md);
+ * oversubscription collapse measured for pure spinning: docs/notes/2026-11-26-locks-results.md);
  * busted never waits, so its only policy is 'spin'.
  */
 export const LOCK_POLICIES: Readonly<Record<LockKind, { readonly policies: readonly WaitPolicy[]; readonly default: WaitPolicy }>> = {

@@ -8,7 +8,7 @@
  * - Waiters spin on plain Atomics.load (no stores) until the word reads 0, then try one
  *   CAS 0 -> ownerId; a failed CAS doubles the backoff delay (up to MAX_BACKOFF).
  * - unlock is one store of 0 and never notifies: sleepers only ever sleep with a timeout.
- *   Measured on 2 cores (bench/results/locks.md): a parked-waiter count plus a notify on
+ *   Measured on 2 cores (docs/notes/2026-11-26-locks-results.md): a parked-waiter count plus a notify on
  *   unlock was no better and mostly worse (at 32..64 workers about half the throughput)
  *   than timeout-only, because every wake-up puts one more runnable thread on the two
  *   busy cores; so the cheaper unlock won.

@@ -19,6 +19,9 @@ import { stampBlock, verifyBlock, verifyFill, viewsOf, type BlockViews } from '.
 import { CODES } from '../helpers/errors.js';
 import { KiB, MiB, firstOverlap } from '../helpers/heap.js';
 
+/** fast-check runs per property: a fraction of the soak's count by default (PROPERTY_SCALE=1 for the soak; docs/hacking.md). */
+const runs = (soak: number): number => Math.max(1, Math.round(soak * Number(process.env.PROPERTY_SCALE ?? 0.4)));
+
 type Op =
   | { k: 'malloc'; n: number }
   | { k: 'calloc'; count: number; size: number }
@@ -209,7 +212,7 @@ describe('model-based sequences', () => {
       fc.property(fc.array(opArb(NORMAL), { minLength: 1, maxLength: 80, size: 'max' }), (ops) => {
         runSequence(16 * MiB, ops);
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 
@@ -219,7 +222,7 @@ describe('model-based sequences', () => {
       fc.property(fc.array(opArb(PRESSURE), { minLength: 1, maxLength: 80, size: 'max' }), (ops) => {
         ooms += runSequence(1 * MiB, ops);
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
     // The property above is only meaningful if the OOM paths actually ran.
     expect(ooms, `OutOfMemoryErrors seen: ${ooms}`).toBeGreaterThan(0);

@@ -19,6 +19,9 @@ import type { FuzzOp, FuzzResult, FuzzTask } from '../fixtures/stress-ops.js';
 import { POOL_EXEC_ARGV } from '../../src/pool/heappool.js';
 import { STRESS_OPS_WORKER, withTimeout } from '../helpers/pool.js';
 
+/** fast-check runs per property: a fraction of the soak's count by default (PROPERTY_SCALE=1 for the soak; docs/hacking.md). */
+const runs = (soak: number): number => Math.max(1, Math.round(soak * Number(process.env.PROPERTY_SCALE ?? 0.4)));
+
 const KiB = 1024;
 const MiB = 1024 * 1024;
 const WORKERS = 3;
@@ -94,7 +97,7 @@ describe('fuzz: random op sequences on three workers', () => {
     let salt = 1;
     await fc.assert(
       fc.asyncProperty(scenario, (s) => runScenario(s, salt++)),
-      { numRuns: 150, interruptAfterTimeLimit: 45_000, markInterruptAsFailure: false },
+      { numRuns: runs(150), interruptAfterTimeLimit: 45_000, markInterruptAsFailure: false },
     );
   }, 120_000);
 
@@ -131,7 +134,7 @@ describe('fuzz: random op sequences on three workers', () => {
         expect(heap.stats().inUseObjects).toBe(0);
         heap.detach();
       }),
-      { numRuns: 50, interruptAfterTimeLimit: 30_000, markInterruptAsFailure: false },
+      { numRuns: runs(50), interruptAfterTimeLimit: 30_000, markInterruptAsFailure: false },
     );
     expect(remote, 'some blocks were freed by a worker that did not allocate them').toBeGreaterThan(0);
   }, 120_000);

@@ -193,6 +193,9 @@ describe.each(KINDS)('%s lock', (kind) => {
   });
 });
 
+/** Random kill moments per kind in the 'anywhere' death test: 5 by default, more for a soak. */
+const ANYWHERE_RUNS = Number(process.env.LOCK_DEATH_RUNS ?? 5);
+
 describe.each(KINDS)('%s lock with dead threads and nesting', (kind) => {
   it('a holder killed while others queue: recoverLock releases it on its behalf', async () => {
     const r = await deadThreadRun(kind, 'holder');
@@ -227,8 +230,9 @@ describe.each(KINDS)('%s lock with dead threads and nesting', (kind) => {
     // terminate() lands at function entries, loop back-edges and Atomics calls: random
     // moments cover each step of both paths over the runs (a ticket taken
     // by a fetch-and-add and not yet recorded was lost with its thread).
+    // ANYWHERE_RUNS moments per kind (LOCK_DEATH_RUNS=n for a soak; see docs/hacking.md).
     let seed = 0x5eed;
-    for (let run = 0; run < 10; run++) {
+    for (let run = 0; run < ANYWHERE_RUNS; run++) {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       const delayMs = (seed % 3000) / 1000;
       const r = await deadThreadRun(kind, 'anywhere', delayMs);

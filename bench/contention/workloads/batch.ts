@@ -16,21 +16,17 @@ import { shouldStop } from '../../kit/control.js';
 import { NEW_WORKLOAD_COUNTS, inboxWords, inboxesOf, sizeTable, SIZE_TABLE } from './mixes.js';
 import {
   CALLS_PER_SECOND,
-  TAG_STEP,
   VerificationError,
   beginTimed,
   cleanupFree,
-  describeBlock,
   endTimed,
   HeapView,
-  intact,
   newOutcome,
-  stamp,
-  tagBase,
   type WorkerOutcome,
   type WorkloadContext,
   type WorkloadDef,
 } from './common.js';
+import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
 
 const INBOX_CAP = 4096;
 
@@ -53,12 +49,12 @@ function runBatches(ctx: WorkloadContext, name: string): WorkerOutcome {
   let first = 0; // FIFO rounds free from first upwards
   let remoteFrees = 0;
   const takeRemote = (q: number, n: number, t: number): void => {
-    if (!intact(h, q, n, t)) throw new VerificationError(name, `handed ${describeBlock(h, q, n, t)}`);
+    if (!tagIntact(h.h, q, n, t)) throw new VerificationError(name, `handed ${describeTag(h.h, q, n, t)}`);
     adapter.free(q);
   };
   const release = (k: number): void => {
     const q = ptr[k];
-    if (!intact(h, q, len[k], tags[k])) throw new VerificationError(name, describeBlock(h, q, len[k], tags[k]));
+    if (!tagIntact(h.h, q, len[k], tags[k])) throw new VerificationError(name, describeTag(h.h, q, len[k], tags[k]));
     if (crossEvery > 0 && k % crossEvery === 0 && next.push(q, len[k], tags[k])) return;
     adapter.free(q);
     out.frees++;
@@ -71,7 +67,7 @@ function runBatches(ctx: WorkloadContext, name: string): WorkerOutcome {
       const n = sizes[si++ & (SIZE_TABLE - 1)];
       const q = adapter.malloc(n);
       tag = (tag + TAG_STEP) | 0;
-      stamp(h, q, n, tag);
+      stampTag(h.h, q, n, tag);
       ptr[live] = q;
       len[live] = n;
       tags[live] = tag;
@@ -99,11 +95,11 @@ function runBatches(ctx: WorkloadContext, name: string): WorkerOutcome {
   endTimed(ctx, out);
   // The interrupted batch: [first, live) is still held; then the inbox.
   for (let k = first; k < live; k++) {
-    if (!intact(h, ptr[k], len[k], tags[k])) throw new VerificationError(name, describeBlock(h, ptr[k], len[k], tags[k]));
+    if (!tagIntact(h.h, ptr[k], len[k], tags[k])) throw new VerificationError(name, describeTag(h.h, ptr[k], len[k], tags[k]));
     cleanupFree(ctx, ptr[k]);
   }
   own.drain(Infinity, (q, n, t) => {
-    if (!intact(h, q, n, t)) throw new VerificationError(name, `handed ${describeBlock(h, q, n, t)}`);
+    if (!tagIntact(h.h, q, n, t)) throw new VerificationError(name, `handed ${describeTag(h.h, q, n, t)}`);
     cleanupFree(ctx, q);
   });
   return out;

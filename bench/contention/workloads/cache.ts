@@ -18,20 +18,16 @@
  */
 import { shouldStop } from '../../kit/control.js';
 import {
-  TAG_STEP,
   VerificationError,
   beginTimed,
-  describeBlock,
   endTimed,
   HeapView,
-  intact,
   newOutcome,
-  stamp,
-  tagBase,
   type WorkloadContext,
   type WorkloadDef,
   type WorkerOutcome,
 } from './common.js';
+import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
 
 function makeCache(scratch: boolean): WorkloadDef {
   const name = scratch ? 'cache-scratch' : 'cache-thrash';
@@ -69,7 +65,7 @@ function runCache(ctx: WorkloadContext, name: string, scratch: boolean): WorkerO
     for (let w = 0; w < workers; w++) {
       const q = adapter.malloc(size);
       tag = (tag + TAG_STEP) | 0;
-      stamp(h, q, size, tag);
+      stampTag(h.h, q, size, tag);
       d[w * 2] = q;
       d[w * 2 + 1] = tag;
     }
@@ -81,21 +77,21 @@ function runCache(ctx: WorkloadContext, name: string, scratch: boolean): WorkerO
   const deadline = beginTimed(ctx, out);
   if (scratch) {
     const q = d[worker * 2];
-    if (!intact(h, q, size, d[worker * 2 + 1])) throw new VerificationError(name, describeBlock(h, q, size, d[worker * 2 + 1]));
+    if (!tagIntact(h.h, q, size, d[worker * 2 + 1])) throw new VerificationError(name, describeTag(h.h, q, size, d[worker * 2 + 1]));
     adapter.free(q);
     frees++;
   }
   while (!shouldStop(ci, deadline, it)) {
     const q = adapter.malloc(size);
     tag = (tag + TAG_STEP) | 0;
-    stamp(h, q, size, tag);
+    stampTag(h.h, q, size, tag);
     const a = q >>> 2;
     const w32 = h.h;
     for (let r = 0; r < writes; r++) {
       for (let k = 0; k < words; k++) w32[a + k] = (w32[a + k] + 1) | 0;
     }
     const want = (tag + writes) | 0;
-    if (!intact(h, q, size, want)) throw new VerificationError(name, describeBlock(h, q, size, want));
+    if (!tagIntact(h.h, q, size, want)) throw new VerificationError(name, describeTag(h.h, q, size, want));
     adapter.free(q);
     it++;
   }

@@ -1,16 +1,16 @@
 /**
  * What every workload shares: the task a worker receives, the context it runs in, the
- * block stamp/verify helpers and the pre-generated random numbers.
+ * barriers around the timed window and the pre-generated random numbers.
  *
  * Owns: nothing shared. A workload's shared state lives in `data` (a SharedArrayBuffer the
  * suite sizes from the workload's `dataWords`), never in the heap under test.
  *
  * Invariants:
- * - Every block a workload allocates is stamped over its whole usable request
- *   (`stamp`: Int32Array.fill, native speed) with a tag unique to that allocation, and
- *   checked (`verify`: first, middle and last word) before it is freed. Two live blocks
- *   that overlap, or one block handed out twice, break some tag: the run then fails with a
- *   VerificationError naming the block.
+ * - Every block a workload allocates is stamped with the kit's tag variant
+ *   (bench/kit/stamp.ts: stampTag, a tag unique to that allocation over its requested bytes)
+ *   and checked (tagIntact: first, middle and last word) before it is freed. Two live
+ *   blocks that overlap, or one block handed out twice, break some tag: the run then fails
+ *   with a VerificationError naming the block (describeTag).
  * - Requested sizes are >= 8 bytes, so a block has at least two whole words.
  * - Hot loops draw random numbers from `rand` (a pre-generated seeded xorshift32 table,
  *   RAND_MASK + 1 entries) and allocate nothing but the blocks under test.
@@ -18,6 +18,7 @@
 import type { AllocatorAdapter } from '../adapters/types.js';
 import { endBarrier, startBarrier, type ControlViews } from '../../kit/control.js';
 import { rng32 } from '../../kit/prng.js';
+import { setTagDensity, type TagDensity } from '../../kit/stamp.js';
 
 export const RAND_BITS = 16;
 export const RAND_MASK = (1 << RAND_BITS) - 1;
@@ -104,49 +105,14 @@ export class HeapView {
 }
 
 /**
- * How much of each block is written. 'full': every word (Int32Array.fill), the strongest
- * check and a realistic cost, but on 1-2 KiB blocks the fill costs several times what the
- * allocator does, so it hides the allocators' differences. 'sparse' (the benchmark's
- * default): blocks up to 128 bytes are still filled whole; larger ones get their first and
- * last word and one word per 64 bytes (16 words) from the start. Either way a block handed
- * to two owners at once, or overlapping another live block on a stamped word, breaks a
- * tag; the heap's own check() after every run covers the structure.
+ * How much of each block a workload writes: the kit's tag stamp density (bench/kit/stamp.ts).
+ * 'full': every word, the strongest check and a realistic cost, but on 1-2 KiB blocks the
+ * fill costs several times what the allocator does, so it hides the allocators'
+ * differences. 'sparse' (the benchmark's default): blocks up to 128 bytes whole, larger ones
+ * one word in 16 plus the last. The heap's own check() after every run covers the structure.
  */
-export type TouchMode = 'full' | 'sparse';
-const touch = { full: true };
-export function setTouchMode(mode: TouchMode): void {
-  touch.full = mode === 'full';
-}
-
-/** Stamps `tag` on the block [p, p + n) (every word, or sparsely; see TouchMode). */
-export function stamp(v: HeapView, p: number, n: number, tag: number): void {
-  const h = v.h;
-  const a = p >>> 2;
-  const e = (p + n) >>> 2;
-  if (touch.full || e - a <= 32) {
-    h.fill(tag, a, e);
-    return;
-  }
-  for (let i = a; i < e; i += 16) h[i] = tag;
-  h[e - 1] = tag;
-}
-
-/** True if the first, last and a middle stamped word of [p, p + n) still hold `tag`. */
-export function intact(v: HeapView, p: number, n: number, tag: number): boolean {
-  const h = v.h;
-  const a = p >>> 2;
-  const e = ((p + n) >>> 2) - 1;
-  // a multiple of 16 words from the start, near the middle: stamped in both modes
-  const m = a + (((e - a) >>> 5) << 4);
-  return h[a] === tag && h[e] === tag && h[m] === tag;
-}
-
-export function describeBlock(v: HeapView, p: number, n: number, tag: number): string {
-  const h = v.h;
-  const a = p >>> 2;
-  const e = ((p + n) >>> 2) - 1;
-  return `block ${p} (${n} B) expected tag ${tag}, found first=${h[a]} middle=${h[a + (((e - a) >>> 5) << 4)]} last=${h[e]}`;
-}
+export type TouchMode = TagDensity;
+export const setTouchMode: (mode: TouchMode) => void = setTagDensity;
 
 /** Fills `out` from a seeded xorshift32 stream (seed 0 is replaced). */
 export function fillRandom(out: Uint32Array, seed: number): Uint32Array {
@@ -154,12 +120,6 @@ export function fillRandom(out: Uint32Array, seed: number): Uint32Array {
   for (let i = 0; i < out.length; i++) out[i] = next();
   return out;
 }
-
-/** Tag stream: distinct per worker and allocation, never 0 (0 is what fresh memory holds). */
-export function tagBase(worker: number, round: number): number {
-  return (((worker + 1) * 0x01000193) ^ (round * 0x7feb352d)) | 1;
-}
-export const TAG_STEP = 0x9e3779b2; // even: tags keep the low bit of tagBase (1) and never reach 0
 
 export function nowMs(): number {
   return performance.now();

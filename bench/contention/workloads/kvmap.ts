@@ -26,21 +26,17 @@ import { shouldStop } from '../../kit/control.js';
 import { NEW_WORKLOAD_COUNTS, sizeTable, SIZE_TABLE } from './mixes.js';
 import {
   RAND_MASK,
-  TAG_STEP,
   VerificationError,
   beginTimed,
   cleanupFree,
-  describeBlock,
   endTimed,
   HeapView,
-  intact,
   newOutcome,
-  stamp,
-  tagBase,
   type WorkloadContext,
   type WorkloadDef,
   type WorkloadParams,
 } from './common.js';
+import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
 
 const ENTRY = 24;
 const E_NEXT = 0;
@@ -90,10 +86,10 @@ class MapView {
     const h = this.h;
     const w = e >>> 2;
     const kp = h.h[w + E_KPTR];
-    if (!intact(h, kp, keyLen(k), keyTag(k))) throw new VerificationError('kvmap', `key ${k}: ${describeBlock(h, kp, keyLen(k), keyTag(k))}`);
+    if (!tagIntact(h.h, kp, keyLen(k), keyTag(k))) throw new VerificationError('kvmap', `key ${k}: ${describeTag(h.h, kp, keyLen(k), keyTag(k))}`);
     const vp = h.h[w + E_VPTR];
     const vl = h.h[w + E_VLEN];
-    if (!intact(h, vp, vl, h.h[w + E_VTAG])) throw new VerificationError('kvmap', `value of key ${k}: ${describeBlock(h, vp, vl, h.h[w + E_VTAG])}`);
+    if (!tagIntact(h.h, vp, vl, h.h[w + E_VTAG])) throw new VerificationError('kvmap', `value of key ${k}: ${describeTag(h.h, vp, vl, h.h[w + E_VTAG])}`);
   }
 
   /** inserts key k with value (vp, vl, vt) into bucket b (caller holds the lock); 2 mallocs */
@@ -102,7 +98,7 @@ class MapView {
     const hh = this.h.h;
     const e = adapter.malloc(ENTRY);
     const kp = adapter.malloc(keyLen(k));
-    stamp(this.h, kp, keyLen(k), keyTag(k));
+    stampTag(this.h.h, kp, keyLen(k), keyTag(k));
     const w = e >>> 2;
     hh[w + E_NEXT] = data[this.hb + b];
     hh[w + E_KEY] = k;
@@ -177,7 +173,7 @@ export const kvmap: WorkloadDef = {
       const n = sizes[si++ & (SIZE_TABLE - 1)];
       const vp = adapter.malloc(n);
       tag = (tag + TAG_STEP) | 0;
-      stamp(h, vp, n, tag);
+      stampTag(h.h, vp, n, tag);
       m.locks[b].lock();
       m.insert(b, k, vp, n, tag);
       m.locks[b].unlock();
@@ -204,7 +200,7 @@ export const kvmap: WorkloadDef = {
         const n = sizes[si++ & (SIZE_TABLE - 1)];
         const vp = adapter.malloc(n);
         tag = (tag + TAG_STEP) | 0;
-        stamp(h, vp, n, tag);
+        stampTag(h.h, vp, n, tag);
         mallocs++;
         lock.lock();
         const e = m.find(b, k);
@@ -225,7 +221,7 @@ export const kvmap: WorkloadDef = {
         }
         lock.unlock();
         if (oldP !== 0) {
-          if (!intact(h, oldP, oldN, oldT)) throw new VerificationError('kvmap', `old value of key ${k}: ${describeBlock(h, oldP, oldN, oldT)}`);
+          if (!tagIntact(h.h, oldP, oldN, oldT)) throw new VerificationError('kvmap', `old value of key ${k}: ${describeTag(h.h, oldP, oldN, oldT)}`);
           adapter.free(oldP);
           frees++;
         }

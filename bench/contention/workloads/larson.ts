@@ -16,22 +16,18 @@
 import { shouldStop } from '../../kit/control.js';
 import {
   CALLS_PER_SECOND,
-  TAG_STEP,
   RAND_MASK,
   VerificationError,
   beginTimed,
   cleanupFree,
-  describeBlock,
   endTimed,
   HeapView,
-  intact,
   newOutcome,
-  stamp,
-  tagBase,
   type WorkloadContext,
   type WorkloadDef,
   type WorkloadParams,
 } from './common.js';
+import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
 
 const BOARD_WORDS = 16;
 
@@ -55,7 +51,7 @@ function fillArray(ctx: WorkloadContext, h: HeapView, arr: number, tag: number):
     ri = (ri + 1) & RAND_MASK;
     const q = adapter.malloc(n);
     tag = (tag + TAG_STEP) | 0;
-    stamp(h, q, n, tag);
+    stampTag(h.h, q, n, tag);
     const o = base + s * 3;
     d[o] = q;
     d[o + 1] = n;
@@ -71,7 +67,7 @@ function drainArray(ctx: WorkloadContext, h: HeapView, arr: number): void {
   for (let s = 0; s < slots; s++) {
     const o = base + s * 3;
     const q = d[o];
-    if (!intact(h, q, d[o + 1], d[o + 2])) throw new VerificationError('larson', describeBlock(h, q, d[o + 1], d[o + 2]));
+    if (!tagIntact(h.h, q, d[o + 1], d[o + 2])) throw new VerificationError('larson', describeTag(h.h, q, d[o + 1], d[o + 2]));
     cleanupFree(ctx, q);
   }
 }
@@ -118,13 +114,13 @@ export const larson: WorkloadDef = {
       ri = (ri + 1) & RAND_MASK;
       const q = d[o];
       const n = d[o + 1];
-      if (!intact(h, q, n, d[o + 2])) throw new VerificationError('larson', describeBlock(h, q, n, d[o + 2]));
+      if (!tagIntact(h.h, q, n, d[o + 2])) throw new VerificationError('larson', describeTag(h.h, q, n, d[o + 2]));
       adapter.free(q);
       const m = minSize + (rand[ri] % span);
       ri = (ri + 1) & RAND_MASK;
       const r = adapter.malloc(m);
       tag = (tag + TAG_STEP) | 0;
-      stamp(h, r, m, tag);
+      stampTag(h.h, r, m, tag);
       d[o] = r;
       d[o + 1] = m;
       d[o + 2] = tag;

@@ -26,19 +26,16 @@ import { shouldStop } from '../../kit/control.js';
 import {
   CALLS_PER_SECOND,
   RAND_MASK,
-  TAG_STEP,
   VerificationError,
   beginTimed,
   cleanupFree,
   endTimed,
   HeapView,
-  intact,
   newOutcome,
-  stamp,
-  tagBase,
   type WorkloadContext,
   type WorkloadDef,
 } from './common.js';
+import { stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
 
 /** Tag value meaning "not known locally: take the block's own". */
 const UNKNOWN = 0;
@@ -57,7 +54,7 @@ function check(v: HeapView, p: number, want: number): number {
   const a = p >>> 2;
   const n = h[a];
   const tag = h[a + 1];
-  if (n < 8 || (want !== UNKNOWN && tag !== want) || !intact(v, p + 4, n - 4, tag)) {
+  if (n < 8 || (want !== UNKNOWN && tag !== want) || !tagIntact(v.h, p + 4, n - 4, tag)) {
     throw new VerificationError(
       'mstress',
       `block ${p}: size word ${n}, tag ${tag}${want !== UNKNOWN ? ` (expected ${want})` : ''}, last word ${n >= 8 ? v.h[((p + n) >>> 2) - 1] : 'n/a'}`,
@@ -68,7 +65,7 @@ function check(v: HeapView, p: number, want: number): number {
 
 function write(v: HeapView, p: number, n: number, tag: number): void {
   v.h[p >>> 2] = n;
-  stamp(v, p + 4, n - 4, tag);
+  stampTag(v.h, p + 4, n - 4, tag);
 }
 
 export const mstress: WorkloadDef = {

@@ -25,22 +25,18 @@ import { NEW_WORKLOAD_COUNTS, inboxWords, inboxesOf, sizeTable, SIZE_TABLE, type
 import {
   CALLS_PER_SECOND,
   RAND_MASK,
-  TAG_STEP,
   VerificationError,
   beginTimed,
   cleanupFree,
-  describeBlock,
   endTimed,
   HeapView,
-  intact,
   newOutcome,
-  stamp,
-  tagBase,
   type WorkloadContext,
   type WorkloadDef,
   type WorkloadParams,
   type WorkerOutcome,
 } from './common.js';
+import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
 
 const INBOX_CAP = 1024;
 const DRAIN_EVERY = 32;
@@ -73,14 +69,14 @@ function runReplace(ctx: WorkloadContext, name: string, shape: SizeShape): Worke
     const n = sizes[si++ & (SIZE_TABLE - 1)];
     const q = adapter.malloc(n);
     tag = (tag + TAG_STEP) | 0;
-    stamp(h, q, n, tag);
+    stampTag(h.h, q, n, tag);
     ptr[s] = q;
     len[s] = n;
     tags[s] = tag;
   }
   let remoteFrees = 0;
   const takeRemote = (q: number, n: number, t: number): void => {
-    if (!intact(h, q, n, t)) throw new VerificationError(name, `handed ${describeBlock(h, q, n, t)}`);
+    if (!tagIntact(h.h, q, n, t)) throw new VerificationError(name, `handed ${describeTag(h.h, q, n, t)}`);
     adapter.free(q);
   };
   const crossBelow = Math.floor((p.cross / 100) * 65536);
@@ -94,7 +90,7 @@ function runReplace(ctx: WorkloadContext, name: string, shape: SizeShape): Worke
     const s = r % slots;
     const q = ptr[s];
     const n = len[s];
-    if (!intact(h, q, n, tags[s])) throw new VerificationError(name, describeBlock(h, q, n, tags[s]));
+    if (!tagIntact(h.h, q, n, tags[s])) throw new VerificationError(name, describeTag(h.h, q, n, tags[s]));
     if ((r >>> 16) >= crossBelow || !next.push(q, n, tags[s])) {
       adapter.free(q);
       frees++;
@@ -102,7 +98,7 @@ function runReplace(ctx: WorkloadContext, name: string, shape: SizeShape): Worke
     const m = sizes[si++ & (SIZE_TABLE - 1)];
     const nq = adapter.malloc(m);
     tag = (tag + TAG_STEP) | 0;
-    stamp(h, nq, m, tag);
+    stampTag(h.h, nq, m, tag);
     ptr[s] = nq;
     len[s] = m;
     tags[s] = tag;
@@ -115,11 +111,11 @@ function runReplace(ctx: WorkloadContext, name: string, shape: SizeShape): Worke
   endTimed(ctx, out);
   // Nobody hands blocks any more: what is in the inbox, and every slot, is freed here.
   own.drain(Infinity, (q, n, t) => {
-    if (!intact(h, q, n, t)) throw new VerificationError(name, `handed ${describeBlock(h, q, n, t)}`);
+    if (!tagIntact(h.h, q, n, t)) throw new VerificationError(name, `handed ${describeTag(h.h, q, n, t)}`);
     cleanupFree(ctx, q);
   });
   for (let s = 0; s < slots; s++) {
-    if (!intact(h, ptr[s], len[s], tags[s])) throw new VerificationError(name, describeBlock(h, ptr[s], len[s], tags[s]));
+    if (!tagIntact(h.h, ptr[s], len[s], tags[s])) throw new VerificationError(name, describeTag(h.h, ptr[s], len[s], tags[s]));
     cleanupFree(ctx, ptr[s]);
   }
   return out;

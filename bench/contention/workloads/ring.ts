@@ -19,20 +19,16 @@
 import { shouldStop } from '../../kit/control.js';
 import {
   CALLS_PER_SECOND,
-  TAG_STEP,
   VerificationError,
   beginTimed,
   cleanupFree,
-  describeBlock,
   endTimed,
   HeapView,
-  intact,
   newOutcome,
-  stamp,
-  tagBase,
   type WorkloadContext,
   type WorkloadDef,
 } from './common.js';
+import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
 import type { AllocatorAdapter } from '../adapters/types.js';
 
 /** Untimed iterations each worker runs before the start barrier (16 passes of 1,024 slots). */
@@ -70,11 +66,11 @@ function ringLoop(
   while (it < maxIt && !shouldStop(ci, deadline, it)) {
     const n = sizeBase + s;
     const q = ringPtr[s];
-    if (!intact(h, q, n, ringTag[s])) throw new VerificationError('ring', describeBlock(h, q, n, ringTag[s]));
+    if (!tagIntact(h.h, q, n, ringTag[s])) throw new VerificationError('ring', describeTag(h.h, q, n, ringTag[s]));
     adapter.free(q);
     const r = adapter.malloc(n);
     tag = (tag + TAG_STEP) | 0;
-    stamp(h, r, n, tag);
+    stampTag(h.h, r, n, tag);
     ringPtr[s] = r;
     ringTag[s] = tag;
     if (++s === slots) s = 0;
@@ -109,7 +105,7 @@ export const ring: WorkloadDef = {
     for (let s = 0; s < slots; s++) {
       const q = adapter.malloc(sizeBase + s);
       tag = (tag + TAG_STEP) | 0;
-      stamp(h, q, sizeBase + s, tag);
+      stampTag(h.h, q, sizeBase + s, tag);
       ringPtr[s] = q;
       ringTag[s] = tag;
     }
@@ -131,7 +127,7 @@ export const ring: WorkloadDef = {
 
     for (let k = 0; k < slots; k++) {
       const n = sizeBase + k;
-      if (!intact(h, ringPtr[k], n, ringTag[k])) throw new VerificationError('ring', describeBlock(h, ringPtr[k], n, ringTag[k]));
+      if (!tagIntact(h.h, ringPtr[k], n, ringTag[k])) throw new VerificationError('ring', describeTag(h.h, ringPtr[k], n, ringTag[k]));
       cleanupFree(ctx, ringPtr[k]);
     }
     return out;

@@ -9,20 +9,16 @@
 import { shouldStop } from '../../kit/control.js';
 import {
   CALLS_PER_SECOND,
-  TAG_STEP,
   VerificationError,
   beginTimed,
   cleanupFree,
-  describeBlock,
   endTimed,
   HeapView,
-  intact,
   newOutcome,
-  stamp,
-  tagBase,
   type WorkloadContext,
   type WorkloadDef,
 } from './common.js';
+import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
 
 export const threadtest: WorkloadDef = {
   name: 'threadtest',
@@ -55,7 +51,7 @@ export const threadtest: WorkloadDef = {
         if (shouldStop(ci, deadline, it++)) break outer;
         const q = adapter.malloc(size);
         tag = (tag + TAG_STEP) | 0;
-        stamp(h, q, size, tag);
+        stampTag(h.h, q, size, tag);
         ptrs[allocated] = q;
         tags[allocated] = tag;
         out.mallocs++;
@@ -63,7 +59,7 @@ export const threadtest: WorkloadDef = {
       for (freed = 0; freed < batch; freed++) {
         if (shouldStop(ci, deadline, it++)) break outer;
         const q = ptrs[freed];
-        if (!intact(h, q, size, tags[freed])) throw new VerificationError('threadtest', describeBlock(h, q, size, tags[freed]));
+        if (!tagIntact(h.h, q, size, tags[freed])) throw new VerificationError('threadtest', describeTag(h.h, q, size, tags[freed]));
         adapter.free(q);
         out.frees++;
       }
@@ -76,7 +72,7 @@ export const threadtest: WorkloadDef = {
 
     // The batch the deadline interrupted: [freed, allocated) are still live.
     for (let k = freed; k < allocated; k++) {
-      if (!intact(h, ptrs[k], size, tags[k])) throw new VerificationError('threadtest', describeBlock(h, ptrs[k], size, tags[k]));
+      if (!tagIntact(h.h, ptrs[k], size, tags[k])) throw new VerificationError('threadtest', describeTag(h.h, ptrs[k], size, tags[k]));
       cleanupFree(ctx, ptrs[k]);
     }
     return out;

@@ -25,21 +25,17 @@
  */
 import { AbortedError, CTL_I32, shouldStop } from '../../kit/control.js';
 import {
-  TAG_STEP,
   VerificationError,
   beginTimed,
   cleanupFree,
-  describeBlock,
   endTimed,
   HeapView,
-  intact,
   newOutcome,
-  stamp,
-  tagBase,
   type WorkloadContext,
   type WorkloadDef,
   type WorkloadParams,
 } from './common.js';
+import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
 
 const FREE_Q = 0; // enqueue pos at +0, dequeue pos at +16
 const FULL_Q = 32;
@@ -188,7 +184,7 @@ export const xmalloc: WorkloadDef = {
             if (shouldStop(ci, deadline, it++)) break;
             const q = adapter.malloc(size);
             tag = (tag + TAG_STEP) | 0;
-            stamp(h, q, size, tag);
+            stampTag(h.h, q, size, tag);
             d[b + 2 + j * 2] = q;
             d[b + 3 + j * 2] = tag;
           }
@@ -208,7 +204,7 @@ export const xmalloc: WorkloadDef = {
             if (shouldStop(ci, deadline, it++)) break;
             const q = d[b + 2 + j * 2];
             const t = d[b + 3 + j * 2];
-            if (!intact(h, q, size, t)) throw new VerificationError('xmalloc', describeBlock(h, q, size, t));
+            if (!tagIntact(h.h, q, size, t)) throw new VerificationError('xmalloc', describeTag(h.h, q, size, t));
             adapter.free(q);
           }
           frees += j;
@@ -234,7 +230,7 @@ export const xmalloc: WorkloadDef = {
       for (let j = from; j < count; j++) {
         const q = d[b + 2 + j * 2];
         const t = d[b + 3 + j * 2];
-        if (!intact(h, q, size, t)) throw new VerificationError('xmalloc', describeBlock(h, q, size, t));
+        if (!tagIntact(h.h, q, size, t)) throw new VerificationError('xmalloc', describeTag(h.h, q, size, t));
         cleanupFree(ctx, q);
       }
     };
