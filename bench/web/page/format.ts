@@ -1,6 +1,6 @@
 /**
- * Number formatting shared by the page's panels (figures in tables, captions and tooltips).
- * Owns nothing.
+ * Formatting shared by the page's panels: figures in tables, captions and tooltips, and the
+ * tables themselves. Owns nothing.
  */
 
 export function fmt(x: number): string {
@@ -21,4 +21,23 @@ export function fmtBytes(b: number): string {
   if (b >= 2 ** 20) return (b / 2 ** 20).toFixed(1) + ' MiB';
   if (b >= 1024) return (b / 1024).toFixed(1) + ' KiB';
   return b.toFixed(0) + ' B';
+}
+
+function cell(tag: 'td' | 'th', text: string, cls?: string): HTMLTableCellElement {
+  const c = document.createElement(tag);
+  c.textContent = text;
+  if (cls) c.className = cls;
+  return c;
+}
+
+/** Replaces a table's rows: a header row, then one row a line (first column left-aligned, the rest numeric). */
+export function fillTable(table: HTMLTableElement, header: readonly string[], rows: readonly (readonly string[])[]): void {
+  table.replaceChildren();
+  const head = table.createTHead().insertRow();
+  for (const h of header) head.appendChild(cell('th', h));
+  const body = table.createTBody();
+  for (const r of rows) {
+    const tr = body.insertRow();
+    r.forEach((v, k) => tr.appendChild(cell('td', v, k === 0 ? 'l' : 'n')));
+  }
 }

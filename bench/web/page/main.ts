@@ -16,16 +16,16 @@ import type { ContentionResults, RunRecord } from '../../contention/types.js';
 import type { LockBenchReport } from '../../locks/sweep.js';
 import { calibrateCs, calibrateOutside, type LockBenchPoint } from '../../locks/point.js';
 import { drawLineChart, prepareCanvas } from './livechart.js';
-import { fmt, fmtBytes, fmtNs } from './format.js';
+import { fillTable, fmt, fmtBytes, fmtNs } from './format.js';
 import { loadLockModuleFile } from './lockmodule.js';
 import { LAB_WORKLOADS, benchResults, download, lockResults, type ExportSource } from './exports.js';
 import { readThreadCaches, type CacheOccupancy } from './heapmap.js';
 import { SpanMap, drawSpanLegend, type SpanMapSummary } from './spanmap.js';
 import { Stepper, type StepState } from './stepper.js';
 import { LockQueues, Timeline, renderLockQueues, type LockQueueRow, type TimelineSummary } from './timeline.js';
-import { measuredPoint } from '../../kit/noise.js';
 import { formatPoint } from '../../kit/sample.js';
-import { COARSE_TIMER_NS, formatNs, formatPercentile, fromBuckets, timerResolution } from '../../kit/histogram.js';
+import { formatNs, formatPercentile } from '../../kit/histogram.js';
+import { medianLockPoint, timerNote, waitCell } from './lockfigures.js';
 import { runHeapPoint, runLockPoint, type CheckOutcome, type HeapRunConfig, type LiveSink, type LockRow } from './runner.js';
 
 const WORKER_URL = new URL('./lab-worker.js', import.meta.url).href;
@@ -110,25 +110,6 @@ const lab: LabState = {
   },
 };
 (globalThis as unknown as { sabLab: LabState }).sabLab = lab;
-
-// ------------------------------------------------------------------ formatting
-
-function cell(tag: 'td' | 'th', text: string, cls?: string): HTMLTableCellElement {
-  const c = document.createElement(tag);
-  c.textContent = text;
-  if (cls) c.className = cls;
-  return c;
-}
-function fillTable(table: HTMLTableElement, header: readonly string[], rows: readonly (readonly string[])[]): void {
-  table.replaceChildren();
-  const head = table.createTHead().insertRow();
-  for (const h of header) head.appendChild(cell('th', h));
-  const body = table.createTBody();
-  for (const r of rows) {
-    const tr = body.insertRow();
-    r.forEach((v, k) => tr.appendChild(cell('td', v, k === 0 ? 'l' : 'n')));
-  }
-}
 
 // ------------------------------------------------------------------ charts
 
@@ -603,33 +584,3 @@ lab.step = stepper.state;
 Object.defineProperty(lab, 'stepMap', { enumerable: true, get: () => stepper.mapSummary });
 if (!lab.crossOriginIsolated) setStatus('error', 'this page is not cross-origin isolated: start it with `npm run lab:web`');
 else setStatus('idle', `ready (main thread ${lab.mainThreadCanBlock ? 'can' : 'cannot'} block: heap work runs in workers)`);
-
-/** This page's clock step (browsers coarsen performance.now(), often to 5-100 µs). */
-const TIMER = timerResolution();
-
-/** What the timer lets the wait percentiles say. */
-function timerNote(): string {
-  if (TIMER.resolutionNs === null) return 'timer: did not advance while probed (coarse); waits below its step read "< step"';
-  return TIMER.coarse
-    ? `coarse timer: ${formatNs(TIMER.resolutionNs)} steps; waits shorter than a step read "< ${formatNs(TIMER.resolutionNs)} (timer resolution)", not 0`
-    : `timer step ${formatNs(TIMER.resolutionNs)}`;
-}
-
-/** A contended-wait percentile as its log2 bucket bound ("<= 4.19 ms"), "-" when nothing was recorded. */
-function waitCell(r: LockRow, q: number): string {
-  if (!r.latencyBuckets?.length) return '-';
-  return formatPercentile(fromBuckets(r.latencyBuckets, 0, TIMER.resolutionNs ?? COARSE_TIMER_NS), q, false).replace(/^p[\d.]+ /, '');
-}
-
-/** Repetitions of each lock point in the page's sweep (median reported, with its interval). */
-const LOCK_REPS = 3;
-
-/**
- * The median repetition of a lock point, carrying every repetition and their Point
- * (bench/kit/noise.ts: a page cannot see CPU time, so only the spread flag can be raised).
- */
-function medianLockPoint(reps: readonly LockBenchPoint[], workers: number): LockBenchPoint {
-  const sorted = [...reps].sort((a, b) => a.throughput - b.throughput);
-  const values = reps.map((p) => p.throughput);
-  return { ...sorted[(sorted.length - 1) >> 1]!, throughputReps: values, tput: measuredPoint(values, [], { workers }) };
-}
