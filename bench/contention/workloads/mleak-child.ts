@@ -27,7 +27,7 @@
 import { shouldStop } from '../../kit/control.js';
 import { rng32 } from '../../kit/prng.js';
 import type { AllocatorAdapter } from '../adapters/types.js';
-import { HeapView, TAG_STEP, VerificationError, describeBlock, intact, stamp, tagBase } from './common.js';
+import { HeapView, TAG_STEP, VerificationError, describeBlock, intact, stamp, tagBase, type WorkerTask } from './common.js';
 
 export const CELL_WORDS = 4;
 export const EMPTY = 0;
@@ -82,22 +82,13 @@ export function slotBase(l: MleakLayout, slot: number): number {
   return l.cells * CELL_WORDS + slot * (SLOT_HEADER + 3 * l.slots);
 }
 
-/** What the supervisor sends a child (workerData). */
-export interface ChildData {
-  allocator: import('../adapters/types.js').AllocatorSpec;
-  heap: SharedArrayBuffer;
-  wasmMemory?: import('../peers/wasm.js').WasmMemory;
-  ctl: SharedArrayBuffer;
-  data: SharedArrayBuffer;
+/** What the supervisor sends a child (workerData): its run's task fields, and its place. */
+export interface ChildData extends Pick<WorkerTask, 'allocator' | 'heap' | 'wasmMemory' | 'ctl' | 'data' | 'workers' | 'params' | 'seed' | 'touch'> {
   slot: number;
-  workers: number;
   /** allocator worker index (thing owner id, zig stack slot): distinct from every supervisor's */
   index: number;
   life: number;
   mode: ExitMode;
-  params: Record<string, number>;
-  seed: number;
-  touch: import('./common.js').TouchMode;
 }
 
 /** The child's side: adopt the slot's table, then replace, send and receive blocks. */
