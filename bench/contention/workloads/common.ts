@@ -90,14 +90,21 @@ export interface ChurnCounts {
   recovered: number;
   /** interrupted operations settled from the intent log (a free redone, a cell put back...) */
   settled: number;
-  /** blocks whose malloc returned in a killed child before their pointer was stored */
+  /**
+   * blocks whose malloc returned in a killed child before their pointer was stored (after
+   * the run: including those of mallocsInDoubt the heap's final in-use count shows)
+   */
   lostOnKill: number;
+  /** mallocs killed inside a slow path, where the slot's count cannot tell if they returned */
+  mallocsInDoubt: number;
+  /** blocks whose free a killed child had begun and the supervisor completed */
+  reclaimed: number;
   /** blocks taken over by a replacement from the slot's table */
   adopted: number;
 }
 
 export function newChurn(): ChurnCounts {
-  return { created: 0, cleanExits: 0, processExits: 0, throws: 0, terminated: 0, recovered: 0, settled: 0, lostOnKill: 0, adopted: 0 };
+  return { created: 0, cleanExits: 0, processExits: 0, throws: 0, terminated: 0, recovered: 0, settled: 0, lostOnKill: 0, mallocsInDoubt: 0, reclaimed: 0, adopted: 0 };
 }
 
 export function addChurn(into: ChurnCounts, more: ChurnCounts): void {

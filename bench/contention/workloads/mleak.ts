@@ -12,10 +12,12 @@
  *
  * sabmalloc (every variant, global-lock included: recovery covers its one lock) is
  * recovered with recoverWhenExited(child); the supervisor settles the child's interrupted
- * operation from its intent log and the RecoveryReport (mleak-supervisor.ts): a block
- * whose malloc returned but whose pointer was never stored is counted lost-on-kill (the
- * run's end check then expects exactly that many blocks still in use); every other block
- * is freed by whoever receives it (the replacement, or a receiver of its cell).
+ * operation from its intent log and the RecoveryReport (mleak-supervisor.ts): a free the
+ * child had begun is finished (or found done: DoubleFreeError); a block whose malloc
+ * returned but whose pointer was never stored is counted lost-on-kill (the run's end check
+ * then expects exactly that many blocks still in use, give or take the mallocs killed
+ * mid slow path, counted in doubt); every other block is freed by whoever receives it
+ * (the replacement, or a receiver of its cell).
  * The real peers (zig-gpa, smo) and thing-futex have no recovery of a thread killed inside
  * their mutex (the lock stays taken): they run the clean-exit churn only.
  *
