@@ -19,6 +19,7 @@ import { lineChartSpec, specToSvg, type ChartSeries, type LineChartOptions } fro
 import type { ContentionFailure, SuiteResults } from './suite.js';
 import type { Figure, TargetCheck } from './types.js';
 import { latencyChart, peersMarkdown } from './peer-report.js';
+import { churnMarkdown } from './churn-report.js';
 
 const fmtRate = (x: number): string => {
   if (!Number.isFinite(x)) return 'n/a';
@@ -277,6 +278,7 @@ export function markdownReport(
     out.push('');
   }
   out.push(peersMarkdown(r, latencyCharts));
+  out.push(...churnMarkdown(r));
   out.push('## Failures');
   out.push('');
   out.push(failuresMd(r.failures));
