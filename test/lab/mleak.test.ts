@@ -11,6 +11,10 @@
 import { describe, expect, it } from 'vitest';
 import { runContentionSuite } from '../../bench/contention/suite.js';
 import { WORKLOAD_NAMES, workloadByName } from '../../bench/contention/workloads/index.js';
+import { createSabmallocHeap } from '../../bench/contention/adapters/sabmalloc.js';
+import { createControl, controlViews } from '../../bench/kit/control.js';
+import { VerificationError } from '../../bench/contention/workloads/common.js';
+import { Child, SLOT_HEADER, mleakDataWords, slotBase, type MleakLayout } from '../../bench/contention/workloads/mleak-child.js';
 
 const SMALL = { scale: 'small' as const, touch: 'full' as const, reps: 1, warmup: false, fullCleanup: true, failFast: true, progress: false as const, workloads: ['mleak'] };
 
@@ -48,6 +52,27 @@ describe.each(['zig-gpa', 'smo', 'thing-futex'])('mleak on %s (no recovery: clea
       expect(c.terminated + c.processExits + c.throws + c.recovered + c.lostOnKill).toBe(0);
       expect(run.mallocs).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('a child on the main thread', () => {
+  it('keeps the slot table stamped, and a replacement refuses a damaged block it would adopt', () => {
+    const params = { ...workloadByName('mleak').defaults, ...workloadByName('mleak').small };
+    const heap = createSabmallocHeap({ id: 'sabmalloc', label: 'sabmalloc', family: 'sabmalloc' }, { liveBytes: 4 << 20, workers: 1, preallocate: false });
+    const data = new SharedArrayBuffer(mleakDataWords(params as unknown as MleakLayout, 1) * 4);
+    const d = new Int32Array(data);
+    const cd = { allocator: heap.spec, heap: heap.buffer, ctl: createControl(), data, slot: 0, workers: 1, index: 1, life: 0, mode: 'clean' as const, params, seed: 5, touch: 'full' as const };
+    const first = new Child(heap.adapter, d, cd);
+    expect(first.run(controlViews(cd.ctl).i32)).toBe(false); // lifeOps iterations, no STOP
+    const tbl = slotBase(params as unknown as MleakLayout, 0) + SLOT_HEADER;
+    const held = new Child(heap.adapter, d, { ...cd, life: 1 }).adopt();
+    expect(held).toBe(params.slots);
+    expect(heap.liveObjects()).toBeGreaterThanOrEqual(params.slots); // plus blocks still in the mailbox
+    const p = d[tbl + 3];
+    const h = new Int32Array(heap.buffer);
+    h[p >>> 2] ^= 1; // the block's first word (checked with the middle and last ones)
+    expect(() => new Child(heap.adapter, d, { ...cd, life: 2 }).adopt()).toThrow(VerificationError);
+    heap.dispose();
   });
 });
 
