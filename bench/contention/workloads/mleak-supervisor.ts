@@ -173,7 +173,9 @@ export async function superviseMleak(ctx: WorkloadContext): Promise<WorkerOutcom
   let rand = (ctx.task.seed * 2654435761 + ctx.worker * 40503) >>> 0 || 1;
   try {
     for (let life = 0; Atomics.load(ctl.i32, CTL_I32.stop) === 0 && !aborted(ctl); life++) {
-      const mode = heap ? TURNS[(life + ctx.worker) % TURNS.length] : 'clean';
+      // the first turn moves with the worker and the repetition's seed: a window short enough
+      // for one child per worker (200 ms on a loaded machine) still sees every way of leaving
+      const mode = heap ? TURNS[(life + ctx.worker + ctx.task.seed) % TURNS.length] : 'clean';
       for (const w of [S.intent, S.mallocs, S.frees, S.counted, S.end, S.sends, S.receives, S.base, S.based]) d[b + w] = 0;
       rand ^= rand << 13; rand ^= rand >>> 17; rand ^= rand << 5; rand >>>= 0;
       const held = countHeld(d, b + SLOT_HEADER, l.slots);
