@@ -30,8 +30,10 @@ if (cd.allocator.family === 'sabmalloc') {
 const child = new Child(adapter, d, cd);
 child.adopt();
 parentPort?.postMessage('running'); // the supervisor's kill timer starts now, within the loop
-const stopped = child.run(controlViews(cd.ctl).i32);
-if (stopped || cd.mode === 'clean' || cd.mode === 'terminate') {
+// exit and throw leave that way also when the run's STOP cut the life short: a window
+// shorter than a child's start-up still sees them
+child.run(controlViews(cd.ctl).i32);
+if (cd.mode === 'clean' || cd.mode === 'terminate') {
   adapter.detach();
   Atomics.store(d, endWord, END_CLEAN);
 } else if (cd.mode === 'exit') {
