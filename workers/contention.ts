@@ -16,6 +16,11 @@ import { AbortedError, abortRun, controlViews } from '../bench/kit/control.js';
 import { RAND_MASK, fillRandom, setTouchMode, type WorkerOutcome, type WorkerTask } from '../bench/contention/workloads/common.js';
 import { workloadByName } from '../bench/contention/workloads/index.js';
 import { SampledAdapter } from '../bench/contention/latency.js';
+import { superviseMleak } from '../bench/contention/workloads/mleak-supervisor.js';
+import type { WorkloadContext } from '../bench/contention/workloads/common.js';
+
+/** The workloads that start worker_threads of their own (WorkloadDef.nodeOnly): run asynchronously. */
+const NODE_RUNNERS: Record<string, (ctx: WorkloadContext) => Promise<WorkerOutcome>> = { mleak: superviseMleak };
 
 let randSeed = -1;
 const rand = new Uint32Array(RAND_MASK + 1);
@@ -46,7 +51,7 @@ export default function runTask(task: WorkerTask): WorkerOutcome | Promise<Worke
     adapter = attachAdapter(task.allocator, task.heap, task.worker, task.wasmMemory);
     const sampled = task.latencyEvery ? new SampledAdapter(adapter, task.latencyEvery) : null;
     if (sampled) adapter = sampled;
-    const out = def.run({
+    const ctx: WorkloadContext = {
       task,
       adapter,
       ctl,
@@ -55,16 +60,38 @@ export default function runTask(task: WorkerTask): WorkerOutcome | Promise<Worke
       worker: task.worker,
       workers: task.workers,
       params: task.params,
-    });
+    };
+    const nodeRunner = NODE_RUNNERS[def.name];
+    if (nodeRunner) {
+      const attached = adapter;
+      adapter = undefined; // detached when the asynchronous run settles, not on return
+      return nodeRunner(ctx).then(
+        (out) => {
+          if (sampled) out.latency = sampled.histograms();
+          attached.detach();
+          return out;
+        },
+        (err: unknown) => {
+          attached.detach();
+          throw failed(ctl, task, err);
+        },
+      );
+    }
+    const out = def.run(ctx);
     if (sampled) out.latency = sampled.histograms();
     return out;
   } catch (err) {
-    abortRun(ctl);
-    if (err instanceof AbortedError) throw err;
-    const e = err instanceof Error ? err : new Error(String(err));
-    e.message = `[${task.workload} / ${task.allocator.id} / worker ${task.worker} of ${task.workers}] ${e.message}`;
-    throw e;
+    throw failed(ctl, task, err);
   } finally {
     adapter?.detach();
   }
+}
+
+/** Aborts the run (the other workers stop) and names the failing worker in the error. */
+function failed(ctl: ReturnType<typeof controlViews>, task: WorkerTask, err: unknown): unknown {
+  abortRun(ctl);
+  if (err instanceof AbortedError) return err;
+  const e = err instanceof Error ? err : new Error(String(err));
+  e.message = `[${task.workload} / ${task.allocator.id} / worker ${task.worker} of ${task.workers}] ${e.message}`;
+  return e;
 }

@@ -123,7 +123,7 @@ const fx = (x: number | null | undefined, d = 2): string => (x === null || x ===
 const mib = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : (x / 2 ** 20).toFixed(0));
 const us = (ns: number | null | undefined): string =>
   ns === null || ns === undefined ? 'n/a' : ns < 1000 ? `${ns.toFixed(0)} ns` : ns < 1e6 ? `${(ns / 1000).toFixed(1)} µs` : `${(ns / 1e6).toFixed(1)} ms`;
-const table = (header: string[], rows: string[][]): string =>
+export const table = (header: string[], rows: string[][]): string =>
   [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 /** The Markdown of the peer and resource sections (placed before the failures). */

@@ -54,7 +54,7 @@ export function runRecordOf(
   run: { spec: AllocatorSpec; def: WorkloadDef; workers: number; rep: number },
   t: RunTotals,
   host: { coresUsed: number | null; otherCores: number | null; load1?: number | null; overheadMs: number; checkMs: number },
-  extra: Pick<RunRecord, 'resources' | 'latency'> = {},
+  extra: Pick<RunRecord, 'resources' | 'latency' | 'churn'> = {},
 ): RunRecord {
   const { ops, mallocs, frees, units, seconds, peakCommitted, peakLive, metadata } = t;
   return {

@@ -38,6 +38,7 @@ function machineCaption(r: SuiteResults): string {
   const l = (xs: number[]) => (xs[0] ?? NaN).toFixed(1);
   return `${r.meta.cpus} cores · load ${l(r.meta.loadAverageStart)} -> ${l(r.meta.loadAverageEnd)} · Node ${r.meta.node}`;
 }
+import { churnMarkdown } from './churn-report.js';
 
 const fmtRate = (x: number): string => {
   if (!Number.isFinite(x)) return 'n/a';
@@ -332,6 +333,7 @@ export function markdownReport(r: SuiteResults, charts: { workload: string; thro
   out.push('');
   for (const w of o.workloads) out.push(...workloadSection(r, w, charts));
   out.push(peersMarkdown(r, latencyCharts));
+  out.push(...churnMarkdown(r));
   out.push('## Failures');
   out.push('');
   out.push(failuresMd(r.failures));

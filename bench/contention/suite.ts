@@ -17,23 +17,22 @@
  * - The main thread samples memory and CPU every few ms while a run is in its timed
  *   window and raises STOP at the deadline (workers also do on their own clocks).
  */
-import { existsSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { runRecordOf, subtractLocks } from './record.js';
+import { runRecordOf } from './record.js';
 import { availablePeers } from './peers/catalogue.js';
 import { HostSampler } from './host.js';
 import { runNativeKvmap, type NativeKvResult } from './kvmap-native.js';
-import { mergeHistograms, summarize, type LatencyHistograms } from './latency.js';
+import { summarize } from './latency.js';
+import { RunTally } from './tally.js';
 import { allocatorSpec, DEFAULT_ALLOCATORS, expandAllocatorIds, QUICK_ALLOCATORS } from './allocators.js';
-import { createHeap, type AllocatorSnapshot, type AllocatorSpec, type HeapInstance } from './adapters/index.js';
+import { createHeap, type AllocatorSpec, type HeapInstance } from './adapters/index.js';
 import type { MemoryBreakdown } from './adapters/types.js';
 import { ABORTED_MESSAGE, CTL_F64, CTL_I32, PHASE_RUNNING, abortRun, controlViews, createControl, nowAbs, type ControlViews } from '../kit/control.js';
 import { computeFigures, evaluateTargets } from './figures.js';
 import { ProgressBar } from './progress.js';
-import type { ContentionOptions, ContentionResults, ProgressEvent, RunRecord, TierLockStats } from './types.js';
-import type { TouchMode, WorkerOutcome, WorkerTask, WorkloadDef, WorkloadParams } from './workloads/common.js';
+import type { ContentionOptions, ContentionResults, ProgressEvent, RunRecord } from './types.js';
+import { type ChurnCounts, type TouchMode, type WorkerOutcome, type WorkerTask, type WorkloadDef, type WorkloadParams } from './workloads/common.js';
 import { WORKLOADS, WORKLOAD_NAMES, workloadByName } from './workloads/index.js';
 import { workerUrl } from '../kit/worker-url.js';
 
@@ -121,27 +120,6 @@ export class Sampler {
   }
 }
 
-function addLocks(into: Record<string, TierLockStats>, more: Record<string, TierLockStats>): void {
-  for (const [tier, m] of Object.entries(more)) {
-    const a = into[tier];
-    if (!a) {
-      into[tier] = { ...m };
-      continue;
-    }
-    a.acquisitions += m.acquisitions;
-    a.contended += m.contended;
-    a.spins += m.spins;
-    a.parks += m.parks;
-    a.wakeups += m.wakeups;
-    a.handoffs += m.handoffs;
-    a.latencySamples += m.latencySamples;
-    a.latencyP50Ns = m.latencyP50Ns;
-    a.latencyP99Ns = m.latencyP99Ns;
-    a.latencyMaxNs = Math.max(a.latencyMaxNs, m.latencyMaxNs);
-    if (m.latencyBuckets) a.latencyBuckets = (a.latencyBuckets ?? []).length ? a.latencyBuckets!.map((c, k) => c + (m.latencyBuckets![k] ?? 0)) : [...m.latencyBuckets];
-  }
-}
-
 class RunFailure extends Error {}
 
 interface RunSetup {
@@ -224,81 +202,12 @@ async function awaitRound(poolRef: { pool: Piscina; make: () => Piscina }, s: Ru
   return settled.map((r) => (r as PromiseFulfilledResult<WorkerOutcome>).value);
 }
 
-/** What a run adds up over its rounds: operations, peaks, lock and cache counters, CPU time. */
-class RunTally {
-  seconds = 0;
-  ops = 0;
-  mallocs = 0;
-  frees = 0;
-  units = 0;
-  peakCommitted = 0;
-  peakLive = 0;
-  /** the workload's own exact peak, if it keeps one */
-  exactPeakLive = -1;
-  metadata = 0;
-  atPeak: MemoryBreakdown | undefined;
-  tcHits = 0;
-  tcMisses = 0;
-  cpuUs = 0;
-  wallMs = 0;
-  busyJiffies = 0;
-  totalJiffies = 0;
-  machineKnown = true;
-  latency: LatencyHistograms | undefined;
-  readonly locks: Record<string, TierLockStats> = {};
-
-  addRound(outs: WorkerOutcome[], sampler: Sampler, ctl: ReturnType<typeof controlViews>, round: number): void {
-    const f = ctl.f64;
-    const roundSeconds = (f[CTL_F64.endAbs] - f[CTL_F64.startAbs]) / 1000;
-    if (!(roundSeconds > 0)) throw new RunFailure(`round ${round}: no timed window recorded`);
-    this.seconds += roundSeconds;
-    let startSnap: AllocatorSnapshot | undefined;
-    let endSnap: AllocatorSnapshot | undefined;
-    for (const o of outs) {
-      this.ops += o.ops;
-      this.mallocs += o.mallocs;
-      this.frees += o.frees;
-      this.units += o.units;
-      this.peakCommitted = Math.max(this.peakCommitted, o.peakCommitted);
-      this.peakLive = Math.max(this.peakLive, o.peakLive);
-      if (o.exactPeakLive !== undefined) this.exactPeakLive = Math.max(this.exactPeakLive, o.exactPeakLive);
-      this.metadata = Math.max(this.metadata, o.metadata);
-      if (o.startSnapshot) startSnap = o.startSnapshot;
-      if (o.endSnapshot) endSnap = o.endSnapshot;
-      if (o.latency) this.latency = mergeHistograms(this.latency, o.latency);
-    }
-    if (sampler.atPeak) this.atPeak = sampler.atPeak; // committed only rises: the last round's is the run's
-    this.peakCommitted = Math.max(this.peakCommitted, sampler.peakCommitted);
-    this.peakLive = Math.max(this.peakLive, sampler.peakLive);
-    this.metadata = Math.max(this.metadata, sampler.metadata);
-    if (endSnap) {
-      addLocks(this.locks, subtractLocks(endSnap, startSnap));
-      this.tcHits += endSnap.threadCacheHits - (startSnap?.threadCacheHits ?? 0);
-      this.tcMisses += endSnap.threadCacheMisses - (startSnap?.threadCacheMisses ?? 0);
-    }
-    this.cpuUs += f[CTL_F64.cpuEndUs] - f[CTL_F64.cpuStartUs];
-    this.wallMs += f[CTL_F64.endAbs] - f[CTL_F64.startAbs];
-    if (f[CTL_F64.busyStart] >= 0 && f[CTL_F64.busyEnd] >= 0) {
-      this.busyJiffies += f[CTL_F64.busyEnd] - f[CTL_F64.busyStart];
-      this.totalJiffies += f[CTL_F64.totalEnd] - f[CTL_F64.totalStart];
-    } else {
-      this.machineKnown = false;
-    }
-  }
-
-  /** Cores the workers got, and cores other processes took, over the timed windows. */
-  cores(): { coresUsed: number | null; otherCores: number | null } {
-    const coresUsed = this.wallMs > 0 ? this.cpuUs / 1000 / this.wallMs : null;
-    // /proc/stat counts jiffies of all cores: busy share x cores = cores busy machine-wide.
-    // (10 ms jiffies: coarse for short windows, so this is a median-of-runs figure.)
-    const machineCores = this.machineKnown && this.totalJiffies > 0 ? (this.busyJiffies / this.totalJiffies) * os.cpus().length : null;
-    const otherCores = coresUsed !== null && machineCores !== null ? Math.max(0, machineCores - coresUsed) : null;
-    return { coresUsed, otherCores };
-  }
-}
-
-/** After the rounds: the heap's own check and the leak check (every block was freed). */
-function checkAfterRun(heap: HeapInstance, s: RunSetup): void {
+/**
+ * After the rounds: the heap's own check and the leak check (every block was freed). Blocks
+ * a killed worker got from malloc but never recorded (mleak) stay in use, counted; of the
+ * mallocs killed mid slow path, the in-use count says how many returned.
+ */
+function checkAfterRun(heap: HeapInstance, s: RunSetup, churn: ChurnCounts | undefined): void {
   if (s.check) {
     try {
       heap.check();
@@ -307,15 +216,20 @@ function checkAfterRun(heap: HeapInstance, s: RunSetup): void {
     }
   }
   if (!(heap.cheapCleanup && !s.fullCleanup)) {
+    const lost = churn?.lostOnKill ?? 0;
+    const doubt = churn?.mallocsInDoubt ?? 0;
     const live = heap.liveObjects();
-    if (live !== 0) throw new RunFailure(`${live} objects still in use after every block was freed (leak or lost free)`);
+    if (live < lost || live > lost + doubt) {
+      throw new RunFailure(`${live} objects still in use after every block was freed (${lost} counted lost-on-kill, ${doubt} in doubt; leak or lost free)`);
+    }
+    if (churn) churn.lostOnKill = live;
   }
 }
 
 async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSetup): Promise<RunRecord> {
   const { spec, def, params, workers } = s;
   const rounds = Math.max(1, def.rounds(params));
-  const heap = createHeap(spec, { liveBytes: def.liveBytes(params, workers), workers, preallocate: s.preallocate });
+  const heap = createHeap(spec, { liveBytes: def.liveBytes(params, workers), workers: def.attachedThreads?.(workers) ?? workers, preallocate: s.preallocate });
   const host = new HostSampler();
   try {
     const data = new SharedArrayBuffer(Math.max(16, def.dataWords(params, workers) * 4));
@@ -333,12 +247,13 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
       } finally {
         sampler.stop();
       }
-      tally.addRound(outs, sampler, ctl, round);
+      if (!((ctl.f64[CTL_F64.endAbs] - ctl.f64[CTL_F64.startAbs]) > 0)) throw new RunFailure(`round ${round}: no timed window recorded`);
+      tally.addRound(outs, sampler, ctl);
     }
     // An exact peak replaces the samples (which can only miss peaks, or catch a refill in flight).
     if (tally.exactPeakLive >= 0) tally.peakLive = tally.exactPeakLive;
     const t1 = performance.now();
-    checkAfterRun(heap, s);
+    checkAfterRun(heap, s, tally.churn);
     const t2 = performance.now();
     disposeChecked(heap);
     const resources = host.stop();
@@ -347,7 +262,7 @@ async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSet
       { spec, def, workers, rep: s.rep },
       { seconds: t.seconds, ops: t.ops, mallocs: t.mallocs, frees: t.frees, units: t.units, peakCommitted: t.peakCommitted, peakLive: t.peakLive, metadata: t.metadata, atPeak: t.atPeak, locks: t.locks, threadCacheHits: t.tcHits, threadCacheMisses: t.tcMisses },
       { ...t.cores(), load1: os.loadavg()[0] ?? null, overheadMs: Math.max(0, t1 - t0 - t.seconds * 1000), checkMs: t2 - t1 },
-      { resources, ...(t.latency ? { latency: summarize(t.latency) } : {}) },
+      { resources, ...(t.latency ? { latency: summarize(t.latency) } : {}), ...(t.churn ? { churn: t.churn } : {}) },
     );
   } catch (err) {
     host.stop();

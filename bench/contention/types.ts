@@ -102,6 +102,8 @@ export interface RunRecord {
   resources?: import('./host.js').RunResources;
   /** sampled malloc/free latency percentiles (latency.ts) */
   latency?: import('./latency.js').LatencySummary;
+  /** worker churn (mleak): children started, how they left, recoveries, blocks lost-on-kill */
+  churn?: import('./workloads/common.js').ChurnCounts;
 }
 
 import type { Point } from '../kit/sample.js';

@@ -76,6 +76,40 @@ export interface WorkerOutcome {
   exactPeakLive?: number;
   /** sampled malloc/free latency of this worker's task (latency.ts), when sampling is on */
   latency?: import('../latency.js').LatencyHistograms;
+  /** worker churn (mleak): how children left and what recovery found */
+  churn?: ChurnCounts;
+}
+
+/** How a churning workload's children left, and what became of their blocks (mleak). */
+export interface ChurnCounts {
+  created: number;
+  cleanExits: number;
+  processExits: number;
+  throws: number;
+  terminated: number;
+  /** children recovered with recoverWhenExited that still held a slot */
+  recovered: number;
+  /** interrupted operations settled from the intent log (a free redone, a cell put back...) */
+  settled: number;
+  /**
+   * blocks whose malloc returned in a killed child before their pointer was stored (after
+   * the run: including those of mallocsInDoubt the heap's final in-use count shows)
+   */
+  lostOnKill: number;
+  /** mallocs killed inside a slow path, where the slot's count cannot tell if they returned */
+  mallocsInDoubt: number;
+  /** blocks whose free a killed child had begun and the supervisor completed */
+  reclaimed: number;
+  /** blocks taken over by a replacement from the slot's table */
+  adopted: number;
+}
+
+export function newChurn(): ChurnCounts {
+  return { created: 0, cleanExits: 0, processExits: 0, throws: 0, terminated: 0, recovered: 0, settled: 0, lostOnKill: 0, mallocsInDoubt: 0, reclaimed: 0, adopted: 0 };
+}
+
+export function addChurn(into: ChurnCounts, more: ChurnCounts): void {
+  for (const key of Object.keys(into) as (keyof ChurnCounts)[]) into[key] += more[key];
 }
 
 export interface WorkloadContext {
@@ -194,6 +228,13 @@ export interface WorkloadDef {
    * default run within its time budget); none = all of them
    */
   readonly defaultWorkers?: readonly number[];
+  /**
+   * true when the worker side starts worker_threads of its own (mleak): the Node contention
+   * worker runs it asynchronously, the browser lab leaves it out
+   */
+  readonly nodeOnly?: boolean;
+  /** threads attached to the heap at once, for heap sizing (default: the worker count) */
+  attachedThreads?(workers: number): number;
   /** rounds of fresh attach/detach (mstress); 1 for the others */
   rounds(p: WorkloadParams): number;
   /** worker side: one worker's share of one round */

@@ -8,6 +8,7 @@ import { threadtest } from './threadtest.js';
 import { xmalloc } from './xmalloc.js';
 import { sh6bench, sh8bench } from './batch.js';
 import { kvmap } from './kvmap.js';
+import { mleak } from './mleak.js';
 import { allocTest, glibcThread, mallocLarge, rptest } from './replace.js';
 
 export const WORKLOADS: readonly WorkloadDef[] = [
@@ -26,6 +27,7 @@ export const WORKLOADS: readonly WorkloadDef[] = [
   glibcThread,
   mallocLarge,
   kvmap,
+  mleak,
 ];
 export const WORKLOAD_NAMES: readonly string[] = WORKLOADS.map((w) => w.name);
 

@@ -14,7 +14,7 @@ import type { HeapRunConfig } from './runner.js';
 
 const HC = navigator.hardwareConcurrency || 1;
 /** Workloads the lab runs: the suite's single-round ones (mstress re-creates its workers). */
-export const LAB_WORKLOADS = WORKLOADS.filter((w) => w.rounds(w.defaults) === 1);
+export const LAB_WORKLOADS = WORKLOADS.filter((w) => w.rounds(w.defaults) === 1 && !w.nodeOnly);
 
 /** What the exports read of the page's state. */
 export interface ExportSource {

@@ -1,0 +1,86 @@
+/**
+ * The mleak workload at small counts: real child worker_threads exchange stamped blocks
+ * and leave by detach, process.exit/throw and terminate(). The suite fails a run on any
+ * verification failure (a held, adopted, received or leftover block whose stamp broke), a
+ * failed check(), or blocks still in use beyond those counted lost-on-kill once every slot
+ * table and mailbox cell was freed; so no failures asserts contents and the final
+ * accounting. The churn counters show the kills really happened and were recovered.
+ * No timing is asserted (the window is long only so that every way of leaving comes up
+ * on a loaded machine: each slot's turns are detach, exit, terminate, detach, throw, ...).
+ */
+import { describe, expect, it } from 'vitest';
+import { runContentionSuite } from '../../bench/contention/suite.js';
+import { WORKLOAD_NAMES, workloadByName } from '../../bench/contention/workloads/index.js';
+import { createSabmallocHeap } from '../../bench/contention/adapters/sabmalloc.js';
+import { createControl, controlViews } from '../../bench/kit/control.js';
+import { VerificationError } from '../../bench/contention/workloads/common.js';
+import { Child, SLOT_HEADER, mleakDataWords, slotBase, type MleakLayout } from '../../bench/contention/workloads/mleak-child.js';
+
+const SMALL = { scale: 'small' as const, touch: 'full' as const, reps: 1, warmup: false, fullCleanup: true, failFast: true, progress: false as const, workloads: ['mleak'] };
+
+describe('mleak on sabmalloc', () => {
+  it('children are killed every way, recovered, their blocks adopted or settled, and the heap ends accounted', { timeout: 240_000 }, async () => {
+    const r = await runContentionSuite({ ...SMALL, allocators: ['sabmalloc'], workers: [2], durationMs: 4_000 });
+    expect(r.failures).toEqual([]);
+    const [run] = r.runs;
+    const c = run.churn!;
+    expect(c.created).toBeGreaterThanOrEqual(4);
+    expect(run.units).toBe(c.created);
+    expect(c.cleanExits + c.processExits + c.throws + c.terminated).toBe(c.created);
+    expect(c.terminated).toBeGreaterThan(0);
+    expect(c.processExits + c.throws).toBeGreaterThan(0);
+    // every child that died attached (exit, throw, most terminations) was recovered
+    expect(c.recovered).toBeGreaterThanOrEqual(c.processExits + c.throws);
+    expect(c.recovered).toBeLessThanOrEqual(c.processExits + c.throws + c.terminated);
+    // a replacement takes over the blocks its predecessor held
+    expect(c.adopted).toBeGreaterThan(0);
+    // at most one block per terminated child is lost: a malloc returned, its pointer not yet stored
+    expect(c.lostOnKill).toBeLessThanOrEqual(c.terminated);
+    expect(run.mallocs).toBeGreaterThan(0);
+    expect(run.frees).toBeGreaterThan(0);
+  });
+});
+
+describe.each(['zig-gpa', 'smo', 'thing-futex'])('mleak on %s (no recovery: clean-exit churn only)', (allocator) => {
+  it('every child detaches, replacements adopt the blocks, every block is freed', { timeout: 240_000 }, async () => {
+    const r = await runContentionSuite({ ...SMALL, allocators: [allocator], workers: [1, 2], durationMs: 1_500 });
+    expect(r.failures).toEqual([]);
+    for (const run of r.runs) {
+      const c = run.churn!;
+      expect(c.created).toBeGreaterThan(0);
+      expect(c.cleanExits).toBe(c.created);
+      expect(c.terminated + c.processExits + c.throws + c.recovered + c.lostOnKill).toBe(0);
+      expect(run.mallocs).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('a child on the main thread', () => {
+  it('keeps the slot table stamped, and a replacement refuses a damaged block it would adopt', () => {
+    const params = { ...workloadByName('mleak').defaults, ...workloadByName('mleak').small };
+    const heap = createSabmallocHeap({ id: 'sabmalloc', label: 'sabmalloc', family: 'sabmalloc' }, { liveBytes: 4 << 20, workers: 1, preallocate: false });
+    const data = new SharedArrayBuffer(mleakDataWords(params as unknown as MleakLayout, 1) * 4);
+    const d = new Int32Array(data);
+    const cd = { allocator: heap.spec, heap: heap.buffer, ctl: createControl(), data, slot: 0, workers: 1, index: 1, life: 0, mode: 'clean' as const, params, seed: 5, touch: 'full' as const };
+    const first = new Child(heap.adapter, d, cd);
+    expect(first.run(controlViews(cd.ctl).i32)).toBe(false); // lifeOps iterations, no STOP
+    const tbl = slotBase(params as unknown as MleakLayout, 0) + SLOT_HEADER;
+    const held = new Child(heap.adapter, d, { ...cd, life: 1 }).adopt();
+    expect(held).toBe(params.slots);
+    expect(heap.liveObjects()).toBeGreaterThanOrEqual(params.slots); // plus blocks still in the mailbox
+    const p = d[tbl + 3];
+    const h = new Int32Array(heap.buffer);
+    h[p >>> 2] ^= 1; // the block's first word (checked with the middle and last ones)
+    expect(() => new Child(heap.adapter, d, { ...cd, life: 2 }).adopt()).toThrow(VerificationError);
+    heap.dispose();
+  });
+});
+
+describe('mleak outside Node', () => {
+  it('is a suite workload marked Node-only (the browser lab leaves those out), with a clear error off Node', () => {
+    expect(WORKLOAD_NAMES).toContain('mleak');
+    const def = workloadByName('mleak');
+    expect(def.nodeOnly).toBe(true);
+    expect(() => def.run({} as never)).toThrow(/Node contention worker only/);
+  });
+});
