@@ -1,5 +1,5 @@
 /**
- * Whether two sets of repetitions of one point (run A, run B) differ: the size of the
+ * Whether two sets of repetitions of one point (the first run and the second) differ: the size of the
  * change as a ratio of medians with an interval, and a verdict from a significance test.
  *
  * Owns: nothing; pure, deterministic functions (seeded bootstrap). Host-agnostic.

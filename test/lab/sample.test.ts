@@ -87,7 +87,7 @@ describe('summarize', () => {
         const { lo, hi } = bootstrapMedianCI(xs, { resamples: 1000, seed: t + 1 });
         if (lo <= 1e6 && 1e6 <= hi) covered++;
       }
-      // the percentile bootstrap of a median is known to run a little under its level at small n
+      // the percentile bootstrap of a median is known to fall a little under its level at small n
       expect(covered / trials).toBeGreaterThan(0.88);
       expect(covered / trials).toBeLessThan(0.995);
     }
