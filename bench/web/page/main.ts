@@ -621,8 +621,6 @@ function waitCell(r: LockRow, q: number): string {
   return formatPercentile(fromBuckets(r.latencyBuckets, 0, TIMER.resolutionNs ?? COARSE_TIMER_NS), q, false).replace(/^p[\d.]+ /, '');
 }
 
-/** Repetitions of each lock point in the page's sweep (median reported, with its interval). */
-const LOCK_REPS = 3;
 
 /**
  * The median repetition of a lock point, carrying every repetition and their Point
