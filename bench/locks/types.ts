@@ -64,13 +64,7 @@ export interface LockBenchReport {
   options: Required<Omit<LockBenchOptions, 'progress' | 'outDir' | 'print' | 'untilStable' | 'validateIterations' | 'targets' | 'deathModes' | 'csNs' | 'outsideNs' | 'jitter' | 'stutterMs' | 'longHold'>> & {
     untilStable?: number;
     warmupMs?: number;
-    /** the asked critical-section lengths in ns, when given as --cs-ns (csWrites[i] is csNs[i] converted) */
-    csNs?: readonly number[];
-    outsideNs?: number;
-    jitter?: number;
-    stutterMs?: number;
-    longHold?: { every: number; ms: number };
-  };
+  } & Pick<LockBenchOptions, 'csNs' | 'outsideNs' | 'jitter' | 'stutterMs' | 'longHold'>; // csNs: as asked; csWrites[i] is csNs[i] converted
   startedAt: string;
   csNs: Record<number, number>;
   /** calibrated time of the --outside work, ns */
