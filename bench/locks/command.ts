@@ -49,6 +49,13 @@ latency when 1..64 workers fight over one lock (median of repetitions, with nois
                        beside it (default 4,64,1024; quick: 4); 0 = an empty critical section
   --outside N          work between critical sections, in relax iterations; its calibrated time
                        is printed beside it (default 64)
+  --cs-ns 50,500       critical-section lengths in ns instead of --cs (converted to shared writes
+                       by this machine's calibration; the calibrated time is printed beside each)
+  --outside-ns N       work between critical sections in ns instead of --outside
+  --jitter J           randomised lengths: each critical section and outside work uniform in
+                       [(1-J)x, (1+J)x], 0 < J <= 1 (lockhammer-style randomisation)
+  --stutter MS         stutter mode: MS of contention, then MS with every worker asleep, and again
+  --long-hold N:MS     long-hold mode: one acquisition in N (at random) holds the lock MS longer
   --duration MS        window of each repetition of a point (default 200; quick: 100)
   --reps N             repetitions per point, interleaved across kinds, after an untimed warm-up;
                        median and interval reported (default 9; quick: 3)
@@ -82,6 +89,11 @@ const LOCKS_OPTIONS = {
   'per-core': { type: 'string' },
   cs: { type: 'string' },
   outside: { type: 'string' },
+  'cs-ns': { type: 'string' },
+  'outside-ns': { type: 'string' },
+  jitter: { type: 'string' },
+  stutter: { type: 'string' },
+  'long-hold': { type: 'string' },
   duration: { type: 'string' },
   reps: { type: 'string' },
   'no-uncontended': { type: 'boolean' },
@@ -102,6 +114,16 @@ export interface LocksCommandOptions extends LockBenchOptions {
   dryRun: boolean;
 }
 
+/** --long-hold N:MS -> { every: N, ms: MS }. */
+function longHoldOf(s: string | undefined): { every: number; ms: number } | undefined {
+  if (s === undefined) return undefined;
+  const m = /^(\d+):(\d+(?:\.\d+)?)$/.exec(s);
+  const every = Number(m?.[1]);
+  const ms = Number(m?.[2]);
+  if (!m || !(every >= 1 && every <= 1e9) || !(ms > 0 && ms <= 10_000)) throw new UsageError(`bad --long-hold '${s}': N:MS, e.g. 1000:2 (one acquisition in 1000 holds 2 ms longer)`);
+  return { every, ms };
+}
+
 /** --workers, or --per-core times this machine's cores (each within 1..MAX_WORKERS). */
 function workersOf(workers: string | undefined, perCore: string | undefined): number[] | undefined {
   if (workers !== undefined && perCore !== undefined) throw new UsageError('give --workers or --per-core, not both');
@@ -119,6 +141,8 @@ export function parseLocksArgs(argv: readonly string[]): LocksCommandOptions {
     ?.flatMap((k): string[] => (k === 'all' ? [...ALL_LOCK_KINDS] : [k]))
     .map((k) => (lockModules.length ? k : oneOf(k, '--kinds', [...ALL_LOCK_KINDS, 'all'])!)) as LockKind[] | undefined;
   const policies = listOf(values.policy, '--policy')?.map((p) => oneOf(p, '--policy', POLICY_CHOICES)!) as PolicyChoice[] | undefined;
+  if (values.cs !== undefined && values['cs-ns'] !== undefined) throw new UsageError('give --cs or --cs-ns, not both');
+  if (values.outside !== undefined && values['outside-ns'] !== undefined) throw new UsageError('give --outside or --outside-ns, not both');
   const replot = existingFile(values.replot, '--replot');
   if (replot !== undefined && values['no-write']) throw new UsageError('--replot only writes files: drop --no-write');
   return {
@@ -133,6 +157,11 @@ export function parseLocksArgs(argv: readonly string[]): LocksCommandOptions {
     workers: workersOf(values.workers, values['per-core']),
     csWrites: intListIn(values.cs, '--cs', 0, 1 << 20),
     outsideWork: numberIn(values.outside, '--outside', 0, 1 << 24),
+    csNs: intListIn(values['cs-ns'], '--cs-ns', 0, 10_000_000),
+    outsideNs: numberIn(values['outside-ns'], '--outside-ns', 0, 1e9, false),
+    jitter: numberIn(values.jitter, '--jitter', 0.001, 1, false),
+    stutterMs: numberIn(values.stutter, '--stutter', 1, 60_000, false),
+    longHold: longHoldOf(values['long-hold']),
     durationMs: numberIn(values.duration, '--duration', 1, 600_000),
     reps: numberIn(values.reps, '--reps', 1, 1000),
     uncontended: !values['no-uncontended'],

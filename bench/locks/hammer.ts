@@ -23,6 +23,7 @@
  */
 import { LOCK_LATENCY_BUCKETS, LOCK_NODE_WORDS, LOCK_STAT_SLOTS, LOCK_WORDS, LockStat, createLock, type Lock, type LockInit, type LockKind, type WaitPolicy } from '../../src/locks/index.js';
 import { cpuRelax } from '../../src/locks/common.js';
+import { rng32, unit } from '../kit/prng.js';
 
 export const CTRL = {
   ready: LOCK_WORDS + 0,
@@ -71,6 +72,13 @@ export interface HammerTask {
   holdForever?: boolean;
   /** Hand-over and wake-up timing sink (timingSlots(workers) float64s); absent: not measured. */
   timingSab?: SharedArrayBuffer;
+  /** Randomised lengths: each critical section and outside work uniform in [(1-j)x, (1+j)x] (0: fixed). */
+  jitter?: number;
+  /** Long-hold mode: one acquisition in longHoldEvery (at random) holds the lock longHoldMs longer. */
+  longHoldEvery?: number;
+  longHoldMs?: number;
+  /** Stutter mode: stutterMs of contention, then stutterMs idle (asleep), and again. */
+  stutterMs?: number;
 }
 
 export interface HammerResult {
@@ -129,8 +137,22 @@ export function hammer(t: HammerTask, make?: (init: LockInit) => Lock): HammerRe
   const tb = t.timingSab ? timingBaseOf(me) : TIMING_HEAD;
   const epoch = performance.timeOrigin - tf[0]!;
   const sb = statsBaseOf(me);
+  const next = rng32(0x9e3779b9 ^ me);
+  const jit = t.jitter ?? 0;
+  const spread = (x: number): number => (jit > 0 ? Math.round(x * (1 - jit + 2 * jit * unit(next))) : x);
+  const holdEvery = t.longHoldEvery ?? 0;
+  const holdMs = t.longHoldMs ?? 0;
+  const stutter = t.stutterMs ?? 0;
   const t0 = performance.now();
   while (acquisitions < limit && Atomics.load(i32, CTRL.stop) === 0) {
+    if (stutter > 0) {
+      const since = performance.now() - t0;
+      // odd phases are the idle gaps: sleep to the end of this one (STOP is re-checked after)
+      if ((Math.floor(since / stutter) & 1) === 1) {
+        Atomics.wait(i32, CTRL.stop, 0, stutter - (since % stutter));
+        continue;
+      }
+    }
     const waits = stats[sb + LockStat.contended]!;
     const parks = stats[sb + LockStat.parks]!;
     if (t.useTryLock && (acquisitions & 7) === 0 && lock.tryLock()) tries++;
@@ -143,13 +165,18 @@ export function hammer(t: HammerTask, make?: (init: LockInit) => Lock): HammerRe
     Atomics.store(i32, CTRL.witness, me);
     if (lock.holder() !== me) violations++;
     const c = i32[CTRL.counter];
-    for (let k = 0; k < csWrites; k++) i32[DATA + (k & 15)] += k;
+    const cw = spread(csWrites);
+    for (let k = 0; k < cw; k++) i32[DATA + (k & 15)] += k;
+    if (holdEvery > 0 && next() % holdEvery === 0) {
+      const end = performance.now() + holdMs;
+      while (performance.now() < end); // the long hold: on the CPU, the lock held
+    }
     i32[CTRL.counter] = c + 1;
     if (Atomics.load(i32, CTRL.witness) !== me) violations++;
     tf[1] = acquisitions % HANDOVER_SAMPLE === 0 ? epoch + performance.now() : 0;
     lock.unlock();
     acquisitions++;
-    if (outside > 0) cpuRelax(outside);
+    if (outside > 0) cpuRelax(spread(outside));
   }
   return { ownerId: me, acquisitions, violations, tryLockSuccesses: tries, elapsedMs: performance.now() - t0 };
 }

@@ -143,6 +143,15 @@ export function noiseLine(report: LockBenchReport): string {
 
 export function printReport(report: LockBenchReport, targets: boolean): void {
   if (report.uncontended.length) printUncontended(report.uncontended);
+  const o = report.options;
+  const modes = [
+    o.csNs ? `critical sections asked in ns: ${o.csNs.join(', ')} (as ${o.csWrites.join(', ')} shared writes)` : '',
+    o.outsideNs !== undefined ? `outside work asked: ${o.outsideNs} ns (as ${o.outsideWork} relax)` : '',
+    o.jitter ? `randomised lengths: uniform within ±${Math.round(o.jitter * 100)}%` : '',
+    o.stutterMs ? `stutter: ${o.stutterMs} ms bursts of contention, ${o.stutterMs} ms idle gaps` : '',
+    o.longHold ? `long hold: one acquisition in ${o.longHold.every} holds the lock ${o.longHold.ms} ms longer` : '',
+  ].filter(Boolean);
+  if (modes.length) console.log(`\nModes: ${modes.join('; ')}`);
   for (const cs of report.options.csWrites) printSweep(report.points.filter((p) => p.csWrites === cs), cs, report);
   printHandover(report.points);
   printLatency(report.points);

@@ -65,8 +65,14 @@ function resolveOptions(options: LockBenchOptions): LockBenchReport['options'] {
     kinds: options.kinds ?? LOCK_KINDS,
     policies: options.policies ?? (['default'] as PolicyChoice[]),
     workers: options.workers ?? base.workers,
-    csWrites: options.csWrites ?? base.csWrites,
-    outsideWork: options.outsideWork ?? 64,
+    // lengths asked in ns become writes / relax iterations by this thread's calibration
+    csWrites: options.csNs ? options.csNs.map((ns) => (ns === 0 ? 0 : Math.max(1, Math.round(ns / (calibrateCs(256) / 256))))) : (options.csWrites ?? base.csWrites),
+    outsideWork: options.outsideNs !== undefined ? Math.round(options.outsideNs / (calibrateOutside(1024) / 1024)) : (options.outsideWork ?? 64),
+    ...(options.csNs ? { csNs: options.csNs } : {}),
+    ...(options.outsideNs !== undefined ? { outsideNs: options.outsideNs } : {}),
+    ...(options.jitter ? { jitter: options.jitter } : {}),
+    ...(options.stutterMs ? { stutterMs: options.stutterMs } : {}),
+    ...(options.longHold ? { longHold: options.longHold } : {}),
     durationMs: options.durationMs ?? base.durationMs,
     reps: options.reps ?? base.reps,
     quick,
@@ -171,7 +177,8 @@ async function sweep(
   const width = Math.max(8, ...entries.map((e) => e.name.length));
   for (const cs of opts.csWrites) {
     for (const workers of opts.workers) {
-      const task = (e: LockEntry) => ({ iterations: 0, csWrites: cs, outsideWork: opts.outsideWork, useTryLock: false, ...(e.policy ? { policy: e.policy } : {}) });
+      const modes = { jitter: opts.jitter, stutterMs: opts.stutterMs, longHoldEvery: opts.longHold?.every, longHoldMs: opts.longHold?.ms };
+      const task = (e: LockEntry) => ({ iterations: 0, csWrites: cs, outsideWork: opts.outsideWork, useTryLock: false, ...modes, ...(e.policy ? { policy: e.policy } : {}) });
       const reps = new Map<string, Reps>(entries.map((e) => [e.name, { points: [], noise: [], starved: 0 }]));
       for (const e of entries) await runTasks(pool, e.kind, workers, task(e), opts.warmupMs ?? 20).catch(() => undefined);
       const more = (rep: number): boolean => {

@@ -77,7 +77,7 @@ export interface RunOutcome {
   timing: Float64Array;
 }
 
-export type TaskShape = Pick<HammerTask, 'iterations' | 'csWrites' | 'outsideWork' | 'useTryLock' | 'policy'>;
+export type TaskShape = Pick<HammerTask, 'iterations' | 'csWrites' | 'outsideWork' | 'useTryLock' | 'policy' | 'jitter' | 'stutterMs' | 'longHoldEvery' | 'longHoldMs'>;
 
 /**
  * Starts `workers` hammer tasks on one fresh lock, opens the barrier, and (when

@@ -21,6 +21,16 @@ export interface LockBenchOptions {
   /** Work between critical sections, in cpuRelax iterations (calibrated time beside it). */
   outsideWork?: number;
   durationMs?: number;
+  /** Critical-section lengths in ns (converted to shared writes with this thread's calibration; replaces csWrites). */
+  csNs?: readonly number[];
+  /** Work between critical sections in ns (converted to relax iterations; replaces outsideWork). */
+  outsideNs?: number;
+  /** Randomised lengths: each section uniform in [(1-j)x, (1+j)x]. */
+  jitter?: number;
+  /** Stutter mode: bursts of this many ms of contention with idle gaps as long. */
+  stutterMs?: number;
+  /** Long-hold mode: one acquisition in `every` holds the lock `ms` longer. */
+  longHold?: { every: number; ms: number };
   /** Repetitions of each point (interleaved across kinds, at least 3 by default); median reported. */
   reps?: number;
   /** Shorter windows and fewer points: the whole run in well under a minute (still 3 reps). */
@@ -51,7 +61,10 @@ export type { UncontendedRow } from './tasks.js';
 
 export interface LockBenchReport {
   machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAvgStart?: number; loadAvgEnd?: number };
-  options: Required<Omit<LockBenchOptions, 'progress' | 'outDir' | 'print' | 'untilStable' | 'validateIterations' | 'targets' | 'deathModes'>> & { untilStable?: number; warmupMs?: number };
+  options: Required<Omit<LockBenchOptions, 'progress' | 'outDir' | 'print' | 'untilStable' | 'validateIterations' | 'targets' | 'deathModes' | 'csNs' | 'outsideNs' | 'jitter' | 'stutterMs' | 'longHold'>> & {
+    untilStable?: number;
+    warmupMs?: number;
+  } & Pick<LockBenchOptions, 'csNs' | 'outsideNs' | 'jitter' | 'stutterMs' | 'longHold'>; // csNs: as asked; csWrites[i] is csNs[i] converted
   startedAt: string;
   csNs: Record<number, number>;
   /** calibrated time of the --outside work, ns */
