@@ -51,7 +51,9 @@ describe('web lab in headless Chromium', () => {
   });
 
   it('runs a lock sweep at 2 and 8 workers', async () => {
+    await lab.page.fill('#reps', '3');
     const view = await run('locks', '2,8', 150);
+    await lab.page.fill('#reps', '1');
     expect(view.lockPoints.length).toBe(2 * 6);
     for (const p of view.lockPoints) {
       expect([2, 8]).toContain(p.workers);
