@@ -481,7 +481,7 @@ export function printMicro(r: MicroResult, targets = false): void {
   );
   console.table(ratioLines(r, targets).map(([ratio, where, value, target, status]) => ({ ratio, where, value, ...(targets ? { target, status } : {}) })));
   for (const n of r.notes) console.log(`note: ${n}`);
-  if (r.userAccess) console.log(userAccessMarkdown(r.userAccess).join('\n'));
+  if (r.userAccess) console.log(userAccessMarkdown(r.userAccess, targets).join('\n'));
 }
 
 export function microMarkdown(r: MicroResult, targets = false): string {
@@ -502,7 +502,7 @@ export function microMarkdown(r: MicroResult, targets = false): string {
     ...ratioLines(r, targets).map((l) => `| ${l.join(' | ')} |`),
     ...r.notes.map((n) => `\nNote: ${n}`),
     '',
-    ...(r.userAccess ? [...userAccessMarkdown(r.userAccess), ''] : []),
+    ...(r.userAccess ? [...userAccessMarkdown(r.userAccess, targets), ''] : []),
   ];
   return lines.join('\n');
 }
