@@ -18,10 +18,10 @@ import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
 import type { AllocatorSpec } from './adapters/types.js';
 import { PEER_SPECS, REAL_PEERS } from './peers/specs.js';
 
+/** The default run: sabmalloc, one lock variant, no thread caches, the baselines, the real peers (other lock pairs: `locks-matrix`). */
 export const DEFAULT_ALLOCATORS: readonly string[] = [
   'sabmalloc',
   'sabmalloc-tas-tas',
-  'sabmalloc-mcs-mcs',
   'sabmalloc-notc',
   'global-lock',
   'thing-futex',

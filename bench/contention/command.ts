@@ -26,7 +26,7 @@ and the JSON of every figure.
   --quick                about a minute: workers 1,2,4, 3 reps of 100 ms windows (after an
                          untimed warm-up), fewer allocators
   --no-micro             skip the micro benchmarks that run first (about 20 s)
-  --workers 1,2,4,...    worker counts, 1..${MAX_WORKERS} (default 1,2,4,8,16,32,64; quick 1,2,4)
+  --workers 1,2,4,...    worker counts, 1..${MAX_WORKERS} (default 1,2,4,8,16,32; quick 1,2,4)
   --workloads a,b,...    of ${WORKLOAD_NAMES.join(',')} (default all)
   --allocators a,b,...   default ${DEFAULT_ALLOCATORS.join(',')}
                          (quick: ${QUICK_ALLOCATORS.join(',')}); also sabmalloc-<central>-<pageheap>

@@ -287,6 +287,7 @@ export function markdownReport(r: SuiteResults, charts: { workload: string; thro
       `Worker counts ${o.workers.join(', ')}; ${o.reps} repetition(s) of ${o.durationMs} ms timed windows; parameter scale \`${o.scale}\`; ` +
       `wall time ${fx(r.meta.wallSeconds / 60, 1)} min. Load average before / after: ${r.meta.loadAverageStart.map((x) => x.toFixed(2)).join(' ')} / ${r.meta.loadAverageEnd.map((x) => x.toFixed(2)).join(' ')} ` +
       '(the machine is shared: see the "cores" columns for what each run really got).' +
+      (r.meta.poolRecycles ? ` The worker pools were closed and restarted between workloads ${r.meta.poolRecycles} time(s), past the memory budget.` : '') +
       (o.preallocate
         ? ' **sabmalloc heaps were created at full size (`--prealloc`)**, so no buffer growth happened during the runs; ' +
           "sabmalloc's committed bytes are what it made resident either way (pages up to the high-water mark of pages handed out, plus the metadata it touched)."

@@ -36,7 +36,12 @@ import { type ChurnCounts, type TouchMode, type WorkerOutcome, type WorkerTask, 
 import { WORKLOADS, WORKLOAD_NAMES, workloadByName } from './workloads/index.js';
 import { workerUrl } from '../kit/worker-url.js';
 
-export const DEFAULT_WORKERS = [1, 2, 4, 8, 16, 32, 64];
+/**
+ * Up to 16 workers per core of this 2-core class of machine; 64 (`--workers ...,64`) costs
+ * a pool of 64 threads per allocator and most of the run's time without showing more than
+ * 32 does (each worker then runs 1/16 of the time).
+ */
+export const DEFAULT_WORKERS = [1, 2, 4, 8, 16, 32];
 export const QUICK_WORKERS = [1, 2, 4];
 export const DEFAULT_DURATION_MS = 200;
 export const QUICK_DURATION_MS = 100;
@@ -346,9 +351,9 @@ export function resolveOptions(o: ContentionOptions & { failFast?: boolean }): R
 /** The suite's results: figures and targets computed from the runs, with the run's metadata. */
 function assembleResults(
   r: ReturnType<typeof resolveOptions>,
-  got: { runs: RunRecord[]; failures: ContentionFailure[]; kvmapNative: (NativeKvResult & { rep: number })[]; started: number; loadStart: number[] },
+  got: { runs: RunRecord[]; failures: ContentionFailure[]; kvmapNative: (NativeKvResult & { rep: number })[]; started: number; loadStart: number[]; poolRecycles?: number },
 ): SuiteResults {
-  const { runs, failures, kvmapNative, started, loadStart } = got;
+  const { runs, failures, kvmapNative, started, loadStart, poolRecycles = 0 } = got;
   const allocatorLabels: Record<string, string> = {};
   for (const id of r.allocators) allocatorLabels[id] = allocatorSpec(id).label;
   const metrics: ContentionResults['meta']['metrics'] = {};
@@ -369,6 +374,7 @@ function assembleResults(
       loadAverageStart: loadStart,
       loadAverageEnd: os.loadavg(),
       wallSeconds: (Date.now() - started) / 1000,
+      poolRecycles,
       options: {
         workers: r.workers,
         workloads: r.workloads.map((w) => w.name),
@@ -391,6 +397,16 @@ function assembleResults(
     failures,
     ...(kvmapNative.length ? { kvmapNative } : {}),
   };
+}
+
+/**
+ * Resident bytes past which the suite closes its worker pools between workloads: a quarter
+ * of the machine's memory, at most 4 GiB (SABMALLOC_POOL_BUDGET_MIB overrides it).
+ */
+export function poolMemoryBudget(env: NodeJS.ProcessEnv = process.env): number {
+  const mib = Number(env.SABMALLOC_POOL_BUDGET_MIB);
+  if (Number.isFinite(mib) && mib > 0) return mib * 2 ** 20;
+  return Math.min(os.totalmem() / 4, 4 * 2 ** 30);
 }
 
 /**
@@ -430,6 +446,17 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
     if (!p) pools.set(id, (p = { pool: make(), make }));
     return p;
   };
+  // Every pool thread keeps its isolate (modules, compiled code, feedback) for the whole
+  // suite: tens of MiB each, times maxWorkers, times the allocators. Past the budget the
+  // pools are closed between workloads and the next workload starts fresh threads.
+  const recycleBudget = poolMemoryBudget();
+  let poolRecycles = 0;
+  const recyclePools = async (): Promise<void> => {
+    if (pools.size === 0 || process.memoryUsage.rss() <= recycleBudget) return;
+    await Promise.all([...pools.values()].map((p) => p.pool.destroy().catch(() => undefined)));
+    pools.clear();
+    poolRecycles++;
+  };
   const attempt = async (id: string, def: WorkloadDef, workers: number, rep: number, run: () => Promise<RunRecord>): Promise<void> => {
     try {
       const rec = await run();
@@ -444,6 +471,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
   };
   try {
     for (const def of r.workloads) {
+      await recyclePools();
       const params = r.params[def.name];
       const base = (id: string) => ({ spec: allocatorSpec(id), def, check: r.check, fullCleanup: r.fullCleanup, preallocate: r.preallocate, touch: r.touch, latencyEvery: r.latencyEvery });
       if (r.warmup) {
@@ -486,7 +514,7 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
   onProgress({ done, total, allocator: '', workload: '', workers: 0, rep: 0, reps: r.reps, elapsedMs: Date.now() - started, warmup: false });
   bar?.done();
 
-  return assembleResults(r, { runs, failures, kvmapNative, started, loadStart });
+  return assembleResults(r, { runs, failures, kvmapNative, started, loadStart, poolRecycles });
 }
 
 /**

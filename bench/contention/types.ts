@@ -6,7 +6,7 @@ import type { MemoryBreakdown } from './adapters/types.js';
 import type { WorkloadParams } from './workloads/common.js';
 
 export interface ContentionOptions {
-  /** worker counts (default 1,2,4,8,16,32,64; quick 1,2,4) */
+  /** worker counts (default 1,2,4,8,16,32; quick 1,2,4) */
   workers?: number[];
   /** workload names (default: all) */
   workloads?: string[];
@@ -92,7 +92,7 @@ export interface RunRecord {
   /** CPU cores this process used during the timed window, and the rest of the machine */
   coresUsed: number | null;
   otherCores: number | null;
-  /** 1-minute load average at the end of the window (absent in older results) */
+  /** 1-minute load average at the end of the window (optional: saved results may lack it) */
   load1?: number | null;
   /** wall time of the run outside its timed window: dispatch, set-up, cleanup, detach */
   overheadMs: number;
@@ -177,6 +177,8 @@ export interface ContentionResults {
     loadAverageStart: number[];
     loadAverageEnd: number[];
     wallSeconds: number;
+    /** times the worker pools were closed between workloads, past the memory budget (optional: saved results may lack it) */
+    poolRecycles?: number;
     command?: string;
     /** free text given with --note */
     note?: string;

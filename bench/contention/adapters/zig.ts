@@ -139,7 +139,10 @@ export function attachZig(spec: AllocatorSpec, memory: WasmMemory | undefined, w
 
 /** Main side: the memory at its final size, the page allocator given every page above the module's. */
 export function createZigHeap(spec: AllocatorSpec, sizing: HeapSizing): HeapInstance {
-  const bytes = ZIG_MODULE_INITIAL_BYTES + 64 * MIB + Math.ceil(sizing.liveBytes * 3);
+  // The GPA rounds every block to a power of two and keeps a bucket page per size class
+  // while any slot of it lives: ring at 64 workers ran out of 3x live + 64 MiB. The memory is
+  // reserved address space; only what the GPA touches becomes resident.
+  const bytes = ZIG_MODULE_INITIAL_BYTES + 64 * MIB + Math.ceil(sizing.liveBytes * 6);
   const pages = Math.min(MAX_PAGES - 1, Math.ceil(bytes / PAGE));
   const memory = new Wasm.Memory({ initial: pages, maximum: pages, shared: true });
   const adapter = new ZigAdapter(spec.id, memory, -1);
