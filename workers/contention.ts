@@ -13,11 +13,10 @@
 import { attachAdapter } from '../bench/contention/adapters/index.js';
 import { ensureAllocatorModule, isAllocatorModuleLoaded } from '../bench/contention/adapters/module.js';
 import { AbortedError, abortRun, controlViews } from '../bench/kit/control.js';
-import { RAND_MASK, fillRandom, setTouchMode, type WorkerOutcome, type WorkerTask } from '../bench/contention/workloads/common.js';
+import { RAND_MASK, fillRandom, setTouchMode, workloadContext, type WorkerOutcome, type WorkerTask, type WorkloadContext } from '../bench/contention/workloads/common.js';
 import { workloadByName } from '../bench/contention/workloads/index.js';
 import { SampledAdapter } from '../bench/contention/latency.js';
 import { superviseMleak } from '../bench/contention/workloads/mleak-supervisor.js';
-import type { WorkloadContext } from '../bench/contention/workloads/common.js';
 
 /** The workloads that start worker_threads of their own (WorkloadDef.nodeOnly): run asynchronously. */
 const NODE_RUNNERS: Record<string, (ctx: WorkloadContext) => Promise<WorkerOutcome>> = { mleak: superviseMleak };
@@ -51,16 +50,7 @@ export default function runTask(task: WorkerTask): WorkerOutcome | Promise<Worke
     adapter = attachAdapter(task.allocator, task.heap, task.worker, task.wasmMemory);
     const sampled = task.latencyEvery ? new SampledAdapter(adapter, task.latencyEvery) : null;
     if (sampled) adapter = sampled;
-    const ctx: WorkloadContext = {
-      task,
-      adapter,
-      ctl,
-      data: new Int32Array(task.data),
-      rand,
-      worker: task.worker,
-      workers: task.workers,
-      params: task.params,
-    };
+    const ctx = workloadContext(task, adapter, ctl, rand);
     const nodeRunner = NODE_RUNNERS[def.name];
     if (nodeRunner) {
       const attached = adapter;

@@ -11,6 +11,7 @@
  * CLAIM_COST are only written by the thread that owns the lock (unlocker or claimer).
  * STATE: 0 = free; HANDOFF (1) = free but reserved for a parked waiter; otherwise
  * (ownerId * 2) | P where P (bit 0) says "PARKED may be nonzero, unlock must look".
+ * The fast path, tryLock and the spin phase are futex.ts's (FutexFamilyLock: same encoding).
  *
  * Invariants:
  * - Owner is written by the acquiring CAS (0 or HANDOFF -> ownerId*2[|P]); holder() is
@@ -38,9 +39,9 @@
  * PARKED, a hand-off it may have been woken for is cancelled, and all sleepers are woken,
  * so neither a wake-up nor a hand-off dies with it.
  */
-import { LockNode, LockStat, type DeadThreadAtLock, type DeadThreadRole, type Lock, type LockInit, type LockKind } from './lock.js';
-import { LockFields, nodeOfOwner, notifyOne, now, ownNode, recordContended } from './common.js';
-import { futexHolder, parkUntilAcquired, spinForFree } from './futex.js';
+import { LockNode, LockStat, type DeadThreadAtLock, type DeadThreadRole, type LockInit, type LockKind } from './lock.js';
+import { nodeOfOwner, notifyOne, now, recordContended } from './common.js';
+import { FutexFamilyLock, futexHolder, parkUntilAcquired } from './futex.js';
 
 const STATE = 0;
 const PARKED = 1;
@@ -76,45 +77,24 @@ function fairClock(): number {
   return ((performance.now() + CLOCK_OFFSET_MS) / FAIR_UNIT_MS) | 0;
 }
 
-export class AdaptiveLock extends LockFields implements Lock {
+export class AdaptiveLock extends FutexFamilyLock {
   readonly kind: LockKind = 'adaptive';
-  private readonly me: number; // ownerId * 2, the STATE while held with P clear
-  private readonly nodes: Int32Array; // where this thread records the lock it waits for
-  private readonly n: number;
 
   constructor(init: LockInit) {
     super(init, 'adaptive');
-    this.me = init.ownerId * 2;
-    const own = ownNode(init, 'adaptive');
-    this.nodes = own.nodes;
-    this.n = own.n;
   }
 
-  lock(): void {
-    if (Atomics.compareExchange(this.i32, this.w, 0, this.me) === 0) {
-      this.s[this.b + LockStat.acquisitions]++;
-      return;
-    }
-    this.lockSlow();
-  }
-
-  private lockSlow(): void {
+  protected lockSlow(): void {
     const i32 = this.i32;
     const w = this.w;
-    const me = this.me;
     const nodes = this.nodes;
     const n = this.n;
     const t0 = now();
-    nodes[n + WAIT] = w + 1;
-    const spun = spinForFree(i32, w, me, SPIN);
-    if (spun >= 0) {
-      nodes[n + WAIT] = 0;
-      recordContended(this.s, this.b, t0, spun, 0);
-      return;
-    }
+    const spun = this.spinAsWaiter(t0, SPIN);
+    if (spun >= 0) return;
     Atomics.add(i32, w + PARKED, 1);
     nodes[n + REG] = 1; // plain, right after the add: no termination point between (lock.ts)
-    const parks = parkUntilAcquired(i32, w, me);
+    const parks = parkUntilAcquired(i32, w, this.me);
     // While a hand-off is pending nobody else can acquire, so if one is pending we are its
     // claimer: record how long the lock sat idle, for the spacing of the next one.
     if (Atomics.load(i32, w + PENDING) !== 0) {
@@ -130,14 +110,6 @@ export class AdaptiveLock extends LockFields implements Lock {
     nodes[n + REG] = 0;
     nodes[n + WAIT] = 0;
     recordContended(this.s, this.b, t0, -spun - 1, parks);
-  }
-
-  tryLock(): boolean {
-    if (Atomics.compareExchange(this.i32, this.w, 0, this.me) === 0) {
-      this.s[this.b + LockStat.acquisitions]++;
-      return true;
-    }
-    return false;
   }
 
   unlock(): void {

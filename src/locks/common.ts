@@ -55,9 +55,12 @@ export function checkInit(init: LockInit, kind: string): void {
 }
 
 /**
- * Fields every lock kind carries. Only the fields live here: each kind writes its own
- * lock()/unlock() (no shared hot-path method), so every method only ever sees objects of
- * one class and its property loads stay monomorphic.
+ * Fields every lock kind carries. Only the fields live here, no hot-path method, so a
+ * method never sees objects of unrelated kinds. Kinds that share a word protocol share it
+ * in a family base (TasFamilyLock: tas, ttas; FutexFamilyLock: futex, adaptive;
+ * TicketFamilyLock: the ticket kinds) and write their own waiting; a thread that uses one
+ * kind of a family still sees one class in every method, and the tiers' defaults (ttas,
+ * futex) take one kind from each of two families.
  */
 export abstract class LockFields {
   abstract readonly kind: LockKind;

@@ -3,7 +3,8 @@
  *
  * Owns: word 0 of its lock block. Value 0 = free; otherwise (ownerId * 2) | W, where W
  * (bit 0) says "somebody may be parked in Atomics.wait on this word". MAX_OWNER_ID is
- * 2^30-1, so ownerId * 2 + 1 stays a positive int32.
+ * 2^30-1, so ownerId * 2 + 1 stays a positive int32. The fast path, tryLock and the spin
+ * phase (FutexFamilyLock) also serve adaptive.ts, whose word has the same encoding.
  *
  * Invariants:
  * - The owner is written by the acquiring CAS itself: holder() is never stale while held.
@@ -40,16 +41,22 @@ const { WAIT } = LockNode;
  */
 const SPIN = 48;
 
-export class FutexLock extends LockFields implements Lock {
-  readonly kind: LockKind = 'futex';
-  private readonly me: number; // ownerId * 2, the word value while held
-  private readonly nodes: Int32Array; // where this thread records the lock it waits for
-  private readonly n: number;
+/**
+ * What futex and adaptive share: a word holding ownerId * 2 with a flag in bit 0 (W here,
+ * P in adaptive.ts), its fast path and tryLock (one CAS 0 -> ownerId * 2), the waiter's
+ * WAIT record and the spin phase. Each kind writes its own park phase, unlock and
+ * holder(). The methods here see the objects of two classes only when one thread uses
+ * both kinds (the tiers' default uses futex alone), like TicketFamilyLock's.
+ */
+export abstract class FutexFamilyLock extends LockFields implements Lock {
+  protected readonly me: number; // ownerId * 2, the word value while held with the flag clear
+  protected readonly nodes: Int32Array; // where this thread records the lock it waits for
+  protected readonly n: number;
 
-  constructor(init: LockInit) {
-    super(init, 'futex', SPIN);
+  constructor(init: LockInit, kind: LockKind, defaultSpin?: number) {
+    super(init, kind, defaultSpin);
     this.me = init.ownerId * 2;
-    const own = ownNode(init, 'futex');
+    const own = ownNode(init, kind);
     this.nodes = own.nodes;
     this.n = own.n;
   }
@@ -62,18 +69,22 @@ export class FutexLock extends LockFields implements Lock {
     this.lockSlow();
   }
 
-  private lockSlow(): void {
-    const t0 = now();
+  /** Waits for the word (spin phase, then the kind's own park phase) and books it. */
+  protected abstract lockSlow(): void;
+
+  /**
+   * Phase 1 as a recorded waiter: records WAIT, then spinForFree up to `limit` re-reads.
+   * When that acquires, clears WAIT and books the acquisition (started at t0). Returns
+   * spinForFree's result: spins >= 0 if acquired, else -(spins) - 1 with WAIT still set.
+   */
+  protected spinAsWaiter(t0: number, limit: number): number {
     this.nodes[this.n + WAIT] = this.w + 1;
-    const spun = spinForFree(this.i32, this.w, this.me, this.spinLimit);
+    const spun = spinForFree(this.i32, this.w, this.me, limit);
     if (spun >= 0) {
       this.nodes[this.n + WAIT] = 0;
       recordContended(this.s, this.b, t0, spun, 0);
-      return;
     }
-    const parks = parkUntilAcquired(this.i32, this.w, this.me);
-    this.nodes[this.n + WAIT] = 0;
-    recordContended(this.s, this.b, t0, -spun - 1, parks);
+    return spun;
   }
 
   tryLock(): boolean {
@@ -82,6 +93,26 @@ export class FutexLock extends LockFields implements Lock {
       return true;
     }
     return false;
+  }
+
+  abstract unlock(): void;
+  abstract holder(): number;
+}
+
+export class FutexLock extends FutexFamilyLock {
+  readonly kind: LockKind = 'futex';
+
+  constructor(init: LockInit) {
+    super(init, 'futex', SPIN);
+  }
+
+  protected lockSlow(): void {
+    const t0 = now();
+    const spun = this.spinAsWaiter(t0, this.spinLimit);
+    if (spun >= 0) return;
+    const parks = parkUntilAcquired(this.i32, this.w, this.me);
+    this.nodes[this.n + WAIT] = 0;
+    recordContended(this.s, this.b, t0, -spun - 1, parks);
   }
 
   unlock(): void {

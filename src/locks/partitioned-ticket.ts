@@ -18,10 +18,9 @@
  * sleeps, 'park' at once). Default 'spin-then-park'. Lock order: a leaf lock.
  */
 import type { LockInit, LockKind } from './lock.js';
-import { TICKET_SLOT_MASK, TICKET_STEP, TicketFamilyLock, TicketWord, parkOnSlot, skipAbandonedTicket, wakeNext } from './ticket.js';
+import { TICKET_SLOT_MASK, TICKET_STEP, TicketFamilyLock, TicketWord, wakeNext } from './ticket.js';
 
 const { SERVING, PARKED, SLOTS } = TicketWord;
-const SKIP_EVERY = 4096;
 
 export class PartitionedTicketLock extends TicketFamilyLock {
   readonly kind: LockKind = 'partitioned-ticket';
@@ -35,33 +34,15 @@ export class PartitionedTicketLock extends TicketFamilyLock {
     const w = this.w;
     const grant = w + SLOTS + ((t >> 1) & TICKET_SLOT_MASK);
     const limit = this.spinLimit;
-    let spins = 0;
-    let parks = 0;
-    let since = 0;
     let seen = Atomics.load(i32, grant);
-    // Every look at SERVING happens when the partition moved, or on the way to sleep.
+    // Every look at SERVING happens when the partition moved, or after a sleep or a
+    // pass-over of a dead waiter's turn (missed returns true).
     while (seen !== t && Atomics.load(i32, w + SERVING) !== t) {
-      for (;;) {
-        const g = Atomics.load(i32, grant);
-        if (g !== seen) {
-          seen = g;
-          break;
-        }
-        spins++;
-        if (++since < limit) {
-          if ((spins & (SKIP_EVERY - 1)) === 0 && skipAbandonedTicket(i32, w, this.s, this.b)) break;
-          continue;
-        }
-        if (skipAbandonedTicket(i32, w, this.s, this.b)) break;
-        parks++;
-        parkOnSlot(i32, w, t);
-      since = 0;
-        seen = Atomics.load(i32, grant);
-        break;
+      while (Atomics.load(i32, grant) === seen) {
+        if (this.waiter.missed(t, 1, limit)) break;
       }
+      seen = Atomics.load(i32, grant);
     }
-    this.spun = spins;
-    this.parked = parks;
   }
 
   override unlock(): void {

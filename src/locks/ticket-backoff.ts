@@ -20,44 +20,32 @@
  */
 import type { LockInit, LockKind } from './lock.js';
 import { cpuRelax } from './common.js';
-import { TicketFamilyLock, TicketWord, parkOnSlot, skipAbandonedTicket } from './ticket.js';
+import { TicketFamilyLock, TicketWord } from './ticket.js';
 
 const { SERVING } = TicketWord;
 /** Relax iterations per waiter ahead: about one short critical section on this machine. */
 const BACKOFF_BASE = 32;
 const BACKOFF_MAX = 4096;
+/** Spins between two looks at ABANDONED: fewer than the ticket lock's, each spin being slower. */
 const SKIP_EVERY = 1024;
 
 export class TicketBackoffLock extends TicketFamilyLock {
   readonly kind: LockKind = 'ticket-backoff';
 
   constructor(init: LockInit) {
-    super(init, 'ticket-backoff');
+    super(init, 'ticket-backoff', SKIP_EVERY);
   }
 
   protected waitFor(t: number): void {
     const i32 = this.i32;
     const w = this.w;
     const limit = this.spinLimit;
-    let spins = 0;
-    let parks = 0;
-    let since = 0;
     for (;;) {
       const serving = Atomics.load(i32, w + SERVING);
-      if (serving === t) break;
-      spins++;
-      if (++since < limit) {
-        const ahead = (((t - serving) | 0) >> 1) - 1;
-        if (ahead > 0) cpuRelax(Math.min(ahead * BACKOFF_BASE, BACKOFF_MAX));
-        if ((spins & (SKIP_EVERY - 1)) === 0) skipAbandonedTicket(i32, w, this.s, this.b);
-        continue;
-      }
-      if (skipAbandonedTicket(i32, w, this.s, this.b)) continue;
-      parks++;
-      parkOnSlot(i32, w, t);
-      since = 0;
+      if (serving === t) return;
+      if (this.waiter.missed(t, 1, limit)) continue; // slept or passed a turn on: look at once
+      const ahead = (((t - serving) | 0) >> 1) - 1;
+      if (ahead > 0) cpuRelax(Math.min(ahead * BACKOFF_BASE, BACKOFF_MAX));
     }
-    this.spun = spins;
-    this.parked = parks;
   }
 }

@@ -61,7 +61,7 @@ const SLOT_COUNT = 4;
 const SLOT_MASK = 3;
 /** Spin budget of a waiter that is not next in line (under 'spin-then-park'). */
 const FAR_SPIN = 16;
-/** Spins between two looks at ABANDONED by a waiter that never sleeps. */
+/** Spins between two looks at ABANDONED by a waiter inside its budget (the ticket kinds' default). */
 const SKIP_EVERY = 4096;
 /**
  * A sleeper's spare timeout: only a lost pass-over of a dead waiter's ticket needs it. Long,
@@ -78,18 +78,24 @@ export const TicketWord = { NEXT, SERVING, OWNER, PARKED, OWNER_TICKET, SLOTS } 
 export const TICKET_SLOT_MASK = SLOT_MASK;
 
 /**
- * What every ticket kind shares: taking a ticket (lock's fast path), tryLock, holder().
- * Each kind writes its own slow path (how a waiter waits) and unlock (whom it wakes).
+ * What every ticket kind shares: taking a ticket (lock's fast path), tryLock, holder(),
+ * and the waiting around a look (TicketWaiter). Each kind writes its own look (waitFor:
+ * what a waiter watches) and, where it differs, unlock (whom it wakes).
  */
 export abstract class TicketFamilyLock extends LockFields implements Lock {
   protected readonly nodes: Int32Array; // where this thread records the ticket it waits with
   protected readonly n: number;
 
-  constructor(init: LockInit, kind: LockKind) {
+  /** the waiting every kind shares around its own way of watching (one per lock object) */
+  protected readonly waiter: TicketWaiter;
+
+  /** `skipEvery`: spins between two looks at ABANDONED by a waiter inside its budget (a power of two) */
+  constructor(init: LockInit, kind: LockKind, skipEvery = SKIP_EVERY) {
     super(init, kind);
     const own = ownNode(init, kind);
     this.nodes = own.nodes;
     this.n = own.n;
+    this.waiter = new TicketWaiter(this.i32, this.w, this.s, this.b, skipEvery);
   }
 
   lock(): void {
@@ -107,18 +113,16 @@ export abstract class TicketFamilyLock extends LockFields implements Lock {
       return;
     }
     const t0 = now();
+    this.waiter.start();
     this.waitFor(t);
     // Plain stores right after the load that saw SERVING == t (inside waitFor's last step).
     i32[w + OWNER] = this.id;
     i32[w + OWNER_TICKET] = t;
     this.nodes[this.n + WAIT] = 0;
-    recordContended(this.s, this.b, t0, this.spun, this.parked);
+    recordContended(this.s, this.b, t0, this.waiter.spins, this.waiter.parks);
   }
 
-  /** Spins and parks of the last waitFor, for the statistics. */
-  protected spun = 0;
-  protected parked = 0;
-  /** Waits until SERVING == t (sets spun and parked). */
+  /** Waits until SERVING == t, booking every look that missed with this.waiter.missed. */
   protected abstract waitFor(t: number): void;
 
   /** Moves SERVING to the next ticket and wakes its slot if anybody sleeps (twa and partitioned-ticket also store a slot). */
@@ -161,26 +165,66 @@ export class TicketLock extends TicketFamilyLock {
     const w = this.w;
     const limit = this.spinLimit;
     const far = Math.min(limit, FAR_SPIN);
-    let spins = 0;
-    let parks = 0;
-    let since = 0;
     for (;;) {
       const serving = Atomics.load(i32, w + SERVING);
-      if (serving === t) break;
-      spins++;
+      if (serving === t) return;
       // Only the next in line spins its budget: a waiter further back parks almost at once
       // and leaves the cores to the holder and its successor.
-      if (++since < (((t - serving) | 0) > STEP ? far : limit)) {
-        if ((spins & (SKIP_EVERY - 1)) === 0) skipAbandoned(i32, w, this.s, this.b);
-        continue;
-      }
-      if (skipAbandoned(i32, w, this.s, this.b)) continue; // a dead waiter's turn, passed on
-      parks++;
-      parkOnSlot(i32, w, t);
-      since = 0;
+      this.waiter.missed(t, 1, ((t - serving) | 0) > STEP ? far : limit);
     }
-    this.spun = spins;
-    this.parked = parks;
+  }
+}
+
+/**
+ * The waiting every ticket kind shares around its own way of watching: the spin budget,
+ * the look at ABANDONED every `skipEvery` spins, and once the budget is spent the pass-over
+ * of a dead waiter's turn or the sleep on the ticket's slot. The kinds differ only in what
+ * one look reads (SERVING, a waiting-array slot, a partition) and in the budget. One per
+ * lock object and one class for every kind, so its methods stay monomorphic; the counts
+ * are fields, so waiting allocates nothing.
+ */
+export class TicketWaiter {
+  /** re-reads that missed, and sleeps, since start() */
+  spins = 0;
+  parks = 0;
+  /** re-reads since the last sleep (the budget's count) */
+  private since = 0;
+
+  constructor(
+    private readonly i32: Int32Array,
+    private readonly w: number,
+    private readonly s: Float64Array,
+    private readonly b: number,
+    private readonly skipEvery: number,
+  ) {}
+
+  start(): void {
+    this.spins = 0;
+    this.parks = 0;
+    this.since = 0;
+  }
+
+  /**
+   * Books `looks` re-reads that did not see ticket t served. Inside `budget` (re-reads
+   * since the last sleep) it looks at ABANDONED when the spins pass a multiple of
+   * skipEvery; once the budget is spent it passes a dead waiter's turn on, or else sleeps
+   * on t's slot and starts the budget again. True when SERVING may have moved (a turn
+   * passed on, or a sleep): the caller looks again before watching on.
+   */
+  missed(t: number, looks: number, budget: number): boolean {
+    const before = this.spins;
+    const spins = before + looks;
+    this.spins = spins;
+    this.since += looks;
+    if (this.since < budget) {
+      const every = -this.skipEvery; // the mask of a power of two's multiples
+      return (before & every) !== (spins & every) && skipAbandoned(this.i32, this.w, this.s, this.b);
+    }
+    if (skipAbandoned(this.i32, this.w, this.s, this.b)) return true; // a dead waiter's turn, passed on
+    this.parks++;
+    parkOnSlot(this.i32, this.w, t);
+    this.since = 0;
+    return true;
   }
 }
 
@@ -192,7 +236,7 @@ export class TicketLock extends TicketFamilyLock {
  * ticket there, i.e. the one served; a sleeper woken for a ticket not its own passes the
  * wake-up on to the next sleeper of the slot while that ticket is not taken yet.
  */
-export function parkOnSlot(i32: Int32Array, w: number, t: number): void {
+function parkOnSlot(i32: Int32Array, w: number, t: number): void {
   const slot = w + SLOTS + ((t >> 1) & SLOT_MASK);
   Atomics.add(i32, w + PARKED, 1);
   const gen = Atomics.load(i32, slot);
@@ -219,11 +263,6 @@ export function wakeNext(i32: Int32Array, w: number, next: number, s: Float64Arr
     if (woken > 0) s[b + LockStat.wakeups] += woken;
   }
   if (Atomics.load(i32, w + ANY_ABANDONED) !== 0) skipAbandoned(i32, w, s, b);
-}
-
-/** Passes on a dead waiter's ticket when SERVING reaches it (see skipAbandoned); for the other ticket kinds. */
-export function skipAbandonedTicket(i32: Int32Array, w: number, s: Float64Array, b: number): boolean {
-  return skipAbandoned(i32, w, s, b);
 }
 
 /**

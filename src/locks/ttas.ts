@@ -2,7 +2,8 @@
  * Test-and-test-and-set spinlock with exponential backoff (Anderson 1990) that yields.
  *
  * Owns: word 0 of its lock block: 0 = free, else the holder's ownerId (written by the
- * acquiring CAS, so holder() is exact while held).
+ * acquiring CAS, so holder() is exact while held). The word, the fast path, tryLock,
+ * unlock and holder() are tas.ts's (TasFamilyLock); only the waiting loop is ttas's own.
  *
  * Invariants:
  * - Waiters spin on plain Atomics.load (no stores) until the word reads 0, then try one
@@ -20,30 +21,23 @@
  * the holder is gone; a release while a waiter sleeps costs that waiter at most
  * MAX_YIELD_MS. A holder that dies leaves its id; forceUnlock clears it and wakes all.
  */
-import { LockStat, type Lock, type LockInit, type LockKind } from './lock.js';
-import { LockFields, cpuRelax, now, recordContended } from './common.js';
+import type { LockInit, LockKind } from './lock.js';
+import { cpuRelax, now, recordContended } from './common.js';
+import { TasFamilyLock } from './tas.js';
 
 const SPIN_LIMIT = 200; // spin iterations (loads) before the first yield
 const MAX_BACKOFF = 1024; // cpuRelax iterations, the cap of the exponential backoff
 const MIN_YIELD_MS = 0.05;
 const MAX_YIELD_MS = 1;
 
-export class TtasLock extends LockFields implements Lock {
+export class TtasLock extends TasFamilyLock {
   readonly kind: LockKind = 'ttas';
 
   constructor(init: LockInit) {
     super(init, 'ttas');
   }
 
-  lock(): void {
-    if (Atomics.compareExchange(this.i32, this.w, 0, this.id) === 0) {
-      this.s[this.b + LockStat.acquisitions]++;
-      return;
-    }
-    this.lockSlow();
-  }
-
-  private lockSlow(): void {
+  protected lockSlow(): void {
     const i32 = this.i32;
     const w = this.w;
     const t0 = now();
@@ -70,21 +64,5 @@ export class TtasLock extends LockFields implements Lock {
       if (yieldMs < MAX_YIELD_MS) yieldMs = Math.min(MAX_YIELD_MS, yieldMs * 2);
     }
     recordContended(this.s, this.b, t0, spins, parks);
-  }
-
-  tryLock(): boolean {
-    if (Atomics.compareExchange(this.i32, this.w, 0, this.id) === 0) {
-      this.s[this.b + LockStat.acquisitions]++;
-      return true;
-    }
-    return false;
-  }
-
-  unlock(): void {
-    Atomics.store(this.i32, this.w, 0);
-  }
-
-  holder(): number {
-    return Atomics.load(this.i32, this.w);
   }
 }

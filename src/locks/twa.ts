@@ -21,10 +21,9 @@
  * Default 'spin-then-park'. Lock order: a leaf lock.
  */
 import type { LockInit, LockKind } from './lock.js';
-import { TICKET_SLOT_MASK, TICKET_STEP, TicketFamilyLock, TicketWord, parkOnSlot, skipAbandonedTicket, wakeNext } from './ticket.js';
+import { TICKET_SLOT_MASK, TICKET_STEP, TicketFamilyLock, TicketWord, wakeNext } from './ticket.js';
 
 const { SERVING, PARKED, SLOTS } = TicketWord;
-const SKIP_EVERY = 4096;
 /** Slot re-reads between two looks at SERVING by a far waiter. */
 const CHUNK = 256;
 
@@ -40,31 +39,17 @@ export class TwaLock extends TicketFamilyLock {
     const w = this.w;
     const slot = w + SLOTS + ((t >> 1) & TICKET_SLOT_MASK);
     const limit = this.spinLimit;
-    let spins = 0;
-    let parks = 0;
-    let since = 0;
     for (;;) {
       const seen = Atomics.load(i32, slot);
       const serving = Atomics.load(i32, w + SERVING);
-      if (serving === t) break;
+      if (serving === t) return;
       // Far: watch the waiting-array slot, not SERVING (but look at SERVING every CHUNK
       // re-reads: a pass-over of a dead waiter's ticket does not move our slot).
       let k = 0;
       if (((t - serving) | 0) > TICKET_STEP) while (Atomics.load(i32, slot) === seen && k < CHUNK) k++;
       else while (Atomics.load(i32, w + SERVING) !== t && k < CHUNK) k++;
-      spins += k + 1;
-      since += k + 1;
-      if (since < limit) {
-        if ((spins & (SKIP_EVERY - 1)) < CHUNK + 1) skipAbandonedTicket(i32, w, this.s, this.b);
-        continue;
-      }
-      if (skipAbandonedTicket(i32, w, this.s, this.b)) continue;
-      parks++;
-      parkOnSlot(i32, w, t);
-      since = 0;
+      this.waiter.missed(t, k + 1, limit);
     }
-    this.spun = spins;
-    this.parked = parks;
   }
 
   override unlock(): void {

@@ -14,48 +14,32 @@
  */
 import { shouldStop } from '../../kit/control.js';
 import { NEW_WORKLOAD_COUNTS, inboxWords, inboxesOf, sizeTable, SIZE_TABLE } from './mixes.js';
-import {
-  CALLS_PER_SECOND,
-  VerificationError,
-  beginTimed,
-  cleanupFree,
-  endTimed,
-  HeapView,
-  newOutcome,
-  type WorkerOutcome,
-  type WorkloadContext,
-  type WorkloadDef,
-} from './common.js';
-import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
+import { CALLS_PER_SECOND, beginTimed, cleanupFree, endTimed, newOutcome, SlotBlocks, TaggedBlocks, type WorkerOutcome, type WorkloadContext, type WorkloadDef } from './common.js';
 
 const INBOX_CAP = 4096;
 
 function runBatches(ctx: WorkloadContext, name: string): WorkerOutcome {
   const out = newOutcome();
   const { adapter, worker, workers, params: p, rand } = ctx;
-  const h = new HeapView(adapter.buffer);
   const ci = ctx.ctl.i32;
   const batch = p.batch;
   const sizes = sizeTable(rand, worker * 1291, 'uniform', p.minSize, p.maxSize);
   const { own, next } = inboxesOf(ctx.data, 0, INBOX_CAP, worker, workers);
-  const ptr = new Int32Array(batch);
-  const len = new Int32Array(batch);
-  const tags = new Int32Array(batch);
+  const blocks = new TaggedBlocks(adapter, name, worker);
+  const held = new SlotBlocks(blocks, batch);
   const crossEvery = p.cross > 0 ? Math.max(1, Math.round(100 / p.cross)) : 0;
-  let tag = tagBase(worker, 0);
   let si = 0;
   let it = 0;
   let live = 0; // blocks of the current batch still held: [0, live) in LIFO rounds
   let first = 0; // FIFO rounds free from first upwards
   let remoteFrees = 0;
   const takeRemote = (q: number, n: number, t: number): void => {
-    if (!tagIntact(h.h, q, n, t)) throw new VerificationError(name, `handed ${describeTag(h.h, q, n, t)}`);
+    blocks.check(q, n, t, 'handed ');
     adapter.free(q);
   };
   const release = (k: number): void => {
-    const q = ptr[k];
-    if (!tagIntact(h.h, q, len[k], tags[k])) throw new VerificationError(name, describeTag(h.h, q, len[k], tags[k]));
-    if (crossEvery > 0 && k % crossEvery === 0 && next.push(q, len[k], tags[k])) return;
+    const q = held.checked(k);
+    if (crossEvery > 0 && k % crossEvery === 0 && next.push(q, held.len[k], held.tag[k])) return;
     adapter.free(q);
     out.frees++;
   };
@@ -64,13 +48,7 @@ function runBatches(ctx: WorkloadContext, name: string): WorkerOutcome {
   outer: for (;;) {
     for (live = 0, first = 0; live < batch; live++) {
       if (shouldStop(ci, deadline, it++)) break outer;
-      const n = sizes[si++ & (SIZE_TABLE - 1)];
-      const q = adapter.malloc(n);
-      tag = (tag + TAG_STEP) | 0;
-      stampTag(h.h, q, n, tag);
-      ptr[live] = q;
-      len[live] = n;
-      tags[live] = tag;
+      held.fill(live, sizes[si++ & (SIZE_TABLE - 1)]);
       out.mallocs++;
     }
     if ((round & 1) === 0) {
@@ -89,17 +67,12 @@ function runBatches(ctx: WorkloadContext, name: string): WorkerOutcome {
     remoteFrees += own.drain(INBOX_CAP, takeRemote);
     round++;
   }
-  out.frees += remoteFrees;
-  out.ops = out.mallocs + out.frees;
-  out.units = out.ops;
-  endTimed(ctx, out);
+  const frees = out.frees + remoteFrees;
+  endTimed(ctx, out, out.mallocs, frees, out.mallocs + frees);
   // The interrupted batch: [first, live) is still held; then the inbox.
-  for (let k = first; k < live; k++) {
-    if (!tagIntact(h.h, ptr[k], len[k], tags[k])) throw new VerificationError(name, describeTag(h.h, ptr[k], len[k], tags[k]));
-    cleanupFree(ctx, ptr[k]);
-  }
+  held.cleanup(ctx, first, live);
   own.drain(Infinity, (q, n, t) => {
-    if (!tagIntact(h.h, q, n, t)) throw new VerificationError(name, `handed ${describeTag(h.h, q, n, t)}`);
+    blocks.check(q, n, t, 'handed ');
     cleanupFree(ctx, q);
   });
   return out;

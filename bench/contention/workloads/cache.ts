@@ -17,17 +17,7 @@
  * fixed-duration throughput.
  */
 import { shouldStop } from '../../kit/control.js';
-import {
-  VerificationError,
-  beginTimed,
-  endTimed,
-  HeapView,
-  newOutcome,
-  type WorkloadContext,
-  type WorkloadDef,
-  type WorkerOutcome,
-} from './common.js';
-import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
+import { beginTimed, endTimed, newOutcome, TaggedBlocks, type WorkloadContext, type WorkloadDef, type WorkerOutcome } from './common.js';
 
 function makeCache(scratch: boolean): WorkloadDef {
   const name = scratch ? 'cache-scratch' : 'cache-thrash';
@@ -55,53 +45,39 @@ function makeCache(scratch: boolean): WorkloadDef {
 function runCache(ctx: WorkloadContext, name: string, scratch: boolean): WorkerOutcome {
   const out = newOutcome();
   const { adapter, data: d, worker, workers, params: p } = ctx;
-  const h = new HeapView(adapter.buffer);
+  const blocks = new TaggedBlocks(adapter, name, worker);
+  const w32 = blocks.h;
   const ci = ctx.ctl.i32;
   const size = p.size;
   const writes = p.writes;
   const words = size >>> 2;
-  let tag = tagBase(worker, 0);
   if (scratch && worker === 0) {
     for (let w = 0; w < workers; w++) {
-      const q = adapter.malloc(size);
-      tag = (tag + TAG_STEP) | 0;
-      stampTag(h.h, q, size, tag);
-      d[w * 2] = q;
-      d[w * 2 + 1] = tag;
+      d[w * 2] = blocks.malloc(size);
+      d[w * 2 + 1] = blocks.tag;
     }
   }
   let it = 0;
-  let mallocs = 0;
   let frees = 0;
 
   const deadline = beginTimed(ctx, out);
   if (scratch) {
     const q = d[worker * 2];
-    if (!tagIntact(h.h, q, size, d[worker * 2 + 1])) throw new VerificationError(name, describeTag(h.h, q, size, d[worker * 2 + 1]));
+    blocks.check(q, size, d[worker * 2 + 1]);
     adapter.free(q);
     frees++;
   }
   while (!shouldStop(ci, deadline, it)) {
-    const q = adapter.malloc(size);
-    tag = (tag + TAG_STEP) | 0;
-    stampTag(h.h, q, size, tag);
+    const q = blocks.malloc(size);
     const a = q >>> 2;
-    const w32 = h.h;
     for (let r = 0; r < writes; r++) {
       for (let k = 0; k < words; k++) w32[a + k] = (w32[a + k] + 1) | 0;
     }
-    const want = (tag + writes) | 0;
-    if (!tagIntact(h.h, q, size, want)) throw new VerificationError(name, describeTag(h.h, q, size, want));
+    blocks.check(q, size, (blocks.tag + writes) | 0);
     adapter.free(q);
     it++;
   }
-  mallocs += it;
-  frees += it;
-  out.mallocs = mallocs;
-  out.frees = frees;
-  out.ops = mallocs + frees;
-  out.units = it;
-  endTimed(ctx, out);
+  endTimed(ctx, out, it, frees + it, it);
   return out;
 }
 

@@ -8,9 +8,10 @@
  * Invariants:
  * - Every block a workload allocates is stamped with the kit's tag variant
  *   (bench/kit/stamp.ts: stampTag, a tag unique to that allocation over its requested bytes)
- *   and checked (tagIntact: first, middle and last word) before it is freed. Two live
- *   blocks that overlap, or one block handed out twice, break some tag: the run then fails
- *   with a VerificationError naming the block (describeTag).
+ *   and checked (tagIntact: first, middle and last word) before it is freed, through
+ *   TaggedBlocks (and SlotBlocks for blocks held in numbered slots). Two live blocks that
+ *   overlap, or one block handed out twice, break some tag: the run then fails with a
+ *   VerificationError naming the block (describeTag).
  * - Requested sizes are >= 8 bytes, so a block has at least two whole words.
  * - Hot loops draw random numbers from `rand` (a pre-generated seeded xorshift32 table,
  *   RAND_MASK + 1 entries) and allocate nothing but the blocks under test.
@@ -18,7 +19,7 @@
 import type { AllocatorAdapter } from '../adapters/types.js';
 import { endBarrier, startBarrier, type ControlViews } from '../../kit/control.js';
 import { rng32 } from '../../kit/prng.js';
-import { setTagDensity, type TagDensity } from '../../kit/stamp.js';
+import { describeTag, setTagDensity, stampTag, TAG_STEP, tagBase, tagIntact, type TagDensity } from '../../kit/stamp.js';
 
 export const RAND_BITS = 16;
 export const RAND_MASK = (1 << RAND_BITS) - 1;
@@ -112,6 +113,20 @@ export function addChurn(into: ChurnCounts, more: ChurnCounts): void {
   for (const key of Object.keys(into) as (keyof ChurnCounts)[]) into[key] += more[key];
 }
 
+/** The context of one worker's task, over the views it needs (rand: the filled table). */
+export function workloadContext(task: WorkerTask, adapter: AllocatorAdapter, ctl: ControlViews, rand: Uint32Array): WorkloadContext {
+  return {
+    task,
+    adapter,
+    ctl,
+    data: new Int32Array(task.data),
+    rand,
+    worker: task.worker,
+    workers: task.workers,
+    params: task.params,
+  };
+}
+
 export interface WorkloadContext {
   readonly task: WorkerTask;
   readonly adapter: AllocatorAdapter;
@@ -135,6 +150,82 @@ export class HeapView {
 
   constructor(buffer: SharedArrayBuffer) {
     this.h = new Int32Array(buffer);
+  }
+}
+
+/**
+ * One worker's stamped blocks in one round: the heap view it writes them through
+ * (HeapView), the running tag (tagBase(worker, round), then TAG_STEP per allocation, so no
+ * two live blocks share a tag) and the workload's name for a failed check. Hot loops
+ * allocate with `malloc` and check with `check`; neither allocates anything.
+ */
+export class TaggedBlocks {
+  readonly h: Int32Array;
+  /** the tag of the block `malloc` returned last */
+  tag: number;
+
+  constructor(
+    readonly adapter: AllocatorAdapter,
+    readonly workload: string,
+    worker: number,
+    round = 0,
+  ) {
+    this.h = new HeapView(adapter.buffer).h;
+    this.tag = tagBase(worker, round);
+  }
+
+  /** Allocates n bytes and stamps them with the next tag (left in `tag`). */
+  malloc(n: number): number {
+    const q = this.adapter.malloc(n);
+    this.tag = (this.tag + TAG_STEP) | 0;
+    stampTag(this.h, q, n, this.tag);
+    return q;
+  }
+
+  /**
+   * Throws the workload's VerificationError unless block q still carries tag t over its n
+   * bytes; `what` (a constant, e.g. 'handed ') opens the message.
+   */
+  check(q: number, n: number, t: number, what = ''): void {
+    if (!tagIntact(this.h, q, n, t)) throw new VerificationError(this.workload, what + describeTag(this.h, q, n, t));
+  }
+}
+
+/**
+ * Blocks a worker holds in numbered slots: pointer, requested size and tag in local
+ * arrays (threadtest's batch, ring's ring, the replacement workloads' slots).
+ */
+export class SlotBlocks {
+  readonly ptr: Int32Array;
+  readonly len: Int32Array;
+  readonly tag: Int32Array;
+
+  constructor(
+    readonly blocks: TaggedBlocks,
+    slots: number,
+  ) {
+    this.ptr = new Int32Array(slots);
+    this.len = new Int32Array(slots);
+    this.tag = new Int32Array(slots);
+  }
+
+  /** Allocates a stamped block of n bytes into slot s (whatever s held is gone already). */
+  fill(s: number, n: number): void {
+    this.ptr[s] = this.blocks.malloc(n);
+    this.len[s] = n;
+    this.tag[s] = this.blocks.tag;
+  }
+
+  /** Checks slot s's block (see TaggedBlocks.check) and returns its pointer. */
+  checked(s: number): number {
+    const q = this.ptr[s];
+    this.blocks.check(q, this.len[s], this.tag[s]);
+    return q;
+  }
+
+  /** Untimed cleanup: checks and frees (cleanupFree) the blocks of slots [from, to). */
+  cleanup(ctx: WorkloadContext, from: number, to: number): void {
+    for (let s = from; s < to; s++) cleanupFree(ctx, this.checked(s));
   }
 }
 
@@ -177,11 +268,16 @@ export function beginTimed(ctx: WorkloadContext, out: WorkerOutcome): number {
 }
 
 /**
- * Waits for all workers at the end barrier. The last one to finish stamps the end time,
- * snapshots the allocator and samples its memory while every other worker is parked
- * (the live set is at its steady-state high, before any cleanup).
+ * Books the timed window's counts (ops = mallocs + frees) and waits for all workers at the
+ * end barrier. The last one to finish stamps the end time, snapshots the allocator and
+ * samples its memory while every other worker is parked (the live set is at its
+ * steady-state high, before any cleanup).
  */
-export function endTimed(ctx: WorkloadContext, out: WorkerOutcome): void {
+export function endTimed(ctx: WorkloadContext, out: WorkerOutcome, mallocs: number, frees: number, units: number): void {
+  out.mallocs = mallocs;
+  out.frees = frees;
+  out.ops = mallocs + frees;
+  out.units = units;
   const { adapter } = ctx;
   endBarrier(ctx.ctl, ctx.workers, () => {
     out.endSnapshot = adapter.snapshot();

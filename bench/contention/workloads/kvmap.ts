@@ -24,19 +24,8 @@
 import { createLock, initLockBlock, LOCK_WORDS, type Lock } from '../../../src/locks/index.js';
 import { shouldStop } from '../../kit/control.js';
 import { NEW_WORKLOAD_COUNTS, sizeTable, SIZE_TABLE } from './mixes.js';
-import {
-  RAND_MASK,
-  VerificationError,
-  beginTimed,
-  cleanupFree,
-  endTimed,
-  HeapView,
-  newOutcome,
-  type WorkloadContext,
-  type WorkloadDef,
-  type WorkloadParams,
-} from './common.js';
-import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
+import { RAND_MASK, VerificationError, beginTimed, cleanupFree, endTimed, HeapView, newOutcome, TaggedBlocks, type WorkloadContext, type WorkloadDef, type WorkloadParams } from './common.js';
+import { describeTag, stampTag, tagIntact } from '../../kit/stamp.js';
 
 const ENTRY = 24;
 const E_NEXT = 0;
@@ -163,19 +152,17 @@ export const kvmap: WorkloadDef = {
     const { adapter, worker, workers, params: p, rand } = ctx;
     const m = new MapView(ctx, p.buckets);
     const h = m.h;
+    const values = new TaggedBlocks(adapter, 'kvmap', worker);
     const ci = ctx.ctl.i32;
     const sizes = sizeTable(rand, worker * 733, 'loguniform', p.valMin, p.valMax);
-    let tag = tagBase(worker, 0);
     let si = 0;
     const prefillKeys = Math.floor((p.keys * p.prefill) / 100);
     for (let k = worker; k < prefillKeys; k += workers) {
       const b = bucketOf(k, p.buckets);
       const n = sizes[si++ & (SIZE_TABLE - 1)];
-      const vp = adapter.malloc(n);
-      tag = (tag + TAG_STEP) | 0;
-      stampTag(h.h, vp, n, tag);
+      const vp = values.malloc(n);
       m.locks[b].lock();
-      m.insert(b, k, vp, n, tag);
+      m.insert(b, k, vp, n, values.tag);
       m.locks[b].unlock();
     }
     const free = (q: number): void => adapter.free(q);
@@ -198,9 +185,8 @@ export const kvmap: WorkloadDef = {
         lock.unlock();
       } else if (op === 1) {
         const n = sizes[si++ & (SIZE_TABLE - 1)];
-        const vp = adapter.malloc(n);
-        tag = (tag + TAG_STEP) | 0;
-        stampTag(h.h, vp, n, tag);
+        const vp = values.malloc(n);
+        const tag = values.tag;
         mallocs++;
         lock.lock();
         const e = m.find(b, k);
@@ -232,11 +218,7 @@ export const kvmap: WorkloadDef = {
         if (e !== 0) frees += m.release(e, k, free);
       }
     }
-    out.units = it - 1;
-    out.mallocs = mallocs;
-    out.frees = frees;
-    out.ops = mallocs + frees;
-    endTimed(ctx, out);
+    endTimed(ctx, out, mallocs, frees, it - 1);
     const cleanup = (q: number): void => cleanupFree(ctx, q);
     for (let b = worker; b < p.buckets; b += workers) {
       let e = ctx.data[m.hb + b];

@@ -14,20 +14,7 @@
  * Metric: allocator calls per second (one free + one malloc per iteration).
  */
 import { shouldStop } from '../../kit/control.js';
-import {
-  CALLS_PER_SECOND,
-  RAND_MASK,
-  VerificationError,
-  beginTimed,
-  cleanupFree,
-  endTimed,
-  HeapView,
-  newOutcome,
-  type WorkloadContext,
-  type WorkloadDef,
-  type WorkloadParams,
-} from './common.js';
-import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
+import { CALLS_PER_SECOND, RAND_MASK, beginTimed, cleanupFree, endTimed, newOutcome, TaggedBlocks, type WorkloadContext, type WorkloadDef, type WorkloadParams } from './common.js';
 
 const BOARD_WORDS = 16;
 
@@ -39,37 +26,37 @@ function boardCells(p: WorkloadParams, workers: number): number {
   return Math.max(1, Math.min(p.board, workers, BOARD_WORDS));
 }
 
-/** Allocates every slot of array `arr`; returns the next tag. */
-function fillArray(ctx: WorkloadContext, h: HeapView, arr: number, tag: number): number {
-  const { params: p, data: d, rand, adapter } = ctx;
+/** Allocates a stamped block of n bytes into the (ptr, size, tag) cell at d[o]. */
+function putBlock(d: Int32Array, o: number, blocks: TaggedBlocks, n: number): void {
+  d[o] = blocks.malloc(n);
+  d[o + 1] = n;
+  d[o + 2] = blocks.tag;
+}
+
+/** Checks the block of the cell at d[o] and returns its pointer. */
+function takeBlock(d: Int32Array, o: number, blocks: TaggedBlocks): number {
+  const q = d[o];
+  blocks.check(q, d[o + 1], d[o + 2]);
+  return q;
+}
+
+/** Allocates every slot of array `arr`. */
+function fillArray(ctx: WorkloadContext, blocks: TaggedBlocks, arr: number): void {
+  const { params: p, data: d, rand } = ctx;
   const slots = p.slots;
   const span = p.maxSize - p.minSize + 1;
   let ri = (arr * 7919) & RAND_MASK;
   const base = arraysBase() + arr * slots * 3;
   for (let s = 0; s < slots; s++) {
-    const n = p.minSize + (rand[ri] % span);
+    putBlock(d, base + s * 3, blocks, p.minSize + (rand[ri] % span));
     ri = (ri + 1) & RAND_MASK;
-    const q = adapter.malloc(n);
-    tag = (tag + TAG_STEP) | 0;
-    stampTag(h.h, q, n, tag);
-    const o = base + s * 3;
-    d[o] = q;
-    d[o + 1] = n;
-    d[o + 2] = tag;
   }
-  return tag;
 }
 
-function drainArray(ctx: WorkloadContext, h: HeapView, arr: number): void {
+function drainArray(ctx: WorkloadContext, blocks: TaggedBlocks, arr: number): void {
   const slots = ctx.params.slots;
-  const d = ctx.data;
   const base = arraysBase() + arr * slots * 3;
-  for (let s = 0; s < slots; s++) {
-    const o = base + s * 3;
-    const q = d[o];
-    if (!tagIntact(h.h, q, d[o + 1], d[o + 2])) throw new VerificationError('larson', describeTag(h.h, q, d[o + 1], d[o + 2]));
-    cleanupFree(ctx, q);
-  }
+  for (let s = 0; s < slots; s++) cleanupFree(ctx, takeBlock(ctx.data, base + s * 3, blocks));
 }
 
 export const larson: WorkloadDef = {
@@ -90,12 +77,11 @@ export const larson: WorkloadDef = {
   run(ctx: WorkloadContext) {
     const out = newOutcome();
     const { adapter, data: d, rand, worker, workers, params: p } = ctx;
-    const h = new HeapView(adapter.buffer);
     const ci = ctx.ctl.i32;
     const cells = boardCells(p, workers);
-    let tag = tagBase(worker, 0);
-    tag = fillArray(ctx, h, worker, tag);
-    if (worker < cells) tag = fillArray(ctx, h, workers + worker, tag);
+    const blocks = new TaggedBlocks(adapter, 'larson', worker);
+    fillArray(ctx, blocks, worker);
+    if (worker < cells) fillArray(ctx, blocks, workers + worker);
 
     const slots = p.slots;
     const minSize = p.minSize;
@@ -112,32 +98,19 @@ export const larson: WorkloadDef = {
     while (!shouldStop(ci, deadline, it)) {
       const o = base + (rand[ri] % slots) * 3;
       ri = (ri + 1) & RAND_MASK;
-      const q = d[o];
-      const n = d[o + 1];
-      if (!tagIntact(h.h, q, n, d[o + 2])) throw new VerificationError('larson', describeTag(h.h, q, n, d[o + 2]));
-      adapter.free(q);
-      const m = minSize + (rand[ri] % span);
+      adapter.free(takeBlock(d, o, blocks));
+      putBlock(d, o, blocks, minSize + (rand[ri] % span));
       ri = (ri + 1) & RAND_MASK;
-      const r = adapter.malloc(m);
-      tag = (tag + TAG_STEP) | 0;
-      stampTag(h.h, r, m, tag);
-      d[o] = r;
-      d[o + 1] = m;
-      d[o + 2] = tag;
       if (++it === nextHandoff) {
         nextHandoff += handoffEvery;
         arr = Atomics.exchange(d, cell, arr);
         base = arraysBase() + arr * slots * 3;
       }
     }
-    out.ops = it * 2;
-    out.mallocs = it;
-    out.frees = it;
-    out.units = it;
-    endTimed(ctx, out);
+    endTimed(ctx, out, it, it, it);
 
-    drainArray(ctx, h, arr);
-    if (worker < cells) drainArray(ctx, h, Atomics.load(d, worker));
+    drainArray(ctx, blocks, arr);
+    if (worker < cells) drainArray(ctx, blocks, Atomics.load(d, worker));
     return out;
   },
 };

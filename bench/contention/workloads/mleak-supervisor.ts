@@ -18,6 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { DoubleFreeError, SharedHeap } from '../../../src/index.js';
 import type { RecoveryReport } from '../../../src/core/recovery.js';
 import { CTL_I32, aborted } from '../../kit/control.js';
+import { rng32 } from '../../kit/prng.js';
 import { workerUrl } from '../../kit/worker-url.js';
 import { VerificationError, beginTimed, cleanupFree, endTimed, HeapView, newChurn, newOutcome, type ChurnCounts, type WorkerOutcome, type WorkloadContext } from './common.js';
 import { describeTag, stampTag, tagIntact } from '../../kit/stamp.js';
@@ -171,16 +172,15 @@ export async function superviseMleak(ctx: WorkloadContext): Promise<WorkerOutcom
   const url = workerUrl('mleak');
   const deadline = beginTimed(ctx, out);
   const stopAt = setTimeout(() => Atomics.store(ctl.i32, CTL_I32.stop, 1), Math.max(0, deadline - performance.now()));
-  let rand = (ctx.task.seed * 2654435761 + ctx.worker * 40503) >>> 0 || 1;
+  const lifeRand = rng32((ctx.task.seed * 2654435761 + ctx.worker * 40503) >>> 0 || 1);
   try {
     for (let life = 0; Atomics.load(ctl.i32, CTL_I32.stop) === 0 && !aborted(ctl); life++) {
       // the first turn moves with the worker and the repetition's seed: a window short enough
       // for one child per worker (200 ms on a loaded machine) still sees every way of leaving
       const mode = heap ? TURNS[(life + ctx.worker + ctx.task.seed) % TURNS.length] : 'clean';
       for (const w of [S.intent, S.mallocs, S.frees, S.counted, S.end, S.sends, S.receives, S.base, S.based]) d[b + w] = 0;
-      rand ^= rand << 13; rand ^= rand >>> 17; rand ^= rand << 5; rand >>>= 0;
       const held = countHeld(d, b + SLOT_HEADER, l.slots);
-      const lived = await live(url, childData(ctx, life, mode), heap, 1 + (rand % p.lifeMs));
+      const lived = await live(url, childData(ctx, life, mode), heap, 1 + (lifeRand() % p.lifeMs));
       churn.created++;
       if (life > 0) churn.adopted += held;
       const end = Atomics.load(d, b + S.end);
@@ -194,10 +194,8 @@ export async function superviseMleak(ctx: WorkloadContext): Promise<WorkerOutcom
   } finally {
     clearTimeout(stopAt);
   }
-  out.ops = out.mallocs + out.frees;
-  out.units = churn.created;
   out.churn = churn;
-  endTimed(ctx, out);
+  endTimed(ctx, out, out.mallocs, out.frees, churn.created);
   freeLeftovers(ctx, h, l);
   return out;
 }

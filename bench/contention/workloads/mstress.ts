@@ -23,19 +23,8 @@
  * Metric: allocator calls per second, plus peak memory (blowup) over all rounds.
  */
 import { shouldStop } from '../../kit/control.js';
-import {
-  CALLS_PER_SECOND,
-  RAND_MASK,
-  VerificationError,
-  beginTimed,
-  cleanupFree,
-  endTimed,
-  HeapView,
-  newOutcome,
-  type WorkloadContext,
-  type WorkloadDef,
-} from './common.js';
-import { stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
+import { CALLS_PER_SECOND, RAND_MASK, VerificationError, beginTimed, cleanupFree, endTimed, newOutcome, TaggedBlocks, type WorkloadContext, type WorkloadDef } from './common.js';
+import { stampTag, TAG_STEP, tagIntact } from '../../kit/stamp.js';
 
 /** Tag value meaning "not known locally: take the block's own". */
 const UNKNOWN = 0;
@@ -49,23 +38,54 @@ function pickSize(r: number, maxShift: number): number {
   return items * 8;
 }
 
-function check(v: HeapView, p: number, want: number): number {
-  const h = v.h;
-  const a = p >>> 2;
-  const n = h[a];
-  const tag = h[a + 1];
-  if (n < 8 || (want !== UNKNOWN && tag !== want) || !tagIntact(v.h, p + 4, n - 4, tag)) {
-    throw new VerificationError(
-      'mstress',
-      `block ${p}: size word ${n}, tag ${tag}${want !== UNKNOWN ? ` (expected ${want})` : ''}, last word ${n >= 8 ? v.h[((p + n) >>> 2) - 1] : 'n/a'}`,
-    );
-  }
-  return n;
-}
+/**
+ * One worker's mstress blocks in one round: each carries its size in word 0 and its tag
+ * over the rest, and with `exact` every malloc and free moves the run's live-bytes word
+ * (Atomics.add of the usable size; `peak` is the highest value this worker's adds made).
+ */
+class CountedBlocks {
+  readonly h: Int32Array;
+  peak = 0;
 
-function write(v: HeapView, p: number, n: number, tag: number): void {
-  v.h[p >>> 2] = n;
-  stampTag(v.h, p + 4, n - 4, tag);
+  constructor(
+    readonly blocks: TaggedBlocks,
+    readonly data: Int32Array,
+    readonly liveWord: number,
+    readonly exact: boolean,
+  ) {
+    this.h = blocks.h;
+  }
+
+  /** Allocates n bytes: size word, then the next tag (blocks.tag) over the rest; counted. */
+  malloc(n: number): number {
+    const q = this.blocks.adapter.malloc(n);
+    if (this.exact) {
+      const u = this.blocks.adapter.usableSize!(q);
+      const v = Atomics.add(this.data, this.liveWord, u) + u;
+      if (v > this.peak) this.peak = v;
+    }
+    this.blocks.tag = (this.blocks.tag + TAG_STEP) | 0;
+    this.h[q >>> 2] = n;
+    stampTag(this.h, q + 4, n - 4, this.blocks.tag);
+    return q;
+  }
+
+  /** Checks block p (its own tag, or `want` unless UNKNOWN), uncounts it and frees it (cleanup: cleanupFree). */
+  free(ctx: WorkloadContext, p: number, want: number, cleanup: boolean): void {
+    const h = this.h;
+    const a = p >>> 2;
+    const n = h[a];
+    const tag = h[a + 1];
+    if (n < 8 || (want !== UNKNOWN && tag !== want) || !tagIntact(h, p + 4, n - 4, tag)) {
+      throw new VerificationError(
+        'mstress',
+        `block ${p}: size word ${n}, tag ${tag}${want !== UNKNOWN ? ` (expected ${want})` : ''}, last word ${n >= 8 ? h[((p + n) >>> 2) - 1] : 'n/a'}`,
+      );
+    }
+    if (this.exact) Atomics.sub(this.data, this.liveWord, this.blocks.adapter.usableSize!(p));
+    if (cleanup) cleanupFree(ctx, p);
+    else this.blocks.adapter.free(p);
+  }
 }
 
 export const mstress: WorkloadDef = {
@@ -83,21 +103,18 @@ export const mstress: WorkloadDef = {
   run(ctx: WorkloadContext) {
     const out = newOutcome();
     const { adapter, data: transfer, rand, worker, workers, params: p, task } = ctx;
-    const h = new HeapView(adapter.buffer);
     const ci = ctx.ctl.i32;
     const slots = p.slots;
     const retainCap = p.retain;
     const cells = p.transfer;
-    const liveWord = cells; // the live-bytes counter after the transfer cells
-    const exact = typeof adapter.usableSize === 'function';
-    let peak = 0;
+    // the live-bytes counter follows the transfer cells
+    const mine = new CountedBlocks(new TaggedBlocks(adapter, 'mstress', worker, task.round), transfer, cells, typeof adapter.usableSize === 'function');
     const ptr = new Int32Array(slots);
     const ptag = new Int32Array(slots);
     const kept = new Int32Array(retainCap);
     const keptTag = new Int32Array(retainCap);
     let keptCount = 0;
     let top = 0;
-    let tag = tagBase(worker, task.round);
     let ri = ((worker + 1) * 7919 + task.round * 104729) & RAND_MASK;
     let it = 0;
     let mallocs = 0;
@@ -111,36 +128,16 @@ export const mstress: WorkloadDef = {
         // allocate into the ring, freeing whatever the ring still holds there
         const old = ptr[top];
         if (old !== 0) {
-          check(h, old, ptag[top]);
-          if (exact) Atomics.sub(transfer, liveWord, adapter.usableSize!(old));
-          adapter.free(old);
+          mine.free(ctx, old, ptag[top], false);
           frees++;
         }
-        const n = pickSize(r >>> 3, 5);
-        const q = adapter.malloc(n);
-        if (exact) {
-          const u = adapter.usableSize!(q);
-          const v = Atomics.add(transfer, liveWord, u) + u;
-          if (v > peak) peak = v;
-        }
-        tag = (tag + TAG_STEP) | 0;
-        write(h, q, n, tag);
-        ptr[top] = q;
-        ptag[top] = tag;
+        ptr[top] = mine.malloc(pickSize(r >>> 3, 5));
+        ptag[top] = mine.blocks.tag;
         mallocs++;
         if (++top === slots) top = 0;
       } else {
-        const n = pickSize(r >>> 3, 7);
-        const q = adapter.malloc(n);
-        if (exact) {
-          const u = adapter.usableSize!(q);
-          const v = Atomics.add(transfer, liveWord, u) + u;
-          if (v > peak) peak = v;
-        }
-        tag = (tag + TAG_STEP) | 0;
-        write(h, q, n, tag);
-        kept[keptCount] = q;
-        keptTag[keptCount++] = tag;
+        kept[keptCount] = mine.malloc(pickSize(r >>> 3, 7));
+        keptTag[keptCount++] = mine.blocks.tag;
         mallocs++;
       }
       const r2 = rand[ri];
@@ -149,9 +146,7 @@ export const mstress: WorkloadDef = {
         const i = (r2 >>> 8) % slots;
         const q = ptr[i];
         if (q !== 0) {
-          check(h, q, ptag[i]);
-          if (exact) Atomics.sub(transfer, liveWord, adapter.usableSize!(q));
-          adapter.free(q);
+          mine.free(ctx, q, ptag[i], false);
           frees++;
           ptr[i] = 0;
         }
@@ -165,35 +160,17 @@ export const mstress: WorkloadDef = {
         ptag[i] = UNKNOWN;
       }
     }
-    out.mallocs = mallocs;
-    out.frees = frees;
-    out.ops = mallocs + frees;
-    out.units = out.ops;
-    if (exact) out.exactPeakLive = peak;
-    endTimed(ctx, out);
+    if (mine.exact) out.exactPeakLive = mine.peak;
+    endTimed(ctx, out, mallocs, frees, mallocs + frees);
 
     // The worker "exits": everything it holds locally is freed (always: later rounds
     // would otherwise see a live set that grows with every round).
-    for (let i = 0; i < slots; i++) {
-      if (ptr[i] !== 0) {
-        check(h, ptr[i], ptag[i]);
-        if (exact) Atomics.sub(transfer, liveWord, adapter.usableSize!(ptr[i]));
-        adapter.free(ptr[i]);
-      }
-    }
-    for (let i = 0; i < keptCount; i++) {
-      check(h, kept[i], keptTag[i]);
-      if (exact) Atomics.sub(transfer, liveWord, adapter.usableSize!(kept[i]));
-      adapter.free(kept[i]);
-    }
+    for (let i = 0; i < slots; i++) if (ptr[i] !== 0) mine.free(ctx, ptr[i], ptag[i], false);
+    for (let i = 0; i < keptCount; i++) mine.free(ctx, kept[i], keptTag[i], false);
     if (task.round === task.rounds - 1) {
       for (let c = worker; c < cells; c += workers) {
         const q = Atomics.exchange(transfer, c, 0);
-        if (q !== 0) {
-          check(h, q, UNKNOWN);
-          if (exact) Atomics.sub(transfer, liveWord, adapter.usableSize!(q));
-          cleanupFree(ctx, q);
-        }
+        if (q !== 0) mine.free(ctx, q, UNKNOWN, true);
       }
     }
     return out;

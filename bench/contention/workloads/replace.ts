@@ -22,21 +22,7 @@
  */
 import { shouldStop } from '../../kit/control.js';
 import { NEW_WORKLOAD_COUNTS, inboxWords, inboxesOf, sizeTable, SIZE_TABLE, type SizeShape } from './mixes.js';
-import {
-  CALLS_PER_SECOND,
-  RAND_MASK,
-  VerificationError,
-  beginTimed,
-  cleanupFree,
-  endTimed,
-  HeapView,
-  newOutcome,
-  type WorkloadContext,
-  type WorkloadDef,
-  type WorkloadParams,
-  type WorkerOutcome,
-} from './common.js';
-import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
+import { CALLS_PER_SECOND, RAND_MASK, beginTimed, cleanupFree, endTimed, newOutcome, SlotBlocks, TaggedBlocks, type WorkloadContext, type WorkloadDef, type WorkloadParams, type WorkerOutcome } from './common.js';
 
 const INBOX_CAP = 1024;
 const DRAIN_EVERY = 32;
@@ -55,28 +41,17 @@ interface ReplaceSpec {
 function runReplace(ctx: WorkloadContext, name: string, shape: SizeShape): WorkerOutcome {
   const out = newOutcome();
   const { adapter, worker, workers, params: p, rand } = ctx;
-  const h = new HeapView(adapter.buffer);
   const ci = ctx.ctl.i32;
   const slots = p.slots;
   const sizes = sizeTable(rand, worker * 977, shape, p.minSize, p.maxSize);
   const { own, next } = inboxesOf(ctx.data, 0, INBOX_CAP, worker, workers);
-  const ptr = new Int32Array(slots);
-  const len = new Int32Array(slots);
-  const tags = new Int32Array(slots);
-  let tag = tagBase(worker, 0);
+  const blocks = new TaggedBlocks(adapter, name, worker);
+  const held = new SlotBlocks(blocks, slots);
   let si = 0;
-  for (let s = 0; s < slots; s++) {
-    const n = sizes[si++ & (SIZE_TABLE - 1)];
-    const q = adapter.malloc(n);
-    tag = (tag + TAG_STEP) | 0;
-    stampTag(h.h, q, n, tag);
-    ptr[s] = q;
-    len[s] = n;
-    tags[s] = tag;
-  }
+  for (let s = 0; s < slots; s++) held.fill(s, sizes[si++ & (SIZE_TABLE - 1)]);
   let remoteFrees = 0;
   const takeRemote = (q: number, n: number, t: number): void => {
-    if (!tagIntact(h.h, q, n, t)) throw new VerificationError(name, `handed ${describeTag(h.h, q, n, t)}`);
+    blocks.check(q, n, t, 'handed ');
     adapter.free(q);
   };
   const crossBelow = Math.floor((p.cross / 100) * 65536);
@@ -88,36 +63,21 @@ function runReplace(ctx: WorkloadContext, name: string, shape: SizeShape): Worke
     const r = rand[ri];
     ri = (ri + 1) & RAND_MASK;
     const s = r % slots;
-    const q = ptr[s];
-    const n = len[s];
-    if (!tagIntact(h.h, q, n, tags[s])) throw new VerificationError(name, describeTag(h.h, q, n, tags[s]));
-    if ((r >>> 16) >= crossBelow || !next.push(q, n, tags[s])) {
+    const q = held.checked(s);
+    if ((r >>> 16) >= crossBelow || !next.push(q, held.len[s], held.tag[s])) {
       adapter.free(q);
       frees++;
     }
-    const m = sizes[si++ & (SIZE_TABLE - 1)];
-    const nq = adapter.malloc(m);
-    tag = (tag + TAG_STEP) | 0;
-    stampTag(h.h, nq, m, tag);
-    ptr[s] = nq;
-    len[s] = m;
-    tags[s] = tag;
+    held.fill(s, sizes[si++ & (SIZE_TABLE - 1)]);
     if (++it % DRAIN_EVERY === 0) remoteFrees += own.drain(INBOX_CAP, takeRemote);
   }
-  out.mallocs = it;
-  out.frees = frees + remoteFrees;
-  out.ops = out.mallocs + out.frees;
-  out.units = it;
-  endTimed(ctx, out);
+  endTimed(ctx, out, it, frees + remoteFrees, it);
   // Nobody hands blocks any more: what is in the inbox, and every slot, is freed here.
   own.drain(Infinity, (q, n, t) => {
-    if (!tagIntact(h.h, q, n, t)) throw new VerificationError(name, `handed ${describeTag(h.h, q, n, t)}`);
+    blocks.check(q, n, t, 'handed ');
     cleanupFree(ctx, q);
   });
-  for (let s = 0; s < slots; s++) {
-    if (!tagIntact(h.h, ptr[s], len[s], tags[s])) throw new VerificationError(name, describeTag(h.h, ptr[s], len[s], tags[s]));
-    cleanupFree(ctx, ptr[s]);
-  }
+  held.cleanup(ctx, 0, slots);
   return out;
 }
 

@@ -4,9 +4,9 @@
  * `base + slot` bytes into it (1000..2023 B by default). No sharing at all: the case where
  * one global lock collapses while per-thread caches should scale.
  *
- * Worker-local state only (the ring is a local Int32Array of (ptr, tag)). Blocks are
- * written and checked through the README's user view (one `new Int32Array(buffer)` per
- * worker, HeapView).
+ * Worker-local state only (the ring is a SlotBlocks: local arrays of pointer, size and
+ * tag). Blocks are written and checked through the README's user view (one
+ * `new Int32Array(buffer)` per worker, HeapView).
  *
  * Warm-up: every worker first runs the very same loop function untimed for
  * WARM_ITERATIONS iterations or WARM_MS, whichever ends first, then meets the others at
@@ -17,18 +17,7 @@
  * Metric: allocator calls per second (one free + one malloc per iteration).
  */
 import { shouldStop } from '../../kit/control.js';
-import {
-  CALLS_PER_SECOND,
-  VerificationError,
-  beginTimed,
-  cleanupFree,
-  endTimed,
-  HeapView,
-  newOutcome,
-  type WorkloadContext,
-  type WorkloadDef,
-} from './common.js';
-import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
+import { CALLS_PER_SECOND, beginTimed, endTimed, newOutcome, SlotBlocks, TaggedBlocks, type WorkloadContext, type WorkloadDef } from './common.js';
 import type { AllocatorAdapter } from '../adapters/types.js';
 
 /** Untimed iterations each worker runs before the start barrier (16 passes of 1,024 slots). */
@@ -41,43 +30,29 @@ export const WARM_ITERATIONS = 16_384;
 export const WARM_MS = 300;
 const WARM_CHUNK = 256;
 
-/** Ring cursor and tag carried from the warm-up into the timed loop. */
-interface RingState {
-  slot: number;
-  tag: number;
-}
-
-/** The ring loop: up to maxIt iterations or until stop/deadline. Returns iterations. */
+/**
+ * The ring loop from slot `start`: up to maxIt iterations or until stop/deadline, each
+ * checking and freeing one slot's block and allocating `sizeBase + slot` bytes into it.
+ * Returns the iterations done (the next slot is (start + iterations) mod slots).
+ */
 function ringLoop(
   adapter: AllocatorAdapter,
-  h: HeapView,
-  ringPtr: Int32Array,
-  ringTag: Int32Array,
+  ring: SlotBlocks,
   sizeBase: number,
-  st: RingState,
+  start: number,
   ci: Int32Array,
   deadline: number,
   maxIt: number,
 ): number {
-  const slots = ringPtr.length;
-  let s = st.slot;
-  let tag = st.tag;
+  const slots = ring.ptr.length;
+  let s = start;
   let it = 0;
   while (it < maxIt && !shouldStop(ci, deadline, it)) {
-    const n = sizeBase + s;
-    const q = ringPtr[s];
-    if (!tagIntact(h.h, q, n, ringTag[s])) throw new VerificationError('ring', describeTag(h.h, q, n, ringTag[s]));
-    adapter.free(q);
-    const r = adapter.malloc(n);
-    tag = (tag + TAG_STEP) | 0;
-    stampTag(h.h, r, n, tag);
-    ringPtr[s] = r;
-    ringTag[s] = tag;
+    adapter.free(ring.checked(s));
+    ring.fill(s, sizeBase + s);
     if (++s === slots) s = 0;
     it++;
   }
-  st.slot = s;
-  st.tag = tag;
   return it;
 }
 
@@ -94,42 +69,24 @@ export const ring: WorkloadDef = {
 
   run(ctx: WorkloadContext) {
     const out = newOutcome();
-    const { adapter, worker, params: p } = ctx;
-    const h = new HeapView(adapter.buffer);
+    const { adapter, params: p } = ctx;
     const ci = ctx.ctl.i32;
     const slots = p.slots;
     const sizeBase = p.base;
-    const ringPtr = new Int32Array(slots);
-    const ringTag = new Int32Array(slots);
-    let tag = tagBase(worker, 0);
-    for (let s = 0; s < slots; s++) {
-      const q = adapter.malloc(sizeBase + s);
-      tag = (tag + TAG_STEP) | 0;
-      stampTag(h.h, q, sizeBase + s, tag);
-      ringPtr[s] = q;
-      ringTag[s] = tag;
-    }
+    const ring = new SlotBlocks(new TaggedBlocks(adapter, 'ring', ctx.worker), slots);
+    for (let s = 0; s < slots; s++) ring.fill(s, sizeBase + s);
 
-    const st: RingState = { slot: 0, tag };
     // Warm-up, untimed, in chunks so its time bound is checked (not through shouldStop,
     // whose deadline would stop every worker's timed loop).
+    let slot = 0;
     const warmEnd = performance.now() + WARM_MS;
     for (let done = 0; done < WARM_ITERATIONS && performance.now() < warmEnd; done += WARM_CHUNK) {
-      ringLoop(adapter, h, ringPtr, ringTag, sizeBase, st, ci, Infinity, WARM_CHUNK);
+      slot = (slot + ringLoop(adapter, ring, sizeBase, slot, ci, Infinity, WARM_CHUNK)) % slots;
     }
     const deadline = beginTimed(ctx, out);
-    const it = ringLoop(adapter, h, ringPtr, ringTag, sizeBase, st, ci, deadline, Infinity);
-    out.ops = it * 2;
-    out.mallocs = it;
-    out.frees = it;
-    out.units = it;
-    endTimed(ctx, out);
-
-    for (let k = 0; k < slots; k++) {
-      const n = sizeBase + k;
-      if (!tagIntact(h.h, ringPtr[k], n, ringTag[k])) throw new VerificationError('ring', describeTag(h.h, ringPtr[k], n, ringTag[k]));
-      cleanupFree(ctx, ringPtr[k]);
-    }
+    const it = ringLoop(adapter, ring, sizeBase, slot, ci, deadline, Infinity);
+    endTimed(ctx, out, it, it, it);
+    ring.cleanup(ctx, 0, slots);
     return out;
   },
 };

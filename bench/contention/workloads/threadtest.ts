@@ -7,18 +7,7 @@
  * untimed cleanup. Metric: allocator calls per second.
  */
 import { shouldStop } from '../../kit/control.js';
-import {
-  CALLS_PER_SECOND,
-  VerificationError,
-  beginTimed,
-  cleanupFree,
-  endTimed,
-  HeapView,
-  newOutcome,
-  type WorkloadContext,
-  type WorkloadDef,
-} from './common.js';
-import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
+import { CALLS_PER_SECOND, beginTimed, endTimed, newOutcome, SlotBlocks, TaggedBlocks, type WorkloadContext, type WorkloadDef } from './common.js';
 
 export const threadtest: WorkloadDef = {
   name: 'threadtest',
@@ -33,48 +22,35 @@ export const threadtest: WorkloadDef = {
 
   run(ctx: WorkloadContext) {
     const out = newOutcome();
-    const { adapter, worker, params: p } = ctx;
-    const h = new HeapView(adapter.buffer);
+    const { adapter, params: p } = ctx;
     const ci = ctx.ctl.i32;
     const batch = p.batch;
     const size = p.size;
-    const ptrs = new Int32Array(batch);
-    const tags = new Int32Array(batch);
-    let tag = tagBase(worker, 0);
+    const held = new SlotBlocks(new TaggedBlocks(adapter, 'threadtest', ctx.worker), batch);
     let it = 0;
     let allocated = 0;
     let freed = 0;
+    let mallocs = 0;
+    let frees = 0;
 
     const deadline = beginTimed(ctx, out);
     outer: for (;;) {
       for (allocated = 0; allocated < batch; allocated++) {
         if (shouldStop(ci, deadline, it++)) break outer;
-        const q = adapter.malloc(size);
-        tag = (tag + TAG_STEP) | 0;
-        stampTag(h.h, q, size, tag);
-        ptrs[allocated] = q;
-        tags[allocated] = tag;
-        out.mallocs++;
+        held.fill(allocated, size);
+        mallocs++;
       }
       for (freed = 0; freed < batch; freed++) {
         if (shouldStop(ci, deadline, it++)) break outer;
-        const q = ptrs[freed];
-        if (!tagIntact(h.h, q, size, tags[freed])) throw new VerificationError('threadtest', describeTag(h.h, q, size, tags[freed]));
-        adapter.free(q);
-        out.frees++;
+        adapter.free(held.checked(freed));
+        frees++;
       }
       freed = 0;
       allocated = 0;
     }
-    out.ops = out.mallocs + out.frees;
-    out.units = out.ops;
-    endTimed(ctx, out);
-
+    endTimed(ctx, out, mallocs, frees, mallocs + frees);
     // The batch the deadline interrupted: [freed, allocated) are still live.
-    for (let k = freed; k < allocated; k++) {
-      if (!tagIntact(h.h, ptrs[k], size, tags[k])) throw new VerificationError('threadtest', describeTag(h.h, ptrs[k], size, tags[k]));
-      cleanupFree(ctx, ptrs[k]);
-    }
+    held.cleanup(ctx, freed, allocated);
     return out;
   },
 };

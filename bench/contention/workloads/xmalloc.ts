@@ -24,18 +24,7 @@
  * Metric: frees per second (of objects freed inside the timed window).
  */
 import { AbortedError, CTL_I32, shouldStop } from '../../kit/control.js';
-import {
-  VerificationError,
-  beginTimed,
-  cleanupFree,
-  endTimed,
-  HeapView,
-  newOutcome,
-  type WorkloadContext,
-  type WorkloadDef,
-  type WorkloadParams,
-} from './common.js';
-import { describeTag, stampTag, TAG_STEP, tagBase, tagIntact } from '../../kit/stamp.js';
+import { beginTimed, cleanupFree, endTimed, newOutcome, TaggedBlocks, type WorkloadContext, type WorkloadDef, type WorkloadParams } from './common.js';
 
 const FREE_Q = 0; // enqueue pos at +0, dequeue pos at +16
 const FULL_Q = 32;
@@ -154,7 +143,7 @@ export const xmalloc: WorkloadDef = {
   run(ctx: WorkloadContext) {
     const out = newOutcome();
     const { adapter, data: d, worker, workers, params: p } = ctx;
-    const h = new HeapView(adapter.buffer);
+    const blocks = new TaggedBlocks(adapter, 'xmalloc', worker);
     const ci = ctx.ctl.i32;
     const l = layout(p, workers);
     const mask = l.mask;
@@ -163,7 +152,6 @@ export const xmalloc: WorkloadDef = {
     const producers = workers === 1 ? 1 : Math.ceil(workers / 2);
     const produces = worker < producers;
     const consumes = workers === 1 || !produces;
-    let tag = tagBase(worker, 0);
     let it = 0;
     let mallocs = 0;
     let frees = 0;
@@ -182,11 +170,8 @@ export const xmalloc: WorkloadDef = {
           let j = 0;
           for (; j < batch; j++) {
             if (shouldStop(ci, deadline, it++)) break;
-            const q = adapter.malloc(size);
-            tag = (tag + TAG_STEP) | 0;
-            stampTag(h.h, q, size, tag);
-            d[b + 2 + j * 2] = q;
-            d[b + 3 + j * 2] = tag;
+            d[b + 2 + j * 2] = blocks.malloc(size);
+            d[b + 3 + j * 2] = blocks.tag;
           }
           mallocs += j;
           d[b] = j;
@@ -203,8 +188,7 @@ export const xmalloc: WorkloadDef = {
           for (; j < count; j++) {
             if (shouldStop(ci, deadline, it++)) break;
             const q = d[b + 2 + j * 2];
-            const t = d[b + 3 + j * 2];
-            if (!tagIntact(h.h, q, size, t)) throw new VerificationError('xmalloc', describeTag(h.h, q, size, t));
+            blocks.check(q, size, d[b + 3 + j * 2]);
             adapter.free(q);
           }
           frees += j;
@@ -218,19 +202,14 @@ export const xmalloc: WorkloadDef = {
       }
       if (idle) Atomics.wait(d, SLEEP, 0, IDLE_MS);
     }
-    out.mallocs = mallocs;
-    out.frees = frees;
-    out.ops = mallocs + frees;
-    out.units = frees;
-    endTimed(ctx, out);
+    endTimed(ctx, out, mallocs, frees, frees);
 
     const finish = (id: number, from: number): void => {
       const b = l.batches + id * l.batchWords;
       const count = d[b];
       for (let j = from; j < count; j++) {
         const q = d[b + 2 + j * 2];
-        const t = d[b + 3 + j * 2];
-        if (!tagIntact(h.h, q, size, t)) throw new VerificationError('xmalloc', describeTag(h.h, q, size, t));
+        blocks.check(q, size, d[b + 3 + j * 2]);
         cleanupFree(ctx, q);
       }
     };

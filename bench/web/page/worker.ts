@@ -17,7 +17,7 @@ import { heapPicture, setThreadId, SharedHeap, type HeapStats } from '../../../s
 import type { AllocatorAdapter, AllocatorSnapshot, MemorySample } from '../../contention/adapters/types.js';
 import { SabmallocAdapter, createSabmallocHeap } from '../../contention/adapters/sabmalloc.js';
 import { abortRun, controlViews } from '../../kit/control.js';
-import { RAND_MASK, fillRandom, setTouchMode, type WorkerTask } from '../../contention/workloads/common.js';
+import { RAND_MASK, fillRandom, setTouchMode, workloadContext, type WorkerTask } from '../../contention/workloads/common.js';
 import { workloadByName } from '../../contention/workloads/index.js';
 import { hammer } from '../../locks/hammer.js';
 import type { Lock, LockInit } from '../../../src/locks/index.js';
@@ -72,16 +72,7 @@ function runTask(task: WorkerTask, counts: SharedArrayBuffer): void {
     setTouchMode(task.touch);
     fillRandom(rand, (task.seed * 65_537 + task.worker) | 0);
     adapter = new CountingAdapter(new SabmallocAdapter(SharedHeap.attach(task.heap)), new Float64Array(counts), task.worker * COUNT_STRIDE);
-    const outcome = def.run({
-      task,
-      adapter,
-      ctl,
-      data: new Int32Array(task.data),
-      rand,
-      worker: task.worker,
-      workers: task.workers,
-      params: task.params,
-    });
+    const outcome = def.run(workloadContext(task, adapter, ctl, rand));
     adapter.detach();
     adapter = undefined;
     scope.postMessage({ type: 'done', outcome });
