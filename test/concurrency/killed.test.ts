@@ -174,10 +174,8 @@ describe('killed workers', () => {
           const kinds = `central ${central}, page heap ${pageHeap}`;
           const what = `run ${run} (${how} worker ${victim}, ${kinds})`;
           // A fixed heap: growth under concurrency is excluded until its known corruption is fixed.
-          // 8 MiB holds four 256 KiB live budgets and the hand-off slots many times over (an
-          // OutOfMemoryError is counted, not a failure); check() walks every page, twice a run.
           const heap = SharedHeap.create({
-            size: 8 * MiB,
+            size: 16 * MiB,
             maxThreads: 16,
             // Every pair of lock kinds (queue locks included: a thread killed while queued for
             // one has its turn passed on by recover()).
