@@ -142,11 +142,17 @@ const scenarios: Scenario[] = [
   },
 ];
 
+/**
+ * One thread runs every scenario, so two thread slots are enough; a heap's create(),
+ * check() and stats() visit every slot, and each injection point builds a fresh heap.
+ */
+const fresh = (sc: Scenario): SharedHeap => SharedHeap.create({ maxThreads: 2, ...sc.options });
+
 describe('a throw inside any critical section releases its lock and rolls back', () => {
   for (const sc of scenarios) {
     it(sc.name, () => {
       // How many logged writes the operation does when nothing throws.
-      const clean = SharedHeap.create(sc.options);
+      const clean = fresh(sc);
       const arg = sc.setup(clean);
       const counter = inject(clean, 0);
       sc.op(clean, arg);
@@ -157,7 +163,7 @@ describe('a throw inside any critical section releases its lock and rolls back',
       expect(writes).toBeGreaterThan(0);
       const step = Math.max(1, Math.floor(writes / 120));
       for (let k = 1; k <= writes; k += k < 8 || writes - k < 8 ? 1 : step) {
-        const heap = SharedHeap.create(sc.options);
+        const heap = fresh(sc);
         const a = sc.setup(heap);
         const inj = inject(heap, k);
         let thrown: unknown;

@@ -7,7 +7,8 @@
  * corruption, which the second part injects.
  */
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Piscina } from 'piscina';
 import { LOCK_KINDS, type LockKind } from '../../src/locks/index.js';
 import { HeapCorruptionError, SharedHeap } from '../../src/index.js';
 import { CC, centralWordOf, H, PH, SP } from '../../src/core/layout.js';
@@ -18,24 +19,43 @@ const WORKER_URL = new URL('../../dist/test/fixtures/misuse-worker.js', import.m
 const MiB = 1 << 20;
 
 interface WatchdogResult {
+  /** check() calls made after the churn started */
   checks: number;
   errors: string[];
 }
+
+function until(cond: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const tick = (): void => (cond() ? resolve() : void setTimeout(tick, 1));
+    tick();
+  });
+}
+
+// The two churn workers serve every case (attach at a task's start, detach at its end).
+let pool: Piscina | undefined;
+afterAll(async () => {
+  await pool?.destroy();
+});
 
 async function churnWithWatchdog(options: Parameters<typeof SharedHeap.create>[0]): Promise<WatchdogResult> {
   const heap = SharedHeap.create(options);
   const slotCount = 64;
   const slotsPtr = heap.calloc(slotCount, 4);
-  const control = new SharedArrayBuffer(4);
+  // Int32 0: stop the watchdog; Int32 1: the checks it has made so far.
+  const control = new SharedArrayBuffer(8);
   const watchdog = new Worker(WORKER_URL, { workerData: { mode: 'watchdog', buffer: heap.buffer, control } });
   const result = new Promise<WatchdogResult>((resolve, reject) => {
     watchdog.once('message', resolve);
     watchdog.once('error', reject);
   });
-  const pool = heapPool(2);
+  pool ??= heapPool(2);
   try {
+    // The churn starts once the watchdog's checks run, so they overlap it however slowly
+    // the watchdog thread starts on a loaded machine.
+    await withTimeout(until(() => Atomics.load(new Int32Array(control), 1) > 0), 60_000, 'the watchdog\'s first check()');
+    const before = Atomics.load(new Int32Array(control), 1);
     const tasks = [0, 1].map((k) =>
-      pool.run({ buffer: heap.buffer, slotsPtr, slotCount, ops: 1500, seed: 17 + k }, { name: 'churn' }) as Promise<TaskCounts>,
+      pool!.run({ buffer: heap.buffer, slotsPtr, slotCount, ops: 1500, seed: 17 + k }, { name: 'churn' }) as Promise<TaskCounts>,
     );
     await withTimeout(Promise.all(tasks), 90_000, 'churn workers');
     Atomics.store(new Int32Array(control), 0, 1);
@@ -45,11 +65,16 @@ async function churnWithWatchdog(options: Parameters<typeof SharedHeap.create>[0
     for (let k = 0; k < slotCount; k++) if (slots[k] !== 0) heap.free(slots[k]! * 16);
     heap.free(slotsPtr);
     heap.check();
-    return r;
+    return { checks: r.checks - before, errors: r.errors };
+  } catch (e) {
+    // A hung or failed churn must not hold the next case's workers.
+    const stuck = pool;
+    pool = undefined;
+    await stuck?.destroy();
+    throw e;
   } finally {
     Atomics.store(new Int32Array(control), 0, 1);
     await watchdog.terminate();
-    await pool.destroy();
   }
 }
 

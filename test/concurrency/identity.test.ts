@@ -5,7 +5,8 @@
  * refused with ThreadIdentityError; of its own id, a no-op), and the next worker never
  * hangs on a lock the dead one held. Then: ids refused at setThreadId, and two live
  * attachments under one id refused at attach.
- * TRIALS=n per form (8: each identity twice).
+ * TRIALS=n per form: 4 by default (each identity once, killed 0-3 ms into its loop);
+ * TRIALS=16 for a soak (each identity four times, more kill moments; docs/hacking.md).
  */
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import { createHeapPool } from '../../src/pool/heappool.js';
 import type { Identity, IdentityReply } from '../fixtures/identity-task.js';
 import { withTimeout } from '../helpers/pool.js';
 
-const TRIALS = Number(process.env.TRIALS ?? 8);
+const TRIALS = Number(process.env.TRIALS ?? 4);
 const WORKER_URL = new URL('../../dist/test/fixtures/identity-worker.js', import.meta.url);
 const TASK_URL = new URL('../../dist/test/fixtures/identity-task.js', import.meta.url).href;
 const IDENTITIES: Identity[] = ['none', 'other', 'zero', 'same'];

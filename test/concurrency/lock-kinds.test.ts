@@ -7,7 +7,7 @@
  * No assertion depends on timing.
  */
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ALL_LOCK_KINDS, LOCK_POLICIES, LockNode, createLock, holderOf, type LockKind, type WaitPolicy } from '../../src/locks/index.js';
 import { CTRL, DATA, DATA_WORDS, lockWords, nodeWordOf, type PolicyResult, type PolicyTask } from '../fixtures/lock-policy-worker.js';
 
@@ -42,15 +42,52 @@ function coverCases(): { kind: LockKind; policy: WaitPolicy }[] {
 }
 const CASES = coverCases();
 
-function spawn(task: PolicyTask): { worker: Worker; done: Promise<PolicyResult> } {
-  const worker = new Worker(WORKER_URL, { workerData: task });
-  const done = new Promise<PolicyResult>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`lock worker ${task.ownerId} exited (${code}) without a result`)));
-  });
-  done.catch(() => {});
-  return { worker, done };
+/**
+ * Three workers serving tasks by message, shared by every case: starting a worker costs
+ * more than a case's work. A case that fails replaces them (terminate, start afresh on the
+ * next task), so a worker stuck in a broken lock cannot wedge the cases after it.
+ */
+class Crew {
+  private workers: Worker[] = [];
+
+  run(i: number, task: PolicyTask): Promise<PolicyResult> {
+    while (this.workers.length <= i) this.workers.push(new Worker(WORKER_URL));
+    const w = this.workers[i]!;
+    const done = new Promise<PolicyResult>((resolve, reject) => {
+      const off = (): void => {
+        w.off('message', onMessage);
+        w.off('error', onError);
+        w.off('exit', onExit);
+      };
+      const onMessage = (r: PolicyResult): void => (off(), resolve(r));
+      const onError = (e: Error): void => (off(), reject(e));
+      const onExit = (code: number): void => (off(), reject(new Error(`lock worker ${task.ownerId} exited (${code}) without a result`)));
+      w.on('message', onMessage);
+      w.on('error', onError);
+      w.on('exit', onExit);
+      w.postMessage(task);
+    });
+    done.catch(() => {});
+    return done;
+  }
+
+  async replace(): Promise<void> {
+    const old = this.workers;
+    this.workers = [];
+    await Promise.all(old.map((w) => w.terminate()));
+  }
+}
+const crew = new Crew();
+afterAll(() => crew.replace());
+
+/** Runs `body`; if it throws, the crew is replaced before the error goes on. */
+async function replacingOnFailure<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    await crew.replace();
+    throw e;
+  }
 }
 
 function block(maxOwner: number): { sab: SharedArrayBuffer; i32: Int32Array } {
@@ -69,10 +106,10 @@ async function until(cond: () => boolean, what: string, ms = 30_000): Promise<vo
 /** `workers` threads released together by a barrier; each makes `iterations` acquisitions (0: until STOP). */
 async function hammer(kind: LockKind, policy: WaitPolicy, workers: number, iterations: number, stopWhen?: (i32: Int32Array) => boolean) {
   const { sab, i32 } = block(workers);
-  const runs = Array.from({ length: workers }, (_, k) =>
-    spawn({ sab, kind, policy, ownerId: k + 1, mode: 'hammer', iterations, useTryLock: true, outside: 16 }),
-  );
-  try {
+  return replacingOnFailure(async () => {
+    const runs = Array.from({ length: workers }, (_, k) =>
+      crew.run(k, { sab, kind, policy, ownerId: k + 1, mode: 'hammer', iterations, useTryLock: true, outside: 16 }),
+    );
     await until(() => Atomics.load(i32, CTRL.ready) === workers, 'workers at the barrier');
     Atomics.store(i32, CTRL.go, 1);
     Atomics.notify(i32, CTRL.go);
@@ -80,11 +117,9 @@ async function hammer(kind: LockKind, policy: WaitPolicy, workers: number, itera
       await until(() => stopWhen(i32), 'the stop condition', 20_000).catch(() => {});
       Atomics.store(i32, CTRL.stop, 1);
     }
-    const results = await Promise.all(runs.map((r) => r.done));
+    const results = await Promise.all(runs);
     return { results, i32 };
-  } finally {
-    await Promise.all(runs.map((r) => r.worker.terminate()));
-  }
+  });
 }
 
 describe.each(CASES)('$kind lock, $policy', ({ kind, policy }) => {
@@ -142,20 +177,18 @@ describe.each(FIFO_CASES)(
       const main = createLock(kind, { i32, word: 0, ownerId: waiters + 1, nodeWord: nodeWordOf, policy });
       Atomics.store(i32, CTRL.go, 1);
       main.lock();
-      const runs: ReturnType<typeof spawn>[] = [];
-      try {
+      await replacingOnFailure(async () => {
+        const runs: Promise<PolicyResult>[] = [];
         for (let id = 1; id <= waiters; id++) {
-          runs.push(spawn({ sab, kind, policy, ownerId: id, mode: 'once', iterations: 1 }));
+          runs.push(crew.run(id - 1, { sab, kind, policy, ownerId: id, mode: 'once', iterations: 1 }));
           // Queued: its node records the lock it waits for (word 0 + 1).
           await until(() => Atomics.load(i32, nodeWordOf(id) + LockNode.WAIT) === 1, `waiter ${id} to queue`);
         }
         main.unlock();
-        const results = await Promise.all(runs.map((r) => r.done));
+        const results = await Promise.all(runs);
         expect(results.map((r) => r.order)).toEqual([0, 1, 2]);
         expect(results.every((r) => r.violations === 0)).toBe(true);
-      } finally {
-        await Promise.all(runs.map((r) => r.worker.terminate()));
-      }
+      });
     });
   },
 );

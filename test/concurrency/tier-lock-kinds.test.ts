@@ -25,17 +25,19 @@ const CONFIGS: { name: string; locks: HeapOptions['locks'] }[] = [
   { name: 'mcs central (spin), futex page heap (park)', locks: { central: { kind: 'mcs', policy: 'spin' }, pageHeap: { kind: 'futex', policy: 'park' } } },
 ];
 
+// One pool of six threads serves every configuration (a task attaches and detaches).
+let pool: Piscina | undefined;
+afterAll(async () => {
+  await pool?.destroy();
+});
+
 describe.each(CONFIGS)('six workers on one heap: $name', ({ locks }) => {
-  let pool: Piscina | undefined;
-  afterAll(async () => {
-    await pool?.destroy();
-  });
 
   it('churns with remote frees, verifies every block, and gives every page back', async () => {
     const heap = SharedHeap.create({ size: 48 * MiB, locks });
     const slotsPtr = heap.malloc(Math.max(SLOTS * 4, 300 * KiB));
     new Int32Array(heap.buffer, slotsPtr, SLOTS).fill(0);
-    pool = heapPool(THREADS);
+    pool ??= heapPool(THREADS);
     const tasks = Array.from({ length: 12 }, (_, i): ChurnTask => ({ buffer: heap.buffer, slotsPtr, slotCount: SLOTS, ops: 150, seed: 0x10c0 + i }));
     const churned: TaskCounts[] = await withTimeout(Promise.all(tasks.map((t) => pool!.run(t, { name: 'churn' }))), 120_000, 'churn tasks');
     const drained: TaskCounts[] = await withTimeout(
