@@ -90,6 +90,8 @@ class HeapChecker {
   private readonly heap: CheckableHeap;
   private readonly mode: Mode;
   private visited: Uint8Array; // one bit per granule: object seen on a free list
+  /** SHADOW four granules a word (the region is 64-byte aligned): runs of NONE are tested a word at a time. */
+  private readonly shadow32: Int32Array;
   /** Concurrent mode: bits set in `visited` by the current class, cleared after it. */
   private readonly touched: number[] = [];
   private readonly freeOnLists: Float64Array; // per class: objects found on free lists
@@ -101,6 +103,8 @@ class HeapChecker {
   constructor(heap: CheckableHeap, mode: Mode) {
     this.heap = heap;
     this.mode = mode;
+    const sh = heap.mem.shadow;
+    this.shadow32 = new Int32Array(sh.buffer, sh.byteOffset, sh.length >>> 2);
     const nc = heap.sizeClasses.count;
     this.visited = new Uint8Array(0);
     this.sizeVisited();
@@ -184,9 +188,11 @@ class HeapChecker {
       if (state === SpanState.FREE) {
         if (previousFree) fail(`free span at page ${s} follows another free span (not coalesced)`);
         if (spans.spanOfPage(s) !== s || spans.spanOfPage(s + pages - 1) !== s) fail(`free span ${s}: PageMap ends wrong`);
-        for (let g = g0; g < g1; g++) {
-          const st = mem.shadow[g]!;
-          if (st !== Shadow.NONE && st !== Shadow.FREED) fail(`free span ${s} has a live block at ${mem.base + g * 16}`, mem.base + g * 16);
+        if (!this.noneIn(g0, g1)) {
+          for (let g = g0; g < g1; g++) {
+            const st = mem.shadow[g]!;
+            if (st !== Shadow.NONE && st !== Shadow.FREED) fail(`free span ${s} has a live block at ${mem.base + g * 16}`, mem.base + g * 16);
+          }
         }
         freeSpans++;
         freePages += pages;
@@ -196,7 +202,7 @@ class HeapChecker {
           // Its SHADOW is being set up (allocation) or torn down (free) by its thread.
         } else {
           if (mem.shadow[g0] !== Shadow.ALLOCATED) fail(`large span ${s} is not marked allocated`, mem.pageAddress(s));
-          for (let g = g0 + 1; g < g1; g++) if (mem.shadow[g] !== Shadow.NONE) fail(`large span ${s}: stray block mark inside`);
+          if (!this.noneIn(g0 + 1, g1)) fail(`large span ${s}: stray block mark inside`);
         }
         largeSpans++;
       } else if (state === SpanState.SMALL) {
@@ -230,6 +236,7 @@ class HeapChecker {
     for (let c = 0; c * size < granules; c++) {
       if (marked(c)) continue;
       const end = Math.min(granules, (c + 1) * size);
+      if (this.noneIn(c * size, end)) continue;
       for (let g = c * size; g < end; g++) {
         if (mem.shadow[g] !== Shadow.NONE) {
           if (marked(c)) break;
@@ -268,6 +275,27 @@ class HeapChecker {
     }
   }
 
+  /** Every SHADOW byte of granules [a, b) is NONE. */
+  private noneIn(a: number, b: number): boolean {
+    const sh = this.heap.mem.shadow;
+    for (; a < b && (a & 3) !== 0; a++) if (sh[a] !== Shadow.NONE) return false;
+    const w = this.shadow32;
+    const wordsEnd = b >>> 2;
+    for (let i = a >>> 2; i < wordsEnd; i++) if (w[i] !== 0) return false;
+    for (a = Math.max(a, wordsEnd << 2); a < b; a++) if (sh[a] !== Shadow.NONE) return false;
+    return true;
+  }
+
+  /** Names the first block mark inside an object (or a span's tail) of class cls in [a, b). */
+  private failInside(a: number, b: number, cls: number): never {
+    const mem = this.heap.mem;
+    for (let g = a; g < b; g++) {
+      const st = mem.shadow[g]!;
+      if (st !== Shadow.NONE) fail(`${mem.base + g * 16} inside an object of class ${cls} is marked as a block start (${st})`, mem.base + g * 16);
+    }
+    fail(`granules ${a}..${b} of class ${cls} changed while checked`);
+  }
+
   /** Object starts are FREE or ALLOCATED, interiors NONE; the span's list holds exactly its FREE objects. */
   private checkSmallSpan(s: number, cls: number): void {
     const { mem, spans } = this.heap;
@@ -275,20 +303,23 @@ class HeapChecker {
     const start = mem.pageAddress(s);
     const end = start + info.pages * mem.pageSize;
     let free = 0;
-    for (let p = start; p < end; p += 16) {
-      const st = mem.shadow[(p - mem.base) >>> 4]!;
-      const isObject = (p - start) % info.size === 0 && p + info.size <= end;
-      if (isObject) {
-        if (st === Shadow.FREE) free++;
-        // FREED: a free or realloc of this held object has claimed it (an atomic SHADOW
-        // change taken without any lock) and not yet put it on a list: it still
-        // counts as IN_USE. Only while other threads run; at rest no claim is open.
-        else if (st !== Shadow.ALLOCATED && !(st === Shadow.FREED && this.mode !== 'quiescent'))
-          fail(`object ${p} of class ${cls} has shadow state ${st}`, p);
-      } else if (st !== Shadow.NONE) {
-        fail(`${p} inside an object of class ${cls} is marked as a block start (${st})`, p);
-      }
+    // Object starts sit every size/16 granules (class sizes are multiples of 16); what lies
+    // between them, and the span's tail, must be NONE, tested a word at a time.
+    const step = info.size >>> 4;
+    const g0 = (start - mem.base) >>> 4;
+    const objects = Math.floor((end - start) / info.size);
+    for (let k = 0, g = g0; k < objects; k++, g += step) {
+      const st = mem.shadow[g]!;
+      if (st === Shadow.FREE) free++;
+      // FREED: a free or realloc of this held object has claimed it (an atomic SHADOW
+      // change taken without any lock) and not yet put it on a list: it still
+      // counts as IN_USE. Only while other threads run; at rest no claim is open.
+      else if (st !== Shadow.ALLOCATED && !(st === Shadow.FREED && this.mode !== 'quiescent'))
+        fail(`object ${mem.base + g * 16} of class ${cls} has shadow state ${st}`, mem.base + g * 16);
+      if (step > 1 && !this.noneIn(g + 1, g + step)) this.failInside(g + 1, g + step, cls);
     }
+    const gEnd = (end - mem.base) >>> 4;
+    if (!this.noneIn(g0 + objects * step, gEnd)) this.failInside(g0 + objects * step, gEnd, cls);
     this.freeInSpans[cls]! += free;
     this.spansOfClass[cls]!++;
     const freeCount = spans.get(s, SP.FREE_COUNT);
