@@ -1,13 +1,14 @@
 /**
  * The lab's command line (bench/cli): every bad input is one line on stderr and
- * exit code 2 before any work; --help runs nothing; --version; results go only where --out
- * says and nowhere with --no-write; and the two extension examples (a user's
- * lock through `locks`, a user's allocator through `bench`) appear in the reports, CSV and
- * charts. Commands run in-process through main() (workers come from dist/: `npm test`
- * builds first); the file-writing checks run the real bin in a scratch directory.
+ * exit code 2 before any work; --help runs nothing; --version; and the two extension
+ * examples (a user's lock through `locks`, a user's allocator through `bench`) appear in the
+ * reports, CSV and charts. Commands run in-process through main() (workers come from dist/:
+ * `npm test` builds first). The real bin writing results only where --out says is checked
+ * in test/lab/micro.test.ts (`micro --quick --out here` in a scratch directory), and
+ * nowhere with --no-write in test/repo/package.test.ts (the README's `micro --quick
+ * --no-write` leaves the fresh copy unchanged); every tool's bin runs there too.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bench', 'cli', 'sabmalloc.js');
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'sabmalloc-cli-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -123,23 +123,6 @@ describe('sabmalloc CLI: help, version, dry runs', () => {
     const r = await run(['sizeclasses', '--page-size', '16384']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/size classes for 16384-byte pages/);
-  });
-});
-
-describe('sabmalloc CLI: results go where --out says', () => {
-  const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).sort() : []);
-
-  it('micro --no-write writes nothing; --out writes there only, once; the tables print once', () => {
-    const cwd = mkdtempSync(path.join(scratch, 'cwd-'));
-    const before = statSync(path.join(ROOT, 'bench', 'results', 'micro.json')).mtimeMs;
-    const a = spawnSync(process.execPath, [BIN, 'micro', '--quick', '--no-write'], { cwd, encoding: 'utf8', timeout: 120_000 });
-    expect(a.status, a.stderr).toBe(0);
-    expect(files(cwd)).toEqual([]);
-    expect(a.stdout.match(/sabmalloc microbenchmark/g)).toHaveLength(1);
-    const b = spawnSync(process.execPath, [BIN, 'micro', '--quick', '--out', 'here'], { cwd, encoding: 'utf8', timeout: 120_000 });
-    expect(b.status, b.stderr).toBe(0);
-    expect(files(cwd)).toEqual(['here', path.join('here', 'micro-quick.json'), path.join('here', 'micro-quick.md')]);
-    expect(statSync(path.join(ROOT, 'bench', 'results', 'micro.json')).mtimeMs).toBe(before);
   });
 });
 

@@ -101,7 +101,7 @@ it('the compiled lock worker exists (run `npm run build`)', () => {
 
 describe.each(KINDS)('%s lock', (kind) => {
   it(`keeps ${WORKERS} workers mutually exclusive and loses no increment`, async () => {
-    const iterations = 3000;
+    const iterations = 1000;
     const { results, counter, stats } = await hammerRun(kind, WORKERS, iterations);
     const total = results.reduce((a, r) => a + r.acquisitions, 0);
     expect(total).toBe(WORKERS * iterations);
@@ -116,7 +116,7 @@ describe.each(KINDS)('%s lock', (kind) => {
 
   it('makes progress with 16 workers on 2 cores (no lost wake-up, no livelock)', async () => {
     const workers = 16;
-    const iterations = 300;
+    const iterations = 150;
     const { results, counter } = await hammerRun(kind, workers, iterations, { csWrites: 16, outsideWork: 0, useTryLock: false });
     expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
     expect(counter).toBe(workers * iterations);
@@ -193,8 +193,8 @@ describe.each(KINDS)('%s lock', (kind) => {
   });
 });
 
-/** Random kill moments per kind in the 'anywhere' death test: 5 by default, more for a soak. */
-const ANYWHERE_RUNS = Number(process.env.LOCK_DEATH_RUNS ?? 5);
+/** Random kill moments per kind in the 'anywhere' death test: 3 by default, more for a soak. */
+const ANYWHERE_RUNS = Number(process.env.LOCK_DEATH_RUNS ?? 3);
 
 describe.each(KINDS)('%s lock with dead threads and nesting', (kind) => {
   it('a holder killed while others queue: recoverLock releases it on its behalf', async () => {

@@ -3,10 +3,24 @@
  * alone in its own worker isolate and all of them in one process with several heaps, and
  * every ratio comes from the measured rows of its setting. No timing is asserted (the
  * machine is shared): only that the rows exist and the ratios are their quotients.
- * The isolated contenders run dist/workers/micro.js: `npm run build` first.
+ * The quick run is the real command, `sabmalloc micro --quick --out here` in a scratch
+ * directory: it writes its two files there and nowhere else (bench/results untouched), prints
+ * its tables once, and the JSON it wrote is the result checked. (`--no-write`: the README's
+ * `micro --quick --no-write` in test/repo/package.test.ts.) The isolated contenders run
+ * dist/workers/micro.js: `npm run build` first.
  */
-import { describe, expect, it } from 'vitest';
-import { ISOLATED, microMarkdown, microRatios, runMicroBench, TASK, type MicroRow } from '../../bench/micro/micro.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ISOLATED, microMarkdown, microRatios, TASK, type MicroResult, type MicroRow } from '../../bench/micro/micro.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(ROOT, 'bench', 'cli', 'sabmalloc.js');
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'sabmalloc-micro-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const row = (name: string, where: MicroRow['where'], nsPerOp: number): MicroRow => ({ name, where, nsPerOp, meanNsPerOp: nsPerOp, rmePct: 1, samples: 10, opsPerSample: 1 });
 
@@ -33,8 +47,16 @@ describe('micro ratios', () => {
     expect(() => microRatios(rows.filter((r) => r.name !== TASK.floor || r.where !== 'isolate'), 'isolate')).toThrow(/no isolate row/);
   });
 
-  it('a quick run reports every contender in its own isolate and in one process, with ratios of the measured rows', async () => {
-    const r = await runMicroBench({ quick: true, outDir: null, print: false, userAccess: false });
+  it('a quick run (--out here) writes there only, prints once, and reports every contender in its own isolate and in one process, with ratios of the measured rows', () => {
+    const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).sort() : []);
+    const before = statSync(path.join(ROOT, 'bench', 'results', 'micro.json')).mtimeMs;
+    const run = spawnSync(process.execPath, [BIN, 'micro', '--quick', '--out', 'here'], { cwd: scratch, encoding: 'utf8', timeout: 120_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(files(scratch)).toEqual(['here', path.join('here', 'micro-quick.json'), path.join('here', 'micro-quick.md')]);
+    expect(statSync(path.join(ROOT, 'bench', 'results', 'micro.json')).mtimeMs).toBe(before);
+    expect(run.stdout.match(/sabmalloc microbenchmark/g)).toHaveLength(1);
+    const r = JSON.parse(readFileSync(path.join(scratch, 'here', 'micro-quick.json'), 'utf8')) as MicroResult;
+    expect(r.quick).toBe(true);
     const ns = (name: string, where: MicroRow['where']): number => {
       const found = r.rows.find((x) => x.name === name && x.where === where);
       expect(found, `${where} row ${name}`).toBeDefined();
