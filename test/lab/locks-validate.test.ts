@@ -38,7 +38,11 @@ describe('locks --validate: verdicts per kind and check', () => {
       expect(verdict('user-ticket-backoff', check), check).toMatch(/^PASS/);
     }
     expect(verdict('no-exclusion', 'mutual exclusion')).toBe('FAIL');
-    expect(r.err).toMatch(/1 check\(s\) FAILED/);
+    // Only the broken lock fails; besides mutual exclusion its fairness may fail too (a lock
+    // that excludes nobody promises no order), and the summary counts every FAIL line.
+    const failed = [...r.out.matchAll(/^FAIL\s+(\S+)\s+/gm)].map((m) => m[1]);
+    expect(new Set(failed)).toEqual(new Set(['no-exclusion']));
+    expect(r.err).toMatch(new RegExp(`\\b${failed.length} check\\(s\\) FAILED`));
     const report = JSON.parse(readFileSync(path.join(out, 'v.json'), 'utf8')) as {
       points: { kind: string; workers: number; throughputReps: number[]; violation?: string; acquire: { counts: number[] } }[];
       verdicts: { kind: string; check: string; pass: boolean }[];
@@ -59,7 +63,7 @@ describe('locks --validate: verdicts per kind and check', () => {
 
 describe('user lock modules never hang the CLI', () => {
   it.each([
-    ['never-loads-lock.js', /loading \(import\) never finished/],
+    ['never-loads-lock.js', /loading \(import\) (never finished|did not finish within)/], // exit 13, or the time limit on a starved machine
     ['worker-only-throw-lock.js', /create\(\) threw: this lock cannot be created in a worker/],
   ])('%s: one line naming the module and the call, exit 2', async (file, what) => {
     const r = await runCli(['locks', '--lock-module', `${FIX}/${file}`, '--dry-run']);
