@@ -109,8 +109,8 @@ describe('spans of big objects (the blowup of big mstress blocks)', () => {
 });
 
 describe('exported SIZE_CLASSES and the live allocator', () => {
-  it('SIZE_CLASSES is the default (8 KiB page) table', () => {
-    const t = sizeClassTable(8 * KiB);
+  it('SIZE_CLASSES is the default (4 KiB page) table', () => {
+    const t = sizeClassTable(4 * KiB);
     const entries = SIZE_CLASSES.map((e) => ({ size: e.size, pages: e.pages, batch: e.batch }));
     const expected = t.classes.map((e) => ({ size: e.size, pages: e.pages, batch: e.batch }));
     expect(entries).toEqual(expected);
