@@ -58,5 +58,5 @@ export {
 export type { TierLockOption } from './core/options.js';
 
 import { sizeClassTable } from './core/sizeclasses.js';
-/** The size classes of the default 4 KiB page size (index 0 is the reserved large class). */
-export const SIZE_CLASSES = sizeClassTable(4096).classes;
+/** The size classes of the default 8 KiB page size (index 0 is the reserved large class). */
+export const SIZE_CLASSES = sizeClassTable(8192).classes;

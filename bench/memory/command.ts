@@ -33,7 +33,7 @@ Where sabmalloc's memory goes (blowup = committed bytes / peak live bytes).
 const SIZECLASSES_USAGE = `usage: sabmalloc sizeclasses [--page-size N]
 Prints the size-class table for a page size.
 
-  --page-size N  page size in bytes, a power of two from 4096 to 65536 (default 4096, the heap's)`;
+  --page-size N  page size in bytes, a power of two from 4096 to 65536 (default 8192)`;
 
 const REPLAY_OPTIONS = { seeds: { type: 'string' }, iters: { type: 'string' }, detail: { type: 'boolean' } } as const;
 const BREAKDOWN_OPTIONS = { workloads: { type: 'string' }, workers: { type: 'string' }, reps: { type: 'string' } } as const;
@@ -85,7 +85,7 @@ export async function memoryCommand(argv: readonly string[]): Promise<number> {
 
 function parsePageSize(argv: readonly string[]): number {
   const { values } = parseOptions(argv, { 'page-size': { type: 'string' } } as const);
-  const n = numberIn(values['page-size'], '--page-size', 4096, 65536) ?? 4096;
+  const n = numberIn(values['page-size'], '--page-size', 4096, 65536) ?? 8192;
   if ((n & (n - 1)) !== 0) throw new UsageError(`bad --page-size '${values['page-size']}': not a power of two`);
   return n;
 }

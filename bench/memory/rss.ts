@@ -6,7 +6,7 @@
  *
  *   node dist/bench/memory/rss.js [--patterns churn,larson,mstress,phase] [--workers 1-8]
  *        [--reps 1] [--live-mib 24] [--ops N] [--seed 1] [--budget-mib N]
- *        [--thread-budget-mib N] [--page-size 4096] [--json]
+ *        [--thread-budget-mib N] [--page-size 8192] [--json]
  *
  * runRss(argv) is the entry point (argv without node and the script); it resolves to the
  * exit code: 0, or 2 for bad options (one line on stderr). Owns nothing shared: each

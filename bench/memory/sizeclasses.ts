@@ -2,7 +2,7 @@
  * Prints the size-class table: size, pages per span, objects per span, batch, span tail waste
  * and the worst rounding waste of a request that lands in the class.
  *
- * Run: `npx sabmalloc sizeclasses [--page-size 4096]`.
+ * Run: `npx sabmalloc sizeclasses [--page-size 8192]`.
  */
 import { sizeClassTable } from '../../src/core/sizeclasses.js';
 
@@ -18,7 +18,7 @@ export interface SizeClassRow {
   roundingWastePct: number;
 }
 
-export function sizeClassRows(pageSize = 4096): SizeClassRow[] {
+export function sizeClassRows(pageSize = 8192): SizeClassRow[] {
   const t = sizeClassTable(pageSize);
   const rows: SizeClassRow[] = [];
   for (let c = 1; c < t.classes.length; c++) {
@@ -38,7 +38,7 @@ export function sizeClassRows(pageSize = 4096): SizeClassRow[] {
   return rows;
 }
 
-export function printSizeClasses(pageSize = 4096): void {
+export function printSizeClasses(pageSize = 8192): void {
   const rows = sizeClassRows(pageSize);
   console.log(`${rows.length} size classes for ${pageSize}-byte pages (class 0 is reserved for large spans)`);
   console.log(['class', 'size', 'pages', 'objects/span', 'batch', 'tail waste %', 'max rounding %'].map((h) => h.padStart(16)).join(''));

@@ -70,16 +70,14 @@ import { InvalidHeapError } from './errors.js';
 import { sizeClassTable } from './sizeclasses.js';
 
 export const MAGIC = 0x4d424153; // 'SABM'
-/** 5: the size-class table's spans below half a page leave tails of at most 1/32 (a class's
- * pages and objects per span differ from version 4's, and span records hold them).
- * 4: no LENGTHS words in a thread slot (a cached list's length is its head's depth word,
+/** 4: no LENGTHS words in a thread slot (a cached list's length is its head's depth word,
  * threadcache.ts), the slot's MALLOCS counter replaced by TAKEN.
  * 3: a SHADOW MAP region (bits of SHADOW chunks ever written) and a 4 KiB aligned SHADOW;
  * the TransferCache slots in their own slot-major TRANSFER region (CC.TRANSFER_HWM).
  * 2: the buffer is a plain SharedArrayBuffer reserving every page up to CAPACITY_PAGES;
  * COMMITTED_PAGES is the commit watermark inside it, TOUCHED_PAGES the high-water mark of
  * pages handed out (1: a growable buffer of exactly the committed pages). */
-export const LAYOUT_VERSION = 5;
+export const LAYOUT_VERSION = 4;
 /**
  * SHADOW chunk = 2^12 granules = 4 KiB of SHADOW (one OS page, the region being 4 KiB
  * aligned) = 64 KiB of pages. The SHADOW MAP keeps one bit per chunk so that stats() can

@@ -16,7 +16,7 @@ export interface HeapOptions {
   size: number;
   /** Largest size the heap may grow to (reserved in the buffer up front; > size: the heap grows). */
   maxSize?: number;
-  /** Page size, a power of two from 4 KiB to 64 KiB; default 4 KiB (docs/memory.md: span tails). */
+  /** Page size, a power of two from 4 KiB to 64 KiB; default 8 KiB. */
   pageSize?: number;
   /** Thread slots (threads attached at once); default 128. */
   maxThreads?: number;
@@ -68,7 +68,7 @@ function tierLockOptionCode(o: TierLockOption | undefined, dflt: LockKind, tier:
 
 export const DEFAULT_LOCKS: { central: LockKind; pageHeap: LockKind } = { central: 'ttas', pageHeap: 'futex' };
 const MIN_HEAP = 1 << 20;
-export const DEFAULT_PAGE_SIZE = 4096;
+const DEFAULT_PAGE_SIZE = 8192;
 const DEFAULT_MAX_THREADS = 128;
 
 /**

@@ -11,7 +11,7 @@
  * - sizes are multiples of 16, strictly increasing, from 16 to SMALL_MAX (256 KiB).
  * - spacing: the class for a request n wastes at most 1/8 of the class size once n > 128
  *   (alignment is 2^floor(log2 size)/8), and at most 15 bytes below that.
- * - a span of a class of objects below half a page leaves at most 1/32 of its bytes as tail
+ * - a span of a class of objects below half a page leaves at most 1/8 of its bytes as tail
  *   waste; from half a page up, at most 1/4 (see spanBytesFor).
  */
 
@@ -68,26 +68,16 @@ export function sizeClassTable(pageSize: number): SizeClassTable {
   return table;
 }
 
-/** Below half a page, a span's tail (the bytes after its last object) is at most 1/TAIL_FRACTION of it. */
-const TAIL_FRACTION = 32;
-
 /**
  * Bytes of a span of objects of `size`. Below half a page: add pages until the tail left
- * over is at most 1/32 of the span and the span holds at least a quarter batch (so one
- * fetch does not take a span per object). A tail is lost for as long as its span is in
- * use, so it is paid on every live object of the class: at 1/8, larson (8..1000 B) lost
- * 3.4% of its live bytes to tails, 1.3% at 1/32 (the spans grow to 2-8 pages for some
- * classes, which only changes how many objects one carve makes).
- * From half a page up: the fewest pages whose tail is at most 1/4 of the span, often one
- * object per span. A class of big objects is used sparsely (few live objects each), and a
- * multi-object span with one live object strands the others as committed, unused memory:
- * on mstress (classes 800 B..256 KiB, a few live objects each) spans of 6 x 6.5 KiB or
- * 3 x 13 KiB left 100-200 KiB of free objects in partly used spans at a 1 MiB live set;
- * on churn (16 B..64 KiB, 96 MiB live) spans of up to 4 big objects with tails of 1/32
- * cut the tails from 8.7 to 1.2 MiB but left 8 MiB more free objects in the TransferCaches
- * and partly used spans (committed unchanged). Here a partly used span strands at most a
- * quarter of one span per live object (the page rounding a large allocation pays anyway),
- * and a one-object span goes back to the PageHeap as soon as its object is freed.
+ * over is at most 1/8 of the span and the span holds at least a quarter batch (so one
+ * fetch does not take a span per object). From half a page up: the fewest pages whose tail
+ * is at most 1/4 of the span, often one object per span. A class of big objects is used
+ * sparsely (few live objects each), and a multi-object span with one live object strands
+ * the others as committed, unused memory: on mstress (classes 800 B..256 KiB, a few live
+ * objects each) spans of 6 x 6.5 KiB or 3 x 13 KiB left 100-200 KiB of free objects in
+ * partly used spans at a 1 MiB live set, against at most a quarter of one span per live
+ * object here (the page rounding a large allocation pays anyway).
  */
 function spanBytesFor(size: number, batch: number, pageSize: number): number {
   let spanBytes = 0;
@@ -98,7 +88,7 @@ function spanBytesFor(size: number, batch: number, pageSize: number): number {
   }
   do {
     spanBytes += pageSize;
-    while ((spanBytes % size) * TAIL_FRACTION > spanBytes) spanBytes += pageSize;
+    while (spanBytes % size > spanBytes / 8) spanBytes += pageSize;
   } while (Math.floor(spanBytes / size) < batch / 4);
   return spanBytes;
 }

@@ -42,7 +42,7 @@
  * Slow start and release follow gperftools: max length starts at 1, grows by one up to a
  * batch, then by whole batches; a list that overflows releases a batch to the CentralCache
  * and, after more than 3 overflows, shrinks by a batch. Exception: a class whose span holds
- * one object (most classes from half a page up, sizeclasses.ts) keeps max
+ * one object (most classes from 6 KiB up with 8 KiB pages, sizeclasses.ts) keeps max
  * length 1. Its batch is 2 (gperftools' minimum), so a second fetch would populate a second span nobody asked for and a cache
  * could park two spans per class (2 x 256 KiB at the top): measured on mstress, such
  * cached spans were up to a quarter of a 1-worker run's committed bytes. Kept at 1, a

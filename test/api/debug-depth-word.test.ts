@@ -15,7 +15,7 @@ const DEBUG_EXTRA = 12;
 
 describe('debug heap: the depth-word check', () => {
   it('does not take a fetch that scavenged its own list for a use after free', () => {
-    const table = sizeClassTable(4096); // the default page size
+    const table = sizeClassTable(8192);
     const size = table.classes[table.classOf[(REQUEST + DEBUG_EXTRA + 15) >>> 4]!]!.size;
     // The first fetch (1 object, max length 1 -> 2) brings capacity to 3 sizes; the second
     // (2 objects, max length 2 -> 3) to 4 sizes: over this budget, so it scavenges the

@@ -33,7 +33,7 @@ describe('page heap: split and coalesce', () => {
     const heap = SharedHeap.create({ size: 8 * MiB });
     const s = heap.stats();
     expect(s.heapBytes).toBe(8 * MiB);
-    expect(s.pageSize).toBe(4 * KiB);
+    expect(s.pageSize).toBe(8 * KiB);
     expect(s.pageHeapFreeBytes).toBe(s.heapBytes);
     expect(s.pageHeapFreeSpanCount).toBe(1);
     expect([...freeSpans(heap)]).toEqual([[totalPages(heap), 1]]);
@@ -62,7 +62,7 @@ describe('page heap: split and coalesce', () => {
   });
 
   it('coalesces a freed span with both its free neighbours', () => {
-    const heap = SharedHeap.create({ size: 8 * MiB, pageSize: 8 * KiB });
+    const heap = SharedHeap.create({ size: 8 * MiB });
     const ps = heap.stats().pageSize;
     const total = totalPages(heap);
     const lens = [40, 41, 42, 43];
@@ -121,7 +121,7 @@ function expectInside(heap: SharedHeap, p: number, hole: { p: number; pages: num
 
 describe('page heap: choosing a span', () => {
   it('serves spans longer than 128 pages by best fit, not first fit by address', () => {
-    const heap = SharedHeap.create({ size: 32 * MiB, pageSize: 8 * KiB });
+    const heap = SharedHeap.create({ size: 32 * MiB });
     const ps = heap.stats().pageSize;
     const { holes, guards } = makeHoles(heap, [300, 200, 150], 33);
     const [h300, h200, h150] = holes as [(typeof holes)[0], (typeof holes)[0], (typeof holes)[0]];
@@ -166,7 +166,7 @@ describe('page heap: pages below the high-water mark first', () => {
     // x freed, a 40-page block fits the 48-page hole (already resident) and the 40-page tail
     // (an exact fit, but all of it above the mark). Plain best fit took the tail and raised
     // the committed memory by 40 pages.
-    const heap = SharedHeap.create({ size: 4 * MiB, pageSize: 8 * KiB });
+    const heap = SharedHeap.create({ size: 4 * MiB });
     const ps = heap.stats().pageSize;
     expect(totalPages(heap)).toBe(512);
     const x = heap.malloc(pagesRequest(48, ps));
@@ -336,10 +336,10 @@ describe('stats: committed memory is what the heap made resident', () => {
     const s1 = heap.stats();
     expect(s1.touchedBytes).toBe(8 * MiB);
     expect(s1.committedBytes).toBe(s1.touchedBytes + s1.metadataBytes);
-    // Per-page metadata of 8 MiB: span records, PageMap, PAGECLASS (37 bytes per page: 1/110
-    // of the pages with 4 KiB pages), and of the SHADOW only the chunk (4 KiB) holding the block's first
+    // Per-page metadata of 8 MiB: span records, PageMap, PAGECLASS (1/256 of the pages with
+    // 8 KiB pages), and of the SHADOW only the chunk (4 KiB) holding the block's first
     // granule: a large block writes no other SHADOW byte, so no other SHADOW page is resident.
-    const perPage = (8 * MiB) / heap.stats().pageSize;
+    const perPage = (8 * MiB) / 8192;
     expect(s1.metadataBytes - s0.metadataBytes).toBeGreaterThanOrEqual(perPage * (32 + 4 + 1) + 4 * KiB);
     expect(s1.metadataBytes - s0.metadataBytes).toBeLessThan(perPage * (32 + 4 + 1) + 4 * KiB + 5 * 4 * KiB);
     heap.free(p);
@@ -359,7 +359,7 @@ describe('stats: committed memory is what the heap made resident', () => {
     // Large blocks reuse the same pages; each large block writes the SHADOW chunk of its start only.
     const big = heap.malloc(4 * MiB);
     const s1 = heap.stats();
-    const perPage = (4 * MiB) / heap.stats().pageSize;
+    const perPage = (4 * MiB) / 8192;
     expect(s1.metadataBytes - s0.metadataBytes).toBeLessThan(perPage * (32 + 4 + 1) + 4 * KiB + 5 * 4 * KiB);
     heap.free(big);
     // The same 4 MiB as 1 KiB objects: every chunk holds object starts, so all count.

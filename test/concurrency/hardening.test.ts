@@ -212,8 +212,7 @@ describe('safe-linking', () => {
   });
 
   it('a block corrupted on a central span free list is reported when the central cache hands it out', () => {
-    // 8 KiB pages: spans of eight 2 KiB blocks, so the first span keeps seven free ones.
-    const heap = SharedHeap.create({ size: 4 * MiB, pageSize: 8 * KiB });
+    const heap = SharedHeap.create({ size: 4 * MiB });
     const u32 = new Uint32Array(heap.buffer);
     const blocks = Array.from({ length: 40 }, () => heap.malloc(2048));
     // Free all but the first (keeps the span in use), give them back to the span lists.

@@ -238,7 +238,7 @@ describe('web lab: the tiers made visible', () => {
     expect(live.stamp).toMatch(/run \d+ \(larson .* live at t = /);
     expect(live.counts.small).toBeGreaterThan(0);
     // larson allocates 8..1000 B blocks: many classes, none above the class of 1000 B.
-    const top = sizeClassOfRequest(4096, 1000);
+    const top = sizeClassOfRequest(8192, 1000);
     expect(live.classes.length).toBeGreaterThan(10);
     for (const c of live.classes) expect(c).toBeLessThanOrEqual(top);
     expect(view.finalMap!.stamp).toContain(live.stamp.split(',')[0]!);
