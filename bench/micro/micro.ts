@@ -373,7 +373,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
 
   const kind = (b: SharedArrayBuffer): string => (b.growable ? 'growable' : 'plain');
   notes.push(
-    `"own isolate" rows: each contender alone in a fresh worker, warmed up by tinybench first; the targets are judged on them. ` +
+    `"own isolate" rows: each contender alone in a fresh worker, warmed up by tinybench first; the ratios below use them. ` +
       `"one process" rows: all tasks in one thread with ${heaps.length} sabmalloc heaps (hardened and hardening: false, ` +
       `${kind(pairHeap.buffer)} and ${kind(otherKind.buffer)} buffers, one churned), so the shared fast-path code has seen every one: ` +
       'what a program with several heaps gets. Load-independent instruction counts (callgrind): docs/notes/2026-11-26-fastpath.md',
