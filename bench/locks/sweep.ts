@@ -40,7 +40,7 @@ import { calibrateCs, calibrateOutside, lockPointOf, type LockBenchPoint } from 
 import { isLockModule, modulePolicies } from './modules.js';
 import { builtinPolicies, lockEntries, nameOf, type LockEntry, type PolicyChoice } from './entries.js';
 import { LockPool, LockStalledError, measureUncontended, runTasks } from './tasks.js';
-import { deathRows, deathVerdicts, passVerdicts, sweepVerdicts, validationPasses } from './validate.js';
+import { deathRows, deathVerdicts, oneVerdictPerCheck, passVerdicts, sweepVerdicts, validationPasses } from './validate.js';
 import { fmtRate, printReport, writeResults } from './report.js';
 import type { LockBenchOptions, LockBenchReport } from './types.js';
 import { uniqueStem } from '../cli/args.js';
@@ -138,11 +138,13 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
     for (const e of report.entries) report.deaths.push(...(await deathRows(e, progress, options.deathModes)));
     const top = Math.max(...report.points.map((p) => p.workers));
     const passV = passVerdicts(report.validation, new Map(report.points.filter((p) => p.workers === top && p.csWrites === opts.csWrites[0]).map((p) => [nameOf(p), p.tput?.median ?? p.throughput])));
-    report.verdicts = report.entries.map((e) => e.name).flatMap((k) => [
-      ...sweepVerdicts(k, report.points, violations.get(k) ?? []),
-      ...passV.filter((v) => v.kind === k).map((v) => (v.check === 'progress' && stalls.get(k)?.length ? { ...v, pass: false, slow: false, detail: `stuck in the sweep: ${stalls.get(k)![0]}` } : v)),
-      ...deathVerdicts(k, report.deaths),
-    ]);
+    report.verdicts = report.entries.map((e) => e.name).flatMap((k) =>
+      oneVerdictPerCheck([
+        ...sweepVerdicts(k, report.points, violations.get(k) ?? []),
+        ...passV.filter((v) => v.kind === k).map((v) => (v.check === 'progress' && stalls.get(k)?.length ? { ...v, pass: false, slow: false, detail: `stuck in the sweep: ${stalls.get(k)![0]}` } : v)),
+        ...deathVerdicts(k, report.deaths),
+      ]),
+    );
   }
   report.machine.loadAvgEnd = loadavg()[0];
   if (print) printReport(report, options.targets ?? false);

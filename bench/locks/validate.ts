@@ -123,6 +123,21 @@ export function passVerdicts(passes: readonly ValidationPass[], sweepRate: Reado
   return out;
 }
 
+/**
+ * One verdict per (kind, check): the sweep and the validation pass may both judge mutual
+ * exclusion; a check either of them failed fails once, carrying every failing detail.
+ */
+export function oneVerdictPerCheck(vs: readonly CheckVerdict[]): CheckVerdict[] {
+  const out: CheckVerdict[] = [];
+  for (const v of vs) {
+    const i = out.findIndex((o) => o.kind === v.kind && o.check === v.check);
+    if (i < 0) out.push(v);
+    else if (out[i]!.pass && !v.pass) out[i] = v;
+    else if (!out[i]!.pass && !v.pass) out[i] = { ...out[i]!, detail: `${out[i]!.detail}; ${v.detail}` };
+  }
+  return out;
+}
+
 const fmtK = (x: number): string => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0));
 
 export interface DeathRow {

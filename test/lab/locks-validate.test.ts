@@ -18,6 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-run.js';
 import { LockModuleError, loadLockModule } from '../../bench/locks/modules.js';
 import { AllocatorModuleError, loadAllocatorModule } from '../../bench/contention/adapters/module.js';
+import { oneVerdictPerCheck } from '../../bench/locks/validate.js';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'sabmalloc-locks-validate-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -56,7 +57,12 @@ describe('locks --validate: verdicts per kind and check', () => {
     for (const p of report.points) expect([p.kind, p.throughputReps.length]).toEqual([p.kind, 3]);
     expect(report.points.filter((p) => p.kind === 'no-exclusion').every((p) => p.violation)).toBe(true);
     expect(report.points.filter((p) => p.kind !== 'no-exclusion').some((p) => p.violation)).toBe(false);
-    expect(report.verdicts.filter((v) => !v.pass).map((v) => `${v.kind}/${v.check}`)).toEqual(['no-exclusion/mutual exclusion']);
+    // one verdict per kind and check, whether the sweep, the validation pass or both caught it
+    const checks = report.verdicts.map((v) => `${v.kind}/${v.check}`);
+    expect(new Set(checks).size).toBe(checks.length);
+    const failedChecks = report.verdicts.filter((v) => !v.pass).map((v) => `${v.kind}/${v.check}`);
+    expect(failedChecks).toContain('no-exclusion/mutual exclusion');
+    expect(failedChecks.every((c) => c.startsWith('no-exclusion/'))).toBe(true);
     expect(readFileSync(path.join(out, 'v.csv'), 'utf8').split('\n')[0]).toContain('flags');
   });
 });
@@ -96,5 +102,20 @@ describe('user lock modules never hang the CLI', () => {
     const e = await hangError(loadAllocatorModule('test/fixtures/allocator-modules/hanging-allocator.js', 1000));
     expect(e).toBeInstanceOf(AllocatorModuleError);
     expect(e.message).toMatch(/allocator module '.*hanging-allocator\.js': createHeap\(\) did not finish within \d+ s/);
+  });
+});
+
+describe('oneVerdictPerCheck', () => {
+  it('a check failed by the sweep and by the validation pass fails once, with both details', () => {
+    const v = oneVerdictPerCheck([
+      { kind: 'k', check: 'mutual exclusion', pass: false, detail: 'sweep: lost update' },
+      { kind: 'k', check: 'progress', pass: true, detail: 'moving' },
+      { kind: 'k', check: 'mutual exclusion', pass: false, detail: 'validation pass: witness' },
+      { kind: 'j', check: 'mutual exclusion', pass: true, detail: 'clean' },
+      { kind: 'j', check: 'mutual exclusion', pass: false, detail: 'validation pass: lost update' },
+    ]);
+    expect(v.map((x) => `${x.kind}/${x.check}/${x.pass}`)).toEqual(['k/mutual exclusion/false', 'k/progress/true', 'j/mutual exclusion/false']);
+    expect(v[0]!.detail).toBe('sweep: lost update; validation pass: witness');
+    expect(v[2]!.detail).toBe('validation pass: lost update');
   });
 });
