@@ -38,9 +38,9 @@ verified, remote frees, optional kills and racing misuse; exit 1 on any corrupti
   --local-cap N           blocks each worker keeps (default 32; large: 12)
   --handoff-slots N       slots of the hand-off array (default 2 x workers)
   --kill-rate R           probability that each worker is terminated at a random moment of
-                          a round; the main thread then calls heap.recover(threadId). Use
-                          with the default locks: a worker killed while queued on a ticket
-                          or mcs lock wedges it (known issue)
+                          a round; the main thread then calls heap.recover(threadId), which
+                          releases a dead holder's locks and passes over a dead waiter's
+                          ticket or queue node (limits: docs/design.md, "Crash consistency and recovery")
   --misuse                racing-misuse mode: groups of 2..8 workers free the same block at
                           once, or race a free against a realloc of it, while a watchdog
                           thread runs check({ quiescent: false }); counts the expected typed
