@@ -128,7 +128,9 @@ export const ISOLATED = ['pair', 'pairUnhardened', 'thingPair', 'floor'] as cons
 export type IsolatedContender = (typeof ISOLATED)[number];
 
 /** tinybench settings of a task (the same in this process and in the isolated workers). */
-export const benchOptions = (quick: boolean) => ({ time: quick ? 150 : 1000, warmupTime: quick ? 50 : 200, warmupIterations: 8, iterations: 8 });
+// Quick sampling is a smoke run and a first look (figures flagged by their spread), not a
+// measurement: a few seconds in all.
+export const benchOptions = (quick: boolean) => ({ time: quick ? 60 : 1000, warmupTime: quick ? 25 : 200, warmupIterations: 8, iterations: 8 });
 
 export const TASK = {
   pair: 'sabmalloc malloc(64)+free',

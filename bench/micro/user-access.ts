@@ -82,8 +82,8 @@ async function runOnce(kind: UserAccessRow['buffer'], mode: UserAccessRow['mode'
 }
 
 export async function runUserAccess(opts: { quick?: boolean; modes?: UserAccessRow['mode'][] } = {}): Promise<UserAccessResult> {
-  const warmMs = opts.quick ? 100 : 300;
-  const timeMs = opts.quick ? 200 : 600;
+  const warmMs = opts.quick ? 50 : 300;
+  const timeMs = opts.quick ? 100 : 600;
   const modes = opts.modes ?? ['view', 'typed'];
   const configs: [UserAccessRow['buffer'], UserAccessRow['mode']][] = [['plain', 'view']];
   for (const b of ['fixed heap', 'growable heap'] as const) for (const m of modes) configs.push([b, m]);
