@@ -217,7 +217,7 @@ describe.each(KINDS)('%s lock with dead threads and nesting', (kind) => {
 
   it('a waiter killed as the lock is released to it takes no wake-up or turn with it', async () => {
     // Delays spread over the window in which the victim is woken or granted (0.1-1.5 ms).
-    for (const delayMs of [0, 0.2, 0.6, 1.5]) {
+    for (const delayMs of [0, 0.5, 1.5]) {
       const r = await deadThreadRun(kind, 'handoff', delayMs);
       expect(r.results.reduce((a, x) => a + x.violations, 0), `delay ${delayMs} ms`).toBe(0);
       expect(r.results.map((x) => x.acquisitions)).toEqual(DEATH_RUN_ITERATIONS);
