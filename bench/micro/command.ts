@@ -7,7 +7,8 @@ import { DEFAULT_OUT, outDir, parseOptions, parseOrExit, stem, wantsHelp } from 
 
 const MICRO_USAGE = `usage: sabmalloc micro [options]
 Single-thread malloc/free micro benchmarks (tinybench): sabmalloc's fast path, @thi.ng/malloc,
-a bare free-list floor, random churn. About 20 s (--quick: a few seconds).
+a bare free-list floor, random churn, user access. About 80 s on an idle 2-core machine
+(--quick: about 10 s).
 
   --quick        short sampling (still 3 interleaved rounds after tinybench's warm-up)
   --targets      also show the project's own targets and their status beside the ratios
