@@ -30,7 +30,11 @@
  *   hold (a class never fetched holds nothing), and it changes only
  *   on slow paths (fetch, overflow, scavenge). So the fast path does no byte accounting at
  *   all, and budget bookkeeping never takes the PageHeap lock (gperftools #959) nor an atomic
- *   outside slow paths.
+ *   outside slow paths. One-object-span classes are left out of it: their lists hold at
+ *   most one block each and are given back whenever this thread takes another span-sized
+ *   block (releaseSpanBlocks), and counted at two blocks each they alone (38 classes of 8
+ *   KiB pages, 5.8 MiB) exceed the 4 MiB default budget, which made every fetch of a thread
+ *   that had used them scavenge every list.
  *
  * Crash consistency (a worker can be terminated between any two statements): the fast
  * path orders its stores so that the list is always a well-formed chain, and the only
@@ -157,7 +161,7 @@ export class ThreadCache {
   poppedDepth = 0;
   /** Depth setDepths gave the block the last fetch popped (its list's length then). */
   private fetchedDepth = 0;
-  /** used[c] = 1 once class c has been fetched by this thread (owner-local). */
+  /** used[c] = 1 once class c has been fetched by this thread, and counts in capacityBytes (owner-local; never for one-object-span classes). */
   private declare readonly used: Uint8Array;
   private maxBytes = 0;
 
@@ -455,7 +459,7 @@ export class ThreadCache {
     this.fetchedDepth = got;
     // Take ours first: the budget check below may give half of every list back.
     const p = this.pop(cls);
-    if (this.used[cls] === 0) {
+    if (this.used[cls] === 0 && this.lengthCapOf[cls] !== 1) {
       this.used[cls] = 1;
       this.capacityBytes += (maxLength + 1) * this.sizeOf[cls]!;
     }
