@@ -23,11 +23,20 @@
  * changed nothing (recovering a live thread would hand its slot, cache and undo log to the
  * next thread that attaches while it still uses them).
  *
+ * Steps 2 and 3 take tier locks. When several threads died, another dead thread may hold
+ * or wait for one of them, and nobody would ever release it: this thread would spin on it
+ * forever. So between steps 1 and 2, every other slot that holds, waits for or is inside a
+ * lock and whose thread the probe shows dead gets step 1 too (its locks rolled back and
+ * released, its turns passed on), and nothing else: its own recover() does the rest and
+ * reports it (step 1 finds nothing left to do then: recoverLock clears what it settles).
+ * The slot is DEAD while its locks are released, so two recoverers never release the same
+ * thread's locks at once; a recover() of that thread meanwhile waits for it to end.
+ *
  * Takes the heap as a RecoverableHeap (the parts it works on), so it does not import
  * sharedheap.ts (which calls it).
  */
 
-import { recoverLock, tierLockFromCode, type LockKind } from '../locks/index.js';
+import { holderOf, LockNode, recoverLock, tierLockFromCode, type LockKind } from '../locks/index.js';
 import type { CentralCache } from './centralcache.js';
 import { HeapCorruptionError, LiveThreadError } from './errors.js';
 import { centralWordOf, claimingState, H, lockNodeWordOf, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState, slotF64Of, slotWordOf, type HeapLayout } from './layout.js';
@@ -60,6 +69,11 @@ export interface RecoveryReport {
   slots: number[];
   /** Locks it held, rolled back and released ('pageHeap', 'global', 'central[c]'). */
   locksReleased: string[];
+  /**
+   * Ids of other dead, unrecovered threads that held or waited for a lock this recovery
+   * needed: their locks were released first (their own recover() returns the rest).
+   */
+  otherDeadThreadsUnlocked: number[];
   /** Undo-log entries rolled back. */
   writesUndone: number;
   /** Objects of its thread cache returned to the central caches. */
@@ -102,6 +116,7 @@ export function recoverThread(heap: RecoverableHeap, deadThreadId: number, exite
     threadId: deadThreadId,
     slots: [],
     locksReleased: [],
+    otherDeadThreadsUnlocked: [],
     writesUndone: 0,
     cachedObjectsReturned: 0,
     spansReturned: 0,
@@ -109,9 +124,10 @@ export function recoverThread(heap: RecoverableHeap, deadThreadId: number, exite
   };
   refuseIfAlive(heap, deadThreadId, exited);
   const sites = lockSites(heap);
+  const i32 = mem.i32;
+  const claimed: number[] = [];
   for (let slot = 0; slot < layout.maxThreads; slot++) {
     const w = slotWordOf(layout, slot);
-    const i32 = mem.i32;
     if (Atomics.load(i32, w + S.STATE) === claimingState(deadThreadId)) {
       // Killed while claiming the slot: nothing of the heap is in its hands yet.
       if (Atomics.compareExchange(i32, w + S.STATE, claimingState(deadThreadId), SlotState.FREE) === claimingState(deadThreadId)) {
@@ -119,12 +135,17 @@ export function recoverThread(heap: RecoverableHeap, deadThreadId: number, exite
       }
       continue;
     }
-    const state = Atomics.load(i32, w + S.STATE);
-    if ((state !== SlotState.ATTACHED && state !== SlotState.DETACHING) || i32[w + S.THREAD_ID] !== deadThreadId) continue;
     if (slot === heap.threadSlot) continue;
+    const state = stateAfterOtherRecoverer(i32, w, deadThreadId);
+    if ((state !== SlotState.ATTACHED && state !== SlotState.DETACHING) || i32[w + S.THREAD_ID] !== deadThreadId) continue;
     if (Atomics.compareExchange(i32, w + S.STATE, state, SlotState.DEAD) !== state) continue;
     report.slots.push(slot);
+    claimed.push(slot);
     releaseLocks(heap, slot, w, sites, report);
+  }
+  if (claimed.length > 0) unlockOtherDeadThreads(heap, sites, report);
+  for (const slot of claimed) {
+    const w = slotWordOf(layout, slot);
     returnSpansInFlight(heap, w, report);
     settleClaim(mem, w, w + layout.slot.heads); // a free killed between its claim and its push
     returnThreadCache(heap, slot, w, report);
@@ -138,6 +159,56 @@ export function recoverThread(heap: RecoverableHeap, deadThreadId: number, exite
     Atomics.store(mem.i32, w + S.STATE, SlotState.FREE); // H.ATTACHED: the caller recounts
   }
   return report;
+}
+
+/**
+ * The state of slot word w, once no other recoverer is releasing the locks of `tid` there
+ * (unlockOtherDeadThreads keeps it DEAD for that long, microseconds). A DEAD slot that
+ * stays DEAD (its recoverer died) is left as it is after a second.
+ */
+function stateAfterOtherRecoverer(i32: Int32Array, w: number, tid: number): number {
+  let state = Atomics.load(i32, w + S.STATE);
+  for (let k = 0; k < 1000 && state === SlotState.DEAD && i32[w + S.THREAD_ID] === tid; k++) {
+    Atomics.wait(i32, w + S.STATE, SlotState.DEAD, 1);
+    state = Atomics.load(i32, w + S.STATE);
+  }
+  return state;
+}
+
+/**
+ * Step 1 for every other attached slot whose thread holds, waits for or is inside a lock
+ * and is proven dead: steps 2 and 3 of this recovery take tier locks, and a lock of a dead
+ * thread is released by nobody else. The rest of that thread stays for its own recover().
+ */
+function unlockOtherDeadThreads(heap: RecoverableHeap, sites: LockSite[], report: RecoveryReport): void {
+  const { mem, layout } = heap;
+  const i32 = mem.i32;
+  for (let slot = 0; slot < layout.maxThreads; slot++) {
+    if (slot === heap.threadSlot) continue;
+    const w = slotWordOf(layout, slot);
+    const state = Atomics.load(i32, w + S.STATE);
+    if (state !== SlotState.ATTACHED && state !== SlotState.DETACHING) continue;
+    if (!inLocks(heap, slot, w, sites) || probeSlot(i32, w) !== 'dead') continue;
+    if (Atomics.compareExchange(i32, w + S.STATE, state, SlotState.DEAD) !== state) continue;
+    try {
+      const theirs: RecoveryReport = { ...report, locksReleased: [], otherDeadThreadsUnlocked: [], writesUndone: 0 };
+      releaseLocks(heap, slot, w, sites, theirs);
+      report.otherDeadThreadsUnlocked.push(i32[w + S.THREAD_ID]!);
+    } finally {
+      Atomics.store(i32, w + S.STATE, state);
+      Atomics.notify(i32, w + S.STATE);
+    }
+  }
+}
+
+/** True if the thread of `slot` holds or waits for a tier lock, or has a critical section open. */
+function inLocks(heap: RecoverableHeap, slot: number, w: number, sites: LockSite[]): boolean {
+  const i32 = heap.mem.i32;
+  if (i32[w + S.LOG_LEN]! > 0) return true;
+  const node = lockNodeWordOf(heap.layout, slot + 1);
+  if (Atomics.load(i32, node + LockNode.WAIT) !== 0 || Atomics.load(i32, node + LockNode.ACTIVE) !== 0) return true;
+  for (const site of sites) if (holderOf(site.kind, i32, site.word) === slot + 1) return true;
+  return false;
 }
 
 /** Probes every slot of the thread (attached or being claimed); throws if any answers. */
