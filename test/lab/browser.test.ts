@@ -73,7 +73,7 @@ describe('web lab in headless Chromium', () => {
   }, RUN_TIMEOUT_MS + 10_000);
 
   it('runs ring at 2 and 8 workers, checks the heap in a worker and maps every page once', async () => {
-    const view = await run('ring', '2,8', 500);
+    const view = await run('ring', '2,8', 1000);
 
     expect(view.runs.map((r) => r.workers)).toEqual([2, 8]);
     for (const r of view.runs) {
@@ -105,7 +105,7 @@ describe('web lab in headless Chromium', () => {
   }, RUN_TIMEOUT_MS + 10_000);
 
   it('runs larson (remote frees, so the central locks see contention) and saves the screenshot', async () => {
-    const view = await run('larson', '4', 500);
+    const view = await run('larson', '4', 1000);
     const larson = view.runs.filter((r) => r.workload === 'larson');
     expect(larson.length).toBe(1);
     expect(larson[0]!.throughput).toBeGreaterThan(0);
