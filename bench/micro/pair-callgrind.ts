@@ -15,12 +15,17 @@
  * four-hard / four-nohard (what `sabmalloc micro` once was in one process: a hardened, a
  * `hardening: false` and a growable-buffer heap, each with its own pair loop, warmed in
  * turn with churn of random sizes on a fourth heap; then the hardened or the
- * `hardening: false` heap's warmed loop is measured).
+ * `hardening: false` heap's warmed loop is measured), four-churn (the same warm-up, then
+ * churn as below on a fresh heap), churn (`sabmalloc micro`'s churn
+ * task on a hardened heap, the only one in the process: 1,000 live blocks of 16 B..1 KiB,
+ * each op frees a random one and mallocs a random size; a batch is 10,000 ops, so the
+ * figure is instructions per free+malloc op).
  * distRoot: another build's dist directory (e.g. the code before a change) to measure.
  * docs/notes/2026-11-26-fastpath.md has the commands and the figures.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { between, rng32 } from '../kit/prng.js';
 
 interface PairAllocator {
   malloc(n: number): number;
@@ -41,7 +46,7 @@ let loops = 0;
 const pairLoop = (): ((a: PairAllocator, M: number) => number) =>
   new Function('a', 'M', `${LOOP} // loop ${++loops}`) as (a: PairAllocator, M: number) => number;
 
-const lib = (await import(root === undefined ? '../src/index.js' : pathToFileURL(resolve(root, 'src/index.js')).href)) as typeof import('../../src/index.js');
+const lib = (await import(root === undefined ? '../../src/index.js' : pathToFileURL(resolve(root, 'src/index.js')).href)) as typeof import('../../src/index.js');
 const { SharedHeap } = lib;
 
 /** A hardened heap on the buffer kind create() does not give (see bench/micro/micro.ts). */
@@ -53,6 +58,31 @@ function otherKind(growable: boolean): import('../../src/index.js').SharedHeap {
   const copy = growable ? new SharedArrayBuffer(n, { maxByteLength: n }) : new SharedArrayBuffer(n);
   new Uint8Array(copy).set(new Uint8Array(h.buffer));
   return SharedHeap.attach(copy);
+}
+
+/** The churn of bench/micro/micro.ts (same plan and seed), M ops per call. */
+function churnRun(a: PairAllocator): () => number {
+  const LIVE = 1000;
+  const SEQ = 1 << 16;
+  const next = rng32(0xc0ffee);
+  const initial = Int32Array.from({ length: LIVE }, () => between(next, 16, 1024));
+  const slots = Int32Array.from({ length: SEQ }, () => next() % LIVE);
+  const sizes = Int32Array.from({ length: SEQ }, () => between(next, 16, 1024));
+  const live = new Float64Array(LIVE);
+  for (let k = 0; k < LIVE; k++) live[k] = a.malloc(initial[k]!);
+  let at = 0;
+  return () => {
+    let x = 0;
+    for (let i = 0; i < M; i++) {
+      const k = slots[at]!;
+      a.free(live[k]!);
+      const p = a.malloc(sizes[at]!);
+      live[k] = p;
+      x ^= p;
+      at = (at + 1) & (SEQ - 1);
+    }
+    return x;
+  };
 }
 
 let run: (() => number) | undefined;
@@ -72,6 +102,8 @@ if (mode === 'floor') {
     }
     return x;
   };
+} else if (mode === 'churn') {
+  run = churnRun(SharedHeap.create({ size: HEAP }));
 } else {
   let a: PairAllocator;
   if (mode === 'thing') {
@@ -94,7 +126,7 @@ if (mode === 'floor') {
       const [la, lb] = [pairLoop(), pairLoop()];
       for (let i = 0; i < 100; i++) s ^= la(a, M) ^ lb(b, M);
     }
-  } else if (mode === 'four-hard' || mode === 'four-nohard') {
+  } else if (mode === 'four-hard' || mode === 'four-nohard' || mode === 'four-churn') {
     // The process `sabmalloc micro` used to be: four heaps of both modes and both buffer
     // kinds, each with its own pair loop, warmed in turn, plus churn of random sizes on a
     // fourth (slow paths of many classes); then the named heap's warmed loop is measured.
@@ -116,10 +148,14 @@ if (mode === 'floor') {
         live[k] = churn.malloc(16 + ((x >>> 10) % 1009));
       }
     }
+    if (mode === 'four-churn') {
+      // The churn task in that process: a fresh heap's churn through its own loop.
+      run = churnRun(SharedHeap.create({ size: HEAP }));
+    }
     const target = mode === 'four-hard' ? 0 : 1;
     a = heaps[target]!;
     const warmed = process.env.FRESH ? pairLoop() : loops[target]!;
-    run = () => warmed(a, M);
+    run ??= () => warmed(a, M);
   } else {
     throw new Error(`unknown mode ${mode}`);
   }
