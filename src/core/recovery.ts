@@ -112,16 +112,7 @@ function lockSites(heap: RecoverableHeap): LockSite[] {
  */
 export function recoverThread(heap: RecoverableHeap, deadThreadId: number, exited = false): RecoveryReport {
   const { mem, layout } = heap;
-  const report: RecoveryReport = {
-    threadId: deadThreadId,
-    slots: [],
-    locksReleased: [],
-    otherDeadThreadsUnlocked: [],
-    writesUndone: 0,
-    cachedObjectsReturned: 0,
-    spansReturned: 0,
-    netAllocationsBySlot: {},
-  };
+  const report = emptyReport(deadThreadId);
   refuseIfAlive(heap, deadThreadId, exited);
   const sites = lockSites(heap);
   const i32 = mem.i32;
@@ -161,6 +152,10 @@ export function recoverThread(heap: RecoverableHeap, deadThreadId: number, exite
   return report;
 }
 
+function emptyReport(threadId: number): RecoveryReport {
+  return { threadId, slots: [], locksReleased: [], otherDeadThreadsUnlocked: [], writesUndone: 0, cachedObjectsReturned: 0, spansReturned: 0, netAllocationsBySlot: {} };
+}
+
 /**
  * The state of slot word w, once no other recoverer is releasing the locks of `tid` there
  * (unlockOtherDeadThreads keeps it DEAD for that long, microseconds). A DEAD slot that
@@ -191,8 +186,7 @@ function unlockOtherDeadThreads(heap: RecoverableHeap, sites: LockSite[], report
     if (!inLocks(heap, slot, w, sites) || probeSlot(i32, w) !== 'dead') continue;
     if (Atomics.compareExchange(i32, w + S.STATE, state, SlotState.DEAD) !== state) continue;
     try {
-      const theirs: RecoveryReport = { ...report, locksReleased: [], otherDeadThreadsUnlocked: [], writesUndone: 0 };
-      releaseLocks(heap, slot, w, sites, theirs);
+      releaseLocks(heap, slot, w, sites, emptyReport(i32[w + S.THREAD_ID]!)); // theirs: their own recover() reports them
       report.otherDeadThreadsUnlocked.push(i32[w + S.THREAD_ID]!);
     } finally {
       Atomics.store(i32, w + S.STATE, state);
