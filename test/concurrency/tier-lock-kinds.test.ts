@@ -15,6 +15,7 @@ import { KiB, MiB, expectAllPagesFree } from '../helpers/heap.js';
 import { heapPool, withTimeout } from '../helpers/pool.js';
 import { DEATH_RUN_ITERATIONS, RECORDS_WAIT, deadThreadRun, type DeathMode } from '../../bench/locks/deaths.js';
 import type { LockKind } from '../../src/locks/index.js';
+import { lockThreads } from '../../bench/locks/threads.js';
 
 const THREADS = 6;
 const SLOTS = 1024;
@@ -29,6 +30,7 @@ const CONFIGS: { name: string; locks: HeapOptions['locks'] }[] = [
 let pool: Piscina | undefined;
 afterAll(async () => {
   await pool?.destroy();
+  await lockThreads.close();
 });
 
 describe.each(CONFIGS)('six workers on one heap: $name', ({ locks }) => {

@@ -1,12 +1,14 @@
 /**
  * Lock lab tests: mutual exclusion under 8+ real workers for every lock kind, tryLock and
  * holder() semantics, statistics, recovery (forceUnlock) and the stats summary.
- * Workers run the compiled dist/workers/lock-deaths.js (`npm test` builds first).
+ * Workers run the compiled dist/workers/lock-deaths.js (`npm test` builds first): every
+ * thread that is not killed comes from one pool kept for the file (bench/locks/threads.ts),
+ * since starting a worker costs more CPU than most runs here; a thread to kill starts fresh.
  * No assertion depends on timing.
  */
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   LOCK_KINDS,
   LOCK_LATENCY_BUCKETS,
@@ -34,7 +36,8 @@ import {
   type HammerResult,
   type HammerTask,
 } from '../../bench/locks/hammer.js';
-import { DEATH_RUN_ITERATIONS, RECORDS_WAIT, boundedWait, deadThreadRun, spawnKillable, until } from '../../bench/locks/deaths.js';
+import { DEATH_RUN_ITERATIONS, RECORDS_WAIT, boundedWait, deadThreadRun, until } from '../../bench/locks/deaths.js';
+import { lockThreads } from '../../bench/locks/threads.js';
 
 const WORKER_URL = new URL('../../dist/workers/lock-deaths.js', import.meta.url);
 const KINDS: readonly LockKind[] = LOCK_KINDS;
@@ -46,16 +49,9 @@ interface Run {
   stats: Float64Array;
 }
 
-function spawn(task: HammerTask): Promise<HammerResult> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER_URL, { workerData: task });
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`lock worker exited with ${code}`));
-    });
-  });
-}
+/** One hammer task on a pooled thread (bench/locks/threads.ts): only killed threads are started fresh. */
+const spawn = (task: HammerTask): Promise<HammerResult> => lockThreads.run(task).done;
+afterAll(() => lockThreads.close());
 
 /**
  * `workers` threads each take the lock `iterations` times, released together. The main
@@ -250,12 +246,12 @@ describe.each(KINDS)('%s lock with dead threads and nesting', (kind) => {
     const statsSab = new SharedArrayBuffer(workers * LOCK_STAT_SLOTS * 8);
     const i32 = new Int32Array(sab);
     const runs = Array.from({ length: workers }, (_, j) =>
-      spawnKillable({ sab, statsSab, kind, ownerId: j + 1, iterations: rounds, csWrites: 0, outsideWork: 32, useTryLock: false, nested }),
+      lockThreads.run({ sab, statsSab, kind, ownerId: j + 1, iterations: rounds, csWrites: 0, outsideWork: 32, useTryLock: false, nested }),
     );
     await until(() => Atomics.load(i32, CTRL.ready) === workers, 'the workers to reach the barrier');
     Atomics.store(i32, CTRL.go, 1);
     Atomics.notify(i32, CTRL.go);
-    const results = await boundedWait(Promise.all(runs.map((r) => r.done)), 90_000, `${kind} nested`, runs.map((r) => r.worker));
+    const results = await boundedWait(Promise.all(runs.map((r) => r.done)), 90_000, `${kind} nested`, runs);
     expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
     // Even rounds take every lock, odd round r takes lock (r >> 1) % nested.
     const expected = new Array<number>(nested).fill(workers * (rounds / 2));
@@ -303,9 +299,9 @@ describe.each(['futex', 'adaptive'] as const)('%s lock: a waiter woken for the l
     await until(() => Atomics.load(i32, ready) === 1, 'the victim to park');
     await new Promise((r) => setTimeout(r, 50)); // into Atomics.wait before the others
     const survivors = [2, 3].map((id) =>
-      spawnKillable({ sab, statsSab, kind, ownerId: id, iterations: 200, csWrites: 2, outsideWork: 4, useTryLock: false }),
+      lockThreads.run({ sab, statsSab, kind, ownerId: id, iterations: 200, csWrites: 2, outsideWork: 4, useTryLock: false }),
     );
-    const all = [victim, ...survivors.map((s) => s.worker)];
+    const all = [victim, ...survivors];
     await until(() => [2, 3].every((id) => Atomics.load(i32, nodeWordOf(id) + LockNode.WAIT) === LOCK_WORD + 1), 'the survivors to wait');
     await new Promise((r) => setTimeout(r, 50)); // and to park behind it
     main.unlock(); // notifies one sleeper: the victim, first in line
@@ -335,7 +331,7 @@ describe.each(['futex', 'adaptive'] as const)('%s lock: a holder dies between it
     main.lock();
     Atomics.store(i32, CTRL.go, 1);
     const survivors = [1, 2].map((id) =>
-      spawnKillable({ sab, statsSab, kind, ownerId: id, iterations: 200, csWrites: 2, outsideWork: 4, useTryLock: false }),
+      lockThreads.run({ sab, statsSab, kind, ownerId: id, iterations: 200, csWrites: 2, outsideWork: 4, useTryLock: false }),
     );
     await until(() => [1, 2].every((id) => Atomics.load(i32, nodeWordOf(id) + LockNode.WAIT) === LOCK_WORD + 1), 'the sleepers to wait');
     await until(() => (Atomics.load(i32, LOCK_WORD) & 1) === 1, 'the sleepers bit');
@@ -344,7 +340,7 @@ describe.each(['futex', 'adaptive'] as const)('%s lock: a holder dies between it
     Atomics.store(i32, LOCK_WORD, 0); // released; the notify never happens
     const role = recoverLock(kind, { i32, word: LOCK_WORD, nodeWord: nodeWordOf, dead: 4, undo: () => {} });
     expect(role).toBe('none');
-    const results = await boundedWait(Promise.all(survivors.map((x) => x.done)), 60_000, `${kind}: sleepers`, survivors.map((x) => x.worker));
+    const results = await boundedWait(Promise.all(survivors.map((x) => x.done)), 60_000, `${kind}: sleepers`, survivors);
     expect(results.map((r) => r.acquisitions)).toEqual([200, 200]);
     expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
   });
