@@ -1,6 +1,7 @@
 /**
  * Lock lab tests: mutual exclusion under 8+ real workers for every lock kind, tryLock and
- * holder() semantics, statistics, recovery (forceUnlock) and the stats summary.
+ * holder() semantics, statistics, recovery (forceUnlock), the stats summary, and the pool of
+ * lock threads the runs use.
  * Workers run the compiled dist/workers/lock-deaths.js (`npm test` builds first): every
  * thread that is not killed comes from one pool kept for the file (bench/locks/threads.ts),
  * since starting a worker costs more CPU than most runs here; a thread to kill starts fresh.
@@ -37,7 +38,7 @@ import {
   type HammerTask,
 } from '../../bench/locks/hammer.js';
 import { DEATH_RUN_ITERATIONS, RECORDS_WAIT, boundedWait, deadThreadRun, until } from '../../bench/locks/deaths.js';
-import { lockThreads } from '../../bench/locks/threads.js';
+import { LockThreads, lockThreads } from '../../bench/locks/threads.js';
 
 const WORKER_URL = new URL('../../dist/workers/lock-deaths.js', import.meta.url);
 const KINDS: readonly LockKind[] = LOCK_KINDS;
@@ -370,6 +371,39 @@ describe('adaptive lock fairness', () => {
     expect(main.holder()).toBe(0);
     expect(main.tryLock()).toBe(true);
     main.unlock();
+  });
+});
+
+describe('pooled lock threads', () => {
+  it('serve runs one after another on the same thread; a terminated thread leaves the pool', async () => {
+    const threads = new LockThreads();
+    try {
+      const task = (ownerId: number, iterations: number): HammerTask => {
+        const i32 = blockWith(2);
+        Atomics.store(i32, CTRL.go, 1);
+        return { sab: i32.buffer as SharedArrayBuffer, statsSab: new SharedArrayBuffer(2 * LOCK_STAT_SLOTS * 8), kind: 'ticket', ownerId, iterations, csWrites: 1, outsideWork: 0, useTryLock: false };
+      };
+      const a = threads.run(task(1, 50));
+      expect((await a.done).acquisitions).toBe(50);
+      const b = threads.run(task(2, 70));
+      expect(b.worker).toBe(a.worker);
+      expect((await b.done).acquisitions).toBe(70);
+      await b.terminate(); // its run returned: the thread stays
+      const endless = threads.run(task(1, 0)); // until STOP, which never comes
+      expect(endless.worker).toBe(a.worker);
+      await endless.terminate();
+      await expect(endless.done).rejects.toThrow(/exited/);
+      const c = threads.run(task(1, 30));
+      expect(c.worker).not.toBe(a.worker);
+      expect((await c.done).acquisitions).toBe(30);
+      await c.worker.terminate(); // an idle thread killed from outside leaves the pool too
+      const d = threads.run(task(2, 40));
+      expect(d.worker).not.toBe(c.worker);
+      expect((await d.done).acquisitions).toBe(40);
+      expect(threads.started).toBe(3);
+    } finally {
+      await threads.close();
+    }
   });
 });
 
