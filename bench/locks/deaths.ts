@@ -37,8 +37,8 @@ const REUSE_ITERATIONS = 100;
 /**
  * holder: killed holding the lock; queued: killed waiting behind the coordinator;
  * handoff: killed `delayMs` after the coordinator started releasing to it; anywhere: killed
- * `delayMs` into a run in which it and the survivors hammer the lock (any step of lock or
- * unlock, fast or slow path).
+ * `delayMs` into a run in which it and the survivors hammer the lock, counted from the
+ * moment each of the three has held it once (any step of lock or unlock, fast or slow path).
  */
 export type DeathMode = 'holder' | 'queued' | 'handoff' | 'anywhere';
 
@@ -84,7 +84,8 @@ export async function until(cond: () => boolean, what: string, ms = 30_000): Pro
  * Kinds whose waiters record what they wait for in their queue node (LockNode WAIT), so a
  * scenario can wait until each has queued. tas/ttas waiters owe nothing; malthusian-mcs's
  * culled waiters sleep in its passive set on the GATE word and record only their ACTIVE
- * count, not WAIT, so its scenarios give every worker a fixed 30 ms to get in line instead.
+ * count, not WAIT, so for them a scenario gives the victim 30 ms from reaching the lock
+ * (CTRL.ready) to get in line, and the survivors 20 ms.
  */
 export const RECORDS_WAIT: readonly LockKind[] = ['ticket', 'mcs', 'futex', 'adaptive', 'ticket-backoff', 'twa', 'partitioned-ticket'];
 const waiting = (i32: Int32Array, id: number): boolean => Atomics.load(i32, nodeWordOf(id) + LockNode.WAIT) === LOCK_WORD + 1;
