@@ -6,9 +6,10 @@
  * finish all their acquisitions, mutually exclusive, and a new thread reusing the dead
  * thread's owner id must work too.
  *
- * Owns: the victim it starts fresh (terminated when a scenario returns or throws), the
- * pooled threads it borrows for the survivors and the id-reusing thread (bench/locks/threads.ts;
- * back in the pool once finished, terminated if still running when a scenario throws), and
+ * Owns: the victim (a fresh thread, or an idle pooled one taken out of the pool; terminated
+ * when a scenario returns or throws), the pooled threads it borrows for the survivors and
+ * the id-reusing thread (bench/locks/threads.ts; back in the pool once finished, terminated
+ * if still running when a scenario throws), and
  * one SharedArrayBuffer per scenario, laid out as hammer.ts says. Runs on the coordinating
  * thread; the workers run dist/workers/lock-deaths.js.
  *
@@ -29,7 +30,7 @@ import {
   type WaitPolicy,
 } from '../../src/locks/index.js';
 import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from './hammer.js';
-import { lockThreads, spawnKillable, type LockThread } from './threads.js';
+import { lockThreads, type LockThread } from './threads.js';
 
 const SURVIVOR_ITERATIONS = 300;
 const REUSE_ITERATIONS = 100;
@@ -111,16 +112,16 @@ export async function deadThreadRun(kind: LockKind, mode: DeathMode, delayMs = 0
   try {
     let victim;
     if (mode === 'anywhere') {
-      victim = spawnKillable({ ...shape, ownerId: 1, iterations: 0 });
+      victim = lockThreads.runToKill({ ...shape, ownerId: 1, iterations: 0 });
       all.push(victim);
       await until(() => acquired(1), `${kind}: the victim to start`);
     } else if (mode === 'holder') {
-      victim = spawnKillable({ ...shape, ownerId: 1, iterations: 1, holdForever: true });
+      victim = lockThreads.runToKill({ ...shape, ownerId: 1, iterations: 1, holdForever: true });
       all.push(victim);
       await until(() => Atomics.load(i32, CTRL.held) === 1, `${kind}: the victim to hold the lock`);
     } else {
       main.lock();
-      victim = spawnKillable({ ...shape, ownerId: 1, iterations: 0 }); // until killed
+      victim = lockThreads.runToKill({ ...shape, ownerId: 1, iterations: 0 }); // until killed
       all.push(victim);
       if (records) await until(() => waiting(i32, 1), `${kind}: the victim to queue`);
       else {
@@ -145,8 +146,7 @@ export async function deadThreadRun(kind: LockKind, mode: DeathMode, delayMs = 0
       const end = performance.now() + delayMs;
       while (performance.now() < end);
     }
-    await victim.worker.terminate();
-    await victim.exited;
+    await victim.worker.terminate(); // resolves once it has exited
     let undone = 0;
     const role = recoverLock(kind, { i32, word: LOCK_WORD, nodeWord: nodeWordOf, dead: 1, undo: () => void undone++ });
     if (undone !== (role === 'held' ? 1 : 0)) throw new Error(`${kind}: recoverLock said ${role} but ran undo ${undone} times`);

@@ -48,7 +48,21 @@ export class LockThreads {
 
   /** Runs `task` on an idle pooled thread, or on a new one if none is idle. */
   run(task: HammerTask): LockThread {
-    const worker = this.idle.pop() ?? this.start();
+    return this.serve(this.idle.pop() ?? this.start(), task, true);
+  }
+
+  /**
+   * Runs `task` on a thread the caller will terminate: an idle pooled thread if there is one
+   * (it leaves the pool), else a fresh one. Each kill uses up one started thread either way;
+   * this one spends threads a wide run started and the runs after it leave idle.
+   */
+  runToKill(task: HammerTask): LockThread {
+    const w = this.idle.pop();
+    return w ? this.serve(w, task, false) : spawnKillable(task);
+  }
+
+  /** Posts `task` to `worker`; `keep`: back to the pool once the result is in. */
+  private serve(worker: Worker, task: HammerTask, keep: boolean): LockThread {
     let settled = false;
     const done = new Promise<HammerResult>((resolve, reject) => {
       const finish = (): void => {
@@ -57,8 +71,10 @@ export class LockThreads {
       };
       const onResult = (r: HammerResult): void => {
         finish();
-        worker.unref();
-        this.idle.push(worker);
+        if (keep) {
+          worker.unref();
+          this.idle.push(worker);
+        } else void worker.terminate();
         resolve(r);
       };
       const onError = (e: Error): void => {
@@ -74,7 +90,7 @@ export class LockThreads {
     done.catch(() => {}); // the caller awaits it; a wedged run is terminated and reported by it
     worker.ref(); // a task in flight keeps the process alive
     worker.postMessage(task);
-    return { worker, done, terminate: async () => (settled ? undefined : worker.terminate()) };
+    return { worker, done, terminate: async () => (settled && keep ? undefined : worker.terminate()) };
   }
 
   /** Terminates the idle threads; the pool starts new ones if used again. */

@@ -375,7 +375,7 @@ describe('adaptive lock fairness', () => {
 });
 
 describe('pooled lock threads', () => {
-  it('serve runs one after another on the same thread; a terminated thread leaves the pool', async () => {
+  it('serve runs one after another on the same thread; a thread terminated or taken to be killed leaves the pool', async () => {
     const threads = new LockThreads();
     try {
       const task = (ownerId: number, iterations: number): HammerTask => {
@@ -400,7 +400,13 @@ describe('pooled lock threads', () => {
       const d = threads.run(task(2, 40));
       expect(d.worker).not.toBe(c.worker);
       expect((await d.done).acquisitions).toBe(40);
-      expect(threads.started).toBe(3);
+      const victim = threads.runToKill(task(1, 0)); // an idle thread, out of the pool for good
+      expect(victim.worker).toBe(d.worker);
+      await victim.terminate();
+      const e = threads.run(task(2, 20));
+      expect(e.worker).not.toBe(d.worker);
+      expect((await e.done).acquisitions).toBe(20);
+      expect(threads.started).toBe(4);
     } finally {
       await threads.close();
     }
