@@ -1,18 +1,19 @@
 /**
  * Hammer threads for the lock tests and the dead-thread scenarios (bench/locks/deaths.ts):
- * long-lived worker_threads that run one hammer task after another, and fresh ones to kill.
+ * long-lived worker_threads that run one hammer task after another, and threads to kill.
  * Starting a worker costs about 0.1 s of CPU (the module graph included), several times a
- * short scenario's own work, so every thread that is not killed is taken from a pool.
+ * short scenario's own work, so every thread that is not killed is taken from a pool, and
+ * a thread to kill is an idle pooled one when there is one (taken out of the pool).
  *
  * Owns: the pooled workers (idle ones wait for a message, costing no CPU, and are unref'd
  * so they never keep a process alive). A pooled worker is handed out to one task at a time
  * and returns to the pool when it has posted its result; a worker that is terminated, or
- * exits or throws, leaves the pool for good. A killable worker belongs to its caller.
+ * exits or throws, leaves the pool for good. A thread from runToKill belongs to its caller.
  *
  * Invariants: a task is a HammerTask over its own SharedArrayBuffer, so nothing of one task
  * survives into the next on the same thread but the compiled code. Each run keeps its
  * barrier (CTRL.ready, then CTRL.go) whatever thread serves it. A pooled task must end on
- * its own (iterations > 0 or STOP): `holdForever` threads are killable ones.
+ * its own (iterations > 0 or STOP): `holdForever` tasks go to runToKill.
  * Workers run dist/workers/lock-deaths.js.
  */
 import { Worker } from 'node:worker_threads';
@@ -28,7 +29,7 @@ export interface LockThread {
 }
 
 /** A fresh lock worker running one task, to be terminated; `done` rejects if it exits without a result. */
-export function spawnKillable(task: HammerTask): LockThread & { exited: Promise<number> } {
+function spawnKillable(task: HammerTask): LockThread {
   const worker = new Worker(workerUrl('lock-deaths'), { workerData: task });
   const exited = new Promise<number>((r) => worker.once('exit', r));
   const done = new Promise<HammerResult>((resolve, reject) => {
@@ -37,7 +38,7 @@ export function spawnKillable(task: HammerTask): LockThread & { exited: Promise<
     void exited.then((code) => reject(new Error(`lock worker ${task.ownerId} exited (${code}) without a result`)));
   });
   done.catch(() => {}); // a victim's rejection is expected; survivors are awaited
-  return { worker, done, exited, terminate: () => worker.terminate() };
+  return { worker, done, terminate: () => worker.terminate() };
 }
 
 /** The pool of long-lived hammer threads; `lockThreads` is the one every caller shares. */
