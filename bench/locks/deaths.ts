@@ -6,18 +6,21 @@
  * finish all their acquisitions, mutually exclusive, and a new thread reusing the dead
  * thread's owner id must work too.
  *
- * Owns: the workers it starts (each is terminated or has finished when a scenario
- * returns or throws) and one SharedArrayBuffer per scenario, laid out as hammer.ts
- * says. Runs on the coordinating thread; the workers run dist/workers/lock-deaths.js.
+ * Owns: the victim (a fresh thread, or an idle pooled one taken out of the pool; terminated
+ * when a scenario returns or throws), the pooled threads it borrows for the survivors and
+ * the id-reusing thread (bench/locks/threads.ts; back in the pool once finished, terminated
+ * if still running when a scenario throws), and
+ * one SharedArrayBuffer per scenario, laid out as hammer.ts says. Runs on the coordinating
+ * thread; the workers run dist/workers/lock-deaths.js.
  *
  * Invariants: owner 4 is the coordinator, owner 1 the victim (queued first), owners 2 and 3
  * the survivors (queued behind it). Every wait is bounded (DeadThreadWedged on timeout);
  * nothing asserts timing.
  */
-import { Worker } from 'node:worker_threads';
 import {
   LOCK_STAT_SLOTS,
   LockNode,
+  LockStat,
   createLock,
   holderOf,
   initLockBlock,
@@ -26,8 +29,8 @@ import {
   type LockKind,
   type WaitPolicy,
 } from '../../src/locks/index.js';
-import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, type HammerResult, type HammerTask } from './hammer.js';
-import { workerUrl } from '../kit/worker-url.js';
+import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, type HammerResult, type HammerTask } from './hammer.js';
+import { lockThreads, type LockThread } from './threads.js';
 
 const SURVIVOR_ITERATIONS = 300;
 const REUSE_ITERATIONS = 100;
@@ -35,8 +38,8 @@ const REUSE_ITERATIONS = 100;
 /**
  * holder: killed holding the lock; queued: killed waiting behind the coordinator;
  * handoff: killed `delayMs` after the coordinator started releasing to it; anywhere: killed
- * `delayMs` into a run in which it and the survivors hammer the lock (any step of lock or
- * unlock, fast or slow path).
+ * `delayMs` into a run in which it and the survivors hammer the lock, counted from the
+ * moment each of the three has held it once (any step of lock or unlock, fast or slow path).
  */
 export type DeathMode = 'holder' | 'queued' | 'handoff' | 'anywhere';
 
@@ -58,21 +61,8 @@ export interface DeathOutcome {
   holderAfter: number;
 }
 
-/** A lock worker that can be terminated; `done` rejects if it exits without a result. */
-export function spawnKillable(task: HammerTask): { worker: Worker; done: Promise<HammerResult>; exited: Promise<number> } {
-  const worker = new Worker(workerUrl('lock-deaths'), { workerData: task });
-  const exited = new Promise<number>((r) => worker.once('exit', r));
-  const done = new Promise<HammerResult>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-    void exited.then((code) => reject(new Error(`lock worker ${task.ownerId} exited (${code}) without a result`)));
-  });
-  done.catch(() => {}); // a victim's rejection is expected; survivors are awaited
-  return { worker, done, exited };
-}
-
 /** Waits for `p`, or terminates `workers` and throws DeadThreadWedged after `ms`. */
-export async function boundedWait<T>(p: Promise<T>, ms: number, what: string, workers: Worker[]): Promise<T> {
+export async function boundedWait<T>(p: Promise<T>, ms: number, what: string, workers: readonly { terminate(): unknown }[]): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -95,7 +85,8 @@ export async function until(cond: () => boolean, what: string, ms = 30_000): Pro
  * Kinds whose waiters record what they wait for in their queue node (LockNode WAIT), so a
  * scenario can wait until each has queued. tas/ttas waiters owe nothing; malthusian-mcs's
  * culled waiters sleep in its passive set on the GATE word and record only their ACTIVE
- * count, not WAIT, so its scenarios give every worker a fixed 30 ms to get in line instead.
+ * count, not WAIT, so for them a scenario gives the victim 30 ms from reaching the lock
+ * (CTRL.ready) to get in line, and the survivors 20 ms.
  */
 export const RECORDS_WAIT: readonly LockKind[] = ['ticket', 'mcs', 'futex', 'adaptive', 'ticket-backoff', 'twa', 'partitioned-ticket'];
 const waiting = (i32: Int32Array, id: number): boolean => Atomics.load(i32, nodeWordOf(id) + LockNode.WAIT) === LOCK_WORD + 1;
@@ -110,32 +101,40 @@ export async function deadThreadRun(kind: LockKind, mode: DeathMode, delayMs = 0
   const sab = new SharedArrayBuffer(hammerWords(4) * 4);
   const statsSab = new SharedArrayBuffer(4 * LOCK_STAT_SLOTS * 8);
   const i32 = new Int32Array(sab);
+  const stats = new Float64Array(statsSab);
   initLockBlock(i32, LOCK_WORD);
   const main = createLock(kind, { i32, word: LOCK_WORD, ownerId: 4, nodeWord: nodeWordOf, policy });
   const shape = { sab, statsSab, kind, policy, csWrites: 2, outsideWork: 4, useTryLock: false };
   const records = RECORDS_WAIT.includes(kind);
   Atomics.store(i32, CTRL.go, 1); // no barrier: every worker goes straight for the lock
-  const all: Worker[] = [];
+  const acquired = (id: number): boolean => stats[statsBaseOf(id) + LockStat.acquisitions]! > 0;
+  const all: LockThread[] = [];
   try {
     let victim;
     if (mode === 'anywhere') {
-      victim = spawnKillable({ ...shape, ownerId: 1, iterations: 0 });
-      all.push(victim.worker);
+      victim = lockThreads.runToKill({ ...shape, ownerId: 1, iterations: 0 });
+      all.push(victim);
+      await until(() => acquired(1), `${kind}: the victim to start`);
     } else if (mode === 'holder') {
-      victim = spawnKillable({ ...shape, ownerId: 1, iterations: 1, holdForever: true });
-      all.push(victim.worker);
+      victim = lockThreads.runToKill({ ...shape, ownerId: 1, iterations: 1, holdForever: true });
+      all.push(victim);
       await until(() => Atomics.load(i32, CTRL.held) === 1, `${kind}: the victim to hold the lock`);
     } else {
       main.lock();
-      victim = spawnKillable({ ...shape, ownerId: 1, iterations: 0 }); // until killed
-      all.push(victim.worker);
+      victim = lockThreads.runToKill({ ...shape, ownerId: 1, iterations: 0 }); // until killed
+      all.push(victim);
       if (records) await until(() => waiting(i32, 1), `${kind}: the victim to queue`);
-      else await new Promise((r) => setTimeout(r, 30));
+      else {
+        await until(() => Atomics.load(i32, CTRL.ready) === 1, `${kind}: the victim to reach the lock`);
+        await new Promise((r) => setTimeout(r, 30));
+      }
     }
-    const survivors = [2, 3].map((id) => spawnKillable({ ...shape, ownerId: id, iterations: SURVIVOR_ITERATIONS }));
-    all.push(...survivors.map((s) => s.worker));
+    // pooled threads: they reach the lock within a millisecond or so, a new one after ~0.1 s
+    const survivors = [2, 3].map((id) => lockThreads.run({ ...shape, ownerId: id, iterations: SURVIVOR_ITERATIONS }));
+    all.push(...survivors);
     if (mode === 'anywhere') {
-      await until(() => Atomics.load(i32, CTRL.counter) > 0, `${kind}: the run to start`);
+      // the victim dies in a contended run: each survivor has had the lock at least once
+      await until(() => acquired(2) && acquired(3), `${kind}: the survivors to join the run`);
       const end = performance.now() + delayMs;
       while (performance.now() < end);
     } else {
@@ -147,19 +146,18 @@ export async function deadThreadRun(kind: LockKind, mode: DeathMode, delayMs = 0
       const end = performance.now() + delayMs;
       while (performance.now() < end);
     }
-    await victim.worker.terminate();
-    await victim.exited;
+    await victim.worker.terminate(); // resolves once it has exited
     let undone = 0;
     const role = recoverLock(kind, { i32, word: LOCK_WORD, nodeWord: nodeWordOf, dead: 1, undo: () => void undone++ });
     if (undone !== (role === 'held' ? 1 : 0)) throw new Error(`${kind}: recoverLock said ${role} but ran undo ${undone} times`);
     if (mode === 'queued') main.unlock();
     const results = await boundedWait(Promise.all(survivors.map((s) => s.done)), boundMs, `${kind} ${mode}: survivors`, all);
-    const reuse = spawnKillable({ ...shape, ownerId: 1, iterations: REUSE_ITERATIONS });
-    all.push(reuse.worker);
+    const reuse = lockThreads.run({ ...shape, ownerId: 1, iterations: REUSE_ITERATIONS });
+    all.push(reuse);
     results.push(await boundedWait(reuse.done, boundMs, `${kind} ${mode}: a new thread with the dead thread's id`, all));
     return { kind, mode, role, results, counter: Atomics.load(i32, CTRL.counter), holderAfter: holderOf(kind, i32, LOCK_WORD) };
   } finally {
-    await Promise.all(all.map((w) => w.terminate()));
+    await Promise.all(all.map((t) => t.terminate())); // the victim; pooled threads only if still running
   }
 }
 

@@ -43,6 +43,7 @@ import { LockPool, LockStalledError, measureUncontended, runTasks } from './task
 import { deathRows, deathVerdicts, oneVerdictPerCheck, passVerdicts, sweepVerdicts, validationPasses } from './validate.js';
 import { fmtRate, printReport, writeResults } from './report.js';
 import type { LockBenchOptions, LockBenchReport } from './types.js';
+import { lockThreads } from './threads.js';
 import { uniqueStem } from '../cli/args.js';
 
 export type { LockBenchOptions, LockBenchReport } from './types.js';
@@ -135,7 +136,11 @@ export async function runLockBench(options: LockBenchOptions = {}): Promise<Lock
     await pool.destroy();
   }
   if (opts.validate) {
-    for (const e of report.entries) report.deaths.push(...(await deathRows(e, progress, options.deathModes)));
+    try {
+      for (const e of report.entries) report.deaths.push(...(await deathRows(e, progress, options.deathModes)));
+    } finally {
+      await lockThreads.close(); // the survivors' threads, reused across every entry's scenarios
+    }
     const top = Math.max(...report.points.map((p) => p.workers));
     const passV = passVerdicts(report.validation, new Map(report.points.filter((p) => p.workers === top && p.csWrites === opts.csWrites[0]).map((p) => [nameOf(p), p.tput?.median ?? p.throughput])));
     report.verdicts = report.entries.map((e) => e.name).flatMap((k) =>

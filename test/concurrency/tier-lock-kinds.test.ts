@@ -15,6 +15,7 @@ import { KiB, MiB, expectAllPagesFree } from '../helpers/heap.js';
 import { heapPool, withTimeout } from '../helpers/pool.js';
 import { DEATH_RUN_ITERATIONS, RECORDS_WAIT, deadThreadRun, type DeathMode } from '../../bench/locks/deaths.js';
 import type { LockKind } from '../../src/locks/index.js';
+import { lockThreads } from '../../bench/locks/threads.js';
 
 const THREADS = 6;
 const SLOTS = 1024;
@@ -29,6 +30,7 @@ const CONFIGS: { name: string; locks: HeapOptions['locks'] }[] = [
 let pool: Piscina | undefined;
 afterAll(async () => {
   await pool?.destroy();
+  await lockThreads.close();
 });
 
 describe.each(CONFIGS)('six workers on one heap: $name', ({ locks }) => {
@@ -64,8 +66,8 @@ describe.each(EXTRA_TIER_KINDS)('%s lock with a killed worker', (kind) => {
     const r = await deadThreadRun(kind, mode, mode === 'handoff' ? 1 : 0);
     // The scenario waits until a queued victim has recorded its wait (LockNode WAIT) for the
     // kinds in RECORDS_WAIT, so recoverLock must find it waiting. malthusian-mcs is not among
-    // them (its culled waiters record no WAIT): a victim still starting up when the fixed
-    // 30 ms are over is killed before queueing ('none').
+    // them (its culled waiters record no WAIT): the victim gets 30 ms from reaching the lock
+    // to queue, and one descheduled for longer is killed before queueing ('none').
     if (mode === 'holder') expect(r.role).toBe('held');
     if (mode === 'queued') {
       if (RECORDS_WAIT.includes(kind)) expect(r.role).toBe('waited');

@@ -1,12 +1,15 @@
 /**
  * Lock lab tests: mutual exclusion under 8+ real workers for every lock kind, tryLock and
- * holder() semantics, statistics, recovery (forceUnlock) and the stats summary.
- * Workers run the compiled dist/workers/lock-deaths.js (`npm test` builds first).
+ * holder() semantics, statistics, recovery (forceUnlock), the stats summary, and the pool of
+ * lock threads the runs use.
+ * Workers run the compiled dist/workers/lock-deaths.js (`npm test` builds first): every
+ * thread that is not killed comes from one pool kept for the file (bench/locks/threads.ts),
+ * since starting a worker costs more CPU than most runs here; a thread to kill starts fresh.
  * No assertion depends on timing.
  */
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   LOCK_KINDS,
   LOCK_LATENCY_BUCKETS,
@@ -34,7 +37,8 @@ import {
   type HammerResult,
   type HammerTask,
 } from '../../bench/locks/hammer.js';
-import { DEATH_RUN_ITERATIONS, RECORDS_WAIT, boundedWait, deadThreadRun, spawnKillable, until } from '../../bench/locks/deaths.js';
+import { DEATH_RUN_ITERATIONS, RECORDS_WAIT, boundedWait, deadThreadRun, until } from '../../bench/locks/deaths.js';
+import { LockThreads, lockThreads } from '../../bench/locks/threads.js';
 
 const WORKER_URL = new URL('../../dist/workers/lock-deaths.js', import.meta.url);
 const KINDS: readonly LockKind[] = LOCK_KINDS;
@@ -46,16 +50,9 @@ interface Run {
   stats: Float64Array;
 }
 
-function spawn(task: HammerTask): Promise<HammerResult> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER_URL, { workerData: task });
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`lock worker exited with ${code}`));
-    });
-  });
-}
+/** One hammer task on a pooled thread (bench/locks/threads.ts): only killed threads are started fresh. */
+const spawn = (task: HammerTask): Promise<HammerResult> => lockThreads.run(task).done;
+afterAll(() => lockThreads.close());
 
 /**
  * `workers` threads each take the lock `iterations` times, released together. The main
@@ -250,12 +247,12 @@ describe.each(KINDS)('%s lock with dead threads and nesting', (kind) => {
     const statsSab = new SharedArrayBuffer(workers * LOCK_STAT_SLOTS * 8);
     const i32 = new Int32Array(sab);
     const runs = Array.from({ length: workers }, (_, j) =>
-      spawnKillable({ sab, statsSab, kind, ownerId: j + 1, iterations: rounds, csWrites: 0, outsideWork: 32, useTryLock: false, nested }),
+      lockThreads.run({ sab, statsSab, kind, ownerId: j + 1, iterations: rounds, csWrites: 0, outsideWork: 32, useTryLock: false, nested }),
     );
     await until(() => Atomics.load(i32, CTRL.ready) === workers, 'the workers to reach the barrier');
     Atomics.store(i32, CTRL.go, 1);
     Atomics.notify(i32, CTRL.go);
-    const results = await boundedWait(Promise.all(runs.map((r) => r.done)), 90_000, `${kind} nested`, runs.map((r) => r.worker));
+    const results = await boundedWait(Promise.all(runs.map((r) => r.done)), 90_000, `${kind} nested`, runs);
     expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
     // Even rounds take every lock, odd round r takes lock (r >> 1) % nested.
     const expected = new Array<number>(nested).fill(workers * (rounds / 2));
@@ -303,9 +300,9 @@ describe.each(['futex', 'adaptive'] as const)('%s lock: a waiter woken for the l
     await until(() => Atomics.load(i32, ready) === 1, 'the victim to park');
     await new Promise((r) => setTimeout(r, 50)); // into Atomics.wait before the others
     const survivors = [2, 3].map((id) =>
-      spawnKillable({ sab, statsSab, kind, ownerId: id, iterations: 200, csWrites: 2, outsideWork: 4, useTryLock: false }),
+      lockThreads.run({ sab, statsSab, kind, ownerId: id, iterations: 200, csWrites: 2, outsideWork: 4, useTryLock: false }),
     );
-    const all = [victim, ...survivors.map((s) => s.worker)];
+    const all = [victim, ...survivors];
     await until(() => [2, 3].every((id) => Atomics.load(i32, nodeWordOf(id) + LockNode.WAIT) === LOCK_WORD + 1), 'the survivors to wait');
     await new Promise((r) => setTimeout(r, 50)); // and to park behind it
     main.unlock(); // notifies one sleeper: the victim, first in line
@@ -335,7 +332,7 @@ describe.each(['futex', 'adaptive'] as const)('%s lock: a holder dies between it
     main.lock();
     Atomics.store(i32, CTRL.go, 1);
     const survivors = [1, 2].map((id) =>
-      spawnKillable({ sab, statsSab, kind, ownerId: id, iterations: 200, csWrites: 2, outsideWork: 4, useTryLock: false }),
+      lockThreads.run({ sab, statsSab, kind, ownerId: id, iterations: 200, csWrites: 2, outsideWork: 4, useTryLock: false }),
     );
     await until(() => [1, 2].every((id) => Atomics.load(i32, nodeWordOf(id) + LockNode.WAIT) === LOCK_WORD + 1), 'the sleepers to wait');
     await until(() => (Atomics.load(i32, LOCK_WORD) & 1) === 1, 'the sleepers bit');
@@ -344,7 +341,7 @@ describe.each(['futex', 'adaptive'] as const)('%s lock: a holder dies between it
     Atomics.store(i32, LOCK_WORD, 0); // released; the notify never happens
     const role = recoverLock(kind, { i32, word: LOCK_WORD, nodeWord: nodeWordOf, dead: 4, undo: () => {} });
     expect(role).toBe('none');
-    const results = await boundedWait(Promise.all(survivors.map((x) => x.done)), 60_000, `${kind}: sleepers`, survivors.map((x) => x.worker));
+    const results = await boundedWait(Promise.all(survivors.map((x) => x.done)), 60_000, `${kind}: sleepers`, survivors);
     expect(results.map((r) => r.acquisitions)).toEqual([200, 200]);
     expect(results.reduce((a, r) => a + r.violations, 0)).toBe(0);
   });
@@ -374,6 +371,45 @@ describe('adaptive lock fairness', () => {
     expect(main.holder()).toBe(0);
     expect(main.tryLock()).toBe(true);
     main.unlock();
+  });
+});
+
+describe('pooled lock threads', () => {
+  it('serve runs one after another on the same thread; a thread terminated or taken to be killed leaves the pool', async () => {
+    const threads = new LockThreads();
+    try {
+      const task = (ownerId: number, iterations: number): HammerTask => {
+        const i32 = blockWith(2);
+        Atomics.store(i32, CTRL.go, 1);
+        return { sab: i32.buffer as SharedArrayBuffer, statsSab: new SharedArrayBuffer(2 * LOCK_STAT_SLOTS * 8), kind: 'ticket', ownerId, iterations, csWrites: 1, outsideWork: 0, useTryLock: false };
+      };
+      const a = threads.run(task(1, 50));
+      expect((await a.done).acquisitions).toBe(50);
+      const b = threads.run(task(2, 70));
+      expect(b.worker).toBe(a.worker);
+      expect((await b.done).acquisitions).toBe(70);
+      await b.terminate(); // its run returned: the thread stays
+      const endless = threads.run(task(1, 0)); // until STOP, which never comes
+      expect(endless.worker).toBe(a.worker);
+      await endless.terminate();
+      await expect(endless.done).rejects.toThrow(/exited/);
+      const c = threads.run(task(1, 30));
+      expect(c.worker).not.toBe(a.worker);
+      expect((await c.done).acquisitions).toBe(30);
+      await c.worker.terminate(); // an idle thread killed from outside leaves the pool too
+      const d = threads.run(task(2, 40));
+      expect(d.worker).not.toBe(c.worker);
+      expect((await d.done).acquisitions).toBe(40);
+      const victim = threads.runToKill(task(1, 0)); // an idle thread, out of the pool for good
+      expect(victim.worker).toBe(d.worker);
+      await victim.terminate();
+      const e = threads.run(task(2, 20));
+      expect(e.worker).not.toBe(d.worker);
+      expect((await e.done).acquisitions).toBe(20);
+      expect(threads.started).toBe(4);
+    } finally {
+      await threads.close();
+    }
   });
 });
 
