@@ -1,7 +1,7 @@
 /**
  * The contention suite at small scale: every workload against every allocator adapter
  * (sabmalloc default on 2 and 4 workers; no thread cache, global lock, thi.ng behind a futex
- * on 2, in one suite run; larson, xmalloc and ring on every lock kind on 3) with tiny windows
+ * on 2, in one suite run; larson and ring on every lock kind on 3) with tiny windows
  * (20 ms) and live sets.
  * The suite itself fails a run on any
  * verification failure, a failed heap check() afterwards, or objects left in use after
@@ -61,8 +61,11 @@ describe('heap growth under concurrency', () => {
 });
 
 describe('every lock kind on both tiers', () => {
-  it('larson, xmalloc and ring pass at 3 workers', async () => {
-    const r = await runContentionSuite({ ...SMALL, allocators: ['locks-all'], workloads: ['larson', 'xmalloc', 'ring'], workers: [3] });
+  // 3 workers on 2 cores, so lock holders get preempted with waiters queued; larson's remote
+  // frees and ring's hand-offs both go through the central caches' and the page heap's locks
+  // (xmalloc, whose frees are remote frees too, runs on the default locks above).
+  it('larson and ring pass at 3 workers', async () => {
+    const r = await runContentionSuite({ ...SMALL, allocators: ['locks-all'], workloads: ['larson', 'ring'], workers: [3] });
     expect(r.failures).toEqual([]);
     expect(new Set(r.runs.map((x) => x.allocator)).size).toBe(6);
   });
