@@ -25,7 +25,7 @@ const SMALL = { scale: 'small' as const, touch: 'full' as const, durationMs: 20,
 
 /** Every workload at each of `workers` on each allocator, up to its own maxWorkers (malloc-large: 2). */
 async function everyWorkload(allocators: string[], workers: number[]): Promise<void> {
-  const r = await runContentionSuite({ ...SMALL, allocators, workers });
+  const r = await runContentionSuite({ ...SMALL, allocators, workers, onePool: true });
   expect(r.failures).toEqual([]);
   for (const a of allocators) {
     const runs = r.runs.filter((x) => x.allocator === a);
@@ -39,8 +39,8 @@ async function everyWorkload(allocators: string[], workers: number[]): Promise<v
 }
 
 // sabmalloc at 2 and 4 workers; the other adapters at 2, where every workload runs (malloc-large
-// stops at 2), all three in one suite run (each on its own pool): each adapter's
-// correctness, not its scaling, is what this checks.
+// stops at 2), all three in one suite run on one pool (onePool: the threads take turns with
+// every adapter): each adapter's correctness, not its scaling, is what this checks.
 describe('every workload on every adapter', () => {
   it('sabmalloc at 2 and 4 workers passes verification, the heap check and the leak check', async () => {
     await everyWorkload(['sabmalloc'], [2, 4]);
@@ -61,11 +61,12 @@ describe('heap growth under concurrency', () => {
 });
 
 describe('every lock kind on both tiers', () => {
+  // One pool of 3 threads for the six kinds (onePool: correctness, no comparison).
   // 3 workers on 2 cores, so lock holders get preempted with waiters queued; larson's remote
   // frees and ring's hand-offs both go through the central caches' and the page heap's locks
   // (xmalloc, whose frees are remote frees too, runs on the default locks above).
   it('larson and ring pass at 3 workers', async () => {
-    const r = await runContentionSuite({ ...SMALL, allocators: ['locks-all'], workloads: ['larson', 'ring'], workers: [3] });
+    const r = await runContentionSuite({ ...SMALL, allocators: ['locks-all'], workloads: ['larson', 'ring'], workers: [3], onePool: true });
     expect(r.failures).toEqual([]);
     expect(new Set(r.runs.map((x) => x.allocator)).size).toBe(6);
   });
@@ -73,7 +74,7 @@ describe('every lock kind on both tiers', () => {
 
 describe('figures and targets', () => {
   it('computes scaling, baseline ratios and every target from a tiny run', async () => {
-    const r = await runContentionSuite({ ...SMALL, allocators: ['sabmalloc', 'global-lock', 'thing-futex'], workloads: ['ring'], workers: [1, 2] });
+    const r = await runContentionSuite({ ...SMALL, allocators: ['sabmalloc', 'global-lock', 'thing-futex'], workloads: ['ring'], workers: [1, 2], onePool: true });
     expect(r.failures).toEqual([]);
     const f = r.figures.find((x) => x.allocator === 'sabmalloc' && x.workload === 'ring' && x.workers === 2)!;
     expect(f.scaling).not.toBeNull();

@@ -42,10 +42,10 @@ describe('mleak on sabmalloc', () => {
   });
 });
 
-// The peers in one suite run (each on its own pool), 2 workers, 400 ms: a few children per slot.
+// The peers in one suite run on one pool (onePool), 2 workers, 400 ms: a few children per slot.
 describe('mleak on zig-gpa, smo and thing-futex (no recovery: clean-exit churn only)', () => {
   it('every child detaches, replacements adopt the blocks, every block is freed', { timeout: 240_000 }, async () => {
-    const r = await runContentionSuite({ ...SMALL, allocators: ['zig-gpa', 'smo', 'thing-futex'], workers: [2], durationMs: 400 });
+    const r = await runContentionSuite({ ...SMALL, allocators: ['zig-gpa', 'smo', 'thing-futex'], workers: [2], durationMs: 400, onePool: true });
     expect(r.runs.map((x) => x.allocator).sort()).toEqual(['smo', 'thing-futex', 'zig-gpa']);
     expect(r.failures).toEqual([]);
     for (const run of r.runs) {
