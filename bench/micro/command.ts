@@ -8,7 +8,7 @@ import { DEFAULT_OUT, outDir, parseOptions, parseOrExit, stem, wantsHelp } from 
 const MICRO_USAGE = `usage: sabmalloc micro [options]
 Single-thread malloc/free micro benchmarks (tinybench): sabmalloc's fast path, @thi.ng/malloc,
 a bare free-list floor, random churn, user access. About 80 s on an idle 2-core machine
-(--quick: about 7 s).
+(--quick: about 6 s).
 
   --quick        a smoke run: short sampling, 3 interleaved rounds in this process after
                  tinybench's warm-up, the own-isolate contenders in one of them, user
