@@ -10,7 +10,7 @@
  * run aborted in the control block before the task rejects, so the run's other workers
  * stop at their next check instead of waiting for this one forever.
  */
-import { attachAdapter } from '../bench/contention/adapters/index.js';
+import { attachAdapter, isAdapterFamilyLoaded, loadAdapterFamily } from '../bench/contention/adapters/attach.js';
 import { ensureAllocatorModule, isAllocatorModuleLoaded } from '../bench/contention/adapters/module.js';
 import { AbortedError, abortRun, controlViews } from '../bench/kit/control.js';
 import { RAND_MASK, fillRandom, setTouchMode, workloadContext, type WorkerOutcome, type WorkerTask, type WorkloadContext } from '../bench/contention/workloads/common.js';
@@ -25,11 +25,16 @@ let randSeed = -1;
 const rand = new Uint32Array(RAND_MASK + 1);
 
 export default function runTask(task: WorkerTask): WorkerOutcome | Promise<WorkerOutcome> {
-  // A user's allocator module is imported on this thread's first task of it (async once);
-  // every other task, and every built-in allocator, takes the synchronous path.
+  // A user's allocator module, and the adapter of a family other than sabmalloc, is imported
+  // on this thread's first task of it (async once); every other task takes the synchronous path.
   const url = task.allocator.module;
-  if (url !== undefined && !isAllocatorModuleLoaded(url)) {
-    return ensureAllocatorModule(url).then(
+  const family = task.allocator.family;
+  if ((url !== undefined && !isAllocatorModuleLoaded(url)) || !isAdapterFamilyLoaded(family)) {
+    const load = async (): Promise<void> => {
+      if (url !== undefined) await ensureAllocatorModule(url);
+      await loadAdapterFamily(family);
+    };
+    return load().then(
       () => runTask(task),
       (err: unknown) => {
         abortRun(controlViews(task.ctl)); // the run's other workers stop instead of waiting

@@ -9,7 +9,7 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { heapPicture } from '../src/index.js';
-import { attachAdapter } from '../bench/contention/adapters/index.js';
+import { attachAdapter, loadAdapterFamily } from '../bench/contention/adapters/attach.js';
 import { ensureAllocatorModule } from '../bench/contention/adapters/module.js';
 import { controlViews } from '../bench/kit/control.js';
 import { setTouchMode } from '../bench/contention/workloads/common.js';
@@ -17,6 +17,7 @@ import { Child, END_CLEAN, END_EXIT, END_THROW, PLANNED_THROW, S, slotBase, type
 
 const cd = workerData as ChildData;
 if (cd.allocator.module !== undefined) await ensureAllocatorModule(cd.allocator.module);
+await loadAdapterFamily(cd.allocator.family);
 setTouchMode(cd.touch);
 const d = new Int32Array(cd.data);
 const endWord = slotBase(cd.params as unknown as MleakLayout, cd.slot) + S.end;

@@ -14,6 +14,9 @@
  * - A failed run (verification, allocator error, leak, failed check, time-out) is
  *   recorded in `failures`, printed at once on stderr, and makes the CLI exit non-zero;
  *   with `failFast` it throws instead. A run that hangs is aborted and its pool replaced.
+ * - `onePool` (correctness runs only, never a comparison) shares one pool among all the
+ *   allocators: fewer threads to start, and every thread's call sites then see several
+ *   adapters and lock classes, which slows them, so the figures compare nothing.
  * - The main thread samples memory and CPU every few ms while a run is in its timed
  *   window and raises STOP at the deadline (workers also do on their own clocks).
  */
@@ -413,7 +416,7 @@ export function poolMemoryBudget(env: NodeJS.ProcessEnv = process.env): number {
  * Runs the whole matrix and returns every figure: raw runs, aggregated figures and the
  * target evaluation. Rejects only on bad options or (with failFast) a failed run.
  */
-export async function runContentionSuite(options: ContentionOptions & { failFast?: boolean } = {}): Promise<SuiteResults> {
+export async function runContentionSuite(options: ContentionOptions & { failFast?: boolean; onePool?: boolean } = {}): Promise<SuiteResults> {
   const r = resolveOptions(options);
   const bar = options.progress === false ? null : typeof options.progress === 'function' ? null : options.progress === true || process.stderr.isTTY ? new ProgressBar() : null;
   const onProgress = typeof options.progress === 'function' ? options.progress : (e: ProgressEvent) => bar?.update(e);
@@ -442,8 +445,9 @@ export async function runContentionSuite(options: ContentionOptions & { failFast
     new Piscina({ filename, minThreads: maxWorkers, maxThreads: maxWorkers, idleTimeout: 3_600_000, maxQueue: 'auto', concurrentTasksPerWorker: 1 });
   const pools = new Map<string, { pool: Piscina; make: () => Piscina }>();
   const poolOf = (id: string): { pool: Piscina; make: () => Piscina } => {
-    let p = pools.get(id);
-    if (!p) pools.set(id, (p = { pool: make(), make }));
+    const key = options.onePool ? '' : id;
+    let p = pools.get(key);
+    if (!p) pools.set(key, (p = { pool: make(), make }));
     return p;
   };
   // Every pool thread keeps its isolate (modules, compiled code, feedback) for the whole

@@ -8,9 +8,11 @@ import { DEFAULT_OUT, outDir, parseOptions, parseOrExit, stem, wantsHelp } from 
 const MICRO_USAGE = `usage: sabmalloc micro [options]
 Single-thread malloc/free micro benchmarks (tinybench): sabmalloc's fast path, @thi.ng/malloc,
 a bare free-list floor, random churn, user access. About 80 s on an idle 2-core machine
-(--quick: about 10 s).
+(--quick: about 6 s).
 
-  --quick        short sampling (still 3 interleaved rounds after tinybench's warm-up)
+  --quick        a smoke run: short sampling, 3 interleaved rounds in this process after
+                 tinybench's warm-up, the own-isolate contenders in one of them, user
+                 access through views only
   --targets      also show the project's own targets and their status beside the ratios
   --out DIR      results directory (default bench/results, relative to the working directory)
   --no-write     write no file at all

@@ -31,8 +31,10 @@
  *      heaps, 1 and 2 workers, against a plain SharedArrayBuffer.
  * Each tinybench sample runs a loop of OPS operations; ns/op = median sample time / OPS (the
  * mean is recorded too; the median resists interference from other work on the machine).
- * Every run (quick included: shorter sampling) makes 3 interleaved rounds of all tasks, each
- * after tinybench's warm-up, and takes the median over rounds.
+ * Every run makes 3 interleaved rounds of all tasks, each after tinybench's warm-up, and
+ * takes the median over rounds. Quick mode (a smoke run and a first look) samples for
+ * shorter, runs the own-isolate contenders in the first round only and the user access
+ * through `new Uint8Array(heap.buffer)` only: each fresh worker costs more than its samples.
  * Ratios: hardened pair vs thi.ng (target <= 0.7x), `hardening: false` pair vs floor (target
  * <= 5x), hardened pair vs floor (target <= 8x), churn speed-up vs thi.ng (>= 100x).
  *
@@ -72,6 +74,8 @@ export interface MicroResult {
   machine: { cpus: number; cpuModel: string; node: string; platform: string; arch: string; loadAvg1m: number };
   /** interleaved rounds of every task (3) */
   rounds: number;
+  /** of those, the rounds that ran the own-isolate contenders (quick: 1) */
+  isolatedRounds?: number;
   rows: MicroRow[];
   /** each contender alone in its own worker isolate (the targets are judged on these) */
   ratios: MicroRatios;
@@ -393,6 +397,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
   // new worker), so a burst of other work on the machine hits one round of every task
   // rather than all of one task; medians across rounds.
   const rounds = 3;
+  const isolatedRounds = quick ? 1 : rounds;
   const perRound = new Map<string, RoundFigure[]>();
   const isolated = new Map<string, RoundFigure[]>();
   const push = (m: Map<string, RoundFigure[]>, name: string, f: RoundFigure): void => {
@@ -407,7 +412,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
       const l = r.latency;
       push(perRound, t.name, { p50: l.p50, mean: l.mean, rme: l.rme, samples: l.samplesCount });
     }
-    for (const c of ISOLATED) {
+    for (const c of round < isolatedRounds ? ISOLATED : []) {
       const got = await runIsolated(c, quick);
       if (typeof got === 'string') {
         if (round === 0) notes.push(`own isolate: ${got}`);
@@ -420,7 +425,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
     ...[...perRound].map(([name, list]) => rowOf(name, 'process', list)),
   ];
   for (const h of heaps) h.detach();
-  const userAccess = (opts.userAccess ?? true) ? await runUserAccess({ quick }) : undefined;
+  const userAccess = (opts.userAccess ?? true) ? await runUserAccess({ quick, ...(quick ? { modes: ['view' as const] } : {}) }) : undefined;
 
   const own = microRatios(rows, 'isolate');
   const shared = microRatios(rows, 'process');
@@ -429,6 +434,7 @@ export async function runMicroBench(opts: MicroOptions = {}): Promise<MicroResul
     date: new Date().toISOString(),
     quick,
     rounds,
+    ...(isolatedRounds !== rounds ? { isolatedRounds } : {}),
     machine: machine(),
     rows,
     ratios: own.ratios,
@@ -490,10 +496,10 @@ export function microMarkdown(r: MicroResult, targets = false): string {
   const lines = [
     '### Microbenchmark (single thread, `bench/micro/micro.ts`)',
     '',
-    `Command: \`${r.command}\`${r.quick ? ' (quick mode: short sampling)' : ''}. ` +
+    `Command: \`${r.command}\`${r.quick ? ' (quick mode: short sampling, own-isolate rows from one round, user access through views only)' : ''}. ` +
       `Machine: ${r.machine.cpus} cores, Node ${r.machine.node.slice(1)}, ${r.machine.cpuModel}, ${r.machine.platform}/${r.machine.arch}, ` +
       `1-minute load average ${r.machine.loadAvg1m} at the end of the run; ${r.date.slice(0, 10)}. ` +
-      `${r.rounds} interleaved round(s); ratios use the medians.`,
+      `${r.rounds} interleaved round(s)${r.isolatedRounds !== undefined && r.isolatedRounds !== r.rounds ? ` (own isolate: ${r.isolatedRounds})` : ''}; ratios use the medians.`,
     '',
     '| benchmark | where | ns/op (median) | ns/op (mean) | mean ±% | samples |',
     '|---|---|---:|---:|---:|---:|',

@@ -58,16 +58,16 @@ describe('web lab in headless Chromium', () => {
     expect(refused).toBe('ERR_SABMALLOC_CANNOT_BLOCK');
   });
 
+  // One repetition per point here: the median of 2 repetitions is checked by the last lock
+  // sweep of the file (with a lock module loaded from a file).
   it('runs a lock sweep at 2 and 8 workers', async () => {
-    await lab.page.fill('#reps', '2');
-    const view = await run('locks', '2,8', 80);
-    await lab.page.fill('#reps', '1');
+    const view = await run('locks', '2,8', 50);
     expect(view.lockPoints.length).toBe(2 * 6);
     for (const p of view.lockPoints) {
       expect([2, 8]).toContain(p.workers);
       expect(p.acquisitions, `${p.kind} at ${p.workers}`).toBeGreaterThan(0);
       expect(p.throughput).toBeGreaterThan(0);
-      expect(p.throughputReps).toHaveLength(2); // repetitions, median reported
+      expect(p.throughputReps).toHaveLength(1);
     }
     expect(view.lastLockRows.some((r) => r.acquisitions > 0)).toBe(true);
   }, RUN_TIMEOUT_MS + 10_000);
@@ -105,7 +105,7 @@ describe('web lab in headless Chromium', () => {
   }, RUN_TIMEOUT_MS + 10_000);
 
   it('runs larson (remote frees, so the central locks see contention) and saves the screenshot', async () => {
-    const view = await run('larson', '4', 1000);
+    const view = await run('larson', '4', 300);
     const larson = view.runs.filter((r) => r.workload === 'larson');
     expect(larson.length).toBe(1);
     expect(larson[0]!.throughput).toBeGreaterThan(0);

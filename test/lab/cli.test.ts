@@ -129,7 +129,7 @@ describe('sabmalloc CLI: help, version, dry runs', () => {
 describe('bring your own lock and allocator (bench/examples)', () => {
   it('a user lock module runs through `locks` and appears in the JSON and the charts', async () => {
     const out = path.join(scratch, 'locks');
-    const r = await run(['locks', '--lock-module', 'bench/examples/backoff-lock.js', '--kinds', 'ttas,tas-backoff', '--workers', '1,2', '--cs', '4', '--duration', '50', '--reps', '1', '--no-uncontended', '--validate', '--out', out]);
+    const r = await run(['locks', '--lock-module', 'bench/examples/backoff-lock.js', '--kinds', 'ttas,tas-backoff', '--workers', '1,2', '--cs', '4', '--duration', '50', '--reps', '1', '--no-uncontended', '--validate', '--death-modes', 'holder', '--out', out]);
     expect(r.code, r.err).toBe(0);
     const report = JSON.parse(readFileSync(path.join(out, 'locks.json'), 'utf8')) as { points: { kind: string; workers: number; throughput: number }[]; validation: { kind: string; ok: boolean }[] };
     const mine = report.points.filter((p) => p.kind === 'tas-backoff');
@@ -145,7 +145,7 @@ describe('bring your own lock and allocator (bench/examples)', () => {
 
   it('a user allocator module runs through `bench` and appears in the report, CSV and charts', async () => {
     const out = path.join(scratch, 'bench');
-    const r = await run(['bench', '--no-micro', '--allocator-module', 'bench/examples/pow2-allocator.js', '--allocators', 'sabmalloc,pow2', '--workloads', 'ring,larson', '--workers', '1,2', '--reps', '2', '--duration', '40', '--no-warmup', '--out', out, '--name', 'ex']);
+    const r = await run(['bench', '--no-micro', '--allocator-module', 'bench/examples/pow2-allocator.js', '--allocators', 'sabmalloc,pow2', '--workloads', 'ring,larson', '--workers', '1,2', '--reps', '2', '--duration', '20', '--no-warmup', '--out', out, '--name', 'ex']);
     expect(r.code, r.err).toBe(0);
     const res = JSON.parse(readFileSync(path.join(out, 'ex.json'), 'utf8')) as { failures: unknown[]; runs: { allocator: string }[]; figures: { allocator: string }[] };
     expect(res.failures).toEqual([]);

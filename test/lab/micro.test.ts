@@ -57,6 +57,9 @@ describe('micro ratios', () => {
     expect(run.stdout.match(/sabmalloc microbenchmark/g)).toHaveLength(1);
     const r = JSON.parse(readFileSync(path.join(scratch, 'here', 'micro-quick.json'), 'utf8')) as MicroResult;
     expect(r.quick).toBe(true);
+    // quick: 3 rounds in this process, the own-isolate contenders in one, user access through views
+    expect([r.rounds, r.isolatedRounds]).toEqual([3, 1]);
+    expect(new Set(r.userAccess!.rows.map((x) => x.mode))).toEqual(new Set(['view']));
     const ns = (name: string, where: MicroRow['where']): number => {
       const found = r.rows.find((x) => x.name === name && x.where === where);
       expect(found, `${where} row ${name}`).toBeDefined();

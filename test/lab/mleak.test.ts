@@ -7,7 +7,7 @@
  * accounting. The churn counters show the kills really happened and were recovered.
  * No timing is asserted (sabmalloc's 2 s window is long only so that every way of leaving
  * comes up on a loaded machine: each slot's turns are detach, exit, terminate, detach,
- * throw, ...; the peers need only a few children each).
+ * throw, ...; the peers need only a few children each, so they share one 400 ms suite run).
  */
 import { describe, expect, it } from 'vitest';
 import { runContentionSuite } from '../../bench/contention/suite.js';
@@ -42,13 +42,16 @@ describe('mleak on sabmalloc', () => {
   });
 });
 
-describe.each(['zig-gpa', 'smo', 'thing-futex'])('mleak on %s (no recovery: clean-exit churn only)', (allocator) => {
+// The peers in one suite run on one pool (onePool), 2 workers, 400 ms: a few children per slot.
+describe('mleak on zig-gpa, smo and thing-futex (no recovery: clean-exit churn only)', () => {
   it('every child detaches, replacements adopt the blocks, every block is freed', { timeout: 240_000 }, async () => {
-    const r = await runContentionSuite({ ...SMALL, allocators: [allocator], workers: [1, 2], durationMs: 600 });
+    const r = await runContentionSuite({ ...SMALL, allocators: ['zig-gpa', 'smo', 'thing-futex'], workers: [2], durationMs: 400, onePool: true });
+    expect(r.runs.map((x) => x.allocator).sort()).toEqual(['smo', 'thing-futex', 'zig-gpa']);
     expect(r.failures).toEqual([]);
     for (const run of r.runs) {
       const c = run.churn!;
-      expect(c.created).toBeGreaterThan(0);
+      expect(c.created, run.allocator).toBeGreaterThan(0);
+      expect(run.units).toBe(c.created);
       expect(c.cleanExits).toBe(c.created);
       expect(c.terminated + c.processExits + c.throws + c.recovered + c.lostOnKill).toBe(0);
       expect(run.mallocs).toBeGreaterThan(0);

@@ -1,13 +1,13 @@
 /**
- * Which adapter serves which allocator spec, on both sides: `createHeap` (main thread,
- * once per run) and `attachAdapter` (each worker, once per task).
+ * Which adapter serves which allocator spec on the main thread: `createHeap`, once per run.
+ * The workers' side, `attachAdapter` (each worker, once per task), is attach.ts.
  */
-import { attachModule, createModuleHeap } from './module.js';
-import { attachSabmalloc, createSabmallocHeap } from './sabmalloc.js';
-import { attachThing, createThingHeap } from './thing.js';
-import { attachSmo, createSmoHeap } from './smo.js';
-import { attachZig, createZigHeap } from './zig.js';
-import type { AllocatorAdapter, AllocatorSpec, HeapInstance, HeapSizing } from './types.js';
+import { createModuleHeap } from './module.js';
+import { createSabmallocHeap } from './sabmalloc.js';
+import { createThingHeap } from './thing.js';
+import { createSmoHeap } from './smo.js';
+import { createZigHeap } from './zig.js';
+import type { AllocatorSpec, HeapInstance, HeapSizing } from './types.js';
 
 export function createHeap(spec: AllocatorSpec, sizing: HeapSizing): HeapInstance {
   switch (spec.family) {
@@ -21,23 +21,6 @@ export function createHeap(spec: AllocatorSpec, sizing: HeapSizing): HeapInstanc
       return createZigHeap(spec, sizing);
     case 'smo':
       return createSmoHeap(spec, sizing);
-    default:
-      throw new Error(`allocator family ${String(spec.family)} is not available`);
-  }
-}
-
-export function attachAdapter(spec: AllocatorSpec, buffer: SharedArrayBuffer, workerIndex: number, wasmMemory?: import('../peers/wasm.js').WasmMemory): AllocatorAdapter {
-  switch (spec.family) {
-    case 'sabmalloc':
-      return attachSabmalloc(buffer);
-    case 'thing':
-      return attachThing(buffer, workerIndex);
-    case 'module':
-      return attachModule(spec, buffer, workerIndex);
-    case 'zig':
-      return attachZig(spec, wasmMemory, workerIndex);
-    case 'smo':
-      return attachSmo(buffer);
     default:
       throw new Error(`allocator family ${String(spec.family)} is not available`);
   }
