@@ -14,13 +14,14 @@ const TIERS = ['unit', 'api', 'concurrency', 'lab', 'repo'] as const;
  */
 const SLOW_FIRST = [
   'test/repo/package.test.ts',
-  'test/lab/locks.test.ts',
   'test/lab/browser.test.ts',
   'test/lab/stress.test.ts',
+  'test/lab/locks.test.ts',
   'test/lab/contention.test.ts',
   'test/lab/locks-all-kinds.test.ts',
-  'test/lab/micro.test.ts',
   'test/concurrency/races.test.ts',
+  'test/concurrency/killed.test.ts',
+  'test/lab/micro.test.ts',
   'test/concurrency/bigheap.test.ts',
 ];
 
