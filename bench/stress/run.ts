@@ -292,8 +292,12 @@ interface Killer {
 
 /**
  * Kill mode: each worker is, with probability killRate, terminated once it has done a
- * random number of its operations (or at a random moment of the duration); when it has
- * exited, the main thread calls heap.recover(its threadId).
+ * random number of its operations (or at a random moment of the duration); once it has
+ * exited and no other termination is still under way, the main thread calls
+ * heap.recover(its threadId). Recovering while another killed thread is still being torn
+ * down could wait forever: if that thread died holding a lock the recovery needs, its
+ * liveness probe still answers until its teardown ends, so the recovery cannot tell it is
+ * dead and waits for a release that never comes (docs/api.md, recover()).
  */
 function startKiller(
   pool: Piscina,
@@ -313,6 +317,12 @@ function startKiller(
     due.set(w, o.ops > 0 ? { ops: rnd() % o.ops, at: 0 } : { ops: 0, at: workStart + unit(rnd) * o.durationSec * 1000 });
   }
   const recoveries: Promise<void>[] = [];
+  let terminating = 0;
+  const exited: number[] = [];
+  const recoverExited = (): void => {
+    if (terminating > 0) return;
+    for (const tid of exited.splice(0)) if (heap.recover(tid).slots.length > 0) summary.killsMidTask++;
+  };
   const timer = setInterval(() => {
     for (const [w, d] of due) {
       const b = statsBase(w);
@@ -327,9 +337,12 @@ function startKiller(
       due.delete(w);
       killed.add(w);
       summary.kills++;
+      terminating++;
       recoveries.push(
         worker.terminate().then(() => {
-          if (heap.recover(tid).slots.length > 0) summary.killsMidTask++;
+          terminating--;
+          exited.push(tid);
+          recoverExited();
         }),
       );
     }
