@@ -5,9 +5,10 @@
  * Owns: this thread's table of loaded families (family -> attach function). sabmalloc's
  * adapter and the module family's (a user's module is loaded by ensureAllocatorModule)
  * come with this module; thi.ng's, zig's and smo's adapters, with their packages and wasm
- * loaders, are imported on the thread's first task of that family (loadAdapterFamily): a
- * pool thread serves one allocator, so it loads only that one's code, and a thread start
- * costs less.
+ * loaders, are imported on the thread's first task of that family (loadAdapterFamily): in
+ * a comparison run each allocator has its own pool, so a thread loads only its allocator's
+ * code and starts sooner; a correctness run's shared pool (onePool) loads each family once
+ * per thread, when it first comes.
  *
  * Invariant: attachAdapter is synchronous and throws for a family not loaded yet on this
  * thread, so a caller that forgot loadAdapterFamily fails loudly, not with a wrong adapter.
