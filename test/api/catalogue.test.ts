@@ -26,7 +26,7 @@ import {
 } from '../../src/index.js';
 import type { ProbeResult, ProbeTask } from '../fixtures/stress-ops.js';
 import { POOL_EXEC_ARGV } from '../../src/pool/heappool.js';
-import { STRESS_OPS_WORKER, withTimeout } from '../helpers/pool.js';
+import { stressOpsWorker, withTimeout } from '../helpers/pool.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -280,7 +280,7 @@ describe('bad-input catalogue', () => {
   let ctx: Ctx;
 
   beforeAll(() => {
-    pool = new Piscina({ filename: STRESS_OPS_WORKER.href, minThreads: 1, maxThreads: 1, idleTimeout: 60_000, execArgv: [...POOL_EXEC_ARGV] });
+    pool = new Piscina({ filename: stressOpsWorker().href, minThreads: 1, maxThreads: 1, idleTimeout: 60_000, execArgv: [...POOL_EXEC_ARGV] });
   });
   afterAll(async () => {
     await pool.destroy();

@@ -9,8 +9,9 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { SharedHeap } from '../../src/index.js';
 import type { AttachGcResult } from '../fixtures/attach-gc-worker.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
 
-const WORKER_URL = new URL('../../dist/test/fixtures/attach-gc-worker.js', import.meta.url);
+const WORKER_URL = fixtureUrl('attach-gc-worker');
 const CYCLES = 100;
 
 function runWorker(buffer: SharedArrayBuffer): Promise<AttachGcResult> {

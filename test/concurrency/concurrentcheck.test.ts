@@ -14,8 +14,9 @@ import { HeapCorruptionError, SharedHeap } from '../../src/index.js';
 import { CC, centralWordOf, H, PH, SP } from '../../src/core/layout.js';
 import { heapPool, withTimeout } from '../helpers/pool.js';
 import type { TaskCounts } from '../fixtures/heap-worker.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
 
-const WORKER_URL = new URL('../../dist/test/fixtures/misuse-worker.js', import.meta.url);
+const WORKER_URL = fixtureUrl('misuse-worker');
 const MiB = 1 << 20;
 
 interface WatchdogResult {

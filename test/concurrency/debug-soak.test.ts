@@ -14,12 +14,13 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { SharedHeap } from '../../src/index.js';
 import type { SoakData, SoakResult } from '../fixtures/debug-soak-worker.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
 
 const OPS = Number(process.env.DEBUG_SOAK_OPS ?? 6000);
 const RUNS = Number(process.env.DEBUG_SOAK_RUNS ?? 2);
 const WORKERS = Number(process.env.DEBUG_SOAK_WORKERS ?? 4);
 const SEED = Number(process.env.DEBUG_SOAK_SEED ?? 0x5eed);
-const WORKER_URL = new URL('../../dist/test/fixtures/debug-soak-worker.js', import.meta.url);
+const WORKER_URL = fixtureUrl('debug-soak-worker');
 const MiB = 1024 * 1024;
 
 function runWorker(data: SoakData): Promise<SoakResult> {

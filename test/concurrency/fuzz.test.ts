@@ -17,7 +17,7 @@ import { SharedHeap } from '../../src/index.js';
 import { controlLayout, controlViews } from '../../bench/stress/shared.js';
 import type { FuzzOp, FuzzResult, FuzzTask } from '../fixtures/stress-ops.js';
 import { POOL_EXEC_ARGV } from '../../src/pool/heappool.js';
-import { STRESS_OPS_WORKER, withTimeout } from '../helpers/pool.js';
+import { stressOpsWorker, withTimeout } from '../helpers/pool.js';
 
 /** fast-check runs per property: a fraction of the soak's count by default (PROPERTY_SCALE=1 for the soak; docs/hacking.md). */
 const runs = (soak: number): number => Math.max(1, Math.round(soak * Number(process.env.PROPERTY_SCALE ?? 0.4)));
@@ -60,7 +60,7 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
 describe('fuzz: random op sequences on three workers', () => {
   let pool: Piscina<FuzzTask, FuzzResult>;
   beforeAll(() => {
-    pool = new Piscina({ filename: STRESS_OPS_WORKER.href, minThreads: WORKERS, maxThreads: WORKERS, idleTimeout: 60_000, execArgv: [...POOL_EXEC_ARGV] });
+    pool = new Piscina({ filename: stressOpsWorker().href, minThreads: WORKERS, maxThreads: WORKERS, idleTimeout: 60_000, execArgv: [...POOL_EXEC_ARGV] });
   });
   afterAll(async () => {
     await pool.destroy();

@@ -15,10 +15,11 @@ import { claimSlot } from '../../src/core/slots.js';
 import { createHeapPool } from '../../src/pool/heappool.js';
 import type { Identity, IdentityReply } from '../fixtures/identity-task.js';
 import { withTimeout } from '../helpers/pool.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
 
 const TRIALS = Number(process.env.TRIALS ?? 4);
-const WORKER_URL = new URL('../../dist/test/fixtures/identity-worker.js', import.meta.url);
-const TASK_URL = new URL('../../dist/test/fixtures/identity-task.js', import.meta.url).href;
+const WORKER_URL = fixtureUrl('identity-worker');
+const TASK_URL = fixtureUrl('identity-task').href;
 const IDENTITIES: Identity[] = ['none', 'other', 'zero', 'same'];
 const REFUSED = 'ERR_SABMALLOC_THREAD_ID';
 const HANG_MS = 60_000;

@@ -21,8 +21,9 @@ import { SharedHeap } from '../../src/index.js';
 import { lockNodeWordOf, S, slotWordOf } from '../../src/core/layout.js';
 import { LockNode } from '../../src/locks/index.js';
 import type { LockVictimData } from '../fixtures/lock-victim.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
 
-const URL_ = new URL('../../dist/test/fixtures/lock-victim.js', import.meta.url);
+const URL_ = fixtureUrl('lock-victim');
 const SURVIVORS = 2;
 const ROUNDS = 50;
 

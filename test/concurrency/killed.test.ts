@@ -34,6 +34,7 @@ import {
 } from '../../bench/stress/shared.js';
 import { deriveSeed, rng32 } from '../../bench/kit/prng.js';
 import type { StressTask, WorkCounts } from '../../bench/stress/types.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
 
 const RUNS = Number(process.env.KILLED_RUNS ?? 36);
 const PAIR = process.env.KILLED_LOCKS ? (process.env.KILLED_LOCKS.split('/') as [LockKind, LockKind]) : undefined;
@@ -41,7 +42,7 @@ const SEED = Number(process.env.KILLED_SEED ?? 0xdead);
 const WORKERS = 4;
 const SURVIVOR_OPS = 300;
 const MiB = 1024 * 1024;
-const WORKER_URL = new URL('../../dist/test/fixtures/killable-worker.js', import.meta.url);
+const WORKER_URL = fixtureUrl('killable-worker');
 
 type How = 'terminate' | 'terminate-early' | 'throw' | 'exit';
 

@@ -10,8 +10,9 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ALL_LOCK_KINDS, LOCK_POLICIES, LockNode, createLock, holderOf, type LockKind, type WaitPolicy } from '../../src/locks/index.js';
 import { CTRL, DATA, DATA_WORDS, lockWords, nodeWordOf, type PolicyResult, type PolicyTask } from '../fixtures/lock-policy-worker.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
 
-const WORKER_URL = new URL('../../dist/test/fixtures/lock-policy-worker.js', import.meta.url);
+const WORKER_URL = fixtureUrl('lock-policy-worker');
 const FIFO_KINDS: readonly LockKind[] = ['ticket', 'ticket-backoff', 'twa', 'partitioned-ticket', 'mcs', 'clh', 'hemlock', 'anderson'];
 const REAL = ALL_LOCK_KINDS.filter((k) => k !== 'busted');
 /**

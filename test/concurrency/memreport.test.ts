@@ -10,8 +10,9 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SharedHeap, type MemoryReport } from '../../src/index.js';
 import type { MemReportCommand, MemReportHeld } from '../fixtures/memreport-worker.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
 
-const WORKER_URL = new URL('../../dist/test/fixtures/memreport-worker.js', import.meta.url);
+const WORKER_URL = fixtureUrl('memreport-worker');
 const MiB = 2 ** 20;
 
 let workers: Worker[] = [];

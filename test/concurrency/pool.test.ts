@@ -6,8 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { SharedHeap, type RecoveryReport } from '../../src/index.js';
 import { createHeapPool } from '../../src/pool/heappool.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
 
-const WORKER = new URL('../../dist/test/fixtures/pool-probe.js', import.meta.url).href;
+const WORKER = fixtureUrl('pool-probe').href;
 
 function waitFor(cond: () => boolean, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {

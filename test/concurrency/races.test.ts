@@ -21,12 +21,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SharedHeap, type HeapOptions } from '../../src/index.js';
 import { pattern, type RaceAction, type RaceReply, type RaceStep } from '../fixtures/race-worker.js';
 import { firstOverlap, MiB } from '../helpers/heap.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
 
 const WORKERS = 8;
 // Per size and action: every participant count 2..8 once by default (RACE_ROUNDS=14 or more,
 // a multiple of 7, for a soak; docs/hacking.md).
 const ROUNDS = Number(process.env.RACE_ROUNDS ?? 7);
-const WORKER_URL = new URL('../../dist/test/fixtures/race-worker.js', import.meta.url);
+const WORKER_URL = fixtureUrl('race-worker');
 const LOSER_CODES = ['ERR_SABMALLOC_DOUBLE_FREE', 'ERR_SABMALLOC_INVALID_POINTER'];
 
 

@@ -14,8 +14,9 @@ import { SharedHeap, type HeapOptions } from '../../src/index.js';
 import type { RecoveryReport } from '../../src/core/recovery.js';
 import type { DeadHolderData } from '../fixtures/dead-holder-worker.js';
 import { withTimeout } from '../helpers/pool.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
 
-const URL_ = new URL('../../dist/test/fixtures/dead-holder-worker.js', import.meta.url);
+const URL_ = fixtureUrl('dead-holder-worker');
 const SIZE = 256;
 
 let workers: Worker[] = [];

@@ -13,8 +13,9 @@ import { describe, expect, it } from 'vitest';
 import { HEADER as H, LiveThreadError, SharedHeap, type RecoveryReport } from '../../src/index.js';
 import { S, SlotState, slotWordOf } from '../../src/core/layout.js';
 import { withTimeout } from '../helpers/pool.js';
+import { fixtureUrl } from '../helpers/fixtures.js';
 
-const WORKER_URL = new URL('../../dist/test/fixtures/misuse-worker.js', import.meta.url);
+const WORKER_URL = fixtureUrl('misuse-worker');
 const MiB = 1 << 20;
 
 function startHolder(heap: SharedHeap, exitAttached = false): { worker: Worker; control: Int32Array; hello: Promise<{ threadId: number; slot: number }>; result: () => Promise<{ ok: boolean; error?: string }> } {

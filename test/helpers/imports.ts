@@ -121,12 +121,16 @@ export function workerEntryFiles(root: string, files: readonly string[]): string
   });
 }
 
-/** Worker URLs a file builds: `workerUrl('name')` calls and `new URL('...dist/x.js', ...)` literals. */
+/**
+ * Worker URLs a file builds: `workerUrl('name')` calls, `fixtureUrl('name')` calls (a
+ * compiled test/fixtures/<name>.ts) and `new URL('...dist/x.js', ...)` literals.
+ */
 export function workerReferences(root: string, files: readonly string[]): { from: string; named?: string; dist?: string }[] {
   const out: { from: string; named?: string; dist?: string }[] = [];
   for (const from of files) {
     const src = stripComments(readFileSync(path.join(root, from), 'utf8'));
     for (const m of src.matchAll(/\bworkerUrl\(\s*['"]([^'"]+)['"]\s*\)/g)) out.push({ from, named: m[1]! });
+    for (const m of src.matchAll(/\bfixtureUrl\(\s*['"]([^'"]+)['"]\s*\)/g)) out.push({ from, dist: path.join('test', 'fixtures', `${m[1]!}.js`) });
     for (const m of src.matchAll(/new URL\(\s*['"`](\.[^'"`$?]*\.js)['"`]\s*,\s*import\.meta\.url/g)) {
       const abs = path.relative(root, path.join(path.dirname(path.join(root, from)), m[1]!));
       if (abs.startsWith(`dist${path.sep}`)) out.push({ from, dist: abs.slice(5) });

@@ -2,22 +2,17 @@
  * Piscina pool over the compiled heap worker, and a timeout guard so a hung worker fails
  * the test instead of blocking the run.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Piscina from 'piscina';
 import { POOL_EXEC_ARGV } from '../../src/pool/heappool.js';
+import { fixtureUrl } from './fixtures.js';
 
-export const HEAP_WORKER = new URL('../../dist/test/fixtures/heap-worker.js', import.meta.url);
-/** The test-only tasks on a stress-tester heap (runOps, probe), compiled. */
-export const STRESS_OPS_WORKER = new URL('../../dist/test/fixtures/stress-ops.js', import.meta.url);
+/** The test-only tasks on a stress-tester heap (runOps, probe), compiled; throws when not built. */
+export const stressOpsWorker = (): URL => fixtureUrl('stress-ops');
 
-/** A pool of exactly `threads` workers running dist/test/fixtures/heap-worker.js. */
+/** A pool of exactly `threads` workers running the compiled test/fixtures/heap-worker.ts. */
 export function heapPool(threads: number): Piscina {
-  if (!existsSync(fileURLToPath(HEAP_WORKER))) {
-    throw new Error(`${fileURLToPath(HEAP_WORKER)} is missing: run \`npm run build\` first (npm test does)`);
-  }
   return new Piscina({
-    filename: HEAP_WORKER.href,
+    filename: fixtureUrl('heap-worker').href,
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: 60_000,
