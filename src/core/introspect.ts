@@ -22,7 +22,7 @@ import { lockKindFromCode, LockNode, LockStat } from '../locks/lock.js';
 import { CC, centralWordOf, Flag, H, HEADER_BYTES, PH, readLayout, S, Shadow, slotF64Of, SlotState, slotWordOf, SP, SPAN_WORDS, SpanState, transferWordOf, type HeapLayout } from './layout.js';
 import { decodeLink } from './safelink.js';
 import { sizeClassTable } from './sizeclasses.js';
-import { cachedListLength } from './threadcache.js';
+import { cachedListLength } from './cachelists.js';
 
 /** State of one span as the tiers see it. */
 export type SpanKind =

@@ -36,6 +36,7 @@
  * sharedheap.ts (which calls it).
  */
 
+import type { Worker } from 'node:worker_threads';
 import { holderOf, LockNode, recoverLock, tierLockFromCode, type LockKind } from '../locks/index.js';
 import type { CentralCache } from './centralcache.js';
 import { HeapCorruptionError, LiveThreadError } from './errors.js';
@@ -46,7 +47,7 @@ import type { PageHeap } from './pageheap.js';
 import { decodeLink, encodeLink } from './safelink.js';
 import type { SizeClassTable } from './sizeclasses.js';
 import { NO_SPAN, type SpanTable } from './span.js';
-import { settleClaim } from './threadcache.js';
+import { settleClaim } from './cachelists.js';
 import { undoLog } from './txn.js';
 
 /** The parts of a live, attached handle that recovery works through. */
@@ -150,6 +151,36 @@ export function recoverThread(heap: RecoverableHeap, deadThreadId: number, exite
     Atomics.store(mem.i32, w + S.STATE, SlotState.FREE); // H.ATTACHED: the caller recounts
   }
   return report;
+}
+
+/** recover()'s check of the id it was given (`self`: the calling thread's), before anything is probed. */
+export function checkDeadThreadId(deadThreadId: number, self: number): void {
+  if (deadThreadId === self) throw new RangeError('a thread cannot recover itself; detach() instead');
+  if (!Number.isInteger(deadThreadId) || deadThreadId < 0) {
+    throw new RangeError(
+      `recover(${String(deadThreadId)}): not a thread id (worker.threadId reads -1 once the worker has exited: read it before, e.g. when the worker starts, or use recoverWhenExited(worker))`,
+    );
+  }
+}
+
+/**
+ * recoverWhenExited(): `recover(tid)` once `worker` has exited, read while it runs (Node
+ * forgets a worker's threadId when it exits).
+ */
+export function onceExited(worker: Worker, recover: (tid: number) => RecoveryReport): Promise<RecoveryReport> {
+  const tid = worker.threadId;
+  if (!Number.isInteger(tid) || tid < 0) {
+    return Promise.reject(new LiveThreadError(tid, 'this Worker has already exited and Node no longer tells its threadId: call recoverWhenExited() while it runs'));
+  }
+  return new Promise((resolve, reject) => {
+    worker.once('exit', () => {
+      try {
+        resolve(recover(tid));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
 }
 
 function emptyReport(threadId: number): RecoveryReport {

@@ -12,6 +12,7 @@
  *    handle standing for each (weak: a collected handle's slot is taken over or detached);
  *  - debug.ts: debug mode (poison, guards, allocation stacks); pointers.ts: what an
  *    offset handed to free/realloc really is;
+ *  - largeblocks.ts: a large block's span, taken through the CentralCache;
  *  - check.ts, stats.ts, recovery.ts read the heap through HeapTiers, not through here.
  *
  * Data flows downward only: ThreadCache -> CentralCache -> PageHeap -> memory.
@@ -34,18 +35,19 @@ import type { Lock, LockKind } from '../locks/index.js';
 import type { CentralCache } from './centralcache.js';
 import { checkHeap, type CheckOptions } from './check.js';
 import { DEBUG_EXTRA, type DebugBlocks, type LeakReportEntry } from './debug.js';
-import { DetachedHeapError, DoubleFreeError, InvalidPointerError, LiveThreadError, OutOfMemoryError } from './errors.js';
+import { DetachedHeapError, DoubleFreeError, InvalidPointerError, OutOfMemoryError } from './errors.js';
 import { formatHeap } from './format.js';
+import { allocateLarge, countLargeFree } from './largeblocks.js';
 import { attachThread, detachAttachment, holdBy, releaseCached, type Attachment } from './handles.js';
-import { Flag, MAX_BUFFER_BYTES, readHeapBuffer, S, Shadow, slotF64Of, SP, type HeapLayout } from './layout.js';
+import { Flag, MAX_BUFFER_BYTES, readHeapBuffer, S, Shadow, SP, type HeapLayout } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import { checkSize, type HeapOptions } from './options.js';
 import type { PageHeap } from './pageheap.js';
 import { classifyPointer } from './pointers.js';
-import { recoverThread, type RecoveryReport } from './recovery.js';
+import { checkDeadThreadId, onceExited, recoverThread, type RecoveryReport } from './recovery.js';
 import { SMALL_MAX, type SizeClassTable } from './sizeclasses.js';
 import { resyncAttached } from './slots.js';
-import { NO_SPAN, type SpanTable } from './span.js';
+import type { SpanTable } from './span.js';
 import { collectStats, type HeapStats } from './stats.js';
 import { collectMemoryReport, type MemoryReport, type MemoryReportOptions } from './memreport.js';
 import type { ThreadCache } from './threadcache.js';
@@ -278,10 +280,10 @@ export class SharedHeap {
       if (p === 0) throw new OutOfMemoryError(n, `no span of ${this.sizeClasses.classes[cls]!.pages} page(s) left for class ${cls}`);
       return p;
     }
-    let p = this.allocateLarge(n);
+    let p = allocateLarge(this.tiers, this.outer, n);
     if (p === 0) {
       this.releaseCachedMemory();
-      p = this.allocateLarge(n);
+      p = allocateLarge(this.tiers, this.outer, n);
     }
     if (p === 0) throw new OutOfMemoryError(n, `no run of ${Math.ceil(n / this.mem.pageSize)} free pages`);
     return p;
@@ -296,30 +298,6 @@ export class SharedHeap {
     } finally {
       this.txn.exit(this.outer);
     }
-    return p;
-  }
-
-  private allocateLarge(n: number): number {
-    const pages = Math.ceil(n / this.mem.pageSize);
-    const transit = this.slotWord + S.TRANSIT_SPAN;
-    // Spans parked in this thread's cache go back first, so they can serve this block.
-    if (this.cached) this.threadCache.releaseSpanBlocks(0);
-    let s = NO_SPAN;
-    this.txn.enter(this.outer);
-    try {
-      s = this.central.spanFor(pages, 0);
-    } finally {
-      this.txn.exit(this.outer);
-    }
-    if (s === NO_SPAN) return 0;
-    this.pageHeap.clearShadow(s, pages);
-    const p = this.mem.pageAddress(s);
-    // ALLOCATED before the transit record is dropped: recovery then knows the block was
-    // handed out (it stays allocated) rather than lost on the way.
-    this.mem.shadow[(p - this.mem.base) >>> 4] = Shadow.ALLOCATED;
-    this.mem.i32[transit] = NO_SPAN;
-    const f = this.slotF64();
-    this.mem.f64[f + this.layout.slot.largeMallocs]++;
     return p;
   }
 
@@ -344,7 +322,7 @@ export class SharedHeap {
         this.txn.exit(this.outer);
       }
       if (!ok) throw new DoubleFreeError(p);
-      this.countLargeFree();
+      countLargeFree(this.tiers);
       return;
     }
     this.claim(p, cls, 'free');
@@ -370,7 +348,7 @@ export class SharedHeap {
       }
     } else {
       // Recorded first: a thread killed from here until the block is on its list leaves a
-      // claim that recovery settles (settleClaim in threadcache.ts).
+      // claim that recovery settles (settleClaim in cachelists.ts).
       const claimed = this.slotWord + S.CLAIMED;
       mem.i32[claimed] = p;
       ok = Atomics.compareExchange(mem.shadow, (p - mem.base) >>> 4, Shadow.ALLOCATED, Shadow.FREED) === Shadow.ALLOCATED;
@@ -383,7 +361,7 @@ export class SharedHeap {
     if (!this.debug) return;
     let checked = false;
     try {
-      this.debugCheckGuards(p, cls);
+      this.debugBlocks.checkGuards(p, this.blockBytes(p, cls)); // the guard bytes must be intact
       checked = true;
     } finally {
       if (!checked) this.unclaim(p, cls);
@@ -408,7 +386,7 @@ export class SharedHeap {
 
   /** Frees block p, which this thread has claimed (its SHADOW says FREED). */
   private release(p: number, cls: number): void {
-    if (this.debug) this.debugPoison(p, cls);
+    if (this.debug) this.debugBlocks.poison(p, this.blockBytes(p, cls)); // forget it, poison it
     else if (this.zeroOnFree) this.mem.u8.fill(0, p, p + this.blockBytes(p, cls));
     if (cls === 0) {
       let done = false;
@@ -421,7 +399,7 @@ export class SharedHeap {
         // An internal error rolled the release back: the block is allocated again, not left in flight.
         if (!done) this.unclaim(p, cls);
       }
-      this.countLargeFree();
+      countLargeFree(this.tiers);
       return;
     }
     if (this.cached) {
@@ -439,12 +417,6 @@ export class SharedHeap {
     this.mem.i32[this.slotWord + S.CLAIMED] = 0;
   }
 
-  private countLargeFree(): void {
-    const f = this.slotF64();
-    this.mem.f64[f + this.layout.slot.frees]++;
-    this.mem.f64[f + this.layout.slot.largeFrees]++;
-  }
-
   // ---------------------------------------------------------------- debug mode (debug.ts)
 
   /** Debug allocation: a block of n + DEBUG_EXTRA bytes, armed by debug.ts. */
@@ -456,16 +428,6 @@ export class SharedHeap {
     const depthWord = cls > 0 && this.cached && mem.u32[(p >>> 2) + 1] === this.threadCache.poppedDepth;
     this.debugBlocks.armBlock(p, n, this.blockBytes(p, cls), cls, depthWord);
     return p;
-  }
-
-  /** Debug free, first half (read only, after the claim): the guard bytes must be intact. */
-  private debugCheckGuards(p: number, cls: number): void {
-    this.debugBlocks.checkGuards(p, this.blockBytes(p, cls));
-  }
-
-  /** Debug free, second half (the block is claimed): forget it, poison it. */
-  private debugPoison(p: number, cls: number): void {
-    this.debugBlocks.poison(p, this.blockBytes(p, cls));
   }
 
   /**
@@ -533,12 +495,7 @@ export class SharedHeap {
 
   private recoverThread(deadThreadId: number, exited: boolean): RecoveryReport {
     this.checkAttached();
-    if (deadThreadId === threadId()) throw new RangeError('a thread cannot recover itself; detach() instead');
-    if (!Number.isInteger(deadThreadId) || deadThreadId < 0) {
-      throw new RangeError(
-        `recover(${String(deadThreadId)}): not a thread id (worker.threadId reads -1 once the worker has exited: read it before, e.g. when the worker starts, or use recoverWhenExited(worker))`,
-      );
-    }
+    checkDeadThreadId(deadThreadId, threadId());
     const report = recoverThread(this.tiers, deadThreadId, exited);
     if (report.slots.length > 0) resyncAttached(this.mem.i32, this.layout);
     return report;
@@ -552,21 +509,7 @@ export class SharedHeap {
    */
   recoverWhenExited(worker: Worker): Promise<RecoveryReport> {
     this.checkAttached();
-    const tid = worker.threadId;
-    if (!Number.isInteger(tid) || tid < 0) {
-      return Promise.reject(
-        new LiveThreadError(tid, 'this Worker has already exited and Node no longer tells its threadId: call recoverWhenExited() while it runs'),
-      );
-    }
-    return new Promise((resolve, reject) => {
-      worker.once('exit', () => {
-        try {
-          resolve(this.recoverThread(tid, true));
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
+    return onceExited(worker, (tid) => this.recoverThread(tid, true));
   }
 
   get isDetached(): boolean {
@@ -613,10 +556,6 @@ export class SharedHeap {
 
   /** @internal */ globalLockHandle(): Lock {
     return this.globalLock;
-  }
-
-  private slotF64(): number {
-    return slotF64Of(this.layout, this.threadSlot);
   }
 
   private maxHeapBytes(): number {

@@ -8,7 +8,7 @@
  */
 
 import { summarizeLockStats, type LockKind, type LockStatsSummary } from '../locks/index.js';
-import { cachedListLength } from './threadcache.js';
+import { cachedListLength } from './cachelists.js';
 import { centralWordOf, H, LOG_ENTRIES, LOG_ENTRY_WORDS, PH, S, shadowMapWords, slotF64Of, SlotState, slotWordOf, SP, SPAN_WORDS, SpanState, type HeapLayout, CC } from './layout.js';
 import type { HeapMemory } from './memory.js';
 import type { SizeClassTable } from './sizeclasses.js';

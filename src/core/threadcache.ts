@@ -27,10 +27,10 @@
  *   counted owner-locally and published on slow paths.
  * - the budget is kept on capacity, not on contents: capacityBytes = sum over the classes
  *   this thread has used of (MAX_LENGTHS[c] + 1) * size(c) bounds the bytes this cache can
- *   hold (a class never fetched holds nothing), and it changes only
- *   on slow paths (fetch, overflow, scavenge). So the fast path does no byte accounting at
- *   all, and budget bookkeeping never takes the PageHeap lock (gperftools #959) nor an atomic
- *   outside slow paths. One-object-span classes are left out of it: their lists hold at
+ *   hold (a class never fetched holds nothing), and it changes only on slow paths (fetch,
+ *   overflow, scavenge). So the fast path does no byte accounting at all, and budget
+ *   bookkeeping never takes the PageHeap lock (gperftools #959) nor an atomic outside
+ *   slow paths. One-object-span classes are left out of it: their lists hold at
  *   most one block each and are given back whenever this thread takes another span-sized
  *   block (releaseSpanBlocks), and counted at two blocks each they alone (38 classes of 8
  *   KiB pages, 5.8 MiB) exceed the 4 MiB default budget, which made every fetch of a thread
@@ -40,65 +40,31 @@
  * path orders its stores so that the list is always a well-formed chain, and the only
  * trace of an interrupted operation is a list head whose SHADOW says ALLOCATED (a pop or a
  * push cut short; a push writes the depth word before it links the object in). Recovery
- * walks the chain, marks such a head FREE, and trusts the walk, not the depth words. Moves to and from the CentralCache
- * happen inside the central lock's transaction (the list words are logged there).
+ * walks the chain, marks such a head FREE, and trusts the walk, not the depth words. Moves
+ * to and from the CentralCache happen inside the central lock's transaction (the list
+ * words are logged there). Code outside the owner reaches the lists through cachelists.ts.
  *
  * Slow start and release follow gperftools: max length starts at 1, grows by one up to a
  * batch, then by whole batches; a list that overflows releases a batch to the CentralCache
  * and, after more than 3 overflows, shrinks by a batch. Exception: a class whose span holds
- * one object (most classes from 6 KiB up with 8 KiB pages, sizeclasses.ts) keeps max
- * length 1. Its batch is 2 (gperftools' minimum), so a second fetch would populate a second span nobody asked for and a cache
- * could park two spans per class (2 x 256 KiB at the top): measured on mstress, such
- * cached spans were up to a quarter of a 1-worker run's committed bytes. Kept at 1, a
- * fetch populates exactly the span it serves, and a second free of the class sends one
- * block back (not a batch into the TransferCache), whose span returns to the PageHeap at once.
- * And before the thread takes a new span-sized block (a fetch of such a class, a large
- * malloc), it gives back the blocks it caches of the other such classes
+ * one object (most classes from 6 KiB up with 8 KiB pages, sizeclasses.ts) keeps max length
+ * 1. Its batch is 2 (gperftools' minimum), so a second fetch would populate a second span
+ * nobody asked for and a cache could park two spans per class (2 x 256 KiB at the top):
+ * measured on mstress, such cached spans were up to a quarter of a 1-worker run's committed
+ * bytes. Kept at 1, a fetch populates exactly the span it serves, and a second free of the
+ * class sends one block back (not a batch into the TransferCache), whose span returns to
+ * the PageHeap at once. And before the thread takes a new span-sized block (a fetch of such
+ * a class, a large malloc), it gives back the blocks it caches of the other such classes
  * (releaseSpanBlocks): each is a whole span usable by its own class only, and back in the
  * PageHeap it can serve the new block instead of pages above the high-water mark.
  */
 
-import { HeapCorruptionError } from './errors.js';
+import { listCorruption } from './cachelists.js';
 import { H, S, Shadow, slotF64Of, slotWordOf } from './layout.js';
 import { decodeLink } from './safelink.js';
 import type { CentralCache } from './centralcache.js';
 import type { HeapMemory } from './memory.js';
 import type { SizeClassTable } from './sizeclasses.js';
-
-/**
- * Recovery of a thread killed inside a claimed free (debug/uncached/global-lock heaps,
- * realloc: SharedHeap.claim marks the block FREED and records it in S.CLAIMED before the
- * push). A claimed block at the head of its class list was pushed but not yet marked: the
- * free completes (FREE). Anywhere else the push never happened: the free is undone
- * (ALLOCATED), as if the thread had died just before it.
- */
-export function settleClaim(mem: HeapMemory, slotWord: number, headsWord: number): void {
-  const p = mem.i32[slotWord + S.CLAIMED]! >>> 0;
-  if (p === 0) return;
-  const g = (p - mem.base) >>> 4;
-  if (mem.shadow[g] === Shadow.FREED) {
-    const cls = mem.pageClass[(p - mem.base) >>> mem.pageShift]!;
-    mem.shadow[g] = cls > 0 && mem.u32[headsWord + cls] === p ? Shadow.FREE : Shadow.ALLOCATED;
-  }
-  mem.i32[slotWord + S.CLAIMED] = 0;
-}
-
-/**
- * Length of the cached list whose head and max length live at Int32 indexes headWord and
- * maxLengthWord, read by a thread other than its owner (stats, the heap map): the head's
- * depth word. The owner may pop that head meanwhile and its new holder write the word, so
- * the head is read again after the depth and the value is clamped to what the list can
- * hold (MAX_LENGTHS + 1). A statistic, not evidence: check() walks the list.
- */
-export function cachedListLength(u32: Uint32Array, headWord: number, maxLengthWord: number): number {
-  for (let tries = 0; tries < 8; tries++) {
-    const head = u32[headWord]!;
-    if (head === 0) return 0;
-    const depth = u32[(head >>> 2) + 1]!;
-    if (u32[headWord] === head) return Math.min(depth, (u32[maxLengthWord]! | 0) + 1);
-  }
-  return 0;
-}
 
 /** gperftools kMaxDynamicFreeListLength. */
 const MAX_LIST_LENGTH = 8192;
@@ -146,11 +112,7 @@ export class ThreadCache {
   /** Indexes in u8 of SHADOW[0] and PAGECLASS[0]. */
   private declare readonly shadowAt: number;
   private declare readonly pageClassAt: number;
-  /**
-   * Frees not yet published to the slot (owner-local, a plain number). Mallocs are not
-   * counted: a thread's small mallocs are its frees plus the objects taken from the central
-   * cache minus those on its lists (every pop is a malloc, every push a free).
-   */
+  /** Frees not yet published to the slot (owner-local; small mallocs are not counted: see the header). */
   private frees = 0;
   private declare readonly f64: Float64Array;
   /** 16-byte granules from base to one past the last byte the views cover (< 2^28: a Smi). */
@@ -226,7 +188,7 @@ export class ThreadCache {
     if (next !== 0) {
       const rel = next - this.base;
       if ((next & 15) !== 0 || u8[(this.shadowAt + (rel >>> 4)) | 0] !== Shadow.FREE || u8[(this.pageClassAt + (rel >>> this.pageShift)) | 0] !== cls) {
-        return this.corruptList(head, next, cls);
+        return this.refuse(head, next, cls);
       }
     }
     // Mark before unlinking: if the thread dies in between, recovery finds an ALLOCATED
@@ -445,7 +407,7 @@ export class ThreadCache {
       prev = p;
       p = decodeLink(u32[p >>> 2]!, p, key);
     }
-    if (p !== 0) this.corruptList(prev, p, cls);
+    if (p !== 0) this.refuse(prev, p, cls);
   }
 
   private fetchFromCentral(cls: number): number {
@@ -633,23 +595,6 @@ export class ThreadCache {
 
   /** Throws for p, reached from prev on list cls (prev 0: p is the head), not being a cached object of the list. */
   private refuse(prev: number, p: number, cls: number): never {
-    if (prev === 0) this.corruptHead(p, cls);
-    this.corruptList(prev, p, cls);
+    throw listCorruption(prev, p, cls, this.sizeOf[cls]!);
   }
-
-  private corruptHead(head: number, cls: number): never {
-    throw new HeapCorruptionError(
-      `thread cache list of class ${cls} (size ${this.sizeOf[cls]}): its head ${head} is not a free block of that class`,
-      head,
-    );
-  }
-
-  private corruptList(head: number, next: number, cls: number): never {
-    throw new HeapCorruptionError(
-      `thread cache list of class ${cls} (size ${this.sizeOf[cls]}): block ${head} links to ${next}, ` +
-        'which is not a free block of that class (write after free or overflow into block ' + head + ')',
-      head,
-    );
-  }
-
 }

@@ -9,7 +9,7 @@
  */
 import { HEADER_BYTES, readLayout, S, SlotState, slotWordOf } from '../../../src/core/layout.js';
 import { sizeClassTable } from '../../../src/core/sizeclasses.js';
-import { cachedListLength } from '../../../src/core/threadcache.js';
+import { cachedListLength } from '../../../src/core/cachelists.js';
 
 function views(buffer: SharedArrayBuffer): { i32: Int32Array; layout: ReturnType<typeof readLayout> } {
   const header = new Int32Array(buffer, 0, HEADER_BYTES >>> 2);
