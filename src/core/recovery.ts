@@ -161,8 +161,7 @@ export function recoverThread(heap: RecoverableHeap, deadThreadId: number, exite
   const tierLocks = new TierLockWaits(heap, sites, report);
   for (const slot of claimed) {
     const w = slotWordOf(layout, slot);
-    if (hasSpansInFlight(i32, w)) tierLocks.pageHeap();
-    returnSpansInFlight(heap, w, report);
+    returnSpansInFlight(heap, w, report, tierLocks);
     settleClaim(mem, w, w + layout.slot.heads); // a free killed between its claim and its push
     returnThreadCache(heap, slot, w, report, tierLocks);
     // Every pop was a malloc and every push a free, so with its lists now empty the slot's
@@ -364,13 +363,7 @@ function releaseLocks(heap: RecoverableHeap, slot: number, w: number, sites: Loc
   if (heap.mem.i32[w + S.LOG_LEN]! > 0) report.writesUndone += undoLog(heap.mem, w, heap.layout.slot.log);
 }
 
-function hasSpansInFlight(i32: Int32Array, w: number): boolean {
-  if (i32[w + S.TRANSIT_SPAN] !== NO_SPAN || i32[w + S.TRANSIT_FREE] !== NO_SPAN) return true;
-  for (let k = 0; k < PENDING_SPANS; k++) if (i32[w + S.PENDING + k] !== NO_SPAN) return true;
-  return false;
-}
-
-function returnSpansInFlight(heap: RecoverableHeap, w: number, report: RecoveryReport): void {
+function returnSpansInFlight(heap: RecoverableHeap, w: number, report: RecoveryReport, tierLocks: TierLockWaits): void {
   const { mem, spans, pageHeap, central } = heap;
   const i32 = mem.i32;
   const transit = i32[w + S.TRANSIT_SPAN]!;
@@ -382,6 +375,7 @@ function returnSpansInFlight(heap: RecoverableHeap, w: number, report: RecoveryR
       i32[w + S.TRANSIT_SPAN] = NO_SPAN;
     } else {
       pageHeap.clearShadow(transit, spans.get(transit, SP.PAGES));
+      tierLocks.pageHeap();
       pageHeap.deallocateSpan(transit, w + S.TRANSIT_SPAN);
       report.spansReturned++;
     }
@@ -390,6 +384,7 @@ function returnSpansInFlight(heap: RecoverableHeap, w: number, report: RecoveryR
   if (freeing !== NO_SPAN) {
     if (spans.get(freeing, SP.STATE) === SpanState.LARGE) {
       mem.shadow[(mem.pageAddress(freeing) - mem.base) >>> 4] = Shadow.FREED;
+      tierLocks.pageHeap();
       pageHeap.deallocateSpan(freeing, w + S.TRANSIT_FREE);
       report.spansReturned++;
     } else {
@@ -400,6 +395,7 @@ function returnSpansInFlight(heap: RecoverableHeap, w: number, report: RecoveryR
     const s = i32[w + S.PENDING + k]!;
     if (s === NO_SPAN) continue;
     central.markObjectsFreed(s);
+    tierLocks.pageHeap();
     pageHeap.deallocateSpan(s, w + S.PENDING + k);
     report.spansReturned++;
   }

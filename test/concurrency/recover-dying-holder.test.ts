@@ -6,7 +6,8 @@
  * must wait for it; if that thread then dies, nobody else will ever release what it holds,
  * so the waiting recovery must probe it again, find it dead and release its lock itself.
  *
- * - Holder: a worker takes class C's central lock and stays blocked in Atomics.wait (alive,
+ * - Holder: a worker takes class C's central lock (or the PageHeap lock, which returning
+ *   the cache takes after it) and stays blocked in Atomics.wait (alive,
  *   its event loop stopped), then idle in its event loop, the lock still held; the recovery
  *   of a dead 'cacher' (in a worker of its own, so that a hang fails by timeout) must not
  *   finish meanwhile. The test then terminates the holder: the recovery must finish, name
@@ -117,14 +118,16 @@ function expectHealthy(heap: SharedHeap, stamped: number[]): void {
   expect(heap.stats().inUseObjects).toBe(0);
 }
 
-describe.each<[string, HeapOptions['locks']]>([
-  ['default locks', undefined],
-  ['ticket central locks, mcs page-heap lock', { central: 'ticket', pageHeap: 'mcs' }],
-])('a holder of the central lock alive when probed, then terminated (%s)', (_, locks) => {
+describe.each<[string, string, HeapOptions['locks']]>([
+  ['central', 'default locks', undefined],
+  ['central', 'ticket central locks, mcs page-heap lock', { central: 'ticket', pageHeap: 'mcs' }],
+  ['page-heap', 'default locks', undefined],
+  ['page-heap', 'ticket central locks, mcs page-heap lock', { central: 'ticket', pageHeap: 'mcs' }],
+])('a holder of the %s lock alive when probed, then terminated (%s)', (tier, _, locks) => {
   it('recovery waits while it lives, then releases its lock and finishes', async () => {
     const { heap, stamped, cacherId } = await heapWithDeadCacher(locks);
     const control = new SharedArrayBuffer(4);
-    const holder = start({ buffer: heap.buffer, role: 'busy-holder', size: SIZE, count: 0, control });
+    const holder = start({ buffer: heap.buffer, role: 'busy-holder', size: SIZE, count: 0, control, pageHeapLock: tier === 'page-heap' });
     const holderSlot = (await withTimeout(holder.next(), 30_000, 'the holder')) as number;
     const holderId = holder.worker.threadId;
 
