@@ -17,6 +17,9 @@
  *   the lock, a worker waits in its queue, the recovery waits behind both; the test
  *   terminates the waiter and then releases the lock: the dead waiter's turn would never
  *   be passed on unless the recovery finds it dead.
+ * - The limit: a busy holder that answered all 4 probes its waiters allow and then died is
+ *   never shown dead; the recovery waits until the holder's own recoverWhenExited (the exit
+ *   event as proof, on the test thread) releases the lock.
  * Then the heap checks out, class C serves malloc again, and blocks stamped before the
  * deaths still hold their contents.
  */
@@ -26,6 +29,7 @@ import { SharedHeap, type HeapOptions } from '../../src/index.js';
 import type { RecoveryReport } from '../../src/core/recovery.js';
 import { lockNodeWordOf, S, slotWordOf } from '../../src/core/layout.js';
 import { LockNode } from '../../src/locks/index.js';
+import { PROBE_WAITERS } from '../../src/core/liveness.js';
 import type { DeadHolderData } from '../fixtures/dead-holder-worker.js';
 import { withTimeout } from '../helpers/pool.js';
 import { fixtureUrl } from '../helpers/fixtures.js';
@@ -154,6 +158,29 @@ describe.each<[string, string, HeapOptions['locks']]>([
     const own = heap.recover(holderId);
     expect(own.slots).toHaveLength(1);
     expect(own.locksReleased).toEqual([]); // released already, by the recovery it blocked
+    expectHealthy(heap, stamped);
+  }, 120_000);
+});
+
+describe('a holder that answered all its probes while busy, then terminated', () => {
+  it('stays unknown to the probe: recovery waits until its own recoverWhenExited releases its lock', async () => {
+    const { heap, stamped, cacherId } = await heapWithDeadCacher(undefined);
+    const holder = start({ buffer: heap.buffer, role: 'busy-holder', size: SIZE, count: 0, control: new SharedArrayBuffer(4) });
+    const holderSlot = (await withTimeout(holder.next(), 30_000, 'the holder')) as number;
+    const w = slotWordOf(heap.layout, holderSlot);
+    const i32 = new Int32Array(heap.buffer, 0, w + S.ACKED + 1);
+    const { reports } = await recovering(heap, cacherId);
+    const done = settled(reports);
+    // The first probe and the re-probes after 20 ms, 200 ms and 2 s: every waiter taken.
+    await until(() => Atomics.load(i32, w + S.PROBES) - Atomics.load(i32, w + S.ACKED) === PROBE_WAITERS, 'four unanswered probes');
+    const own = heap.recoverWhenExited(holder.worker);
+    await holder.worker.terminate();
+    const ownReport = await withTimeout(own, 20_000, 'the holder\'s own recovery');
+    expect(ownReport.locksReleased).toEqual([`central[${heap.sizeClasses.classOf[(SIZE + 15) >>> 4]!}]`]);
+    const [report] = await reports;
+    expect(done()).toBe(true);
+    expect(report!.otherDeadThreadsUnlocked).toEqual([]); // never shown dead
+    expect(report!.cachedObjectsReturned).toBeGreaterThan(0);
     expectHealthy(heap, stamped);
   }, 120_000);
 });
