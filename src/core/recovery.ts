@@ -271,7 +271,8 @@ function inLocks(heap: RecoverableHeap, slot: number, w: number, sites: LockSite
  * then every REPROBE_EVERY_MS. A live holder keeps a tier lock for microseconds and a
  * thread being torn down is gone within milliseconds to a second, while each probe of a
  * thread whose event loop does not turn uses up one of its PROBE_WAITERS waiters
- * (liveness.ts): the first probe of unlockOtherDeadThreads and these three are its four.
+ * (liveness.ts): with the first probe of unlockOtherDeadThreads, a busy blocker has had
+ * all four by 2 s, by which time a dying one is long gone.
  */
 const REPROBE_AT_MS = [20, 200, 2000] as const;
 const REPROBE_EVERY_MS = 10_000;
@@ -287,7 +288,8 @@ const nap = new Int32Array(new SharedArrayBuffer(4), 0, 1);
  * waits until that lock can be taken (tryLock, released at once: nothing is touched), re-
  * probing at spaced intervals the threads that hold or wait for it and releasing the locks
  * of those found dead. Once it could be taken, only threads alive at that moment can be
- * ahead of the operation's lock(): one being torn down cannot take a lock anew.
+ * ahead of the operation's lock(): a thread whose termination has begun takes no lock anew
+ * (terminate() is delivered at the entry of every Atomics call, locks/lock.ts).
  */
 class TierLockWaits {
   private readonly heap: RecoverableHeap;
