@@ -294,10 +294,11 @@ interface Killer {
  * Kill mode: each worker is, with probability killRate, terminated once it has done a
  * random number of its operations (or at a random moment of the duration); once it has
  * exited and no other termination is still under way, the main thread calls
- * heap.recover(its threadId). Recovering while another killed thread is still being torn
- * down could wait forever: if that thread died holding a lock the recovery needs, its
- * liveness probe still answers until its teardown ends, so the recovery cannot tell it is
- * dead and waits for a release that never comes (docs/api.md, recover()).
+ * heap.recover(its threadId). Waiting for the other terminations keeps the recoveries from
+ * waiting themselves: a killed thread still being torn down answers the liveness probe, so
+ * a recovery needing a lock it died holding would wait, re-probing it at spaced intervals,
+ * until its teardown ends; and probes of a thread busy in its operations can use up its
+ * waiters, after which it is never shown dead (docs/api.md, recover()).
  */
 function startKiller(
   pool: Piscina,

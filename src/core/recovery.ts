@@ -23,21 +23,43 @@
  * changed nothing (recovering a live thread would hand its slot, cache and undo log to the
  * next thread that attaches while it still uses them).
  *
- * Steps 2 and 3 take tier locks. When several threads died, another dead thread may hold
- * or wait for one of them, and nobody would ever release it: this thread would spin on it
- * forever. So between steps 1 and 2, every other slot that holds, waits for or is inside a
- * lock and whose thread the probe shows dead gets step 1 too (its locks rolled back and
- * released, its turns passed on), and nothing else: its own recover() does the rest and
- * reports it (step 1 finds nothing left to do then: recoverLock clears what it settles).
- * The slot is DEAD while its locks are released, so two recoverers never release the same
- * thread's locks at once; a recover() of that thread meanwhile waits for it to end.
+ * Steps 2 and 3 take tier locks (returnSpansInFlight the PageHeap lock; returning the
+ * cache each class's central lock and the PageHeap lock, where emptied spans go). When
+ * several threads died, another dead thread may hold or wait for one of them, and nobody
+ * would ever release it: this thread would spin on it forever. So between steps 1 and 2,
+ * every other slot that holds, waits for or is inside a lock and whose thread the probe
+ * shows dead gets step 1 too (its locks rolled back and released, its turns passed on),
+ * and nothing else: its own recover() does the rest and reports it (step 1 finds nothing
+ * left to do then: recoverLock clears what it settles). The slot is DEAD while its locks
+ * are released, so two recoverers never release the same thread's locks at once; a
+ * recover() of that thread meanwhile waits for it to end.
+ *
+ * A thread that answered that probe may die afterwards still holding (or queued for) a
+ * lock: killed while this recovery waits, or already being torn down when probed (its
+ * isolate answers until the teardown is over). So before each operation of steps 2 and 3
+ * the lock it takes is made sure obtainable (TierLockWaits): tryLock, released at once.
+ * While it cannot be taken, this thread sleeps 1 ms between tries and, after 20 ms, 200 ms,
+ * 2 s and then every 10 s of waiting, probes again the threads that hold or wait for that
+ * lock (or have a section open) and releases the locks of those now dead. The spacing is
+ * the probe's: a live holder keeps a tier lock for microseconds, a dying one is gone within
+ * milliseconds to a second, and each probe of a thread whose event loop does not turn uses
+ * up one of its 4 waiters (liveness.ts). Once the lock could be taken, the operation's own
+ * lock() has only threads ahead of it that were alive and took it afterwards.
+ *
+ * What stays impossible: a thread whose 4 waiters were all taken by probes while it was
+ * busy (its event loop stopped), and which then died, answers 'unknown' for good. Its lock
+ * is then released only by its own recovery, which needs the exit as proof
+ * (recoverWhenExited, run on another thread than this blocked one); until then this
+ * recovery keeps waiting and re-probing every 10 s. Likewise a thread that takes the lock
+ * after it was found obtainable and dies inside it blocks the operation's lock(), as it
+ * blocks any live thread, until that thread's own recovery runs elsewhere.
  *
  * Takes the heap as a RecoverableHeap (the parts it works on), so it does not import
  * sharedheap.ts (which calls it).
  */
 
 import type { Worker } from 'node:worker_threads';
-import { holderOf, LockNode, recoverLock, tierLockFromCode, type LockKind } from '../locks/index.js';
+import { holderOf, LockNode, recoverLock, tierLockFromCode, type Lock, type LockKind } from '../locks/index.js';
 import type { CentralCache } from './centralcache.js';
 import { HeapCorruptionError, LiveThreadError } from './errors.js';
 import { centralWordOf, claimingState, H, lockNodeWordOf, PENDING_SPANS, S, Shadow, SlotState, SP, SpanState, slotF64Of, slotWordOf, type HeapLayout } from './layout.js';
@@ -136,11 +158,12 @@ export function recoverThread(heap: RecoverableHeap, deadThreadId: number, exite
     releaseLocks(heap, slot, w, sites, report);
   }
   if (claimed.length > 0) unlockOtherDeadThreads(heap, sites, report);
+  const tierLocks = new TierLockWaits(heap, sites, report);
   for (const slot of claimed) {
     const w = slotWordOf(layout, slot);
-    returnSpansInFlight(heap, w, report);
+    returnSpansInFlight(heap, w, report, tierLocks);
     settleClaim(mem, w, w + layout.slot.heads); // a free killed between its claim and its push
-    returnThreadCache(heap, slot, w, report);
+    returnThreadCache(heap, slot, w, report, tierLocks);
     // Every pop was a malloc and every push a free, so with its lists now empty the slot's
     // small mallocs minus small frees are its TAKEN count (exact, unlike the frees, whose
     // last owner-local count died with the thread).
@@ -206,7 +229,7 @@ function stateAfterOtherRecoverer(i32: Int32Array, w: number, tid: number): numb
  * and is proven dead: steps 2 and 3 of this recovery take tier locks, and a lock of a dead
  * thread is released by nobody else. The rest of that thread stays for its own recover().
  */
-function unlockOtherDeadThreads(heap: RecoverableHeap, sites: LockSite[], report: RecoveryReport): void {
+function unlockOtherDeadThreads(heap: RecoverableHeap, sites: LockSite[], report: RecoveryReport, only?: LockSite): void {
   const { mem, layout } = heap;
   const i32 = mem.i32;
   for (let slot = 0; slot < layout.maxThreads; slot++) {
@@ -214,7 +237,7 @@ function unlockOtherDeadThreads(heap: RecoverableHeap, sites: LockSite[], report
     const w = slotWordOf(layout, slot);
     const state = Atomics.load(i32, w + S.STATE);
     if (state !== SlotState.ATTACHED && state !== SlotState.DETACHING) continue;
-    if (!inLocks(heap, slot, w, sites) || probeSlot(i32, w) !== 'dead') continue;
+    if (!inLocks(heap, slot, w, sites, only) || probeSlot(i32, w) !== 'dead') continue;
     if (Atomics.compareExchange(i32, w + S.STATE, state, SlotState.DEAD) !== state) continue;
     try {
       releaseLocks(heap, slot, w, sites, emptyReport(i32[w + S.THREAD_ID]!)); // theirs: their own recover() reports them
@@ -226,14 +249,88 @@ function unlockOtherDeadThreads(heap: RecoverableHeap, sites: LockSite[], report
   }
 }
 
-/** True if the thread of `slot` holds or waits for a tier lock, or has a critical section open. */
-function inLocks(heap: RecoverableHeap, slot: number, w: number, sites: LockSite[]): boolean {
+/**
+ * True if the thread of `slot` holds or waits for a tier lock, or has a critical section
+ * open. With `only`: holds or waits for that lock, or has a section open (a lock kind may
+ * record its holder only after acquiring, so an open section may be inside that lock).
+ */
+function inLocks(heap: RecoverableHeap, slot: number, w: number, sites: LockSite[], only?: LockSite): boolean {
   const i32 = heap.mem.i32;
   if (i32[w + S.LOG_LEN]! > 0) return true;
   const node = lockNodeWordOf(heap.layout, slot + 1);
-  if (Atomics.load(i32, node + LockNode.WAIT) !== 0 || Atomics.load(i32, node + LockNode.ACTIVE) !== 0) return true;
+  if (Atomics.load(i32, node + LockNode.ACTIVE) !== 0) return true;
+  const wait = Math.abs(Atomics.load(i32, node + LockNode.WAIT)); // futex: -(word + 1) while a notify is owed
+  if (only !== undefined) return wait === only.word + 1 || holderOf(only.kind, i32, only.word) === slot + 1;
+  if (wait !== 0) return true;
   for (const site of sites) if (holderOf(site.kind, i32, site.word) === slot + 1) return true;
   return false;
+}
+
+/**
+ * Spacing of the re-probes while a tier lock cannot be taken, in ms since the wait began,
+ * then every REPROBE_EVERY_MS. A live holder keeps a tier lock for microseconds and a
+ * thread being torn down is gone within milliseconds to a second, while each probe of a
+ * thread whose event loop does not turn uses up one of its PROBE_WAITERS waiters
+ * (liveness.ts): with the first probe of unlockOtherDeadThreads, a busy blocker has had
+ * all four by 2 s, by which time a dying one is long gone.
+ */
+const REPROBE_AT_MS = [20, 200, 2000] as const;
+const REPROBE_EVERY_MS = 10_000;
+/**
+ * Sleep between two tries of a lock that cannot be taken, on a word of its own: sleeping on
+ * the lock word could take a futex unlock's single wake-up away from a parked waiter.
+ */
+const TRY_EVERY_MS = 1;
+const nap = new Int32Array(new SharedArrayBuffer(4), 0, 1);
+
+/**
+ * Steps 2 and 3: before a tier operation takes a lock with its plain blocking lock(),
+ * waits until that lock can be taken (tryLock, released at once: nothing is touched), re-
+ * probing at spaced intervals the threads that hold or wait for it and releasing the locks
+ * of those found dead. Once it could be taken, only threads alive at that moment can be
+ * ahead of the operation's lock(): a thread whose termination has begun takes no lock anew
+ * (terminate() is delivered at the entry of every Atomics call, locks/lock.ts).
+ */
+class TierLockWaits {
+  private readonly heap: RecoverableHeap;
+  private readonly sites: LockSite[];
+  private readonly report: RecoveryReport;
+  /** globalLock mode: the tiers' locks are NoLocks (lockSites lists the global lock alone). */
+  private readonly none: boolean;
+
+  constructor(heap: RecoverableHeap, sites: LockSite[], report: RecoveryReport) {
+    this.heap = heap;
+    this.sites = sites;
+    this.report = report;
+    this.none = heap.modes.globalLock;
+  }
+
+  /** Before an operation that takes the PageHeap lock (lockSites puts it first). */
+  pageHeap(): void {
+    if (!this.none) this.obtainable(this.heap.pageHeap.lock, this.sites[0]!);
+  }
+
+  /** Before insertRange into class c: its central lock (site c), then the PageHeap lock (emptied spans go back there). */
+  central(c: number): void {
+    if (this.none) return;
+    this.obtainable(this.heap.central.locks[c]!, this.sites[c]!);
+    this.pageHeap();
+  }
+
+  private obtainable(lock: Lock, site: LockSite): void {
+    if (lock.tryLock()) return lock.unlock();
+    const start = performance.now();
+    let probes = 0;
+    let due: number = REPROBE_AT_MS[0];
+    for (;;) {
+      Atomics.wait(nap, 0, 0, TRY_EVERY_MS);
+      if (lock.tryLock()) return lock.unlock();
+      if (performance.now() - start < due) continue;
+      unlockOtherDeadThreads(this.heap, this.sites, this.report, site);
+      probes++;
+      due = probes < REPROBE_AT_MS.length ? REPROBE_AT_MS[probes]! : due + REPROBE_EVERY_MS;
+    }
+  }
 }
 
 /** Probes every slot of the thread (attached or being claimed); throws if any answers. */
@@ -268,7 +365,7 @@ function releaseLocks(heap: RecoverableHeap, slot: number, w: number, sites: Loc
   if (heap.mem.i32[w + S.LOG_LEN]! > 0) report.writesUndone += undoLog(heap.mem, w, heap.layout.slot.log);
 }
 
-function returnSpansInFlight(heap: RecoverableHeap, w: number, report: RecoveryReport): void {
+function returnSpansInFlight(heap: RecoverableHeap, w: number, report: RecoveryReport, tierLocks: TierLockWaits): void {
   const { mem, spans, pageHeap, central } = heap;
   const i32 = mem.i32;
   const transit = i32[w + S.TRANSIT_SPAN]!;
@@ -280,6 +377,7 @@ function returnSpansInFlight(heap: RecoverableHeap, w: number, report: RecoveryR
       i32[w + S.TRANSIT_SPAN] = NO_SPAN;
     } else {
       pageHeap.clearShadow(transit, spans.get(transit, SP.PAGES));
+      tierLocks.pageHeap();
       pageHeap.deallocateSpan(transit, w + S.TRANSIT_SPAN);
       report.spansReturned++;
     }
@@ -288,6 +386,7 @@ function returnSpansInFlight(heap: RecoverableHeap, w: number, report: RecoveryR
   if (freeing !== NO_SPAN) {
     if (spans.get(freeing, SP.STATE) === SpanState.LARGE) {
       mem.shadow[(mem.pageAddress(freeing) - mem.base) >>> 4] = Shadow.FREED;
+      tierLocks.pageHeap();
       pageHeap.deallocateSpan(freeing, w + S.TRANSIT_FREE);
       report.spansReturned++;
     } else {
@@ -298,12 +397,13 @@ function returnSpansInFlight(heap: RecoverableHeap, w: number, report: RecoveryR
     const s = i32[w + S.PENDING + k]!;
     if (s === NO_SPAN) continue;
     central.markObjectsFreed(s);
+    tierLocks.pageHeap();
     pageHeap.deallocateSpan(s, w + S.PENDING + k);
     report.spansReturned++;
   }
 }
 
-function returnThreadCache(heap: RecoverableHeap, slot: number, w: number, report: RecoveryReport): void {
+function returnThreadCache(heap: RecoverableHeap, slot: number, w: number, report: RecoveryReport, tierLocks: TierLockWaits): void {
   const { mem, layout, central } = heap;
   const key = layout.key;
   for (let c = 1; c < heap.sizeClasses.count; c++) {
@@ -333,6 +433,7 @@ function returnThreadCache(heap: RecoverableHeap, slot: number, w: number, repor
     const batch = heap.sizeClasses.batchOf[c]!;
     while (count > 0) {
       const take = Math.min(count, batch);
+      tierLocks.central(c);
       central.insertRange(c, headWord, take, false);
       mem.f64[slotF64Of(layout, slot) + layout.slot.taken] -= take;
       count -= take;
