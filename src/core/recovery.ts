@@ -46,6 +46,10 @@
  * up one of its 4 waiters (liveness.ts). Once the lock could be taken, the operation's own
  * lock() has only threads ahead of it that were alive and took it afterwards.
  *
+ * In globalLock mode the tiers' locks are NoLocks and live threads change every tier under
+ * the global lock, so steps 2 and 3 of each slot run inside one section of the global lock,
+ * made obtainable the same way first.
+ *
  * What stays impossible: a thread whose 4 waiters were all taken by probes while it was
  * busy (its event loop stopped), and which then died, answers 'unknown' for good. Its lock
  * is then released only by its own recovery, which needs the exit as proof
@@ -70,7 +74,7 @@ import { decodeLink, encodeLink } from './safelink.js';
 import type { SizeClassTable } from './sizeclasses.js';
 import { NO_SPAN, type SpanTable } from './span.js';
 import { settleClaim } from './cachelists.js';
-import { undoLog } from './txn.js';
+import { undoLog, type Txn } from './txn.js';
 
 /** The parts of a live, attached handle that recovery works through. */
 export interface RecoverableHeap {
@@ -83,6 +87,9 @@ export interface RecoverableHeap {
   /** The recovering thread's own slot (never recovered). */
   readonly threadSlot: number;
   readonly modes: { globalLock: boolean };
+  /** The recovering thread's undo log, and its handle on the global lock (globalLock mode). */
+  readonly txn: Txn;
+  readonly globalLock: Lock;
 }
 
 
@@ -161,9 +168,17 @@ export function recoverThread(heap: RecoverableHeap, deadThreadId: number, exite
   const tierLocks = new TierLockWaits(heap, sites, report);
   for (const slot of claimed) {
     const w = slotWordOf(layout, slot);
-    returnSpansInFlight(heap, w, report, tierLocks);
-    settleClaim(mem, w, w + layout.slot.heads); // a free killed between its claim and its push
-    returnThreadCache(heap, slot, w, report, tierLocks);
+    // globalLock mode: live threads change every tier under the global lock (the tiers' own
+    // locks are NoLocks), so steps 2 and 3 run under it as well.
+    const outer = tierLocks.global();
+    if (outer !== undefined) heap.txn.enter(outer);
+    try {
+      returnSpansInFlight(heap, w, report, tierLocks);
+      settleClaim(mem, w, w + layout.slot.heads); // a free killed between its claim and its push
+      returnThreadCache(heap, slot, w, report, tierLocks);
+    } finally {
+      if (outer !== undefined) heap.txn.exit(outer);
+    }
     // Every pop was a malloc and every push a free, so with its lists now empty the slot's
     // small mallocs minus small frees are its TAKEN count (exact, unlike the frees, whose
     // last owner-local count died with the thread).
@@ -303,6 +318,16 @@ class TierLockWaits {
     this.sites = sites;
     this.report = report;
     this.none = heap.modes.globalLock;
+  }
+
+  /**
+   * globalLock mode: the global lock (lockSites' only site), once obtainable, for steps 2 and
+   * 3 to run under; else undefined (each step makes its own tier lock obtainable).
+   */
+  global(): Lock | undefined {
+    if (!this.none) return undefined;
+    this.obtainable(this.heap.globalLock, this.sites[0]!);
+    return this.heap.globalLock;
   }
 
   /** Before an operation that takes the PageHeap lock (lockSites puts it first). */

@@ -20,6 +20,9 @@
  * - The limit: a busy holder that answered all 4 probes its waiters allow and then died is
  *   never shown dead; the recovery waits until the holder's own recoverWhenExited (the exit
  *   event as proof, on the test thread) releases the lock.
+ * - globalLock heap: live threads change every tier under the global lock, so the recovery
+ *   of a thread killed with a span in flight must return it under that lock: while a live
+ *   thread holds it, the recovery waits; once that thread unlocks, the span is free again.
  * Then the heap checks out, class C serves malloc again, and blocks stamped before the
  * deaths still hold their contents.
  */
@@ -210,6 +213,41 @@ describe.each<[string, HeapOptions['locks']]>([
     expect(report!.slots).toHaveLength(1);
     expect(report!.otherDeadThreadsUnlocked).toEqual([waiterId]);
     expect(report!.cachedObjectsReturned).toBeGreaterThan(0);
+    expectHealthy(heap, stamped);
+  }, 120_000);
+});
+
+describe('a globalLock heap', () => {
+  it('returns a dead thread\'s span in flight under the global lock, waiting while a live thread holds it', async () => {
+    const heap = SharedHeap.create({ size: 16 * 2 ** 20, globalLock: true });
+    const views = viewsOf(heap.buffer);
+    const stamped = Array.from({ length: 40 }, () => heap.malloc(SIZE));
+    for (const p of stamped) stampBlock(views, p, SIZE, TAG, SIZE);
+    const LARGE = 1 << 20;
+    const freePages = (): number => heap.stats().pageHeapFreeSpans.reduce((n, s) => n + s.pages * s.count, 0);
+    const freeBefore = freePages();
+    const inFlight = start({ buffer: heap.buffer, role: 'in-flight', size: LARGE, count: 0 });
+    expect(await withTimeout(inFlight.next(), 30_000, 'the thread taking a span')).toBe('ready');
+    const deadId = inFlight.worker.threadId;
+    await inFlight.worker.terminate();
+    expect(freePages()).toBeLessThan(freeBefore); // the span is out of the PageHeap
+
+    const control = new SharedArrayBuffer(4);
+    const holder = start({ buffer: heap.buffer, role: 'busy-holder', size: SIZE, count: 0, control, globalLock: true, release: true });
+    await withTimeout(holder.next(), 30_000, 'the holder of the global lock');
+    const { reports } = await recovering(heap, deadId);
+    const done = settled(reports);
+    await sleep(150);
+    expect(done()).toBe(false); // a live thread is inside the global lock: the PageHeap is its
+    const c = new Int32Array(control, 0, 1);
+    Atomics.store(c, 0, 1);
+    Atomics.notify(c, 0);
+    const [report] = await reports;
+    expect(report!.spansReturned).toBe(1);
+    expect(report!.otherDeadThreadsUnlocked).toEqual([]);
+    expect(freePages()).toBe(freeBefore);
+    const big = heap.malloc(LARGE);
+    heap.free(big);
     expectHealthy(heap, stamped);
   }, 120_000);
 });
