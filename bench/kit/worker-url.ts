@@ -3,8 +3,9 @@
  * compiled to dist/workers/<name>.js (Node 20 cannot start a .ts worker). A tool starts it
  * by that URL and never imports it.
  *
- * `npm run build` also bundles each entry into dist/bundles/workers/<name>.js (see
- * worker-bundles.ts): a bundled worker starts 25-50 ms of CPU sooner. The bundle is
+ * `npm run build` also bundles the workers that time nothing into
+ * dist/bundles/workers/<name>.js (worker-bundles.ts says which, and why not the others): a
+ * bundled worker starts 25-50 ms of CPU sooner. The bundle is
  * returned only while it is fresh (not older than dist/.tsbuildinfo, which every emitting
  * tsc rewrites), so a bare `tsc` after a change runs the unbundled entry, never stale code.
  *
@@ -37,7 +38,7 @@ export function builtEntry(entry: string, bundle: string, dist: URL = DIST): URL
   return t > 0 && stamp > 0 && t >= stamp ? bundled : plain;
 }
 
-/** URL of the worker `name` (workers/<name>.ts): its fresh bundle, else dist/workers/<name>.js. */
+/** URL of the worker `name` (workers/<name>.ts): its fresh bundle if it has one, else dist/workers/<name>.js. */
 export function workerUrl(name: string): URL {
   return builtEntry(`workers/${name}.js`, `workers/${name}.js`);
 }

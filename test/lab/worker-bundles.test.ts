@@ -5,7 +5,8 @@
  * only when called), an entry whose source is gone is not bundled, and the resolver
  * (bench/kit/worker-url.ts) starts a bundle only while it is not older than
  * dist/.tsbuildinfo. Runs on a synthetic package in a temporary directory, and checks that
- * the real build started every lab worker and test fixture from a bundle.
+ * the real build bundled every test fixture and the lab workers that time nothing, and
+ * left the timed ones as compiled.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleWorkers } from '../../bench/kit/worker-bundles.js';
+import { bundleWorkers, type BundledFolder } from '../../bench/kit/worker-bundles.js';
 import { builtEntry, workerUrl } from '../../bench/kit/worker-url.js';
 import { fixtureUrl } from '../helpers/fixtures.js';
 
@@ -27,11 +28,13 @@ function write(rel: string, text: string): void {
   writeFileSync(path.join(root, rel), text);
 }
 
-/** A package with two worker entries (one whose source was removed) and one fixture. */
+/** A package with three worker entries (one whose source was removed, one not to be bundled) and one fixture. */
 function synthetic(): void {
   write('package.json', '{ "type": "module" }\n');
   write('dist/.tsbuildinfo', '{}');
   write('workers/echo.ts', '');
+  write('workers/timed.ts', '');
+  write('dist/workers/timed.js', "import { here } from '../bench/kit/where.js';\nconsole.log(here);\n");
   write('dist/workers/echo.js', [
     "import { parentPort } from 'node:worker_threads';",
     "import { here, sibling } from '../bench/kit/where.js';",
@@ -63,20 +66,26 @@ function messages(url: URL, count: number): Promise<unknown[]> {
   });
 }
 
+const FOLDERS: readonly BundledFolder[] = [
+  { from: 'workers', to: 'workers', only: ['echo', 'removed'] },
+  { from: path.join('test', 'fixtures'), to: 'fixtures' },
+];
+
 describe('worker bundles', () => {
   synthetic();
   const dist = pathToFileURL(path.join(root, 'dist') + path.sep);
   const bundle = new URL('bundles/workers/echo.js', dist);
 
-  it('bundles the entries whose source exists, and only rebuilds after a change', async () => {
-    expect(await bundleWorkers(root)).toEqual({ entries: 2, built: true });
+  it('bundles the entries listed whose source exists, and only rebuilds after a change', async () => {
+    expect(await bundleWorkers(root, false, FOLDERS)).toEqual({ entries: 2, built: true });
     expect(existsSync(fileURLToPath(bundle))).toBe(true);
     expect(existsSync(path.join(root, 'dist/bundles/fixtures/probe.js'))).toBe(true);
     expect(existsSync(path.join(root, 'dist/bundles/workers/removed.js'))).toBe(false);
-    expect(await bundleWorkers(root)).toEqual({ entries: 2, built: false });
+    expect(existsSync(path.join(root, 'dist/bundles/workers/timed.js'))).toBe(false);
+    expect(await bundleWorkers(root, false, FOLDERS)).toEqual({ entries: 2, built: false });
     const later = new Date(Date.now() + 5_000);
     utimesSync(path.join(root, 'dist/bench/kit/where.js'), later, later);
-    expect(await bundleWorkers(root)).toEqual({ entries: 2, built: true });
+    expect(await bundleWorkers(root, false, FOLDERS)).toEqual({ entries: 2, built: true });
   });
 
   it('gives every bundled module its own unbundled URL, and keeps a dynamic import lazy', async () => {
@@ -104,8 +113,9 @@ describe('worker bundles', () => {
     expect(() => builtEntry('workers/none.js', 'workers/none.js', dist)).toThrow(/is missing: run `npm run build` first/);
   });
 
-  it('is what `npm run build` left for every lab worker and test fixture', () => {
-    for (const name of ['contention', 'stress', 'lock-deaths', 'micro']) expect(workerUrl(name).pathname).toMatch(new RegExp(`/dist/bundles/workers/${name}\\.js$`));
+  it('is what `npm run build` left: every test fixture and the lab workers that time nothing bundled, the others as compiled', () => {
+    for (const name of ['lock-deaths', 'module-check']) expect(workerUrl(name).pathname).toMatch(new RegExp(`/dist/bundles/workers/${name}\\.js$`));
+    for (const name of ['contention', 'micro', 'user-access', 'stress', 'locks', 'wake']) expect(workerUrl(name).pathname).toMatch(new RegExp(`/dist/workers/${name}\\.js$`));
     for (const name of ['killable-worker', 'race-worker', 'heap-worker']) expect(fixtureUrl(name).pathname).toMatch(new RegExp(`/dist/bundles/fixtures/${name}\\.js$`));
   });
 });
