@@ -21,6 +21,7 @@
  *   window and raises STOP at the deadline (workers also do on their own clocks).
  */
 import os from 'node:os';
+import { inspect } from 'node:util';
 import { Piscina } from 'piscina';
 import { runRecordOf } from './record.js';
 import { availablePeers } from './peers/catalogue.js';
@@ -204,7 +205,9 @@ async function awaitRound(poolRef: { pool: Piscina; make: () => Piscina }, s: Ru
     // Error classes do not survive the trip from the worker (structured clone keeps only
     // the message and stack), so the workers that merely stopped are told by message.
     const real = rejected.find((r) => !String(r.reason?.message ?? r.reason).includes(ABORTED_MESSAGE)) ?? rejected[0];
-    const reason = real.reason instanceof Error ? (real.reason.stack ?? real.reason.message) : String(real.reason);
+    // A reason that is not an Error is shown whole: String() of an object says only
+    // "[object Object]", which names neither the failure nor the worker.
+    const reason = real.reason instanceof Error ? (real.reason.stack ?? real.reason.message) : inspect(real.reason, { depth: 4 });
     throw new RunFailure(reason);
   }
   return settled.map((r) => (r as PromiseFulfilledResult<WorkerOutcome>).value);
