@@ -86,7 +86,10 @@ export default function runTask(task: WorkerTask): WorkerOutcome | Promise<Worke
 function failed(ctl: ReturnType<typeof controlViews>, task: WorkerTask, err: unknown): unknown {
   abortRun(ctl);
   if (err instanceof AbortedError) return err;
-  const e = err instanceof Error ? err : new Error(String(err));
-  e.message = `[${task.workload} / ${task.allocator.id} / worker ${task.worker} of ${task.workers}] ${e.message}`;
+  const where = `[${task.workload} / ${task.allocator.id} / worker ${task.worker} of ${task.workers}]`;
+  // A plain Error: what reaches the main thread is a structured clone, which keeps an
+  // Error's message and stack but not a subclass or its own fields.
+  const e = new Error(`${where} ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+  if (err instanceof Error && err.stack !== undefined) e.stack = `Error: ${e.message}\n${err.stack.slice(err.stack.indexOf('\n') + 1)}`;
   return e;
 }

@@ -207,7 +207,8 @@ async function awaitRound(poolRef: { pool: Piscina; make: () => Piscina }, s: Ru
     const real = rejected.find((r) => !String(r.reason?.message ?? r.reason).includes(ABORTED_MESSAGE)) ?? rejected[0];
     // A reason that is not an Error is shown whole: String() of an object says only
     // "[object Object]", which names neither the failure nor the worker.
-    const reason = real.reason instanceof Error ? (real.reason.stack ?? real.reason.message) : inspect(real.reason, { depth: 4 });
+    const r = real.reason as { stack?: unknown; message?: unknown } | null | undefined;
+    const reason = typeof r?.stack === 'string' ? r.stack : typeof r?.message === 'string' ? r.message : inspect(r, { depth: 4 });
     throw new RunFailure(reason);
   }
   return settled.map((r) => (r as PromiseFulfilledResult<WorkerOutcome>).value);

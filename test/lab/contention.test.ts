@@ -19,6 +19,7 @@ import { countsOf, resolveParams, runContentionSuite } from '../../bench/content
 import { RAND_MASK, VerificationError, fillRandom, setTouchMode, type TouchMode, type WorkerOutcome, type WorkerTask } from '../../bench/contention/workloads/common.js';
 import { WORKLOADS } from '../../bench/contention/workloads/index.js';
 import { parseBenchArgs } from '../../bench/contention/command.js';
+import { loadAllocatorModule } from '../../bench/contention/adapters/module.js';
 
 // Heaps grow on demand (from 1 MiB), as in the benchmark: concurrent growth is exercised.
 const SMALL = { scale: 'small' as const, touch: 'full' as const, durationMs: 20, reps: 1, warmup: false, fullCleanup: true, failFast: true, progress: false as const };
@@ -47,6 +48,18 @@ describe('every workload on every adapter', () => {
   });
   it('sabmalloc-notc, global-lock and thing-futex at 2 workers pass verification, the heap check and the leak check', async () => {
     await everyWorkload(['sabmalloc-notc', 'global-lock', 'thing-futex'], [2]);
+  });
+});
+
+describe('a worker that fails with an error rebuilt from another thread', () => {
+  // Node rebuilds a worker's uncaught error as an object of Error.prototype, not a real
+  // Error: cloned to the main thread as it was, it kept only its own name, and the run
+  // failed with "[object Object]".
+  it('fails the run with that error\'s name and message and the worker that met it', async () => {
+    const { id } = await loadAllocatorModule('test/fixtures/allocator-modules/errorlike-allocator.js');
+    const r = await runContentionSuite({ ...SMALL, failFast: false, allocators: [id], workers: [2], workloads: ['larson'], durationMs: 200 });
+    expect(r.failures).toHaveLength(1);
+    expect(r.failures[0]!.error).toMatch(/\[larson \/ errorlike \/ worker \d of 2\] VerificationError: errorlike-allocator: malloc gave up/);
   });
 });
 
