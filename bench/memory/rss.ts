@@ -2,7 +2,12 @@
  * The RSS benchmark: memory as the operating system sees it. For each pattern and worker
  * count it runs a fresh child process (workers/memory.ts) and reports its peak resident-set
  * growth (VmHWM after the run minus VmRSS before the heap existed) over the peak of the
- * live bytes (exact, requested sizes), next to the heap's own committed figure.
+ * live bytes (exact, requested sizes), next to the heap's own committed figure. The peak
+ * RSS growth minus committed is printed as `rest`: what the engine held at the process's
+ * peak (code compiled during the run, its transient memory), less the committed pages
+ * nobody wrote; it moves between runs, committed does not. With --reps N a summary gives
+ * each figure's median and range per configuration and flags a configuration whose RSS
+ * ratios spread.
  *
  *   node dist/bench/memory/rss.js [--patterns churn,larson,mstress,phase] [--workers 1-8]
  *        [--reps 1] [--live-mib 24] [--ops N] [--seed 1] [--budget-mib N]
@@ -121,7 +126,79 @@ const mib = (n: number): string => (n / MIB).toFixed(1);
 
 function row(r: RssResult, rep: number): string {
   const tc = r.report ? mib(r.report.threadCacheBytes ?? 0) : mib(r.threadCaches);
-  return [r.pattern.padEnd(8), String(r.workers).padStart(3), String(rep).padStart(3), mib(r.peakLive).padStart(9), mib(r.peakRssGrowth).padStart(9), f2(r.peakRssGrowth / r.peakLive).padStart(7), mib(r.committed).padStart(9), f2(r.committed / r.peakLive).padStart(7), mib(r.metadata).padStart(8), tc.padStart(8), (r.engineGrowth === undefined ? '-' : mib(r.engineGrowth)).padStart(7), (r.ms / 1000).toFixed(1).padStart(6)].join(' ');
+  return [
+    r.pattern.padEnd(8),
+    String(r.workers).padStart(3),
+    String(rep).padStart(3),
+    mib(r.peakLive).padStart(9),
+    mib(r.peakRssGrowth).padStart(9),
+    f2(r.peakRssGrowth / r.peakLive).padStart(7),
+    mib(r.committed).padStart(9),
+    f2(r.committed / r.peakLive).padStart(7),
+    mib(r.peakRssGrowth - r.committed).padStart(6),
+    mib(r.metadata).padStart(8),
+    tc.padStart(8),
+    (r.engineGrowth === undefined ? '-' : mib(r.engineGrowth)).padStart(7),
+    (r.ms / 1000).toFixed(1).padStart(6),
+  ].join(' ');
+}
+
+/** RSS ratios of one configuration's repetitions further apart than this are flagged. */
+export const SPREAD_FLAG = 0.05;
+
+export interface RssSummary {
+  pattern: string;
+  workers: number;
+  reps: number;
+  /** Median, min and max over the repetitions. */
+  rss: [number, number, number];
+  committed: [number, number, number];
+  /** Peak RSS growth minus committed bytes, MiB. */
+  rest: [number, number, number];
+  /** The RSS ratio moved by more than SPREAD_FLAG between repetitions. */
+  noisy: boolean;
+}
+
+function spread(xs: number[]): [number, number, number] {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return [median, s[0]!, s[s.length - 1]!];
+}
+
+/** One line per pattern and worker count: median (min-max) of each ratio over the repetitions. */
+export function summarize(results: readonly RssResult[]): RssSummary[] {
+  const groups = new Map<string, RssResult[]>();
+  for (const r of results) {
+    const key = `${r.pattern}/${r.workers}`;
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()].map((g) => {
+    const rss = spread(g.map((r) => r.peakRssGrowth / r.peakLive));
+    return {
+      pattern: g[0]!.pattern,
+      workers: g[0]!.workers,
+      reps: g.length,
+      rss,
+      committed: spread(g.map((r) => r.committed / r.peakLive)),
+      rest: spread(g.map((r) => (r.peakRssGrowth - r.committed) / MIB)),
+      noisy: rss[2] - rss[1] > SPREAD_FLAG,
+    };
+  });
+}
+
+function printSummary(summaries: readonly RssSummary[]): void {
+  if (summaries.every((s) => s.reps < 2)) return;
+  const range = ([m, lo, hi]: [number, number, number], d = f2): string => `${d(m)} (${d(lo)}-${d(hi)})`.padStart(17);
+  const m1 = (n: number): string => n.toFixed(1);
+  console.log('\nmedian (min-max) over the repetitions: the ratios over peak live bytes, rest in MiB');
+  console.log(['pattern'.padEnd(8), '  w', 'reps', '  RSS grow / live', '  committed / live', '         rest MiB'].join(' '));
+  for (const s of summaries) {
+    const flag = s.noisy ? `  spread: RSS ratios ${f2(s.rss[2] - s.rss[1])} apart (the engine's share moves, see rest)` : '';
+    console.log([s.pattern.padEnd(8), String(s.workers).padStart(3), String(s.reps).padStart(4), range(s.rss), range(s.committed), range(s.rest, m1)].join(' ') + flag);
+  }
 }
 
 const PARTS = [
@@ -163,8 +240,10 @@ export async function runRss(argv: readonly string[]): Promise<number> {
     console.log(`RSS benchmark: ${new Date().toISOString()}, ${cpus().length} cores, load average ${load0.toFixed(2)} at start; each row a fresh process`);
     console.log('ratios: peak RSS growth / peak live bytes, committed / peak live bytes (MiB: 2^20 bytes);');
     console.log('js heap: net change of the JS heaps of the process over the run (V8 physical size; negative when a GC gave back');
-    console.log('warm-up garbage): resident memory that is not the allocator\'s\n');
-    console.log(['pattern'.padEnd(8), '  w', 'rep', 'peak live', 'RSS grow', 'RSS/liv', 'committed', 'com/liv', 'metadata', 'tcaches', 'js heap', '     s'].join(' '));
+    console.log('warm-up garbage): resident memory that is not the allocator\'s;');
+    console.log('rest: peak RSS growth minus committed, MiB: what the engine held at the peak (code compiled during the run),');
+    console.log('less the committed pages nobody wrote (tails of one-object spans, never-filled spans); negative when those weigh more\n');
+    console.log(['pattern'.padEnd(8), '  w', 'rep', 'peak live', 'RSS grow', 'RSS/liv', 'committed', 'com/liv', '  rest', 'metadata', 'tcaches', 'js heap', '     s'].join(' '));
   }
   for (const pattern of o.patterns) {
     for (const workers of o.workers) {
@@ -181,9 +260,13 @@ export async function runRss(argv: readonly string[]): Promise<number> {
       }
     }
   }
-  if (!o.json) printBreakdown(results);
+  const summaries = summarize(results);
+  if (!o.json) {
+    printBreakdown(results);
+    printSummary(summaries);
+  }
   const load1 = loadavg()[0]!;
-  if (o.json) console.log(JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, load: [load0, load1], options: o, results }));
+  if (o.json) console.log(JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, load: [load0, load1], options: o, results, summaries }));
   else console.log(`\nload average ${load0.toFixed(2)} -> ${load1.toFixed(2)}${load1 > cpus().length ? ' (machine busy: RSS figures hold, times do not)' : ''}`);
   return 0;
 }

@@ -48,7 +48,10 @@ describe('sabmalloc memory rss', () => {
     const out: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((s: string) => void out.push(s));
     expect(await runRss(['--patterns', 'churn', '--workers', '2', '--live-mib', '2', '--ops', '4000', '--json'])).toBe(0);
-    const r = JSON.parse(out.at(-1)!) as { results: { workers: number; peakLive: number; peakRssGrowth: number; committed: number; report: Record<string, number> }[] };
+    const r = JSON.parse(out.at(-1)!) as {
+      results: { workers: number; peakLive: number; peakRssGrowth: number; committed: number; report: Record<string, number> }[];
+      summaries: { reps: number; rss: number[]; committed: number[]; rest: number[] }[];
+    };
     expect(r.results).toHaveLength(1);
     const [run] = r.results;
     expect(run!.workers).toBe(2);
@@ -59,5 +62,34 @@ describe('sabmalloc memory rss', () => {
     expect(run!.committed).toBeGreaterThan(run!.peakLive);
     expect(run!.report.unaccountedBytes).toBe(0);
     expect(run!.report.committedBytes).toBe(run!.committed);
+    const [s] = r.summaries;
+    expect(s!.reps).toBe(1);
+    expect(s!.rss).toEqual(Array(3).fill(run!.peakRssGrowth / run!.peakLive));
+    expect(s!.rest).toEqual(Array(3).fill((run!.peakRssGrowth - run!.committed) / 2 ** 20));
+  });
+
+  it('summarizes repetitions: median and range of each figure, a flag when the RSS ratios spread', async () => {
+    const { summarize, SPREAD_FLAG } = await load();
+    const MiB = 2 ** 20;
+    const run = (rss: number, committed: number, workers = 2) => ({
+      pattern: 'churn',
+      workers,
+      peakReset: true,
+      peakRssGrowth: rss * 10 * MiB,
+      peakLive: 10 * MiB,
+      committed: committed * 10 * MiB,
+      metadata: 0,
+      threadCaches: 0,
+      ms: 1,
+      report: null,
+    });
+    const [a, b] = summarize([run(1.3, 1.25), run(1.5, 1.27), run(1.4, 1.26), run(1.2, 1.1, 4), run(1.2 + SPREAD_FLAG / 2, 1.1, 4)]);
+    expect(a).toMatchObject({ pattern: 'churn', workers: 2, reps: 3, noisy: true });
+    expect(a!.rss.map((x) => +x.toFixed(6))).toEqual([1.4, 1.3, 1.5]);
+    expect(a!.committed.map((x) => +x.toFixed(6))).toEqual([1.26, 1.25, 1.27]);
+    // rest = RSS growth - committed, in MiB: 10 MiB live, so 1.4 - 1.26 is 1.4 MiB
+    expect(a!.rest.map((x) => +x.toFixed(6))).toEqual([1.4, 0.5, 2.3]);
+    expect(b).toMatchObject({ workers: 4, reps: 2, noisy: false });
+    expect(+b!.rss[0].toFixed(6)).toBe(+(1.2 + SPREAD_FLAG / 4).toFixed(6));
   });
 });
