@@ -70,14 +70,17 @@ import { InvalidHeapError } from './errors.js';
 import { sizeClassTable } from './sizeclasses.js';
 
 export const MAGIC = 0x4d424153; // 'SABM'
-/** 4: no LENGTHS words in a thread slot (a cached list's length is its head's depth word,
+/** 5: with 4 KiB pages, the size classes of objects below 4 KiB have spans of whole 8 KiB
+ * units (the table is regenerated from the page size, so an older build would read the
+ * same heap with other span shapes).
+ * 4: no LENGTHS words in a thread slot (a cached list's length is its head's depth word,
  * threadcache.ts), the slot's MALLOCS counter replaced by TAKEN.
  * 3: a SHADOW MAP region (bits of SHADOW chunks ever written) and a 4 KiB aligned SHADOW;
  * the TransferCache slots in their own slot-major TRANSFER region (CC.TRANSFER_HWM).
  * 2: the buffer is a plain SharedArrayBuffer reserving every page up to CAPACITY_PAGES;
  * COMMITTED_PAGES is the commit watermark inside it, TOUCHED_PAGES the high-water mark of
  * pages handed out (1: a growable buffer of exactly the committed pages). */
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 /**
  * SHADOW chunk = 2^12 granules = 4 KiB of SHADOW (one OS page, the region being 4 KiB
  * aligned) = 64 KiB of pages. The SHADOW MAP keeps one bit per chunk so that stats() can

@@ -11,11 +11,18 @@
  * - sizes are multiples of 16, strictly increasing, from 16 to SMALL_MAX (256 KiB).
  * - spacing: the class for a request n wastes at most 1/8 of the class size once n > 128
  *   (alignment is 2^floor(log2 size)/8), and at most 15 bytes below that.
- * - a span of a class of objects below half a page leaves at most 1/8 of its bytes as tail
- *   waste; from half a page up, at most 1/4 (see spanBytesFor).
+ * - a span of a class of objects below half a span unit (max(page, 8 KiB)) is a whole
+ *   number of units and leaves at most 1/8 of its bytes as tail waste; from half a unit up,
+ *   the fewest pages that leave at most 1/4 (see spanBytesFor).
  */
 
 export const SMALL_MAX = 256 * 1024;
+/**
+ * Spans of objects below 4 KiB are laid out in units of at least 8 KiB whatever the page
+ * size, so smaller pages give the big classes a finer page rounding without giving the
+ * small classes more spans per megabyte (and more central-list and PageHeap trips).
+ */
+const SMALL_SPAN_UNIT = 8192;
 export const MIN_ALIGN = 16;
 /** Largest request routed through the size-class lookup table (indexed by (n+15)>>>4). */
 const LOOKUP_ENTRIES = SMALL_MAX / MIN_ALIGN + 1;
@@ -69,9 +76,10 @@ export function sizeClassTable(pageSize: number): SizeClassTable {
 }
 
 /**
- * Bytes of a span of objects of `size`. Below half a page: add pages until the tail left
- * over is at most 1/8 of the span and the span holds at least a quarter batch (so one
- * fetch does not take a span per object). From half a page up: the fewest pages whose tail
+ * Bytes of a span of objects of `size`. Below half a unit (SMALL_SPAN_UNIT or the page, if
+ * larger): add units until the tail left over is at most 1/8 of the span and the span
+ * holds at least a quarter batch (so one fetch does not take a span per object). From half
+ * a unit up: the fewest pages whose tail
  * is at most 1/4 of the span, often one object per span. A class of big objects is used
  * sparsely (few live objects each), and a multi-object span with one live object strands
  * the others as committed, unused memory: on mstress (classes 800 B..256 KiB, a few live
@@ -80,15 +88,16 @@ export function sizeClassTable(pageSize: number): SizeClassTable {
  * object here (the page rounding a large allocation pays anyway).
  */
 function spanBytesFor(size: number, batch: number, pageSize: number): number {
+  const unit = Math.max(pageSize, SMALL_SPAN_UNIT);
   let spanBytes = 0;
-  if (size >= pageSize / 2) {
+  if (size >= unit / 2) {
     do spanBytes += pageSize;
     while (spanBytes % size > spanBytes / 4);
     return spanBytes;
   }
   do {
-    spanBytes += pageSize;
-    while (spanBytes % size > spanBytes / 8) spanBytes += pageSize;
+    spanBytes += unit;
+    while (spanBytes % size > spanBytes / 8) spanBytes += unit;
   } while (Math.floor(spanBytes / size) < batch / 4);
   return spanBytes;
 }

@@ -71,22 +71,28 @@ describe.each(PAGE_SIZES)('size classes for %i-byte pages', (pageSize) => {
     expect(bad, `first violations (of the rounding/lookup rules); worst waste seen ${(100 * worst).toFixed(1)}%`).toEqual([]);
   });
 
-  it('spans waste at most 1/8 of their bytes at the tail (1/4 from half a page up); objects per span and batch are consistent', () => {
+  it('spans waste at most 1/8 of their bytes at the tail (1/4 from 4 KiB objects or half a page up); objects per span and batch are consistent', () => {
+    // Objects below max(page, 8 KiB) / 2 get spans in units of max(page, 8 KiB); bigger
+    // ones the fewest whole pages.
+    const unit = Math.max(pageSize, 8 * KiB);
     for (let c = 1; c < t.classes.length; c++) {
       const { size, pages, objectsPerSpan, batch } = t.classes[c]!;
       const spanBytes = pages * pageSize;
       expect(pages, `class ${c}`).toBeGreaterThanOrEqual(1);
       expect(objectsPerSpan, `class ${c}`).toBe(Math.floor(spanBytes / size));
       expect(objectsPerSpan, `class ${c}`).toBeGreaterThanOrEqual(1);
-      const bound = size >= pageSize / 2 ? 0.25 : 0.125;
+      const big = size >= unit / 2;
+      const bound = big ? 0.25 : 0.125;
       expect((spanBytes % size) / spanBytes, `class ${c} (size ${size}, ${pages} pages) tail waste`).toBeLessThanOrEqual(bound);
-      if (size >= pageSize / 2) {
+      if (big) {
         // The fewest pages within that bound: a sparsely used class of big objects strands
         // no free objects in partly used spans beyond what the page rounding costs.
         for (let fewer = pages - 1; fewer >= 1; fewer--) {
           const b = fewer * pageSize;
           expect(b < size || (b % size) / b > 0.25, `class ${c} (size ${size}) fits ${fewer} pages`).toBe(true);
         }
+      } else {
+        expect(spanBytes % unit, `class ${c} (size ${size}) span in whole units`).toBe(0);
       }
       expect(batch, `class ${c} batch`).toBeGreaterThanOrEqual(2);
       expect(batch, `class ${c} batch`).toBeLessThanOrEqual(32);
@@ -95,6 +101,15 @@ describe.each(PAGE_SIZES)('size classes for %i-byte pages', (pageSize) => {
 });
 
 describe('spans of big objects (the blowup of big mstress blocks)', () => {
+  it('4 KiB pages: objects below 4 KiB get the spans of the 8 KiB table (no more spans per megabyte)', () => {
+    const spans = (ps: number) =>
+      sizeClassTable(ps)
+        .classes.slice(1)
+        .filter((k) => k.size < 4 * KiB)
+        .map((k) => ({ size: k.size, bytes: k.pages * ps, objects: k.objectsPerSpan }));
+    expect(spans(4 * KiB)).toEqual(spans(8 * KiB));
+  });
+
   it('a 6.5 KiB or 13 KiB class gets one object per span, not 6 or 3 (8 KiB pages)', () => {
     const t = sizeClassTable(8 * KiB);
     const of = (n: number) => t.classes[t.classOf[(n + 15) >>> 4]!]!;
