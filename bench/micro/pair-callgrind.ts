@@ -19,13 +19,15 @@
  * churn as below on a fresh heap), churn (`sabmalloc micro`'s churn
  * task on a hardened heap, the only one in the process: 1,000 live blocks of 16 B..1 KiB,
  * each op frees a random one and mallocs a random size; a batch is 10,000 ops, so the
- * figure is instructions per free+malloc op).
+ * figure is instructions per free+malloc op), span-churn (the same with 3,000 live blocks of
+ * log-uniform sizes 16 B..64 KiB: most ops carve or return a span; the page size's cost).
+ * PAGE_SIZE=4096 in the environment sets the page size of churn's and span-churn's heap.
  * distRoot: another build's dist directory (e.g. the code before a change) to measure.
  * docs/notes/2026-11-26-fastpath.md has the commands and the figures.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { between, rng32 } from '../kit/prng.js';
+import { between, rng32, unit } from '../kit/prng.js';
 
 interface PairAllocator {
   malloc(n: number): number;
@@ -60,14 +62,21 @@ function otherKind(growable: boolean): import('../../src/index.js').SharedHeap {
   return SharedHeap.attach(copy);
 }
 
-/** The churn of bench/micro/micro.ts (same plan and seed), M ops per call. */
-function churnRun(a: PairAllocator): () => number {
-  const LIVE = 1000;
+/** Random sizes for a churn: micro's 16 B..1 KiB, or log-uniform 16 B..64 KiB (span-churn). */
+type SizeOf = (next: () => number) => number;
+const microSize: SizeOf = (next) => between(next, 16, 1024);
+const logSize: SizeOf = (next) => Math.max(16, Math.floor(16 * 2 ** (unit(next) * 12)));
+
+/**
+ * A churn of `LIVE` blocks, M ops per call (each frees a random block and mallocs a random
+ * size): with the defaults, the churn of bench/micro/micro.ts (same plan and seed).
+ */
+function churnRun(a: PairAllocator, LIVE = 1000, sizeOf = microSize): () => number {
   const SEQ = 1 << 16;
   const next = rng32(0xc0ffee);
-  const initial = Int32Array.from({ length: LIVE }, () => between(next, 16, 1024));
+  const initial = Int32Array.from({ length: LIVE }, () => sizeOf(next));
   const slots = Int32Array.from({ length: SEQ }, () => next() % LIVE);
-  const sizes = Int32Array.from({ length: SEQ }, () => between(next, 16, 1024));
+  const sizes = Int32Array.from({ length: SEQ }, () => sizeOf(next));
   const live = new Float64Array(LIVE);
   for (let k = 0; k < LIVE; k++) live[k] = a.malloc(initial[k]!);
   let at = 0;
@@ -84,6 +93,9 @@ function churnRun(a: PairAllocator): () => number {
     return x;
   };
 }
+
+/** PAGE_SIZE in the environment sets the page size of the churn modes' heap. */
+const churnHeapOptions = { size: HEAP, ...(process.env.PAGE_SIZE ? { pageSize: Number(process.env.PAGE_SIZE) } : {}) };
 
 let run: (() => number) | undefined;
 let s = 0;
@@ -103,7 +115,9 @@ if (mode === 'floor') {
     return x;
   };
 } else if (mode === 'churn') {
-  run = churnRun(SharedHeap.create({ size: HEAP }));
+  run = churnRun(SharedHeap.create(churnHeapOptions));
+} else if (mode === 'span-churn') {
+  run = churnRun(SharedHeap.create(churnHeapOptions), 3000, logSize);
 } else {
   let a: PairAllocator;
   if (mode === 'thing') {
@@ -162,6 +176,7 @@ if (mode === 'floor') {
   run ??= ((loop) => () => loop(a, M))(pairLoop());
 }
 const measured = run;
-for (let i = 0; i < 200; i++) s ^= measured();
+// span-churn's ops cost tens of times a pair's (most reach the PageHeap): a shorter warm-up
+for (let i = 0, w = mode === 'span-churn' ? 30 : 200; i < w; i++) s ^= measured();
 for (let i = 0, k = Number(ks); i < k; i++) s ^= measured();
 if (s === 0.5) console.log(s);
