@@ -5,9 +5,13 @@
  * failed check(), or blocks still in use beyond those counted lost-on-kill once every slot
  * table and mailbox cell was freed; so no failures asserts contents and the final
  * accounting. The churn counters show the kills really happened and were recovered.
- * No timing is asserted (sabmalloc's 2 s window is long only so that every way of leaving
- * comes up on a loaded machine: each slot's turns are detach, exit, terminate, detach,
- * throw, ...; the peers need only a few children each, so they share one 400 ms suite run).
+ * No timing is asserted: every count below holds whatever fits in the window. Each slot's
+ * turns are detach, exit, terminate, detach, throw, terminate (worker 1 a turn ahead of
+ * worker 0), and minLives 2 starts at least two children per slot even after the window
+ * (a terminate child runs until it is killed), so three consecutive turns, which hold a
+ * terminate and an exit or a throw, always come up. sabmalloc's 2 s window gives the kills
+ * many places to land (some ten children per slot on an idle machine); the peers need
+ * only their clean exits, so they share one 400 ms suite run.
  */
 import { describe, expect, it } from 'vitest';
 import { runContentionSuite } from '../../bench/contention/suite.js';
@@ -25,7 +29,7 @@ const SMALL = { scale: 'small' as const, touch: 'full' as const, reps: 1, warmup
 
 describe('mleak on sabmalloc', () => {
   it('children are killed every way, recovered, their blocks adopted or settled, and the heap ends accounted', { timeout: 240_000 }, async () => {
-    const r = await runContentionSuite({ ...SMALL, allocators: ['sabmalloc'], workers: [2], durationMs: 2_000 });
+    const r = await runContentionSuite({ ...SMALL, allocators: ['sabmalloc'], workers: [2], durationMs: 2_000, params: { mleak: { minLives: 2 } } });
     expect(r.failures).toEqual([]);
     const [run] = r.runs;
     const c = run.churn!;
@@ -46,10 +50,23 @@ describe('mleak on sabmalloc', () => {
   });
 });
 
-// The peers in one suite run on one pool (onePool), 2 workers, 400 ms: a few children per slot.
+describe('mleak minLives', () => {
+  it('every way of leaving comes up even when the window closes before the first child starts', { timeout: 240_000 }, async () => {
+    const r = await runContentionSuite({ ...SMALL, allocators: ['sabmalloc'], workers: [2], durationMs: 1, params: { mleak: { minLives: 2 } } });
+    expect(r.failures).toEqual([]);
+    const c = r.runs[0].churn!;
+    expect(c.created).toBeGreaterThanOrEqual(4);
+    expect(c.terminated).toBeGreaterThan(0); // a terminate turn started after the window is still killed
+    expect(c.processExits + c.throws).toBeGreaterThan(0);
+    expect(c.cleanExits + c.processExits + c.throws + c.terminated).toBe(c.created);
+    expect(c.adopted).toBeGreaterThan(0);
+  });
+});
+
+// The peers in one suite run on one pool (onePool), 2 workers, 400 ms: a few children per slot (at least one).
 describe('mleak on zig-gpa, smo and thing-futex (no recovery: clean-exit churn only)', () => {
   it('every child detaches, replacements adopt the blocks, every block is freed', { timeout: 240_000 }, async () => {
-    const r = await runContentionSuite({ ...SMALL, allocators: ['zig-gpa', 'smo', 'thing-futex'], workers: [2], durationMs: 400, onePool: true });
+    const r = await runContentionSuite({ ...SMALL, allocators: ['zig-gpa', 'smo', 'thing-futex'], workers: [2], durationMs: 400, onePool: true, params: { mleak: { minLives: 1 } } });
     expect(r.runs.map((x) => x.allocator).sort()).toEqual(['smo', 'thing-futex', 'zig-gpa']);
     expect(r.failures).toEqual([]);
     for (const run of r.runs) {

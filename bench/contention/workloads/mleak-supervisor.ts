@@ -194,9 +194,12 @@ export async function superviseMleak(ctx: WorkloadContext): Promise<WorkerOutcom
   const stopAt = setTimeout(() => Atomics.store(ctl.i32, CTL_I32.stop, 1), Math.max(0, deadline - performance.now()));
   const lifeRand = rng32((ctx.task.seed * 2654435761 + ctx.worker * 40503) >>> 0 || 1);
   try {
-    for (let life = 0; Atomics.load(ctl.i32, CTL_I32.stop) === 0 && !aborted(ctl); life++) {
-      // the first turn moves with the worker and the repetition's seed: a window short enough
-      // for one child per worker (200 ms on a loaded machine) still sees every way of leaving
+    // at least minLives children, however few fit in the window (a child that starts after
+    // it leaves at once, by its turn's way)
+    for (let life = 0; (life < p.minLives || Atomics.load(ctl.i32, CTL_I32.stop) === 0) && !aborted(ctl); life++) {
+      // the first turn moves with the worker and the repetition's seed: consecutive workers'
+      // first two lives cover three consecutive turns, which hold a terminate and an exit
+      // or a throw, so 2 workers with minLives 2 see every way of leaving
       const mode = heap ? TURNS[(life + ctx.worker + ctx.task.seed) % TURNS.length] : 'clean';
       for (const w of [S.intent, S.mallocs, S.frees, S.counted, S.end, S.sends, S.receives, S.base, S.based]) d[b + w] = 0;
       const held = countHeld(d, b + SLOT_HEADER, l.slots);
