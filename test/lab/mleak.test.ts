@@ -10,8 +10,8 @@
  * worker 0), and minLives 2 starts at least two children per slot even after the window
  * (a terminate child runs until it is killed), so three consecutive turns, which hold a
  * terminate and an exit or a throw, always come up. sabmalloc's 2 s window gives the kills
- * many places to land (some ten children per slot on an idle machine); the peers need
- * only their clean exits, so they share one 400 ms suite run.
+ * many places to land (several children per slot); the peers need only their clean
+ * exits, so they share one 400 ms suite run.
  */
 import { describe, expect, it } from 'vitest';
 import { runContentionSuite } from '../../bench/contention/suite.js';
