@@ -38,6 +38,22 @@ export const NESTED_LOCKS = 4;
 const NESTED = LOCK_WORDS * 3;
 const NODES = NESTED + NESTED_LOCKS * 2 * LOCK_WORDS;
 export const LOCK_WORD = 0;
+/** A run whose counter has not moved for this long is stuck (stated in the output). */
+export const STALL_MS = 10_000;
+
+/**
+ * Whether a point's window may close: its time is up and the lock has been acquired at
+ * least once (COUNTER moves under the lock). On an oversubscribed machine every hammer can
+ * be descheduled through a short window (or a preempted queue waiter stall a fair lock
+ * that long), and a hammer that sees STOP before its first lock() makes no acquisition:
+ * closing the window on time would then report 0 for a lock that works. The point's
+ * throughput is acquisitions over the workers' own measured windows
+ * (HammerResult.elapsedMs), so a longer window only measures longer.
+ */
+export function windowMayClose(i32: Int32Array, elapsedMs: number, durationMs: number): boolean {
+  return elapsedMs >= durationMs && Atomics.load(i32, CTRL.counter) !== 0;
+}
+
 /** Lock block, counter and witness words of nested lock k. */
 export const nestedLockWord = (k: number): number => NESTED + k * 2 * LOCK_WORDS;
 export const nestedCounterWord = (k: number): number => nestedLockWord(k) + LOCK_WORDS;

@@ -19,14 +19,13 @@ import { Piscina } from 'piscina';
 import { Bench } from 'tinybench';
 import { LOCK_STAT_SLOTS, initLockBlock, type LockKind } from '../../src/locks/index.js';
 import { workerUrl } from '../kit/worker-url.js';
-import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, timingSlots, type HammerResult, type HammerTask } from './hammer.js';
+import { CTRL, LOCK_WORD, STALL_MS, hammerWords, nodeWordOf, timingSlots, windowMayClose, type HammerResult, type HammerTask } from './hammer.js';
 import { createBenchLock, lockModuleUrl } from './modules.js';
 import { LockValidationError, validateHammerRun } from './point.js';
 
 /** How often the watchdog samples the shared counter. */
 export const PROGRESS_POLL_MS = 250;
-/** A run whose counter has not moved for this long is stuck (stated in the output). */
-export const STALL_MS = 10_000;
+export { STALL_MS };
 
 /** The run made no progress for STALL_MS: the lock wedged. */
 export class LockStalledError extends Error {
@@ -81,8 +80,9 @@ export type TaskShape = Pick<HammerTask, 'iterations' | 'csWrites' | 'outsideWor
 
 /**
  * Starts `workers` hammer tasks on one fresh lock, opens the barrier, and (when
- * durationMs > 0) sets STOP after that long. Throws LockStalledError when the counter
- * stops moving for STALL_MS (the pool is then restarted).
+ * durationMs > 0) sets STOP after that long, once the lock has been acquired at least once
+ * (windowMayClose). Throws LockStalledError when the counter stops moving for STALL_MS
+ * (the pool is then restarted).
  */
 export async function runTasks(pool: LockPool, kind: LockKind, workers: number, shape: TaskShape, durationMs: number): Promise<RunOutcome> {
   const sab = new SharedArrayBuffer(hammerWords(workers) * 4);
@@ -111,6 +111,11 @@ export async function runTasks(pool: LockPool, kind: LockKind, workers: number, 
   Atomics.notify(i32, CTRL.go);
   if (durationMs > 0) {
     await Promise.race([sleep(durationMs), all.catch(() => undefined)]);
+    const due = Date.now();
+    while (!finished && !windowMayClose(i32, performance.now() - t0, durationMs)) {
+      if (Date.now() - due > STALL_MS) return stalled(pool, kind, workers, i32, `no acquisition in ${(durationMs + STALL_MS) / 1000} s`);
+      await Promise.race([sleep(1), all.catch(() => undefined)]);
+    }
     Atomics.store(i32, CTRL.stop, 1);
   }
   last = Atomics.load(i32, CTRL.counter);

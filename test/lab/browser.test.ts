@@ -65,6 +65,8 @@ describe('web lab in headless Chromium', () => {
     expect(view.lockPoints.length).toBe(2 * 6);
     for (const p of view.lockPoints) {
       expect([2, 8]).toContain(p.workers);
+      // a point's window closes only once the lock was acquired (windowMayClose), however
+      // late 8 hammers on 2 busy cores get the CPU
       expect(p.acquisitions, `${p.kind} at ${p.workers}`).toBeGreaterThan(0);
       expect(p.throughput).toBeGreaterThan(0);
       expect(p.throughputReps).toHaveLength(1);

@@ -97,7 +97,7 @@ export interface ChurnCounts {
    * the run: including those of mallocsInDoubt the heap's final in-use count shows)
    */
   lostOnKill: number;
-  /** calls of killed children the slot's count cannot settle (a malloc killed inside a slow path, or a count off by one or two with no call open) */
+  /** calls of killed children the slot's count cannot settle (a malloc killed inside a slow path, a free killed inside its push, or a count off by one or two with no call open) */
   mallocsInDoubt: number;
   /** blocks whose free a killed child had begun and the supervisor completed */
   reclaimed: number;

@@ -217,17 +217,20 @@ export class Child {
 
   /**
    * Runs until STOP, or until `lifeOps` iterations for the modes that leave on their own.
-   * Returns true when the run's STOP ended it.
+   * Returns true when the run's STOP ended it. A child whose turn is terminate runs until
+   * its kill, STOP or not (the supervisor kills it within lifeMs of its start), so that turn
+   * always ends in a termination, also for a child started after the window (minLives).
    */
   run(ctl: Int32Array): boolean {
     const { d, tbl } = this;
     const p = this.c.params;
     const slots = p.slots;
-    const life = this.c.mode === 'terminate' ? Infinity : p.lifeOps;
+    const killed = this.c.mode === 'terminate';
+    const life = killed ? Infinity : p.lifeOps;
     const crossBelow = Math.floor((p.cross / 100) * 65536);
     for (let k = 0; k < slots; k++) if (d[tbl + k] === 0) this.allocate(k);
     for (let it = 0; it < life; it++) {
-      if (shouldStop(ctl, Infinity, 1)) return true;
+      if (!killed && shouldStop(ctl, Infinity, 1)) return true;
       const r = this.next();
       const k = r % slots;
       const q = d[tbl + k];

@@ -15,7 +15,7 @@
  * never holds a dead thread's slot while its successor runs.
  */
 import { Worker } from 'node:worker_threads';
-import { DoubleFreeError, SharedHeap } from '../../../src/index.js';
+import { SharedHeap } from '../../../src/index.js';
 import type { RecoveryReport } from '../../../src/core/recovery.js';
 import { CTL_I32, aborted } from '../../kit/control.js';
 import { rng32 } from '../../kit/prng.js';
@@ -80,7 +80,7 @@ function tally(life: Life, end: number, mode: ExitMode, churn: ChurnCounts): voi
  * between allocator calls. A child killed before it wrote that baseline has made no call
  * yet, and has nothing to settle.
  */
-function settle(heap: SharedHeap, d: Int32Array, h: HeapView, l: MleakLayout, slot: number, net: number, churn: ChurnCounts): void {
+export function settle(heap: SharedHeap, d: Int32Array, h: HeapView, l: MleakLayout, slot: number, net: number, churn: ChurnCounts): void {
   const b = slotBase(l, slot);
   const tbl = b + SLOT_HEADER;
   const intent = d[b + S.intent];
@@ -101,10 +101,7 @@ function settle(heap: SharedHeap, d: Int32Array, h: HeapView, l: MleakLayout, sl
   } else if (intent === I_FREE && d[b + S.frees] === d[b + S.counted]) {
     churn.settled++;
     if (c < 0 && d[tbl + k] === p) return clearIntent(d, b); // killed before it let go: still the slot's
-    // After recovery a small block is either free or held (a claimed, unpushed free is
-    // settled by recover()), and a free after a finished free is always refused: so
-    // freeing it here either frees it (the child had not) or reports DoubleFreeError.
-    freeOrFreed(heap, p, churn);
+    settleFree(heap, h, p, c < 0 ? d[tbl + l.slots + k] : d[c + 2], c < 0 ? d[tbl + 2 * l.slots + k] : d[c + 3], delta, churn);
     if (c >= 0 && d[c] === TAKING + slot) d[c] = EMPTY;
   } else {
     // With no call open the counts agree but for the recovery report's own inexactness
@@ -133,12 +130,28 @@ function clearIntent(d: Int32Array, b: number): void {
   d[b + S.intent] = I_NONE;
 }
 
-function freeOrFreed(heap: SharedHeap, p: number, churn: ChurnCounts): void {
-  try {
+/**
+ * A free the dead child had begun on block p (n bytes, stamped with tag), verified whole
+ * just before: finishes it unless it had happened. Freeing p to find out is wrong: once the
+ * child's free went through, recovery hands the child's cached blocks back to the central
+ * cache, where a live child can take p (or its whole span, re-carved for another class)
+ * before this runs, and a second free would then release that child's block (seen: a
+ * replacement adopting a block whose first word was a free-list link, and a free refused
+ * as "inside a block of size class 18"). So the block tells: a free writes its list link
+ * over the block's first word before the heap counts it (the link equals the tag one time
+ * in 2^32), and a live child that took p stamps its own tag, so an intact stamp means the
+ * free never touched p, and p is still the slot's. A broken stamp with the free counted
+ * (delta -1, or more when a kill inside the free's overflow release left a batch
+ * uncounted) means it had happened; with nothing counted (a kill inside the push, between
+ * its link and its list head, or a one-block release left uncounted after a finished
+ * free) it is in doubt, left alone, and the run's end count of blocks in use decides it.
+ */
+function settleFree(heap: SharedHeap, h: HeapView, p: number, n: number, tag: number, delta: number, churn: ChurnCounts): void {
+  if (tagIntact(h.h, p, n, tag)) {
     heap.free(p);
     churn.reclaimed++;
-  } catch (err) {
-    if (!(err instanceof DoubleFreeError)) throw err;
+  } else if (delta === 0) {
+    churn.mallocsInDoubt++;
   }
 }
 
@@ -181,9 +194,12 @@ export async function superviseMleak(ctx: WorkloadContext): Promise<WorkerOutcom
   const stopAt = setTimeout(() => Atomics.store(ctl.i32, CTL_I32.stop, 1), Math.max(0, deadline - performance.now()));
   const lifeRand = rng32((ctx.task.seed * 2654435761 + ctx.worker * 40503) >>> 0 || 1);
   try {
-    for (let life = 0; Atomics.load(ctl.i32, CTL_I32.stop) === 0 && !aborted(ctl); life++) {
-      // the first turn moves with the worker and the repetition's seed: a window short enough
-      // for one child per worker (200 ms on a loaded machine) still sees every way of leaving
+    // at least minLives children, however few fit in the window (a child that starts after
+    // it leaves at once, by its turn's way)
+    for (let life = 0; (life < p.minLives || Atomics.load(ctl.i32, CTL_I32.stop) === 0) && !aborted(ctl); life++) {
+      // the first turn moves with the worker and the repetition's seed: consecutive workers'
+      // first two lives cover three consecutive turns, which hold a terminate and an exit
+      // or a throw, so 2 workers with minLives 2 see every way of leaving
       const mode = heap ? TURNS[(life + ctx.worker + ctx.task.seed) % TURNS.length] : 'clean';
       for (const w of [S.intent, S.mallocs, S.frees, S.counted, S.end, S.sends, S.receives, S.base, S.based]) d[b + w] = 0;
       const held = countHeld(d, b + SLOT_HEADER, l.slots);

@@ -8,7 +8,10 @@
  * uncaught throw in the child, and worker.terminate() from the supervisor at a random
  * moment within `lifeMs`; a replacement is started at once and adopts the slot's blocks.
  * mimalloc-bench's mleak churns 1,000s of threads over minutes; here lives of `lifeOps`
- * iterations (or `lifeMs` ms before the kill), one child per worker at a time.
+ * iterations (or `lifeMs` ms before the kill), one child per worker at a time, and at
+ * least `minLives` children per worker even when fewer fit in the window (a child started
+ * after it leaves at once, by its turn's way; the tests use it so that every way of
+ * leaving comes up on however loaded a machine).
  *
  * sabmalloc (every variant, global-lock included: recovery covers its one lock) is
  * recovered with recoverWhenExited(child); the supervisor settles the child's interrupted
@@ -33,7 +36,7 @@ export const mleak: WorkloadDef = {
   name: 'mleak',
   description: 'mleak: short-lived worker_threads exchange blocks and leave by detach, exit/throw or terminate(); replacements adopt the blocks (sabmalloc recovers the dead)',
   metric: CALLS_PER_SECOND,
-  defaults: { slots: 64, cells: 256, minSize: 16, maxSize: 1024, cross: 25, lifeOps: 4000, lifeMs: 40 },
+  defaults: { slots: 64, cells: 256, minSize: 16, maxSize: 1024, cross: 25, lifeOps: 4000, lifeMs: 40, minLives: 0 },
   quick: { lifeOps: 2000, lifeMs: 25 },
   small: { slots: 16, cells: 32, lifeOps: 400, lifeMs: 15 },
   defaultWorkers: NEW_WORKLOAD_COUNTS,

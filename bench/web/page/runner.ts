@@ -23,7 +23,7 @@ import { runRecordOf, subtractLocks } from '../../contention/record.js';
 import type { RunRecord } from '../../contention/types.js';
 import { lockPointOf, validateHammerRun, type LockBenchPoint } from '../../locks/point.js';
 import { timerResolution } from '../../kit/histogram.js';
-import { CTRL, LOCK_WORD, hammerWords, nodeWordOf, statsBaseOf, timingSlots, type HammerResult } from '../../locks/hammer.js';
+import { CTRL, LOCK_WORD, STALL_MS, hammerWords, nodeWordOf, statsBaseOf, timingSlots, windowMayClose, type HammerResult } from '../../locks/hammer.js';
 import { COUNT_STRIDE, type FromWorker, type ToWorker } from './protocol.js';
 
 export interface HeapRunConfig {
@@ -426,9 +426,13 @@ export async function runLockPoint(url: string, cfg: LockPointConfig, sink: Live
       sink.throughput((performance.now() - t0) / 1000, meter.sample());
       sink.locks([{ tier: 'lock under test', kind, ...summarizeLockStats(stats, bases) }], `live: ${kind}, ${workers} workers`);
     };
-    while (performance.now() - t0 < cfg.durationMs) {
-      await sleep(Math.min(SAMPLE_MS, Math.max(1, cfg.durationMs - (performance.now() - t0))));
-      show();
+    // the lock lab's rule (windowMayClose): the window closes once its time is up and the
+    // lock has been acquired; no acquisition STALL_MS past it is a wedged lock
+    while (!windowMayClose(i32, performance.now() - t0, cfg.durationMs)) {
+      if (performance.now() - t0 > cfg.durationMs + STALL_MS) throw new Error(`lock ${kind} with ${workers} workers: no acquisition in ${(cfg.durationMs + STALL_MS) / 1000} s`);
+      const left = cfg.durationMs - (performance.now() - t0);
+      await Promise.race([sleep(left > 0 ? Math.min(SAMPLE_MS, left) : 2), failed]);
+      if (left > 0) show();
     }
     Atomics.store(i32, CTRL.stop, 1);
     const results = await withTimeout(Promise.all(runs), 30_000, `lock ${kind} with ${workers} workers after STOP`);
