@@ -400,9 +400,9 @@ export class CentralCache {
     const size = info.size;
     const base = this.mem.base;
     // Debug heaps poison fresh objects too, so every reuse can be checked for writes after free.
-    if ((this.mem.layout.flags & Flag.DEBUG) !== 0) this.mem.u8.fill(0xdd, start, start + info.objectsPerSpan * size);
+    if ((this.mem.layout.flags & Flag.DEBUG) !== 0) this.mem.fillBytes(0xdd, start, start + info.objectsPerSpan * size);
     // zeroOnFree heaps: pages reused from another class still hold that class's links.
-    else if ((this.mem.layout.flags & Flag.ZERO_ON_FREE) !== 0) this.mem.u8.fill(0, start, start + info.pages * this.mem.pageSize);
+    else if ((this.mem.layout.flags & Flag.ZERO_ON_FREE) !== 0) this.mem.fillBytes(0, start, start + info.pages * this.mem.pageSize);
     this.pageHeap.markShadowObjects(s, size, info.objectsPerSpan);
     let head = 0;
     for (let k = info.objectsPerSpan - 1; k >= 0; k--) {

@@ -55,7 +55,7 @@ export class DebugBlocks {
         }
       }
     }
-    mem.u8.fill(GUARD, p + n, p + bytes - 8);
+    mem.fillBytes(GUARD, p + n, p + bytes - 8);
     const serial = (this.threadSlot * 0x1000000 + (++this.serial & 0xffffff)) >>> 0;
     mem.u32[(p + bytes - 8) >>> 2] = serial;
     mem.u32[(p + bytes - 4) >>> 2] = n;
@@ -84,7 +84,7 @@ export class DebugBlocks {
   /** Debug free, second half (the block is claimed): forget it, poison it. */
   poison(p: number, bytes: number): void {
     this.allocations.delete(p);
-    this.mem.u8.fill(POISON, p, p + bytes);
+    this.mem.fillBytes(POISON, p, p + bytes);
   }
 
   /**

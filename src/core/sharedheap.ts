@@ -171,7 +171,7 @@ export class SharedHeap {
       throw new RangeError(`calloc(${count}, ${size}): ${count} * ${size} overflows the heap`);
     }
     const p = this.malloc(total);
-    this.mem.u8.fill(0, p, p + total);
+    this.mem.fillBytes(0, p, p + total);
     return p;
   }
 
@@ -264,7 +264,7 @@ export class SharedHeap {
         this.mem.u32[p >>> 2] = 0;
         this.mem.u32[(p >>> 2) + 1] = 0;
       }
-      else this.mem.u8.fill(0, p, p + this.blockBytes(p, 0));
+      else this.mem.fillBytes(0, p, p + this.blockBytes(p, 0));
     }
     return p;
   }
@@ -387,7 +387,7 @@ export class SharedHeap {
   /** Frees block p, which this thread has claimed (its SHADOW says FREED). */
   private release(p: number, cls: number): void {
     if (this.debug) this.debugBlocks.poison(p, this.blockBytes(p, cls)); // forget it, poison it
-    else if (this.zeroOnFree) this.mem.u8.fill(0, p, p + this.blockBytes(p, cls));
+    else if (this.zeroOnFree) this.mem.fillBytes(0, p, p + this.blockBytes(p, cls));
     if (cls === 0) {
       let done = false;
       this.txn.enter(this.outer);
