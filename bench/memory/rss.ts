@@ -21,6 +21,7 @@ import { spawn } from 'node:child_process';
 import { loadavg, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { PATTERNS, type PatternName } from './patterns.js';
+import { medianSorted } from '../kit/sample.js';
 
 const MIB = 2 ** 20;
 
@@ -161,9 +162,7 @@ export interface RssSummary {
 
 function spread(xs: number[]): [number, number, number] {
   const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  return [median, s[0]!, s[s.length - 1]!];
+  return [medianSorted(s), s[0]!, s[s.length - 1]!];
 }
 
 /** One line per pattern and worker count: median (min-max) of each ratio over the repetitions. */
