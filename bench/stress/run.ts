@@ -241,6 +241,7 @@ async function workPhase(run: StressRun, round: number, pool: Piscina, ref: Cont
       remoteFreeRate: o.remoteFreeRate,
       reallocRate: o.reallocRate,
       liveBudget: run.liveBudget,
+      untilKilled: killer.doomed.has(w),
     };
     tasks.push(pool.run(t, { name: 'stress' }).catch((e: unknown) => (killer.killed.has(w) ? null : Promise.reject(e))));
   }
@@ -286,13 +287,17 @@ async function drainPhase(run: StressRun, round: number, pool: Piscina, ref: Con
 interface Killer {
   /** workers terminated so far (their task's rejection is expected) */
   readonly killed: Set<number>;
+  /** workers planned to be killed this round (their tasks run until they are) */
+  readonly doomed: ReadonlySet<number>;
   /** stops killing, waits for the recoveries; returns the killed workers */
   stop(): Promise<Set<number>>;
 }
 
 /**
  * Kill mode: each worker is, with probability killRate, terminated once it has done a
- * random number of its operations (or at a random moment of the duration); once it has
+ * random number of its operations (or at a random moment of the duration). Its task runs
+ * on past its operations and the deadline until the kill lands (untilKilled), so a busy
+ * main thread that polls late still kills it mid-task, never after it detached. Once it has
  * exited and no other termination is still under way, the main thread calls
  * heap.recover(its threadId). Waiting for the other terminations keeps the recoveries from
  * waiting themselves: a killed thread still being torn down answers the liveness probe, so
@@ -310,13 +315,14 @@ function startKiller(
   summary: StressSummary,
 ): Killer {
   const killed = new Set<number>();
-  if (o.killRate === 0) return { killed, stop: async () => killed };
+  if (o.killRate === 0) return { killed, doomed: new Set(), stop: async () => killed };
   const rnd = rng32(deriveSeed(o.seed, round, 0xdead));
   const due = new Map<number, { ops: number; at: number }>();
   for (let w = 0; w < o.workers; w++) {
     if (unit(rnd) >= o.killRate) continue;
     due.set(w, o.ops > 0 ? { ops: rnd() % o.ops, at: 0 } : { ops: 0, at: workStart + unit(rnd) * o.durationSec * 1000 });
   }
+  const doomed = new Set(due.keys());
   const recoveries: Promise<void>[] = [];
   let terminating = 0;
   const exited: number[] = [];
@@ -350,6 +356,7 @@ function startKiller(
   }, 2);
   return {
     killed,
+    doomed,
     stop: async () => {
       clearInterval(timer);
       await Promise.all(recoveries);

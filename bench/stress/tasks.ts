@@ -364,10 +364,11 @@ export function stress(t: StressTask): WorkCounts {
   f64[sb + WS.DONE] = 0;
   Atomics.add(cv.i32, CW.STARTED, 1);
   try {
-    for (let i = 0; t.ops === 0 || i < t.ops; i++) {
+    const untilKilled = t.untilKilled === true;
+    for (let i = 0; untilKilled || t.ops === 0 || i < t.ops; i++) {
       if ((i & 31) === 0) {
         f64[sb + WS.OPS] = i;
-        if (Atomics.load(cv.i32, CW.STOP) !== 0 || (t.deadline !== 0 && Date.now() >= t.deadline)) break;
+        if (Atomics.load(cv.i32, CW.STOP) !== 0 || (!untilKilled && t.deadline !== 0 && Date.now() >= t.deadline)) break;
       }
       if (i === t.dieAtOp) {
         if (t.dieHow === 'exit') process.exit(7);

@@ -46,6 +46,8 @@ export interface StressTask extends ControlRef {
   reallocRate: number;
   /** usable bytes this worker may keep in its local table */
   liveBudget: number;
+  /** kill mode: this worker will be terminated; it runs past `ops` and the deadline until then (or STOP) */
+  untilKilled?: boolean;
   /** killed-worker tests: at this op, die by an uncaught exception or process.exit() */
   dieAtOp?: number;
   dieHow?: 'throw' | 'exit';

@@ -93,6 +93,18 @@ describe('stress runner', () => {
 
   // How many rounds fit in a soak depends on the machine's load: the soak is held only to
   // whole rounds until its time is up; the rounds test proves several rounds on one heap.
+  it('kill mode: a worker picked to die is killed mid-task even when its operations end before the killer looks', async () => {
+    // However late the killer polls, a doomed worker's task runs on past its 40 operations
+    // until the kill lands, so every worker is killed attached (killRate 1), and recovered.
+    const s = await runStress({ workers: 4, ops: 40, sizes: 'small', heapSize: 32 * MiB, killRate: 1, seed: 0x4112 });
+    expect(s.failures.map(formatFailure), formatSummary(s).join('\n')).toEqual([]);
+    expect(s.kills).toBe(4);
+    expect(s.killsMidTask).toBe(4);
+    expect(s.final!.checkPassed).toBe(true);
+    expect(s.final!.inUseObjects).toBe(s.lostToKills);
+    expect(s.final!.attachedThreads).toBe(1);
+  }, 180_000);
+
   it('a bounded soak: whole rounds on one heap until the time is up', async () => {
     const soakMinutes = 0.025;
     const s = await runStress({ workers: 2, ops: 300, sizes: 'small', heapSize: 32 * MiB, soakMinutes, seed: 0x50a4 });
