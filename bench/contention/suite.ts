@@ -241,7 +241,12 @@ function checkAfterRun(heap: HeapInstance, s: RunSetup, churn: ChurnCounts | und
 async function runOne(poolRef: { pool: Piscina; make: () => Piscina }, s: RunSetup): Promise<RunRecord> {
   const { spec, def, params, workers } = s;
   const rounds = Math.max(1, def.rounds(params));
-  const heap = createHeap(spec, { liveBytes: def.liveBytes(params, workers), workers: def.attachedThreads?.(workers) ?? workers, preallocate: s.preallocate });
+  const heap = createHeap(spec, {
+    liveBytes: def.liveBytes(params, workers),
+    ...(def.maxBlockBytes ? { maxBlockBytes: def.maxBlockBytes(params) } : {}),
+    workers: def.attachedThreads?.(workers) ?? workers,
+    preallocate: s.preallocate,
+  });
   const host = new HostSampler();
   try {
     const data = new SharedArrayBuffer(Math.max(16, def.dataWords(params, workers) * 4));

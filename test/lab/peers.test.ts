@@ -18,6 +18,7 @@ import { bucketFloor, bucketOf, quantile, LATENCY_BUCKETS } from '../../bench/co
 import { peerComparisons } from '../../bench/contention/peer-report.js';
 import { runContentionSuite, type SuiteResults } from '../../bench/contention/suite.js';
 import { kvmap } from '../../bench/contention/workloads/kvmap.js';
+import { workloadByName } from '../../bench/contention/workloads/index.js';
 import { runCli } from '../helpers/cli-run.js';
 
 const SMALL = { scale: 'small' as const, touch: 'full' as const, durationMs: 40, reps: 1, warmup: false, fullCleanup: true, failFast: true, progress: false as const };
@@ -93,6 +94,37 @@ describe('each peer on the main thread', () => {
     });
     expect(heap.liveObjects()).toBe(0);
     expect(a.memory().live).toBe(0);
+    heap.check();
+    heap.dispose();
+  });
+});
+
+describe('smo sized for big blocks', () => {
+  // malloc-large on one worker: 4 live blocks of 5-25 MiB replaced at random. smo never
+  // splits nor merges a block, so a request larger than every free block carves a new one;
+  // in a buffer sized for three times the live set alone (212 MiB), most of these sequences
+  // run out of memory.
+  it.each([1, 2, 3, 4, 5, 6])('replaces 4 blocks of 5-25 MiB 3,000 times in the buffer sized from the workload (seed %i)', (seed) => {
+    const def = workloadByName('malloc-large');
+    const params = { ...def.defaults };
+    const heap = createSmoHeap({ id: 'smo', label: 'smo', family: 'smo' }, { liveBytes: def.liveBytes(params, 1), maxBlockBytes: def.maxBlockBytes!(params), workers: 1, preallocate: false });
+    const a = heap.adapter;
+    let x = Math.imul(seed, 0x9e3779b1) >>> 0;
+    const next = (): number => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x >>> 0;
+    };
+    const size = (): number => params.minSize + (next() % (params.maxSize - params.minSize + 1));
+    const slots = Array.from({ length: params.slots }, () => a.malloc(size()));
+    for (let i = 0; i < 3000; i++) {
+      const k = next() % slots.length;
+      a.free(slots[k]!);
+      slots[k] = a.malloc(size());
+    }
+    for (const p of slots) a.free(p);
+    expect(heap.liveObjects()).toBe(0);
     heap.check();
     heap.dispose();
   });

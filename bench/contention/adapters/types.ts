@@ -80,6 +80,8 @@ export interface AllocatorAdapter {
 export interface HeapSizing {
   /** expected peak live bytes of the run */
   liveBytes: number;
+  /** the largest block the run asks for, when the workload states it */
+  maxBlockBytes?: number;
   /** workers that will attach at once */
   workers: number;
   /** commit the whole heap up front (no growth during the run; blowup then meaningless) */

@@ -317,6 +317,8 @@ export interface WorkloadDef {
   initData?(data: Int32Array, p: WorkloadParams, workers: number): void;
   /** expected peak live bytes (heap sizing) */
   liveBytes(p: WorkloadParams, workers: number): number;
+  /** the largest block the run asks for, when it dwarfs the average (heap sizing) */
+  maxBlockBytes?(p: WorkloadParams): number;
   /** largest worker count the workload runs at (its live set would not fit beyond); none = any */
   readonly maxWorkers?: number;
   /**

@@ -94,6 +94,7 @@ function replaceWorkload(spec: ReplaceSpec): WorkloadDef {
     dataWords: (_p, workers) => workers * inboxWords(INBOX_CAP),
     // live: the slots, plus inboxes full of handed blocks
     liveBytes: (p, workers) => workers * (p.slots + (p.cross > 0 ? INBOX_CAP : 0)) * (avgSize(spec.shape, p.minSize, p.maxSize) + 16),
+    maxBlockBytes: (p) => p.maxSize,
     rounds: () => 1,
     run: (ctx) => runReplace(ctx, spec.name, spec.shape),
   };

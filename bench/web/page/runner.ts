@@ -286,7 +286,7 @@ export async function runHeapPoint(url: string, cfg: HeapRunConfig, sink: LiveSi
     const roles = new Map<number, string>([[monitorId, 'monitor'], ...runnerIds.map((id, w): [number, string] => [id, `worker ${w}`])]);
     const created = await withTimeout(
       monitor.request(
-        { type: 'create', threadId: monitorId, spec, sizing: { liveBytes: def.liveBytes(params, workers), workers, preallocate: cfg.preallocate } },
+        { type: 'create', threadId: monitorId, spec, sizing: { liveBytes: def.liveBytes(params, workers), ...(def.maxBlockBytes ? { maxBlockBytes: def.maxBlockBytes(params) } : {}), workers, preallocate: cfg.preallocate } },
         'created',
       ),
       60_000,
