@@ -37,9 +37,6 @@ import type { HeapMemory } from './memory.js';
 import { NO_SPAN, RAISES_MARK, type SpanTable } from './span.js';
 import type { Txn } from './txn.js';
 
-/** Four NONE bytes (clearShadow stores a word at a time). */
-const SHADOW_NONE_WORD = Shadow.NONE * 0x01010101;
-
 /** Growth step: at least this many bytes, or an eighth of the heap, whichever is more. */
 const MIN_GROW_BYTES = 1 << 20;
 
@@ -410,15 +407,13 @@ export class PageHeap {
     const i32 = this.mem.i32;
     const from = this.granuleOf(s);
     const to = from + pages * (this.mem.pageSize / 16);
-    // Four SHADOW bytes a store: a Uint8Array fill over a SharedArrayBuffer stores byte by
-    // byte (about 1 ns a byte in V8 11.3), an Int32Array fill four times fewer. A page's
-    // granules are a multiple of 256 bytes of SHADOW and the region is 4 KiB aligned, so
-    // every range here is whole words.
-    const word0 = this.mem.layout.shadow >>> 2;
+    // fillBytes stores words (a byte fill over a SharedArrayBuffer goes byte by byte); a
+    // page's SHADOW is a multiple of 256 bytes in a 4 KiB aligned region: whole words only.
+    const at = this.mem.layout.shadow;
     for (let g = from; g < to; ) {
       const c = g >>> SHADOW_CHUNK_SHIFT;
       const end = Math.min(to, (c + 1) * 2 ** SHADOW_CHUNK_SHIFT);
-      if ((i32[this.shadowMapWord + (c >>> 5)]! & (1 << (c & 31))) !== 0) i32.fill(SHADOW_NONE_WORD, word0 + (g >>> 2), word0 + (end >>> 2));
+      if ((i32[this.shadowMapWord + (c >>> 5)]! & (1 << (c & 31))) !== 0) this.mem.fillBytes(Shadow.NONE, at + g, at + end);
       g = end;
     }
   }

@@ -19,6 +19,7 @@ import { peerComparisons } from '../../bench/contention/peer-report.js';
 import { runContentionSuite, type SuiteResults } from '../../bench/contention/suite.js';
 import { kvmap } from '../../bench/contention/workloads/kvmap.js';
 import { workloadByName } from '../../bench/contention/workloads/index.js';
+import { between, rng32 } from '../../bench/kit/prng.js';
 import { runCli } from '../helpers/cli-run.js';
 
 const SMALL = { scale: 'small' as const, touch: 'full' as const, durationMs: 40, reps: 1, warmup: false, fullCleanup: true, failFast: true, progress: false as const };
@@ -109,14 +110,8 @@ describe('smo sized for big blocks', () => {
     const params = { ...def.defaults };
     const heap = createSmoHeap({ id: 'smo', label: 'smo', family: 'smo' }, { liveBytes: def.liveBytes(params, 1), maxBlockBytes: def.maxBlockBytes!(params), workers: 1, preallocate: false });
     const a = heap.adapter;
-    let x = Math.imul(seed, 0x9e3779b1) >>> 0;
-    const next = (): number => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return x >>> 0;
-    };
-    const size = (): number => params.minSize + (next() % (params.maxSize - params.minSize + 1));
+    const next = rng32(seed);
+    const size = (): number => between(next, params.minSize, params.maxSize);
     const slots = Array.from({ length: params.slots }, () => a.malloc(size()));
     for (let i = 0; i < 3000; i++) {
       const k = next() % slots.length;
